@@ -1,0 +1,151 @@
+/**
+ * The EventStore port: the durable heart of Sluice. It keeps raw payloads, the immutable event log
+ * and the outbox, and it is the only place where the outbox state machine (Outbox.ts) is applied.
+ *
+ * Contract (every adapter runs the suite in `@sluice/core/testing`):
+ * - `append` is atomic: the raw payload, the new events and their outbox rows are all stored or none
+ *   is. An event whose id is already stored is a duplicate: it and its outbox rows are skipped.
+ * - `transaction` runs an effect so that every append inside it commits or rolls back with it; a SQL
+ *   store also runs the caller's own statements in it (the outbox pattern's business write).
+ * - `claim` leases up to `limit` due pending rows in (next_attempt_at, append order) order, never a
+ *   row leased by someone else; on an ordered route it never hands out an entity's row while an
+ *   earlier row of that entity on that route is still pending.
+ * - `complete` applies results in bulk; a result whose lease token is not the row's current,
+ *   unexpired token is rejected (fencing), and reported as such, never applied.
+ * - `replay` moves dead rows back to pending with attempts reset.
+ */
+import { Context, Data, type DateTime, type Duration, type Effect, type Option } from "effect"
+import type { Event, EventId, RawPayload, RawPayloadId } from "./Event.ts"
+import type { OutboxEntry, OutboxId, OutboxStatus } from "./Outbox.ts"
+
+/** A store operation failed (connection lost, constraint violated, bad input). */
+export class StoreError extends Data.TaggedError("StoreError")<{
+  readonly operation: string
+  readonly reason: string
+  /** Whether the same call may succeed later (a lost connection) or not (invalid input). */
+  readonly retryable: boolean
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return `${this.operation}: ${this.reason}`
+  }
+}
+
+/** An outbox row to create with an event. */
+export interface OutboxDraft {
+  readonly event_id: EventId
+  readonly route: string
+  readonly topic: string
+  /** Set for ordered routes (usually `entity_type:entity_id`). */
+  readonly ordering_key: string | null
+}
+
+export interface AppendBatch {
+  /** The raw payload the events were derived from (null when appending events made in code). */
+  readonly raw: RawPayload | null
+  readonly events: ReadonlyArray<Event>
+  /** Outbox rows; each must name an event of this batch. */
+  readonly outbox: ReadonlyArray<OutboxDraft>
+}
+
+export interface AppendResult {
+  /** Events stored by this call. */
+  readonly appended: ReadonlyArray<EventId>
+  /** Events skipped because their id was already stored (or repeated in the batch). */
+  readonly duplicates: ReadonlyArray<EventId>
+  /** Outbox rows created. */
+  readonly outbox_rows: number
+}
+
+export interface ClaimOptions {
+  /** Who claims (process and worker), recorded on the lease for operators. */
+  readonly owner: string
+  readonly limit: number
+  /** How long the lease lasts; after it, the rows may be claimed by others. */
+  readonly lease: Duration.Duration
+  /** Claim only these routes (default: all). */
+  readonly routes?: ReadonlyArray<string>
+}
+
+export interface Claimed {
+  readonly entry: OutboxEntry
+  readonly event: Event
+}
+
+export type Completion = Data.TaggedEnum<{
+  Delivered: { readonly outbox_id: OutboxId; readonly token: string }
+  Retry: {
+    readonly outbox_id: OutboxId
+    readonly token: string
+    readonly error: string
+    readonly next_attempt_at: DateTime.Utc
+  }
+  Dead: { readonly outbox_id: OutboxId; readonly token: string; readonly error: string }
+  /** Give the row back without counting an attempt (graceful shutdown). */
+  Release: { readonly outbox_id: OutboxId; readonly token: string }
+}>
+export const Completion = Data.taggedEnum<Completion>()
+
+export interface CompletionReport {
+  readonly applied: ReadonlyArray<OutboxId>
+  /** Results refused because the lease was stale (expired, or the row was claimed again) or the row was no longer pending. */
+  readonly rejected: ReadonlyArray<OutboxId>
+}
+
+export interface OutboxFilter {
+  readonly status?: OutboxStatus
+  readonly route?: string
+  readonly outbox_ids?: ReadonlyArray<OutboxId>
+  /** Page after this id (rows come in id order). */
+  readonly after?: OutboxId
+  /** @default 100 */
+  readonly limit?: number
+}
+
+export interface ReplayFilter {
+  readonly outbox_ids?: ReadonlyArray<OutboxId>
+  readonly route?: string
+  readonly event_type?: string
+}
+
+export interface StoredEvent {
+  /** Monotonic global position: the order of `readEvents`. */
+  readonly position: number
+  readonly raw_id: RawPayloadId | null
+  readonly recorded_at: DateTime.Utc
+  readonly event: Event
+}
+
+export interface RouteStats {
+  readonly pending: number
+  readonly leased: number
+  readonly delivered: number
+  readonly dead: number
+  readonly oldest_pending_at: DateTime.Utc | null
+}
+
+export interface OutboxStats extends RouteStats {
+  readonly by_route: Readonly<Record<string, RouteStats>>
+}
+
+export class EventStore extends Context.Service<
+  EventStore,
+  {
+    readonly append: (batch: AppendBatch) => Effect.Effect<AppendResult, StoreError>
+    readonly transaction: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
+    readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
+    readonly complete: (results: ReadonlyArray<Completion>) => Effect.Effect<CompletionReport, StoreError>
+    readonly replay: (filter: ReplayFilter) => Effect.Effect<number, StoreError>
+    readonly listOutbox: (filter: OutboxFilter) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
+    readonly getEvent: (id: EventId) => Effect.Effect<Option.Option<StoredEvent>, StoreError>
+    /** Events in position order, after `after` (exclusive; 0 for the start). */
+    readonly readEvents: (after: number, limit: number) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreError>
+    readonly getRaw: (id: RawPayloadId) => Effect.Effect<Option.Option<RawPayload>, StoreError>
+    readonly stats: Effect.Effect<OutboxStats, StoreError>
+    /**
+     * Waits until an append may have made work (a notification) or `maxWait` passes, whichever is
+     * first. Relays call it when a claim came back short; it never replaces polling.
+     */
+    readonly waitForWork: (maxWait: Duration.Duration) => Effect.Effect<void, StoreError>
+  }
+>()("sluice/EventStore") {}

@@ -1,0 +1,107 @@
+/**
+ * Event ids and trace ids.
+ *
+ * - UUIDv5 (RFC 9562 §5.5) of (source, natural key) when a source knows what makes an event unique
+ *   (a symbol and a market time): fetching the same data twice yields the same id, and the store
+ *   drops the duplicate.
+ * - UUIDv7 (RFC 9562 §5.7) otherwise: time-ordered, which keeps B-tree inserts local.
+ *
+ * Time comes from Effect's Clock and randomness from Effect's Random, so tests are deterministic
+ * (TestClock, `Random.withSeed`). Production may provide a cryptographic Random; see `CryptoRandom`.
+ */
+import { Clock, Effect, Random } from "effect"
+import type { EventId, RawPayloadId, TraceId } from "./Event.ts"
+import { hex, sha1, utf8 } from "./internal/hash.ts"
+
+const parseUuid = (uuid: string): Uint8Array => {
+  const digits = uuid.replace(/-/g, "")
+  if (!/^[0-9a-fA-F]{32}$/.test(digits)) throw new RangeError(`not a UUID: ${uuid}`)
+  const bytes = new Uint8Array(16)
+  for (let i = 0; i < 16; i++) bytes[i] = Number.parseInt(digits.slice(i * 2, i * 2 + 2), 16)
+  return bytes
+}
+
+const formatUuid = (bytes: Uint8Array): string => {
+  const h = hex(bytes)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`
+}
+
+/** The RFC 9562 name-space ids (Appendix A). */
+export const UuidNamespace = {
+  DNS: "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+  URL: "6ba7b811-9dad-11d1-80b4-00c04fd430c8",
+  OID: "6ba7b812-9dad-11d1-80b4-00c04fd430c8",
+  X500: "6ba7b814-9dad-11d1-80b4-00c04fd430c8"
+} as const
+
+/** UUIDv5: SHA-1 of namespace bytes + UTF-8 name, with version 5 and the RFC variant. */
+export const uuidV5 = (namespace: string, name: string): string => {
+  const ns = parseUuid(namespace)
+  const nameBytes = utf8(name)
+  const input = new Uint8Array(ns.length + nameBytes.length)
+  input.set(ns)
+  input.set(nameBytes, ns.length)
+  const bytes = sha1(input).slice(0, 16)
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80
+  return formatUuid(bytes)
+}
+
+/**
+ * UUIDv7 from a Unix time in milliseconds and 10 random bytes: 48-bit big-endian timestamp, version 7,
+ * then 74 random bits around the RFC variant.
+ */
+export const uuidV7 = (unixMillis: number, random: Uint8Array): string => {
+  if (random.length < 10) throw new RangeError("uuidV7 needs 10 random bytes")
+  const bytes = new Uint8Array(16)
+  let ms = Math.max(0, Math.floor(unixMillis))
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = ms % 256
+    ms = Math.floor(ms / 256)
+  }
+  bytes.set(random.subarray(0, 10), 6)
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80
+  return formatUuid(bytes)
+}
+
+/** The Unix milliseconds of a UUIDv7. */
+export const uuidV7Millis = (uuid: string): number => Number.parseInt(uuid.replace(/-/g, "").slice(0, 12), 16)
+
+/** `n` random bytes from Effect's Random (32 bits per draw). */
+const randomBytes = Effect.fnUntraced(function* (n: number) {
+  const random = yield* Random.Random
+  const out = new Uint8Array(n)
+  for (let i = 0; i < n; i += 4) {
+    const word = Math.abs(random.nextIntUnsafe()) % 0x100000000
+    for (let j = 0; j < 4 && i + j < n; j++) out[i + j] = (word >>> (8 * j)) & 0xff
+  }
+  return out
+})
+
+/** A fresh UUIDv7 at the Clock's current time. */
+export const nextUuidV7: Effect.Effect<string> = Effect.flatMap(Clock.currentTimeMillis, (ms) =>
+  Effect.map(randomBytes(10), (random) => uuidV7(ms, random))
+)
+
+/** A fresh W3C trace id (16 random bytes, never all zero). */
+export const nextTraceId: Effect.Effect<TraceId> = Effect.map(randomBytes(16), (bytes) => {
+  const id = hex(bytes)
+  return (/^0+$/.test(id) ? `${id.slice(0, 31)}1` : id) as TraceId
+})
+
+/** A fresh id for a raw payload. */
+export const nextRawPayloadId: Effect.Effect<RawPayloadId> = nextUuidV7 as Effect.Effect<RawPayloadId>
+
+/** A fresh, time-ordered event id, for events without a natural key. */
+export const nextEventId: Effect.Effect<EventId> = nextUuidV7 as Effect.Effect<EventId>
+
+/** The name space of Sluice's deterministic event ids: UUIDv5(URL, "urn:sluice:event"). */
+export const SluiceEventNamespace: string = uuidV5(UuidNamespace.URL, "urn:sluice:event")
+
+/**
+ * The deterministic id of the event that `source` identifies by `naturalKey`: the same source and
+ * key always give the same id, on every machine and version.
+ */
+export const deterministicEventId = (source: string, naturalKey: string): EventId =>
+  uuidV5(SluiceEventNamespace, `${source}\u0000${naturalKey}`) as EventId

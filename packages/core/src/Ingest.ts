@@ -1,0 +1,196 @@
+/**
+ * The ingest pipeline: source tick -> raw payload -> transform -> ONE atomic append of the raw
+ * payload, its events and their outbox rows.
+ *
+ * Bad input is kept and explained, never dropped and never fatal: a payload that fails to
+ * transform is stored with its reason; a draft that fails validation is left out and its reason is
+ * stored on the raw row and logged; the other drafts of the payload still become events.
+ */
+import { Clock, DateTime, Duration, Effect, Metric, Schema, SchemaIssue, type Scope } from "effect"
+import { Event, type RawPayload } from "./Event.ts"
+import { type AppendResult, EventStore, type OutboxDraft, type StoreError } from "./EventStore.ts"
+import { deterministicEventId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
+import { hex, sha256, utf8 } from "./internal/hash.ts"
+import * as Metrics from "./Metrics.ts"
+import type { Router } from "./Routing.ts"
+import type { EventDraft, FetchFailure, RawFetch, Source, SourceError } from "./Source.ts"
+
+/** What one raw payload became. */
+export interface PayloadReport {
+  readonly raw_id: string
+  readonly trace_id: string
+  readonly appended: number
+  readonly duplicates: number
+  readonly outbox_rows: number
+  /** Why the payload, or parts of it, did not become events. */
+  readonly issues: ReadonlyArray<string>
+}
+
+/** What one tick of a source did. */
+export interface TickReport {
+  readonly source: string
+  readonly payloads: ReadonlyArray<PayloadReport>
+  readonly fetch_failures: ReadonlyArray<FetchFailure>
+}
+
+const formatIssue = SchemaIssue.makeFormatterDefault()
+const validateEvent = Schema.decodeUnknownExit(Event)
+
+/** Completes a draft into a canonical event, or explains (naming the field) why it cannot be one. */
+const completeDraft = (
+  source: string,
+  traceId: string,
+  draft: EventDraft
+): Effect.Effect<{ readonly event: Event } | { readonly issue: string }> =>
+  Effect.gen(function* () {
+    const eventId =
+      draft.natural_key === undefined ? yield* nextEventId : deterministicEventId(source, draft.natural_key)
+    const candidate = {
+      event_id: eventId,
+      event_type: draft.event_type,
+      entity_id: draft.entity_id,
+      entity_type: draft.entity_type,
+      trace_id: traceId,
+      schema_version: draft.schema_version ?? 1,
+      occurred_at: DateTime.isDateTime(draft.occurred_at) ? DateTime.formatIso(draft.occurred_at) : draft.occurred_at,
+      payload: draft.payload
+    }
+    const exit = validateEvent(candidate, { errors: "all" })
+    if (exit._tag === "Success") return { event: exit.value }
+    const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
+    const detail =
+      error !== undefined && Schema.isSchemaError(error.error) ? formatIssue(error.error.issue) : String(exit.cause)
+    return { issue: `${draft.event_type} ${draft.entity_id}: ${detail.replace(/\n\s*/g, " ")}` }
+  })
+
+/**
+ * Stores one fetched payload and the events it yields, atomically. Returns what happened; fails only
+ * when the store does (then nothing of the payload was stored and the caller may retry).
+ */
+export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
+  source: Source,
+  router: Router,
+  fetched: RawFetch
+): Effect.fn.Return<PayloadReport, StoreError, EventStore | Scope.Scope> {
+  const store = yield* EventStore
+  const traceId = yield* nextTraceId
+  const rawId = yield* nextRawPayloadId
+  const receivedAt = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
+  yield* Effect.annotateLogsScoped({ trace_id: traceId, source: source.name, raw_id: rawId })
+  const raw: RawPayload = {
+    raw_id: rawId,
+    source: source.name,
+    content_type: fetched.content_type,
+    body: fetched.body,
+    request: (fetched.request ?? null) as RawPayload["request"],
+    received_at: receivedAt,
+    trace_id: traceId,
+    content_hash: hex(sha256(utf8(fetched.body))),
+    transform_error: null
+  }
+  const transformed = yield* Effect.result(source.transform(raw))
+  const issues: Array<string> = []
+  const events: Array<Event> = []
+  if (transformed._tag === "Failure") {
+    issues.push(transformed.failure.reason)
+  } else {
+    issues.push(...transformed.success.issues)
+    for (const draft of transformed.success.events) {
+      const completed = yield* completeDraft(source.name, traceId, draft)
+      if ("event" in completed) events.push(completed.event)
+      else issues.push(completed.issue)
+    }
+  }
+  const outbox: Array<OutboxDraft> = []
+  for (const event of events) {
+    for (const route of router.routesFor(event)) {
+      outbox.push({
+        event_id: event.event_id,
+        route: route.name,
+        topic: route.topic,
+        ordering_key: route.ordered === true ? `${event.entity_type}:${event.entity_id}` : null
+      })
+    }
+  }
+  const stored = { ...raw, transform_error: issues.length === 0 ? null : issues.join("\n") }
+  const result: AppendResult = yield* store.append({ raw: stored, events, outbox })
+
+  yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, source.name), 1)
+  yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, source.name), result.appended.length)
+  yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, source.name), result.duplicates.length)
+  if (issues.length > 0) {
+    yield* Metric.update(Metrics.forSource(Metrics.transformFailures, source.name), issues.length)
+    for (const issue of issues) yield* Effect.logWarning("payload kept with a transform issue", { error: issue })
+  }
+  yield* Effect.logDebug("payload ingested", {
+    events: result.appended.length,
+    duplicates: result.duplicates.length,
+    outbox_rows: result.outbox_rows
+  })
+  return {
+    raw_id: rawId,
+    trace_id: traceId,
+    appended: result.appended.length,
+    duplicates: result.duplicates.length,
+    outbox_rows: result.outbox_rows,
+    issues
+  }
+}, Effect.scoped)
+
+/**
+ * One tick: fetch, then ingest each payload. Partial fetch failures (one bad symbol) are reported
+ * and logged while the rest ingests; a failed fetch as a whole fails the tick with SourceError.
+ */
+export const tick = Effect.fn("sluice.ingest.tick")(function* (
+  source: Source,
+  router: Router
+): Effect.fn.Return<TickReport, SourceError | StoreError, EventStore> {
+  const fetched = yield* source.fetch.pipe(
+    Effect.tapError((error) =>
+      Effect.andThen(
+        Metric.update(Metrics.forSource(Metrics.fetchFailures, source.name), 1),
+        Effect.logWarning("fetch failed", { source: source.name, error: error.reason, retryable: error.retryable })
+      )
+    )
+  )
+  for (const failure of fetched.failures) {
+    yield* Metric.update(Metrics.forSource(Metrics.fetchFailures, source.name), 1)
+    yield* Effect.logWarning("fetch failed in part", {
+      source: source.name,
+      subject: failure.subject,
+      error: failure.reason,
+      retryable: failure.retryable
+    })
+  }
+  const payloads = yield* Effect.forEach(fetched.payloads, (payload) => ingestPayload(source, router, payload))
+  return { source: source.name, payloads, fetch_failures: fetched.failures }
+})
+
+export interface RunOptions {
+  /** Time between ticks. */
+  readonly interval: Duration.Input
+  /** Largest wait after consecutive failed ticks (the wait doubles per failure). @default 5 minutes */
+  readonly maxBackoff?: Duration.Input
+}
+
+/**
+ * Runs a source forever: a tick every `interval`; after a failed tick (fetch or store) the wait
+ * doubles per consecutive failure up to `maxBackoff`. Never fails; interrupt it to stop.
+ */
+export const run = (source: Source, router: Router, options: RunOptions): Effect.Effect<never, never, EventStore> =>
+  Effect.gen(function* () {
+    const interval = Duration.toMillis(Duration.fromInputUnsafe(options.interval))
+    const maxBackoff = Duration.toMillis(Duration.fromInputUnsafe(options.maxBackoff ?? "5 minutes"))
+    let failures = 0
+    while (true) {
+      const result = yield* Effect.result(tick(source, router))
+      if (result._tag === "Success") {
+        failures = 0
+      } else {
+        failures++
+        yield* Effect.logError("tick failed", { source: source.name, error: result.failure.message, failures })
+      }
+      const wait = failures === 0 ? interval : Math.min(maxBackoff, interval * 2 ** failures)
+      yield* Effect.sleep(Duration.millis(wait))
+    }
+  })

@@ -1,0 +1,42 @@
+/**
+ * The metrics every pipeline step updates. Names follow Prometheus conventions; labels are the
+ * source or route, never an event id (unbounded label values would exhaust memory).
+ */
+import { Metric } from "effect"
+
+export const rawPayloads = Metric.counter("sluice_raw_payloads_total", {
+  description: "Raw payloads stored (including those that failed to transform)"
+})
+export const eventsIngested = Metric.counter("sluice_events_ingested_total", {
+  description: "New events appended"
+})
+export const eventsDuplicate = Metric.counter("sluice_events_duplicate_total", {
+  description: "Events skipped because their deterministic id was already stored"
+})
+export const transformFailures = Metric.counter("sluice_transform_failures_total", {
+  description: "Raw payloads (or parts of them) that could not become events"
+})
+export const fetchFailures = Metric.counter("sluice_fetch_failures_total", {
+  description: "Source fetches (or parts of them) that failed"
+})
+export const delivered = Metric.counter("sluice_delivered_total", { description: "Outbox rows delivered" })
+export const retried = Metric.counter("sluice_retried_total", { description: "Deliveries scheduled for a retry" })
+export const deadLettered = Metric.counter("sluice_dead_lettered_total", { description: "Outbox rows dead-lettered" })
+export const staleCompletions = Metric.counter("sluice_stale_completions_total", {
+  description: "Results refused because the worker's lease had expired or been taken over"
+})
+export const publishDuration = Metric.histogram("sluice_publish_duration_ms", {
+  description: "Time a transport took to publish one batch, in milliseconds",
+  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 14 })
+})
+export const deliveryLag = Metric.histogram("sluice_delivery_lag_ms", {
+  description: "Time from an outbox row's creation to its delivery, in milliseconds",
+  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 20 })
+})
+
+/** Labels a metric with a source name. */
+export const forSource = <I, S>(metric: Metric.Metric<I, S>, source: string): Metric.Metric<I, S> =>
+  Metric.withAttributes(metric, { source })
+/** Labels a metric with a route name. */
+export const forRoute = <I, S>(metric: Metric.Metric<I, S>, route: string): Metric.Metric<I, S> =>
+  Metric.withAttributes(metric, { route })

@@ -1,0 +1,80 @@
+/**
+ * The Source port: a connector that fetches raw payloads from the outside world, and a transformer
+ * that turns one raw payload into event drafts. The ingest pipeline (Ingest.ts) stores every raw
+ * payload, completes drafts into canonical events and appends both atomically.
+ */
+import { Data, type DateTime, type Effect } from "effect"
+import type { RawPayload } from "./Event.ts"
+
+/** One payload as the connector received it. */
+export interface RawFetch {
+  readonly content_type: string
+  readonly body: string
+  /** What was asked for, as JSON (URL, symbols, range...): kept with the payload for audit. */
+  readonly request: unknown
+}
+
+/** A part of a fetch that failed while the rest succeeded (e.g. one unknown symbol of five). */
+export interface FetchFailure {
+  /** What failed, e.g. the symbol. */
+  readonly subject: string
+  readonly reason: string
+  /** Whether trying again later could help (network, 5xx) or not (unknown symbol, 4xx). */
+  readonly retryable: boolean
+}
+
+export interface FetchResult {
+  readonly payloads: ReadonlyArray<RawFetch>
+  readonly failures: ReadonlyArray<FetchFailure>
+}
+
+/** The whole fetch failed. `retryable` decides whether the ingest loop backs off and tries again. */
+export class SourceError extends Data.TaggedError("SourceError")<{
+  readonly source: string
+  readonly reason: string
+  readonly retryable: boolean
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return `source ${this.source}: ${this.reason}`
+  }
+}
+
+/** What a transformer says about an event; the pipeline adds ids, trace id and validation. */
+export interface EventDraft {
+  readonly event_type: string
+  readonly entity_type: string
+  readonly entity_id: string
+  readonly occurred_at: DateTime.Utc
+  readonly payload: unknown
+  /** @default 1 */
+  readonly schema_version?: number
+  /**
+   * What makes this event unique within its source (e.g. `AAPL@2026-01-02T15:30:00Z`). When given,
+   * the event id is a UUIDv5 of (source, key) and re-fetching the same data creates no new event.
+   */
+  readonly natural_key?: string
+}
+
+export interface TransformResult {
+  readonly events: ReadonlyArray<EventDraft>
+  /** Parts of the payload that could not become events, each with a reason (kept on the raw row). */
+  readonly issues: ReadonlyArray<string>
+}
+
+/** The payload as a whole could not be transformed; the raw payload is still stored with `reason`. */
+export class TransformError extends Data.TaggedError("TransformError")<{
+  readonly reason: string
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return this.reason
+  }
+}
+
+export interface Source {
+  /** The instance name: part of every deterministic event id, so keep it stable. */
+  readonly name: string
+  readonly fetch: Effect.Effect<FetchResult, SourceError>
+  readonly transform: (raw: RawPayload) => Effect.Effect<TransformResult, TransformError>
+}

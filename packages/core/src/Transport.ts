@@ -1,0 +1,44 @@
+/**
+ * The Transport port: publishes envelopes and reports one outcome per envelope.
+ *
+ * Contract (checked by the transport contract suite in `@sluice/core/testing`):
+ * - `publish` returns exactly one outcome per envelope, in the envelopes' order; it never fails:
+ *   every failure is an outcome, so the relay can record it against the right row.
+ * - `Delivered` means the receiver accepted the event; `Retryable` means try again later (optionally
+ *   not before `retryAfter`); `Permanent` means retrying cannot help and the row is dead-lettered.
+ * - Interruption is safe: an interrupted publish reports nothing, and the relay's lease expiry makes
+ *   the rows claimable again (at-least-once).
+ * - Every delivery carries the event id (header, message id...) so receivers can deduplicate.
+ */
+import { Data, type Duration, type Effect } from "effect"
+import type { Event } from "./Event.ts"
+import type { OutboxId } from "./Outbox.ts"
+
+/** One event on its way to one route. */
+export interface Envelope {
+  readonly outbox_id: OutboxId
+  readonly event: Event
+  readonly route: string
+  readonly topic: string
+  /** 1 for the first attempt. */
+  readonly attempt: number
+}
+
+export type PublishOutcome = Data.TaggedEnum<{
+  Delivered: {}
+  Retryable: { readonly error: string; readonly retryAfter: Duration.Duration | undefined }
+  Permanent: { readonly error: string }
+}>
+export const PublishOutcome = Data.taggedEnum<PublishOutcome>()
+
+export const delivered: PublishOutcome = PublishOutcome.Delivered()
+export const retryable = (error: string, retryAfter?: Duration.Duration): PublishOutcome =>
+  PublishOutcome.Retryable({ error, retryAfter })
+export const permanent = (error: string): PublishOutcome => PublishOutcome.Permanent({ error })
+
+export interface Transport {
+  /** The instance name routes refer to. */
+  readonly name: string
+  /** Publishes a non-empty batch; see the contract above. */
+  readonly publish: (envelopes: ReadonlyArray<Envelope>) => Effect.Effect<ReadonlyArray<PublishOutcome>>
+}

@@ -1,0 +1,415 @@
+/**
+ * The EventStore contract: the behaviour every adapter (memory, PGlite, PostgreSQL) must show.
+ *
+ * Cases are plain Effects so the suite runs under any test runner and runtime; `@sluice/core/vitest`
+ * wraps them as `suite(name, layer, harness)`. Each case needs a fresh, empty store.
+ */
+import { DateTime, Duration, Effect, Fiber, Option } from "effect"
+import { Completion, EventStore } from "../EventStore.ts"
+import type { OutboxId } from "../Outbox.ts"
+import * as check from "./check.ts"
+import { makeBatch, makeEvent } from "./fixtures.ts"
+
+/** How a suite moves time forward: TestClock for the memory store, real sleeps for a database. */
+export interface Harness {
+  readonly advance: (duration: Duration.Duration) => Effect.Effect<void>
+  /** The current time as the store sees it (for computing next_attempt_at). */
+  readonly now: Effect.Effect<DateTime.Utc>
+}
+
+export interface ContractCase {
+  readonly name: string
+  readonly run: (harness: Harness) => Effect.Effect<void, unknown, EventStore>
+}
+
+const lease = Duration.millis(400)
+
+const claimAll = (owner = "w1", limit = 100) => EventStore.use((store) => store.claim({ owner, limit, lease }))
+
+const tokenOf = (claimed: { readonly entry: { readonly lease: { readonly token: string } | null } }) =>
+  claimed.entry.lease?.token ?? ""
+
+const entryOf = (id: OutboxId) =>
+  EventStore.use((store) => store.listOutbox({ outbox_ids: [id] })).pipe(Effect.map((rows) => rows[0]!))
+
+export const cases: ReadonlyArray<ContractCase> = [
+  {
+    name: "append stores the raw payload, the events in position order and one outbox row per route",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const events = [makeEvent(), makeEvent()]
+        const batch = yield* makeBatch(events, ["a", "b"])
+        const result = yield* store.append(batch)
+        yield* check.equal(
+          result.appended,
+          events.map((e) => e.event_id),
+          "appended ids"
+        )
+        yield* check.equal(result.outbox_rows, 4, "outbox rows")
+        const stored = yield* store.readEvents(0, 10)
+        yield* check.equal(
+          stored.map((s) => s.event.event_id),
+          events.map((e) => e.event_id),
+          "event log order"
+        )
+        yield* check.that(stored[0]!.position < stored[1]!.position, "positions increase")
+        yield* check.equal(stored[0]!.raw_id, batch.raw!.raw_id, "events point at their raw payload")
+        yield* check.equal(
+          stored.map((s) => s.event),
+          events,
+          "events round-trip unchanged"
+        )
+        const raw = yield* store.getRaw(batch.raw!.raw_id)
+        yield* check.equal(Option.getOrUndefined(raw), batch.raw!, "raw payload round-trips")
+        const got = yield* store.getEvent(events[1]!.event_id)
+        yield* check.equal(
+          Option.map(got, (s) => s.event.event_id),
+          Option.some(events[1]!.event_id),
+          "getEvent"
+        )
+        const stats = yield* store.stats
+        yield* check.equal([stats.pending, stats.by_route.a?.pending, stats.by_route.b?.pending], [4, 2, 2], "stats")
+        yield* check.equal((yield* store.readEvents(stored[0]!.position, 10)).length, 1, "readEvents pages")
+      })
+  },
+  {
+    name: "a transaction that fails after an append leaves nothing",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const batch = yield* makeBatch([makeEvent()])
+        const failed = yield* store
+          .transaction(Effect.andThen(store.append(batch), Effect.fail("business rule broken" as const)))
+          .pipe(Effect.flip)
+        yield* check.equal(failed, "business rule broken", "the caller's error comes back")
+        yield* check.equal((yield* store.readEvents(0, 10)).length, 0, "no event")
+        yield* check.that(Option.isNone(yield* store.getRaw(batch.raw!.raw_id)), "no raw payload")
+        yield* check.equal((yield* store.stats).pending, 0, "no outbox row")
+        const ok = yield* store.transaction(store.append(batch))
+        yield* check.equal(ok.outbox_rows, 1, "the same batch commits afterwards")
+      })
+  },
+  {
+    name: "an invalid append fails and leaves nothing (no raw payload, no valid event)",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const batch = yield* makeBatch([makeEvent()])
+        const stray = makeEvent()
+        const error = yield* store
+          .append({ ...batch, outbox: [...batch.outbox, { ...batch.outbox[0]!, event_id: stray.event_id }] })
+          .pipe(Effect.flip)
+        yield* check.equal(error._tag, "StoreError", "fails with StoreError")
+        yield* check.that(!error.retryable, "invalid input is not retryable")
+        yield* check.equal((yield* store.readEvents(0, 10)).length, 0, "no event")
+        yield* check.that(Option.isNone(yield* store.getRaw(batch.raw!.raw_id)), "no raw payload")
+        yield* check.equal((yield* store.stats).pending, 0, "no outbox row")
+      })
+  },
+  {
+    name: "a deterministic event appended twice is stored once, with one outbox row per route",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const event = makeEvent()
+        const first = yield* store.append(yield* makeBatch([event]))
+        const second = yield* store.append(yield* makeBatch([event]))
+        yield* check.equal([first.appended.length, first.outbox_rows], [1, 1], "first append")
+        yield* check.equal(
+          [second.appended, second.duplicates, second.outbox_rows],
+          [[], [event.event_id], 0],
+          "second"
+        )
+        const twice = makeEvent()
+        const inOne = yield* store.append(yield* makeBatch([twice, twice]))
+        yield* check.equal(
+          [inOne.appended, inOne.duplicates],
+          [[twice.event_id], [twice.event_id]],
+          "twice in one batch"
+        )
+        yield* check.equal((yield* store.readEvents(0, 10)).length, 2, "two events stored")
+        yield* check.equal((yield* store.stats).pending, 2, "two outbox rows")
+      })
+  },
+  {
+    name: "claim leases due rows in append order, up to the limit, and never hands a leased row out twice",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const events = [makeEvent(), makeEvent(), makeEvent()]
+        yield* store.append(yield* makeBatch(events))
+        const first = yield* claimAll("w1", 2)
+        yield* check.equal(
+          first.map((c) => c.event.event_id),
+          events.slice(0, 2).map((e) => e.event_id),
+          "order"
+        )
+        yield* check.that(
+          first.every((c) => c.entry.lease?.owner === "w1"),
+          "lease owner recorded"
+        )
+        yield* check.that(new Set(first.map(tokenOf)).size === 2 || first.length < 2, "a token per row")
+        const second = yield* claimAll("w2")
+        yield* check.equal(
+          second.map((c) => c.event.event_id),
+          [events[2]!.event_id],
+          "only the unleased row"
+        )
+        yield* check.equal((yield* claimAll("w3")).length, 0, "nothing left")
+        yield* check.equal((yield* store.stats).leased, 3, "three leased")
+      })
+  },
+  {
+    name: "claim only takes the routes asked for",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()], ["a", "b"]))
+        const claimed = yield* store.claim({ owner: "w", limit: 10, lease, routes: ["b"] })
+        yield* check.equal(
+          claimed.map((c) => c.entry.route),
+          ["b"],
+          "route b only"
+        )
+      })
+  },
+  {
+    name: "delivered: the row leaves the queue with one attempt and a delivery time",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const [claimed] = yield* claimAll()
+        const report = yield* store.complete([
+          Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
+        ])
+        yield* check.equal(report, { applied: [claimed!.entry.outbox_id], rejected: [] }, "applied")
+        const entry = yield* entryOf(claimed!.entry.outbox_id)
+        yield* check.equal([entry.status, entry.attempts, entry.lease], ["delivered", 1, null], "delivered row")
+        yield* check.that(entry.delivered_at !== null, "delivered_at set")
+        yield* check.equal((yield* claimAll()).length, 0, "not claimable again")
+        const again = yield* store.complete([
+          Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
+        ])
+        yield* check.equal(again.rejected, [claimed!.entry.outbox_id], "a second result is refused")
+      })
+  },
+  {
+    name: "retry: attempts+1, the error kept, claimable again only once due",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const [claimed] = yield* claimAll()
+        const due = DateTime.add(yield* harness.now, { milliseconds: 600 })
+        yield* store.complete([
+          Completion.Retry({
+            outbox_id: claimed!.entry.outbox_id,
+            token: tokenOf(claimed!),
+            error: "503 busy",
+            next_attempt_at: due
+          })
+        ])
+        const entry = yield* entryOf(claimed!.entry.outbox_id)
+        yield* check.equal(
+          [entry.status, entry.attempts, entry.last_error, entry.lease],
+          ["pending", 1, "503 busy", null],
+          "row"
+        )
+        yield* check.equal(DateTime.toEpochMillis(entry.next_attempt_at), DateTime.toEpochMillis(due), "next attempt")
+        yield* check.equal((yield* claimAll()).length, 0, "not claimable before it is due")
+        yield* harness.advance(Duration.millis(800))
+        const [again] = yield* claimAll()
+        yield* check.equal(again?.entry.attempts, 1, "claimable when due, attempts kept")
+      })
+  },
+  {
+    name: "dead: the row stops with its reason; replay makes it pending with attempts reset",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const event = makeEvent({ event_type: "test.dead" })
+        yield* store.append(yield* makeBatch([event, makeEvent()]))
+        const claimed = yield* claimAll()
+        const target = claimed.find((c) => c.event.event_id === event.event_id)!
+        yield* store.complete([
+          Completion.Dead({ outbox_id: target.entry.outbox_id, token: tokenOf(target), error: "permanent: 400" })
+        ])
+        const dead = yield* store.listOutbox({ status: "dead" })
+        yield* check.equal(
+          dead.map((d) => [d.outbox_id, d.last_error, d.attempts]),
+          [[target.entry.outbox_id, "permanent: 400", 1]],
+          "dead list"
+        )
+        yield* check.equal((yield* store.stats).dead, 1, "stats count the dead row")
+        yield* check.equal(yield* store.replay({ event_type: "test.other" }), 0, "filter matches nothing")
+        yield* check.equal(yield* store.replay({ event_type: "test.dead" }), 1, "replayed one")
+        const replayed = yield* entryOf(target.entry.outbox_id)
+        yield* check.equal(
+          [replayed.status, replayed.attempts, replayed.replays, replayed.last_error],
+          ["pending", 0, 1, "permanent: 400"],
+          "replayed row keeps its history"
+        )
+        yield* check.equal(yield* store.replay({ outbox_ids: [target.entry.outbox_id] }), 0, "not dead any more")
+      })
+  },
+  {
+    name: "an expired lease lets another worker claim the row, and the first worker's late result is refused",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const [first] = yield* claimAll("slow")
+        yield* check.equal((yield* claimAll("fast")).length, 0, "leased")
+        yield* harness.advance(Duration.millis(600))
+        const [second] = yield* claimAll("fast")
+        yield* check.equal(second?.entry.outbox_id, first!.entry.outbox_id, "taken over after expiry")
+        yield* check.that(tokenOf(second!) !== tokenOf(first!), "a new fencing token")
+        const late = yield* store.complete([
+          Completion.Delivered({ outbox_id: first!.entry.outbox_id, token: tokenOf(first!) })
+        ])
+        yield* check.equal(late, { applied: [], rejected: [first!.entry.outbox_id] }, "late result refused")
+        const entry = yield* entryOf(first!.entry.outbox_id)
+        yield* check.equal([entry.status, entry.attempts], ["pending", 0], "no attempt counted for the refused result")
+        const ok = yield* store.complete([
+          Completion.Retry({
+            outbox_id: second!.entry.outbox_id,
+            token: tokenOf(second!),
+            error: "boom",
+            next_attempt_at: yield* harness.now
+          })
+        ])
+        yield* check.equal(ok.applied, [second!.entry.outbox_id], "the current holder's result applies")
+      })
+  },
+  {
+    name: "a result recorded after the lease expired is refused even if nobody took the row",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const [claimed] = yield* claimAll()
+        yield* harness.advance(Duration.millis(600))
+        const report = yield* store.complete([
+          Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
+        ])
+        yield* check.equal(report.rejected, [claimed!.entry.outbox_id], "refused")
+      })
+  },
+  {
+    name: "release gives rows back at once without counting an attempt",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+        const claimed = yield* claimAll()
+        yield* store.complete(
+          claimed.map((c) => Completion.Release({ outbox_id: c.entry.outbox_id, token: tokenOf(c) }))
+        )
+        const again = yield* claimAll("w2")
+        yield* check.equal(
+          again.map((c) => [c.entry.outbox_id, c.entry.attempts]),
+          claimed.map((c) => [c.entry.outbox_id, 0]),
+          "reclaimed"
+        )
+      })
+  },
+  {
+    name: "results for unknown rows or wrong tokens are refused, the others applied",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+        const [a, b] = yield* claimAll()
+        const report = yield* store.complete([
+          Completion.Delivered({ outbox_id: a!.entry.outbox_id, token: tokenOf(a!) }),
+          Completion.Delivered({ outbox_id: b!.entry.outbox_id, token: "not-the-token" }),
+          Completion.Delivered({ outbox_id: "999999999" as OutboxId, token: "x" })
+        ])
+        yield* check.equal(report.applied, [a!.entry.outbox_id], "applied")
+        yield* check.equal([...report.rejected].sort(), [b!.entry.outbox_id, "999999999"].sort(), "rejected")
+      })
+  },
+  {
+    name: "ordered routes: an entity's later row waits for its earlier one; other entities are not blocked",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const a1 = makeEvent({ entity_id: "A" })
+        const a2 = makeEvent({ entity_id: "A" })
+        const b1 = makeEvent({ entity_id: "B" })
+        yield* store.append(yield* makeBatch([a1, a2, b1], ["ordered"], { ordered: true }))
+        const first = yield* claimAll()
+        yield* check.equal(
+          first.map((c) => c.event.event_id),
+          [a1.event_id, b1.event_id],
+          "heads only"
+        )
+        yield* check.equal((yield* claimAll("w2")).length, 0, "A's second row waits while A's first is leased")
+        const a1Claim = first[0]!
+        yield* store.complete([
+          Completion.Dead({ outbox_id: a1Claim.entry.outbox_id, token: tokenOf(a1Claim), error: "gave up" })
+        ])
+        const next = yield* claimAll("w2")
+        yield* check.equal(
+          next.map((c) => c.event.event_id),
+          [a2.event_id],
+          "after the head is settled, the next row goes"
+        )
+      })
+  },
+  {
+    name: "ordered routes: a retrying head holds its entity back",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const a1 = makeEvent({ entity_id: "A" })
+        const a2 = makeEvent({ entity_id: "A" })
+        yield* store.append(yield* makeBatch([a1, a2], ["ordered"], { ordered: true }))
+        const [head] = yield* claimAll()
+        yield* store.complete([
+          Completion.Retry({
+            outbox_id: head!.entry.outbox_id,
+            token: tokenOf(head!),
+            error: "503",
+            next_attempt_at: DateTime.add(yield* harness.now, { milliseconds: 60_000 })
+          })
+        ])
+        yield* check.equal((yield* claimAll()).length, 0, "a2 waits for a1's retry")
+      })
+  },
+  {
+    name: "waitForWork returns when rows are appended, and after maxWait otherwise",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const waiter = yield* Effect.forkChild(store.waitForWork(Duration.minutes(10)))
+        yield* Effect.yieldNow
+        yield* harness.advance(Duration.millis(50))
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        yield* harness.advance(Duration.millis(50))
+        yield* Fiber.join(waiter).pipe(Effect.timeout(Duration.seconds(5)))
+        const idle = yield* Effect.forkChild(store.waitForWork(Duration.millis(200)))
+        yield* harness.advance(Duration.millis(300))
+        yield* Fiber.join(idle).pipe(Effect.timeout(Duration.seconds(5)))
+      })
+  },
+  {
+    name: "stats count pending, leased, delivered and dead per route, with the oldest pending time",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent(), makeEvent(), makeEvent()], ["r"]))
+        const [a, b] = yield* claimAll("w", 2)
+        yield* store.complete([
+          Completion.Delivered({ outbox_id: a!.entry.outbox_id, token: tokenOf(a!) }),
+          Completion.Dead({ outbox_id: b!.entry.outbox_id, token: tokenOf(b!), error: "x" })
+        ])
+        const stats = yield* store.stats
+        yield* check.equal([stats.pending, stats.leased, stats.delivered, stats.dead], [1, 0, 1, 1], "totals")
+        yield* check.equal(stats.by_route.r?.pending, 1, "per route")
+        yield* check.that(stats.oldest_pending_at !== null, "oldest pending time")
+      })
+  }
+]

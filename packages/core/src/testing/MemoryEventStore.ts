@@ -1,0 +1,332 @@
+/**
+ * The in-memory EventStore: the reference adapter of the EventStore contract, and what users
+ * unit-test pipelines with (no database; time from the Clock, so TestClock drives leases and
+ * retries).
+ *
+ * Transactions keep an undo log: every write inside `transaction` records how to take itself back,
+ * and a failure (or interruption) replays the log backwards. Writes of other fibers are untouched.
+ */
+import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Result } from "effect"
+import type { EventId, RawPayload } from "../Event.ts"
+import {
+  type AppendBatch,
+  type AppendResult,
+  type Claimed,
+  type ClaimOptions,
+  type Completion,
+  EventStore,
+  type OutboxFilter,
+  type OutboxStats,
+  type ReplayFilter,
+  type RouteStats,
+  type StoredEvent,
+  StoreError
+} from "../EventStore.ts"
+import { nextUuidV7 } from "../Ids.ts"
+import * as Outbox from "../Outbox.ts"
+
+type UndoLog = Array<() => void>
+const CurrentTransaction = Context.Reference<UndoLog | undefined>("sluice/testing/MemoryEventStore/Transaction", {
+  defaultValue: () => undefined
+})
+
+const toId = (n: number) => String(n) as Outbox.OutboxId
+
+/** Builds a fresh, empty in-memory store. */
+export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
+  const raws = new Map<string, RawPayload>()
+  const events = new Map<EventId, StoredEvent>()
+  const log: Array<StoredEvent> = []
+  const outbox = new Map<number, Outbox.OutboxEntry>()
+  const outboxKeys = new Set<string>()
+  const pending = new Set<number>()
+  let nextOutboxId = 1
+  const waiters = new Set<() => void>()
+
+  const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms))
+  const notify = () => {
+    for (const wake of waiters) wake()
+    waiters.clear()
+  }
+
+  /** Applies `apply`, recording `undo` when inside a transaction. */
+  const write = (undoLog: UndoLog | undefined, apply: () => void, undo: () => void) => {
+    apply()
+    undoLog?.push(undo)
+  }
+
+  const setEntry = (undoLog: UndoLog | undefined, next: Outbox.OutboxEntry) => {
+    const id = Number(next.outbox_id)
+    const previous = outbox.get(id)
+    write(
+      undoLog,
+      () => {
+        outbox.set(id, next)
+        if (next.status === "pending") pending.add(id)
+        else pending.delete(id)
+      },
+      () => {
+        if (previous === undefined) {
+          outbox.delete(id)
+          pending.delete(id)
+        } else {
+          outbox.set(id, previous)
+          if (previous.status === "pending") pending.add(id)
+          else pending.delete(id)
+        }
+      }
+    )
+  }
+
+  const append = (batch: AppendBatch) =>
+    Effect.gen(function* () {
+      const undoLog = yield* CurrentTransaction
+      const batchIds = new Set(batch.events.map((event) => event.event_id))
+      const stray = batch.outbox.find((draft) => !batchIds.has(draft.event_id))
+      if (stray !== undefined) {
+        return yield* new StoreError({
+          operation: "append",
+          reason: `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`,
+          retryable: false
+        })
+      }
+      const at = yield* now
+      const raw = batch.raw
+      if (raw !== null && !raws.has(raw.raw_id)) {
+        write(
+          undoLog,
+          () => void raws.set(raw.raw_id, raw),
+          () => void raws.delete(raw.raw_id)
+        )
+      }
+      const appended: Array<EventId> = []
+      const duplicates: Array<EventId> = []
+      for (const event of batch.events) {
+        if (events.has(event.event_id)) {
+          duplicates.push(event.event_id)
+          continue
+        }
+        const stored: StoredEvent = { position: log.length + 1, raw_id: raw?.raw_id ?? null, recorded_at: at, event }
+        write(
+          undoLog,
+          () => {
+            events.set(event.event_id, stored)
+            log.push(stored)
+          },
+          () => {
+            events.delete(event.event_id)
+            log.splice(log.indexOf(stored), 1)
+          }
+        )
+        appended.push(event.event_id)
+      }
+      const fresh = new Set(appended)
+      let rows = 0
+      for (const draft of batch.outbox) {
+        const key = `${draft.event_id}\u0000${draft.route}`
+        if (!fresh.has(draft.event_id) || outboxKeys.has(key)) continue
+        const id = nextOutboxId++
+        write(
+          undoLog,
+          () => void outboxKeys.add(key),
+          () => void outboxKeys.delete(key)
+        )
+        setEntry(undoLog, {
+          outbox_id: toId(id),
+          event_id: draft.event_id,
+          route: draft.route,
+          topic: draft.topic,
+          status: "pending",
+          attempts: 0,
+          next_attempt_at: at,
+          lease: null,
+          last_error: null,
+          ordering_key: draft.ordering_key,
+          replays: 0,
+          created_at: at,
+          delivered_at: null
+        })
+        rows++
+      }
+      if (undoLog === undefined && rows > 0) notify()
+      return { appended, duplicates, outbox_rows: rows } satisfies AppendResult
+    })
+
+  const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
+    Effect.gen(function* () {
+      if ((yield* CurrentTransaction) !== undefined) return yield* self
+      const undoLog: UndoLog = []
+      return yield* self.pipe(
+        Effect.provideService(CurrentTransaction, undoLog),
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            if (exit._tag === "Failure") for (const undo of undoLog.reverse()) undo()
+            else notify()
+          })
+        )
+      )
+    })
+
+  const claim = (options: ClaimOptions) =>
+    Effect.gen(function* () {
+      const undoLog = yield* CurrentTransaction
+      const at = yield* now
+      const routes = options.routes === undefined ? undefined : new Set(options.routes)
+      // Per-entity ordering: only the oldest pending row of each (route, key) may go out.
+      const headOfKey = new Map<string, number>()
+      const sortedPending = [...pending].sort((a, b) => a - b)
+      for (const id of sortedPending) {
+        const entry = outbox.get(id)!
+        if (entry.ordering_key === null) continue
+        const key = `${entry.route}\u0000${entry.ordering_key}`
+        if (!headOfKey.has(key)) headOfKey.set(key, id)
+      }
+      const candidates = sortedPending
+        .map((id) => outbox.get(id)!)
+        .filter(
+          (entry) =>
+            (routes === undefined || routes.has(entry.route)) &&
+            Outbox.isClaimable(entry, at) &&
+            (entry.ordering_key === null ||
+              headOfKey.get(`${entry.route}\u0000${entry.ordering_key}`) === Number(entry.outbox_id))
+        )
+        .sort(
+          (a, b) =>
+            DateTime.toEpochMillis(a.next_attempt_at) - DateTime.toEpochMillis(b.next_attempt_at) ||
+            Number(a.outbox_id) - Number(b.outbox_id)
+        )
+        .slice(0, Math.max(0, options.limit))
+      const expires_at = DateTime.add(at, { milliseconds: Duration.toMillis(options.lease) })
+      const claimed: Array<Claimed> = []
+      for (const entry of candidates) {
+        const lease = { owner: options.owner, token: yield* nextUuidV7, expires_at }
+        const next = Result.getOrThrow(Outbox.claim(entry, lease, at))
+        setEntry(undoLog, next)
+        claimed.push({ entry: next, event: events.get(next.event_id)!.event })
+      }
+      return claimed as ReadonlyArray<Claimed>
+    })
+
+  const complete = (results: ReadonlyArray<Completion>) =>
+    Effect.gen(function* () {
+      const undoLog = yield* CurrentTransaction
+      const at = yield* now
+      const applied: Array<Outbox.OutboxId> = []
+      const rejected: Array<Outbox.OutboxId> = []
+      for (const result of results) {
+        const entry = outbox.get(Number(result.outbox_id))
+        if (entry === undefined) {
+          rejected.push(result.outbox_id)
+          continue
+        }
+        const step =
+          result._tag === "Delivered"
+            ? Outbox.deliver(entry, result.token, at)
+            : result._tag === "Retry"
+              ? Outbox.retry(entry, result.token, result.error, result.next_attempt_at, at)
+              : result._tag === "Dead"
+                ? Outbox.deadLetter(entry, result.token, result.error, at)
+                : Outbox.release(entry, result.token, at)
+        if (Result.isFailure(step)) {
+          rejected.push(result.outbox_id)
+        } else {
+          setEntry(undoLog, step.success)
+          applied.push(result.outbox_id)
+        }
+      }
+      if (applied.length > 0 && undoLog === undefined) notify()
+      return { applied, rejected }
+    })
+
+  const matchesFilter = (entry: Outbox.OutboxEntry, filter: ReplayFilter) =>
+    (filter.outbox_ids === undefined || filter.outbox_ids.includes(entry.outbox_id)) &&
+    (filter.route === undefined || filter.route === entry.route) &&
+    (filter.event_type === undefined || events.get(entry.event_id)?.event.event_type === filter.event_type)
+
+  const replay = (filter: ReplayFilter) =>
+    Effect.gen(function* () {
+      const undoLog = yield* CurrentTransaction
+      const at = yield* now
+      let count = 0
+      for (const entry of outbox.values()) {
+        if (entry.status !== "dead" || !matchesFilter(entry, filter)) continue
+        const step = Outbox.replay(entry, at)
+        if (Result.isSuccess(step)) {
+          setEntry(undoLog, step.success)
+          count++
+        }
+      }
+      if (count > 0 && undoLog === undefined) notify()
+      return count
+    })
+
+  const listOutbox = (filter: OutboxFilter) =>
+    Effect.sync(() => {
+      const after = filter.after === undefined ? 0 : Number(filter.after)
+      const out: Array<Outbox.OutboxEntry> = []
+      for (const [id, entry] of [...outbox.entries()].sort(([a], [b]) => a - b)) {
+        if (id <= after) continue
+        if (filter.status !== undefined && entry.status !== filter.status) continue
+        if (filter.route !== undefined && entry.route !== filter.route) continue
+        if (filter.outbox_ids !== undefined && !filter.outbox_ids.includes(entry.outbox_id)) continue
+        out.push(entry)
+        if (out.length >= (filter.limit ?? 100)) break
+      }
+      return out as ReadonlyArray<Outbox.OutboxEntry>
+    })
+
+  const stats = Effect.gen(function* () {
+    const at = yield* now
+    const empty = (): { -readonly [K in keyof RouteStats]: RouteStats[K] } => ({
+      pending: 0,
+      leased: 0,
+      delivered: 0,
+      dead: 0,
+      oldest_pending_at: null
+    })
+    const total = empty()
+    const byRoute: Record<string, ReturnType<typeof empty>> = {}
+    for (const entry of outbox.values()) {
+      const route = byRoute[entry.route] ?? empty()
+      byRoute[entry.route] = route
+      for (const s of [total, route]) {
+        if (entry.status === "pending") {
+          s.pending++
+          if (Outbox.isLeased(entry, at)) s.leased++
+          if (s.oldest_pending_at === null || DateTime.isLessThan(entry.created_at, s.oldest_pending_at)) {
+            s.oldest_pending_at = entry.created_at
+          }
+        } else if (entry.status === "delivered") s.delivered++
+        else s.dead++
+      }
+    }
+    return { ...total, by_route: byRoute } satisfies OutboxStats
+  })
+
+  const waitForWork = (maxWait: Duration.Duration) =>
+    Effect.raceFirst(
+      Effect.callback<void>((resume) => {
+        const wake = () => resume(Effect.void)
+        waiters.add(wake)
+        return Effect.sync(() => void waiters.delete(wake))
+      }),
+      Effect.sleep(maxWait)
+    )
+
+  return EventStore.of({
+    append,
+    transaction,
+    claim,
+    complete,
+    replay,
+    listOutbox,
+    getEvent: (id) => Effect.sync(() => Option.fromNullishOr(events.get(id))),
+    readEvents: (after, limit) => Effect.sync(() => log.slice(Math.max(0, after), Math.max(0, after) + limit)),
+    getRaw: (id) => Effect.sync(() => Option.fromNullishOr(raws.get(id))),
+    stats,
+    waitForWork
+  })
+})
+
+/** A fresh in-memory store for each use of the layer. */
+export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, make)

@@ -1,0 +1,45 @@
+/**
+ * Vitest bindings for the contract suites: `eventStoreSuite(name, layer)` registers every
+ * EventStore contract case as a test. Lives outside `src` because core's runtime code imports only
+ * `effect`; this file needs `@effect/vitest`.
+ */
+import { describe, it } from "@effect/vitest"
+import { Clock, DateTime, Effect, type Layer } from "effect"
+import { TestClock } from "effect/testing"
+import type { EventStore } from "../src/EventStore.ts"
+import { cases, type Harness } from "../src/testing/EventStoreContract.ts"
+
+export interface SuiteOptions {
+  /**
+   * `virtual`: TestClock time (stores that read the Clock, like the memory store);
+   * `real`: real sleeps (stores whose time comes from a database).
+   * @default "virtual"
+   */
+  readonly time?: "virtual" | "real"
+  /** Per-test timeout in milliseconds. @default 20000 */
+  readonly timeout?: number
+}
+
+const virtual: Harness = {
+  advance: (duration) => TestClock.adjust(duration),
+  now: Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms))
+}
+const real: Harness = {
+  advance: (duration) => Effect.sleep(duration),
+  now: Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms))
+}
+
+/** Runs the EventStore contract against `layer`, built afresh for every case. */
+export const eventStoreSuite = <E>(
+  name: string,
+  layer: Layer.Layer<EventStore, E>,
+  options: SuiteOptions = {}
+): void => {
+  const harness = options.time === "real" ? real : virtual
+  const test = options.time === "real" ? it.live : it.effect
+  describe(`EventStore contract: ${name}`, () => {
+    for (const contractCase of cases) {
+      test(contractCase.name, () => contractCase.run(harness).pipe(Effect.provide(layer)), options.timeout ?? 20_000)
+    }
+  })
+}
