@@ -1,16 +1,13 @@
 import { defineConfig } from "vitest/config"
 
+const packages = ["core", "store-postgres", "plugin-yfinance", "transport-http", "transport-console"]
+
 // One project per package so a runtime can run a subset (`--project core` under Deno).
 export default defineConfig({
   test: {
-    projects: [
-      {
-        test: {
-          name: "core",
-          root: "packages/core",
-          include: ["test/**/*.test.ts"]
-        }
-      }
-    ]
+    passWithNoTests: true,
+    projects: packages.map((name) => ({
+      test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] }
+    }))
   }
 })

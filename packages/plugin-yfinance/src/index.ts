@@ -1,0 +1,2 @@
+/** Sluice source plugin: Yahoo Finance quotes and chart bars through yahoo-finance2. */
+export {}

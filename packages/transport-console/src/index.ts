@@ -1,0 +1,2 @@
+/** Sluice transport plugin: JSON lines or pretty lines on stdout. */
+export {}

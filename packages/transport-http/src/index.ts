@@ -1,0 +1,2 @@
+/** Sluice transport plugin: HTTP webhooks signed per the Standard Webhooks specification. */
+export {}
