@@ -161,6 +161,22 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   {
+    name: "concurrent claims never hand out the same row twice",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch(Array.from({ length: 30 }, () => makeEvent())))
+        const batches = yield* Effect.forEach(
+          Array.from({ length: 8 }, (_, i) => `w${i}`),
+          (owner) => store.claim({ owner, limit: 5, lease }),
+          { concurrency: "unbounded" }
+        )
+        const ids = batches.flat().map((c) => c.entry.outbox_id)
+        yield* check.equal(ids.length, 30, "every row claimed once")
+        yield* check.equal(new Set(ids).size, 30, "no row claimed twice")
+      })
+  },
+  {
     name: "claim only takes the routes asked for",
     run: () =>
       Effect.gen(function* () {

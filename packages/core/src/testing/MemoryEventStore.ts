@@ -22,7 +22,6 @@ import {
   type StoredEvent,
   StoreError
 } from "../EventStore.ts"
-import { nextUuidV7 } from "../Ids.ts"
 import * as Outbox from "../Outbox.ts"
 
 type UndoLog = Array<() => void>
@@ -41,12 +40,16 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
   const outboxKeys = new Set<string>()
   const pending = new Set<number>()
   let nextOutboxId = 1
+  let leaseCounter = 0
   const waiters = new Set<() => void>()
 
   const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms))
   const notify = () => {
-    for (const wake of waiters) wake()
+    // Snapshot first: a woken fiber may run at once and register a new waiter, which this round
+    // must not wake (it would spin).
+    const woken = [...waiters]
     waiters.clear()
+    for (const wake of woken) wake()
   }
 
   /** Applies `apply`, recording `undo` when inside a transaction. */
@@ -198,8 +201,9 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
         .slice(0, Math.max(0, options.limit))
       const expires_at = DateTime.add(at, { milliseconds: Duration.toMillis(options.lease) })
       const claimed: Array<Claimed> = []
+      // No yield from here on: a claim must be atomic with respect to other fibers' claims.
       for (const entry of candidates) {
-        const lease = { owner: options.owner, token: yield* nextUuidV7, expires_at }
+        const lease = { owner: options.owner, token: `lease-${++leaseCounter}`, expires_at }
         const next = Result.getOrThrow(Outbox.claim(entry, lease, at))
         setEntry(undoLog, next)
         claimed.push({ entry: next, event: events.get(next.event_id)!.event })
@@ -304,14 +308,11 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
   })
 
   const waitForWork = (maxWait: Duration.Duration) =>
-    Effect.raceFirst(
-      Effect.callback<void>((resume) => {
-        const wake = () => resume(Effect.void)
-        waiters.add(wake)
-        return Effect.sync(() => void waiters.delete(wake))
-      }),
-      Effect.sleep(maxWait)
-    )
+    Effect.callback<void>((resume) => {
+      const wake = () => resume(Effect.void)
+      waiters.add(wake)
+      return Effect.sync(() => void waiters.delete(wake))
+    }).pipe(Effect.timeoutOption(maxWait), Effect.asVoid)
 
   return EventStore.of({
     append,

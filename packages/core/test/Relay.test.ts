@@ -1,0 +1,205 @@
+import { assert, describe, expect, it } from "@effect/vitest"
+import { Clock, DateTime, Duration, Effect, Fiber, Layer, Random } from "effect"
+import { TestClock } from "effect/testing"
+import { EventStore } from "../src/EventStore.ts"
+import * as Relay from "../src/Relay.ts"
+import { defaultRetryPolicy, delayCeilingMs } from "../src/RetryPolicy.ts"
+import type { Route } from "../src/Routing.ts"
+import {
+  delivered,
+  type Envelope,
+  type PublishOutcome,
+  permanent,
+  retryable,
+  type Transport
+} from "../src/Transport.ts"
+import { Transports } from "../src/Transports.ts"
+import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
+import { layerMemory } from "../src/testing/MemoryEventStore.ts"
+import { MemoryTransport } from "../src/testing/MemoryTransport.ts"
+
+const routes: ReadonlyArray<Route> = [{ name: "default", transport: "memory", topic: "t", match: ["**"] }]
+const options: Relay.RelayOptions = { routes, owner: "test" }
+
+/** A transport whose outcomes come from `answer`, recording each envelope with the Clock time. */
+const scripted = (answer: (envelope: Envelope) => Effect.Effect<PublishOutcome>) => {
+  const seen: Array<{ readonly at: number; readonly envelope: Envelope }> = []
+  const transport: Transport = {
+    name: "memory",
+    publish: (envelopes) =>
+      Effect.forEach(envelopes, (envelope) =>
+        Effect.flatMap(Clock.currentTimeMillis, (at) => {
+          seen.push({ at, envelope })
+          return answer(envelope)
+        })
+      )
+  }
+  return { seen, layer: Layer.mergeAll(layerMemory, Transports.layerOf(transport)) }
+}
+
+const onlyRow = EventStore.use((store) => store.listOutbox({})).pipe(Effect.map((rows) => rows[0]!))
+
+describe("relay pipeline", () => {
+  it.effect("delivers every event exactly once when nothing fails, with several workers", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const memory = yield* MemoryTransport
+      const events = Array.from({ length: 250 }, () => makeEvent())
+      for (let i = 0; i < events.length; i += 50) yield* store.append(yield* makeBatch(events.slice(i, i + 50)))
+      const relay = yield* Effect.forkChild(Relay.run({ ...options, workers: 3, batchSize: 20 }))
+      for (let i = 0; i < 20; i++) yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(relay)
+      const published = (yield* memory.published).map((e) => e.event.event_id)
+      expect(published.length).toBe(250)
+      expect(new Set(published).size).toBe(250)
+      expect(new Set(published)).toEqual(new Set(events.map((e) => e.event_id)))
+      expect((yield* store.stats).delivered).toBe(250)
+    }).pipe(Effect.provide(Layer.mergeAll(layerMemory, MemoryTransport.layer("memory"))))
+  )
+
+  it.effect("wakes on append instead of waiting for the poll interval", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const memory = yield* MemoryTransport
+      const relay = yield* Effect.forkChild(Relay.run({ ...options, pollInterval: "1 hour" }))
+      yield* TestClock.adjust("1 second")
+      yield* store.append(yield* makeBatch([makeEvent()]))
+      yield* TestClock.adjust("10 millis")
+      expect((yield* memory.delivered).length).toBe(1)
+      yield* Fiber.interrupt(relay)
+    }).pipe(Effect.provide(Layer.mergeAll(layerMemory, MemoryTransport.layer("memory"))))
+  )
+
+  for (const seed of ["a", "b", "c", "d"]) {
+    it.effect(
+      `retries with full-jitter delays inside the bounds, then dead-letters after exactly 5 attempts (seed ${seed})`,
+      () => {
+        const { seen, layer } = scripted(() => Effect.succeed(retryable("HTTP 503")))
+        return Effect.gen(function* () {
+          const store = yield* EventStore
+          yield* store.append(yield* makeBatch([makeEvent()]))
+          for (let attempt = 1; attempt <= 5; attempt++) {
+            const before = yield* Clock.currentTimeMillis
+            const report = yield* Relay.runOnce(options)
+            expect(report.claimed).toBe(1)
+            const row = yield* onlyRow
+            expect(row.attempts).toBe(attempt)
+            if (attempt < 5) {
+              expect(row.status).toBe("pending")
+              const delay = DateTime.toEpochMillis(row.next_attempt_at) - before
+              expect(delay).toBeGreaterThanOrEqual(0)
+              expect(delay).toBeLessThanOrEqual(delayCeilingMs(defaultRetryPolicy, attempt))
+              // not claimable a millisecond early (unless the jitter drew zero)
+              if (delay > 0) {
+                yield* TestClock.adjust(Duration.millis(delay - 1))
+                expect((yield* Relay.runOnce(options)).claimed).toBe(0)
+                yield* TestClock.adjust("1 millis")
+              }
+            } else {
+              expect(row.status).toBe("dead")
+              expect(row.last_error).toBe("gave up after 5 attempts: HTTP 503")
+            }
+          }
+          expect(seen.map((s) => s.envelope.attempt)).toEqual([1, 2, 3, 4, 5])
+          yield* TestClock.adjust("1 day")
+          expect((yield* Relay.runOnce(options)).claimed).toBe(0)
+        }).pipe(Random.withSeed(seed), Effect.provide(layer))
+      }
+    )
+  }
+
+  it.effect("a permanent failure is dead at once, with the reason", () => {
+    const { seen, layer } = scripted(() => Effect.succeed(permanent("HTTP 400: bad payload")))
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent()]))
+      const report = yield* Relay.runOnce(options)
+      expect(report).toMatchObject({ claimed: 1, dead: 1, retried: 0 })
+      const row = yield* onlyRow
+      expect([row.status, row.attempts, row.last_error]).toEqual(["dead", 1, "permanent: HTTP 400: bad payload"])
+      expect(seen).toHaveLength(1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("Retry-After is honoured exactly", () => {
+    const { layer } = scripted(() => Effect.succeed(retryable("HTTP 429", Duration.seconds(42))))
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* TestClock.setTime(1_000_000)
+      yield* store.append(yield* makeBatch([makeEvent()]))
+      yield* Relay.runOnce(options)
+      const row = yield* onlyRow
+      expect(DateTime.toEpochMillis(row.next_attempt_at)).toBe(1_042_000)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a transport that dies or breaks its contract yields retries, not a crash", () => {
+    let calls = 0
+    const broken: Transport = {
+      name: "memory",
+      publish: (envelopes) =>
+        ++calls === 1
+          ? Effect.die(new Error("socket exploded"))
+          : Effect.succeed(envelopes.slice(1).map(() => delivered))
+    }
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent()]))
+      const first = yield* Relay.runOnce(options)
+      expect(first.retried).toBe(1)
+      expect((yield* onlyRow).last_error).toContain("socket exploded")
+      yield* TestClock.adjust("1 hour")
+      const second = yield* Relay.runOnce(options)
+      expect(second.retried).toBe(1)
+      expect((yield* onlyRow).last_error).toContain("returned 0 outcomes for 1 envelopes")
+    }).pipe(Effect.provide(Layer.mergeAll(layerMemory, Transports.layerOf(broken))))
+  })
+
+  it.effect("interrupting a relay mid-publish releases its rows without counting an attempt", () => {
+    const { layer } = scripted(() => Effect.never)
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+      const fiber = yield* Effect.forkChild(Relay.runOnce(options))
+      yield* TestClock.adjust("1 second")
+      expect((yield* store.stats).leased).toBe(2)
+      yield* Fiber.interrupt(fiber)
+      const stats = yield* store.stats
+      expect([stats.pending, stats.leased]).toEqual([2, 0])
+      const rows = yield* store.listOutbox({})
+      assert.isTrue(rows.every((r) => r.attempts === 0 && r.lease === null))
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a worker whose lease expired mid-publish has its late result refused; the row is not lost", () => {
+    let call = 0
+    const { seen, layer } = scripted(() =>
+      ++call === 1 ? Effect.as(Effect.sleep("90 seconds"), delivered) : Effect.succeed(delivered)
+    )
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent()]))
+      const slow = yield* Effect.forkChild(Relay.runOnce({ ...options, owner: "slow", lease: "30 seconds" }))
+      yield* TestClock.adjust("31 seconds")
+      const fast = yield* Relay.runOnce({ ...options, owner: "fast" })
+      expect(fast.delivered).toBe(1)
+      yield* TestClock.adjust("60 seconds")
+      const late = yield* Fiber.join(slow)
+      expect(late).toMatchObject({ claimed: 1, delivered: 0, stale: 1 })
+      const row = yield* onlyRow
+      expect([row.status, row.attempts]).toEqual(["delivered", 1])
+      expect(seen).toHaveLength(2)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("rows of routes the relay does not serve are left alone", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const memory = yield* MemoryTransport
+      yield* store.append(yield* makeBatch([makeEvent()], ["default", "elsewhere"]))
+      yield* Relay.runOnce(options)
+      expect((yield* memory.published).map((e) => e.route)).toEqual(["default"])
+      expect((yield* store.stats).by_route.elsewhere?.pending).toBe(1)
+    }).pipe(Effect.provide(Layer.mergeAll(layerMemory, MemoryTransport.layer("memory"))))
+  )
+})
