@@ -39,6 +39,6 @@ export const permanent = (error: string): PublishOutcome => PublishOutcome.Perma
 export interface Transport {
   /** The instance name routes refer to. */
   readonly name: string
-  /** Publishes a non-empty batch; see the contract above. */
+  /** Publishes a batch (an empty one yields no outcomes and sends nothing); see the contract above. */
   readonly publish: (envelopes: ReadonlyArray<Envelope>) => Effect.Effect<ReadonlyArray<PublishOutcome>>
 }

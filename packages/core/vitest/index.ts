@@ -43,3 +43,4 @@ export const eventStoreSuite = <E>(
     }
   })
 }
+export { type TransportSuiteOptions, transportSuite } from "./transport.ts"

@@ -1,2 +1,8 @@
-/** Sluice transport plugin: JSON lines or pretty lines on stdout. */
-export {}
+/**
+ * `@sluice/transport-console`: JSON lines or pretty lines on stdout (or any ConsoleSink).
+ * See README.md for the config, the line formats and the outcome mapping.
+ */
+export { type Format, formatter, jsonLine, prettyLine } from "./ConsoleFormat.ts"
+export { ConsoleSink, ConsoleSinkError, type ConsoleSinkShape, fromWritable, type WritableLike } from "./ConsoleSink.ts"
+export { ConsoleTransportConfig, ConsoleTransportPlugin, make, pluginName } from "./ConsoleTransport.ts"
+export { layerStdout, makeStdout } from "./NodeStdout.ts"

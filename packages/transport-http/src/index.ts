@@ -1,2 +1,10 @@
-/** Sluice transport plugin: HTTP webhooks signed per the Standard Webhooks specification. */
-export {}
+/**
+ * `@sluice/transport-http`: webhooks (POST JSON) signed per the Standard Webhooks specification.
+ * See README.md for the config, the wire format and the outcome mapping.
+ */
+
+export { batchId, HttpTransportPlugin, make, planRequests, pluginName } from "./HttpTransport.ts"
+export { HttpTransportConfig, type HttpTransportConfigInput, WebhookSecret } from "./HttpTransportConfig.ts"
+export { excerpt, outcomeOf } from "./Outcome.ts"
+export { parseRetryAfter } from "./RetryAfter.ts"
+export { InvalidSecretError, makeSigner, type Signer } from "./StandardWebhooks.ts"

@@ -1,0 +1,83 @@
+import type { TransportContract } from "@sluice/core/testing"
+import { transportSuite } from "@sluice/core/vitest"
+import { Deferred, Effect, Redacted } from "effect"
+import { make } from "../src/HttpTransport.ts"
+import { HttpTransportConfig } from "../src/HttpTransportConfig.ts"
+import { type ReceivedRequest, startReceiver } from "./receiver.ts"
+import { verify } from "./verify.ts"
+
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+const status = { accept: 204, fail: 503, reject: 422 } as const
+const severity = { accept: 0, fail: 1, reject: 2 } as const
+
+const eventsOf = (request: ReceivedRequest): ReadonlyArray<{ readonly event_id: string }> => {
+  const body: unknown = JSON.parse(request.body)
+  return (Array.isArray(body) ? body : [body]) as ReadonlyArray<{ readonly event_id: string }>
+}
+
+/**
+ * The receiver verifies every signature (401 when one does not verify, which the contract sees as a
+ * wrong outcome) and answers a request with the worst answer among its events.
+ */
+const httpSubject = (mode: "single" | "batch") =>
+  Effect.gen(function* () {
+    let decide: (eventId: string) => TransportContract.Answer = () => "accept"
+    let gate: Promise<void> | undefined
+    const accepted: Array<TransportContract.Received> = []
+    const arrivals: Array<() => void> = []
+    const receiver = yield* startReceiver(async (request) => {
+      for (const notify of arrivals.splice(0)) notify()
+      if (gate !== undefined) await gate
+      const problem = verify(request.headers, request.body, [secret], Math.floor(Date.now() / 1000))
+      if (problem !== undefined) return { status: 401, body: problem }
+      const events = eventsOf(request)
+      const answer = events
+        .map((e) => decide(e.event_id))
+        .reduce<TransportContract.Answer>((worst, a) => (severity[a] > severity[worst] ? a : worst), "accept")
+      if (answer === "accept") for (const event of events) accepted.push({ event_id: event.event_id, event })
+      return { status: status[answer], body: answer }
+    })
+    const config = HttpTransportConfig.make({
+      url: receiver.url,
+      secrets: [Redacted.make(secret)],
+      mode,
+      maxBatchSize: 3,
+      concurrency: 2,
+      timeoutMs: 5_000,
+      maxRetryAfterMs: 60_000,
+      headers: {}
+    })
+    const transport = yield* make(config, "webhook")
+    const subject: TransportContract.TransportSubject = {
+      transport,
+      accepted: Effect.sync(() => [...accepted]),
+      answer: (next) =>
+        Effect.sync(() => {
+          decide = next
+        }),
+      hold: Effect.gen(function* () {
+        const arrived = yield* Deferred.make<void>()
+        let release: () => void = () => {}
+        gate = new Promise((resolve) => {
+          release = resolve
+        })
+        arrivals.push(() => Deferred.doneUnsafe(arrived, Effect.void))
+        return {
+          arrived: Deferred.await(arrived),
+          release: Effect.sync(() => {
+            gate = undefined
+            release()
+          })
+        }
+      })
+    }
+    return subject
+  })
+
+transportSuite("http (single)", httpSubject("single"), { time: "real" })
+transportSuite("http (batch)", httpSubject("batch"), {
+  time: "real",
+  features: {
+    perEnvelopeOutcomes: { unsupported: "batch mode: the envelopes of one request share its answer" }
+  }
+})
