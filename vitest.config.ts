@@ -6,8 +6,11 @@ const packages = ["core", "store-postgres", "plugin-yfinance", "transport-http",
 export default defineConfig({
   test: {
     passWithNoTests: true,
-    projects: packages.map((name) => ({
-      test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] }
-    }))
+    projects: [
+      ...packages.map((name) => ({
+        test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] }
+      })),
+      { test: { name: "examples", root: "examples", include: ["*.test.ts"] } }
+    ]
   }
 })
