@@ -10,6 +10,7 @@ export default defineConfig({
       ...packages.map((name) => ({
         test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] }
       })),
+      { test: { name: "runner", root: "apps/runner", include: ["test/**/*.test.ts"] } },
       { test: { name: "examples", root: "examples", include: ["*.test.ts"] } }
     ]
   }
