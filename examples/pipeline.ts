@@ -67,6 +67,7 @@ export const routes: ReadonlyArray<Route> = [
 export const router = makeRouterUnsafe(routes)
 // #endregion routes
 
+// #region run
 /** Ingests `ticks` times, one second apart, while a relay delivers; returns the outbox stats. */
 export const runDemo = (ticks: number) =>
   Effect.gen(function* () {
@@ -80,3 +81,4 @@ export const runDemo = (ticks: number) =>
     yield* Fiber.interrupt(relay)
     return yield* store.stats
   })
+// #endregion run
