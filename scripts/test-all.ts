@@ -1,6 +1,6 @@
 /**
  * The whole test run, as `bin/test` and CI run it: typecheck, lint, every vitest project on Node 22,
- * then the runtime-agnostic packages on Deno 2. Each step's failures count; the last line is
+ * then core, the plugins and the examples again on Deno 2. Each step's failures count; the last line is
  * "N passed, N failed" (tests passed and failed, plus one failed per failing check step).
  */
 import { spawnSync } from "node:child_process"
@@ -89,9 +89,14 @@ const vitest = (
 check("typecheck", "pnpm", ["exec", "tsc", "-b"])
 check("lint", "pnpm", ["exec", "biome", "check", "."])
 vitest("tests on Node", ["node"], "node.json", [], { SLUICE_EXPECT_RUNTIME: "node" })
-vitest("core on Deno", [join(root, ".tools/node_modules/.bin/deno"), "run", "-A"], "deno.json", ["core"], {
-  SLUICE_EXPECT_RUNTIME: "deno"
-})
+// The runtime-agnostic packages again on Deno 2 (the store and the runner are Node-first).
+vitest(
+  "core and plugins on Deno",
+  [join(root, ".tools/node_modules/.bin/deno"), "run", "-A"],
+  "deno.json",
+  ["core", "plugin-yfinance", "transport-http", "transport-console", "examples"],
+  { SLUICE_EXPECT_RUNTIME: "deno" }
+)
 
 if (problems.length > 0) console.log(`\nProblems:\n- ${problems.join("\n- ")}`)
 console.log(`\n${passed} passed, ${failed} failed`)
