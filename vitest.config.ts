@@ -11,7 +11,8 @@ export default defineConfig({
         test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] }
       })),
       { test: { name: "runner", root: "apps/runner", include: ["test/**/*.test.ts"] } },
-      { test: { name: "examples", root: "examples", include: ["*.test.ts"] } }
+      { test: { name: "examples", root: "examples", include: ["*.test.ts"] } },
+      { test: { name: "repo", root: "scripts", include: ["*.test.ts"] } }
     ]
   }
 })
