@@ -123,75 +123,86 @@ const settle = (
 
 /**
  * Claims one batch, publishes it route by route (routes concurrently) and records the results.
- * If interrupted after the claim, the rows are released so another worker can take them at once.
+ * If interrupted while publishing, the rows are released so another worker can take them at once;
+ * once the outcomes are in, recording them is not interruptible.
  */
 export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, StoreError, EventStore | Transports> =>
-  Effect.gen(function* () {
-    const store = yield* EventStore
-    const policy = options.retryPolicy ?? defaultRetryPolicy
-    const routes = new Map(options.routes.map((route) => [route.name, route] as const))
-    const claimed = yield* store.claim({
-      owner: options.owner ?? "relay",
-      limit: options.batchSize ?? 100,
-      lease: Duration.fromInputUnsafe(options.lease ?? "30 seconds"),
-      routes: [...routes.keys()]
-    })
-    if (claimed.length === 0) return emptyReport
-    const tokens = new Map(claimed.map((c) => [c.entry.outbox_id, c.entry.lease?.token ?? ""] as const))
-    const createdAt = new Map(claimed.map((c) => [c.entry.outbox_id, c.entry.created_at] as const))
-    const byRoute = new Map<string, Array<Envelope>>()
-    for (const row of claimed) {
-      const group = byRoute.get(row.entry.route) ?? []
-      group.push(envelopeOf(row))
-      byRoute.set(row.entry.route, group)
-    }
-    const release = store
-      .complete(
-        claimed.map((c) => Completion.Release({ outbox_id: c.entry.outbox_id, token: tokens.get(c.entry.outbox_id)! }))
+  // Only the claim and the publish can be interrupted: once outcomes exist they are recorded, so a
+  // shutdown never throws away a delivery that happened.
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const policy = options.retryPolicy ?? defaultRetryPolicy
+      const routes = new Map(options.routes.map((route) => [route.name, route] as const))
+      const claimed = yield* restore(
+        store.claim({
+          owner: options.owner ?? "relay",
+          limit: options.batchSize ?? 100,
+          lease: Duration.fromInputUnsafe(options.lease ?? "30 seconds"),
+          routes: [...routes.keys()]
+        })
       )
-      .pipe(Effect.ignore)
-    const published = yield* Effect.forEach(
-      byRoute,
-      ([routeName, envelopes]) =>
-        Effect.map(publishRoute(routes.get(routeName)!.transport, envelopes), (outcomes) =>
-          envelopes.map((envelope, i) => [envelope, outcomes[i]!] as const)
-        ),
-      { concurrency: "unbounded" }
-    ).pipe(Effect.onInterrupt(() => release))
-    const results = published.flat()
-    const now = yield* Clock.currentTimeMillis
-    const completions = yield* Effect.forEach(results, ([envelope, outcome]) =>
-      settle(policy, envelope, tokens.get(envelope.outbox_id)!, outcome, now)
-    )
-    const report = yield* store.complete(completions)
-    const rejected = new Set(report.rejected)
-    const counts = { delivered: 0, retried: 0, dead: 0 }
-    for (const [i, completion] of completions.entries()) {
-      const [envelope] = results[i]!
-      if (rejected.has(completion.outbox_id)) {
-        yield* Effect.logWarning("result refused: lease expired or taken over").pipe(
-          Effect.annotateLogs({ event_id: envelope.event.event_id, attempt: envelope.attempt, route: envelope.route })
-        )
-        continue
+      if (claimed.length === 0) return emptyReport
+      const tokens = new Map(claimed.map((c) => [c.entry.outbox_id, c.entry.lease?.token ?? ""] as const))
+      const createdAt = new Map(claimed.map((c) => [c.entry.outbox_id, c.entry.created_at] as const))
+      const byRoute = new Map<string, Array<Envelope>>()
+      for (const row of claimed) {
+        const group = byRoute.get(row.entry.route) ?? []
+        group.push(envelopeOf(row))
+        byRoute.set(row.entry.route, group)
       }
-      if (completion._tag === "Delivered") {
-        counts.delivered++
-        yield* Metric.update(Metrics.forRoute(Metrics.delivered, envelope.route), 1)
-        yield* Metric.update(
-          Metrics.forRoute(Metrics.deliveryLag, envelope.route),
-          now - DateTime.toEpochMillis(createdAt.get(envelope.outbox_id)!)
+      const release = store
+        .complete(
+          claimed.map((c) =>
+            Completion.Release({ outbox_id: c.entry.outbox_id, token: tokens.get(c.entry.outbox_id)! })
+          )
         )
-      } else if (completion._tag === "Retry") {
-        counts.retried++
-        yield* Metric.update(Metrics.forRoute(Metrics.retried, envelope.route), 1)
-      } else if (completion._tag === "Dead") {
-        counts.dead++
-        yield* Metric.update(Metrics.forRoute(Metrics.deadLettered, envelope.route), 1)
+        .pipe(Effect.ignore)
+      const published = yield* restore(
+        Effect.forEach(
+          byRoute,
+          ([routeName, envelopes]) =>
+            Effect.map(publishRoute(routes.get(routeName)!.transport, envelopes), (outcomes) =>
+              envelopes.map((envelope, i) => [envelope, outcomes[i]!] as const)
+            ),
+          { concurrency: "unbounded" }
+        )
+      ).pipe(Effect.onInterrupt(() => release))
+      const results = published.flat()
+      const now = yield* Clock.currentTimeMillis
+      const completions = yield* Effect.forEach(results, ([envelope, outcome]) =>
+        settle(policy, envelope, tokens.get(envelope.outbox_id)!, outcome, now)
+      )
+      const report = yield* store.complete(completions)
+      const rejected = new Set(report.rejected)
+      const counts = { delivered: 0, retried: 0, dead: 0 }
+      for (const [i, completion] of completions.entries()) {
+        const [envelope] = results[i]!
+        if (rejected.has(completion.outbox_id)) {
+          yield* Effect.logWarning("result refused: lease expired or taken over").pipe(
+            Effect.annotateLogs({ event_id: envelope.event.event_id, attempt: envelope.attempt, route: envelope.route })
+          )
+          continue
+        }
+        if (completion._tag === "Delivered") {
+          counts.delivered++
+          yield* Metric.update(Metrics.forRoute(Metrics.delivered, envelope.route), 1)
+          yield* Metric.update(
+            Metrics.forRoute(Metrics.deliveryLag, envelope.route),
+            now - DateTime.toEpochMillis(createdAt.get(envelope.outbox_id)!)
+          )
+        } else if (completion._tag === "Retry") {
+          counts.retried++
+          yield* Metric.update(Metrics.forRoute(Metrics.retried, envelope.route), 1)
+        } else if (completion._tag === "Dead") {
+          counts.dead++
+          yield* Metric.update(Metrics.forRoute(Metrics.deadLettered, envelope.route), 1)
+        }
       }
-    }
-    if (rejected.size > 0) yield* Metric.update(Metrics.staleCompletions, rejected.size)
-    return { claimed: claimed.length, ...counts, stale: rejected.size }
-  }).pipe(Effect.withSpan("sluice.relay.batch"))
+      if (rejected.size > 0) yield* Metric.update(Metrics.staleCompletions, rejected.size)
+      return { claimed: claimed.length, ...counts, stale: rejected.size }
+    })
+  ).pipe(Effect.withSpan("sluice.relay.batch"))
 
 /**
  * Runs `workers` relay loops forever. A loop claims again at once after a full batch, and otherwise

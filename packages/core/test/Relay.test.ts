@@ -171,6 +171,30 @@ describe("relay pipeline", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("once outcomes are in, an interruption still records them", () => {
+    // A store whose `complete` is slow, so the interruption lands while results are being written.
+    const slowComplete = Layer.effect(
+      EventStore,
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        return EventStore.of({
+          ...store,
+          complete: (results) => Effect.andThen(Effect.sleep("1 second"), store.complete(results))
+        })
+      })
+    ).pipe(Layer.provide(layerMemory))
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent()]))
+      const fiber = yield* Effect.forkChild(Relay.runOnce(options))
+      yield* TestClock.adjust("10 millis")
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(interrupting)
+      expect((yield* store.stats).delivered).toBe(1)
+    }).pipe(Effect.provide(Layer.mergeAll(slowComplete, MemoryTransport.layer("memory"))))
+  })
+
   it.effect("a worker whose lease expired mid-publish has its late result refused; the row is not lost", () => {
     let call = 0
     const { seen, layer } = scripted(() =>
