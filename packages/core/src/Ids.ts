@@ -7,7 +7,8 @@
  * - UUIDv7 (RFC 9562 §5.7) otherwise: time-ordered, which keeps B-tree inserts local.
  *
  * Time comes from Effect's Clock and randomness from Effect's Random, so tests are deterministic
- * (TestClock, `Random.withSeed`). Production may provide a cryptographic Random; see `CryptoRandom`.
+ * (TestClock, `Random.withSeed`). Effect's default Random is `Math.random`; an application that wants
+ * cryptographic randomness for ids provides its own `Random` reference.
  */
 import { Clock, Effect, Random } from "effect"
 import type { EventId, RawPayloadId, TraceId } from "./Event.ts"

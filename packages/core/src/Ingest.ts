@@ -13,7 +13,14 @@ import { deterministicEventId, nextEventId, nextRawPayloadId, nextTraceId } from
 import { hex, sha256, utf8 } from "./internal/hash.ts"
 import * as Metrics from "./Metrics.ts"
 import type { Router } from "./Routing.ts"
-import type { EventDraft, FetchFailure, RawFetch, Source, SourceError } from "./Source.ts"
+import {
+  type EventDraft,
+  type FetchFailure,
+  type RawFetch,
+  type Source,
+  SourceError,
+  TransformError
+} from "./Source.ts"
 
 /** What one raw payload became. */
 export interface PayloadReport {
@@ -88,7 +95,14 @@ export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
     content_hash: hex(sha256(utf8(fetched.body))),
     transform_error: null
   }
-  const transformed = yield* Effect.result(source.transform(raw))
+  // A transformer that throws (JSON.parse of an HTML error page...) is a transform failure like any
+  // other: the raw payload is still stored, with the reason.
+  const transformed = yield* source.transform(raw).pipe(
+    Effect.catchDefect((defect) =>
+      Effect.fail(new TransformError({ reason: `transformer crashed: ${String(defect)}`, cause: defect }))
+    ),
+    Effect.result
+  )
   const issues: Array<string> = []
   const events: Array<Event> = []
   if (transformed._tag === "Failure") {
@@ -120,7 +134,9 @@ export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
   yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, source.name), result.duplicates.length)
   if (issues.length > 0) {
     yield* Metric.update(Metrics.forSource(Metrics.transformFailures, source.name), issues.length)
-    for (const issue of issues) yield* Effect.logWarning("payload kept with a transform issue", { error: issue })
+    for (const issue of issues) {
+      yield* Effect.logWarning("payload kept with a transform issue").pipe(Effect.annotateLogs({ error: issue }))
+    }
   }
   yield* Effect.logDebug("payload ingested", {
     events: result.appended.length,
@@ -149,18 +165,22 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
     Effect.tapError((error) =>
       Effect.andThen(
         Metric.update(Metrics.forSource(Metrics.fetchFailures, source.name), 1),
-        Effect.logWarning("fetch failed", { source: source.name, error: error.reason, retryable: error.retryable })
+        Effect.logWarning("fetch failed").pipe(
+          Effect.annotateLogs({ source: source.name, error: error.reason, retryable: error.retryable })
+        )
       )
     )
   )
   for (const failure of fetched.failures) {
     yield* Metric.update(Metrics.forSource(Metrics.fetchFailures, source.name), 1)
-    yield* Effect.logWarning("fetch failed in part", {
-      source: source.name,
-      subject: failure.subject,
-      error: failure.reason,
-      retryable: failure.retryable
-    })
+    yield* Effect.logWarning("fetch failed in part").pipe(
+      Effect.annotateLogs({
+        source: source.name,
+        subject: failure.subject,
+        error: failure.reason,
+        retryable: failure.retryable
+      })
+    )
   }
   const payloads = yield* Effect.forEach(fetched.payloads, (payload) => ingestPayload(source, router, payload))
   return { source: source.name, payloads, fetch_failures: fetched.failures }
@@ -174,8 +194,10 @@ export interface RunOptions {
 }
 
 /**
- * Runs a source forever: a tick every `interval`; after a failed tick (fetch or store) the wait
- * doubles per consecutive failure up to `maxBackoff`. Never fails; interrupt it to stop.
+ * Runs a source forever: a tick every `interval`. After a tick that failed retryably (a network
+ * error, a 5xx, a store error, a defect) the wait doubles per consecutive failure up to `maxBackoff`;
+ * a non-retryable failure (bad credentials...) is logged and the next tick comes at the normal
+ * interval, since waiting longer cannot help. Never fails; interrupt it to stop.
  */
 export const run = (source: Source, router: Router, options: RunOptions): Effect.Effect<never, never, EventStore> =>
   Effect.gen(function* () {
@@ -183,12 +205,20 @@ export const run = (source: Source, router: Router, options: RunOptions): Effect
     const maxBackoff = Duration.toMillis(Duration.fromInputUnsafe(options.maxBackoff ?? "5 minutes"))
     let failures = 0
     while (true) {
-      const result = yield* Effect.result(tick(source, router))
+      const result = yield* tick(source, router).pipe(
+        Effect.catchDefect((defect) =>
+          Effect.fail(new SourceError({ source: source.name, reason: `defect: ${String(defect)}`, retryable: true }))
+        ),
+        Effect.result
+      )
       if (result._tag === "Success") {
         failures = 0
       } else {
-        failures++
-        yield* Effect.logError("tick failed", { source: source.name, error: result.failure.message, failures })
+        const retryable = result.failure._tag === "StoreError" || result.failure.retryable
+        failures = retryable ? failures + 1 : 0
+        yield* Effect.logError("tick failed").pipe(
+          Effect.annotateLogs({ source: source.name, error: result.failure.message, retryable, failures })
+        )
       }
       const wait = failures === 0 ? interval : Math.min(maxBackoff, interval * 2 ** failures)
       yield* Effect.sleep(Duration.millis(wait))

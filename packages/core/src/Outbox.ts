@@ -44,15 +44,15 @@ export interface OutboxEntry {
 }
 
 /** A transition the state machine refuses, with the reason (used for fencing: a stale lease). */
-export class TransitionRejected extends Data.TaggedError("TransitionRejected")<{
+export class TransitionRejectedError extends Data.TaggedError("TransitionRejectedError")<{
   readonly outbox_id: OutboxId
   readonly reason: "not-pending" | "not-dead" | "leased" | "stale-lease" | "not-due"
 }> {}
 
-type Step = Result.Result<OutboxEntry, TransitionRejected>
+type Step = Result.Result<OutboxEntry, TransitionRejectedError>
 
-const reject = (entry: OutboxEntry, reason: TransitionRejected["reason"]): Step =>
-  Result.fail(new TransitionRejected({ outbox_id: entry.outbox_id, reason }))
+const reject = (entry: OutboxEntry, reason: TransitionRejectedError["reason"]): Step =>
+  Result.fail(new TransitionRejectedError({ outbox_id: entry.outbox_id, reason }))
 
 /** True while a lease is held: it exists and has not expired at `now`. */
 export const isLeased = (entry: OutboxEntry, now: DateTime.Utc): boolean =>
@@ -70,7 +70,7 @@ export const claim = (entry: OutboxEntry, lease: Lease, now: DateTime.Utc): Step
 }
 
 /** A result may only be recorded by the current, unexpired lease holder. */
-const holds = (entry: OutboxEntry, token: string, now: DateTime.Utc): TransitionRejected["reason"] | undefined => {
+const holds = (entry: OutboxEntry, token: string, now: DateTime.Utc): TransitionRejectedError["reason"] | undefined => {
   if (entry.status !== "pending") return "not-pending"
   if (entry.lease === null || entry.lease.token !== token || !isLeased(entry, now)) return "stale-lease"
   return undefined

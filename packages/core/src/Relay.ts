@@ -6,7 +6,7 @@
  * at-least-once, and every envelope carries the event id so receivers can deduplicate.
  */
 import { Cause, Clock, DateTime, Duration, Effect, Metric, Random } from "effect"
-import { type Claimed, Completion, EventStore, type StoreError } from "./EventStore.ts"
+import { type Claimed, Completion, EventStore, StoreError } from "./EventStore.ts"
 import * as Metrics from "./Metrics.ts"
 import { decide, defaultRetryPolicy, type RetryPolicy } from "./RetryPolicy.ts"
 import type { Route } from "./Routing.ts"
@@ -18,10 +18,17 @@ export interface RelayOptions {
   readonly routes: ReadonlyArray<Route>
   /** Lease owner recorded on claimed rows (process and worker). @default "relay" */
   readonly owner?: string
-  /** Rows claimed at once. @default 100 */
+  /** Rows claimed at once (at least 1). @default 100 */
   readonly batchSize?: number
-  /** How long a claim holds its rows. Keep it well above a batch's publish time. @default 30 seconds */
+  /** How long a claim holds its rows. @default 30 seconds */
   readonly lease?: Duration.Input
+  /**
+   * Longest time one route's publish may take before its envelopes count as a retryable failure.
+   * It must leave time to record the results while the lease still holds: otherwise every result
+   * would be refused as stale, no attempt would ever be counted, and a receiver that never answers
+   * would be retried forever. @default 80% of the lease
+   */
+  readonly publishTimeout?: Duration.Input
   /** @default defaultRetryPolicy (5 attempts) */
   readonly retryPolicy?: RetryPolicy
   /** Longest wait between claims when idle and no notification arrives. @default 1 second */
@@ -50,178 +57,233 @@ const envelopeOf = (claimed: Claimed): Envelope => ({
   attempt: claimed.entry.attempts + 1
 })
 
-/** Publishes one route's rows; a transport that breaks its contract yields retryable outcomes, never a crash. */
-const publishRoute = (transportName: string, envelopes: ReadonlyArray<Envelope>) =>
+/**
+ * Publishes one route's rows. A transport that breaks its contract (dies, returns the wrong number
+ * of outcomes) or outlives `timeout` yields retryable outcomes, never a crash.
+ */
+const publishRoute = (transportName: string, envelopes: ReadonlyArray<Envelope>, timeout: Duration.Duration) =>
   Effect.gen(function* () {
     const transports = yield* Transports
     const transport = yield* transports.get(transportName)
     const start = yield* Clock.currentTimeMillis
-    const outcomes = yield* transport.publish(envelopes)
+    const outcomes = yield* transport.publish(envelopes).pipe(
+      Effect.timeoutOrElse({
+        duration: timeout,
+        orElse: () =>
+          Effect.succeed(
+            envelopes.map(() => retryable(`publish took longer than ${Duration.format(timeout)} (the lease allows)`))
+          )
+      })
+    )
     const took = (yield* Clock.currentTimeMillis) - start
-    const route = envelopes[0]?.route ?? ""
-    yield* Metric.update(Metrics.forRoute(Metrics.publishDuration, route), took)
-    return envelopes.map(
-      (_, i): PublishOutcome =>
-        outcomes.length === envelopes.length
-          ? outcomes[i]!
-          : retryable(
-              `transport ${transportName} returned ${outcomes.length} outcomes for ${envelopes.length} envelopes`
-            )
+    yield* Metric.update(Metrics.forRoute(Metrics.publishDuration, envelopes[0]?.route ?? ""), took)
+    if (outcomes.length === envelopes.length) return outcomes
+    return envelopes.map(() =>
+      retryable(`transport ${transportName} returned ${outcomes.length} outcomes for ${envelopes.length} envelopes`)
     )
   }).pipe(
     Effect.catchCause((cause) =>
-      Effect.succeed(envelopes.map(() => retryable(`transport ${transportName} failed: ${Cause.pretty(cause)}`)))
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.interrupt
+        : Effect.succeed(envelopes.map(() => retryable(`transport ${transportName} failed: ${Cause.pretty(cause)}`)))
     )
   )
 
-/** Turns one outcome into the store write and logs it with the event's annotations. */
+/** Turns outcomes into store writes; logs failures with the event's annotations (deliveries at debug). */
 const settle = (
   policy: RetryPolicy,
-  envelope: Envelope,
-  token: string,
-  outcome: PublishOutcome,
+  envelopes: ReadonlyArray<Envelope>,
+  outcomes: ReadonlyArray<PublishOutcome>,
+  tokens: ReadonlyMap<string, string>,
   now: number
-): Effect.Effect<Completion> =>
+) =>
   Effect.gen(function* () {
-    const annotations = {
-      event_id: envelope.event.event_id,
-      trace_id: envelope.event.trace_id,
-      attempt: envelope.attempt,
-      route: envelope.route,
-      topic: envelope.topic
-    }
-    const id = envelope.outbox_id
-    switch (outcome._tag) {
-      case "Delivered":
-        yield* Effect.logDebug("delivered").pipe(Effect.annotateLogs(annotations))
-        return Completion.Delivered({ outbox_id: id, token })
-      case "Permanent":
-        yield* Effect.logError("dead-lettered: permanent failure").pipe(
-          Effect.annotateLogs({ ...annotations, error: outcome.error })
+    const random = yield* Random.Random
+    const completions: Array<Completion> = []
+    for (const [i, envelope] of envelopes.entries()) {
+      const outcome = outcomes[i]!
+      const outbox_id = envelope.outbox_id
+      const token = tokens.get(outbox_id)!
+      if (outcome._tag === "Delivered") {
+        completions.push(Completion.Delivered({ outbox_id, token }))
+        continue
+      }
+      const annotations = {
+        event_id: envelope.event.event_id,
+        trace_id: envelope.event.trace_id,
+        attempt: envelope.attempt,
+        route: envelope.route,
+        topic: envelope.topic
+      }
+      if (outcome._tag === "Permanent") {
+        const error = `permanent: ${outcome.error}`
+        yield* Effect.logError("dead-lettered: permanent failure").pipe(Effect.annotateLogs({ ...annotations, error }))
+        completions.push(Completion.Dead({ outbox_id, token, error }))
+        continue
+      }
+      const decision = decide(policy, envelope.attempt, outcome.error, outcome.retryAfter, random.nextDoubleUnsafe())
+      if (decision._tag === "GiveUp") {
+        yield* Effect.logError("dead-lettered: retries exhausted").pipe(
+          Effect.annotateLogs({ ...annotations, error: decision.reason })
         )
-        return Completion.Dead({ outbox_id: id, token, error: `permanent: ${outcome.error}` })
-      case "Retryable": {
-        const decision = decide(policy, envelope.attempt, outcome.error, outcome.retryAfter, yield* Random.next)
-        if (decision._tag === "GiveUp") {
-          yield* Effect.logError("dead-lettered: retries exhausted").pipe(
-            Effect.annotateLogs({ ...annotations, error: decision.reason })
-          )
-          return Completion.Dead({ outbox_id: id, token, error: decision.reason })
-        }
-        yield* Effect.logWarning("delivery failed, will retry").pipe(
-          Effect.annotateLogs({ ...annotations, error: outcome.error, retry_in_ms: decision.delayMs })
-        )
-        return Completion.Retry({
-          outbox_id: id,
+        completions.push(Completion.Dead({ outbox_id, token, error: decision.reason }))
+        continue
+      }
+      yield* Effect.logWarning("delivery failed, will retry").pipe(
+        Effect.annotateLogs({ ...annotations, error: outcome.error, retry_in_ms: decision.delayMs })
+      )
+      completions.push(
+        Completion.Retry({
+          outbox_id,
           token,
           error: outcome.error,
           next_attempt_at: DateTime.makeUnsafe(now + decision.delayMs)
         })
-      }
+      )
     }
+    if (completions.length > 0) yield* Effect.logDebug("batch settled", { rows: completions.length })
+    return completions
+  })
+
+type Counts = { delivered: number; retried: number; dead: number; stale: number }
+
+/** Records one route's results and counts them (metrics once per route, not per row). */
+const record = (
+  route: string,
+  envelopes: ReadonlyArray<Envelope>,
+  completions: ReadonlyArray<Completion>,
+  createdAt: ReadonlyMap<string, DateTime.Utc>,
+  now: number,
+  timeout: Duration.Duration
+) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    // Bounded, so a hung database cannot hold a shutdown forever; unrecorded rows come back when
+    // their lease expires.
+    const report = yield* store.complete(completions).pipe(
+      Effect.timeoutOrElse({
+        duration: timeout,
+        orElse: () =>
+          Effect.fail(new StoreError({ operation: "complete", reason: "timed out recording results", retryable: true }))
+      })
+    )
+    const rejected = new Set<string>(report.rejected)
+    const counts: Counts = { delivered: 0, retried: 0, dead: 0, stale: rejected.size }
+    for (const [i, completion] of completions.entries()) {
+      if (rejected.has(completion.outbox_id)) {
+        const envelope = envelopes[i]!
+        yield* Effect.logWarning("result refused: lease expired or taken over").pipe(
+          Effect.annotateLogs({ event_id: envelope.event.event_id, attempt: envelope.attempt, route })
+        )
+      } else if (completion._tag === "Delivered") {
+        counts.delivered++
+        yield* Metric.update(
+          Metrics.forRoute(Metrics.deliveryLag, route),
+          now - DateTime.toEpochMillis(createdAt.get(completion.outbox_id)!)
+        )
+      } else if (completion._tag === "Retry") counts.retried++
+      else if (completion._tag === "Dead") counts.dead++
+    }
+    if (counts.delivered > 0) yield* Metric.update(Metrics.forRoute(Metrics.delivered, route), counts.delivered)
+    if (counts.retried > 0) yield* Metric.update(Metrics.forRoute(Metrics.retried, route), counts.retried)
+    if (counts.dead > 0) yield* Metric.update(Metrics.forRoute(Metrics.deadLettered, route), counts.dead)
+    if (counts.stale > 0) yield* Metric.update(Metrics.staleCompletions, counts.stale)
+    return counts
   })
 
 /**
- * Claims one batch, publishes it route by route (routes concurrently) and records the results.
- * If interrupted while publishing, the rows are released so another worker can take them at once;
- * once the outcomes are in, recording them is not interruptible.
+ * Claims one batch and publishes it route by route (routes concurrently); each route's results are
+ * recorded as soon as that route has them. If interrupted, routes still publishing release their
+ * rows (so another worker can take them at once) while finished routes' results are still recorded:
+ * a shutdown never drops, nor re-sends, a delivery that already happened.
  */
 export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, StoreError, EventStore | Transports> =>
-  // Only the claim and the publish can be interrupted: once outcomes exist they are recorded, so a
-  // shutdown never throws away a delivery that happened.
-  Effect.uninterruptibleMask((restore) =>
-    Effect.gen(function* () {
-      const store = yield* EventStore
-      const policy = options.retryPolicy ?? defaultRetryPolicy
-      const routes = new Map(options.routes.map((route) => [route.name, route] as const))
-      const claimed = yield* restore(
-        store.claim({
-          owner: options.owner ?? "relay",
-          limit: options.batchSize ?? 100,
-          lease: Duration.fromInputUnsafe(options.lease ?? "30 seconds"),
-          routes: [...routes.keys()]
-        })
-      )
-      if (claimed.length === 0) return emptyReport
-      const tokens = new Map(claimed.map((c) => [c.entry.outbox_id, c.entry.lease?.token ?? ""] as const))
-      const createdAt = new Map(claimed.map((c) => [c.entry.outbox_id, c.entry.created_at] as const))
-      const byRoute = new Map<string, Array<Envelope>>()
-      for (const row of claimed) {
-        const group = byRoute.get(row.entry.route) ?? []
-        group.push(envelopeOf(row))
-        byRoute.set(row.entry.route, group)
-      }
-      const release = store
-        .complete(
-          claimed.map((c) =>
-            Completion.Release({ outbox_id: c.entry.outbox_id, token: tokens.get(c.entry.outbox_id)! })
-          )
-        )
-        .pipe(Effect.ignore)
-      const published = yield* restore(
-        Effect.forEach(
-          byRoute,
-          ([routeName, envelopes]) =>
-            Effect.map(publishRoute(routes.get(routeName)!.transport, envelopes), (outcomes) =>
-              envelopes.map((envelope, i) => [envelope, outcomes[i]!] as const)
-            ),
-          { concurrency: "unbounded" }
-        )
-      ).pipe(Effect.onInterrupt(() => release))
-      const results = published.flat()
-      const now = yield* Clock.currentTimeMillis
-      const completions = yield* Effect.forEach(results, ([envelope, outcome]) =>
-        settle(policy, envelope, tokens.get(envelope.outbox_id)!, outcome, now)
-      )
-      const report = yield* store.complete(completions)
-      const rejected = new Set(report.rejected)
-      const counts = { delivered: 0, retried: 0, dead: 0 }
-      for (const [i, completion] of completions.entries()) {
-        const [envelope] = results[i]!
-        if (rejected.has(completion.outbox_id)) {
-          yield* Effect.logWarning("result refused: lease expired or taken over").pipe(
-            Effect.annotateLogs({ event_id: envelope.event.event_id, attempt: envelope.attempt, route: envelope.route })
-          )
-          continue
-        }
-        if (completion._tag === "Delivered") {
-          counts.delivered++
-          yield* Metric.update(Metrics.forRoute(Metrics.delivered, envelope.route), 1)
-          yield* Metric.update(
-            Metrics.forRoute(Metrics.deliveryLag, envelope.route),
-            now - DateTime.toEpochMillis(createdAt.get(envelope.outbox_id)!)
-          )
-        } else if (completion._tag === "Retry") {
-          counts.retried++
-          yield* Metric.update(Metrics.forRoute(Metrics.retried, envelope.route), 1)
-        } else if (completion._tag === "Dead") {
-          counts.dead++
-          yield* Metric.update(Metrics.forRoute(Metrics.deadLettered, envelope.route), 1)
-        }
-      }
-      if (rejected.size > 0) yield* Metric.update(Metrics.staleCompletions, rejected.size)
-      return { claimed: claimed.length, ...counts, stale: rejected.size }
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const policy = options.retryPolicy ?? defaultRetryPolicy
+    const lease = Duration.fromInputUnsafe(options.lease ?? "30 seconds")
+    const publishTimeout =
+      options.publishTimeout === undefined
+        ? Duration.millis(Math.floor(Duration.toMillis(lease) * 0.8))
+        : Duration.fromInputUnsafe(options.publishTimeout)
+    const routes = new Map(options.routes.map((route) => [route.name, route] as const))
+    const claimed = yield* store.claim({
+      owner: options.owner ?? "relay",
+      limit: Math.max(1, options.batchSize ?? 100),
+      lease,
+      routes: [...routes.keys()]
     })
-  ).pipe(Effect.withSpan("sluice.relay.batch"))
+    if (claimed.length === 0) return emptyReport
+    const tokens = new Map(claimed.map((c) => [c.entry.outbox_id as string, c.entry.lease?.token ?? ""] as const))
+    const createdAt = new Map(claimed.map((c) => [c.entry.outbox_id as string, c.entry.created_at] as const))
+    const byRoute = new Map<string, Array<Envelope>>()
+    for (const row of claimed) {
+      const group = byRoute.get(row.entry.route) ?? []
+      group.push(envelopeOf(row))
+      byRoute.set(row.entry.route, group)
+    }
+    const perRoute = yield* Effect.forEach(
+      byRoute,
+      ([route, envelopes]) =>
+        // Per route: only the publish can be interrupted; once outcomes exist they are recorded.
+        Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function* () {
+            const outcomes = yield* restore(publishRoute(routes.get(route)!.transport, envelopes, publishTimeout)).pipe(
+              Effect.onInterrupt(() =>
+                Effect.suspend(() =>
+                  store.complete(
+                    envelopes.map((e) =>
+                      Completion.Release({ outbox_id: e.outbox_id, token: tokens.get(e.outbox_id)! })
+                    )
+                  )
+                ).pipe(Effect.ignore)
+              )
+            )
+            const now = yield* Clock.currentTimeMillis
+            const completions = yield* settle(policy, envelopes, outcomes, tokens, now)
+            return yield* record(route, envelopes, completions, createdAt, now, lease)
+          })
+        ),
+      { concurrency: "unbounded" }
+    )
+    const total = { claimed: claimed.length, delivered: 0, retried: 0, dead: 0, stale: 0 }
+    for (const counts of perRoute) {
+      total.delivered += counts.delivered
+      total.retried += counts.retried
+      total.dead += counts.dead
+      total.stale += counts.stale
+    }
+    return total
+  }).pipe(Effect.withSpan("sluice.relay.batch"))
+
+/** A defect in one batch (a bug in a transport or store) must not end the loop: it becomes a StoreError. */
+const batchOrError = (options: RelayOptions) =>
+  runOnce(options).pipe(
+    Effect.catchDefect((defect) =>
+      Effect.fail(new StoreError({ operation: "relay", reason: `defect: ${String(defect)}`, retryable: true }))
+    ),
+    Effect.result
+  )
 
 /**
  * Runs `workers` relay loops forever. A loop claims again at once after a full batch, and otherwise
- * waits for a store notification or `pollInterval`. Store errors are logged and retried after
- * `pollInterval`; the loop never fails. Interrupt it to stop (in-flight rows are released).
+ * waits for a store notification or `pollInterval`. Failures (and defects) of a batch are logged and
+ * retried after `pollInterval`; the loop never fails. Interrupt it to stop (in-flight rows are
+ * released, finished results recorded).
  */
 export const run = (options: RelayOptions): Effect.Effect<never, never, EventStore | Transports> =>
   Effect.gen(function* () {
     const store = yield* EventStore
     const workers = Math.max(1, options.workers ?? 1)
-    const batchSize = options.batchSize ?? 100
+    const batchSize = Math.max(1, options.batchSize ?? 100)
     const poll = Duration.fromInputUnsafe(options.pollInterval ?? "1 second")
     const loop = (worker: number) =>
       Effect.gen(function* () {
         const owner = `${options.owner ?? "relay"}/${worker}`
         while (true) {
-          const result = yield* Effect.result(runOnce({ ...options, owner }))
+          const result = yield* batchOrError({ ...options, owner, batchSize })
           if (result._tag === "Failure") {
-            yield* Effect.logError("relay batch failed", { error: result.failure.message })
+            yield* Effect.logError("relay batch failed").pipe(Effect.annotateLogs({ error: result.failure.message }))
             yield* Effect.sleep(poll)
           } else if (result.success.claimed < batchSize) {
             yield* store.waitForWork(poll).pipe(Effect.catch(() => Effect.sleep(poll)))
@@ -231,9 +293,6 @@ export const run = (options: RelayOptions): Effect.Effect<never, never, EventSto
     return yield* Effect.forEach(
       Array.from({ length: workers }, (_, i) => i),
       loop,
-      {
-        concurrency: "unbounded",
-        discard: true
-      }
+      { concurrency: "unbounded", discard: true }
     ).pipe(Effect.andThen(Effect.never))
   })

@@ -28,7 +28,10 @@ export interface FetchResult {
   readonly failures: ReadonlyArray<FetchFailure>
 }
 
-/** The whole fetch failed. `retryable` decides whether the ingest loop backs off and tries again. */
+/**
+ * The whole fetch failed. When `retryable`, the ingest loop backs off (the wait doubles per failed
+ * tick); otherwise it logs the error and tries again at its normal interval.
+ */
 export class SourceError extends Data.TaggedError("SourceError")<{
   readonly source: string
   readonly reason: string

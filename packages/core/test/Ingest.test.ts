@@ -108,6 +108,36 @@ describe("ingest pipeline", () => {
     }).pipe(Effect.provide(layerMemory))
   )
 
+  it.effect("a transformer that throws is a transform failure: the raw payload is kept with the reason", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const src = source((raw) => Effect.sync(() => JSON.parse(`<html>${raw.body}`)))
+      const report = yield* Ingest.tick(src, router)
+      expect(report.payloads[0]!.issues[0]).toContain("transformer crashed: SyntaxError")
+      const raw = yield* rawOf(store, report.payloads[0]!.raw_id)
+      expect(raw.transform_error).toContain("transformer crashed")
+    }).pipe(Effect.provide(layerMemory))
+  )
+
+  it.effect("run keeps its interval after a non-retryable failure, and survives a defect", () =>
+    Effect.gen(function* () {
+      const calls: Array<number> = []
+      const broken = source(
+        () => Effect.succeed({ events: [], issues: [] }),
+        Effect.gen(function* () {
+          calls.push(yield* Clock.currentTimeMillis)
+          if (calls.length === 2) return yield* Effect.die(new Error("bug"))
+          return yield* new SourceError({ source: "s", reason: "HTTP 401", retryable: false })
+        })
+      )
+      const fiber = yield* Effect.forkChild(Ingest.run(broken, router, { interval: "10 seconds" }))
+      for (let i = 0; i < 5; i++) yield* TestClock.adjust("10 seconds")
+      yield* Fiber.interrupt(fiber)
+      // 401 at 0 (no backoff), defect at 10 (retryable: waits 20 s), 401 at 30, then every 10 s
+      expect(calls).toEqual([0, 10_000, 30_000, 40_000, 50_000])
+    }).pipe(Effect.provide(layerMemory))
+  )
+
   it.effect("partial fetch failures are reported while the rest ingests; a failed fetch fails the tick", () =>
     Effect.gen(function* () {
       const partial = source(

@@ -20,8 +20,8 @@ const entry: Outbox.OutboxEntry = {
   delivered_at: null
 }
 const lease = (token: string, expires: number): Outbox.Lease => ({ owner: "w", token, expires_at: t(expires) })
-const ok = (step: Result.Result<Outbox.OutboxEntry, Outbox.TransitionRejected>) => Result.getOrThrow(step)
-const reason = (step: Result.Result<Outbox.OutboxEntry, Outbox.TransitionRejected>) =>
+const ok = (step: Result.Result<Outbox.OutboxEntry, Outbox.TransitionRejectedError>) => Result.getOrThrow(step)
+const reason = (step: Result.Result<Outbox.OutboxEntry, Outbox.TransitionRejectedError>) =>
   Result.isFailure(step) ? step.failure.reason : "applied"
 
 describe("outbox state machine", () => {

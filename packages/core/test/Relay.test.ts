@@ -203,7 +203,10 @@ describe("relay pipeline", () => {
     return Effect.gen(function* () {
       const store = yield* EventStore
       yield* store.append(yield* makeBatch([makeEvent()]))
-      const slow = yield* Effect.forkChild(Relay.runOnce({ ...options, owner: "slow", lease: "30 seconds" }))
+      // A frozen worker (SIGSTOP): its publish timeout cannot fire, so its lease runs out.
+      const slow = yield* Effect.forkChild(
+        Relay.runOnce({ ...options, owner: "slow", lease: "30 seconds", publishTimeout: "1 hour" })
+      )
       yield* TestClock.adjust("31 seconds")
       const fast = yield* Relay.runOnce({ ...options, owner: "fast" })
       expect(fast.delivered).toBe(1)
@@ -214,6 +217,81 @@ describe("relay pipeline", () => {
       expect([row.status, row.attempts]).toEqual(["delivered", 1])
       expect(seen).toHaveLength(2)
     }).pipe(Effect.provide(layer))
+  })
+
+  it.effect(
+    "a receiver slower than the lease costs an attempt each time, so retries still end in a dead letter",
+    () => {
+      const { seen, layer } = scripted(() => Effect.never)
+      return Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        for (let attempt = 1; attempt <= 5; attempt++) {
+          const fiber = yield* Effect.forkChild(Relay.runOnce({ ...options, lease: "10 seconds" }))
+          yield* TestClock.adjust("8 seconds")
+          const report = yield* Fiber.join(fiber)
+          expect(report).toMatchObject({ claimed: 1, stale: 0 })
+          yield* TestClock.adjust("10 minutes")
+        }
+        const row = yield* onlyRow
+        expect([row.status, row.attempts]).toEqual(["dead", 5])
+        expect(row.last_error).toContain("publish took longer than")
+        expect(seen).toHaveLength(5)
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect("shutdown: a route that finished keeps its deliveries, a route still publishing is released", () => {
+    const fast: Transport = { name: "fast", publish: (envelopes) => Effect.succeed(envelopes.map(() => delivered)) }
+    const slow: Transport = { name: "slow", publish: () => Effect.never }
+    const twoRoutes: ReadonlyArray<Route> = [
+      { name: "a", transport: "fast", topic: "a", match: ["**"] },
+      { name: "b", transport: "slow", topic: "b", match: ["**"] }
+    ]
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent()], ["a", "b"]))
+      const fiber = yield* Effect.forkChild(Relay.runOnce({ routes: twoRoutes }))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      const stats = yield* store.stats
+      expect(stats.by_route.a).toMatchObject({ delivered: 1, pending: 0 })
+      expect(stats.by_route.b).toMatchObject({ delivered: 0, pending: 1, leased: 0 })
+    }).pipe(Effect.provide(Layer.mergeAll(layerMemory, Transports.layerOf(fast, slow))))
+  })
+
+  it.effect("a defect in a batch is logged and the relay keeps going", () => {
+    let calls = 0
+    const flaky: Transport = {
+      name: "memory",
+      publish: (envelopes) => Effect.succeed(envelopes.map(() => delivered))
+    }
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent()]))
+      const relay = yield* Effect.forkChild(Relay.run({ ...options, pollInterval: "1 second" }))
+      yield* TestClock.adjust("5 seconds")
+      expect(calls).toBeGreaterThanOrEqual(2)
+      expect((yield* store.stats).delivered).toBe(1)
+      yield* Fiber.interrupt(relay)
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          Layer.effect(
+            EventStore,
+            Effect.gen(function* () {
+              const store = yield* EventStore
+              // The first claim dies (a bug in an adapter); later ones work.
+              return EventStore.of({
+                ...store,
+                claim: (o) => (++calls === 1 ? Effect.die(new Error("adapter bug")) : store.claim(o))
+              })
+            })
+          ).pipe(Layer.provide(layerMemory)),
+          Transports.layerOf(flaky)
+        )
+      )
+    )
   })
 
   it.effect("rows of routes the relay does not serve are left alone", () =>

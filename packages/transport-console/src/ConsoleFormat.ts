@@ -25,14 +25,21 @@ const payloadChars = 200
  * `<occurred_at> <event_type> <entity_type>/<entity_id> -> <route>/<topic> #<attempt> <event_id> <payload>`,
  * with the payload as compact JSON cut at 200 characters, then `\n`.
  */
+// Source data may hold newlines or terminal escape sequences: shown raw they would break the one
+// line per event rule, or drive the terminal. Control characters are shown as \u escapes.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const control = /[\u0000-\u001f\u007f-\u009f]/g
+const printable = (text: string): string =>
+  text.replace(control, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
 export const prettyLine = (envelope: Envelope): string => {
   const { event } = envelope
   const wire = encodeEvent(event)
   const payload = JSON.stringify(wire.payload) ?? "null"
   const shown = payload.length > payloadChars ? `${payload.slice(0, payloadChars)}…` : payload
   return (
-    `${wire.occurred_at} ${event.event_type} ${event.entity_type}/${event.entity_id} -> ` +
-    `${envelope.route}/${envelope.topic} #${envelope.attempt} ${event.event_id} ${shown}\n`
+    `${wire.occurred_at} ${event.event_type} ${printable(event.entity_type)}/${printable(event.entity_id)} -> ` +
+    `${printable(envelope.route)}/${printable(envelope.topic)} #${envelope.attempt} ${event.event_id} ${shown}\n`
   )
 }
 

@@ -52,6 +52,10 @@ describe("ConsoleTransport: formats", () => {
       ])
       const long = makeEvent({ payload: { text: "z".repeat(1_000) } })
       assert.isTrue(prettyLine(TransportContract.envelope(long)).endsWith("…\n"), "a long payload is cut")
+      const hostile = makeEvent({ entity_id: "AAPL\n\u001b[2Jfake line" })
+      const line = prettyLine(TransportContract.envelope(hostile))
+      assert.strictEqual(line.split("\n").length, 2, "control characters cannot break the line")
+      assert.include(line, "AAPL\\u000a\\u001b[2Jfake line")
     })
   )
 

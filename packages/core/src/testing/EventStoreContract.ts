@@ -91,6 +91,73 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   {
+    name: "what a transaction appended is invisible to claims until it commits, and gone if it rolls back",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const batch = yield* makeBatch([makeEvent()])
+        const tx = yield* Effect.forkChild(
+          store.transaction(
+            Effect.andThen(
+              store.append(batch),
+              Effect.andThen(Effect.sleep(Duration.millis(300)), Effect.fail("abort"))
+            )
+          )
+        )
+        yield* harness.advance(Duration.millis(100))
+        // A store may answer at once (SQL: the rows are not visible) or wait for the transaction.
+        const claimer = yield* Effect.forkChild(claimAll("other"))
+        yield* harness.advance(Duration.millis(400))
+        yield* Fiber.await(tx)
+        const claimed = yield* Fiber.join(claimer)
+        yield* check.equal(claimed.length, 0, "nothing from an uncommitted transaction is claimed")
+        yield* check.equal((yield* store.stats).pending, 0, "rolled back")
+      })
+  },
+  {
+    name: "a nested transaction that fails is rolled back alone (a savepoint); the outer one commits",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const kept = yield* makeBatch([makeEvent()])
+        const dropped = yield* makeBatch([makeEvent()])
+        yield* store.transaction(
+          Effect.gen(function* () {
+            yield* store.append(kept)
+            yield* store.transaction(Effect.andThen(store.append(dropped), Effect.fail("inner"))).pipe(Effect.ignore)
+          })
+        )
+        const events = yield* store.readEvents(0, 10)
+        yield* check.equal(
+          events.map((e) => e.event.event_id),
+          [kept.events[0]!.event_id],
+          "only the outer append"
+        )
+        yield* check.equal((yield* store.stats).pending, 1, "one outbox row")
+      })
+  },
+  {
+    name: "positions stay increasing and readEvents pages correctly after a rollback",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        yield* store
+          .transaction(Effect.andThen(store.append(yield* makeBatch([makeEvent()])), Effect.fail("x")))
+          .pipe(Effect.ignore)
+        yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+        const all = yield* store.readEvents(0, 10)
+        yield* check.equal(all.length, 3, "three events")
+        yield* check.that(all[0]!.position < all[1]!.position && all[1]!.position < all[2]!.position, "increasing")
+        const after = yield* store.readEvents(all[0]!.position, 10)
+        yield* check.equal(
+          after.map((e) => e.position),
+          [all[1]!.position, all[2]!.position],
+          "paging by position"
+        )
+      })
+  },
+  {
     name: "an invalid append fails and leaves nothing (no raw payload, no valid event)",
     run: () =>
       Effect.gen(function* () {

@@ -3,10 +3,13 @@
  * unit-test pipelines with (no database; time from the Clock, so TestClock drives leases and
  * retries).
  *
- * Transactions keep an undo log: every write inside `transaction` records how to take itself back,
- * and a failure (or interruption) replays the log backwards. Writes of other fibers are untouched.
+ * Operations are serialised by one lock, and a transaction holds it for its whole duration: nothing
+ * a transaction wrote is visible to other fibers before it commits (a relay cannot publish an event
+ * that is then rolled back). Inside, every write records how to take itself back, and a failure (or
+ * interruption) replays that undo log backwards; a nested transaction is a savepoint with a log of
+ * its own. Positions come from a counter, so a rollback leaves a gap, as a database sequence does.
  */
-import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Result } from "effect"
+import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Result, Semaphore } from "effect"
 import type { EventId, RawPayload } from "../Event.ts"
 import {
   type AppendBatch,
@@ -33,6 +36,7 @@ const toId = (n: number) => String(n) as Outbox.OutboxId
 
 /** Builds a fresh, empty in-memory store. */
 export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
+  const lock = Semaphore.makeUnsafe(1)
   const raws = new Map<string, RawPayload>()
   const events = new Map<EventId, StoredEvent>()
   const log: Array<StoredEvent> = []
@@ -40,6 +44,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
   const outboxKeys = new Set<string>()
   const pending = new Set<number>()
   let nextOutboxId = 1
+  let nextPosition = 1
   let leaseCounter = 0
   const waiters = new Set<() => void>()
 
@@ -81,7 +86,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
     )
   }
 
-  const append = (batch: AppendBatch) =>
+  const appendUnguarded = (batch: AppendBatch) =>
     Effect.gen(function* () {
       const undoLog = yield* CurrentTransaction
       const batchIds = new Set(batch.events.map((event) => event.event_id))
@@ -109,7 +114,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
           duplicates.push(event.event_id)
           continue
         }
-        const stored: StoredEvent = { position: log.length + 1, raw_id: raw?.raw_id ?? null, recorded_at: at, event }
+        const stored: StoredEvent = { position: nextPosition++, raw_id: raw?.raw_id ?? null, recorded_at: at, event }
         write(
           undoLog,
           () => {
@@ -155,22 +160,32 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
       return { appended, duplicates, outbox_rows: rows } satisfies AppendResult
     })
 
+  /** Runs a store operation under the lock, unless the caller's transaction already holds it. */
+  const guarded = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.gen(function* () {
+      return (yield* CurrentTransaction) === undefined ? yield* lock.withPermits(1)(self) : yield* self
+    })
+
   const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
     Effect.gen(function* () {
-      if ((yield* CurrentTransaction) !== undefined) return yield* self
+      const parent = yield* CurrentTransaction
       const undoLog: UndoLog = []
-      return yield* self.pipe(
+      const body = self.pipe(
         Effect.provideService(CurrentTransaction, undoLog),
         Effect.onExit((exit) =>
           Effect.sync(() => {
             if (exit._tag === "Failure") for (const undo of undoLog.reverse()) undo()
-            else notify()
+            else if (parent !== undefined) parent.push(...undoLog)
           })
         )
       )
+      if (parent !== undefined) return yield* body
+      const result = yield* lock.withPermits(1)(body)
+      notify()
+      return result
     })
 
-  const claim = (options: ClaimOptions) =>
+  const claimUnguarded = (options: ClaimOptions) =>
     Effect.gen(function* () {
       const undoLog = yield* CurrentTransaction
       const at = yield* now
@@ -211,7 +226,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
       return claimed as ReadonlyArray<Claimed>
     })
 
-  const complete = (results: ReadonlyArray<Completion>) =>
+  const completeUnguarded = (results: ReadonlyArray<Completion>) =>
     Effect.gen(function* () {
       const undoLog = yield* CurrentTransaction
       const at = yield* now
@@ -247,7 +262,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
     (filter.route === undefined || filter.route === entry.route) &&
     (filter.event_type === undefined || events.get(entry.event_id)?.event.event_type === filter.event_type)
 
-  const replay = (filter: ReplayFilter) =>
+  const replayUnguarded = (filter: ReplayFilter) =>
     Effect.gen(function* () {
       const undoLog = yield* CurrentTransaction
       const at = yield* now
@@ -315,14 +330,18 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
     }).pipe(Effect.timeoutOption(maxWait), Effect.asVoid)
 
   return EventStore.of({
-    append,
+    append: (batch) => guarded(appendUnguarded(batch)),
     transaction,
-    claim,
-    complete,
-    replay,
+    claim: (options) => guarded(claimUnguarded(options)),
+    complete: (results) => guarded(completeUnguarded(results)),
+    replay: (filter) => guarded(replayUnguarded(filter)),
     listOutbox,
     getEvent: (id) => Effect.sync(() => Option.fromNullishOr(events.get(id))),
-    readEvents: (after, limit) => Effect.sync(() => log.slice(Math.max(0, after), Math.max(0, after) + limit)),
+    readEvents: (after, limit) =>
+      Effect.sync(() => {
+        const start = log.findIndex((stored) => stored.position > after)
+        return start === -1 ? [] : log.slice(start, start + limit)
+      }),
     getRaw: (id) => Effect.sync(() => Option.fromNullishOr(raws.get(id))),
     stats,
     waitForWork

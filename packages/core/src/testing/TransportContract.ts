@@ -83,7 +83,7 @@ const publish = (subject: TransportSubject, envelopes: ReadonlyArray<Envelope>) 
     const exit = yield* Effect.exit(subject.transport.publish(envelopes))
     if (Exit.isFailure(exit)) {
       return yield* Effect.die(
-        new check.ContractViolation({ message: `publish must never fail, got ${Cause.pretty(exit.cause)}` })
+        new check.ContractViolationError({ message: `publish must never fail, got ${Cause.pretty(exit.cause)}` })
       )
     }
     yield* check.equal(exit.value.length, envelopes.length, "one outcome per envelope")

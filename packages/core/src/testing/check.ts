@@ -1,10 +1,10 @@
 /**
  * Assertions for suites that must run without a test framework (core imports only `effect`): a
- * failed check dies with a ContractViolation that says what was expected and what came back.
+ * failed check dies with a ContractViolationError that says what was expected and what came back.
  */
 import { Data, Effect } from "effect"
 
-export class ContractViolation extends Data.TaggedError("ContractViolation")<{ readonly message: string }> {}
+export class ContractViolationError extends Data.TaggedError("ContractViolationError")<{ readonly message: string }> {}
 
 const show = (value: unknown): string =>
   JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v)) ?? String(value)
@@ -13,8 +13,8 @@ const show = (value: unknown): string =>
 export const equal = <A>(actual: A, expected: A, what: string): Effect.Effect<void> =>
   show(actual) === show(expected)
     ? Effect.void
-    : Effect.die(new ContractViolation({ message: `${what}: expected ${show(expected)}, got ${show(actual)}` }))
+    : Effect.die(new ContractViolationError({ message: `${what}: expected ${show(expected)}, got ${show(actual)}` }))
 
 /** Dies unless `condition` holds. */
 export const that = (condition: boolean, what: string): Effect.Effect<void> =>
-  condition ? Effect.void : Effect.die(new ContractViolation({ message: what }))
+  condition ? Effect.void : Effect.die(new ContractViolationError({ message: what }))
