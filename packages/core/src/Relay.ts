@@ -5,7 +5,7 @@
  * A worker that dies leaves leases that expire, and the rows become claimable again: delivery is
  * at-least-once, and every envelope carries the event id so receivers can deduplicate.
  */
-import { Cause, Clock, DateTime, Duration, Effect, Metric, Random } from "effect"
+import { Cause, Clock, DateTime, Deferred, Duration, Effect, Fiber, Metric, Random, type Scope } from "effect"
 import { type Claimed, Completion, EventStore, StoreError } from "./EventStore.ts"
 import * as Metrics from "./Metrics.ts"
 import { decide, defaultRetryPolicy, type RetryPolicy } from "./RetryPolicy.ts"
@@ -265,34 +265,84 @@ const batchOrError = (options: RelayOptions) =>
     Effect.result
   )
 
+/** Options of `start`: the relay's, plus how long a graceful stop may take. */
+export interface StartOptions extends RelayOptions {
+  /** How long batches in flight may take to finish once stopping, before they are released. @default 10 seconds */
+  readonly gracePeriod?: Duration.Input
+}
+
+/** Running relay workers. */
+export interface RelayHandle {
+  /**
+   * Stops gracefully: claim nothing more, let the batches in flight finish (publish and record)
+   * for up to the grace period, then interrupt what is left, which releases its rows. Idempotent;
+   * `drained` says whether everything finished in time.
+   */
+  readonly stop: Effect.Effect<{ readonly drained: boolean }>
+}
+
 /**
- * Runs `workers` relay loops forever. A loop claims again at once after a full batch, and otherwise
- * waits for a store notification or `pollInterval`. Failures (and defects) of a batch are logged and
- * retried after `pollInterval`; the loop never fails. Interrupt it to stop (in-flight rows are
- * released, finished results recorded).
+ * Starts `workers` relay loops in the current scope; closing the scope stops them gracefully (as
+ * `stop`). A loop claims again at once after a full batch, and otherwise waits for a store
+ * notification or `pollInterval`. Failures (and defects) of a batch are logged and retried after
+ * `pollInterval`; a loop never fails.
  */
-export const run = (options: RelayOptions): Effect.Effect<never, never, EventStore | Transports> =>
+export const start = (
+  options: StartOptions
+): Effect.Effect<RelayHandle, never, EventStore | Transports | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* EventStore
-    const workers = Math.max(1, options.workers ?? 1)
+    const stopping = yield* Deferred.make<void>()
+    let stopped = false
     const batchSize = Math.max(1, options.batchSize ?? 100)
     const poll = Duration.fromInputUnsafe(options.pollInterval ?? "1 second")
+    const grace = Duration.fromInputUnsafe(options.gracePeriod ?? "10 seconds")
     const loop = (worker: number) =>
       Effect.gen(function* () {
         const owner = `${options.owner ?? "relay"}/${worker}`
-        while (true) {
+        while (!stopped) {
           const result = yield* batchOrError({ ...options, owner, batchSize })
+          if (stopped) break
           if (result._tag === "Failure") {
-            yield* Effect.logError("relay batch failed").pipe(Effect.annotateLogs({ error: result.failure.message }))
-            yield* Effect.sleep(poll)
+            yield* Effect.logError("relay batch failed").pipe(
+              Effect.annotateLogs({ error: result.failure.message, worker })
+            )
+            yield* Effect.raceFirst(Effect.sleep(poll), Deferred.await(stopping))
           } else if (result.success.claimed < batchSize) {
-            yield* store.waitForWork(poll).pipe(Effect.catch(() => Effect.sleep(poll)))
+            const wait = store.waitForWork(poll).pipe(Effect.catch(() => Effect.sleep(poll)))
+            yield* Effect.raceFirst(wait, Deferred.await(stopping))
           }
         }
       })
-    return yield* Effect.forEach(
-      Array.from({ length: workers }, (_, i) => i),
-      loop,
-      { concurrency: "unbounded", discard: true }
-    ).pipe(Effect.andThen(Effect.never))
+    const fibers = yield* Effect.forEach(
+      Array.from({ length: Math.max(1, options.workers ?? 1) }, (_, i) => i),
+      (i) => Effect.forkScoped(loop(i))
+    )
+    const outcome = yield* Deferred.make<{ readonly drained: boolean }>()
+    const drain = Effect.gen(function* () {
+      stopped = true
+      yield* Deferred.succeed(stopping, undefined)
+      const drained = yield* Fiber.awaitAll(fibers).pipe(
+        Effect.as(true),
+        Effect.timeoutOrElse({ duration: grace, orElse: () => Effect.succeed(false) })
+      )
+      if (!drained) {
+        yield* Effect.logWarning("grace period over: releasing the batches still in flight").pipe(
+          Effect.annotateLogs({ grace_ms: Duration.toMillis(grace) })
+        )
+        yield* Fiber.interruptAll(fibers)
+      }
+      yield* Deferred.succeed(outcome, { drained })
+    })
+    // The first caller drains; later callers (the scope's finalizer) wait for its outcome.
+    const stop = Effect.suspend(() => (stopped ? Effect.void : drain)).pipe(Effect.andThen(Deferred.await(outcome)))
+    yield* Effect.addFinalizer(() => stop)
+    return { stop }
   })
+
+/**
+ * Runs the relay until interrupted: `start` in its own scope. Interrupting it stops gracefully
+ * (in-flight batches finish within `gracePeriod`, then are released).
+ */
+export const run = (options: StartOptions): Effect.Effect<never, never, EventStore | Transports> =>
+  Effect.scoped(Effect.andThen(start(options), Effect.never))

@@ -1,0 +1,146 @@
+/**
+ * The `sluice` command line, built with Effect's cli module: argument parsing, `--help` on every
+ * command, and the handlers of Commands.ts.
+ */
+import { Console, Duration, Effect, Option } from "effect"
+import { Argument, Command, Flag, GlobalFlag } from "effect/cli"
+import * as Commands from "./Commands.ts"
+import { configJsonSchema } from "./JsonSchema.ts"
+
+/** The runner's version, printed by `--version`. */
+export const version = "0.1.0"
+
+const config = Flag.String("config").pipe(
+  Flag.withAlias("c"),
+  Flag.withDescription("The config file (JSON, or a .ts/.js module exporting `config`)"),
+  Flag.withDefault("sluice.json")
+)
+const json = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of text"), Flag.withDefault(false))
+const route = Flag.String("route").pipe(Flag.withDescription("Only rows of this route"), Flag.optional)
+const logLevel = GlobalFlag.LogLevel
+
+const run = Command.make("run", { config }, ({ config }) =>
+  Effect.flatMap(logLevel, (level) => Commands.run(config, level))
+).pipe(
+  Command.withDescription(
+    "Run sources, the relay and the admin server from a config file until SIGTERM/SIGINT (then drain and exit 0)"
+  ),
+  Command.withExamples([{ command: "sluice run --config examples/quickstart.json", description: "The quickstart" }])
+)
+
+const validate = Command.make(
+  "validate",
+  { file: Argument.String("file").pipe(Argument.withDescription("The config file to check")) },
+  ({ file }) => Commands.validate(file)
+).pipe(
+  Command.withDescription("Check a config file and its plugins' options without starting anything (exit 2 if invalid)")
+)
+
+const migrate = Command.make("migrate", { config }, ({ config }) =>
+  Effect.flatMap(logLevel, (level) => Commands.migrate(config, level))
+).pipe(Command.withDescription("Apply pending database migrations to the configured store (run also does it on start)"))
+
+const status = Command.make(
+  "status",
+  {
+    config,
+    json,
+    sample: Flag.String("sample").pipe(
+      Flag.withDescription('Measure delivery rates over this long ("0 seconds" to skip)'),
+      Flag.withDefault("2 seconds")
+    )
+  },
+  ({ config, json, sample }) =>
+    Effect.gen(function* () {
+      const window = Duration.fromInput(sample as Duration.Input)
+      if (Option.isNone(window)) {
+        return yield* new Commands.UsageError({ reason: `--sample: not a duration: ${JSON.stringify(sample)}` })
+      }
+      return yield* Commands.status(config, yield* logLevel, { json, sample: window.value })
+    })
+).pipe(Command.withDescription("Show the outbox backlog, lag, dead letters and per-route delivery rates"))
+
+const dlqList = Command.make(
+  "list",
+  {
+    config,
+    route,
+    json,
+    limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many rows"), Flag.withDefault(100))
+  },
+  ({ config, route, json, limit }) =>
+    Effect.flatMap(logLevel, (level) => Commands.dlqList(config, level, { route, json, limit }))
+).pipe(Command.withDescription("List dead letters (oldest first)"))
+
+const dlqShow = Command.make(
+  "show",
+  { config, id: Argument.String("id").pipe(Argument.withDescription("The dead letter's outbox id")) },
+  ({ config, id }) => Effect.flatMap(logLevel, (level) => Commands.dlqShow(config, level, id))
+).pipe(Command.withDescription("Show one dead letter with its event, as JSON"))
+
+const dlqReplay = Command.make(
+  "replay",
+  {
+    config,
+    ids: Argument.String("id").pipe(Argument.withDescription("Outbox ids to replay"), Argument.variadic()),
+    route,
+    eventType: Flag.String("event-type").pipe(
+      Flag.withDescription("Only dead letters of this event type"),
+      Flag.optional
+    ),
+    all: Flag.Boolean("all").pipe(Flag.withDescription("Replay every dead letter"), Flag.withDefault(false))
+  },
+  ({ config, ids, route, eventType, all }) =>
+    Effect.gen(function* () {
+      if (ids.length === 0 && Option.isNone(route) && Option.isNone(eventType) && !all) {
+        return yield* new Commands.UsageError({ reason: "dlq replay needs ids, --route, --event-type or --all" })
+      }
+      return yield* Commands.dlqReplay(config, yield* logLevel, { ids, route, eventType })
+    })
+).pipe(
+  Command.withDescription("Move dead letters back to pending (attempts reset, history kept): by id or --filter flags")
+)
+
+const dlqPurge = Command.make(
+  "purge",
+  {
+    config,
+    route,
+    yes: Flag.Boolean("yes").pipe(
+      Flag.withDescription("Confirm: dead rows are deleted for good"),
+      Flag.withDefault(false)
+    )
+  },
+  ({ config, route, yes }) =>
+    Effect.gen(function* () {
+      if (!yes) return yield* new Commands.UsageError({ reason: "dlq purge deletes dead letters for good: add --yes" })
+      return yield* Commands.dlqPurge(config, yield* logLevel, route)
+    })
+).pipe(Command.withDescription("Delete dead letters (their events stay in the immutable log); needs --yes"))
+
+const dlq = Command.make("dlq").pipe(
+  Command.withDescription("Inspect, replay and purge dead letters"),
+  Command.withSubcommands([dlqList, dlqShow, dlqReplay, dlqPurge])
+)
+
+const schema = Command.make("schema", {}, () => Console.log(JSON.stringify(configJsonSchema(), null, 2))).pipe(
+  Command.withDescription(
+    "Print the JSON Schema of the config file (for editors: sluice config schema > sluice.schema.json)"
+  )
+)
+
+const configCommand = Command.make("config").pipe(
+  Command.withDescription("Config file tools"),
+  Command.withSubcommands([schema])
+)
+
+/** The root command. */
+export const sluice = Command.make("sluice").pipe(
+  Command.withDescription(
+    "Sluice event-ingestion runner. Exit codes: 0 ok (also after a graceful SIGTERM/SIGINT), 1 runtime failure, 2 usage or config error, 130/143 second signal"
+  ),
+  Command.withSubcommands([run, validate, migrate, status, dlq, configCommand])
+)
+
+/** Runs the CLI on `args` (without the node and script paths). */
+export const cli = Command.runWith(sluice, { version })

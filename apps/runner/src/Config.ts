@@ -1,0 +1,218 @@
+/**
+ * The runner's config file, as an Effect Schema: the one source of truth for decoding (every error
+ * names its field path), for the defaults, and for the JSON Schema that `sluice config schema`
+ * prints for editors. Plugin `options` are opaque here; they are decoded by each plugin's own
+ * Schema once the plugin is resolved (see PluginLoader.ts), with paths prefixed to the field.
+ */
+import { Route } from "@sluice/core"
+import { Duration, Effect, Option, Schema } from "effect"
+
+/** A positive duration written as text: `"500 millis"`, `"10 seconds"`, `"1 minute"`. */
+export const DurationText = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter(
+      (text: string) => {
+        const parsed = Duration.fromInput(text as Duration.Input)
+        return Option.isSome(parsed) && Duration.toMillis(parsed.value) > 0
+      },
+      { expected: 'a positive duration such as "500 millis", "10 seconds" or "1 minute"' }
+    )
+  )
+)
+
+/** Converts a validated duration text. */
+export const toDuration = (text: string): Duration.Duration => Duration.fromInputUnsafe(text as Duration.Input)
+
+const positiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
+const nonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
+const InstanceName = Schema.String.pipe(
+  Schema.check(
+    Schema.isPattern(/^[A-Za-z0-9_.-]{1,100}$/, { expected: "a name of letters, digits, '_', '.' or '-' (1-100)" })
+  )
+)
+const PluginName = Schema.String.pipe(Schema.check(Schema.isNonEmpty({ expected: "a plugin package name or path" })))
+const Options = Schema.Record(Schema.String, Schema.Unknown)
+
+const withDefault =
+  <S extends Schema.Top>(value: S["Encoded"]) =>
+  (self: S) =>
+    self.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+/** Where events, raw payloads and the outbox live. */
+export const StoreConfig = Schema.Struct({
+  /**
+   * `auto`: PostgreSQL when a URL is given (`url` or the `DATABASE_URL` environment variable),
+   * otherwise embedded PGlite in `dataDir`. `memory` keeps nothing across restarts (for trials).
+   * @default "auto"
+   */
+  driver: Schema.Literals(["auto", "postgres", "embedded", "memory"]).pipe(withDefault("auto")),
+  /** PostgreSQL URL (kept Redacted). `DATABASE_URL` in the environment overrides it. @default none */
+  url: Schema.optionalKey(Schema.RedactedFromValue(Schema.String)),
+  /** PGlite's data directory, relative to the working directory. @default ".sluice" */
+  dataDir: Schema.String.pipe(Schema.check(Schema.isNonEmpty()), withDefault(".sluice")),
+  /** The database schema holding Sluice's tables (migrated on start). @default "sluice" */
+  schema: Schema.String.pipe(
+    Schema.check(Schema.isPattern(/^[a-z_][a-z0-9_]{0,62}$/, { expected: "a lower-case SQL identifier" })),
+    withDefault("sluice")
+  ),
+  /** PostgreSQL connections in the pool. @default 10 */
+  poolSize: positiveInt.pipe(withDefault(10))
+})
+export type StoreConfig = typeof StoreConfig.Type
+
+/** When a source ticks. */
+export const ScheduleConfig = Schema.Struct({
+  /** Time between ticks. @default the source's own `pollInterval` if it has one, else "1 minute" */
+  every: Schema.optionalKey(DurationText),
+  /** Largest wait after consecutive failed ticks (the wait doubles per failure). @default "5 minutes" */
+  maxBackoff: DurationText.pipe(withDefault("5 minutes"))
+})
+
+/** A source instance: a source plugin with its options and schedule. */
+export const SourceConfig = Schema.Struct({
+  /** Instance name; part of every deterministic event id, so keep it stable. */
+  name: InstanceName,
+  /** Plugin package name (`@sluice/plugin-yfinance`, `yahoo-replay`) or a path to a module exporting a Plugin. */
+  plugin: PluginName,
+  /** The plugin's options (see the plugin's README). @default {} */
+  options: Options.pipe(withDefault({})),
+  /** @default { "maxBackoff": "5 minutes" } */
+  schedule: ScheduleConfig.pipe(withDefault({}))
+})
+export type SourceConfig = typeof SourceConfig.Type
+
+/** A transport instance: a transport plugin with its options. */
+export const TransportConfig = Schema.Struct({
+  /** Instance name that routes refer to. */
+  name: InstanceName,
+  /** Plugin package name (`@sluice/transport-http`, `@sluice/transport-console`) or a path. */
+  plugin: PluginName,
+  /** The plugin's options; strings may reference `${ENV_VAR}`s (for secrets). @default {} */
+  options: Options.pipe(withDefault({}))
+})
+export type TransportConfig = typeof TransportConfig.Type
+
+/** Retry policy of failed deliveries (core's RetryPolicy). */
+export const RetryConfig = Schema.Struct({
+  /** Attempts before a row is dead-lettered (the first delivery counts). @default 5 */
+  maxAttempts: positiveInt.pipe(withDefault(5)),
+  /** Ceiling of the first retry's delay, doubled per attempt (full jitter). @default 1000 */
+  baseDelayMs: nonNegativeInt.pipe(withDefault(1000)),
+  /** Largest backoff delay. @default 300000 */
+  maxDelayMs: nonNegativeInt.pipe(withDefault(300_000)),
+  /** Largest wait a receiver may ask for with Retry-After. @default 3600000 */
+  maxRetryAfterMs: nonNegativeInt.pipe(withDefault(3_600_000))
+})
+
+/** The relay: how outbox rows are claimed and delivered. */
+export const RelayConfig = Schema.Struct({
+  /** Run the relay in this process. @default true */
+  enabled: Schema.Boolean.pipe(withDefault(true)),
+  /** Concurrent relay workers. @default 2 */
+  workers: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 64 })), withDefault(2)),
+  /** Rows claimed per batch. @default 100 */
+  batchSize: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })), withDefault(100)),
+  /** How long a claim holds its rows; keep it well above a batch's publish time. @default "30 seconds" */
+  lease: DurationText.pipe(withDefault("30 seconds")),
+  /** Longest idle wait between claims when no notification arrives. @default "1 second" */
+  pollInterval: DurationText.pipe(withDefault("1 second")),
+  /** On SIGTERM/SIGINT: how long in-flight batches may take to finish before they are released. @default "10 seconds" */
+  gracePeriod: DurationText.pipe(withDefault("10 seconds")),
+  /** @default { "maxAttempts": 5, "baseDelayMs": 1000, "maxDelayMs": 300000, "maxRetryAfterMs": 3600000 } */
+  retry: RetryConfig.pipe(withDefault({}))
+})
+export type RelayConfig = typeof RelayConfig.Type
+
+/** The admin HTTP server. */
+export const AdminConfig = Schema.Struct({
+  /** Serve /healthz, /readyz, /metrics and /api/dead-letters. @default true */
+  enabled: Schema.Boolean.pipe(withDefault(true)),
+  /** Address to bind. Anything but a loopback address requires `token`. @default "127.0.0.1" */
+  host: Schema.String.pipe(Schema.check(Schema.isNonEmpty()), withDefault("127.0.0.1")),
+  /** Port (0 picks a free one, logged at start). @default 9464 */
+  port: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), withDefault(9464)),
+  /** Bearer token required on every endpoint but /healthz (kept Redacted). Use `${SLUICE_ADMIN_TOKEN}`. @default none */
+  token: Schema.optionalKey(Schema.RedactedFromValue(Schema.String.pipe(Schema.check(Schema.isMinLength(16)))))
+})
+export type AdminConfig = typeof AdminConfig.Type
+
+/** Log output. */
+export const LoggingConfig = Schema.Struct({
+  /** Lowest level logged. @default "Info" */
+  level: Schema.Literals(["Trace", "Debug", "Info", "Warn", "Error", "Fatal", "None"]).pipe(withDefault("Info")),
+  /** `auto`: pretty on a terminal, JSON lines otherwise. Logs go to stderr. @default "auto" */
+  format: Schema.Literals(["auto", "json", "pretty"]).pipe(withDefault("auto"))
+})
+export type LoggingConfig = typeof LoggingConfig.Type
+
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+
+/** True when `host` is a loopback address (no token needed). */
+export const loopbackHost = isLoopback
+
+const duplicates = (names: ReadonlyArray<string>): Array<number> => {
+  const seen = new Set<string>()
+  const out: Array<number> = []
+  names.forEach((name, i) => {
+    if (seen.has(name)) out.push(i)
+    seen.add(name)
+  })
+  return out
+}
+
+/** The whole config file. */
+export const SluiceConfig = Schema.Struct({
+  /** Editors use it to find this file's JSON Schema (`sluice config schema > sluice.schema.json`). */
+  $schema: Schema.optionalKey(Schema.String),
+  /** @default { "driver": "auto", "dataDir": ".sluice", "schema": "sluice", "poolSize": 10 } */
+  store: StoreConfig.pipe(withDefault({})),
+  /** Source instances. @default [] */
+  sources: Schema.Array(SourceConfig).pipe(withDefault([])),
+  /** Transport instances. @default [] */
+  transports: Schema.Array(TransportConfig).pipe(withDefault([])),
+  /** Routes: event type patterns -> transport + topic (core's Route). @default [] */
+  routes: Schema.Array(Route).pipe(withDefault([])),
+  /** @default see RelayConfig */
+  relay: RelayConfig.pipe(withDefault({})),
+  /** @default see AdminConfig */
+  admin: AdminConfig.pipe(withDefault({})),
+  /** @default { "level": "Info", "format": "auto" } */
+  logging: LoggingConfig.pipe(withDefault({}))
+}).check(
+  Schema.makeFilter((config) => {
+    const issues: Array<Schema.FilterIssue> = []
+    for (const i of duplicates(config.sources.map((s) => s.name)))
+      issues.push({ path: ["sources", i, "name"], issue: "duplicate source name" })
+    for (const i of duplicates(config.transports.map((t) => t.name)))
+      issues.push({ path: ["transports", i, "name"], issue: "duplicate transport name" })
+    for (const i of duplicates(config.routes.map((r) => r.name)))
+      issues.push({ path: ["routes", i, "name"], issue: "duplicate route name" })
+    const transports = new Set(config.transports.map((t) => t.name))
+    config.routes.forEach((route, i) => {
+      if (!transports.has(route.transport)) {
+        const known = [...transports].join(", ") || "none"
+        issues.push({
+          path: ["routes", i, "transport"],
+          issue: `no transport named ${JSON.stringify(route.transport)} (known: ${known})`
+        })
+      }
+    })
+    if (config.admin.enabled && config.admin.token === undefined && !isLoopback(config.admin.host)) {
+      issues.push({
+        path: ["admin", "token"],
+        issue: `a bearer token is required when the admin server binds ${config.admin.host} (not a loopback address)`
+      })
+    }
+    return issues
+  })
+)
+export type SluiceConfig = typeof SluiceConfig.Type
+/** The config as written in a file (every defaulted field optional). */
+export type SluiceConfigInput = typeof SluiceConfig.Encoded
+
+/**
+ * Types a config written in TypeScript (`sluice.config.ts` exporting `config = defineConfig({...})`);
+ * it is decoded and checked exactly like a JSON file.
+ */
+export const defineConfig = (config: SluiceConfigInput): SluiceConfigInput => config

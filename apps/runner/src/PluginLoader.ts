@@ -1,0 +1,129 @@
+/**
+ * Resolving the `plugin` of a source or transport: a built-in name (the workspace packages, plus
+ * the runner's `yahoo-replay`), another package name (imported from the config file's directory),
+ * or a path to a module exporting a Plugin. Plugins are erased to one shape here so the runner can
+ * decode their options (errors prefixed with the field path) and build their layers uniformly.
+ */
+import { createRequire } from "node:module"
+import { isAbsolute, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import type { Plugin, Sources, Transports } from "@sluice/core"
+import { YFinance } from "@sluice/plugin-yfinance"
+import { ConsoleTransportPlugin } from "@sluice/transport-console"
+import { HttpTransportPlugin } from "@sluice/transport-http"
+import { Data, Effect, type Layer, Schema, type Scope } from "effect"
+import { formatIssueAt } from "./ConfigFile.ts"
+import { YahooReplay } from "./YahooReplay.ts"
+
+export type PluginKind = "source" | "transport"
+
+/** A plugin the runner can use: decode its options, then build an instance layer. */
+export interface LoadedPlugin {
+  readonly name: string
+  readonly kind: PluginKind
+  /** Decodes options; the error text names each bad field prefixed with `at`. */
+  readonly decode: (options: unknown, at: ReadonlyArray<PropertyKey>) => Effect.Effect<unknown, string>
+  /** Registers one instance named `instance` (options as written; the plugin decodes them again). */
+  readonly layer: (
+    options: unknown,
+    instance: string
+  ) => Layer.Layer<never, Plugin.PluginConfigError | Plugin.PluginStartError, Sources | Transports>
+  /** The options' Schema, for `config schema` (undefined when the plugin has none). */
+  readonly schema: Schema.Top | undefined
+}
+
+/** A plugin name that is neither built in, nor an installed package, nor a module path exporting a Plugin. */
+export class UnknownPluginError extends Data.TaggedError("UnknownPluginError")<{
+  readonly plugin: string
+  readonly kind: PluginKind
+  readonly reason: string
+  readonly known: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `unknown ${this.kind} plugin ${JSON.stringify(this.plugin)}: ${this.reason} (built-in ${this.kind} plugins: ${this.known.join(", ")}; or give a package name or a path to a module exporting a Plugin)`
+  }
+}
+
+type AnyPlugin = Plugin.Plugin<PluginKind, unknown, Scope.Scope>
+
+/**
+ * Erases a typed Plugin to the runner's uniform shape. A plugin may require `Scope` (transports
+ * hold resources): the layer it builds provides one.
+ */
+export const fromPlugin = <K extends PluginKind, C, R extends Scope.Scope = never>(
+  plugin: Plugin.Plugin<K, C, R>
+): LoadedPlugin => ({
+  name: plugin.name,
+  kind: plugin.kind,
+  schema: plugin.config,
+  decode: (options, at) =>
+    Schema.decodeUnknownEffect(plugin.config)(options, { errors: "all", onExcessProperty: "error" }).pipe(
+      Effect.mapError((error) => formatIssueAt(error.issue, at))
+    ),
+  layer: (options, instance) =>
+    plugin.layer(options, instance) as unknown as Layer.Layer<
+      never,
+      Plugin.PluginConfigError | Plugin.PluginStartError,
+      Sources | Transports
+    >
+})
+
+/** The plugins that ship with the runner, by name (package name, and a short alias). */
+export const builtins: ReadonlyMap<string, LoadedPlugin> = new Map([
+  ["@sluice/plugin-yfinance", fromPlugin(YFinance)],
+  ["yfinance", fromPlugin(YFinance)],
+  ["yahoo-replay", YahooReplay],
+  ["@sluice/transport-http", fromPlugin(HttpTransportPlugin)],
+  ["http", fromPlugin(HttpTransportPlugin)],
+  ["@sluice/transport-console", fromPlugin(ConsoleTransportPlugin)],
+  ["console", fromPlugin(ConsoleTransportPlugin)]
+])
+
+const knownOf = (kind: PluginKind) => [...builtins].filter(([, p]) => p.kind === kind).map(([name]) => name)
+
+const isPlugin = (value: unknown): value is AnyPlugin =>
+  typeof value === "object" &&
+  value !== null &&
+  "name" in value &&
+  "kind" in value &&
+  "layer" in value &&
+  "config" in value &&
+  typeof (value as { layer: unknown }).layer === "function" &&
+  Schema.isSchema((value as { config: unknown }).config)
+
+const isPath = (name: string) => name.startsWith(".") || isAbsolute(name)
+
+/**
+ * Resolves `name` for a `kind` plugin; relative paths and package names resolve from `dir` (the
+ * config file's directory). The module must export a Plugin of that kind (any export name).
+ */
+export const resolvePlugin = (
+  name: string,
+  kind: PluginKind,
+  dir: string
+): Effect.Effect<LoadedPlugin, UnknownPluginError> =>
+  Effect.gen(function* () {
+    const fail = (reason: string) => new UnknownPluginError({ plugin: name, kind, reason, known: knownOf(kind) })
+    const builtin = builtins.get(name)
+    if (builtin !== undefined) {
+      if (builtin.kind !== kind) return yield* fail(`it is a ${builtin.kind} plugin`)
+      return builtin
+    }
+    const url = yield* Effect.try({
+      try: () =>
+        isPath(name)
+          ? pathToFileURL(resolve(dir, name)).href
+          : pathToFileURL(createRequire(resolve(dir, "package.json")).resolve(name)).href,
+      catch: () => fail(isPath(name) ? "no such file" : "no such package installed")
+    })
+    const module = yield* Effect.tryPromise({
+      try: () => import(url) as Promise<Record<string, unknown>>,
+      catch: (cause) => fail(`importing it failed: ${String(cause)}`)
+    })
+    const plugins = Object.values(module).filter(isPlugin)
+    const plugin = plugins.find((p) => p.kind === kind)
+    if (plugin === undefined) {
+      return yield* fail(plugins.length === 0 ? "the module exports no Plugin" : `the module exports no ${kind} plugin`)
+    }
+    return fromPlugin(plugin)
+  })

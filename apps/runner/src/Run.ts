@@ -1,0 +1,107 @@
+/**
+ * `sluice run`: a plan becomes a running process. Start order is store -> plugin instances ->
+ * admin server -> relay workers -> ingest loops, so interruption (SIGTERM/SIGINT) closes them in
+ * reverse: ingest stops first, the relay stops claiming and drains its batches in flight (within
+ * the grace period, then releases the rest), the admin server closes, transports and the store last.
+ */
+import { Ingest, makeRouterUnsafe, type Plugin, Sources, Transports } from "@sluice/core"
+import { Duration, Effect, Layer } from "effect"
+import type { HttpServerError } from "effect/http"
+import * as AdminServer from "./AdminServer.ts"
+import { toDuration } from "./Config.ts"
+import type { Plan } from "./Plan.ts"
+import * as RelayWorkers from "./RelayWorkers.ts"
+import {
+  chooseStore,
+  describeStore,
+  type MissingDatabaseUrlError,
+  type StoreStartError,
+  storeLayer
+} from "./StoreLayer.ts"
+import { ConfigDir } from "./YahooReplay.ts"
+
+/** The interval a source asks for itself (plugin-yfinance's `pollInterval`), if any. */
+const ownInterval = (source: object): Duration.Duration | undefined =>
+  "pollInterval" in source && Duration.isDuration(source.pollInterval) ? source.pollInterval : undefined
+
+/** The plugin instances of a plan, registered into fresh registries. */
+export const pluginLayer = (
+  plan: Plan
+): Layer.Layer<Sources | Transports, Plugin.PluginConfigError | Plugin.PluginStartError> => {
+  const instances = [
+    ...plan.sources.map((s) => s.plugin.layer(s.config.options, s.config.name)),
+    ...plan.transports.map((t) => t.plugin.layer(t.config.options, t.config.name))
+  ]
+  const [first, ...rest] = instances
+  const all = first === undefined ? Layer.empty : Layer.mergeAll(first, ...rest)
+  return all.pipe(
+    Layer.provideMerge(Layer.merge(Sources.layer, Transports.layer)),
+    Layer.provide(Layer.succeed(ConfigDir, plan.loaded.dir))
+  )
+}
+
+/** Why `run` could not start. */
+export type RunError =
+  | MissingDatabaseUrlError
+  | StoreStartError
+  | Plugin.PluginConfigError
+  | Plugin.PluginStartError
+  | HttpServerError.ServeError
+
+/** Runs the plan until interrupted; returns only by interruption (or fails at start). */
+export const run = (plan: Plan): Effect.Effect<never, RunError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const { config } = plan.loaded
+      const choice = yield* chooseStore(config.store)
+      yield* Effect.logInfo("starting sluice", {
+        config: plan.loaded.file,
+        store: describeStore(choice),
+        sources: plan.sources.map((s) => s.config.name),
+        transports: plan.transports.map((t) => t.config.name),
+        routes: config.routes.map((r) => r.name)
+      })
+      const context = yield* Layer.build(Layer.merge(storeLayer(choice), pluginLayer(plan)))
+      return yield* Effect.gen(function* () {
+        let stopping = false
+        if (config.admin.enabled)
+          yield* AdminServer.start(
+            config.admin,
+            Effect.sync(() => stopping)
+          )
+        if (config.relay.enabled && config.routes.length > 0) {
+          yield* RelayWorkers.start({
+            routes: config.routes,
+            workers: config.relay.workers,
+            batchSize: config.relay.batchSize,
+            lease: toDuration(config.relay.lease),
+            pollInterval: toDuration(config.relay.pollInterval),
+            retryPolicy: config.relay.retry,
+            gracePeriod: toDuration(config.relay.gracePeriod)
+          })
+        }
+        const router = makeRouterUnsafe(config.routes)
+        const sources = yield* (yield* Sources).all
+        for (const source of sources) {
+          const schedule = plan.sources.find((s) => s.config.name === source.name)?.config.schedule
+          const every = schedule?.every === undefined ? ownInterval(source) : toDuration(schedule.every)
+          yield* Effect.forkScoped(
+            Ingest.run(source, router, {
+              interval: every ?? Duration.minutes(1),
+              maxBackoff: toDuration(schedule?.maxBackoff ?? "5 minutes")
+            }).pipe(Effect.annotateLogs({ source: source.name }))
+          )
+        }
+        yield* Effect.addFinalizer(() =>
+          Effect.andThen(
+            Effect.sync(() => {
+              stopping = true
+            }),
+            Effect.logInfo("stopping: ingest stops, the relay drains")
+          )
+        )
+        yield* Effect.logInfo("sluice is running", { pid: process.pid })
+        return yield* Effect.never
+      }).pipe(Effect.provideContext(context))
+    })
+  )

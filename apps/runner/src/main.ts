@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/**
+ * The `sluice` executable. Runs the CLI on process arguments and owns the process: the first
+ * SIGTERM/SIGINT interrupts the command (a `run` then drains and exits 0), a second one exits at
+ * once; the exit code follows ExitCode.ts.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { Effect } from "effect"
+import { cli } from "./Cli.ts"
+import { exitCode, failureText } from "./ExitCode.ts"
+
+const fiber = Effect.runFork(cli(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer)))
+
+let signalled = false
+const onSignal = (signal: NodeJS.Signals) => {
+  if (signalled) {
+    process.stderr.write(`sluice: second ${signal}, exiting now\n`)
+    process.exit(signal === "SIGINT" ? 130 : 143)
+  }
+  signalled = true
+  fiber.interruptUnsafe(fiber.id)
+}
+process.on("SIGINT", onSignal)
+process.on("SIGTERM", onSignal)
+// The fiber alone does not keep Node's event loop alive while it waits on Effect-only work.
+const keepAlive = setInterval(() => {}, 1 << 30)
+
+fiber.addObserver((exit) => {
+  clearInterval(keepAlive)
+  const text = failureText(exit)
+  if (text !== undefined) process.stderr.write(`${text}\n`)
+  const code = exitCode(exit, signalled)
+  // Let stdout/stderr drain (pipes may be asynchronous), then exit even if a handle lingers.
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)))
+})

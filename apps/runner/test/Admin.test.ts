@@ -1,0 +1,149 @@
+/**
+ * The admin HTTP API over a memory store, served in process through a web handler: health,
+ * readiness, Prometheus metrics, the dead-letter endpoints and bearer-token enforcement.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { EventStore, permanent, Relay, Transports } from "@sluice/core"
+import { MemoryEventStore, MemoryTransport, makeBatch, makeEvent } from "@sluice/core/testing"
+import { Effect, Layer, Redacted } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import * as Admin from "../src/Admin.ts"
+import { StoreHealth } from "../src/StoreLayer.ts"
+
+const token = "s3cret-token-0123456789"
+
+/** An admin web handler over a memory store holding two dead letters and one pending row. */
+const setup = (
+  options: {
+    readonly token?: string
+    readonly ready?: boolean
+    readonly route?: string
+    readonly stopping?: boolean
+  } = {}
+) =>
+  Effect.gen(function* () {
+    // Metrics live in the process-wide registry (as in the runner): a fresh route name keeps counts exact.
+    const route = options.route ?? "hooks"
+    const store = yield* MemoryEventStore.make
+    const transport = yield* MemoryTransport.make("hook", (envelope) =>
+      envelope.event.event_type === "bad.thing" ? permanent("HTTP 422: nope") : permanent("HTTP 410: gone")
+    )
+    yield* store.append(
+      yield* makeBatch([makeEvent({ event_type: "bad.thing" }), makeEvent({ event_type: "other.thing" })], [route])
+    )
+    yield* Relay.runOnce({ routes: [{ name: route, transport: "hook", topic: "t", match: ["**"] }] }).pipe(
+      Effect.provideService(EventStore, store),
+      Effect.provideService(Transports, Transports.makeOf([transport.transport]))
+    )
+    yield* store.append(yield* makeBatch([makeEvent()], ["later"]))
+    const ready = options.ready ?? true
+    const services = Layer.mergeAll(
+      Layer.succeed(EventStore, store),
+      Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: ready, migrations: ready }) })),
+      HttpServer.layerServices
+    )
+    const { handler, dispose } = HttpRouter.toWebHandler(
+      Admin.routes({
+        token: options.token === undefined ? undefined : Redacted.make(options.token),
+        stopping: Effect.succeed(options.stopping ?? false)
+      }).pipe(Layer.provide(services)),
+      { disableLogger: true }
+    )
+    yield* Effect.addFinalizer(() => Effect.promise(() => dispose()))
+    const call = (path: string, init: RequestInit = {}) =>
+      Effect.promise(async () => {
+        const response = await handler(new Request(`http://admin${path}`, init))
+        return { status: response.status, text: await response.text() }
+      })
+    return { call, store }
+  })
+
+describe("admin HTTP API", () => {
+  it.live("healthz, readyz and metrics", () =>
+    Effect.gen(function* () {
+      const route = `hooks-${Math.random().toString(36).slice(2)}`
+      const { call } = yield* setup({ route })
+      assert.deepStrictEqual(yield* call("/healthz"), { status: 200, text: '{"status":"ok"}' })
+      const ready = yield* call("/readyz")
+      assert.strictEqual(ready.status, 200)
+      assert.deepStrictEqual(JSON.parse(ready.text), { ready: true, database: true, migrations: true })
+      const metrics = yield* call("/metrics")
+      assert.strictEqual(metrics.status, 200)
+      assert.include(metrics.text, `sluice_dead_lettered_total{route="${route}"} 2`)
+      assert.include(metrics.text, "# TYPE sluice_publish_duration_ms histogram")
+      assert.include(metrics.text, 'sluice_outbox_pending{route="later"} 1')
+      assert.include(metrics.text, `sluice_outbox_dead{route="${route}"} 2`)
+      assert.match(metrics.text, /sluice_outbox_oldest_pending_age_seconds \d/)
+    })
+  )
+
+  it.live("readyz answers 503 when the database is not ready", () =>
+    Effect.gen(function* () {
+      const { call } = yield* setup({ ready: false })
+      const ready = yield* call("/readyz")
+      assert.strictEqual(ready.status, 503)
+      assert.strictEqual(JSON.parse(ready.text).ready, false)
+    })
+  )
+
+  it.live("readyz answers 503 while the process is stopping", () =>
+    Effect.gen(function* () {
+      const { call } = yield* setup({ stopping: true })
+      const ready = yield* call("/readyz")
+      assert.strictEqual(ready.status, 503)
+      assert.strictEqual(JSON.parse(ready.text).detail, "stopping")
+      assert.strictEqual((yield* call("/healthz")).status, 200)
+    })
+  )
+
+  it.live("lists, shows and replays dead letters", () =>
+    Effect.gen(function* () {
+      const { call, store } = yield* setup()
+      const list = JSON.parse((yield* call("/api/dead-letters")).text) as {
+        dead_letters: Array<{ outbox_id: string; last_error: string; route: string }>
+      }
+      assert.strictEqual(list.dead_letters.length, 2)
+      assert.deepStrictEqual(
+        list.dead_letters.map((d) => d.last_error),
+        ["permanent: HTTP 422: nope", "permanent: HTTP 410: gone"]
+      )
+      const [first, second] = list.dead_letters
+      const shown = yield* call(`/api/dead-letters/${first!.outbox_id}`)
+      assert.strictEqual(shown.status, 200)
+      assert.strictEqual(JSON.parse(shown.text).event.event_type, "bad.thing")
+      assert.strictEqual((yield* call("/api/dead-letters/999")).status, 404)
+
+      const one = yield* call(`/api/dead-letters/${first!.outbox_id}/replay`, { method: "POST" })
+      assert.deepStrictEqual(JSON.parse(one.text), { replayed: 1 })
+      const empty = yield* call("/api/dead-letters/replay", { method: "POST", body: "{}" })
+      assert.strictEqual(empty.status, 400)
+      const bad = yield* call("/api/dead-letters/replay", { method: "POST", body: '{"ids":[1]}' })
+      assert.strictEqual(bad.status, 400)
+      const byRoute = yield* call("/api/dead-letters/replay", { method: "POST", body: '{"route":"hooks"}' })
+      assert.deepStrictEqual(JSON.parse(byRoute.text), { replayed: 1 })
+      const rows = yield* store.listOutbox({ outbox_ids: [first!.outbox_id, second!.outbox_id] as never })
+      assert.deepStrictEqual(
+        rows.map((r) => [r.status, r.attempts, r.replays]),
+        [
+          ["pending", 0, 1],
+          ["pending", 0, 1]
+        ]
+      )
+      assert.strictEqual(JSON.parse((yield* call("/api/dead-letters")).text).dead_letters.length, 0)
+    })
+  )
+
+  it.live("with a token, every endpoint but healthz needs the bearer token", () =>
+    Effect.gen(function* () {
+      const { call } = yield* setup({ token })
+      assert.strictEqual((yield* call("/healthz")).status, 200)
+      for (const path of ["/readyz", "/metrics", "/api/dead-letters"]) {
+        assert.strictEqual((yield* call(path)).status, 401, path)
+        assert.strictEqual((yield* call(path, { headers: { authorization: "Bearer wrong" } })).status, 401, path)
+        assert.strictEqual((yield* call(path, { headers: { authorization: `Bearer ${token}` } })).status, 200, path)
+      }
+      const replay = yield* call("/api/dead-letters/replay", { method: "POST", body: '{"all":true}' })
+      assert.strictEqual(replay.status, 401)
+    })
+  )
+})

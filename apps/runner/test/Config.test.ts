@@ -1,0 +1,146 @@
+/**
+ * Decoding the config file: defaults, errors with field paths (cross-field checks included),
+ * `${NAME}` environment references and Redacted secrets, and the generated JSON Schema.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Redacted } from "effect"
+import { defineConfig } from "../src/Config.ts"
+import { decodeConfig, substituteEnv } from "../src/ConfigFile.ts"
+import { configJsonSchema } from "../src/JsonSchema.ts"
+import { envRef } from "./support/config.ts"
+
+const minimal = {
+  transports: [{ name: "out", plugin: "console" }],
+  routes: [{ name: "all", transport: "out", topic: "t", match: ["**"] }]
+}
+
+describe("config file decoding", () => {
+  it.effect("fills every default", () =>
+    Effect.gen(function* () {
+      const config = yield* decodeConfig("c.json", minimal, {})
+      assert.deepStrictEqual(config.store, { driver: "auto", dataDir: ".sluice", schema: "sluice", poolSize: 10 })
+      assert.deepStrictEqual(config.relay.retry, {
+        maxAttempts: 5,
+        baseDelayMs: 1000,
+        maxDelayMs: 300_000,
+        maxRetryAfterMs: 3_600_000
+      })
+      assert.strictEqual(config.relay.workers, 2)
+      assert.strictEqual(config.relay.gracePeriod, "10 seconds")
+      assert.deepStrictEqual(config.admin, { enabled: true, host: "127.0.0.1", port: 9464 })
+      assert.deepStrictEqual(config.logging, { level: "Info", format: "auto" })
+      assert.deepStrictEqual(config.transports[0]!.options, {})
+    })
+  )
+
+  it.effect("names the field path of every error, cross-field checks included", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        decodeConfig(
+          "bad.json",
+          {
+            store: { driver: "mysql" },
+            sources: [{ name: "a b", plugin: "yfinance", schedule: { every: "soon" } }],
+            transports: [
+              { name: "out", plugin: "console" },
+              { name: "out", plugin: "console" }
+            ],
+            routes: [{ name: "r", transport: "missing", topic: "t", match: ["**"] }],
+            relay: { workers: 0 },
+            typo: true
+          },
+          {}
+        )
+      )
+      assert.strictEqual(error._tag, "ConfigFileError")
+      for (const expected of [
+        'at ["store"]["driver"]',
+        'at ["sources"][0]["name"]',
+        'at ["sources"][0]["schedule"]["every"]',
+        'at ["relay"]["workers"]',
+        'at ["typo"]'
+      ]) {
+        assert.include(error.message, expected)
+      }
+      // Cross-field checks run once the shape is right.
+      const second = yield* Effect.flip(
+        decodeConfig(
+          "bad.json",
+          {
+            transports: [
+              { name: "out", plugin: "console" },
+              { name: "out", plugin: "console" }
+            ],
+            routes: [{ name: "r", transport: "missing", topic: "t", match: ["**"] }],
+            admin: { host: "0.0.0.0" }
+          },
+          {}
+        )
+      )
+      assert.include(second.message, 'duplicate transport name\n  at ["transports"][1]["name"]')
+      assert.include(second.message, 'no transport named "missing" (known: out)\n  at ["routes"][0]["transport"]')
+      assert.include(second.message, 'at ["admin"]["token"]')
+    })
+  )
+
+  it.effect("replaces environment references and keeps secrets Redacted", () =>
+    Effect.gen(function* () {
+      const config = yield* decodeConfig(
+        "c.json",
+        {
+          ...minimal,
+          store: { url: envRef("DB") },
+          admin: { host: "0.0.0.0", token: envRef("TOKEN") },
+          transports: [{ name: "out", plugin: "console", options: { note: `$${envRef("LITERAL")}` } }]
+        },
+        { DB: "postgres://u:secret@db/x", TOKEN: "0123456789abcdef0123" }
+      )
+      assert.isTrue(Redacted.isRedacted(config.store.url))
+      assert.strictEqual(Redacted.value(config.store.url!), "postgres://u:secret@db/x")
+      assert.notInclude(JSON.stringify(config), "secret@db")
+      assert.notInclude(JSON.stringify(config), "0123456789abcdef0123")
+      assert.deepStrictEqual(config.transports[0]!.options, { note: envRef("LITERAL") })
+      const missing = yield* Effect.flip(decodeConfig("c.json", { ...minimal, store: { url: envRef("NOPE") } }, {}))
+      assert.include(missing.message, 'environment variable NOPE is not set\n  at ["store"]["url"]')
+    })
+  )
+
+  it("substitutes inside nested arrays and objects", () => {
+    const { value, problems } = substituteEnv({ a: [{ b: `x-${envRef("A")}-y` }] }, { A: "1" })
+    assert.deepStrictEqual(value, { a: [{ b: "x-1-y" }] })
+    assert.deepStrictEqual(problems, [])
+  })
+
+  it("defineConfig returns the config as written", () => {
+    assert.deepStrictEqual(defineConfig(minimal), minimal)
+  })
+})
+
+describe("config JSON Schema", () => {
+  it("describes the file and the built-in plugins' options", () => {
+    const schema = configJsonSchema() as {
+      $schema: string
+      additionalProperties: boolean
+      properties: Record<string, { properties?: Record<string, unknown>; items?: { allOf?: Array<unknown> } }>
+    }
+    assert.strictEqual(schema.$schema, "https://json-schema.org/draft/2020-12/schema")
+    assert.strictEqual(schema.additionalProperties, false)
+    assert.hasAllKeys(schema.properties, [
+      "$schema",
+      "store",
+      "sources",
+      "transports",
+      "routes",
+      "relay",
+      "admin",
+      "logging"
+    ])
+    assert.property(schema.properties.relay!.properties!, "gracePeriod")
+    const clauses = JSON.stringify(schema.properties.sources!.items!.allOf)
+    assert.include(clauses, '"const":"@sluice/plugin-yfinance"')
+    assert.include(clauses, '"symbols"')
+    const transportClauses = JSON.stringify(schema.properties.transports!.items!.allOf)
+    assert.include(transportClauses, '"const":"@sluice/transport-http"')
+    assert.include(transportClauses, '"secrets"')
+  })
+})

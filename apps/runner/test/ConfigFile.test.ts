@@ -1,0 +1,41 @@
+/**
+ * Config files on disk: a TypeScript config, the shipped examples, and the committed
+ * sluice.schema.json against the generated one.
+ */
+import { readFileSync } from "node:fs"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { load } from "../src/ConfigFile.ts"
+import { configJsonSchema } from "../src/JsonSchema.ts"
+import { plan } from "../src/Plan.ts"
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname
+
+describe("config files", () => {
+  it.effect("a TypeScript config exporting defineConfig(...) loads and plans like JSON", () =>
+    Effect.gen(function* () {
+      const loaded = yield* load(fixture("sluice.config.ts"), {})
+      assert.strictEqual(loaded.config.store.driver, "memory")
+      const checked = yield* plan(loaded)
+      assert.deepStrictEqual(
+        checked.sources.map((s) => s.plugin.name),
+        ["counter-source"]
+      )
+    })
+  )
+
+  it.effect("the example configs are valid", () =>
+    Effect.gen(function* () {
+      for (const name of ["quickstart.json", "quickstart-offline.json"]) {
+        const path = new URL(`../../../examples/${name}`, import.meta.url).pathname
+        const checked = yield* Effect.flatMap(load(path, {}), plan)
+        assert.isAbove(checked.sources.length, 0, name)
+      }
+    })
+  )
+
+  it("the committed sluice.schema.json is the generated one (run `sluice config schema`)", () => {
+    const committed = JSON.parse(readFileSync(new URL("../sluice.schema.json", import.meta.url), "utf8"))
+    assert.deepStrictEqual(committed, JSON.parse(JSON.stringify(configJsonSchema())))
+  })
+})

@@ -1,0 +1,101 @@
+/**
+ * Relay.start on a memory store: a graceful stop drains the batch in flight,
+ * releases it after the grace period, and never waits out an idle poll interval.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect } from "effect"
+import { EventStore } from "../src/EventStore.ts"
+import * as Relay from "../src/Relay.ts"
+import { delivered, type Transport } from "../src/Transport.ts"
+import { Transports } from "../src/Transports.ts"
+import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
+import * as MemoryEventStore from "../src/testing/MemoryEventStore.ts"
+
+const routes = [{ name: "r", transport: "slow", topic: "t", match: ["**"] }]
+
+/** A store with `n` pending rows and a transport whose publish runs `publish` after signalling `started`. */
+const setup = (n: number, publish: Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    const store = yield* MemoryEventStore.make
+    yield* store.append(
+      yield* makeBatch(
+        Array.from({ length: n }, () => makeEvent()),
+        ["r"]
+      )
+    )
+    const started = yield* Deferred.make<void>()
+    const transport: Transport = {
+      name: "slow",
+      publish: (envelopes) =>
+        Effect.andThen(Deferred.succeed(started, undefined), publish).pipe(Effect.as(envelopes.map(() => delivered)))
+    }
+    const provide = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      effect.pipe(
+        Effect.provideService(EventStore, store),
+        Effect.provideService(Transports, Transports.makeOf([transport]))
+      )
+    return { store, started, provide }
+  })
+
+describe("Relay.start: graceful stop", () => {
+  it.live("stop lets the batch in flight finish, then claims nothing more", () =>
+    Effect.gen(function* () {
+      const { store, started, provide } = yield* setup(5, Effect.sleep("300 millis"))
+      const workers = yield* provide(Relay.start({ routes, workers: 2, gracePeriod: "10 seconds" }))
+      yield* Deferred.await(started)
+      const { drained } = yield* workers.stop
+      assert.isTrue(drained)
+      const rows = yield* store.listOutbox({})
+      assert.deepStrictEqual(
+        rows.map((r) => `${r.status} leased=${r.lease !== null}`),
+        rows.map(() => "delivered leased=false")
+      )
+      // Rows appended after the stop stay pending: nobody claims any more.
+      yield* store.append(yield* makeBatch([makeEvent()], ["r"]))
+      yield* Effect.sleep("100 millis")
+      assert.strictEqual((yield* store.listOutbox({ status: "pending" })).length, 1)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("after the grace period, batches still in flight are released (no attempt counted)", () =>
+    Effect.gen(function* () {
+      const { store, started, provide } = yield* setup(3, Effect.never)
+      const workers = yield* provide(Relay.start({ routes, workers: 1, gracePeriod: "200 millis" }))
+      yield* Deferred.await(started)
+      assert.isNotNull((yield* store.listOutbox({}))[0]!.lease)
+      const { drained } = yield* workers.stop
+      assert.isFalse(drained)
+      const rows = yield* store.listOutbox({})
+      assert.deepStrictEqual(
+        rows.map((r) => `${r.status} leased=${r.lease !== null} attempts=${r.attempts}`),
+        rows.map(() => "pending leased=false attempts=0")
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("stopping idle workers does not wait for the poll interval", () =>
+    Effect.gen(function* () {
+      const { provide } = yield* setup(0, Effect.void)
+      const workers = yield* provide(Relay.start({ routes, workers: 3, pollInterval: "1 hour" }))
+      yield* Effect.sleep("50 millis")
+      assert.deepStrictEqual(yield* workers.stop, { drained: true })
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("closing the scope stops the workers the same way", () =>
+    Effect.gen(function* () {
+      const { store, started, provide } = yield* setup(2, Effect.sleep("200 millis"))
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* provide(Relay.start({ routes, workers: 1 }))
+          yield* Deferred.await(started)
+        })
+      )
+      const rows = yield* store.listOutbox({})
+      assert.deepStrictEqual(
+        rows.map((r) => r.status),
+        ["delivered", "delivered"]
+      )
+    })
+  )
+})
