@@ -8,9 +8,15 @@
 
 /** UTF-8 bytes of a string (surrogate pairs combined, lone surrogates as U+FFFD, like TextEncoder). */
 export const utf8 = (text: string): Uint8Array => {
-  const out: Array<number> = []
+  // At most 3 bytes per UTF-16 code unit; one pass into a preallocated buffer.
+  const out = new Uint8Array(text.length * 3)
+  let n = 0
   for (let i = 0; i < text.length; i++) {
     let code = text.charCodeAt(i)
+    if (code < 0x80) {
+      out[n++] = code
+      continue
+    }
     if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
       const low = text.charCodeAt(i + 1)
       if (low >= 0xdc00 && low <= 0xdfff) {
@@ -22,12 +28,21 @@ export const utf8 = (text: string): Uint8Array => {
     } else if (code >= 0xd800 && code <= 0xdfff) {
       code = 0xfffd
     }
-    if (code < 0x80) out.push(code)
-    else if (code < 0x800) out.push(0xc0 | (code >> 6), 0x80 | (code & 63))
-    else if (code < 0x10000) out.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63))
-    else out.push(0xf0 | (code >> 18), 0x80 | ((code >> 12) & 63), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63))
+    if (code < 0x800) {
+      out[n++] = 0xc0 | (code >> 6)
+      out[n++] = 0x80 | (code & 63)
+    } else if (code < 0x10000) {
+      out[n++] = 0xe0 | (code >> 12)
+      out[n++] = 0x80 | ((code >> 6) & 63)
+      out[n++] = 0x80 | (code & 63)
+    } else {
+      out[n++] = 0xf0 | (code >> 18)
+      out[n++] = 0x80 | ((code >> 12) & 63)
+      out[n++] = 0x80 | ((code >> 6) & 63)
+      out[n++] = 0x80 | (code & 63)
+    }
   }
-  return Uint8Array.from(out)
+  return out.subarray(0, n)
 }
 
 /** Pads a message the way SHA-1 and SHA-256 both do: 0x80, zeros, 64-bit big-endian bit length. */
