@@ -1,2 +1,11 @@
-/** EventStore on PostgreSQL (postgres.js) and embedded PGlite: one schema, one SQL dialect. */
-export {}
+/**
+ * `@sluice/store-postgres`: the EventStore on PostgreSQL (postgres.js) and on embedded PGlite, one
+ * schema (the repository's `migrations/`), one SQL text, two drivers.
+ */
+export type { Migration } from "./Migration.ts"
+export { type MigrateOptions, type MigrateReport, MigrationError, migrate } from "./Migrator.ts"
+export { migrations } from "./migrations.generated.ts"
+export * as PgEventStore from "./PgEventStore.ts"
+export * as Pglite from "./Pglite.ts"
+export { PgNotifications } from "./PgNotifications.ts"
+export * as PostgresJs from "./PostgresJs.ts"

@@ -1,0 +1,10 @@
+/**
+ * `pnpm bench` entry point. The bench lives in packages/store-postgres/bench (where its drivers
+ * resolve and `tsc -b` checks it); this file runs it and keeps results in bench/results/ (git-ignored).
+ * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_RUNS (default 3),
+ * BENCH_SCALE (default 1: multiplies every row's event count).
+ */
+import { main } from "../packages/store-postgres/bench/main.ts"
+
+await main(new URL("./results/", import.meta.url).pathname)
+process.exit(0)

@@ -1,0 +1,144 @@
+/**
+ * `pnpm bench`: Sluice's stores against the raw-SQL reference on this machine, on PostgreSQL and on
+ * PGlite. Each row is the median of BENCH_RUNS runs (default 3); every Sluice number is also given as
+ * a ratio to the reference (for latency: reference / Sluice, so above 1 is better for both kinds).
+ * Writes bench/results/<timestamp>.json and prints a table.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { closePglite, median } from "./harness.ts"
+import { type Driver, drain, ingest, latency } from "./scenarios.ts"
+
+interface Row {
+  readonly driver: Driver
+  readonly name: string
+  readonly unit: "events/s" | "ms"
+  readonly sluice: ReadonlyArray<number>
+  readonly raw: ReadonlyArray<number>
+}
+
+const runs = Number(process.env.BENCH_RUNS ?? 3)
+const scale = Number(process.env.BENCH_SCALE ?? 1)
+const n = (x: number) => Math.max(1, Math.round(x * scale))
+
+const measure = async (name: string, driver: Driver, f: (side: "sluice" | "raw") => Promise<number>): Promise<Row> => {
+  const sluice: Array<number> = []
+  const raw: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    // Alternate which side goes first so warm-up and cache effects do not favour one.
+    if (i % 2 === 0) {
+      raw.push(await f("raw"))
+      sluice.push(await f("sluice"))
+    } else {
+      sluice.push(await f("sluice"))
+      raw.push(await f("raw"))
+    }
+  }
+  const row: Row = { driver, name, unit: "events/s", sluice, raw }
+  console.error(`  ${driver} ${name}: sluice ${Math.round(median(sluice))}, raw ${Math.round(median(raw))}`)
+  return row
+}
+
+const measureLatency = async (rate: number, events: number): Promise<ReadonlyArray<Row>> => {
+  const sluice: Array<{ p50: number; p99: number }> = []
+  const raw: Array<{ p50: number; p99: number }> = []
+  for (let i = 0; i < runs; i++) {
+    raw.push(await latency("raw", rate, events))
+    sluice.push(await latency("sluice", rate, events))
+  }
+  const rows = (["p50", "p99"] as const).map(
+    (p): Row => ({
+      driver: "postgres",
+      name: `commit-to-publish ${p} at ${rate} events/s (NOTIFY)`,
+      unit: "ms",
+      sluice: sluice.map((r) => r[p]),
+      raw: raw.map((r) => r[p])
+    })
+  )
+  for (const row of rows)
+    console.error(
+      `  postgres ${row.name}: sluice ${median(row.sluice).toFixed(1)} ms, raw ${median(row.raw).toFixed(1)} ms`
+    )
+  return rows
+}
+
+export const main = async (resultsDir: string) => {
+  const started = performance.now()
+  const rows: Array<Row> = []
+  console.error(`sluice bench: ${runs} runs per row, scale ${scale}`)
+  // PostgreSQL
+  rows.push(
+    await measure("ingest, 1 event/transaction, 1 connection", "postgres", (s) => ingest("postgres", s, n(2000), 1, 1))
+  )
+  rows.push(
+    await measure("ingest, 1 event/transaction, 16 connections", "postgres", (s) =>
+      ingest("postgres", s, n(8000), 1, 16)
+    )
+  )
+  rows.push(
+    await measure("ingest, batches of 100, 2 connections", "postgres", (s) => ingest("postgres", s, n(40_000), 100, 2))
+  )
+  rows.push(
+    await measure("ingest, batches of 1000, 2 connections", "postgres", (s) =>
+      ingest("postgres", s, n(50_000), 1000, 2)
+    )
+  )
+  const drainRows = n(50_000)
+  for (const [batch, workers] of [
+    [100, 1],
+    [500, 1],
+    [1000, 1],
+    [1000, 2],
+    [1000, 4]
+  ] as const) {
+    rows.push(
+      await measure(`relay drain ${drainRows} rows, batch ${batch}, ${workers} worker(s)`, "postgres", (s) =>
+        drain("postgres", s, drainRows, batch, workers)
+      )
+    )
+  }
+  rows.push(...(await measureLatency(200, n(1000))))
+  // PGlite (in process, one connection)
+  rows.push(await measure("ingest, 1 event/transaction", "pglite", (s) => ingest("pglite", s, n(2000), 1, 1)))
+  rows.push(await measure("ingest, batches of 100", "pglite", (s) => ingest("pglite", s, n(20_000), 100, 1)))
+  rows.push(await measure("ingest, batches of 1000", "pglite", (s) => ingest("pglite", s, n(20_000), 1000, 1)))
+  const pgliteDrain = n(30_000)
+  for (const batch of [100, 1000]) {
+    rows.push(
+      await measure(`relay drain ${pgliteDrain} rows, batch ${batch}, 1 worker`, "pglite", (s) =>
+        drain("pglite", s, pgliteDrain, batch, 1)
+      )
+    )
+  }
+  await closePglite()
+
+  const table = rows.map((row) => {
+    const sluice = median(row.sluice)
+    const raw = median(row.raw)
+    const ratio = row.unit === "ms" ? raw / sluice : sluice / raw
+    return { ...row, median: { sluice, raw }, ratio }
+  })
+  const fmt = (x: number, unit: string) =>
+    unit === "ms" ? `${x.toFixed(1)} ms` : `${Math.round(x).toLocaleString("en-US")}/s`
+  const lines = [
+    "| store | scenario | Sluice | raw SQL | ratio |",
+    "|---|---|---:|---:|---:|",
+    ...table.map(
+      (r) =>
+        `| ${r.driver} | ${r.name} | ${fmt(r.median.sluice, r.unit)} | ${fmt(r.median.raw, r.unit)} | ${r.ratio.toFixed(2)}x |`
+    )
+  ]
+  console.log(lines.join("\n"))
+  const seconds = (performance.now() - started) / 1000
+  console.log(
+    `\n${runs} runs per row (median), ${seconds.toFixed(0)} s total. Ratio: Sluice / raw (latency: raw / Sluice).`
+  )
+  mkdirSync(resultsDir, { recursive: true })
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-")
+  const file = join(resultsDir, `bench-${stamp}.json`)
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), runs, scale, node: process.version, seconds, rows: table }, null, 2)}\n`
+  )
+  console.log(`results: ${file}`)
+}

@@ -1,0 +1,158 @@
+/**
+ * The raw-SQL reference: the statements the store sends, as static text run straight through the
+ * driver (postgres.js `unsafe`, PGlite `query`) with no Sluice or Effect code in the way; like the
+ * store, claim and complete go unprepared (planned with their parameters). Tables are
+ * unqualified: the reference's connections put the bench schema on their search_path.
+ */
+import type { AppendBatch } from "@sluice/core"
+import { DateTime } from "effect"
+
+/** What the reference needs from a driver: one statement with positional parameters. */
+export type Query = (
+  text: string,
+  params: ReadonlyArray<unknown>,
+  options?: { readonly prepare: boolean }
+) => Promise<ReadonlyArray<Record<string, unknown>>>
+
+const APPEND = `
+WITH raw AS (
+  INSERT INTO raw_payloads (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
+  VALUES ($1::uuid, $2, $3, $4, $5::text::jsonb, $6::timestamptz, $7, $8, $9)
+  ON CONFLICT (raw_id) DO NOTHING
+),
+ev AS (
+  INSERT INTO events (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id)
+  SELECT e.event_id, e.event_type, e.entity_type, e.entity_id, e.trace_id, e.schema_version, e.occurred_at, e.payload::jsonb, $1::uuid
+  FROM unnest($10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[], $16::timestamptz[], $17::text[])
+       WITH ORDINALITY AS e(event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, ord)
+  ORDER BY e.ord
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING event_id
+),
+ob AS (
+  INSERT INTO outbox (event_id, route, topic, ordering_key)
+  SELECT o.event_id, o.route, o.topic, o.ordering_key
+  FROM unnest($18::uuid[], $19::text[], $20::text[], $21::text[]) WITH ORDINALITY AS o(event_id, route, topic, ordering_key, ord)
+  WHERE o.event_id IN (SELECT event_id FROM ev)
+  ORDER BY o.ord
+  RETURNING 1
+)
+SELECT (SELECT array_agg(event_id::text) FROM ev) AS appended, (SELECT count(*) FROM ob)::int AS outbox_rows`
+
+const CLAIM = `
+WITH claimed AS (
+  UPDATE outbox o
+  SET lease_owner = $3, lease_token = gen_random_uuid(), lease_expires_at = now() + $4 * interval '1 millisecond'
+  FROM events e
+  WHERE e.event_id = o.event_id AND o.outbox_id = ANY(ARRAY(
+    SELECT c.outbox_id FROM outbox c
+    WHERE c.status = 'pending' AND c.next_attempt_at <= now()
+      AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= now())
+      AND ($1::text[] IS NULL OR c.route = ANY($1::text[]))
+      AND (c.ordering_key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM outbox p
+        WHERE p.status = 'pending' AND p.ordering_key IS NOT NULL
+          AND p.route = c.route AND p.ordering_key = c.ordering_key AND p.outbox_id < c.outbox_id))
+    ORDER BY c.next_attempt_at, c.outbox_id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED))
+  RETURNING o.*, e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload
+)
+SELECT o.outbox_id::text AS outbox_id, o.event_id::text AS event_id, o.route, o.topic, o.status,
+  o.attempts, o.next_attempt_at, o.lease_owner, o.lease_token::text AS lease_token, o.lease_expires_at,
+  o.last_error, o.ordering_key, o.replays, o.created_at, o.delivered_at,
+  o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload
+FROM claimed o
+ORDER BY o.next_attempt_at, o.outbox_id`
+
+const COMPLETE = `
+WITH delivered AS (
+  UPDATE outbox o
+  SET status = 'delivered', attempts = o.attempts + 1, delivered_at = now(),
+      lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+  WHERE o.outbox_id = ANY($1::bigint[])
+    AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY($2::text[])
+    AND o.status = 'pending' AND o.lease_expires_at > now()
+  RETURNING o.outbox_id
+),
+released AS (
+  UPDATE outbox o
+  SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+  WHERE o.outbox_id = ANY($3::bigint[])
+    AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY($4::text[])
+    AND o.status = 'pending' AND o.lease_expires_at > now()
+  RETURNING o.outbox_id
+),
+failed AS (
+  UPDATE outbox o
+  SET status = CASE i.kind WHEN 'dead' THEN 'dead' ELSE 'pending' END, attempts = o.attempts + 1,
+      next_attempt_at = CASE i.kind WHEN 'retry' THEN i.next_at ELSE o.next_attempt_at END, last_error = i.error,
+      lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+  FROM unnest($5::bigint[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[]) AS i(outbox_id, token, kind, error, next_at)
+  WHERE o.outbox_id = ANY($5::bigint[]) AND o.outbox_id = i.outbox_id
+    AND o.lease_token = i.token AND o.status = 'pending' AND o.lease_expires_at > now()
+  RETURNING o.outbox_id
+)
+SELECT outbox_id::text AS outbox_id FROM delivered
+UNION ALL SELECT outbox_id::text FROM released
+UNION ALL SELECT outbox_id::text FROM failed`
+
+/** Appends one batch with one statement. */
+export const append = (query: Query, batch: AppendBatch) => {
+  const raw = batch.raw!
+  const ev = batch.events
+  const ob = batch.outbox
+  return query(APPEND, [
+    raw.raw_id,
+    raw.source,
+    raw.content_type,
+    raw.body,
+    JSON.stringify(raw.request),
+    DateTime.formatIso(raw.received_at),
+    raw.trace_id,
+    raw.content_hash,
+    raw.transform_error,
+    ev.map((e) => e.event_id),
+    ev.map((e) => e.event_type),
+    ev.map((e) => e.entity_type),
+    ev.map((e) => e.entity_id),
+    ev.map((e) => e.trace_id),
+    ev.map((e) => e.schema_version),
+    ev.map((e) => DateTime.formatIso(e.occurred_at)),
+    ev.map((e) => JSON.stringify(e.payload)),
+    ob.map((o) => o.event_id),
+    ob.map((o) => o.route),
+    ob.map((o) => o.topic),
+    ob.map((o) => o.ordering_key)
+  ])
+}
+
+/** Claims up to `limit` rows of `route` for 30 s. */
+export const claim = (query: Query, route: string, limit: number, owner: string) =>
+  query(CLAIM, [[route], limit, owner, 30_000], { prepare: false })
+
+/** Marks claimed rows delivered. */
+export const completeDelivered = (query: Query, rows: ReadonlyArray<Record<string, unknown>>) =>
+  query(
+    COMPLETE,
+    [rows.map((r) => r.outbox_id), rows.map((r) => `${r.outbox_id}/${r.lease_token}`), [], [], [], [], [], [], []],
+    { prepare: false }
+  )
+
+/** Delivers everything claimable with a no-op publish; returns rows delivered. */
+export const drainOnce = async (
+  query: Query,
+  route: string,
+  limit: number,
+  owner: string,
+  onPublish?: (rows: ReadonlyArray<Record<string, unknown>>) => void
+) => {
+  let total = 0
+  while (true) {
+    const rows = await claim(query, route, limit, owner)
+    if (rows.length === 0) return total
+    onPublish?.(rows)
+    await completeDelivered(query, rows)
+    total += rows.length
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The measured scenarios, each as a pair: Sluice (the real store, and the real core relay with a
+ * no-op transport) and the raw-SQL reference doing the same statements. Every run gets a fresh
+ * schema; only the measured part is inside the clock.
+ */
+import { delivered, EventStore, Relay, type Route, Transports } from "@sluice/core"
+import { Context, Effect, Fiber, Layer } from "effect"
+import { PgEventStore } from "../src/index.ts"
+import { makeBatches } from "./data.ts"
+import {
+  databaseUrl,
+  dropPg,
+  migratePg,
+  migratePglite,
+  PREFILL,
+  percentile,
+  pool,
+  rawPg,
+  rawPglite,
+  schemaName,
+  sharedPglite,
+  sleep
+} from "./harness.ts"
+import * as Raw from "./rawSql.ts"
+
+export type Driver = "postgres" | "pglite"
+
+const route: Route = { name: "bench", transport: "noop", topic: "quotes", match: ["**"] }
+
+/** The store layer for a driver, in `schema` (already migrated). */
+const storeLayer = async (driver: Driver, schema: string, poolSize?: number) =>
+  driver === "postgres"
+    ? PgEventStore.layer({ url: databaseUrl, schema, migrate: false, ...(poolSize ? { poolSize } : {}) })
+    : PgEventStore.layerPgliteInstance(await sharedPglite(), { schema, migrate: false })
+
+const withSchema = async <A>(driver: Driver, name: string, f: (schema: string) => Promise<A>): Promise<A> => {
+  const schema = schemaName(name)
+  if (driver === "postgres") await migratePg(schema)
+  else await migratePglite(schema)
+  try {
+    return await f(schema)
+  } finally {
+    if (driver === "postgres") await dropPg(schema)
+    else await (await sharedPglite()).exec(`DROP SCHEMA ${schema} CASCADE`)
+  }
+}
+
+/** Runs `f` with the built store; the layer is built (pool opened) before `f` starts its clock. */
+const withStore = <A>(
+  layer: Layer.Layer<EventStore, unknown>,
+  f: (store: EventStore["Service"]) => Effect.Effect<A, unknown, Transports>
+) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const context = yield* Layer.build(layer)
+        return yield* f(Context.get(context, EventStore))
+      })
+    ).pipe(
+      Effect.provide(Transports.layerOf({ name: "noop", publish: (envs) => Effect.succeed(envs.map(() => delivered)) }))
+    )
+  )
+
+/** Events per second appending `total` events in batches of `size` over `connections` connections. */
+export const ingest = (driver: Driver, side: "sluice" | "raw", total: number, size: number, connections: number) =>
+  withSchema(driver, "ingest", async (schema) => {
+    const batches = makeBatches(total, size)
+    if (side === "sluice") {
+      const layer = await storeLayer(driver, schema, driver === "postgres" ? Math.max(connections, 2) : undefined)
+      return withStore(layer, (store) =>
+        Effect.gen(function* () {
+          // `connections` sequential appenders pulling from one list, like the reference's `pool`.
+          let next = 0
+          const appender = Effect.gen(function* () {
+            while (next < batches.length) yield* store.append(batches[next++]!)
+          })
+          const start = performance.now()
+          yield* Effect.all(
+            Array.from({ length: connections }, () => appender),
+            { concurrency: "unbounded" }
+          )
+          return total / ((performance.now() - start) / 1000)
+        })
+      )
+    }
+    if (driver === "postgres") {
+      const { sql, query } = rawPg(schema, connections)
+      await Promise.all(Array.from({ length: connections }, () => sql`SELECT 1`))
+      const start = performance.now()
+      await pool(batches.length, connections, (i) => Raw.append(query, batches[i]!))
+      const rate = total / ((performance.now() - start) / 1000)
+      await sql.end()
+      return rate
+    }
+    const { query } = await rawPglite(schema)
+    const start = performance.now()
+    for (const batch of batches) await Raw.append(query, batch)
+    return total / ((performance.now() - start) / 1000)
+  })
+
+const prefill = async (driver: Driver, schema: string, rows: number) => {
+  if (driver === "postgres") {
+    const { sql } = rawPg(schema, 1)
+    await sql.unsafe(PREFILL, [rows])
+    await sql.unsafe("VACUUM ANALYZE outbox")
+    await sql.unsafe("VACUUM ANALYZE events")
+    await sql.end()
+  } else {
+    const { pg } = await rawPglite(schema)
+    await pg.query(PREFILL, [rows])
+    await pg.exec("VACUUM ANALYZE outbox")
+    await pg.exec("VACUUM ANALYZE events")
+  }
+}
+
+/** Rows per second draining `rows` pending rows with `workers` relay workers claiming `batch` at a time. */
+export const drain = (driver: Driver, side: "sluice" | "raw", rows: number, batch: number, workers: number) =>
+  withSchema(driver, "drain", async (schema) => {
+    await prefill(driver, schema, rows)
+    if (side === "sluice") {
+      const layer = await storeLayer(driver, schema)
+      return withStore(layer, () =>
+        Effect.gen(function* () {
+          const start = performance.now()
+          const worker = (n: number) =>
+            Effect.gen(function* () {
+              let done = 0
+              while (true) {
+                const report = yield* Relay.runOnce({ routes: [route], batchSize: batch, owner: `w${n}` })
+                done += report.delivered
+                if (report.claimed === 0) return done
+              }
+            })
+          const counts = yield* Effect.forEach(
+            Array.from({ length: workers }, (_, n) => n),
+            worker,
+            {
+              concurrency: "unbounded"
+            }
+          ).pipe(Effect.provideService(EventStore, yield* EventStore))
+          const total = counts.reduce((a, b) => a + b, 0)
+          if (total !== rows) return yield* Effect.die(new Error(`drained ${total} of ${rows}`))
+          return rows / ((performance.now() - start) / 1000)
+        }).pipe(Effect.provide(layer))
+      )
+    }
+    if (driver === "postgres") {
+      const { sql, query } = rawPg(schema, workers)
+      const start = performance.now()
+      const counts = await Promise.all(
+        Array.from({ length: workers }, (_, n) => Raw.drainOnce(query, "bench", batch, `w${n}`))
+      )
+      const rate = rows / ((performance.now() - start) / 1000)
+      await sql.end()
+      if (counts.reduce((a, b) => a + b, 0) !== rows) throw new Error("raw drain lost rows")
+      return rate
+    }
+    const { query } = await rawPglite(schema)
+    const start = performance.now()
+    const total = await Raw.drainOnce(query, "bench", batch, "w0")
+    if (total !== rows) throw new Error("raw drain lost rows")
+    return rows / ((performance.now() - start) / 1000)
+  })
+
+/**
+ * Commit-to-publish latency (ms, p50 and p99) at a steady `rate` of single-event appends. The relay
+ * runs on its own store instance (its own pool and LISTEN connection), as in another process, so
+ * it learns of work through NOTIFY only.
+ */
+export const latency = (side: "sluice" | "raw", rate: number, events: number) =>
+  withSchema("postgres", "latency", async (schema) => {
+    const batches = makeBatches(events, 1)
+    const committed = new Map<string, number>()
+    const published = new Map<string, number>()
+    const record = (ids: ReadonlyArray<string>) => {
+      const now = performance.now()
+      for (const id of ids) if (!published.has(id)) published.set(id, now)
+    }
+    const interval = 1000 / rate
+    if (side === "sluice") {
+      const transport = Transports.layerOf({
+        name: "noop",
+        publish: (envs) =>
+          Effect.sync(() => {
+            record(envs.map((e) => e.event.event_id))
+            return envs.map(() => delivered)
+          })
+      })
+      const relayLayer = Layer.mergeAll(await storeLayer("postgres", schema), transport)
+      const ingestLayer = await storeLayer("postgres", schema)
+      await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const relayContext = yield* Layer.build(relayLayer)
+            const relay = yield* Effect.forkScoped(
+              Relay.run({ routes: [route] }).pipe(Effect.provideContext(relayContext))
+            )
+            const store = Context.get(yield* Layer.build(ingestLayer), EventStore)
+            yield* Effect.sleep("200 millis")
+            const start = performance.now()
+            for (const [i, batch] of batches.entries()) {
+              const wait = start + i * interval - performance.now()
+              if (wait > 0) yield* Effect.sleep(wait)
+              yield* store.append(batch)
+              committed.set(batch.events[0]!.event_id, performance.now())
+            }
+            while (published.size < events && performance.now() - start < events * interval + 5000)
+              yield* Effect.sleep(20)
+            yield* Fiber.interrupt(relay)
+          })
+        )
+      )
+    } else {
+      const producer = rawPg(schema, 1)
+      const relay = rawPg(schema, 1)
+      let wake: () => void = () => {}
+      await relay.sql.listen(`sluice_${schema}`, () => wake())
+      let running = true
+      const loop = (async () => {
+        while (running) {
+          await Raw.drainOnce(relay.query, "bench", 100, "raw", (rows) => record(rows.map((r) => String(r.event_id))))
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 1000)
+            wake = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+        }
+      })()
+      await sleep(200)
+      const start = performance.now()
+      for (const [i, batch] of batches.entries()) {
+        const wait = start + i * interval - performance.now()
+        if (wait > 0) await sleep(wait)
+        await Raw.append(producer.query, batch)
+        committed.set(batch.events[0]!.event_id, performance.now())
+        await producer.sql.notify(`sluice_${schema}`, "")
+      }
+      while (published.size < events && performance.now() - start < events * interval + 5000) await sleep(20)
+      running = false
+      wake()
+      await loop
+      await producer.sql.end()
+      await relay.sql.end()
+    }
+    if (published.size < events) throw new Error(`only ${published.size} of ${events} events were published`)
+    const lags = [...committed].map(([id, at]) => published.get(id)! - at)
+    return { p50: percentile(lags, 50), p99: percentile(lags, 99) }
+  })

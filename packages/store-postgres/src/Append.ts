@@ -1,0 +1,105 @@
+/**
+ * The append statement: raw payload, events and outbox rows written by ONE statement (three
+ * data-modifying CTEs), whatever the batch size. One statement means one round trip and an
+ * implicit transaction when the caller has none: the cheapest possible commit for single-event
+ * ingest, and atomic by construction. Batches travel as one array parameter per column (`unnest`).
+ */
+import { type AppendBatch, type AppendResult, type EventId, type OutboxDraft, StoreError } from "@sluice/core"
+import { DateTime, Effect } from "effect"
+import type { SqlClient, SqlError } from "effect/sql"
+import type { Tables } from "./Tables.ts"
+
+/** The batch after validation and de-duplication: what the statement is given. */
+interface Prepared {
+  readonly unique: AppendBatch["events"]
+  readonly repeated: ReadonlyArray<EventId>
+  readonly outbox: ReadonlyArray<OutboxDraft>
+}
+
+/** Validates a batch like the memory store does: every outbox row must name an event of the batch. */
+export const prepare = (batch: AppendBatch): Effect.Effect<Prepared, StoreError> => {
+  const seen = new Set<string>()
+  const unique: Array<AppendBatch["events"][number]> = []
+  const repeated: Array<EventId> = []
+  for (const event of batch.events) {
+    if (seen.has(event.event_id)) repeated.push(event.event_id)
+    else {
+      seen.add(event.event_id)
+      unique.push(event)
+    }
+  }
+  const keys = new Set<string>()
+  const outbox: Array<OutboxDraft> = []
+  for (const draft of batch.outbox) {
+    if (!seen.has(draft.event_id)) {
+      return Effect.fail(
+        new StoreError({
+          operation: "append",
+          reason: `outbox row for route ${draft.route} names event ${draft.event_id}, which is not in the batch`,
+          retryable: false
+        })
+      )
+    }
+    const key = `${draft.event_id}\u0000${draft.route}`
+    if (keys.has(key)) continue
+    keys.add(key)
+    outbox.push(draft)
+  }
+  return Effect.succeed({ unique, repeated, outbox })
+}
+
+/** Runs the append statement; `appended` keeps the batch's order. */
+export const run = (
+  sql: SqlClient.SqlClient,
+  t: Tables,
+  batch: AppendBatch,
+  prepared: Prepared
+): Effect.Effect<AppendResult, SqlError.SqlError> => {
+  const { unique, repeated, outbox } = prepared
+  const raw = batch.raw
+  const rawId = raw?.raw_id ?? null
+  // Without a raw payload the first CTE is left out rather than fed nulls.
+  const rawCte =
+    raw === null
+      ? sql``
+      : sql`raw AS (
+          INSERT INTO ${t.raw} (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
+          VALUES (${raw.raw_id}::uuid, ${raw.source}, ${raw.content_type}, ${raw.body}, ${JSON.stringify(raw.request)}::text::jsonb,
+                  ${DateTime.formatIso(raw.received_at)}::timestamptz, ${raw.trace_id}, ${raw.content_hash}, ${raw.transform_error})
+          ON CONFLICT (raw_id) DO NOTHING
+        ),`
+  // ORDER BY ordinality: positions and outbox ids follow the batch's order.
+  const statement = sql<{ appended: ReadonlyArray<string> | null; outbox_rows: number }>`
+    WITH ${rawCte}
+    ev AS (
+      INSERT INTO ${t.events} (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id)
+      SELECT e.event_id, e.event_type, e.entity_type, e.entity_id, e.trace_id, e.schema_version, e.occurred_at, e.payload::jsonb, ${rawId}::uuid
+      FROM unnest(${unique.map((e) => e.event_id)}::uuid[], ${unique.map((e) => e.event_type)}::text[],
+                  ${unique.map((e) => e.entity_type)}::text[], ${unique.map((e) => e.entity_id)}::text[],
+                  ${unique.map((e) => e.trace_id)}::text[], ${unique.map((e) => e.schema_version)}::int[],
+                  ${unique.map((e) => DateTime.formatIso(e.occurred_at))}::timestamptz[],
+                  ${unique.map((e) => JSON.stringify(e.payload))}::text[])
+           WITH ORDINALITY AS e(event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, ord)
+      ORDER BY e.ord
+      ON CONFLICT (event_id) DO NOTHING
+      RETURNING event_id
+    ),
+    ob AS (
+      INSERT INTO ${t.outbox} (event_id, route, topic, ordering_key)
+      SELECT o.event_id, o.route, o.topic, o.ordering_key
+      FROM unnest(${outbox.map((o) => o.event_id)}::uuid[], ${outbox.map((o) => o.route)}::text[],
+                  ${outbox.map((o) => o.topic)}::text[], ${outbox.map((o) => o.ordering_key)}::text[])
+           WITH ORDINALITY AS o(event_id, route, topic, ordering_key, ord)
+      WHERE o.event_id IN (SELECT event_id FROM ev)
+      ORDER BY o.ord
+      RETURNING 1
+    )
+    SELECT (SELECT array_agg(event_id::text) FROM ev) AS appended, (SELECT count(*) FROM ob)::int AS outbox_rows`
+  return Effect.map(statement, (rows) => {
+    const fresh = new Set(rows[0]?.appended ?? [])
+    const appended: Array<EventId> = []
+    const duplicates: Array<EventId> = []
+    for (const event of unique) (fresh.has(event.event_id) ? appended : duplicates).push(event.event_id)
+    return { appended, duplicates: [...duplicates, ...repeated], outbox_rows: rows[0]?.outbox_rows ?? 0 }
+  })
+}

@@ -1,0 +1,186 @@
+/**
+ * The outbox state machine (core's Outbox.ts) in SQL: claim, complete, replay, list and stats.
+ * Each operation is ONE statement whatever the number of rows; each transition that records a
+ * result is guarded in its WHERE clause by the row's current, unexpired lease token (fencing).
+ * Times come from the database's now(), one clock for every relay process.
+ */
+import type { ClaimOptions, Completion, OutboxFilter, ReplayFilter } from "@sluice/core"
+import { DateTime, Duration, Effect } from "effect"
+import type { SqlClient, SqlError, Statement } from "effect/sql"
+import type { EntryRow, EventRow } from "./Rows.ts"
+import type { Tables } from "./Tables.ts"
+
+const entryColumns = `o.outbox_id::text AS outbox_id, o.event_id::text AS event_id, o.route, o.topic, o.status,
+  o.attempts, o.next_attempt_at, o.lease_owner, o.lease_token::text AS lease_token, o.lease_expires_at,
+  o.last_error, o.ordering_key, o.replays, o.created_at, o.delivered_at`
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const ID = /^[1-9]\d{0,17}$/
+
+/** Ids that can name a row (a bigint in decimal); anything else matches nothing. */
+export const validIds = (ids: ReadonlyArray<string>): ReadonlyArray<string> => ids.filter((id) => ID.test(id))
+
+/**
+ * Leases up to `limit` due rows. The candidates are locked with SKIP LOCKED, so concurrent relays
+ * never wait for each other nor take the same row; on ordered routes a row is a candidate only when
+ * no earlier row of its (route, ordering_key) is still pending (leased, retrying or due).
+ */
+export const claim = (
+  sql: SqlClient.SqlClient,
+  t: Tables,
+  options: ClaimOptions
+): Effect.Effect<ReadonlyArray<EntryRow & EventRow>, SqlError.SqlError> =>
+  // Unprepared (see `complete`). The candidates go through ARRAY(...) so the update finds them by primary key: written as a join
+  // with a CTE, the planner hashed the whole outbox and events tables on every claim (28 ms instead
+  // of 10 ms for 1000 rows out of 50k, and growing with the table):
+  //   Update on outbox -> Nested Loop
+  //     -> Index Scan using outbox_pkey (outbox_id = ANY ($4))  -> Index Scan using events_pkey
+  sql<EntryRow & EventRow>`
+    WITH claimed AS (
+      UPDATE ${t.outbox} o
+      SET lease_owner = ${options.owner}, lease_token = gen_random_uuid(),
+          lease_expires_at = now() + ${Duration.toMillis(options.lease)} * interval '1 millisecond'
+      FROM ${t.events} e
+      WHERE e.event_id = o.event_id AND o.outbox_id = ANY(ARRAY(
+        SELECT c.outbox_id FROM ${t.outbox} c
+        WHERE c.status = 'pending' AND c.next_attempt_at <= now()
+          AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= now())
+          AND (${options.routes ?? null}::text[] IS NULL OR c.route = ANY(${options.routes ?? null}::text[]))
+          AND (c.ordering_key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM ${t.outbox} p
+            WHERE p.status = 'pending' AND p.ordering_key IS NOT NULL
+              AND p.route = c.route AND p.ordering_key = c.ordering_key AND p.outbox_id < c.outbox_id))
+        ORDER BY c.next_attempt_at, c.outbox_id
+        LIMIT ${Math.max(0, Math.floor(options.limit))}
+        FOR UPDATE SKIP LOCKED))
+      RETURNING o.*, e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload
+    )
+    SELECT ${sql.literal(entryColumns)},
+           o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload
+    FROM claimed o
+    ORDER BY o.next_attempt_at, o.outbox_id`.unprepared
+
+/**
+ * Records results in bulk, in one statement. A result applies only while its row is pending and its
+ * token is the row's current, unexpired lease; the statement returns the ids it changed. `results`
+ * must hold valid ids and tokens, each row at most once (see `complete` in PgEventStore).
+ *
+ * Deliveries and releases (the bulk) carry no per-row data, so they are matched by primary key plus
+ * an `id/token` pair list: index lookups and a hashed `= ANY`, whatever the batch size. Joining
+ * every result with `unnest(...)` instead let the planner loop over the unnest for every row (47 ms
+ * instead of 3 ms for 500 results, then 10 ms again at 1000: the plan flipped with the size).
+ * Retries and dead letters carry an error and a time, so they keep the join; they are few.
+ * Sent unprepared, so each run is planned with its arrays in hand.
+ */
+export const complete = (
+  sql: SqlClient.SqlClient,
+  t: Tables,
+  results: ReadonlyArray<Completion>
+): Effect.Effect<ReadonlyArray<{ outbox_id: string }>, SqlError.SqlError> => {
+  const delivered = results.filter((r) => r._tag === "Delivered")
+  const released = results.filter((r) => r._tag === "Release")
+  const failed = results.filter((r) => r._tag === "Retry" || r._tag === "Dead")
+  const ids = (rs: ReadonlyArray<Completion>) => rs.map((r) => r.outbox_id)
+  const pairs = (rs: ReadonlyArray<Completion>) => rs.map((r) => `${r.outbox_id}/${r.token}`)
+  return sql<{ outbox_id: string }>`
+    WITH delivered AS (
+      UPDATE ${t.outbox} o
+      SET status = 'delivered', attempts = o.attempts + 1, delivered_at = now(),
+          lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      WHERE o.outbox_id = ANY(${ids(delivered)}::bigint[])
+        AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY(${pairs(delivered)}::text[])
+        AND o.status = 'pending' AND o.lease_expires_at > now()
+      RETURNING o.outbox_id
+    ),
+    released AS (
+      UPDATE ${t.outbox} o
+      SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      WHERE o.outbox_id = ANY(${ids(released)}::bigint[])
+        AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY(${pairs(released)}::text[])
+        AND o.status = 'pending' AND o.lease_expires_at > now()
+      RETURNING o.outbox_id
+    ),
+    failed AS (
+      UPDATE ${t.outbox} o
+      SET status = CASE i.kind WHEN 'dead' THEN 'dead' ELSE 'pending' END, attempts = o.attempts + 1,
+          next_attempt_at = CASE i.kind WHEN 'retry' THEN i.next_at ELSE o.next_attempt_at END, last_error = i.error,
+          lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      FROM unnest(${ids(failed)}::bigint[], ${failed.map((r) => r.token)}::uuid[],
+                  ${failed.map((r) => (r._tag === "Retry" ? "retry" : "dead"))}::text[],
+                  ${failed.map((r) => (r._tag === "Retry" || r._tag === "Dead" ? r.error : ""))}::text[],
+                  ${failed.map((r) => (r._tag === "Retry" ? DateTime.formatIso(r.next_attempt_at) : null))}::timestamptz[])
+           AS i(outbox_id, token, kind, error, next_at)
+      WHERE o.outbox_id = ANY(${ids(failed)}::bigint[]) AND o.outbox_id = i.outbox_id
+        AND o.lease_token = i.token AND o.status = 'pending' AND o.lease_expires_at > now()
+      RETURNING o.outbox_id
+    )
+    SELECT outbox_id::text AS outbox_id FROM delivered
+    UNION ALL SELECT outbox_id::text FROM released
+    UNION ALL SELECT outbox_id::text FROM failed`.unprepared
+}
+
+/** True when `token` could be a lease token (others are refused without asking the database). */
+export const isToken = (token: string): boolean => UUID.test(token)
+
+/** Dead rows matching the filter go back to pending: attempts reset, replays+1, last_error kept. */
+export const replay = (sql: SqlClient.SqlClient, t: Tables, filter: ReplayFilter) => {
+  const clauses: Array<Statement.Fragment> = [sql`o.status = 'dead'`]
+  if (filter.outbox_ids !== undefined) clauses.push(sql`o.outbox_id = ANY(${validIds(filter.outbox_ids)}::bigint[])`)
+  if (filter.route !== undefined) clauses.push(sql`o.route = ${filter.route}`)
+  if (filter.event_type !== undefined) {
+    clauses.push(
+      sql`EXISTS (SELECT 1 FROM ${t.events} e WHERE e.event_id = o.event_id AND e.event_type = ${filter.event_type})`
+    )
+  }
+  return Effect.map(
+    sql<{ n: number }>`
+      WITH replayed AS (
+        UPDATE ${t.outbox} o SET status = 'pending', attempts = 0, replays = o.replays + 1, next_attempt_at = now(),
+          lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+        WHERE ${sql.and(clauses)}
+        RETURNING 1
+      )
+      SELECT count(*)::int AS n FROM replayed`,
+    (rows) => rows[0]?.n ?? 0
+  )
+}
+
+const STATUSES = new Set(["pending", "delivered", "dead"])
+
+/**
+ * Rows in id order. The status test is written as a literal (after checking it is a status) so the
+ * planner can use the partial index of that status: listing a few dead letters stays cheap next
+ * to millions of delivered rows.
+ */
+export const list = (sql: SqlClient.SqlClient, t: Tables, filter: OutboxFilter) => {
+  const clauses: Array<Statement.Fragment> = [
+    sql`o.outbox_id > ${filter.after === undefined ? "0" : (validIds([filter.after])[0] ?? "0")}::bigint`
+  ]
+  if (filter.status !== undefined && STATUSES.has(filter.status)) {
+    clauses.push(sql.literal(`o.status = '${filter.status}'`))
+  }
+  if (filter.route !== undefined) clauses.push(sql`o.route = ${filter.route}`)
+  if (filter.outbox_ids !== undefined) clauses.push(sql`o.outbox_id = ANY(${validIds(filter.outbox_ids)}::bigint[])`)
+  return sql<EntryRow>`
+    SELECT ${sql.literal(entryColumns)} FROM ${t.outbox} o
+    WHERE ${sql.and(clauses)}
+    ORDER BY o.outbox_id LIMIT ${Math.max(0, Math.floor(filter.limit ?? 100))}`
+}
+
+/** Per-route counts; `leased` counts pending rows whose lease has not expired. */
+export const stats = (sql: SqlClient.SqlClient, t: Tables) =>
+  sql<{
+    route: string
+    pending: number
+    leased: number
+    delivered: number
+    dead: number
+    oldest_pending_at: Date | null
+  }>`
+    SELECT route,
+      count(*) FILTER (WHERE status = 'pending')::int AS pending,
+      count(*) FILTER (WHERE status = 'pending' AND lease_expires_at > now())::int AS leased,
+      count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
+      count(*) FILTER (WHERE status = 'dead')::int AS dead,
+      min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending_at
+    FROM ${t.outbox} GROUP BY route ORDER BY route`

@@ -1,0 +1,54 @@
+/**
+ * Maps driver errors (postgres.js `PostgresError`, PGlite `DatabaseError`, socket errors) to Effect's
+ * structured `SqlError` by SQLSTATE, so callers can tell a lost connection (retry) from bad input.
+ */
+import { Predicate } from "effect"
+import { SqlError } from "effect/sql"
+
+const field = (cause: unknown, name: string): string | undefined => {
+  if (!Predicate.hasProperty(cause, name)) return undefined
+  const value = cause[name]
+  return typeof value === "string" ? value : undefined
+}
+
+// Node socket errors and postgres.js' own connection errors carry these codes instead of a SQLSTATE.
+const connectionCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT"
+])
+
+/** Wraps `cause` in a SqlError whose reason follows its SQLSTATE (class 08 and 57P0x: connection lost). */
+export const toSqlError = (cause: unknown, operation: string): SqlError.SqlError => {
+  const code = field(cause, "code") ?? ""
+  const message = field(cause, "message") ?? String(cause)
+  const fields = { cause, message, operation }
+  const reason =
+    code === "23505"
+      ? new SqlError.UniqueViolation({ ...fields, constraint: field(cause, "constraint_name") ?? "unknown" })
+      : code.startsWith("23")
+        ? new SqlError.ConstraintError(fields)
+        : code === "40P01"
+          ? new SqlError.DeadlockError(fields)
+          : code === "40001"
+            ? new SqlError.SerializationError(fields)
+            : code === "55P03"
+              ? new SqlError.LockTimeoutError(fields)
+              : code === "57014"
+                ? new SqlError.StatementTimeoutError(fields)
+                : code === "42501"
+                  ? new SqlError.AuthorizationError(fields)
+                  : code.startsWith("28")
+                    ? new SqlError.AuthenticationError(fields)
+                    : code.startsWith("42")
+                      ? new SqlError.SqlSyntaxError(fields)
+                      : code.startsWith("08") || code.startsWith("57P") || connectionCodes.has(code)
+                        ? new SqlError.ConnectionError(fields)
+                        : new SqlError.UnknownError(fields)
+  return new SqlError.SqlError({ reason })
+}

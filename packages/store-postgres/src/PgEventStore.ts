@@ -1,0 +1,250 @@
+/**
+ * The EventStore on PostgreSQL, written once against Effect's SqlClient and run by two drivers:
+ * postgres.js for a PostgreSQL server (`layer`) and PGlite in process (`layerPglite`).
+ *
+ * Because the store uses the SqlClient of its context, every operation joins the caller's
+ * `sql.withTransaction` (or `store.transaction`): a business write, events and outbox rows commit
+ * together — the outbox pattern. See the README for the example.
+ */
+
+import type { PGlite } from "@electric-sql/pglite"
+import {
+  type AppendBatch,
+  type Completion,
+  EventStore,
+  type OutboxFilter,
+  type OutboxStats,
+  type ReplayFilter,
+  type RouteStats,
+  StoreError
+} from "@sluice/core"
+import { Context, DateTime, Duration, Effect, Layer, Option, type Scope } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import * as Append from "./Append.ts"
+import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
+import * as OutboxSql from "./OutboxSql.ts"
+import * as Pglite from "./Pglite.ts"
+import { PgNotifications } from "./PgNotifications.ts"
+import * as PostgresJs from "./PostgresJs.ts"
+import { type RawRow, type StoredEventRow, toEntry, toEvent, toRaw, toStoredEvent } from "./Rows.ts"
+import { tables } from "./Tables.ts"
+import * as Wakeup from "./Wakeup.ts"
+
+/** Options shared by every way of building the store. */
+export interface StoreOptions {
+  /** The schema holding Sluice's tables. @default "sluice" */
+  readonly schema?: string
+  /** Apply pending migrations when the store starts. @default true */
+  readonly migrate?: boolean
+  /** Send a (debounced) NOTIFY when work appears, for relays in other processes. @default true */
+  readonly notify?: boolean
+  /** Shortest gap between two NOTIFYs. @default "5 millis" */
+  readonly notifyDebounce?: Duration.Input
+}
+
+const toStoreError =
+  (operation: string) =>
+  (error: SqlError.SqlError): StoreError =>
+    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })
+
+class Boxed {
+  readonly error: unknown
+  constructor(error: unknown) {
+    this.error = error
+  }
+}
+
+const emptyStats = (): { -readonly [K in keyof RouteStats]: RouteStats[K] } => ({
+  pending: 0,
+  leased: 0,
+  delivered: 0,
+  dead: 0,
+  oldest_pending_at: null
+})
+
+/**
+ * Builds the store on the SqlClient in context (migrating first unless told not to). LISTEN is used
+ * when a PgNotifications service is present; without it relays poll.
+ */
+export const make = (
+  options: StoreOptions = {}
+): Effect.Effect<EventStore["Service"], MigrationError, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const schema = yield* validateSchema(options.schema ?? "sluice")
+    if (options.migrate !== false) yield* migrate({ schema })
+    const t = tables(sql, schema)
+    const notifications = Option.getOrUndefined(yield* Effect.serviceOption(PgNotifications))
+    const wakeup = yield* Wakeup.make(sql, notifications, {
+      channel: `sluice_${schema}`,
+      notify: options.notify ?? true,
+      debounce: Duration.fromInputUnsafe(options.notifyDebounce ?? "5 millis")
+    })
+    // After the outermost transaction commits (at once when there is none); never on rollback.
+    const signalAfterCommit = sql.afterCommit(wakeup.signal)
+
+    const append = Effect.fnUntraced(function* (batch: AppendBatch) {
+      const prepared = yield* Append.prepare(batch)
+      const result = yield* Append.run(sql, t, batch, prepared).pipe(Effect.mapError(toStoreError("append")))
+      if (result.outbox_rows > 0) yield* signalAfterCommit
+      return result
+    })
+
+    const claim = Effect.fnUntraced(function* (options: Parameters<EventStore["Service"]["claim"]>[0]) {
+      if (options.limit <= 0 || options.routes?.length === 0) return []
+      const rows = yield* OutboxSql.claim(sql, t, options).pipe(Effect.mapError(toStoreError("claim")))
+      return rows.map((row) => ({ entry: toEntry(row), event: toEvent(row) }))
+    })
+
+    const complete = Effect.fnUntraced(function* (results: ReadonlyArray<Completion>) {
+      // Malformed ids or tokens, and second results for one row, are refused without a round trip.
+      const seen = new Set<string>()
+      const valid: Array<Completion> = []
+      for (const result of results) {
+        if (!seen.has(result.outbox_id) && OutboxSql.validIds([result.outbox_id]).length === 1) {
+          if (OutboxSql.isToken(result.token)) valid.push(result)
+        }
+        seen.add(result.outbox_id)
+      }
+      const changed =
+        valid.length === 0
+          ? []
+          : yield* OutboxSql.complete(sql, t, valid).pipe(Effect.mapError(toStoreError("complete")))
+      const applied = new Set(changed.map((row) => row.outbox_id))
+      if (applied.size > 0) yield* signalAfterCommit
+      return {
+        applied: results.filter((r) => applied.has(r.outbox_id)).map((r) => r.outbox_id),
+        rejected: results.filter((r) => !applied.has(r.outbox_id)).map((r) => r.outbox_id)
+      }
+    })
+
+    const replay = Effect.fn("PgEventStore.replay")(function* (filter: ReplayFilter) {
+      const count = yield* OutboxSql.replay(sql, t, filter).pipe(Effect.mapError(toStoreError("replay")))
+      if (count > 0) yield* signalAfterCommit
+      return count
+    })
+
+    const listOutbox = Effect.fn("PgEventStore.listOutbox")(function* (filter: OutboxFilter) {
+      const rows = yield* OutboxSql.list(sql, t, filter).pipe(Effect.mapError(toStoreError("listOutbox")))
+      return rows.map(toEntry)
+    })
+
+    const eventColumns = sql.literal(
+      `e.event_id::text AS event_id, e.position::text AS position, e.raw_id::text AS raw_id, e.recorded_at,
+       e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload`
+    )
+
+    const getEvent = Effect.fn("PgEventStore.getEvent")(function* (id: string) {
+      const rows =
+        yield* sql<StoredEventRow>`SELECT ${eventColumns} FROM ${t.events} e WHERE e.event_id = ${id}::uuid`.pipe(
+          Effect.mapError(toStoreError("getEvent"))
+        )
+      return Option.map(Option.fromNullishOr(rows[0]), toStoredEvent)
+    })
+
+    const readEvents = Effect.fn("PgEventStore.readEvents")(function* (after: number, limit: number) {
+      const rows = yield* sql<StoredEventRow>`
+        SELECT ${eventColumns} FROM ${t.events} e WHERE e.position > ${Math.max(0, Math.floor(after))}
+        ORDER BY e.position LIMIT ${Math.max(0, Math.floor(limit))}`.pipe(Effect.mapError(toStoreError("readEvents")))
+      return rows.map(toStoredEvent)
+    })
+
+    const getRaw = Effect.fn("PgEventStore.getRaw")(function* (id: string) {
+      const rows = yield* sql<RawRow>`
+        SELECT raw_id::text AS raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error
+        FROM ${t.raw} WHERE raw_id = ${id}::uuid`.pipe(Effect.mapError(toStoreError("getRaw")))
+      return Option.map(Option.fromNullishOr(rows[0]), toRaw)
+    })
+
+    const stats = Effect.gen(function* () {
+      const rows = yield* OutboxSql.stats(sql, t).pipe(Effect.mapError(toStoreError("stats")))
+      const total = emptyStats()
+      const byRoute: Record<string, RouteStats> = {}
+      for (const row of rows) {
+        const oldest = row.oldest_pending_at === null ? null : DateTime.makeUnsafe(row.oldest_pending_at)
+        byRoute[row.route] = { ...row, oldest_pending_at: oldest }
+        total.pending += row.pending
+        total.leased += row.leased
+        total.delivered += row.delivered
+        total.dead += row.dead
+        if (
+          oldest !== null &&
+          (total.oldest_pending_at === null || DateTime.isLessThan(oldest, total.oldest_pending_at))
+        ) {
+          total.oldest_pending_at = oldest
+        }
+      }
+      return { ...total, by_route: byRoute } satisfies OutboxStats
+    }).pipe(Effect.withSpan("PgEventStore.stats"))
+
+    // The caller's own errors are boxed through withTransaction so that only BEGIN/COMMIT failures
+    // become StoreErrors; a SqlError the caller's effect raised comes back to it unchanged.
+    const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
+      sql
+        .withTransaction(Effect.mapError(self, (error) => new Boxed(error)))
+        .pipe(
+          Effect.mapError((error): E | StoreError =>
+            error instanceof Boxed ? (error.error as E) : toStoreError("transaction")(error)
+          )
+        )
+
+    return EventStore.of({
+      append,
+      transaction,
+      claim,
+      complete,
+      replay,
+      listOutbox,
+      getEvent: (id) => getEvent(id),
+      readEvents,
+      getRaw: (id) => getRaw(id),
+      stats,
+      waitForWork: (maxWait) => wakeup.wait(maxWait)
+    })
+  })
+
+/** The store on a SqlClient the application already has (e.g. `@effect/sql-pg`); relays poll unless PgNotifications is provided too. */
+export const layerSql = (options: StoreOptions = {}): Layer.Layer<EventStore, MigrationError, SqlClient.SqlClient> =>
+  Layer.effect(EventStore, make(options))
+
+/** Options of `layer`: where the server is, and how the store behaves. */
+export interface PostgresStoreOptions extends StoreOptions, PostgresJs.PostgresJsOptions {}
+
+/**
+ * The store on PostgreSQL through postgres.js, with LISTEN/NOTIFY. Also provides the SqlClient it
+ * uses, so application code can run its own statements in the same transactions as `append`.
+ */
+export const layer = (
+  options: PostgresStoreOptions
+): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError> =>
+  layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
+
+/** Options of `layerPglite`. `notify` defaults to false: PGlite lives in one process, where local wake-ups suffice. */
+export interface PgliteStoreOptions extends StoreOptions, Pglite.PgliteOptions {}
+
+/**
+ * The store on embedded PGlite: `dataDir` for a durable database, in memory when absent. Also
+ * provides its SqlClient (see `layer`).
+ */
+export const layerPglite = (
+  options: PgliteStoreOptions = {}
+): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError | SqlError.SqlError> =>
+  layerSql({ notify: false, ...options }).pipe(Layer.provideMerge(Pglite.layer(options)))
+
+/**
+ * The store on a PGlite instance the caller opened and will close (e.g. one instance shared by
+ * tests, each with its own schema).
+ */
+export const layerPgliteInstance = (
+  pg: PGlite,
+  options: StoreOptions = {}
+): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError> =>
+  layerSql({ notify: false, ...options }).pipe(
+    Layer.provideMerge(
+      Layer.effectContext(
+        Effect.map(Pglite.fromInstance(pg), ({ sql, notifications }) =>
+          Context.make(SqlClient.SqlClient, sql).pipe(Context.add(PgNotifications, notifications))
+        )
+      )
+    )
+  )

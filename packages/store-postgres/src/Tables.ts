@@ -1,0 +1,18 @@
+/**
+ * Schema-qualified table names as SqlClient identifiers, so the store's SQL names its tables
+ * explicitly and works inside a caller's transaction whatever that connection's search_path is.
+ */
+import type { SqlClient, Statement } from "effect/sql"
+
+export interface Tables {
+  readonly raw: Statement.Identifier
+  readonly events: Statement.Identifier
+  readonly outbox: Statement.Identifier
+}
+
+/** `schema` must already be validated (see `validateSchema`). */
+export const tables = (sql: SqlClient.SqlClient, schema: string): Tables => ({
+  raw: sql(`${schema}.raw_payloads`),
+  events: sql(`${schema}.events`),
+  outbox: sql(`${schema}.outbox`)
+})

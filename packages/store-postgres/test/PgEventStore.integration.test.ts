@@ -1,0 +1,7 @@
+/**
+ * The core EventStore contract on PostgreSQL through postgres.js, each case in a fresh schema.
+ */
+import { eventStoreSuite } from "@sluice/core/vitest"
+import { freshPgLayer } from "./utils.ts"
+
+eventStoreSuite("postgres", freshPgLayer(), { time: "real" })

@@ -1,0 +1,39 @@
+/**
+ * Test helpers: every integration test works in its own schema of the database named by
+ * DATABASE_URL (default: the local server) and drops it afterwards, so tests never see each
+ * other's rows and leave nothing behind.
+ */
+import { Effect, Layer } from "effect"
+import postgres from "postgres"
+import { PgEventStore } from "../src/index.ts"
+
+export const databaseUrl: string = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+
+let counter = 0
+/** A schema name no other test (or test process) uses. */
+export const freshSchemaName = (prefix = "sluice_test"): string =>
+  `${prefix}_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`
+
+/** Runs one administrative statement on a short-lived connection. */
+export const admin = <A>(f: (sql: postgres.Sql) => Promise<A>): Effect.Effect<A> =>
+  Effect.promise(async () => {
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+    try {
+      return await f(sql)
+    } finally {
+      await sql.end({ timeout: 5 })
+    }
+  })
+
+export const dropSchema = (schema: string): Effect.Effect<void> =>
+  admin((sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`).pipe(Effect.asVoid)
+
+/** The postgres.js store in a fresh schema, dropped when the layer is released. */
+export const freshPgLayer = (options: Omit<PgEventStore.PostgresStoreOptions, "url" | "schema"> = {}) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const schema = freshSchemaName()
+      yield* Effect.addFinalizer(() => dropSchema(schema))
+      return PgEventStore.layer({ ...options, url: databaseUrl, schema, poolSize: options.poolSize ?? 4 })
+    })
+  )
