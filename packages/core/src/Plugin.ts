@@ -46,7 +46,11 @@ export interface Plugin<Kind extends keyof Kinds, C, R = never> {
   readonly layer: (
     config: unknown,
     instance?: string
-  ) => Layer.Layer<never, PluginConfigError | PluginStartError, R | (Kind extends "source" ? Sources : Transports)>
+  ) => Layer.Layer<
+    never,
+    PluginConfigError | PluginStartError,
+    Exclude<R, Scope.Scope> | (Kind extends "source" ? Sources : Transports)
+  >
   /** Builds an instance from an already-decoded config (for composing in code). */
   readonly make: (config: C, instance: string) => Effect.Effect<Kinds[Kind], PluginStartError, R | Scope.Scope>
 }
@@ -81,5 +85,9 @@ export const define = <Kind extends keyof Kinds, C, R = never>(definition: {
         if (definition.kind === "source") yield* (yield* Sources).register(made as Source)
         else yield* (yield* Transports).register(made as Transport)
       })
-    ) as Layer.Layer<never, PluginConfigError | PluginStartError, R | (Kind extends "source" ? Sources : Transports)>
+    ) as Layer.Layer<
+      never,
+      PluginConfigError | PluginStartError,
+      Exclude<R, Scope.Scope> | (Kind extends "source" ? Sources : Transports)
+    >
 })
