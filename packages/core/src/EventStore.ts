@@ -74,11 +74,16 @@ export interface Claimed {
 
 export type Completion = Data.TaggedEnum<{
   Delivered: { readonly outbox_id: OutboxId; readonly token: string }
+  /**
+   * Try again after `delay_ms`, counted by the store's clock from when it records the result (not
+   * an absolute time from the relay's clock: relays on hosts with skewed clocks would otherwise
+   * shorten or stretch every backoff).
+   */
   Retry: {
     readonly outbox_id: OutboxId
     readonly token: string
     readonly error: string
-    readonly next_attempt_at: DateTime.Utc
+    readonly delay_ms: number
   }
   Dead: { readonly outbox_id: OutboxId; readonly token: string; readonly error: string }
   /** Give the row back without counting an attempt (graceful shutdown). */

@@ -101,8 +101,7 @@ const settle = (
   policy: RetryPolicy,
   envelopes: ReadonlyArray<Envelope>,
   outcomes: ReadonlyArray<PublishOutcome>,
-  tokens: ReadonlyMap<string, string>,
-  now: number
+  tokens: ReadonlyMap<string, string>
 ) =>
   Effect.gen(function* () {
     const random = yield* Random.Random
@@ -144,7 +143,7 @@ const settle = (
           outbox_id,
           token,
           error: outcome.error,
-          next_attempt_at: DateTime.makeUnsafe(now + decision.delayMs)
+          delay_ms: decision.delayMs
         })
       )
     }
@@ -247,7 +246,7 @@ export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, Store
               )
             )
             const now = yield* Clock.currentTimeMillis
-            const completions = yield* settle(policy, envelopes, outcomes, tokens, now)
+            const completions = yield* settle(policy, envelopes, outcomes, tokens)
             return yield* record(route, envelopes, completions, createdAt, now, lease)
           })
         ),

@@ -9,7 +9,7 @@
  * - attempts count applied results exactly; delivered rows never come back; no row is lost.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, DateTime, Duration, Effect, Schema } from "effect"
+import { Clock, Duration, Effect, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Completion, EventStore } from "../src/EventStore.ts"
 import type { OutboxId, OutboxStatus } from "../src/Outbox.ts"
@@ -102,7 +102,7 @@ const runProgram = (program: typeof Program.Type) =>
                     outbox_id: id,
                     token,
                     error: "503",
-                    next_attempt_at: DateTime.makeUnsafe(t + op.b * 300)
+                    delay_ms: op.b * 300
                   })
                 : op.kind === "dead"
                   ? Completion.Dead({ outbox_id: id, token, error: "gave up" })

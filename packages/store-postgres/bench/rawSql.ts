@@ -86,9 +86,10 @@ released AS (
 failed AS (
   UPDATE outbox o
   SET status = CASE i.kind WHEN 'dead' THEN 'dead' ELSE 'pending' END, attempts = o.attempts + 1,
-      next_attempt_at = CASE i.kind WHEN 'retry' THEN i.next_at ELSE o.next_attempt_at END, last_error = i.error,
+      next_attempt_at = CASE i.kind WHEN 'retry' THEN now() + i.delay_ms * interval '1 millisecond' ELSE o.next_attempt_at END,
+      last_error = i.error,
       lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
-  FROM unnest($5::bigint[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[]) AS i(outbox_id, token, kind, error, next_at)
+  FROM unnest($5::bigint[], $6::uuid[], $7::text[], $8::text[], $9::bigint[]) AS i(outbox_id, token, kind, error, delay_ms)
   WHERE o.outbox_id = ANY($5::bigint[]) AND o.outbox_id = i.outbox_id
     AND o.lease_token = i.token AND o.status = 'pending' AND o.lease_expires_at > now()
   RETURNING o.outbox_id

@@ -5,7 +5,7 @@
  * Times come from the database's now(), one clock for every relay process.
  */
 import type { ClaimOptions, Completion, OutboxFilter, ReplayFilter } from "@sluice/core"
-import { DateTime, Duration, Effect } from "effect"
+import { Duration, Effect } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import type { EntryRow, EventRow } from "./Rows.ts"
 import type { Tables } from "./Tables.ts"
@@ -103,13 +103,14 @@ export const complete = (
     failed AS (
       UPDATE ${t.outbox} o
       SET status = CASE i.kind WHEN 'dead' THEN 'dead' ELSE 'pending' END, attempts = o.attempts + 1,
-          next_attempt_at = CASE i.kind WHEN 'retry' THEN i.next_at ELSE o.next_attempt_at END, last_error = i.error,
+          next_attempt_at = CASE i.kind WHEN 'retry' THEN now() + i.delay_ms * interval '1 millisecond' ELSE o.next_attempt_at END,
+          last_error = i.error,
           lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
       FROM unnest(${ids(failed)}::bigint[], ${failed.map((r) => r.token)}::uuid[],
                   ${failed.map((r) => (r._tag === "Retry" ? "retry" : "dead"))}::text[],
                   ${failed.map((r) => (r._tag === "Retry" || r._tag === "Dead" ? r.error : ""))}::text[],
-                  ${failed.map((r) => (r._tag === "Retry" ? DateTime.formatIso(r.next_attempt_at) : null))}::timestamptz[])
-           AS i(outbox_id, token, kind, error, next_at)
+                  ${failed.map((r) => (r._tag === "Retry" ? Math.max(0, Math.round(r.delay_ms)) : 0))}::bigint[])
+           AS i(outbox_id, token, kind, error, delay_ms)
       WHERE o.outbox_id = ANY(${ids(failed)}::bigint[]) AND o.outbox_id = i.outbox_id
         AND o.lease_token = i.token AND o.status = 'pending' AND o.lease_expires_at > now()
       RETURNING o.outbox_id

@@ -242,7 +242,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
           result._tag === "Delivered"
             ? Outbox.deliver(entry, result.token, at)
             : result._tag === "Retry"
-              ? Outbox.retry(entry, result.token, result.error, result.next_attempt_at, at)
+              ? Outbox.retry(entry, result.token, result.error, DateTime.add(at, { milliseconds: result.delay_ms }), at)
               : result._tag === "Dead"
                 ? Outbox.deadLetter(entry, result.token, result.error, at)
                 : Outbox.release(entry, result.token, at)
