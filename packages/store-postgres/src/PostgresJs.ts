@@ -180,7 +180,10 @@ export const fromPool = (pg: postgres.Sql) =>
       listen: (channel, onNotify) =>
         Effect.acquireRelease(
           run("listen", () => pg.listen(channel, () => onNotify())),
-          (request) => Effect.promise(() => request.unlisten())
+          // Bounded: on a half-open connection UNLISTEN never gets an answer, and closing the store
+          // (a SIGTERM) must not wait for it. The pool's end() closes the socket anyway.
+          (request) =>
+            Effect.tryPromise(() => request.unlisten()).pipe(Effect.timeout("2 seconds"), Effect.ignore)
         ).pipe(Effect.asVoid)
     })
     return { sql, notifications }
