@@ -130,20 +130,37 @@ const transactionConnection = (
   const base = makeConnection(tx as unknown as postgres.Sql)
   const guard = <A>(operation: string, effect: Effect.Effect<A, SqlError.SqlError>) =>
     Effect.suspend(() => (state.lost === undefined ? effect : Effect.fail(toSqlError(state.lost, operation))))
+  // postgres.js rejects a statement cut by the server BEFORE it rejects `begin` (which sets
+  // `state.lost`), and a fiber resumed by that rejection runs in the same microtask drain. Without
+  // this pause, COMMIT/ROLLBACK would be handed to a connection whose socket is already gone, and
+  // postgres.js 3.4.9 then throws an uncaught TypeError from a timer: the process dies. After one
+  // macrotask every rejection caused by the close has been delivered, so `state.lost` is set.
+  // (Found by the chaos suite: transactionCut.chaos.test.ts, repro in apps/runner/chaos/repro.)
+  const afterPendingRejections = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0)))
+  const settle = (commit: boolean) =>
+    Effect.tryPromise({
+      try: () => {
+        state.settle(commit)
+        return outcome()
+      },
+      catch: (cause) => cause
+    }).pipe(
+      Effect.catch((cause) =>
+        cause instanceof RollbackSignal ? Effect.void : Effect.fail(toSqlError(cause, commit ? "commit" : "rollback"))
+      ),
+      Effect.as([])
+    )
   const finish = (commit: boolean) =>
-    guard(
-      commit ? "commit" : "rollback",
-      Effect.tryPromise({
-        try: () => {
-          state.settle(commit)
-          return outcome()
-        },
-        catch: (cause) => cause
-      }).pipe(
-        Effect.catch((cause) =>
-          cause instanceof RollbackSignal ? Effect.void : Effect.fail(toSqlError(cause, commit ? "commit" : "rollback"))
-        ),
-        Effect.as([])
+    Effect.andThen(
+      afterPendingRejections,
+      Effect.suspend(() =>
+        state.lost === undefined
+          ? settle(commit)
+          : commit
+            ? Effect.fail(toSqlError(state.lost, "commit"))
+            : // The server discards the open transaction of a session that ended: it IS rolled back.
+              // Failing here would make `withTransaction` die (it runs ROLLBACK under `orDie`).
+              Effect.succeed([])
       )
     )
   return {
@@ -182,8 +199,7 @@ export const fromPool = (pg: postgres.Sql) =>
           run("listen", () => pg.listen(channel, () => onNotify())),
           // Bounded: on a half-open connection UNLISTEN never gets an answer, and closing the store
           // (a SIGTERM) must not wait for it. The pool's end() closes the socket anyway.
-          (request) =>
-            Effect.tryPromise(() => request.unlisten()).pipe(Effect.timeout("2 seconds"), Effect.ignore)
+          (request) => Effect.tryPromise(() => request.unlisten()).pipe(Effect.timeout("2 seconds"), Effect.ignore)
         ).pipe(Effect.asVoid)
     })
     return { sql, notifications }
