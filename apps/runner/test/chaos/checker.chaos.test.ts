@@ -1,0 +1,132 @@
+/**
+ * The chaos checker itself: each promise it checks is broken on purpose in a small hand-made
+ * history, and the checker must say so (a checker that passes everything proves nothing).
+ */
+import { describe, expect, it } from "vitest"
+import { type CheckOptions, type CommittedRow, check } from "./lib/checker.ts"
+import { type Answer, History } from "./lib/history.ts"
+
+const options: CheckOptions = {
+  maxAttempts: 3,
+  ordered: true,
+  exactAttempts: true,
+  maxDuplicates: 0,
+  rolledBack: new Set()
+}
+
+const row = (
+  event_id: string,
+  position: number,
+  status: CommittedRow["status"],
+  attempts: number,
+  last_error: string | null = null
+): CommittedRow => ({
+  event_id,
+  entity_id: "e",
+  position,
+  status,
+  attempts,
+  last_error
+})
+
+/** A request answered at once; `ok` requests are acknowledged. */
+const receive = (history: History, event_id: string, attempt: number, answer: Answer = "ok") => {
+  const seq = history.next()
+  const done = history.next()
+  history.receipts.push({
+    seq,
+    event_id,
+    entity_id: "e",
+    attempt,
+    at: 0,
+    answer,
+    ackSeq: answer === "ok" ? done : null,
+    doneSeq: done
+  })
+}
+
+describe("the chaos checker", () => {
+  it("accepts a correct history and counts it", () => {
+    const h = new History()
+    receive(h, "a", 1)
+    receive(h, "b", 1, "retryable")
+    receive(h, "b", 2, "retryable")
+    receive(h, "b", 3, "retryable")
+    receive(h, "c", 1)
+    const verdict = check(
+      [row("a", 1, "delivered", 1), row("b", 2, "dead", 3, "HTTP 503"), row("c", 3, "delivered", 1)],
+      h,
+      options
+    )
+    expect(verdict.violations).toEqual([])
+    expect(verdict.counts).toEqual({ committed: 3, delivered: 2, duplicates: 0, deadLettered: 1, lost: 0, requests: 5 })
+  })
+
+  it("reports a pending row and a delivered row nobody acknowledged as lost", () => {
+    const h = new History()
+    receive(h, "b", 1, "timeout")
+    const verdict = check([row("a", 1, "pending", 0), row("b", 2, "delivered", 1)], h, {
+      ...options,
+      ordered: false,
+      exactAttempts: false
+    })
+    expect(verdict.counts.lost).toBe(2)
+  })
+
+  it("reports a rolled-back event that was sent, and a request for an unknown event", () => {
+    const h = new History()
+    receive(h, "x", 1)
+    receive(h, "y", 1)
+    const verdict = check([], h, { ...options, rolledBack: new Set(["x"]) })
+    expect(verdict.violations.join("\n")).toMatch(/x was rolled back but was sent/)
+    expect(verdict.violations.join("\n")).toMatch(/y, which was never committed/)
+  })
+
+  it("accepts a duplicate only across a fault, and within the bound", () => {
+    const noFault = new History()
+    receive(noFault, "a", 1)
+    receive(noFault, "a", 1)
+    const loose = { ...options, exactAttempts: false, maxDuplicates: 5 }
+    expect(check([row("a", 1, "delivered", 1)], noFault, loose).violations.join("\n")).toMatch(/no fault between/)
+    const killed = new History()
+    receive(killed, "a", 1)
+    killed.mark("SIGKILL", "relay-1")
+    receive(killed, "a", 1)
+    expect(check([row("a", 1, "delivered", 1)], killed, loose).violations).toEqual([])
+    expect(check([row("a", 1, "delivered", 1)], killed, { ...loose, maxDuplicates: 0 }).violations.join("\n")).toMatch(
+      /more than/
+    )
+    const stale = new History()
+    receive(stale, "a", 1)
+    receive(stale, "a", 1)
+    stale.mark("stale-completion", "relay-1")
+    expect(check([row("a", 1, "delivered", 1)], stale, loose).violations).toEqual([])
+  })
+
+  it("reports per-entity order broken on an ordered route", () => {
+    const h = new History()
+    receive(h, "second", 1)
+    receive(h, "first", 1)
+    const verdict = check([row("first", 1, "delivered", 1), row("second", 2, "delivered", 1)], h, options)
+    expect(verdict.violations.join("\n")).toMatch(/order broken for entity e/)
+  })
+
+  it("reports inexact attempts: a dead letter before the ceiling, a row that skipped an attempt, a reason that names nothing", () => {
+    const h = new History()
+    receive(h, "a", 1, "retryable")
+    receive(h, "a", 2, "retryable")
+    receive(h, "b", 2)
+    receive(h, "c", 1, "retryable")
+    receive(h, "c", 2, "retryable")
+    receive(h, "c", 3, "retryable")
+    const verdict = check(
+      [row("a", 1, "dead", 2, "HTTP 503"), row("b", 2, "delivered", 2), row("c", 3, "dead", 3, "something")],
+      h,
+      { ...options, ordered: false }
+    )
+    const text = verdict.violations.join("\n")
+    expect(text).toMatch(/dead letter a after 2 attempts, expected exactly 3/)
+    expect(text).toMatch(/b: 2 attempts recorded, requests carried attempts \[2\]/)
+    expect(text).toMatch(/dead letter c: reason "something" does not name its last failure/)
+  })
+})

@@ -1,0 +1,12 @@
+/** Short version of the chaos scenario in scenarios/drain.ts (the long one runs in `pnpm test:chaos`). */
+import { expect, it } from "vitest"
+import { drain } from "./scenarios/drain.ts"
+
+it("graceful drain under sustained load: SIGTERM exits 0, nothing lost, nothing sent twice", async () => {
+  const report = await drain.run({ seed: 1, long: false })
+  expect(report.violations).toEqual([])
+  expect(report.counts.lost).toBe(0)
+  expect(report.counts.committed).toBeGreaterThan(0)
+  expect(report.facts.drained).toBeGreaterThan(0)
+  expect(report.counts.duplicates).toBe(0)
+}, 90_000)
