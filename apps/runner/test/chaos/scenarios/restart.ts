@@ -2,18 +2,14 @@
  * Scenario: the PostgreSQL server restarted mid-run (private cluster, `pg_ctl restart -m fast`),
  * more than once, while writers append and relays deliver. The relay processes must ride it out
  * (reconnect; a claim or completion cut by the restart is retried or its lease expires), writers
- * retry their failed appends, and every committed event is delivered. (Writers use bare appends
- * here: a user transaction cut by a restart crashed the whole writer process, see
- * transactionCut.chaos.test.ts.)
+ * retry their failed appends (each in its own business transaction, which a restart cuts: it must
+ * fail with a SqlError, not crash the writer; see also transactionCut.chaos.test.ts), and every
+ * committed event is delivered.
  */
-import { isAlive, relayConfig, startFleet } from "../lib/fleet.ts"
+import { isAlive } from "../lib/fleet.ts"
+import { BATCH, startLoad, WORKERS } from "../lib/load.ts"
 import { rng, sleep } from "../lib/random.ts"
-import { startReceiver } from "../lib/receiver.ts"
 import { type RunOptions, runScenario, type Scenario } from "../lib/scenario.ts"
-import { makeWriter } from "../lib/writer.ts"
-
-const WORKERS = 2
-const BATCH = 8
 
 export const restart: Scenario = {
   name: "postgres-restart",
@@ -21,41 +17,14 @@ export const restart: Scenario = {
   run: (options: RunOptions) =>
     runScenario("postgres-restart", options, async (ctx) => {
       const random = rng(options.seed)
-      const receiver = await startReceiver(ctx.history, { delayMs: 20 })
-      ctx.cleanup.push(receiver.close)
-      const writer = await makeWriter(ctx.pg.url)
-      ctx.cleanup.push(writer.close)
-      const settings = {
-        workers: WORKERS,
-        batchSize: BATCH,
-        lease: "3 seconds",
-        pollInterval: "300 millis",
-        ordered: true
-      }
-      const fleet = startFleet(ctx.history, ctx.pg.url, relayConfig(receiver.url, settings))
-      ctx.cleanup.push(fleet.destroy)
-      await Promise.all([fleet.spawn(), fleet.spawn()])
-      let done = false
-      const writing = writer
-        .run(
-          {
-            entities: 6,
-            transactionsPerEntity: options.long ? 150 : 40,
-            maxEvents: 3,
-            rollbackRate: 0,
-            slowRate: 0,
-            slowMs: 0,
-            pauseMs: 40,
-            ownTransaction: false
-          },
-          random
-        )
-        .then(() => {
-          done = true
-        })
+      const { fleet, writer, writing, done } = await startLoad(ctx, random, {
+        receiverDelayMs: 20,
+        relays: 2,
+        plan: { transactionsPerEntity: options.long ? 150 : 40 }
+      })
       const restarts = options.long ? 6 : 2
       let made = 0
-      for (let i = 0; i < restarts && !done; i++) {
+      for (let i = 0; i < restarts && !done(); i++) {
         await sleep(700 + random() * 700)
         const fault = ctx.history.mark("restart", `pg_ctl restart #${i + 1}`)
         const used = await ctx.pg.restart("fast")

@@ -5,14 +5,9 @@
  * kills x workers x batch size, each with the kill between the two deliveries); per-entity order
  * holds on the ordered route.
  */
-import { relayConfig, startFleet } from "../lib/fleet.ts"
+import { BATCH, startLoad, WORKERS } from "../lib/load.ts"
 import { pick, rng, sleep } from "../lib/random.ts"
-import { startReceiver } from "../lib/receiver.ts"
 import { type RunOptions, runScenario, type Scenario } from "../lib/scenario.ts"
-import { makeWriter } from "../lib/writer.ts"
-
-const WORKERS = 2
-const BATCH = 8
 
 export const sigkill: Scenario = {
   name: "sigkill-mid-batch",
@@ -20,42 +15,16 @@ export const sigkill: Scenario = {
   run: (options: RunOptions) =>
     runScenario("sigkill-mid-batch", options, async (ctx) => {
       const random = rng(options.seed)
-      const receiver = await startReceiver(ctx.history, { delayMs: 25 })
-      ctx.cleanup.push(receiver.close)
-      const writer = await makeWriter(ctx.pg.url)
-      ctx.cleanup.push(writer.close)
-      const settings = {
-        workers: WORKERS,
-        batchSize: BATCH,
-        lease: "3 seconds",
-        pollInterval: "300 millis",
-        ordered: true
-      }
-      const fleet = startFleet(ctx.history, ctx.pg.url, relayConfig(receiver.url, settings))
-      ctx.cleanup.push(fleet.destroy)
-      await Promise.all([fleet.spawn(), fleet.spawn(), fleet.spawn()])
-
-      const writing = writer.run(
-        {
-          entities: 6,
-          transactionsPerEntity: options.long ? 300 : 40,
-          maxEvents: 3,
-          rollbackRate: 0,
-          slowRate: 0,
-          slowMs: 0,
-          pauseMs: 40
-        },
-        random
-      )
-      let done = false
-      void writing.then(() => {
-        done = true
+      const { fleet, writer, writing, done } = await startLoad(ctx, random, {
+        receiverDelayMs: 25,
+        relays: 3,
+        plan: { transactionsPerEntity: options.long ? 300 : 40 }
       })
       const maxKills = options.long ? 25 : 4
       let kills = 0
       const starting: Array<Promise<unknown>> = []
       const deadline = Date.now() + (options.long ? 180_000 : 30_000)
-      while (kills < maxKills && Date.now() < deadline && !(done && kills > 0)) {
+      while (kills < maxKills && Date.now() < deadline && !(done() && kills > 0)) {
         await sleep(300 + random() * 700)
         // Mid-batch: wait (bounded) until a request is in flight at the receiver.
         for (let i = 0; i < 40 && !ctx.history.receipts.some((r) => r.doneSeq === null); i++) await sleep(10)

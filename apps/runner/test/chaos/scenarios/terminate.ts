@@ -4,14 +4,10 @@
  * processes must survive (reconnect) and nothing may be lost; duplicates only where a cut
  * completion left a delivered row leased.
  */
-import { isAlive, relayConfig, startFleet } from "../lib/fleet.ts"
+import { isAlive } from "../lib/fleet.ts"
+import { BATCH, startLoad, WORKERS } from "../lib/load.ts"
 import { rng, sleep } from "../lib/random.ts"
-import { startReceiver } from "../lib/receiver.ts"
 import { type RunOptions, runScenario, type Scenario } from "../lib/scenario.ts"
-import { makeWriter } from "../lib/writer.ts"
-
-const WORKERS = 2
-const BATCH = 8
 
 export const terminate: Scenario = {
   name: "pg-terminate-backend",
@@ -19,41 +15,15 @@ export const terminate: Scenario = {
   run: (options: RunOptions) =>
     runScenario("pg-terminate-backend", options, async (ctx) => {
       const random = rng(options.seed)
-      const receiver = await startReceiver(ctx.history, { delayMs: 20 })
-      ctx.cleanup.push(receiver.close)
-      const writer = await makeWriter(ctx.pg.url)
-      ctx.cleanup.push(writer.close)
-      const settings = {
-        workers: WORKERS,
-        batchSize: BATCH,
-        lease: "3 seconds",
-        pollInterval: "300 millis",
-        ordered: true
-      }
-      const fleet = startFleet(ctx.history, ctx.pg.url, relayConfig(receiver.url, settings))
-      ctx.cleanup.push(fleet.destroy)
-      await Promise.all([fleet.spawn(), fleet.spawn()])
-      let done = false
-      const writing = writer
-        .run(
-          {
-            entities: 6,
-            transactionsPerEntity: options.long ? 150 : 40,
-            maxEvents: 3,
-            rollbackRate: 0,
-            slowRate: 0,
-            slowMs: 0,
-            pauseMs: 40
-          },
-          random
-        )
-        .then(() => {
-          done = true
-        })
+      const { fleet, writing, done } = await startLoad(ctx, random, {
+        receiverDelayMs: 20,
+        relays: 2,
+        plan: { transactionsPerEntity: options.long ? 150 : 40 }
+      })
       const rounds = options.long ? 30 : 5
       let cuts = 0
       let listenerCuts = 0
-      for (let i = 0; i < rounds && !done; i++) {
+      for (let i = 0; i < rounds && !done(); i++) {
         await sleep(300 + random() * 500)
         const listener = i % 2 === 1
         const which = listener ? "query ILIKE 'listen%'" : "query NOT ILIKE 'listen%'"
