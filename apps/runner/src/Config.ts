@@ -4,24 +4,11 @@
  * prints for editors. Plugin `options` are opaque here; they are decoded by each plugin's own
  * Schema once the plugin is resolved (see PluginLoader.ts), with paths prefixed to the field.
  */
-import { Route } from "@sluice/core"
-import { Duration, Effect, Option, Schema } from "effect"
+import { DurationText, Route, toDuration } from "@sluice/core"
+import { Effect, Schema } from "effect"
 
-/** A positive duration written as text: `"500 millis"`, `"10 seconds"`, `"1 minute"`. */
-export const DurationText = Schema.String.pipe(
-  Schema.check(
-    Schema.makeFilter(
-      (text: string) => {
-        const parsed = Duration.fromInput(text as Duration.Input)
-        return Option.isSome(parsed) && Duration.toMillis(parsed.value) > 0
-      },
-      { expected: 'a positive duration such as "500 millis", "10 seconds" or "1 minute"' }
-    )
-  )
-)
-
-/** Converts a validated duration text. */
-export const toDuration = (text: string): Duration.Duration => Duration.fromInputUnsafe(text as Duration.Input)
+/** Durations are core's `DurationText` (re-exported: the runner's config and its docs refer to it). */
+export { DurationText, toDuration }
 
 const positiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
 const nonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))

@@ -20,10 +20,6 @@ import {
 } from "./StoreLayer.ts"
 import { ConfigDir } from "./YahooReplay.ts"
 
-/** The interval a source asks for itself (plugin-yfinance's `pollInterval`), if any. */
-const ownInterval = (source: object): Duration.Duration | undefined =>
-  "pollInterval" in source && Duration.isDuration(source.pollInterval) ? source.pollInterval : undefined
-
 /** The plugin instances of a plan, registered into fresh registries. */
 export const pluginLayer = (
   plan: Plan
@@ -84,7 +80,7 @@ export const run = (plan: Plan): Effect.Effect<never, RunError> =>
         const sources = yield* (yield* Sources).all
         for (const source of sources) {
           const schedule = plan.sources.find((s) => s.config.name === source.name)?.config.schedule
-          const every = schedule?.every === undefined ? ownInterval(source) : toDuration(schedule.every)
+          const every = schedule?.every === undefined ? source.pollInterval : toDuration(schedule.every)
           yield* Effect.forkScoped(
             Ingest.run(source, router, {
               interval: every ?? Duration.minutes(1),

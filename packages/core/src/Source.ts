@@ -3,7 +3,7 @@
  * that turns one raw payload into event drafts. The ingest pipeline (Ingest.ts) stores every raw
  * payload, completes drafts into canonical events and appends both atomically.
  */
-import { Data, type DateTime, type Effect } from "effect"
+import { Data, type DateTime, type Duration, type Effect } from "effect"
 import type { RawPayload } from "./Event.ts"
 
 /** One payload as the connector received it. */
@@ -80,4 +80,6 @@ export interface Source {
   readonly name: string
   readonly fetch: Effect.Effect<FetchResult, SourceError>
   readonly transform: (raw: RawPayload) => Effect.Effect<TransformResult, TransformError>
+  /** How often the source wants to be ticked, when its own config says (a runner's schedule wins). */
+  readonly pollInterval?: Duration.Duration
 }

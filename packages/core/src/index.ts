@@ -1,6 +1,7 @@
 /**
  * `@sluice/core`: the runtime-agnostic kernel. Imports only `effect`.
  */
+export * from "./DurationText.ts"
 export * from "./Event.ts"
 export * from "./EventStore.ts"
 export * as Ids from "./Ids.ts"

@@ -4,7 +4,8 @@
  * (current quotes, polled) and `chart` (OHLCV bars over a time range: the backfill path). A field of
  * the other mode is an error naming that field, not silently ignored.
  */
-import { DateTime, Duration, Option, Schema, SchemaTransformation } from "effect"
+import { DurationText } from "@sluice/core"
+import { DateTime, Schema, SchemaTransformation } from "effect"
 
 /** Bar sizes Yahoo's chart endpoint accepts. */
 export const intervals = ["1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h", "1d", "5d", "1wk", "1mo", "3mo"] as const
@@ -22,18 +23,8 @@ export const YahooSymbol = Schema.String.pipe(
   )
 )
 
-/** A positive duration written as text, e.g. `"10 seconds"`, `"1 minute"`, `"2 days"`. */
-export const DurationText = Schema.String.pipe(
-  Schema.check(
-    Schema.makeFilter(
-      (text: string) => {
-        const parsed = Duration.fromInput(text as Duration.Input)
-        return Option.isSome(parsed) && Duration.toMillis(parsed.value) > 0
-      },
-      { expected: 'a positive duration such as "10 seconds", "1 minute" or "2 days"' }
-    )
-  )
-)
+/** Durations are core's `DurationText` (re-exported for this package's users). */
+export { DurationText }
 
 const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?Z)?$/
 
