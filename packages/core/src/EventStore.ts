@@ -148,8 +148,11 @@ export class EventStore extends Context.Service<
     readonly getRaw: (id: RawPayloadId) => Effect.Effect<Option.Option<RawPayload>, StoreError>
     readonly stats: Effect.Effect<OutboxStats, StoreError>
     /**
-     * Waits until an append may have made work (a notification) or `maxWait` passes, whichever is
-     * first. Relays call it when a claim came back short; it never replaces polling.
+     * Waits until rows may have become claimable, or `maxWait` passes, whichever is first: after an
+     * append, a replay, a release, a retry, or a settled row of an ordered route (a plain delivery
+     * makes no work and wakes nobody). A wake-up that comes while nobody waits is kept for the next
+     * call, which returns at once. Relays call it when a claim came back short; it never replaces
+     * polling.
      */
     readonly waitForWork: (maxWait: Duration.Duration) => Effect.Effect<void, StoreError>
   }

@@ -73,7 +73,7 @@ WITH delivered AS (
   WHERE o.outbox_id = ANY($1::bigint[])
     AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY($2::text[])
     AND o.status = 'pending' AND o.lease_expires_at > now()
-  RETURNING o.outbox_id
+  RETURNING o.outbox_id, o.ordering_key IS NOT NULL AS frees
 ),
 released AS (
   UPDATE outbox o
@@ -81,7 +81,7 @@ released AS (
   WHERE o.outbox_id = ANY($3::bigint[])
     AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY($4::text[])
     AND o.status = 'pending' AND o.lease_expires_at > now()
-  RETURNING o.outbox_id
+  RETURNING o.outbox_id, true AS frees
 ),
 failed AS (
   UPDATE outbox o
@@ -92,11 +92,11 @@ failed AS (
   FROM unnest($5::bigint[], $6::uuid[], $7::text[], $8::text[], $9::bigint[]) AS i(outbox_id, token, kind, error, delay_ms)
   WHERE o.outbox_id = ANY($5::bigint[]) AND o.outbox_id = i.outbox_id
     AND o.lease_token = i.token AND o.status = 'pending' AND o.lease_expires_at > now()
-  RETURNING o.outbox_id
+  RETURNING o.outbox_id, i.kind = 'retry' OR o.ordering_key IS NOT NULL AS frees
 )
-SELECT outbox_id::text AS outbox_id FROM delivered
-UNION ALL SELECT outbox_id::text FROM released
-UNION ALL SELECT outbox_id::text FROM failed`
+SELECT outbox_id::text AS outbox_id, frees FROM delivered
+UNION ALL SELECT outbox_id::text, frees FROM released
+UNION ALL SELECT outbox_id::text, frees FROM failed`
 
 /** Appends one batch with one statement. */
 export const append = (query: Query, batch: AppendBatch) => {

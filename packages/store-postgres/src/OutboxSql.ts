@@ -17,8 +17,11 @@ const entryColumns = `o.outbox_id::text AS outbox_id, o.event_id::text AS event_
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const ID = /^[1-9]\d{0,17}$/
 
-/** Ids that can name a row (a bigint in decimal); anything else matches nothing. */
-export const validIds = (ids: ReadonlyArray<string>): ReadonlyArray<string> => ids.filter((id) => ID.test(id))
+/** True when `id` can name a row (a bigint in decimal). */
+export const isId = (id: string): boolean => ID.test(id)
+
+/** Ids that can name a row; anything else matches nothing. */
+export const validIds = (ids: ReadonlyArray<string>): ReadonlyArray<string> => ids.filter(isId)
 
 /**
  * Leases up to `limit` due rows. The candidates are locked with SKIP LOCKED, so concurrent relays
@@ -70,19 +73,20 @@ export const claim = (
  * every result with `unnest(...)` instead let the planner loop over the unnest for every row (47 ms
  * instead of 3 ms for 500 results, then 10 ms again at 1000: the plan flipped with the size).
  * Retries and dead letters carry an error and a time, so they keep the join; they are few.
- * Sent unprepared, so each run is planned with its arrays in hand.
+ * Sent unprepared, so each run is planned with its arrays in hand. `frees` says whether the change
+ * may have made a row claimable (a release, a retry, or a settled row of an ordered route).
  */
 export const complete = (
   sql: SqlClient.SqlClient,
   t: Tables,
   results: ReadonlyArray<Completion>
-): Effect.Effect<ReadonlyArray<{ outbox_id: string }>, SqlError.SqlError> => {
+): Effect.Effect<ReadonlyArray<{ outbox_id: string; frees: boolean }>, SqlError.SqlError> => {
   const delivered = results.filter((r) => r._tag === "Delivered")
   const released = results.filter((r) => r._tag === "Release")
   const failed = results.filter((r) => r._tag === "Retry" || r._tag === "Dead")
   const ids = (rs: ReadonlyArray<Completion>) => rs.map((r) => r.outbox_id)
   const pairs = (rs: ReadonlyArray<Completion>) => rs.map((r) => `${r.outbox_id}/${r.token}`)
-  return sql<{ outbox_id: string }>`
+  return sql<{ outbox_id: string; frees: boolean }>`
     WITH delivered AS (
       UPDATE ${t.outbox} o
       SET status = 'delivered', attempts = o.attempts + 1, delivered_at = now(),
@@ -90,7 +94,7 @@ export const complete = (
       WHERE o.outbox_id = ANY(${ids(delivered)}::bigint[])
         AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY(${pairs(delivered)}::text[])
         AND o.status = 'pending' AND o.lease_expires_at > now()
-      RETURNING o.outbox_id
+      RETURNING o.outbox_id, o.ordering_key IS NOT NULL AS frees
     ),
     released AS (
       UPDATE ${t.outbox} o
@@ -98,7 +102,7 @@ export const complete = (
       WHERE o.outbox_id = ANY(${ids(released)}::bigint[])
         AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY(${pairs(released)}::text[])
         AND o.status = 'pending' AND o.lease_expires_at > now()
-      RETURNING o.outbox_id
+      RETURNING o.outbox_id, true AS frees
     ),
     failed AS (
       UPDATE ${t.outbox} o
@@ -113,11 +117,11 @@ export const complete = (
            AS i(outbox_id, token, kind, error, delay_ms)
       WHERE o.outbox_id = ANY(${ids(failed)}::bigint[]) AND o.outbox_id = i.outbox_id
         AND o.lease_token = i.token AND o.status = 'pending' AND o.lease_expires_at > now()
-      RETURNING o.outbox_id
+      RETURNING o.outbox_id, i.kind = 'retry' OR o.ordering_key IS NOT NULL AS frees
     )
-    SELECT outbox_id::text AS outbox_id FROM delivered
-    UNION ALL SELECT outbox_id::text FROM released
-    UNION ALL SELECT outbox_id::text FROM failed`.unprepared
+    SELECT outbox_id::text AS outbox_id, frees FROM delivered
+    UNION ALL SELECT outbox_id::text, frees FROM released
+    UNION ALL SELECT outbox_id::text, frees FROM failed`.unprepared
 }
 
 /** True when `token` could be a lease token (others are refused without asking the database). */

@@ -97,12 +97,14 @@ export const make = (
     })
 
     const complete = Effect.fnUntraced(function* (results: ReadonlyArray<Completion>) {
-      // Malformed ids or tokens, and second results for one row, are refused without a round trip.
+      // Malformed ids, and second results for one row, are refused without a round trip; so are
+      // malformed tokens of retries and dead letters (the statement casts those to uuid; the
+      // others are compared as text and simply match nothing).
       const seen = new Set<string>()
       const valid: Array<Completion> = []
       for (const result of results) {
-        if (!seen.has(result.outbox_id) && OutboxSql.validIds([result.outbox_id]).length === 1) {
-          if (OutboxSql.isToken(result.token)) valid.push(result)
+        if (!seen.has(result.outbox_id) && OutboxSql.isId(result.outbox_id)) {
+          if ((result._tag !== "Retry" && result._tag !== "Dead") || OutboxSql.isToken(result.token)) valid.push(result)
         }
         seen.add(result.outbox_id)
       }
@@ -111,7 +113,8 @@ export const make = (
           ? []
           : yield* OutboxSql.complete(sql, t, valid).pipe(Effect.mapError(toStoreError("complete")))
       const applied = new Set(changed.map((row) => row.outbox_id))
-      if (applied.size > 0) yield* signalAfterCommit
+      // A delivery on an unordered route makes no new work: no wake-up (nor NOTIFY) for it.
+      if (changed.some((row) => row.frees)) yield* signalAfterCommit
       return {
         applied: results.filter((r) => applied.has(r.outbox_id)).map((r) => r.outbox_id),
         rejected: results.filter((r) => !applied.has(r.outbox_id)).map((r) => r.outbox_id)

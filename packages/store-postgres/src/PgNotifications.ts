@@ -10,9 +10,12 @@ export class PgNotifications extends Context.Service<
   PgNotifications,
   {
     /**
-     * Listens on `channel` until the scope closes, calling `onNotify` for every notification. The
-     * effect completes once LISTEN is active, so a NOTIFY sent after it is never missed.
+     * Listens on `channel` until the scope closes, calling `onNotify` with each notification's
+     * payload. The effect completes once LISTEN is active, so a NOTIFY sent after it is never missed.
      */
-    readonly listen: (channel: string, onNotify: () => void) => Effect.Effect<void, SqlError.SqlError, Scope.Scope>
+    readonly listen: (
+      channel: string,
+      onNotify: (payload: string) => void
+    ) => Effect.Effect<void, SqlError.SqlError, Scope.Scope>
   }
 >()("sluice/PgNotifications") {}

@@ -74,7 +74,7 @@ export const fromInstance = (pg: PGlite) =>
     const notifications = PgNotifications.of({
       listen: (channel, onNotify) =>
         Effect.acquireRelease(
-          run("listen", () => pg.listen(channel, () => onNotify())),
+          run("listen", () => pg.listen(channel, (payload) => onNotify(payload))),
           (unlisten) => Effect.promise(() => unlisten())
         ).pipe(Effect.asVoid)
     })

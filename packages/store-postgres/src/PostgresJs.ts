@@ -196,7 +196,7 @@ export const fromPool = (pg: postgres.Sql) =>
     const notifications = PgNotifications.of({
       listen: (channel, onNotify) =>
         Effect.acquireRelease(
-          run("listen", () => pg.listen(channel, () => onNotify())),
+          run("listen", () => pg.listen(channel, (payload) => onNotify(payload))),
           // Bounded: on a half-open connection UNLISTEN never gets an answer, and closing the store
           // (a SIGTERM) must not wait for it. The pool's end() closes the socket anyway.
           (request) => Effect.tryPromise(() => request.unlisten()).pipe(Effect.timeout("2 seconds"), Effect.ignore)

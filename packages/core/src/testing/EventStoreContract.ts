@@ -29,6 +29,14 @@ const claimAll = (owner = "w1", limit = 100) => EventStore.use((store) => store.
 const tokenOf = (claimed: { readonly entry: { readonly lease: { readonly token: string } | null } }) =>
   claimed.entry.lease?.token ?? ""
 
+/** Returns once any wake-up kept by the store is used up (a short wait, whatever the clock). */
+const settleSignals = (harness: Harness) =>
+  Effect.gen(function* () {
+    const wait = yield* Effect.forkChild(EventStore.use((store) => store.waitForWork(Duration.millis(1))))
+    yield* harness.advance(Duration.millis(10))
+    yield* Fiber.join(wait)
+  })
+
 const entryOf = (id: OutboxId) =>
   EventStore.use((store) => store.listOutbox({ outbox_ids: [id] })).pipe(Effect.map((rows) => rows[0]!))
 
@@ -483,6 +491,43 @@ export const cases: ReadonlyArray<ContractCase> = [
         const idle = yield* Effect.forkChild(store.waitForWork(Duration.millis(200)))
         yield* harness.advance(Duration.millis(300))
         yield* Fiber.join(idle).pipe(Effect.timeout(Duration.seconds(5)))
+      })
+  },
+  {
+    // A relay is busy claiming when rows arrive; the signal must wait for it, not be lost.
+    name: "waitForWork returns at once after an append that came while nobody waited, and only once",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        // Use up whatever the setup signalled, so the next append's signal is the only one kept.
+        yield* settleSignals(harness)
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        yield* harness.advance(Duration.millis(100))
+        const first = yield* Effect.forkChild(store.waitForWork(Duration.minutes(10)))
+        yield* harness.advance(Duration.millis(50))
+        yield* check.that(first.pollUnsafe() !== undefined, "the kept signal ends the wait at once")
+        const second = yield* Effect.forkChild(store.waitForWork(Duration.minutes(10)))
+        yield* harness.advance(Duration.millis(50))
+        yield* check.that(second.pollUnsafe() === undefined, "a kept signal is used once")
+        yield* Fiber.interrupt(second)
+      })
+  },
+  {
+    name: "waitForWork: a delivery on an unordered route wakes nobody; a release does",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+        yield* settleSignals(harness)
+        const [a, b] = yield* claimAll("w", 2)
+        const waiter = yield* Effect.forkChild(store.waitForWork(Duration.minutes(10)))
+        yield* harness.advance(Duration.millis(50))
+        yield* store.complete([Completion.Delivered({ outbox_id: a!.entry.outbox_id, token: tokenOf(a!) })])
+        yield* harness.advance(Duration.millis(50))
+        yield* check.that(waiter.pollUnsafe() === undefined, "still waiting after a delivery")
+        yield* store.complete([Completion.Release({ outbox_id: b!.entry.outbox_id, token: tokenOf(b!) })])
+        yield* harness.advance(Duration.millis(50))
+        yield* check.that(waiter.pollUnsafe() !== undefined, "woken by the release")
       })
   },
   {

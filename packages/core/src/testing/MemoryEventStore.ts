@@ -26,6 +26,7 @@ import {
   StoreError
 } from "../EventStore.ts"
 import * as Outbox from "../Outbox.ts"
+import * as WorkSignal from "../WorkSignal.ts"
 
 type UndoLog = Array<() => void>
 const CurrentTransaction = Context.Reference<UndoLog | undefined>("sluice/testing/MemoryEventStore/Transaction", {
@@ -46,16 +47,10 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
   let nextOutboxId = 1
   let nextPosition = 1
   let leaseCounter = 0
-  const waiters = new Set<() => void>()
+  const work = WorkSignal.make()
 
   const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms))
-  const notify = () => {
-    // Snapshot first: a woken fiber may run at once and register a new waiter, which this round
-    // must not wake (it would spin).
-    const woken = [...waiters]
-    waiters.clear()
-    for (const wake of woken) wake()
-  }
+  const notify = work.signal
 
   /** Applies `apply`, recording `undo` when inside a transaction. */
   const write = (undoLog: UndoLog | undefined, apply: () => void, undo: () => void) => {
@@ -232,6 +227,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
       const at = yield* now
       const applied: Array<Outbox.OutboxId> = []
       const rejected: Array<Outbox.OutboxId> = []
+      let frees = false
       for (const result of results) {
         const entry = outbox.get(Number(result.outbox_id))
         if (entry === undefined) {
@@ -251,9 +247,11 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
         } else {
           setEntry(undoLog, step.success)
           applied.push(result.outbox_id)
+          // Only these can make a row claimable; a delivery on an unordered route makes no work.
+          frees ||= result._tag === "Release" || result._tag === "Retry" || entry.ordering_key !== null
         }
       }
-      if (applied.length > 0 && undoLog === undefined) notify()
+      if (frees && undoLog === undefined) notify()
       return { applied, rejected }
     })
 
@@ -322,12 +320,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
     return { ...total, by_route: byRoute } satisfies OutboxStats
   })
 
-  const waitForWork = (maxWait: Duration.Duration) =>
-    Effect.callback<void>((resume) => {
-      const wake = () => resume(Effect.void)
-      waiters.add(wake)
-      return Effect.sync(() => void waiters.delete(wake))
-    }).pipe(Effect.timeoutOption(maxWait), Effect.asVoid)
+  const waitForWork = work.wait
 
   return EventStore.of({
     append: (batch) => guarded(appendUnguarded(batch)),

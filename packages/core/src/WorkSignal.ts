@@ -1,0 +1,49 @@
+/**
+ * The in-process half of `EventStore.waitForWork`, shared by the stores: `signal` wakes every fiber
+ * waiting now, and when none waits it is KEPT for the next `wait`, which then returns at once.
+ *
+ * Why kept: a relay is not waiting while it claims and publishes. A signal that arrived then (new
+ * rows committed after its claim read the table) would otherwise be lost, and those rows would sit
+ * until the next signal or the poll interval: that was the tail of the commit-to-publish latency.
+ * The price is at most one extra, empty claim.
+ */
+import { type Duration, Effect } from "effect"
+
+export interface WorkSignal {
+  /** Wakes the current waiters; with none, the next `wait` returns at once. */
+  readonly signal: () => void
+  /** Returns at the next signal (or at once if one is kept), or after `maxWait`. */
+  readonly wait: (maxWait: Duration.Duration) => Effect.Effect<void>
+}
+
+export const make = (): WorkSignal => {
+  const waiters = new Set<() => void>()
+  let kept = false
+  const signal = () => {
+    if (waiters.size === 0) {
+      kept = true
+      return
+    }
+    // Snapshot first: a woken fiber may run at once and wait again, and this signal must not
+    // wake it a second time (it would spin).
+    const woken = [...waiters]
+    waiters.clear()
+    for (const wake of woken) wake()
+  }
+  const wait = (maxWait: Duration.Duration) =>
+    Effect.raceFirst(
+      Effect.callback<void>((resume) => {
+        // Checked where the waiter registers, so no signal can slip in between.
+        if (kept) {
+          kept = false
+          resume(Effect.void)
+          return
+        }
+        const wake = () => resume(Effect.void)
+        waiters.add(wake)
+        return Effect.sync(() => void waiters.delete(wake))
+      }),
+      Effect.sleep(maxWait)
+    )
+  return { signal, wait }
+}
