@@ -175,20 +175,24 @@ const record = (
     )
     const rejected = new Set<string>(report.rejected)
     const counts: Counts = { delivered: 0, retried: 0, dead: 0, stale: rejected.size }
+    const lags: Array<number> = []
     for (const [i, completion] of completions.entries()) {
-      if (rejected.has(completion.outbox_id)) {
+      if (rejected.size > 0 && rejected.has(completion.outbox_id)) {
         const envelope = envelopes[i]!
         yield* Effect.logWarning("result refused: lease expired or taken over").pipe(
           Effect.annotateLogs({ event_id: envelope.event.event_id, attempt: envelope.attempt, route })
         )
       } else if (completion._tag === "Delivered") {
         counts.delivered++
-        yield* Metric.update(
-          Metrics.forRoute(Metrics.deliveryLag, route),
-          now - DateTime.toEpochMillis(createdAt.get(completion.outbox_id)!)
-        )
+        lags.push(now - DateTime.toEpochMillis(createdAt.get(completion.outbox_id)!))
       } else if (completion._tag === "Retry") counts.retried++
       else if (completion._tag === "Dead") counts.dead++
+    }
+    if (lags.length > 0) {
+      // One effect for the batch's lags, not one per row.
+      const lag = Metrics.forRoute(Metrics.deliveryLag, route)
+      const context = yield* Effect.context<never>()
+      for (const value of lags) lag.updateUnsafe(value, context)
     }
     if (counts.delivered > 0) yield* Metric.update(Metrics.forRoute(Metrics.delivered, route), counts.delivered)
     if (counts.retried > 0) yield* Metric.update(Metrics.forRoute(Metrics.retried, route), counts.retried)
