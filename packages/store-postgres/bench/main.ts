@@ -2,7 +2,8 @@
  * `pnpm bench`: Sluice's stores against the raw-SQL reference on this machine, on PostgreSQL and on
  * PGlite. Each row is the median of BENCH_RUNS runs (default 3); every Sluice number is also given as
  * a ratio to the reference (for latency: reference / Sluice, so above 1 is better for both kinds).
- * Writes bench/results/<timestamp>.json and prints a table.
+ * Writes bench/results/<timestamp>.json and prints a table. BENCH_ONLY (comma-separated substrings,
+ * e.g. "latency,pglite relay") runs only the rows whose "<driver> <scenario>" contains one of them.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -20,8 +21,17 @@ interface Row {
 const runs = Number(process.env.BENCH_RUNS ?? 3)
 const scale = Number(process.env.BENCH_SCALE ?? 1)
 const n = (x: number) => Math.max(1, Math.round(x * scale))
+const only = (process.env.BENCH_ONLY ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter((s) => s !== "")
+const selected = (driver: Driver, name: string) =>
+  only.length === 0 || only.some((s) => `${driver} ${name}`.includes(s))
+const rows: Array<Row> = []
 
-const measure = async (name: string, driver: Driver, f: (side: "sluice" | "raw") => Promise<number>): Promise<Row> => {
+/** Measures one row (unless BENCH_ONLY leaves it out) and adds it to `rows`. */
+const measure = async (name: string, driver: Driver, f: (side: "sluice" | "raw") => Promise<number>) => {
+  if (!selected(driver, name)) return
   const sluice: Array<number> = []
   const raw: Array<number> = []
   for (let i = 0; i < runs; i++) {
@@ -36,17 +46,18 @@ const measure = async (name: string, driver: Driver, f: (side: "sluice" | "raw")
   }
   const row: Row = { driver, name, unit: "events/s", sluice, raw }
   console.error(`  ${driver} ${name}: sluice ${Math.round(median(sluice))}, raw ${Math.round(median(raw))}`)
-  return row
+  rows.push(row)
 }
 
-const measureLatency = async (rate: number, events: number): Promise<ReadonlyArray<Row>> => {
+const measureLatency = async (rate: number, events: number) => {
+  if (!selected("postgres", `commit-to-publish latency at ${rate} events/s`)) return
   const sluice: Array<{ p50: number; p99: number }> = []
   const raw: Array<{ p50: number; p99: number }> = []
   for (let i = 0; i < runs; i++) {
     raw.push(await latency("raw", rate, events))
     sluice.push(await latency("sluice", rate, events))
   }
-  const rows = (["p50", "p99"] as const).map(
+  const latencyRows = (["p50", "p99"] as const).map(
     (p): Row => ({
       driver: "postgres",
       name: `commit-to-publish ${p} at ${rate} events/s (NOTIFY)`,
@@ -55,34 +66,21 @@ const measureLatency = async (rate: number, events: number): Promise<ReadonlyArr
       raw: raw.map((r) => r[p])
     })
   )
-  for (const row of rows)
+  for (const row of latencyRows)
     console.error(
       `  postgres ${row.name}: sluice ${median(row.sluice).toFixed(1)} ms, raw ${median(row.raw).toFixed(1)} ms`
     )
-  return rows
+  rows.push(...latencyRows)
 }
 
 export const main = async (resultsDir: string) => {
   const started = performance.now()
-  const rows: Array<Row> = []
   console.error(`sluice bench: ${runs} runs per row, scale ${scale}`)
   // PostgreSQL
-  rows.push(
-    await measure("ingest, 1 event/transaction, 1 connection", "postgres", (s) => ingest("postgres", s, n(2000), 1, 1))
-  )
-  rows.push(
-    await measure("ingest, 1 event/transaction, 16 connections", "postgres", (s) =>
-      ingest("postgres", s, n(8000), 1, 16)
-    )
-  )
-  rows.push(
-    await measure("ingest, batches of 100, 2 connections", "postgres", (s) => ingest("postgres", s, n(40_000), 100, 2))
-  )
-  rows.push(
-    await measure("ingest, batches of 1000, 2 connections", "postgres", (s) =>
-      ingest("postgres", s, n(50_000), 1000, 2)
-    )
-  )
+  await measure("ingest, 1 event/transaction, 1 connection", "postgres", (s) => ingest("postgres", s, n(2000), 1, 1))
+  await measure("ingest, 1 event/transaction, 16 connections", "postgres", (s) => ingest("postgres", s, n(8000), 1, 16))
+  await measure("ingest, batches of 100, 2 connections", "postgres", (s) => ingest("postgres", s, n(40_000), 100, 2))
+  await measure("ingest, batches of 1000, 2 connections", "postgres", (s) => ingest("postgres", s, n(50_000), 1000, 2))
   const drainRows = n(50_000)
   for (const [batch, workers] of [
     [100, 1],
@@ -91,23 +89,19 @@ export const main = async (resultsDir: string) => {
     [1000, 2],
     [1000, 4]
   ] as const) {
-    rows.push(
-      await measure(`relay drain ${drainRows} rows, batch ${batch}, ${workers} worker(s)`, "postgres", (s) =>
-        drain("postgres", s, drainRows, batch, workers)
-      )
+    await measure(`relay drain ${drainRows} rows, batch ${batch}, ${workers} worker(s)`, "postgres", (s) =>
+      drain("postgres", s, drainRows, batch, workers)
     )
   }
-  rows.push(...(await measureLatency(200, n(1000))))
+  await measureLatency(200, n(1000))
   // PGlite (in process, one connection)
-  rows.push(await measure("ingest, 1 event/transaction", "pglite", (s) => ingest("pglite", s, n(2000), 1, 1)))
-  rows.push(await measure("ingest, batches of 100", "pglite", (s) => ingest("pglite", s, n(20_000), 100, 1)))
-  rows.push(await measure("ingest, batches of 1000", "pglite", (s) => ingest("pglite", s, n(20_000), 1000, 1)))
+  await measure("ingest, 1 event/transaction", "pglite", (s) => ingest("pglite", s, n(2000), 1, 1))
+  await measure("ingest, batches of 100", "pglite", (s) => ingest("pglite", s, n(20_000), 100, 1))
+  await measure("ingest, batches of 1000", "pglite", (s) => ingest("pglite", s, n(20_000), 1000, 1))
   const pgliteDrain = n(30_000)
   for (const batch of [100, 1000]) {
-    rows.push(
-      await measure(`relay drain ${pgliteDrain} rows, batch ${batch}, 1 worker`, "pglite", (s) =>
-        drain("pglite", s, pgliteDrain, batch, 1)
-      )
+    await measure(`relay drain ${pgliteDrain} rows, batch ${batch}, 1 worker`, "pglite", (s) =>
+      drain("pglite", s, pgliteDrain, batch, 1)
     )
   }
   await closePglite()

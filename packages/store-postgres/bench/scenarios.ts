@@ -5,6 +5,7 @@
  */
 import { delivered, EventStore, Relay, type Route, Transports } from "@sluice/core"
 import { Context, Effect, Fiber, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import { PgEventStore } from "../src/index.ts"
 import { makeBatches } from "./data.ts"
 import {
@@ -45,15 +46,27 @@ const withSchema = async <A>(driver: Driver, name: string, f: (schema: string) =
   }
 }
 
-/** Runs `f` with the built store; the layer is built (pool opened) before `f` starts its clock. */
+/** A statement that holds its connection a moment, so `n` of them at once open `n` connections. */
+const WARM = "SELECT pg_sleep(0.01)"
+
+/**
+ * Runs `f` with the built store. Before `f` starts its clock the layer is built and `connections`
+ * pool connections are opened, as the reference does with its own pool.
+ */
 const withStore = <A>(
-  layer: Layer.Layer<EventStore, unknown>,
+  layer: Layer.Layer<EventStore | SqlClient.SqlClient, unknown>,
+  connections: number,
   f: (store: EventStore["Service"]) => Effect.Effect<A, unknown, Transports>
 ) =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
         const context = yield* Layer.build(layer)
+        const sql = Context.get(context, SqlClient.SqlClient)
+        yield* Effect.all(
+          Array.from({ length: connections }, () => sql.unsafe(WARM)),
+          { concurrency: "unbounded" }
+        )
         return yield* f(Context.get(context, EventStore))
       })
     ).pipe(
@@ -67,7 +80,7 @@ export const ingest = (driver: Driver, side: "sluice" | "raw", total: number, si
     const batches = makeBatches(total, size)
     if (side === "sluice") {
       const layer = await storeLayer(driver, schema, driver === "postgres" ? Math.max(connections, 2) : undefined)
-      return withStore(layer, (store) =>
+      return withStore(layer, connections, (store) =>
         Effect.gen(function* () {
           // `connections` sequential appenders pulling from one list, like the reference's `pool`.
           let next = 0
@@ -85,7 +98,7 @@ export const ingest = (driver: Driver, side: "sluice" | "raw", total: number, si
     }
     if (driver === "postgres") {
       const { sql, query } = rawPg(schema, connections)
-      await Promise.all(Array.from({ length: connections }, () => sql`SELECT 1`))
+      await Promise.all(Array.from({ length: connections }, () => sql.unsafe(WARM)))
       const start = performance.now()
       await pool(batches.length, connections, (i) => Raw.append(query, batches[i]!))
       const rate = total / ((performance.now() - start) / 1000)
@@ -119,7 +132,7 @@ export const drain = (driver: Driver, side: "sluice" | "raw", rows: number, batc
     await prefill(driver, schema, rows)
     if (side === "sluice") {
       const layer = await storeLayer(driver, schema)
-      return withStore(layer, () =>
+      return withStore(layer, workers, () =>
         Effect.gen(function* () {
           const start = performance.now()
           const worker = (n: number) =>
@@ -146,6 +159,7 @@ export const drain = (driver: Driver, side: "sluice" | "raw", rows: number, batc
     }
     if (driver === "postgres") {
       const { sql, query } = rawPg(schema, workers)
+      await Promise.all(Array.from({ length: workers }, () => sql.unsafe(WARM)))
       const start = performance.now()
       const counts = await Promise.all(
         Array.from({ length: workers }, (_, n) => Raw.drainOnce(query, "bench", batch, `w${n}`))
@@ -213,15 +227,28 @@ export const latency = (side: "sluice" | "raw", rate: number, events: number) =>
     } else {
       const producer = rawPg(schema, 1)
       const relay = rawPg(schema, 1)
-      let wake: () => void = () => {}
-      await relay.sql.listen(`sluice_${schema}`, () => wake())
+      // A notification that comes while the loop drains is kept, not lost (as the store does).
+      let wake: (() => void) | undefined
+      let kept = false
+      await relay.sql.listen(`sluice_${schema}`, () => {
+        if (wake === undefined) kept = true
+        else wake()
+      })
       let running = true
       const loop = (async () => {
         while (running) {
           await Raw.drainOnce(relay.query, "bench", 100, "raw", (rows) => record(rows.map((r) => String(r.event_id))))
+          if (kept) {
+            kept = false
+            continue
+          }
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 1000)
+            const timer = setTimeout(() => {
+              wake = undefined
+              resolve()
+            }, 1000)
             wake = () => {
+              wake = undefined
               clearTimeout(timer)
               resolve()
             }
@@ -239,7 +266,7 @@ export const latency = (side: "sluice" | "raw", rate: number, events: number) =>
       }
       while (published.size < events && performance.now() - start < events * interval + 5000) await sleep(20)
       running = false
-      wake()
+      wake?.()
       await loop
       await producer.sql.end()
       await relay.sql.end()
