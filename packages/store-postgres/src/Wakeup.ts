@@ -50,9 +50,10 @@ export const make = (
     const pending = yield* Queue.sliding<void>(1)
     if (options.notify) {
       // synchronous_commit off for this transaction only: a NOTIFY need not wait for a WAL flush.
-      const send = sql`SELECT pg_notify(${options.channel}, ${self}), set_config('synchronous_commit', 'off', true)`.pipe(
-        Effect.catchCause((cause) => Effect.logDebug("sluice: NOTIFY failed; relays will poll", cause))
-      )
+      const send =
+        sql`SELECT pg_notify(${options.channel}, ${self}), set_config('synchronous_commit', 'off', true)`.pipe(
+          Effect.catchCause((cause) => Effect.logDebug("sluice: NOTIFY failed; relays will poll", cause))
+        )
       yield* Effect.forkScoped(
         Effect.forever(
           Effect.gen(function* () {
