@@ -3,11 +3,13 @@
  * data-modifying CTEs), whatever the batch size. One statement means one round trip and an
  * implicit transaction when the caller has none: the cheapest possible commit for single-event
  * ingest, and atomic by construction. Batches travel as one array parameter per column (`unnest`).
+ * Its text is built once per store (FixedStatement.ts).
  */
 import { type AppendBatch, type AppendResult, type EventId, type OutboxDraft, StoreError } from "@sluice/core"
 import { DateTime, Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
-import type { Tables } from "./Tables.ts"
+import * as FixedStatement from "./FixedStatement.ts"
+import type { TableNames } from "./Tables.ts"
 
 /** The batch after validation and de-duplication: what the statement is given. */
 interface Prepared {
@@ -48,37 +50,42 @@ export const prepare = (batch: AppendBatch): Effect.Effect<Prepared, StoreError>
   return Effect.succeed({ unique, repeated, outbox })
 }
 
-/** Runs the append statement; `appended` keeps the batch's order. */
-export const run = (
-  sql: SqlClient.SqlClient,
-  t: Tables,
-  batch: AppendBatch,
-  prepared: Prepared
-): Effect.Effect<AppendResult, SqlError.SqlError> => {
-  const { unique, repeated, outbox } = prepared
-  const raw = batch.raw
-  const rawId = raw?.raw_id ?? null
-  // Without a raw payload the first CTE is left out rather than fed nulls.
-  const rawCte =
-    raw === null
-      ? sql``
-      : sql`raw AS (
+/** What the statement reads its parameters from. */
+interface Input {
+  readonly raw: NonNullable<AppendBatch["raw"]> | null
+  readonly unique: AppendBatch["events"]
+  readonly outbox: ReadonlyArray<OutboxDraft>
+}
+
+/** The two append statements of a schema: with a raw payload, and without (no CTE fed nulls). */
+export interface Statements {
+  readonly withRaw: FixedStatement.FixedStatement<Input>
+  readonly withoutRaw: FixedStatement.FixedStatement<Input>
+}
+
+const statement = (t: TableNames, withRaw: boolean) =>
+  FixedStatement.make<Input>((p) => {
+    const rawId = withRaw ? p((i) => i.raw!.raw_id) : "NULL"
+    const rawCte = withRaw
+      ? `raw AS (
           INSERT INTO ${t.raw} (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
-          VALUES (${raw.raw_id}::uuid, ${raw.source}, ${raw.content_type}, ${raw.body}, ${JSON.stringify(raw.request)}::text::jsonb,
-                  ${DateTime.formatIso(raw.received_at)}::timestamptz, ${raw.trace_id}, ${raw.content_hash}, ${raw.transform_error})
+          VALUES (${rawId}::uuid, ${p((i) => i.raw!.source)}, ${p((i) => i.raw!.content_type)}, ${p((i) => i.raw!.body)},
+                  ${p((i) => JSON.stringify(i.raw!.request))}::text::jsonb, ${p((i) => DateTime.formatIso(i.raw!.received_at))}::timestamptz,
+                  ${p((i) => i.raw!.trace_id)}, ${p((i) => i.raw!.content_hash)}, ${p((i) => i.raw!.transform_error)})
           ON CONFLICT (raw_id) DO NOTHING
         ),`
-  // ORDER BY ordinality: positions and outbox ids follow the batch's order.
-  const statement = sql<{ appended: ReadonlyArray<string> | null; outbox_rows: number }>`
+      : ""
+    // ORDER BY ordinality: positions and outbox ids follow the batch's order.
+    return `
     WITH ${rawCte}
     ev AS (
       INSERT INTO ${t.events} (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id)
       SELECT e.event_id, e.event_type, e.entity_type, e.entity_id, e.trace_id, e.schema_version, e.occurred_at, e.payload::jsonb, ${rawId}::uuid
-      FROM unnest(${unique.map((e) => e.event_id)}::uuid[], ${unique.map((e) => e.event_type)}::text[],
-                  ${unique.map((e) => e.entity_type)}::text[], ${unique.map((e) => e.entity_id)}::text[],
-                  ${unique.map((e) => e.trace_id)}::text[], ${unique.map((e) => e.schema_version)}::int[],
-                  ${unique.map((e) => DateTime.formatIso(e.occurred_at))}::timestamptz[],
-                  ${unique.map((e) => JSON.stringify(e.payload))}::text[])
+      FROM unnest(${p((i) => i.unique.map((e) => e.event_id))}::uuid[], ${p((i) => i.unique.map((e) => e.event_type))}::text[],
+                  ${p((i) => i.unique.map((e) => e.entity_type))}::text[], ${p((i) => i.unique.map((e) => e.entity_id))}::text[],
+                  ${p((i) => i.unique.map((e) => e.trace_id))}::text[], ${p((i) => i.unique.map((e) => e.schema_version))}::int[],
+                  ${p((i) => i.unique.map((e) => DateTime.formatIso(e.occurred_at)))}::timestamptz[],
+                  ${p((i) => i.unique.map((e) => JSON.stringify(e.payload)))}::text[])
            WITH ORDINALITY AS e(event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, ord)
       ORDER BY e.ord
       ON CONFLICT (event_id) DO NOTHING
@@ -87,15 +94,37 @@ export const run = (
     ob AS (
       INSERT INTO ${t.outbox} (event_id, route, topic, ordering_key)
       SELECT o.event_id, o.route, o.topic, o.ordering_key
-      FROM unnest(${outbox.map((o) => o.event_id)}::uuid[], ${outbox.map((o) => o.route)}::text[],
-                  ${outbox.map((o) => o.topic)}::text[], ${outbox.map((o) => o.ordering_key)}::text[])
+      FROM unnest(${p((i) => i.outbox.map((o) => o.event_id))}::uuid[], ${p((i) => i.outbox.map((o) => o.route))}::text[],
+                  ${p((i) => i.outbox.map((o) => o.topic))}::text[], ${p((i) => i.outbox.map((o) => o.ordering_key))}::text[])
            WITH ORDINALITY AS o(event_id, route, topic, ordering_key, ord)
       WHERE o.event_id IN (SELECT event_id FROM ev)
       ORDER BY o.ord
       RETURNING 1
     )
     SELECT (SELECT array_agg(event_id::text) FROM ev) AS appended, (SELECT count(*) FROM ob)::int AS outbox_rows`
-  return Effect.map(statement, (rows) => {
+  })
+
+/** Builds a schema's append statements (once, when the store starts). */
+export const statements = (t: TableNames): Statements => ({
+  withRaw: statement(t, true),
+  withoutRaw: statement(t, false)
+})
+
+/** Runs the append statement; `appended` keeps the batch's order. */
+export const run = (
+  sql: SqlClient.SqlClient,
+  statements: Statements,
+  batch: AppendBatch,
+  prepared: Prepared
+): Effect.Effect<AppendResult, SqlError.SqlError> => {
+  const { unique, repeated, outbox } = prepared
+  const input: Input = { raw: batch.raw, unique, outbox }
+  const run = FixedStatement.execute<{ appended: ReadonlyArray<string> | null; outbox_rows: number }, Input>(
+    sql,
+    batch.raw === null ? statements.withoutRaw : statements.withRaw,
+    input
+  )
+  return Effect.map(run, (rows) => {
     const fresh = new Set(rows[0]?.appended ?? [])
     const appended: Array<EventId> = []
     const duplicates: Array<EventId> = []

@@ -27,7 +27,7 @@ import * as Pglite from "./Pglite.ts"
 import { PgNotifications } from "./PgNotifications.ts"
 import * as PostgresJs from "./PostgresJs.ts"
 import { type RawRow, type StoredEventRow, toEntry, toEvent, toRaw, toStoredEvent } from "./Rows.ts"
-import { tables } from "./Tables.ts"
+import { tableNames, tables } from "./Tables.ts"
 import * as Wakeup from "./Wakeup.ts"
 
 /** Options shared by every way of building the store. */
@@ -74,6 +74,7 @@ export const make = (
     const schema = yield* validateSchema(options.schema ?? "sluice")
     if (options.migrate !== false) yield* migrate({ schema })
     const t = tables(sql, schema)
+    const appendStatements = Append.statements(tableNames(schema))
     const notifications = Option.getOrUndefined(yield* Effect.serviceOption(PgNotifications))
     const wakeup = yield* Wakeup.make(sql, notifications, {
       channel: `sluice_${schema}`,
@@ -85,7 +86,9 @@ export const make = (
 
     const append = Effect.fnUntraced(function* (batch: AppendBatch) {
       const prepared = yield* Append.prepare(batch)
-      const result = yield* Append.run(sql, t, batch, prepared).pipe(Effect.mapError(toStoreError("append")))
+      const result = yield* Append.run(sql, appendStatements, batch, prepared).pipe(
+        Effect.mapError(toStoreError("append"))
+      )
       if (result.outbox_rows > 0) yield* signalAfterCommit
       return result
     })
