@@ -26,9 +26,16 @@ export const make = <I>(build: (param: (read: (input: I) => unknown) => string) 
   return { text, params: (input) => readers.map((read) => read(input)) }
 }
 
-/** Runs the statement for `input` through the SqlClient (prepared, in the caller's transaction if any). */
+/**
+ * Runs the statement for `input` through the SqlClient, in the caller's transaction if any:
+ * prepared, or with `unprepared` planned anew with its values each time.
+ */
 export const execute = <A extends object, I>(
   sql: SqlClient.SqlClient,
   statement: FixedStatement<I>,
-  input: I
-): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> => sql.unsafe<A>(statement.text, statement.params(input))
+  input: I,
+  options?: { readonly unprepared: boolean }
+): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> => {
+  const run = sql.unsafe<A>(statement.text, statement.params(input))
+  return options?.unprepared === true ? run.unprepared : run
+}

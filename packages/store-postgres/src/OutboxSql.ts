@@ -7,8 +7,9 @@
 import type { ClaimOptions, Completion, OutboxFilter, ReplayFilter } from "@sluice/core"
 import { Duration, Effect } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
+import * as FixedStatement from "./FixedStatement.ts"
 import type { EntryRow, EventRow } from "./Rows.ts"
-import type { Tables } from "./Tables.ts"
+import type { TableNames, Tables } from "./Tables.ts"
 
 const entryColumns = `o.outbox_id::text AS outbox_id, o.event_id::text AS event_id, o.route, o.topic, o.status,
   o.attempts, o.next_attempt_at, o.lease_owner, o.lease_token::text AS lease_token, o.lease_expires_at,
@@ -30,38 +31,44 @@ export const validIds = (ids: ReadonlyArray<string>): ReadonlyArray<string> => i
  */
 export const claim = (
   sql: SqlClient.SqlClient,
-  t: Tables,
+  statements: Statements,
   options: ClaimOptions
 ): Effect.Effect<ReadonlyArray<EntryRow & EventRow>, SqlError.SqlError> =>
-  // Unprepared (see `complete`). The candidates go through ARRAY(...) so the update finds them by primary key: written as a join
-  // with a CTE, the planner hashed the whole outbox and events tables on every claim (28 ms instead
-  // of 10 ms for 1000 rows out of 50k, and growing with the table):
-  //   Update on outbox -> Nested Loop
-  //     -> Index Scan using outbox_pkey (outbox_id = ANY ($4))  -> Index Scan using events_pkey
-  sql<EntryRow & EventRow>`
+  FixedStatement.execute<EntryRow & EventRow, ClaimOptions>(sql, statements.claim, options, { unprepared: true })
+
+// Unprepared (see `complete`). The candidates go through ARRAY(...) so the update finds them by
+// primary key: written as a join with a CTE, the planner hashed the whole outbox and events tables
+// on every claim (28 ms instead of 10 ms for 1000 rows out of 50k, and growing with the table):
+//   Update on outbox -> Nested Loop
+//     -> Index Scan using outbox_pkey (outbox_id = ANY ($4))  -> Index Scan using events_pkey
+const claimStatement = (t: TableNames) =>
+  FixedStatement.make<ClaimOptions>((p) => {
+    const routes = p((o) => o.routes ?? null)
+    return `
     WITH claimed AS (
       UPDATE ${t.outbox} o
-      SET lease_owner = ${options.owner}, lease_token = gen_random_uuid(),
-          lease_expires_at = now() + ${Duration.toMillis(options.lease)} * interval '1 millisecond'
+      SET lease_owner = ${p((o) => o.owner)}, lease_token = gen_random_uuid(),
+          lease_expires_at = now() + ${p((o) => Duration.toMillis(o.lease))} * interval '1 millisecond'
       FROM ${t.events} e
       WHERE e.event_id = o.event_id AND o.outbox_id = ANY(ARRAY(
         SELECT c.outbox_id FROM ${t.outbox} c
         WHERE c.status = 'pending' AND c.next_attempt_at <= now()
           AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= now())
-          AND (${options.routes ?? null}::text[] IS NULL OR c.route = ANY(${options.routes ?? null}::text[]))
+          AND (${routes}::text[] IS NULL OR c.route = ANY(${routes}::text[]))
           AND (c.ordering_key IS NULL OR NOT EXISTS (
             SELECT 1 FROM ${t.outbox} p
             WHERE p.status = 'pending' AND p.ordering_key IS NOT NULL
               AND p.route = c.route AND p.ordering_key = c.ordering_key AND p.outbox_id < c.outbox_id))
         ORDER BY c.next_attempt_at, c.outbox_id
-        LIMIT ${Math.max(0, Math.floor(options.limit))}
+        LIMIT ${p((o) => Math.max(0, Math.floor(o.limit)))}
         FOR UPDATE SKIP LOCKED))
       RETURNING o.*, e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload
     )
-    SELECT ${sql.literal(entryColumns)},
+    SELECT ${entryColumns},
            o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload
     FROM claimed o
-    ORDER BY o.next_attempt_at, o.outbox_id`.unprepared
+    ORDER BY o.next_attempt_at, o.outbox_id`
+  })
 
 /**
  * Records results in bulk, in one statement. A result applies only while its row is pending and its
@@ -78,29 +85,47 @@ export const claim = (
  */
 export const complete = (
   sql: SqlClient.SqlClient,
-  t: Tables,
+  statements: Statements,
   results: ReadonlyArray<Completion>
-): Effect.Effect<ReadonlyArray<{ outbox_id: string; frees: boolean }>, SqlError.SqlError> => {
-  const delivered = results.filter((r) => r._tag === "Delivered")
-  const released = results.filter((r) => r._tag === "Release")
-  const failed = results.filter((r) => r._tag === "Retry" || r._tag === "Dead")
-  const ids = (rs: ReadonlyArray<Completion>) => rs.map((r) => r.outbox_id)
-  const pairs = (rs: ReadonlyArray<Completion>) => rs.map((r) => `${r.outbox_id}/${r.token}`)
-  return sql<{ outbox_id: string; frees: boolean }>`
+): Effect.Effect<ReadonlyArray<{ outbox_id: string; frees: boolean }>, SqlError.SqlError> =>
+  FixedStatement.execute<{ outbox_id: string; frees: boolean }, CompleteInput>(
+    sql,
+    statements.complete,
+    {
+      delivered: results.filter((r) => r._tag === "Delivered"),
+      released: results.filter((r) => r._tag === "Release"),
+      failed: results.filter((r) => r._tag === "Retry" || r._tag === "Dead")
+    },
+    { unprepared: true }
+  )
+
+interface CompleteInput {
+  readonly delivered: ReadonlyArray<Completion>
+  readonly released: ReadonlyArray<Completion>
+  readonly failed: ReadonlyArray<Completion>
+}
+
+const ids = (rs: ReadonlyArray<Completion>) => rs.map((r) => r.outbox_id)
+const pairs = (rs: ReadonlyArray<Completion>) => rs.map((r) => `${r.outbox_id}/${r.token}`)
+
+const completeStatement = (t: TableNames) =>
+  FixedStatement.make<CompleteInput>((p) => {
+    const failedIds = p((i) => ids(i.failed))
+    return `
     WITH delivered AS (
       UPDATE ${t.outbox} o
       SET status = 'delivered', attempts = o.attempts + 1, delivered_at = now(),
           lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
-      WHERE o.outbox_id = ANY(${ids(delivered)}::bigint[])
-        AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY(${pairs(delivered)}::text[])
+      WHERE o.outbox_id = ANY(${p((i) => ids(i.delivered))}::bigint[])
+        AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY(${p((i) => pairs(i.delivered))}::text[])
         AND o.status = 'pending' AND o.lease_expires_at > now()
       RETURNING o.outbox_id, o.ordering_key IS NOT NULL AS frees
     ),
     released AS (
       UPDATE ${t.outbox} o
       SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
-      WHERE o.outbox_id = ANY(${ids(released)}::bigint[])
-        AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY(${pairs(released)}::text[])
+      WHERE o.outbox_id = ANY(${p((i) => ids(i.released))}::bigint[])
+        AND (o.outbox_id::text || '/' || o.lease_token::text) = ANY(${p((i) => pairs(i.released))}::text[])
         AND o.status = 'pending' AND o.lease_expires_at > now()
       RETURNING o.outbox_id, true AS frees
     ),
@@ -110,19 +135,30 @@ export const complete = (
           next_attempt_at = CASE i.kind WHEN 'retry' THEN now() + i.delay_ms * interval '1 millisecond' ELSE o.next_attempt_at END,
           last_error = i.error,
           lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
-      FROM unnest(${ids(failed)}::bigint[], ${failed.map((r) => r.token)}::uuid[],
-                  ${failed.map((r) => (r._tag === "Retry" ? "retry" : "dead"))}::text[],
-                  ${failed.map((r) => (r._tag === "Retry" || r._tag === "Dead" ? r.error : ""))}::text[],
-                  ${failed.map((r) => (r._tag === "Retry" ? Math.max(0, Math.round(r.delay_ms)) : 0))}::bigint[])
+      FROM unnest(${failedIds}::bigint[], ${p((i) => i.failed.map((r) => r.token))}::uuid[],
+                  ${p((i) => i.failed.map((r) => (r._tag === "Retry" ? "retry" : "dead")))}::text[],
+                  ${p((i) => i.failed.map((r) => (r._tag === "Retry" || r._tag === "Dead" ? r.error : "")))}::text[],
+                  ${p((i) => i.failed.map((r) => (r._tag === "Retry" ? Math.max(0, Math.round(r.delay_ms)) : 0)))}::bigint[])
            AS i(outbox_id, token, kind, error, delay_ms)
-      WHERE o.outbox_id = ANY(${ids(failed)}::bigint[]) AND o.outbox_id = i.outbox_id
+      WHERE o.outbox_id = ANY(${failedIds}::bigint[]) AND o.outbox_id = i.outbox_id
         AND o.lease_token = i.token AND o.status = 'pending' AND o.lease_expires_at > now()
       RETURNING o.outbox_id, i.kind = 'retry' OR o.ordering_key IS NOT NULL AS frees
     )
     SELECT outbox_id::text AS outbox_id, frees FROM delivered
     UNION ALL SELECT outbox_id::text, frees FROM released
-    UNION ALL SELECT outbox_id::text, frees FROM failed`.unprepared
+    UNION ALL SELECT outbox_id::text, frees FROM failed`
+  })
+
+/** The hot statements of a schema (claim and complete), built once when the store starts. */
+export interface Statements {
+  readonly claim: FixedStatement.FixedStatement<ClaimOptions>
+  readonly complete: FixedStatement.FixedStatement<CompleteInput>
 }
+
+export const statements = (t: TableNames): Statements => ({
+  claim: claimStatement(t),
+  complete: completeStatement(t)
+})
 
 /** True when `token` could be a lease token (others are refused without asking the database). */
 export const isToken = (token: string): boolean => UUID.test(token)

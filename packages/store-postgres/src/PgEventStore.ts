@@ -75,6 +75,7 @@ export const make = (
     if (options.migrate !== false) yield* migrate({ schema })
     const t = tables(sql, schema)
     const appendStatements = Append.statements(tableNames(schema))
+    const outboxStatements = OutboxSql.statements(tableNames(schema))
     const notifications = Option.getOrUndefined(yield* Effect.serviceOption(PgNotifications))
     const wakeup = yield* Wakeup.make(sql, notifications, {
       channel: `sluice_${schema}`,
@@ -95,7 +96,7 @@ export const make = (
 
     const claim = Effect.fnUntraced(function* (options: Parameters<EventStore["Service"]["claim"]>[0]) {
       if (options.limit <= 0 || options.routes?.length === 0) return []
-      const rows = yield* OutboxSql.claim(sql, t, options).pipe(Effect.mapError(toStoreError("claim")))
+      const rows = yield* OutboxSql.claim(sql, outboxStatements, options).pipe(Effect.mapError(toStoreError("claim")))
       return rows.map((row) => ({ entry: toEntry(row), event: toEvent(row) }))
     })
 
@@ -114,7 +115,7 @@ export const make = (
       const changed =
         valid.length === 0
           ? []
-          : yield* OutboxSql.complete(sql, t, valid).pipe(Effect.mapError(toStoreError("complete")))
+          : yield* OutboxSql.complete(sql, outboxStatements, valid).pipe(Effect.mapError(toStoreError("complete")))
       const applied = new Set(changed.map((row) => row.outbox_id))
       // A delivery on an unordered route makes no new work: no wake-up (nor NOTIFY) for it.
       if (changed.some((row) => row.frees)) yield* signalAfterCommit
