@@ -2,9 +2,13 @@
  * `pnpm bench`: Sluice's stores against the raw-SQL reference on this machine, on PostgreSQL and on
  * PGlite. Each row is the median of BENCH_RUNS runs (default 3); every Sluice number is also given as
  * a ratio to the reference (for latency: reference / Sluice, so above 1 is better for both kinds).
- * Writes bench/results/<timestamp>.json and prints a table. BENCH_ONLY (comma-separated substrings,
+ * Every scenario runs in a fresh child process (this file again, with BENCH_GROUP set), so no
+ * scenario inherits another's heap, JIT state or connections: measured after the drains in one
+ * process, the latency p99 of both sides grew by 20-50%. Writes bench/results/<timestamp>.json and
+ * prints a table. BENCH_ONLY (comma-separated substrings,
  * e.g. "latency,pglite relay") runs only the rows whose "<driver> <scenario>" contains one of them.
  */
+import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { closePglite, median } from "./harness.ts"
@@ -29,53 +33,81 @@ const selected = (driver: Driver, name: string) =>
   only.length === 0 || only.some((s) => `${driver} ${name}`.includes(s))
 const rows: Array<Row> = []
 
+// Which scenario this process runs: all of them (the parent, which delegates each to a child) or one.
+const childGroup = process.env.BENCH_GROUP === undefined ? undefined : Number(process.env.BENCH_GROUP)
+const CHILD_ROWS = "BENCH_ROWS "
+let group = -1
+
+/** Runs the next scenario: in a child process when this is the parent, here when it is this child's. */
+const isolated = async (compute: () => Promise<ReadonlyArray<Row>>) => {
+  group++
+  if (childGroup === undefined) {
+    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      env: { ...process.env, BENCH_GROUP: String(group) },
+      stdio: ["ignore", "pipe", "inherit"],
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024
+    })
+    const line = child.stdout.split("\n").find((l) => l.startsWith(CHILD_ROWS))
+    if (child.status !== 0 || line === undefined)
+      throw new Error(`bench scenario ${group} failed (exit ${child.status})`)
+    rows.push(...(JSON.parse(line.slice(CHILD_ROWS.length)) as ReadonlyArray<Row>))
+  } else if (childGroup === group) {
+    rows.push(...(await compute()))
+  }
+}
+
 /** Measures one row (unless BENCH_ONLY leaves it out) and adds it to `rows`. */
 const measure = async (name: string, driver: Driver, f: (side: "sluice" | "raw") => Promise<number>) => {
   if (!selected(driver, name)) return
-  const sluice: Array<number> = []
-  const raw: Array<number> = []
-  for (let i = 0; i < runs; i++) {
-    // Alternate which side goes first so warm-up and cache effects do not favour one.
-    if (i % 2 === 0) {
-      raw.push(await f("raw"))
-      sluice.push(await f("sluice"))
-    } else {
-      sluice.push(await f("sluice"))
-      raw.push(await f("raw"))
+  await isolated(async () => {
+    const sluice: Array<number> = []
+    const raw: Array<number> = []
+    for (let i = 0; i < runs; i++) {
+      // Alternate which side goes first so warm-up and cache effects do not favour one.
+      if (i % 2 === 0) {
+        raw.push(await f("raw"))
+        sluice.push(await f("sluice"))
+      } else {
+        sluice.push(await f("sluice"))
+        raw.push(await f("raw"))
+      }
     }
-  }
-  const row: Row = { driver, name, unit: "events/s", sluice, raw }
-  console.error(`  ${driver} ${name}: sluice ${Math.round(median(sluice))}, raw ${Math.round(median(raw))}`)
-  rows.push(row)
+    const row: Row = { driver, name, unit: "events/s", sluice, raw }
+    console.error(`  ${driver} ${name}: sluice ${Math.round(median(sluice))}, raw ${Math.round(median(raw))}`)
+    return [row]
+  })
 }
 
 const measureLatency = async (rate: number, events: number) => {
   if (!selected("postgres", `commit-to-publish latency at ${rate} events/s`)) return
-  const sluice: Array<{ p50: number; p99: number }> = []
-  const raw: Array<{ p50: number; p99: number }> = []
-  for (let i = 0; i < runs; i++) {
-    raw.push(await latency("raw", rate, events))
-    sluice.push(await latency("sluice", rate, events))
-  }
-  const latencyRows = (["p50", "p99"] as const).map(
-    (p): Row => ({
-      driver: "postgres",
-      name: `commit-to-publish ${p} at ${rate} events/s (NOTIFY)`,
-      unit: "ms",
-      sluice: sluice.map((r) => r[p]),
-      raw: raw.map((r) => r[p])
-    })
-  )
-  for (const row of latencyRows)
-    console.error(
-      `  postgres ${row.name}: sluice ${median(row.sluice).toFixed(1)} ms, raw ${median(row.raw).toFixed(1)} ms`
+  await isolated(async () => {
+    const sluice: Array<{ p50: number; p99: number }> = []
+    const raw: Array<{ p50: number; p99: number }> = []
+    for (let i = 0; i < runs; i++) {
+      raw.push(await latency("raw", rate, events))
+      sluice.push(await latency("sluice", rate, events))
+    }
+    const latencyRows = (["p50", "p99"] as const).map(
+      (p): Row => ({
+        driver: "postgres",
+        name: `commit-to-publish ${p} at ${rate} events/s (NOTIFY)`,
+        unit: "ms",
+        sluice: sluice.map((r) => r[p]),
+        raw: raw.map((r) => r[p])
+      })
     )
-  rows.push(...latencyRows)
+    for (const row of latencyRows)
+      console.error(
+        `  postgres ${row.name}: sluice ${median(row.sluice).toFixed(1)} ms, raw ${median(row.raw).toFixed(1)} ms`
+      )
+    return latencyRows
+  })
 }
 
 export const main = async (resultsDir: string) => {
   const started = performance.now()
-  console.error(`sluice bench: ${runs} runs per row, scale ${scale}`)
+  if (childGroup === undefined) console.error(`sluice bench: ${runs} runs per row, scale ${scale}`)
   // PostgreSQL
   await measure("ingest, 1 event/transaction, 1 connection", "postgres", (s) => ingest("postgres", s, n(2000), 1, 1))
   await measure("ingest, 1 event/transaction, 16 connections", "postgres", (s) => ingest("postgres", s, n(8000), 1, 16))
@@ -105,6 +137,10 @@ export const main = async (resultsDir: string) => {
     )
   }
   await closePglite()
+  if (childGroup !== undefined) {
+    console.log(`${CHILD_ROWS}${JSON.stringify(rows)}`)
+    return
+  }
 
   const table = rows.map((row) => {
     const sluice = median(row.sluice)
