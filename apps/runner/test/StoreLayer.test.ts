@@ -40,24 +40,28 @@ describe("choosing the store", () => {
     })
   )
 
-  it.live("the embedded store migrates on start, reports ready and keeps data in its directory", () =>
-    Effect.gen(function* () {
-      const root = mkdtempSync(join(tmpdir(), "sluice-pglite-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
-      const dataDir = join(root, "data")
-      const choice = { _tag: "embedded", dataDir, schema: "sluice" } as const
-      const appended = yield* Effect.gen(function* () {
-        const store = yield* EventStore
-        assert.deepStrictEqual(yield* (yield* StoreHealth).check, { database: true, migrations: true })
-        return (yield* store.append(yield* makeBatch([makeEvent()], ["r"]))).appended
-      }).pipe(Effect.provide(storeLayer(choice)))
-      const reopened = yield* Effect.gen(function* () {
-        return yield* (yield* EventStore).readEvents(0, 10)
-      }).pipe(Effect.provide(storeLayer(choice)))
-      assert.deepStrictEqual(
-        reopened.map((e) => e.event.event_id),
-        appended
-      )
-    }).pipe(Effect.scoped)
+  it.live(
+    "the embedded store migrates on start, reports ready and keeps data in its directory",
+    () =>
+      Effect.gen(function* () {
+        const root = mkdtempSync(join(tmpdir(), "sluice-pglite-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
+        const dataDir = join(root, "data")
+        const choice = { _tag: "embedded", dataDir, schema: "sluice" } as const
+        const appended = yield* Effect.gen(function* () {
+          const store = yield* EventStore
+          assert.deepStrictEqual(yield* (yield* StoreHealth).check, { database: true, migrations: true })
+          return (yield* store.append(yield* makeBatch([makeEvent()], ["r"]))).appended
+        }).pipe(Effect.provide(storeLayer(choice)))
+        const reopened = yield* Effect.gen(function* () {
+          return yield* (yield* EventStore).readEvents(0, 10)
+        }).pipe(Effect.provide(storeLayer(choice)))
+        assert.deepStrictEqual(
+          reopened.map((e) => e.event.event_id),
+          appended
+        )
+      }).pipe(Effect.scoped),
+    // Opens PGlite on disk twice: about 5 s on a 2-core machine, right at vitest's default limit.
+    30_000
   )
 })
