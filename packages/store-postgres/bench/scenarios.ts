@@ -79,8 +79,10 @@ export const ingest = (driver: Driver, side: "sluice" | "raw", total: number, si
   withSchema(driver, "ingest", async (schema) => {
     const batches = makeBatches(total, size)
     if (side === "sluice") {
-      const layer = await storeLayer(driver, schema, driver === "postgres" ? Math.max(connections, 2) : undefined)
-      return withStore(layer, connections, (store) =>
+      // At least 2: the debounced NOTIFY has its own connection while an append holds the other.
+      const poolSize = driver === "postgres" ? Math.max(connections, 2) : 1
+      const layer = await storeLayer(driver, schema, driver === "postgres" ? poolSize : undefined)
+      return withStore(layer, poolSize, (store) =>
         Effect.gen(function* () {
           // `connections` sequential appenders pulling from one list, like the reference's `pool`.
           let next = 0
@@ -132,7 +134,7 @@ export const drain = (driver: Driver, side: "sluice" | "raw", rows: number, batc
     await prefill(driver, schema, rows)
     if (side === "sluice") {
       const layer = await storeLayer(driver, schema)
-      return withStore(layer, workers, () =>
+      return withStore(layer, workers, (store) =>
         Effect.gen(function* () {
           const start = performance.now()
           const worker = (n: number) =>
@@ -150,11 +152,11 @@ export const drain = (driver: Driver, side: "sluice" | "raw", rows: number, batc
             {
               concurrency: "unbounded"
             }
-          ).pipe(Effect.provideService(EventStore, yield* EventStore))
+          ).pipe(Effect.provideService(EventStore, store))
           const total = counts.reduce((a, b) => a + b, 0)
           if (total !== rows) return yield* Effect.die(new Error(`drained ${total} of ${rows}`))
           return rows / ((performance.now() - start) / 1000)
-        }).pipe(Effect.provide(layer))
+        })
       )
     }
     if (driver === "postgres") {

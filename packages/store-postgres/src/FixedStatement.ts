@@ -4,8 +4,8 @@
  * every call: for the append, 7.5 KB of garbage and most of the store's own CPU per call, whose
  * collection pauses showed in the commit-to-publish p99. Here each parameter is declared with the
  * function that reads it from the input, and gets its `$n` from the order of declaration, so text
- * and values cannot drift apart. The text still runs through the SqlClient (`sql.unsafe`), as one
- * prepared statement.
+ * and values cannot drift apart. The text still runs through the SqlClient (`sql.unsafe`), in the
+ * caller's transaction if any.
  */
 import type { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
@@ -19,10 +19,14 @@ export interface FixedStatement<I> {
 /** `build` writes the text, calling `param` for each parameter where its placeholder goes. */
 export const make = <I>(build: (param: (read: (input: I) => unknown) => string) => string): FixedStatement<I> => {
   const readers: Array<(input: I) => unknown> = []
+  let built = false
   const text = build((read) => {
+    // A parameter declared later (from a closure) would have no place in the text.
+    if (built) throw new Error("FixedStatement: parameter declared after the text was built")
     readers.push(read)
     return `$${readers.length}`
   })
+  built = true
   return { text, params: (input) => readers.map((read) => read(input)) }
 }
 
