@@ -2,7 +2,8 @@
  * `pnpm bench` entry point. The bench lives in packages/store-postgres/bench (where its drivers
  * resolve and `tsc -b` checks it); this file runs it and keeps results in bench/results/ (git-ignored).
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_RUNS (default 3),
- * BENCH_SCALE (default 1: multiplies every row's event count).
+ * BENCH_WARMUP (discarded runs per side first, default 1), BENCH_SCALE (default 1: multiplies every
+ * row's event count), BENCH_ONLY (see main.ts).
  */
 import { main } from "../packages/store-postgres/bench/main.ts"
 

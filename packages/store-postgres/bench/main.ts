@@ -23,6 +23,9 @@ interface Row {
 }
 
 const runs = Number(process.env.BENCH_RUNS ?? 3)
+// Discarded runs per side before the measured ones: in a fresh process the first run of either side
+// was up to 2x slower than the next (JIT, the database's caches).
+const warmups = Number(process.env.BENCH_WARMUP ?? 1)
 const scale = Number(process.env.BENCH_SCALE ?? 1)
 const n = (x: number) => Math.max(1, Math.round(x * scale))
 const only = (process.env.BENCH_ONLY ?? "")
@@ -63,6 +66,10 @@ const measure = async (name: string, driver: Driver, f: (side: "sluice" | "raw")
   await isolated(async () => {
     const sluice: Array<number> = []
     const raw: Array<number> = []
+    for (let i = 0; i < warmups; i++) {
+      await f("raw")
+      await f("sluice")
+    }
     for (let i = 0; i < runs; i++) {
       // Alternate which side goes first so warm-up and cache effects do not favour one.
       if (i % 2 === 0) {
@@ -85,6 +92,10 @@ const measureLatency = async (rate: number, events: number) => {
   await isolated(async () => {
     const sluice: Array<{ p50: number; p99: number }> = []
     const raw: Array<{ p50: number; p99: number }> = []
+    for (let i = 0; i < warmups; i++) {
+      await latency("raw", rate, events)
+      await latency("sluice", rate, events)
+    }
     for (let i = 0; i < runs; i++) {
       raw.push(await latency("raw", rate, events))
       sluice.push(await latency("sluice", rate, events))

@@ -79,10 +79,10 @@ export const ingest = (driver: Driver, side: "sluice" | "raw", total: number, si
   withSchema(driver, "ingest", async (schema) => {
     const batches = makeBatches(total, size)
     if (side === "sluice") {
-      // At least 2: the debounced NOTIFY has its own connection while an append holds the other.
-      const poolSize = driver === "postgres" ? Math.max(connections, 2) : 1
-      const layer = await storeLayer(driver, schema, driver === "postgres" ? poolSize : undefined)
-      return withStore(layer, poolSize, (store) =>
+      // The pool has exactly `connections`, like the reference's: NOTIFYs share them. (A second
+      // connection just for them cost 20-30% at 1 connection: one more busy backend on 2 cores.)
+      const layer = await storeLayer(driver, schema, driver === "postgres" ? connections : undefined)
+      return withStore(layer, connections, (store) =>
         Effect.gen(function* () {
           // `connections` sequential appenders pulling from one list, like the reference's `pool`.
           let next = 0

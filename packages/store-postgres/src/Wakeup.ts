@@ -1,8 +1,9 @@
 /**
  * How a relay learns that there is work, without polling hard:
  * - local waiters are woken at once when this store instance commits new work;
- * - other processes are told with NOTIFY, debounced: at most one NOTIFY starts per `debounce`
- *   window; work signalled inside a window gets one NOTIFY at its end. Each is sent by its own
+ * - other processes are told with NOTIFY, rate-limited: on average at most one per `debounce`
+ *   (a token bucket with a burst of 2, so a trickle at that rate is never delayed); work signalled
+ *   while the limit holds gets one NOTIFY as soon as it allows. Each is sent by its own
  *   fiber, started at once and not awaited (a slow NOTIFY must not hold up the next window:
  *   awaiting it put 13 ms of the p99's 16 ms into that wait), outside any transaction and
  *   committed asynchronously. A NOTIFY inside every small ingest
@@ -30,9 +31,12 @@ export interface WakeupOptions {
   readonly channel: string
   /** Send NOTIFY at all. */
   readonly notify: boolean
-  /** Shortest gap between the starts of two NOTIFYs. */
+  /** Average gap between two NOTIFYs when work is dense (see BURST). */
   readonly debounce: Duration.Duration
 }
+
+/** NOTIFYs that may start back to back before the rate limit applies. */
+const BURST = 2
 
 /** Starts the NOTIFY sender and the LISTEN (when a listener port is given), both ending with the scope. */
 export const make = (
@@ -51,10 +55,16 @@ export const make = (
     }
     const window = Duration.toMillis(options.debounce)
     const scope = yield* Effect.scope
-    // When the last NOTIFY started; the next may start one window later. The window counts from
-    // the start, not the end, so the NOTIFY's own round trip does not lengthen it.
-    let lastStart = Number.NEGATIVE_INFINITY
-    // A NOTIFY is waiting for its window: every signal until then is covered by it.
+    // A token bucket: one NOTIFY per window on average, with a burst of BURST. A steady trickle at
+    // or below that rate (each append `window` after the last, give or take timer jitter) then
+    // never waits; denser work is coalesced to the same average rate as a plain debounce.
+    let tokens = BURST
+    let refilledAt = Number.NEGATIVE_INFINITY
+    const refill = (now: number) => {
+      tokens = window <= 0 ? BURST : Math.min(BURST, tokens + (now - refilledAt) / window)
+      refilledAt = now
+    }
+    // A NOTIFY is waiting for a token: every signal until it is sent is covered by it.
     let trailing = false
     // synchronous_commit off for this transaction only: a NOTIFY need not wait for a WAL flush.
     const send = sql`SELECT pg_notify(${options.channel}, ${self}), set_config('synchronous_commit', 'off', true)`.pipe(
@@ -65,19 +75,19 @@ export const make = (
     const sendFrom = (effect: Effect.Effect<void>) => Effect.forkIn(effect, scope, { startImmediately: true })
     const notify = Effect.gen(function* () {
       if (trailing) return
-      const now = yield* Clock.currentTimeMillis
-      const wait = lastStart + window - now
-      if (wait <= 0) {
-        lastStart = now
+      refill(yield* Clock.currentTimeMillis)
+      if (tokens >= 1) {
+        tokens -= 1
         yield* sendFrom(send)
         return
       }
       trailing = true
       yield* sendFrom(
         Effect.gen(function* () {
-          yield* Effect.sleep(wait)
+          yield* Effect.sleep((1 - tokens) * window)
           trailing = false
-          lastStart = yield* Clock.currentTimeMillis
+          refill(yield* Clock.currentTimeMillis)
+          tokens = Math.max(0, tokens - 1)
           yield* send
         })
       )
