@@ -1,0 +1,97 @@
+/**
+ * The NOTIFY rate limit, on a SqlClient that records statements instead of sending them and with
+ * the TestClock: a steady trickle at the configured rate is never delayed, a burst is coalesced, and
+ * no signal is left without a NOTIFY after it.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect } from "effect"
+import { Reactivity } from "effect/reactivity"
+import { SqlClient, type SqlConnection } from "effect/sql"
+import { TestClock } from "effect/testing"
+import { makeCompiler } from "../src/PgCompiler.ts"
+import * as Wakeup from "../src/Wakeup.ts"
+
+/** A SqlClient whose statements only append their time of arrival (TestClock millis) to `sent`. */
+const recordingClient = (sent: Array<number>) => {
+  const record = (sql: string) =>
+    Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        if (sql.includes("pg_notify")) sent.push(clock.currentTimeMillisUnsafe())
+        return []
+      })
+    )
+  const connection: SqlConnection.Connection = {
+    execute: record,
+    executeRaw: record,
+    executeStream: () => {
+      throw new Error("not used")
+    },
+    executeValues: record,
+    executeValuesUnprepared: record,
+    executeUnprepared: record
+  }
+  return SqlClient.make({
+    acquirer: Effect.succeed(connection),
+    transactionAcquirer: Effect.succeed(connection),
+    borrower: (f) => f(connection),
+    compiler: makeCompiler(),
+    driver: "postgres",
+    spanAttributes: []
+  }).pipe(Effect.provide(Reactivity.layer))
+}
+
+const setup = Effect.gen(function* () {
+  const sent: Array<number> = []
+  const sql = yield* recordingClient(sent)
+  const wakeup = yield* Wakeup.make(sql, undefined, {
+    channel: "sluice_test",
+    notify: true,
+    debounce: Duration.millis(5)
+  })
+  return { sent, wakeup }
+})
+
+describe("Wakeup: NOTIFY rate limit", () => {
+  it.effect("a trickle at the configured rate, with jitter, gets one NOTIFY per signal, at once", () =>
+    Effect.gen(function* () {
+      const { sent, wakeup } = yield* setup
+      // 5 ms apart on average, alternately 4 and 6: a fixed 5 ms window would hold every other one.
+      const at: Array<number> = []
+      for (let i = 0, t = 0; i < 20; i++) {
+        at.push(t)
+        yield* wakeup.signal
+        const gap = i % 2 === 0 ? 4 : 6
+        yield* TestClock.adjust(Duration.millis(gap))
+        t += gap
+      }
+      assert.deepStrictEqual(sent, at)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a burst gets the burst allowance at once, then one NOTIFY covering the rest", () =>
+    Effect.gen(function* () {
+      const { sent, wakeup } = yield* setup
+      for (let i = 0; i < 50; i++) yield* wakeup.signal
+      assert.deepStrictEqual(sent, [0, 0], "two at once")
+      yield* TestClock.adjust(Duration.millis(5))
+      assert.deepStrictEqual(sent, [0, 0, 5], "the 48 others share one, when the bucket allows")
+      yield* TestClock.adjust(Duration.millis(100))
+      assert.strictEqual(sent.length, 3, "nothing more without new signals")
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("dense signals for a long time average one NOTIFY per window, and the last signal is covered", () =>
+    Effect.gen(function* () {
+      const { sent, wakeup } = yield* setup
+      // One signal per millisecond for a second.
+      for (let i = 0; i < 1000; i++) {
+        yield* wakeup.signal
+        yield* TestClock.adjust(Duration.millis(1))
+      }
+      yield* TestClock.adjust(Duration.millis(10))
+      assert.isAtMost(sent.length, 1000 / 5 + 2)
+      assert.isAtLeast(sent.length, 1000 / 5 - 2)
+      assert.isAtLeast(sent.at(-1)!, 999, "a NOTIFY after the last signal")
+    }).pipe(Effect.scoped)
+  )
+})
