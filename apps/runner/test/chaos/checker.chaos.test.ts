@@ -101,6 +101,18 @@ describe("the chaos checker", () => {
     receive(stale, "a", 1)
     stale.mark("stale-completion", "relay-1")
     expect(check([row("a", 1, "delivered", 1)], stale, loose).violations).toEqual([])
+    // A batch whose results may not have been recorded (its completion failed) explains a later
+    // redelivery of what it had sent, and nothing it had not sent yet.
+    const failed = new History()
+    receive(failed, "a", 1)
+    failed.mark("failed-batch", "relay-1")
+    receive(failed, "a", 1)
+    expect(check([row("a", 1, "delivered", 1)], failed, loose).violations).toEqual([])
+    const failedEarlier = new History()
+    failedEarlier.mark("failed-batch", "relay-1")
+    receive(failedEarlier, "a", 1)
+    receive(failedEarlier, "a", 1)
+    expect(check([row("a", 1, "delivered", 1)], failedEarlier, loose).violations.join("\n")).toMatch(/no fault between/)
   })
 
   it("reports per-entity order broken on an ordered route", () => {

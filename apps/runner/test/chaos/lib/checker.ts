@@ -132,9 +132,12 @@ export const check = (rows: ReadonlyArray<CommittedRow>, history: History, optio
         const first = acked[0]!
         const again = acked[i]!
         const explained = faults.some((m) =>
-          // A refused late result (logged by the relay that lost its lease) explains any duplicate
-          // of a delivery that started before it; other faults must overlap the two deliveries.
-          m.kind === "stale-completion" ? m.seq > first.seq : m.seq < again.seq && (m.endSeq ?? m.seq) > first.seq
+          // A refused late result or a failed batch (logged by the relay whose results were not
+          // recorded) explains any duplicate of a delivery that started before it; other faults
+          // must overlap the two deliveries.
+          m.kind === "stale-completion" || m.kind === "failed-batch"
+            ? m.seq > first.seq
+            : m.seq < again.seq && (m.endSeq ?? m.seq) > first.seq
         )
         if (!explained)
           violations.push(

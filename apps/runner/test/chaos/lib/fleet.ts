@@ -122,9 +122,13 @@ export const startFleet = (history: History, databaseUrl: string, config: Sluice
       const member: Member = { name: `relay-${counter}`, sluice, admin: adminUrl(sluice), ready: false }
       member.admin.catch(() => undefined)
       // A refused (stale) result proves a lease ran out under a delivery: a fault the checker may
-      // blame for a duplicate even when nobody injected one (a process starved of CPU, say).
+      // blame for a duplicate even when nobody injected one (a process starved of CPU, say). So does
+      // a failed batch: its results may not have been recorded (e.g. the completion went out on a
+      // pooled connection that a PostgreSQL restart had already closed, after the restart ended).
       sluice.child.stderr?.on("data", (chunk: Buffer | string) => {
-        if (String(chunk).includes("result refused")) history.mark("stale-completion", member.name)
+        const text = String(chunk)
+        if (text.includes("result refused")) history.mark("stale-completion", member.name)
+        if (text.includes("relay batch failed")) history.mark("failed-batch", member.name)
       })
       members.push(member)
       await sluice.waitForLine("stderr", /sluice is running/, 30_000)
