@@ -531,6 +531,34 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   {
+    name: "waitForWork: a retry wakes a waiter, and so does a delivery that unblocks an ordered entity",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const first = makeEvent({ entity_id: "ordered-entity" })
+        const second = makeEvent({ entity_id: "ordered-entity" })
+        yield* store.append(yield* makeBatch([first, second], ["ordered"], { ordered: true }))
+        yield* settleSignals(harness)
+        const claimed = yield* claimAll("w", 10)
+        const plain = claimed.find((c) => c.entry.route === "default")!
+        const head = claimed.find((c) => c.entry.route === "ordered")!
+        yield* check.equal(claimed.length, 2, "the ordered entity's second event waits for its first")
+        const afterRetry = yield* Effect.forkChild(store.waitForWork(Duration.minutes(10)))
+        yield* harness.advance(Duration.millis(50))
+        yield* store.complete([
+          Completion.Retry({ outbox_id: plain.entry.outbox_id, token: tokenOf(plain), error: "503", delay_ms: 0 })
+        ])
+        yield* harness.advance(Duration.millis(50))
+        yield* check.that(afterRetry.pollUnsafe() !== undefined, "woken by the retry")
+        const afterOrdered = yield* Effect.forkChild(store.waitForWork(Duration.minutes(10)))
+        yield* harness.advance(Duration.millis(50))
+        yield* store.complete([Completion.Delivered({ outbox_id: head.entry.outbox_id, token: tokenOf(head) })])
+        yield* harness.advance(Duration.millis(50))
+        yield* check.that(afterOrdered.pollUnsafe() !== undefined, "woken by the delivery that frees the entity")
+      })
+  },
+  {
     name: "stats count pending, leased, delivered and dead per route, with the oldest pending time",
     run: () =>
       Effect.gen(function* () {
