@@ -176,7 +176,8 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
       )
       if (parent !== undefined) return yield* body
       const result = yield* lock.withPermits(1)(body)
-      notify()
+      // Committed: wake waiters if it wrote anything (a kept wake-up costs a relay one claim).
+      if (undoLog.length > 0) notify()
       return result
     })
 
