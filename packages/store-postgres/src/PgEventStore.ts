@@ -38,7 +38,10 @@ export interface StoreOptions {
   readonly migrate?: boolean
   /** Send a (debounced) NOTIFY when work appears, for relays in other processes. @default true */
   readonly notify?: boolean
-  /** Shortest gap between two NOTIFYs. @default "5 millis" */
+  /**
+   * Average gap between two NOTIFYs when work is dense (a token bucket; a steady rate below
+   * one per gap is never delayed). @default "4 millis"
+   */
   readonly notifyDebounce?: Duration.Input
 }
 
@@ -80,7 +83,8 @@ export const make = (
     const wakeup = yield* Wakeup.make(sql, notifications, {
       channel: `sluice_${schema}`,
       notify: options.notify ?? true,
-      debounce: Duration.fromInputUnsafe(options.notifyDebounce ?? "5 millis")
+      debounce:
+        options.notifyDebounce === undefined ? Wakeup.defaultDebounce : Duration.fromInputUnsafe(options.notifyDebounce)
     })
     // After the outermost transaction commits (at once when there is none); never on rollback.
     const signalAfterCommit = sql.afterCommit(wakeup.signal)

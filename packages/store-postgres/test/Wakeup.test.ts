@@ -1,6 +1,7 @@
 /**
  * The NOTIFY rate limit, on a SqlClient that records statements instead of sending them and with
- * the TestClock: a steady trickle at the configured rate is never delayed, a burst is coalesced, and
+ * the TestClock: a steady trickle at or below the configured rate is never delayed (with the
+ * defaults, not even after a stall), a burst is coalesced, and
  * no signal is left without a NOTIFY after it.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -40,16 +41,24 @@ const recordingClient = (sent: Array<number>) => {
   }).pipe(Effect.provide(Reactivity.layer))
 }
 
-const setup = Effect.gen(function* () {
-  const sent: Array<number> = []
-  const sql = yield* recordingClient(sent)
-  const wakeup = yield* Wakeup.make(sql, undefined, {
-    channel: "sluice_test",
-    notify: true,
-    debounce: Duration.millis(5)
+const setupWith = (debounce: Duration.Duration) =>
+  Effect.gen(function* () {
+    const sent: Array<number> = []
+    const sql = yield* recordingClient(sent)
+    const wakeup = yield* Wakeup.make(sql, undefined, { channel: "sluice_test", notify: true, debounce })
+    return { sent, wakeup }
   })
-  return { sent, wakeup }
-})
+
+const setup = setupWith(Duration.millis(5))
+
+/** Deterministic jitter in [0, 1) (a linear congruential generator), so a failure replays. */
+const jitter = (seed: number) => {
+  let state = seed
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
+    return state / 2_147_483_648
+  }
+}
 
 describe("Wakeup: NOTIFY rate limit", () => {
   it.effect("a trickle at the configured rate, with jitter, gets one NOTIFY per signal, at once", () =>
@@ -68,15 +77,35 @@ describe("Wakeup: NOTIFY rate limit", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.effect("with the defaults, a steady 200 signals/s with jitter and stalls gets every NOTIFY at once", () =>
+    Effect.gen(function* () {
+      // The commit-to-publish bench's rate on a fixed schedule (an ingest loop that sleeps until
+      // its next slot): each signal up to 2 ms late, every 50th 10 ms late (a GC pause, a slow
+      // commit). With a limit of exactly 200/s the bucket never refills ahead of the schedule:
+      // after a stall, every later signal would wait for the time the stall took beyond a window.
+      const { sent, wakeup } = yield* setupWith(Wakeup.defaultDebounce)
+      const late = jitter(42)
+      const at: Array<number> = []
+      for (let i = 0; i < 1000; i++) {
+        const due = i * 5 + (i % 50 === 49 ? 10 : Math.floor(late() * 3))
+        yield* TestClock.adjust(Duration.millis(due - (at.at(-1) ?? 0)))
+        at.push(due)
+        yield* wakeup.signal
+      }
+      assert.deepStrictEqual(sent, at)
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("a burst gets the burst allowance at once, then one NOTIFY covering the rest", () =>
     Effect.gen(function* () {
       const { sent, wakeup } = yield* setup
       for (let i = 0; i < 50; i++) yield* wakeup.signal
-      assert.deepStrictEqual(sent, [0, 0], "two at once")
+      const burst = Array.from({ length: Wakeup.BURST }, () => 0)
+      assert.deepStrictEqual(sent, burst, "the burst allowance at once")
       yield* TestClock.adjust(Duration.millis(5))
-      assert.deepStrictEqual(sent, [0, 0, 5], "the 48 others share one, when the bucket allows")
+      assert.deepStrictEqual(sent, [...burst, 5], "the others share one, when the bucket allows")
       yield* TestClock.adjust(Duration.millis(100))
-      assert.strictEqual(sent.length, 3, "nothing more without new signals")
+      assert.strictEqual(sent.length, Wakeup.BURST + 1, "nothing more without new signals")
     }).pipe(Effect.scoped)
   )
 
@@ -89,7 +118,7 @@ describe("Wakeup: NOTIFY rate limit", () => {
         yield* TestClock.adjust(Duration.millis(1))
       }
       yield* TestClock.adjust(Duration.millis(10))
-      assert.isAtMost(sent.length, 1000 / 5 + 2)
+      assert.isAtMost(sent.length, 1000 / 5 + Wakeup.BURST)
       assert.isAtLeast(sent.length, 1000 / 5 - 2)
       assert.isAtLeast(sent.at(-1)!, 999, "a NOTIFY after the last signal")
     }).pipe(Effect.scoped)
