@@ -232,30 +232,29 @@ export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, Store
       group.push(envelopeOf(row))
       byRoute.set(row.entry.route, group)
     }
-    const perRoute = yield* Effect.forEach(
-      byRoute,
-      ([route, envelopes]) =>
-        // Per route: only the publish can be interrupted; once outcomes exist they are recorded.
-        Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function* () {
-            const outcomes = yield* restore(publishRoute(routes.get(route)!.transport, envelopes, publishTimeout)).pipe(
-              Effect.onInterrupt(() =>
-                Effect.suspend(() =>
-                  store.complete(
-                    envelopes.map((e) =>
-                      Completion.Release({ outbox_id: e.outbox_id, token: tokens.get(e.outbox_id)! })
-                    )
-                  )
-                ).pipe(Effect.ignore)
-              )
+    const publishAndRecord = ([route, envelopes]: readonly [string, ReadonlyArray<Envelope>]) =>
+      // Per route: only the publish can be interrupted; once outcomes exist they are recorded.
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const outcomes = yield* restore(publishRoute(routes.get(route)!.transport, envelopes, publishTimeout)).pipe(
+            Effect.onInterrupt(() =>
+              Effect.suspend(() =>
+                store.complete(
+                  envelopes.map((e) => Completion.Release({ outbox_id: e.outbox_id, token: tokens.get(e.outbox_id)! }))
+                )
+              ).pipe(Effect.ignore)
             )
-            const now = yield* Clock.currentTimeMillis
-            const completions = yield* settle(policy, envelopes, outcomes, tokens)
-            return yield* record(route, envelopes, completions, createdAt, now, lease)
-          })
-        ),
-      { concurrency: "unbounded" }
-    )
+          )
+          const now = yield* Clock.currentTimeMillis
+          const completions = yield* settle(policy, envelopes, outcomes, tokens)
+          return yield* record(route, envelopes, completions, createdAt, now, lease)
+        })
+      )
+    // One route (the common case) runs in this fiber: no fiber forked for it.
+    const perRoute =
+      byRoute.size === 1
+        ? [yield* publishAndRecord(byRoute.entries().next().value!)]
+        : yield* Effect.forEach(byRoute, publishAndRecord, { concurrency: "unbounded" })
     const total = { claimed: claimed.length, delivered: 0, retried: 0, dead: 0, stale: 0 }
     for (const counts of perRoute) {
       total.delivered += counts.delivered
