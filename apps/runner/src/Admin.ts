@@ -9,7 +9,7 @@ import { EventStore, type OutboxId, type StoreError } from "@sluice/core"
 import { Effect, Layer, Option, Redacted, Schema } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
-import { refreshBacklogGauges } from "./BacklogMetrics.ts"
+import { makeBacklogGauges } from "./BacklogMetrics.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import { StoreHealth } from "./StoreLayer.ts"
 
@@ -45,6 +45,7 @@ export const routes = (options: AdminOptions) =>
     Effect.gen(function* () {
       const store = yield* EventStore
       const health = yield* StoreHealth
+      const refreshBacklogGauges = makeBacklogGauges(store)
       const guard =
         <E, R>(
           handler: (
@@ -83,7 +84,7 @@ export const routes = (options: AdminOptions) =>
           "/metrics",
           guard(() =>
             Effect.gen(function* () {
-              yield* refreshBacklogGauges(store).pipe(Effect.ignore)
+              yield* refreshBacklogGauges.pipe(Effect.ignore)
               const body = yield* PrometheusMetrics.format()
               return HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
             })

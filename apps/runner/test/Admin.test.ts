@@ -77,6 +77,21 @@ describe("admin HTTP API", () => {
     })
   )
 
+  it.live("a route whose backlog was delivered shows 0, not its last value", () =>
+    Effect.gen(function* () {
+      const { call, store } = yield* setup()
+      const drained = `drained-${Math.random().toString(36).slice(2)}`
+      yield* store.append(yield* makeBatch([makeEvent()], [drained]))
+      assert.include((yield* call("/metrics")).text, `sluice_outbox_pending{route="${drained}"} 1`)
+      const transport = yield* MemoryTransport.make("ok")
+      yield* Relay.runOnce({ routes: [{ name: drained, transport: "ok", topic: "t", match: ["**"] }] }).pipe(
+        Effect.provideService(EventStore, store),
+        Effect.provideService(Transports, Transports.makeOf([transport.transport]))
+      )
+      assert.include((yield* call("/metrics")).text, `sluice_outbox_pending{route="${drained}"} 0`)
+    })
+  )
+
   it.live("readyz answers 503 when the database is not ready", () =>
     Effect.gen(function* () {
       const { call } = yield* setup({ ready: false })

@@ -121,12 +121,21 @@ export interface StoredEvent {
   readonly event: Event
 }
 
-export interface RouteStats {
+/** The undelivered rows of a route (or of all routes). */
+export interface RouteBacklog {
   readonly pending: number
+  /** Pending rows under an unexpired lease (a relay is publishing them). */
   readonly leased: number
-  readonly delivered: number
   readonly dead: number
   readonly oldest_pending_at: DateTime.Utc | null
+}
+
+export interface OutboxBacklog extends RouteBacklog {
+  readonly by_route: Readonly<Record<string, RouteBacklog>>
+}
+
+export interface RouteStats extends RouteBacklog {
+  readonly delivered: number
 }
 
 export interface OutboxStats extends RouteStats {
@@ -146,7 +155,17 @@ export class EventStore extends Context.Service<
     /** Events in position order, after `after` (exclusive; 0 for the start). */
     readonly readEvents: (after: number, limit: number) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreError>
     readonly getRaw: (id: RawPayloadId) => Effect.Effect<Option.Option<RawPayload>, StoreError>
+    /**
+     * Every outbox row counted by state, per route. Delivered rows are kept (audit), so a database
+     * store reads the whole outbox: for an operator's look, not for polling.
+     */
     readonly stats: Effect.Effect<OutboxStats, StoreError>
+    /**
+     * `stats` without the delivered count, read from the pending and dead rows only: its cost follows
+     * the backlog, not the outbox's history. For metrics scraped every few seconds. `by_route` holds
+     * the routes that have pending or dead rows.
+     */
+    readonly backlog: Effect.Effect<OutboxBacklog, StoreError>
     /**
      * Waits until rows may have become claimable, or `maxWait` passes, whichever is first: after an
      * append, a replay, a release, a retry (claimable once due: the caller's polling covers a later

@@ -225,3 +225,23 @@ export const stats = (sql: SqlClient.SqlClient, t: Tables) =>
       count(*) FILTER (WHERE status = 'dead')::int AS dead,
       min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending_at
     FROM ${t.outbox} GROUP BY route ORDER BY route`
+
+/**
+ * Per-route backlog read through the two partial indexes only (`outbox_claim` holds the pending
+ * rows, `outbox_dead` the dead ones), never the delivered rows, whose number grows without bound.
+ * One scan with `status IN ('pending', 'dead')` would match neither index's predicate and read the
+ * whole table (with 2 million delivered rows: 170 ms, against under 1 ms for this). A route can
+ * come back twice, once per branch.
+ */
+export const backlogText = (t: TableNames): string => `
+    SELECT route, count(*)::int AS pending,
+      count(*) FILTER (WHERE lease_expires_at > now())::int AS leased,
+      0 AS dead, min(created_at) AS oldest_pending_at
+    FROM ${t.outbox} WHERE status = 'pending' GROUP BY route
+    UNION ALL
+    SELECT route, 0, 0, count(*)::int, NULL FROM ${t.outbox} WHERE status = 'dead' GROUP BY route`
+
+export const backlog = (sql: SqlClient.SqlClient, t: TableNames) =>
+  sql.unsafe<{ route: string; pending: number; leased: number; dead: number; oldest_pending_at: Date | null }>(
+    backlogText(t)
+  )

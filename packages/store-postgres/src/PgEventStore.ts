@@ -12,9 +12,11 @@ import {
   type AppendBatch,
   type Completion,
   EventStore,
+  type OutboxBacklog,
   type OutboxFilter,
   type OutboxStats,
   type ReplayFilter,
+  type RouteBacklog,
   type RouteStats,
   StoreError
 } from "@sluice/core"
@@ -57,13 +59,49 @@ class Boxed {
   }
 }
 
-const emptyStats = (): { -readonly [K in keyof RouteStats]: RouteStats[K] } => ({
+type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
+
+const emptyStats = (): Counts => ({
   pending: 0,
   leased: 0,
   delivered: 0,
   dead: 0,
   oldest_pending_at: null
 })
+
+/** A row of the stats or backlog query (the backlog has no delivered count). */
+interface CountRow {
+  readonly route: string
+  readonly pending: number
+  readonly leased: number
+  readonly delivered?: number
+  readonly dead: number
+  readonly oldest_pending_at: Date | null
+}
+
+/** Totals and per-route counts from the rows; a route may come in several rows. */
+const summarize = (rows: ReadonlyArray<CountRow>) => {
+  const total = emptyStats()
+  const byRoute: Record<string, Counts> = {}
+  for (const row of rows) {
+    const oldest = row.oldest_pending_at === null ? null : DateTime.makeUnsafe(row.oldest_pending_at)
+    byRoute[row.route] ??= emptyStats()
+    for (const counts of [total, byRoute[row.route]!]) {
+      counts.pending += row.pending
+      counts.leased += row.leased
+      counts.delivered += row.delivered ?? 0
+      counts.dead += row.dead
+      if (
+        oldest !== null &&
+        (counts.oldest_pending_at === null || DateTime.isLessThan(oldest, counts.oldest_pending_at))
+      )
+        counts.oldest_pending_at = oldest
+    }
+  }
+  return { total, byRoute }
+}
+
+const withoutDelivered = ({ delivered: _, ...backlog }: RouteStats): RouteBacklog => backlog
 
 /**
  * Builds the store on the SqlClient in context (migrating first unless told not to). LISTEN is used
@@ -77,8 +115,9 @@ export const make = (
     const schema = yield* validateSchema(options.schema ?? "sluice")
     if (options.migrate !== false) yield* migrate({ schema })
     const t = tables(sql, schema)
-    const appendStatements = Append.statements(tableNames(schema))
-    const outboxStatements = OutboxSql.statements(tableNames(schema))
+    const names = tableNames(schema)
+    const appendStatements = Append.statements(names)
+    const outboxStatements = OutboxSql.statements(names)
     const notifications = Option.getOrUndefined(yield* Effect.serviceOption(PgNotifications))
     const wakeup = yield* Wakeup.make(sql, notifications, {
       channel: `sluice_${schema}`,
@@ -169,24 +208,17 @@ export const make = (
 
     const stats = Effect.gen(function* () {
       const rows = yield* OutboxSql.stats(sql, t).pipe(Effect.mapError(toStoreError("stats")))
-      const total = emptyStats()
-      const byRoute: Record<string, RouteStats> = {}
-      for (const row of rows) {
-        const oldest = row.oldest_pending_at === null ? null : DateTime.makeUnsafe(row.oldest_pending_at)
-        byRoute[row.route] = { ...row, oldest_pending_at: oldest }
-        total.pending += row.pending
-        total.leased += row.leased
-        total.delivered += row.delivered
-        total.dead += row.dead
-        if (
-          oldest !== null &&
-          (total.oldest_pending_at === null || DateTime.isLessThan(oldest, total.oldest_pending_at))
-        ) {
-          total.oldest_pending_at = oldest
-        }
-      }
+      const { total, byRoute } = summarize(rows)
       return { ...total, by_route: byRoute } satisfies OutboxStats
     }).pipe(Effect.withSpan("PgEventStore.stats"))
+
+    const backlog = Effect.gen(function* () {
+      const rows = yield* OutboxSql.backlog(sql, names).pipe(Effect.mapError(toStoreError("backlog")))
+      const { total, byRoute } = summarize(rows)
+      const by_route: Record<string, RouteBacklog> = {}
+      for (const [route, counts] of Object.entries(byRoute)) by_route[route] = withoutDelivered(counts)
+      return { ...withoutDelivered(total), by_route } satisfies OutboxBacklog
+    }).pipe(Effect.withSpan("PgEventStore.backlog"))
 
     // The caller's own errors are boxed through withTransaction so that only BEGIN/COMMIT failures
     // become StoreErrors; a SqlError the caller's effect raised comes back to it unchanged.
@@ -210,6 +242,7 @@ export const make = (
       readEvents,
       getRaw: (id) => getRaw(id),
       stats,
+      backlog,
       waitForWork: (maxWait) => wakeup.wait(maxWait)
     })
   })

@@ -574,5 +574,35 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal(stats.by_route.r?.pending, 1, "per route")
         yield* check.that(stats.oldest_pending_at !== null, "oldest pending time")
       })
+  },
+  {
+    name: "backlog counts pending, leased and dead rows per route as stats does, and leaves out delivered-only routes",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        // Route a: one delivered, one dead, one leased, one pending. Route b: one delivered only.
+        yield* store.append(yield* makeBatch([makeEvent(), makeEvent(), makeEvent(), makeEvent()], ["a"]))
+        yield* store.append(yield* makeBatch([makeEvent()], ["b"]))
+        const b = yield* store.claim({ owner: "w", limit: 10, lease, routes: ["b"] })
+        const a = yield* store.claim({ owner: "w", limit: 3, lease, routes: ["a"] })
+        yield* store.complete([
+          Completion.Delivered({ outbox_id: b[0]!.entry.outbox_id, token: tokenOf(b[0]!) }),
+          Completion.Delivered({ outbox_id: a[0]!.entry.outbox_id, token: tokenOf(a[0]!) }),
+          Completion.Dead({ outbox_id: a[1]!.entry.outbox_id, token: tokenOf(a[1]!), error: "x" })
+        ])
+        const backlog = yield* store.backlog
+        const stats = yield* store.stats
+        const counts = (s: { pending: number; leased: number; dead: number }) => [s.pending, s.leased, s.dead]
+        yield* check.equal(counts(backlog), [2, 1, 1], "totals: pending, leased, dead")
+        yield* check.equal(counts(backlog), counts(stats), "the same totals as stats")
+        yield* check.equal(Object.keys(backlog.by_route), ["a"], "only routes with undelivered rows")
+        yield* check.equal(counts(backlog.by_route.a!), counts(stats.by_route.a!), "route a as stats counts it")
+        yield* check.equal(
+          backlog.oldest_pending_at === null ? null : DateTime.toEpochMillis(backlog.oldest_pending_at),
+          stats.oldest_pending_at === null ? null : DateTime.toEpochMillis(stats.oldest_pending_at),
+          "oldest pending time as stats"
+        )
+        yield* check.that(backlog.oldest_pending_at !== null, "there is a pending row")
+      })
   }
 ]

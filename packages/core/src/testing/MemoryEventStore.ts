@@ -18,6 +18,7 @@ import {
   type ClaimOptions,
   type Completion,
   EventStore,
+  type OutboxBacklog,
   type OutboxFilter,
   type OutboxStats,
   type ReplayFilter,
@@ -321,6 +322,20 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
     return { ...total, by_route: byRoute } satisfies OutboxStats
   })
 
+  const withoutDelivered = ({ delivered: _, ...backlog }: RouteStats) => backlog
+  // Routes whose rows are all delivered are left out, as a database store never reads those rows.
+  const backlog = Effect.map(
+    stats,
+    ({ by_route, ...total }): OutboxBacklog => ({
+      ...withoutDelivered(total),
+      by_route: Object.fromEntries(
+        Object.entries(by_route)
+          .filter(([, s]) => s.pending + s.dead > 0)
+          .map(([route, s]) => [route, withoutDelivered(s)])
+      )
+    })
+  )
+
   const waitForWork = work.wait
 
   return EventStore.of({
@@ -338,6 +353,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
       }),
     getRaw: (id) => Effect.sync(() => Option.fromNullishOr(raws.get(id))),
     stats,
+    backlog,
     waitForWork
   })
 })
