@@ -168,8 +168,8 @@ export class EventStore extends Context.Service<
     readonly backlog: Effect.Effect<OutboxBacklog, StoreError>
     /**
      * Waits until rows may have become claimable, or `maxWait` passes, whichever is first: after an
-     * append, a replay, a release, a retry (claimable once due: the caller's polling covers a later
-     * due time), or a settled row of an ordered route (a plain delivery makes no work and wakes
+     * append, a replay, a release, a retry (claimable once due: `Relay.start` ends its next wait at
+     * the due time itself), or a settled row of an ordered route (a plain delivery makes no work and wakes
      * nobody). A wake-up that comes while nobody waits is kept for the next call, which returns at
      * once (one kept wake-up per store, whichever caller waits first). Relays call it when a claim
      * came back short; it never replaces polling.

@@ -38,7 +38,10 @@ export interface RelayOptions {
   readonly publishTimeout?: Duration.Input
   /** @default defaultRetryPolicy (5 attempts) */
   readonly retryPolicy?: RetryPolicy
-  /** Longest wait between claims when idle and no notification arrives. @default 1 second */
+  /**
+   * Longest wait between claims when idle and no notification arrives (a retry this relay recorded
+   * ends the wait when it becomes due). @default 1 second
+   */
   readonly pollInterval?: Duration.Input
   /** Concurrent workers in `run`. @default 1 */
   readonly workers?: number
@@ -52,9 +55,14 @@ export interface BatchReport {
   readonly dead: number
   /** Results refused by the store because this worker's lease was no longer valid. */
   readonly stale: number
+  /**
+   * When the earliest retry this batch recorded becomes due (Clock millis; null without retries).
+   * `start` claims again then, instead of at the next poll.
+   */
+  readonly retryDueAt: number | null
 }
 
-const emptyReport: BatchReport = { claimed: 0, delivered: 0, retried: 0, dead: 0, stale: 0 }
+const emptyReport: BatchReport = { claimed: 0, delivered: 0, retried: 0, dead: 0, stale: 0, retryDueAt: null }
 
 const envelopeOf = (claimed: Claimed): Envelope => ({
   outbox_id: claimed.entry.outbox_id,
@@ -151,7 +159,7 @@ const settle = (
     return completions
   })
 
-type Counts = { delivered: number; retried: number; dead: number; stale: number }
+type Counts = { delivered: number; retried: number; dead: number; stale: number; retryDueAt: number | null }
 
 /** Records one route's results and counts them (metrics once per route, not per row). */
 const record = (
@@ -174,7 +182,9 @@ const record = (
       })
     )
     const rejected = new Set<string>(report.rejected)
-    const counts: Counts = { delivered: 0, retried: 0, dead: 0, stale: rejected.size }
+    // Measured after the store recorded the retries: no earlier than the database's due time.
+    const recordedAt = yield* Clock.currentTimeMillis
+    const counts: Counts = { delivered: 0, retried: 0, dead: 0, stale: rejected.size, retryDueAt: null }
     const lags: Array<number> = []
     for (const [i, completion] of completions.entries()) {
       if (rejected.size > 0 && rejected.has(completion.outbox_id)) {
@@ -185,8 +195,11 @@ const record = (
       } else if (completion._tag === "Delivered") {
         counts.delivered++
         lags.push(now - DateTime.toEpochMillis(createdAt.get(completion.outbox_id)!))
-      } else if (completion._tag === "Retry") counts.retried++
-      else if (completion._tag === "Dead") counts.dead++
+      } else if (completion._tag === "Retry") {
+        counts.retried++
+        const due = recordedAt + completion.delay_ms
+        if (counts.retryDueAt === null || due < counts.retryDueAt) counts.retryDueAt = due
+      } else if (completion._tag === "Dead") counts.dead++
     }
     if (lags.length > 0) {
       // One effect for the batch's lags, not one per row.
@@ -255,12 +268,21 @@ export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, Store
       byRoute.size === 1
         ? [yield* publishAndRecord(byRoute.entries().next().value!)]
         : yield* Effect.forEach(byRoute, publishAndRecord, { concurrency: "unbounded" })
-    const total = { claimed: claimed.length, delivered: 0, retried: 0, dead: 0, stale: 0 }
+    const total = {
+      claimed: claimed.length,
+      delivered: 0,
+      retried: 0,
+      dead: 0,
+      stale: 0,
+      retryDueAt: null as number | null
+    }
     for (const counts of perRoute) {
       total.delivered += counts.delivered
       total.retried += counts.retried
       total.dead += counts.dead
       total.stale += counts.stale
+      if (counts.retryDueAt !== null && (total.retryDueAt === null || counts.retryDueAt < total.retryDueAt))
+        total.retryDueAt = counts.retryDueAt
     }
     return total
   }).pipe(Effect.withSpan("sluice.relay.batch"))
@@ -293,7 +315,8 @@ export interface RelayHandle {
 /**
  * Starts `workers` relay loops in the current scope; closing the scope stops them gracefully (as
  * `stop`). A loop claims again at once after a full batch, and otherwise waits for a store
- * notification or `pollInterval`. Failures (and defects) of a batch are logged and retried after
+ * notification, for the earliest retry it recorded to become due, or for `pollInterval`, whichever
+ * comes first. Failures (and defects) of a batch are logged and retried after
  * `pollInterval`; a loop never fails.
  */
 export const start = (
@@ -309,7 +332,12 @@ export const start = (
     const loop = (worker: number) =>
       Effect.gen(function* () {
         const owner = `${options.owner ?? "relay"}/${worker}`
+        // The earliest retry this worker recorded and has not claimed since it became due: the wait
+        // ends then, so a retry goes out after its backoff, not at the next poll.
+        let retryDueAt: number | null = null
         while (!stopped) {
+          const claimedAt = yield* Clock.currentTimeMillis
+          if (retryDueAt !== null && retryDueAt <= claimedAt) retryDueAt = null
           const result = yield* batchOrError({ ...options, owner, batchSize })
           if (stopped) break
           if (result._tag === "Failure") {
@@ -317,8 +345,15 @@ export const start = (
               Effect.annotateLogs({ error: result.failure.message, worker })
             )
             yield* Effect.raceFirst(Effect.sleep(poll), Deferred.await(stopping))
-          } else if (result.success.claimed < batchSize) {
-            const wait = store.waitForWork(poll).pipe(Effect.catch(() => Effect.sleep(poll)))
+            continue
+          }
+          const due = result.success.retryDueAt
+          if (due !== null && (retryDueAt === null || due < retryDueAt)) retryDueAt = due
+          if (result.success.claimed < batchSize) {
+            const now = yield* Clock.currentTimeMillis
+            const maxWait =
+              retryDueAt === null ? poll : Duration.min(poll, Duration.millis(Math.max(0, retryDueAt - now)))
+            const wait = store.waitForWork(maxWait).pipe(Effect.catch(() => Effect.sleep(maxWait)))
             yield* Effect.raceFirst(wait, Deferred.await(stopping))
           }
         }

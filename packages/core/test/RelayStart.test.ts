@@ -1,12 +1,14 @@
 /**
  * Relay.start on a memory store: a graceful stop drains the batch in flight,
- * releases it after the grace period, and never waits out an idle poll interval.
+ * releases it after the grace period, and never waits out an idle poll interval; a retry goes out
+ * when its backoff ends, not at the next poll.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect } from "effect"
+import { Clock, Deferred, Duration, Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import * as Relay from "../src/Relay.ts"
-import { delivered, type Transport } from "../src/Transport.ts"
+import { delivered, retryable, type Transport } from "../src/Transport.ts"
 import { Transports } from "../src/Transports.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
 import * as MemoryEventStore from "../src/testing/MemoryEventStore.ts"
@@ -97,5 +99,36 @@ describe("Relay.start: graceful stop", () => {
         ["delivered", "delivered"]
       )
     })
+  )
+})
+
+describe("Relay.start: retries", () => {
+  it.effect("a retry goes out when its backoff ends, not at the next poll", () =>
+    Effect.gen(function* () {
+      // The receiver asks for 300 ms (Retry-After) once, then accepts; the poll is a minute.
+      const attempts: Array<number> = []
+      const transport: Transport = {
+        name: "flaky",
+        publish: (envelopes) =>
+          Effect.gen(function* () {
+            attempts.push(yield* Clock.currentTimeMillis)
+            return envelopes.map(() => (attempts.length === 1 ? retryable("busy", Duration.millis(300)) : delivered))
+          })
+      }
+      const store = yield* MemoryEventStore.make
+      yield* store.append(yield* makeBatch([makeEvent()], ["r"]))
+      yield* Relay.start({ routes: [{ ...routes[0]!, transport: "flaky" }], pollInterval: "1 minute" }).pipe(
+        Effect.provideService(EventStore, store),
+        Effect.provideService(Transports, Transports.makeOf([transport]))
+      )
+      yield* TestClock.adjust(Duration.millis(299))
+      assert.deepStrictEqual(attempts, [0], "not before the backoff ends")
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.deepStrictEqual(attempts, [0, 300])
+      assert.deepStrictEqual(
+        (yield* store.listOutbox({})).map((r) => r.status),
+        ["delivered"]
+      )
+    }).pipe(Effect.scoped)
   )
 })
