@@ -10,7 +10,7 @@ import { type Claimed, Completion, EventStore, StoreError } from "./EventStore.t
 import * as Metrics from "./Metrics.ts"
 import { decide, defaultRetryPolicy, type RetryPolicy } from "./RetryPolicy.ts"
 import type { Route } from "./Routing.ts"
-import { type Envelope, type PublishOutcome, retryable } from "./Transport.ts"
+import { type Envelope, PublishDeadline, type PublishOutcome, retryable } from "./Transport.ts"
 import { Transports } from "./Transports.ts"
 
 /**
@@ -31,7 +31,8 @@ export interface RelayOptions {
   readonly lease?: Duration.Input
   /**
    * Longest time one route's publish may take before its envelopes count as a retryable failure.
-   * It must leave time to record the results while the lease still holds: otherwise every result
+   * Transports that read `PublishDeadline` (the HTTP transport does) are told to finish a little
+   * earlier, with their own outcomes, so what they delivered is recorded as delivered. It must leave time to record the results while the lease still holds: otherwise every result
    * would be refused as stale, no attempt would ever be counted, and a receiver that never answers
    * would be retried forever. @default 80% of the lease
    */
@@ -81,7 +82,12 @@ const publishRoute = (transportName: string, envelopes: ReadonlyArray<Envelope>,
     const transports = yield* Transports
     const transport = yield* transports.get(transportName)
     const start = yield* Clock.currentTimeMillis
+    // The transport is told to be done a little earlier than the hard timeout, so that its own
+    // outcomes (the deliveries among them) arrive before the timeout turns them all into retries.
+    const millis = Duration.toMillis(timeout)
+    const deadline = start + millis - Math.min(1000, Math.floor(millis / 10))
     const outcomes = yield* transport.publish(envelopes).pipe(
+      Effect.provideService(PublishDeadline, deadline),
       Effect.timeoutOrElse({
         duration: timeout,
         orElse: () =>

@@ -8,9 +8,12 @@
  *   not before `retryAfter`); `Permanent` means retrying cannot help and the row is dead-lettered.
  * - Interruption is safe: an interrupted publish reports nothing, and the relay's lease expiry makes
  *   the rows claimable again (at-least-once).
+ * - The relay gives up on a publish at its publish timeout, and then counts every envelope as
+ *   retryable, the delivered ones too (they would be sent again). A transport that sends in several
+ *   steps should read `PublishDeadline` and return what it has before then.
  * - Every delivery carries the event id (header, message id...) so receivers can deduplicate.
  */
-import { Data, type Duration, type Effect } from "effect"
+import { Context, Data, type Duration, type Effect } from "effect"
 import type { Event } from "./Event.ts"
 import type { OutboxId } from "./Outbox.ts"
 
@@ -35,6 +38,17 @@ export const delivered: PublishOutcome = PublishOutcome.Delivered()
 export const retryable = (error: string, retryAfter?: Duration.Duration): PublishOutcome =>
   PublishOutcome.Retryable({ error, retryAfter })
 export const permanent = (error: string): PublishOutcome => PublishOutcome.Permanent({ error })
+
+/**
+ * When the relay stops waiting for the `publish` in progress (Clock millis; null outside a relay).
+ * A transport that sends in several requests should not start one it cannot finish by then, cut the
+ * last ones' timeouts to it, and return every outcome: the envelopes already delivered are then
+ * recorded as delivered instead of being sent again. The relay sets it a little before its own
+ * timeout, which stays the backstop for transports that ignore it.
+ */
+export const PublishDeadline = Context.Reference<number | null>("sluice/PublishDeadline", {
+  defaultValue: () => null
+})
 
 export interface Transport {
   /** The instance name routes refer to. */

@@ -7,11 +7,19 @@
  * (`FetchHttpClient`), so it runs on Node, Deno, Bun and edge runtimes. Redirects are never followed.
  */
 
-import { type Envelope, encodeEvent, Ids, Plugin, type PublishOutcome, type Transport } from "@sluice/core"
+import {
+  type Envelope,
+  encodeEvent,
+  Ids,
+  Plugin,
+  PublishDeadline,
+  type PublishOutcome,
+  type Transport
+} from "@sluice/core"
 import { Cause, Clock, Effect, Option, Random, Redacted, type Scope, Stream } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { HttpTransportConfig } from "./HttpTransportConfig.ts"
-import { type Answer, connectionFailed, outcomeOf, timedOut } from "./Outcome.ts"
+import { type Answer, connectionFailed, cutByDeadline, notSent, outcomeOf, timedOut } from "./Outcome.ts"
 import { makeSigner } from "./StandardWebhooks.ts"
 
 /** The plugin's package name, also the default instance name. */
@@ -137,11 +145,17 @@ export const make = (
     )
 
     const send = Effect.fn("sluice.transport.http.send")(function* (envelopes: ReadonlyArray<Envelope>) {
+      // Within the relay's deadline: a request that cannot start in time is not sent, and the wait
+      // for an answer ends at the deadline, so the outcomes of the others reach the relay.
+      const deadline = yield* PublishDeadline
+      const now = yield* Clock.currentTimeMillis
+      const waitMs = deadline === null ? config.timeoutMs : Math.min(config.timeoutMs, deadline - now)
+      if (waitMs <= 0) return notSent
       const first = envelopes[0]!
       const single = config.mode === "single"
       const body = JSON.stringify(single ? encodeEvent(first.event) : envelopes.map((e) => encodeEvent(e.event)))
       const id = single ? first.event.event_id : batchId(envelopes)
-      const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+      const timestamp = Math.floor(now / 1000)
       const headers: Record<string, string> = {
         "user-agent": "sluice-transport-http",
         ...extraHeaders,
@@ -170,7 +184,7 @@ export const make = (
                 }))
         ),
         Effect.scoped,
-        Effect.timeout(config.timeoutMs),
+        Effect.timeout(waitMs),
         Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
         // No client span: it would replace our traceparent (which carries the event's trace id) and
         // record the URL and headers (credentials) as span attributes. This function's span remains.
@@ -182,7 +196,7 @@ export const make = (
         return outcomeOf(answer.success, yield* Clock.currentTimeMillis, config.maxRetryAfterMs)
       }
       const error = answer.failure
-      if (Cause.isTimeoutError(error)) return timedOut(config.timeoutMs)
+      if (Cause.isTimeoutError(error)) return waitMs < config.timeoutMs ? cutByDeadline(waitMs) : timedOut(waitMs)
       return connectionFailed(
         origin,
         error.reason._tag === "TransportError" ? describe(error.reason.cause) : error.reason._tag

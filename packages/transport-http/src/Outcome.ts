@@ -8,6 +8,7 @@
  * | 408, 429, 5xx                            | Retryable, after `Retry-After` when given         |
  * | other 4xx                                | Permanent, with the status and a body excerpt     |
  * | timeout, connection error                | Retryable                                         |
+ * | not sent or cut at the relay's deadline  | Retryable                                         |
  *
  * Redirects are refused because following one would send a signed body to a host nobody configured.
  */
@@ -59,3 +60,10 @@ export const timedOut = (timeoutMs: number): PublishOutcome => retryable(`no ans
 /** A request that failed before an answer (refused, reset, DNS...): `detail` names the cause. */
 export const connectionFailed = (origin: string, detail: string): PublishOutcome =>
   retryable(`request to ${origin} failed: ${detail}`)
+
+/** A request not started: the relay's publish deadline (its publish timeout, less a margin) had passed. */
+export const notSent: PublishOutcome = retryable("not sent: the relay's publish deadline had passed")
+
+/** A request whose wait for an answer the relay's publish deadline cut short (it may have arrived). */
+export const cutByDeadline = (waitedMs: number): PublishOutcome =>
+  retryable(`no answer within ${waitedMs} ms, when the relay's publish deadline came`)

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { encodeEvent, type PublishOutcome, Transports } from "@sluice/core"
-import { makeEvent, TransportContract } from "@sluice/core/testing"
+import { EventStore, encodeEvent, type PublishOutcome, Relay, Transports } from "@sluice/core"
+import { MemoryEventStore, makeBatch, makeEvent, TransportContract } from "@sluice/core/testing"
 import { Duration, Effect, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { HttpTransportPlugin, make } from "../src/HttpTransport.ts"
@@ -173,6 +173,46 @@ describe("HttpTransport: outcomes", () => {
       }).pipe(Effect.timeout("2 seconds"))
       assert.strictEqual(aborted, 1, "the receiver saw the connection go away")
     })
+  )
+
+  it.live(
+    "past the relay's publish deadline: what the receiver accepted is recorded as delivered, the rest retried",
+    () =>
+      Effect.gen(function* () {
+        // 12 events one at a time to a receiver taking 150 ms each, against a 1 s publish timeout:
+        // about 6 get through. Without the deadline the relay's timeout would count all 12 as retries,
+        // and the accepted ones would be sent again.
+        const receiver = yield* startReceiver(
+          () => new Promise((resolve) => setTimeout(() => resolve({ status: 204 }), 150))
+        )
+        const transport = yield* transportFor(receiver, { mode: "single", concurrency: 1 })
+        const store = yield* MemoryEventStore.make
+        yield* store.append(
+          yield* makeBatch(
+            Array.from({ length: 12 }, () => makeEvent()),
+            ["r"]
+          )
+        )
+        const report = yield* Relay.runOnce({
+          routes: [{ name: "r", transport: "hook", topic: "t", match: ["**"] }],
+          publishTimeout: "1 second"
+        }).pipe(
+          Effect.provideService(EventStore, store),
+          Effect.provideService(Transports, Transports.makeOf([transport]))
+        )
+        assert.isAtLeast(report.delivered, 1, "some were accepted in time")
+        assert.isAtLeast(report.retried, 1, "not all fit in the deadline")
+        assert.strictEqual(report.delivered + report.retried, 12)
+        const rows = yield* store.listOutbox({})
+        const received = (yield* receiver.requests).map((r) => header(r, "webhook-id"))
+        const deliveredIds = rows.filter((r) => r.status === "delivered").map((r) => r.event_id as string)
+        assert.includeMembers(received, deliveredIds, "only what the receiver got is delivered")
+        assert.isAtMost(received.length - deliveredIds.length, 1, "at most the request cut by the deadline is unknown")
+        for (const row of rows.filter((r) => r.status === "pending")) {
+          assert.include(row.last_error ?? "", "deadline")
+          assert.strictEqual(row.attempts, 1)
+        }
+      })
   )
 
   it.live("a flaky receiver: the failed attempt and its retry carry the same webhook-id, then it is delivered", () =>
