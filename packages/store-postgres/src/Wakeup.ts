@@ -75,7 +75,8 @@ export const make = (
     let tokens = BURST
     let refilledAt = Number.NEGATIVE_INFINITY
     const refill = (now: number) => {
-      tokens = window <= 0 ? BURST : Math.min(BURST, tokens + (now - refilledAt) / window)
+      // A wall clock stepped back must not take tokens away.
+      tokens = window <= 0 ? BURST : Math.min(BURST, tokens + Math.max(0, now - refilledAt) / window)
       refilledAt = now
     }
     // A NOTIFY is waiting for a token: every signal until it is sent is covered by it.

@@ -87,7 +87,8 @@ describe("Wakeup: NOTIFY rate limit", () => {
       const late = jitter(42)
       const at: Array<number> = []
       for (let i = 0; i < 1000; i++) {
-        const due = i * 5 + (i % 50 === 49 ? 10 : Math.floor(late() * 3))
+        // A late one delays the next too (it cannot start before the previous signal).
+        const due = Math.max(at.at(-1) ?? 0, i * 5 + (i % 50 === 49 ? 10 : Math.floor(late() * 3)))
         yield* TestClock.adjust(Duration.millis(due - (at.at(-1) ?? 0)))
         at.push(due)
         yield* wakeup.signal
