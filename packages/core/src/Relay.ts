@@ -7,6 +7,7 @@
  */
 import { Cause, Clock, DateTime, Deferred, Duration, Effect, Fiber, Metric, Random, type Scope } from "effect"
 import { type Claimed, Completion, EventStore, StoreError } from "./EventStore.ts"
+import * as DueTimes from "./internal/DueTimes.ts"
 import * as Metrics from "./Metrics.ts"
 import { decide, defaultRetryPolicy, type RetryPolicy } from "./RetryPolicy.ts"
 import type { Route } from "./Routing.ts"
@@ -57,13 +58,13 @@ export interface BatchReport {
   /** Results refused by the store because this worker's lease was no longer valid. */
   readonly stale: number
   /**
-   * When the earliest retry this batch recorded becomes due (Clock millis; null without retries).
-   * `start` claims again then, instead of at the next poll.
+   * When each retry this batch recorded becomes due (Clock millis). `start` claims again then,
+   * instead of at the next poll.
    */
-  readonly retryDueAt: number | null
+  readonly retriesDueAt: ReadonlyArray<number>
 }
 
-const emptyReport: BatchReport = { claimed: 0, delivered: 0, retried: 0, dead: 0, stale: 0, retryDueAt: null }
+const emptyReport: BatchReport = { claimed: 0, delivered: 0, retried: 0, dead: 0, stale: 0, retriesDueAt: [] }
 
 const envelopeOf = (claimed: Claimed): Envelope => ({
   outbox_id: claimed.entry.outbox_id,
@@ -165,7 +166,7 @@ const settle = (
     return completions
   })
 
-type Counts = { delivered: number; retried: number; dead: number; stale: number; retryDueAt: number | null }
+type Counts = { delivered: number; retried: number; dead: number; stale: number; retriesDueAt: Array<number> }
 
 /** Records one route's results and counts them (metrics once per route, not per row). */
 const record = (
@@ -190,7 +191,7 @@ const record = (
     const rejected = new Set<string>(report.rejected)
     // Measured after the store recorded the retries: no earlier than the database's due time.
     const recordedAt = yield* Clock.currentTimeMillis
-    const counts: Counts = { delivered: 0, retried: 0, dead: 0, stale: rejected.size, retryDueAt: null }
+    const counts: Counts = { delivered: 0, retried: 0, dead: 0, stale: rejected.size, retriesDueAt: [] }
     const lags: Array<number> = []
     for (const [i, completion] of completions.entries()) {
       if (rejected.size > 0 && rejected.has(completion.outbox_id)) {
@@ -203,8 +204,7 @@ const record = (
         lags.push(now - DateTime.toEpochMillis(createdAt.get(completion.outbox_id)!))
       } else if (completion._tag === "Retry") {
         counts.retried++
-        const due = recordedAt + completion.delay_ms
-        if (counts.retryDueAt === null || due < counts.retryDueAt) counts.retryDueAt = due
+        counts.retriesDueAt.push(recordedAt + completion.delay_ms)
       } else if (completion._tag === "Dead") counts.dead++
     }
     if (lags.length > 0) {
@@ -280,15 +280,14 @@ export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, Store
       retried: 0,
       dead: 0,
       stale: 0,
-      retryDueAt: null as number | null
+      retriesDueAt: [] as Array<number>
     }
     for (const counts of perRoute) {
       total.delivered += counts.delivered
       total.retried += counts.retried
       total.dead += counts.dead
       total.stale += counts.stale
-      if (counts.retryDueAt !== null && (total.retryDueAt === null || counts.retryDueAt < total.retryDueAt))
-        total.retryDueAt = counts.retryDueAt
+      total.retriesDueAt.push(...counts.retriesDueAt)
     }
     return total
   }).pipe(Effect.withSpan("sluice.relay.batch"))
@@ -338,27 +337,30 @@ export const start = (
     const loop = (worker: number) =>
       Effect.gen(function* () {
         const owner = `${options.owner ?? "relay"}/${worker}`
-        // The earliest retry this worker recorded and has not claimed since it became due: the wait
-        // ends then, so a retry goes out after its backoff, not at the next poll.
-        let retryDueAt: number | null = null
+        // Retries this worker recorded: an idle wait ends when the next is due, so a retry goes out
+        // after its backoff, not at the next poll.
+        const dues = DueTimes.make()
+        const untilNextDue = Effect.map(Clock.currentTimeMillis, (now) => {
+          const next = dues.next()
+          return next === undefined ? poll : Duration.min(poll, Duration.millis(Math.max(0, next - now)))
+        })
         while (!stopped) {
           const claimedAt = yield* Clock.currentTimeMillis
-          if (retryDueAt !== null && retryDueAt <= claimedAt) retryDueAt = null
           const result = yield* batchOrError({ ...options, owner, batchSize })
           if (stopped) break
           if (result._tag === "Failure") {
             yield* Effect.logError("relay batch failed").pipe(
               Effect.annotateLogs({ error: result.failure.message, worker })
             )
+            // A whole poll: with a failing database, waking at a due retry would retry at once.
             yield* Effect.raceFirst(Effect.sleep(poll), Deferred.await(stopping))
             continue
           }
-          const due = result.success.retryDueAt
-          if (due !== null && (retryDueAt === null || due < retryDueAt)) retryDueAt = due
+          // The claim covered the retries due by then.
+          dues.dropUntil(claimedAt)
+          dues.add(result.success.retriesDueAt)
           if (result.success.claimed < batchSize) {
-            const now = yield* Clock.currentTimeMillis
-            const maxWait =
-              retryDueAt === null ? poll : Duration.min(poll, Duration.millis(Math.max(0, retryDueAt - now)))
+            const maxWait = yield* untilNextDue
             const wait = store.waitForWork(maxWait).pipe(Effect.catch(() => Effect.sleep(maxWait)))
             yield* Effect.raceFirst(wait, Deferred.await(stopping))
           }

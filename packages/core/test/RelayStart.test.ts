@@ -103,32 +103,71 @@ describe("Relay.start: graceful stop", () => {
 })
 
 describe("Relay.start: retries", () => {
-  it.effect("a retry goes out when its backoff ends, not at the next poll", () =>
-    Effect.gen(function* () {
-      // The receiver asks for 300 ms (Retry-After) once, then accepts; the poll is a minute.
-      const attempts: Array<number> = []
-      const transport: Transport = {
-        name: "flaky",
-        publish: (envelopes) =>
-          Effect.gen(function* () {
-            attempts.push(yield* Clock.currentTimeMillis)
-            return envelopes.map(() => (attempts.length === 1 ? retryable("busy", Duration.millis(300)) : delivered))
+  /** A transport that answers each event's first attempt with a Retry-After from `delays` (by position), then accepts. */
+  const flaky = (delays: ReadonlyArray<number>) => {
+    const attempts: Array<{ readonly event: number; readonly at: number }> = []
+    const order = new Map<string, number>()
+    const transport: Transport = {
+      name: "flaky",
+      publish: (envelopes) =>
+        Effect.gen(function* () {
+          const at = yield* Clock.currentTimeMillis
+          return envelopes.map((envelope) => {
+            const id = envelope.event.event_id
+            if (!order.has(id)) order.set(id, order.size)
+            const event = order.get(id)!
+            attempts.push({ event, at })
+            return envelope.attempt === 1 ? retryable("busy", Duration.millis(delays[event]!)) : delivered
           })
-      }
+        })
+    }
+    return { attempts, transport }
+  }
+
+  const run = (delays: ReadonlyArray<number>) =>
+    Effect.gen(function* () {
+      const { attempts, transport } = flaky(delays)
       const store = yield* MemoryEventStore.make
-      yield* store.append(yield* makeBatch([makeEvent()], ["r"]))
+      yield* store.append(
+        yield* makeBatch(
+          delays.map(() => makeEvent()),
+          ["r"]
+        )
+      )
       yield* Relay.start({ routes: [{ ...routes[0]!, transport: "flaky" }], pollInterval: "1 minute" }).pipe(
         Effect.provideService(EventStore, store),
         Effect.provideService(Transports, Transports.makeOf([transport]))
       )
+      return { attempts, store }
+    })
+
+  it.effect("a retry goes out when its backoff ends (rounded up to 25 ms), not at the next poll", () =>
+    Effect.gen(function* () {
+      const { attempts, store } = yield* run([300])
       yield* TestClock.adjust(Duration.millis(299))
-      assert.deepStrictEqual(attempts, [0], "not before the backoff ends")
-      yield* TestClock.adjust(Duration.millis(1))
-      assert.deepStrictEqual(attempts, [0, 300])
+      assert.deepStrictEqual(attempts, [{ event: 0, at: 0 }], "not before the backoff ends")
+      yield* TestClock.adjust(Duration.millis(26))
+      assert.deepStrictEqual(attempts, [
+        { event: 0, at: 0 },
+        { event: 0, at: 325 }
+      ])
       assert.deepStrictEqual(
         (yield* store.listOutbox({})).map((r) => r.status),
         ["delivered"]
       )
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("every retry of a batch is woken for, not only the earliest", () =>
+    Effect.gen(function* () {
+      const { attempts } = yield* run([300, 5_000])
+      yield* TestClock.adjust(Duration.seconds(6))
+      assert.deepStrictEqual(attempts, [
+        { event: 0, at: 0 },
+        { event: 1, at: 0 },
+        { event: 0, at: 325 },
+        { event: 1, at: 5_025 }
+      ])
     }).pipe(Effect.scoped)
   )
 })
