@@ -55,6 +55,8 @@ export interface BatchReport {
   readonly delivered: number
   readonly retried: number
   readonly dead: number
+  /** Rows the transport did not send (NotSent): back to pending, no attempt counted. */
+  readonly released: number
   /** Results refused by the store because this worker's lease was no longer valid. */
   readonly stale: number
   /**
@@ -64,7 +66,15 @@ export interface BatchReport {
   readonly retriesDueAt: ReadonlyArray<number>
 }
 
-const emptyReport: BatchReport = { claimed: 0, delivered: 0, retried: 0, dead: 0, stale: 0, retriesDueAt: [] }
+const emptyReport: BatchReport = {
+  claimed: 0,
+  delivered: 0,
+  retried: 0,
+  dead: 0,
+  released: 0,
+  stale: 0,
+  retriesDueAt: []
+}
 
 const envelopeOf = (claimed: Claimed): Envelope => ({
   outbox_id: claimed.entry.outbox_id,
@@ -99,6 +109,11 @@ const publishRoute = (transportName: string, envelopes: ReadonlyArray<Envelope>,
     )
     const took = (yield* Clock.currentTimeMillis) - start
     yield* Metric.update(Metrics.forRoute(Metrics.publishDuration, envelopes[0]?.route ?? ""), took)
+    // Nothing sent at all (a publish timeout too short for even one request, a transport that never
+    // starts): counted as attempts, so those rows still end in dead letters instead of being claimed
+    // and released forever.
+    if (outcomes.length > 0 && outcomes.every((o) => o._tag === "NotSent"))
+      return outcomes.map((o) => retryable(`nothing was sent: ${o._tag === "NotSent" ? o.error : ""}`))
     if (outcomes.length === envelopes.length) return outcomes
     return envelopes.map(() =>
       retryable(`transport ${transportName} returned ${outcomes.length} outcomes for ${envelopes.length} envelopes`)
@@ -127,6 +142,10 @@ const settle = (
       const token = tokens.get(outbox_id)!
       if (outcome._tag === "Delivered") {
         completions.push(Completion.Delivered({ outbox_id, token }))
+        continue
+      }
+      if (outcome._tag === "NotSent") {
+        completions.push(Completion.Release({ outbox_id, token }))
         continue
       }
       const annotations = {
@@ -166,8 +185,6 @@ const settle = (
     return completions
   })
 
-type Counts = { delivered: number; retried: number; dead: number; stale: number; retriesDueAt: Array<number> }
-
 /** Records one route's results and counts them (metrics once per route, not per row). */
 const record = (
   route: string,
@@ -191,7 +208,14 @@ const record = (
     const rejected = new Set<string>(report.rejected)
     // Measured after the store recorded the retries: no earlier than the database's due time.
     const recordedAt = yield* Clock.currentTimeMillis
-    const counts: Counts = { delivered: 0, retried: 0, dead: 0, stale: rejected.size, retriesDueAt: [] }
+    const counts = {
+      delivered: 0,
+      retried: 0,
+      dead: 0,
+      released: 0,
+      stale: rejected.size,
+      retriesDueAt: [] as Array<number>
+    }
     const lags: Array<number> = []
     for (const [i, completion] of completions.entries()) {
       if (rejected.size > 0 && rejected.has(completion.outbox_id)) {
@@ -206,6 +230,7 @@ const record = (
         counts.retried++
         counts.retriesDueAt.push(recordedAt + completion.delay_ms)
       } else if (completion._tag === "Dead") counts.dead++
+      else if (completion._tag === "Release") counts.released++
     }
     if (lags.length > 0) {
       // One effect for the batch's lags, not one per row.
@@ -279,6 +304,7 @@ export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, Store
       delivered: 0,
       retried: 0,
       dead: 0,
+      released: 0,
       stale: 0,
       retriesDueAt: [] as Array<number>
     }
@@ -286,6 +312,7 @@ export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, Store
       total.delivered += counts.delivered
       total.retried += counts.retried
       total.dead += counts.dead
+      total.released += counts.released
       total.stale += counts.stale
       total.retriesDueAt.push(...counts.retriesDueAt)
     }

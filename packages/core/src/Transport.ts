@@ -5,12 +5,15 @@
  * - `publish` returns exactly one outcome per envelope, in the envelopes' order; it never fails:
  *   every failure is an outcome, so the relay can record it against the right row.
  * - `Delivered` means the receiver accepted the event; `Retryable` means try again later (optionally
- *   not before `retryAfter`); `Permanent` means retrying cannot help and the row is dead-lettered.
+ *   not before `retryAfter`); `Permanent` means retrying cannot help and the row is dead-lettered;
+ *   `NotSent` means the transport did not try (e.g. the publish deadline came first): the row goes
+ *   back to pending at once, with no attempt counted.
  * - Interruption is safe: an interrupted publish reports nothing, and the relay's lease expiry makes
  *   the rows claimable again (at-least-once).
  * - The relay gives up on a publish at its publish timeout, and then counts every envelope as
  *   retryable, the delivered ones too (they would be sent again). A transport that sends in several
- *   steps should read `PublishDeadline` and return what it has before then.
+ *   steps should read `PublishDeadline` and return what it has before then, `NotSent` for what it
+ *   did not start.
  * - Every delivery carries the event id (header, message id...) so receivers can deduplicate.
  */
 import { Context, Data, type Duration, type Effect } from "effect"
@@ -31,6 +34,7 @@ export type PublishOutcome = Data.TaggedEnum<{
   Delivered: {}
   Retryable: { readonly error: string; readonly retryAfter: Duration.Duration | undefined }
   Permanent: { readonly error: string }
+  NotSent: { readonly error: string }
 }>
 export const PublishOutcome = Data.taggedEnum<PublishOutcome>()
 
@@ -38,13 +42,14 @@ export const delivered: PublishOutcome = PublishOutcome.Delivered()
 export const retryable = (error: string, retryAfter?: Duration.Duration): PublishOutcome =>
   PublishOutcome.Retryable({ error, retryAfter })
 export const permanent = (error: string): PublishOutcome => PublishOutcome.Permanent({ error })
+export const notSent = (error: string): PublishOutcome => PublishOutcome.NotSent({ error })
 
 /**
  * When the relay stops waiting for the `publish` in progress (Clock millis; null outside a relay).
- * A transport that sends in several requests should not start one it cannot finish by then, cut the
- * last ones' timeouts to it, and return every outcome: the envelopes already delivered are then
- * recorded as delivered instead of being sent again. The relay sets it a little before its own
- * timeout, which stays the backstop for transports that ignore it.
+ * A transport that sends in several requests should start none once it has passed (`NotSent` for
+ * those), cut the wait for the answers in flight to it, and return every outcome: the envelopes
+ * already delivered are then recorded as delivered instead of being sent again. The relay sets it a
+ * little before its own timeout, which stays the backstop for transports that ignore it.
  */
 export const PublishDeadline = Context.Reference<number | null>("sluice/PublishDeadline", {
   defaultValue: () => null

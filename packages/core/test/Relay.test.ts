@@ -8,6 +8,7 @@ import type { Route } from "../src/Routing.ts"
 import {
   delivered,
   type Envelope,
+  notSent,
   type PublishOutcome,
   permanent,
   retryable,
@@ -118,6 +119,35 @@ describe("relay pipeline", () => {
       const row = yield* onlyRow
       expect([row.status, row.attempts, row.last_error]).toEqual(["dead", 1, "permanent: HTTP 400: bad payload"])
       expect(seen).toHaveLength(1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("NotSent rows go back to pending at once with no attempt counted; the others are recorded", () => {
+    let n = 0
+    const { layer } = scripted(() => Effect.succeed(n++ === 0 ? delivered : notSent("deadline passed")))
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent(), makeEvent(), makeEvent()]))
+      const report = yield* Relay.runOnce(options)
+      expect(report).toMatchObject({ claimed: 3, delivered: 1, released: 2, retried: 0 })
+      const rows = yield* store.listOutbox({ status: "pending" })
+      expect(rows.map((r) => [r.attempts, r.lease, r.last_error])).toEqual([
+        [0, null, null],
+        [0, null, null]
+      ])
+      expect((yield* Relay.runOnce(options)).claimed).toBe(2)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a publish that sent nothing at all counts an attempt, so it cannot loop forever", () => {
+    const { layer } = scripted(() => Effect.succeed(notSent("deadline passed")))
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent()]))
+      const report = yield* Relay.runOnce(options)
+      expect(report).toMatchObject({ claimed: 1, released: 0, retried: 1 })
+      const row = yield* onlyRow
+      expect([row.attempts, row.last_error]).toEqual([1, "nothing was sent: deadline passed"])
     }).pipe(Effect.provide(layer))
   })
 

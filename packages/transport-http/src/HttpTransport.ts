@@ -19,7 +19,7 @@ import {
 import { Cause, Clock, Effect, Option, Random, Redacted, type Scope, Stream } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { HttpTransportConfig } from "./HttpTransportConfig.ts"
-import { type Answer, connectionFailed, cutByDeadline, notSent, outcomeOf, timedOut } from "./Outcome.ts"
+import { type Answer, connectionFailed, cutByDeadline, notStarted, outcomeOf, timedOut } from "./Outcome.ts"
 import { makeSigner } from "./StandardWebhooks.ts"
 
 /** The plugin's package name, also the default instance name. */
@@ -150,7 +150,7 @@ export const make = (
       const deadline = yield* PublishDeadline
       const now = yield* Clock.currentTimeMillis
       const waitMs = deadline === null ? config.timeoutMs : Math.min(config.timeoutMs, deadline - now)
-      if (waitMs <= 0) return notSent
+      if (waitMs <= 0) return notStarted
       const first = envelopes[0]!
       const single = config.mode === "single"
       const body = JSON.stringify(single ? encodeEvent(first.event) : envelopes.map((e) => encodeEvent(e.event)))

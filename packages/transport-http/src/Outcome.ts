@@ -8,11 +8,12 @@
  * | 408, 429, 5xx                            | Retryable, after `Retry-After` when given         |
  * | other 4xx                                | Permanent, with the status and a body excerpt     |
  * | timeout, connection error                | Retryable                                         |
- * | not sent or cut at the relay's deadline  | Retryable                                         |
+ * | not started by the relay's deadline      | NotSent (no attempt counted)                      |
+ * | cut at the relay's deadline              | Retryable                                         |
  *
  * Redirects are refused because following one would send a signed body to a host nobody configured.
  */
-import { delivered, type PublishOutcome, permanent, retryable } from "@sluice/core"
+import { delivered, notSent, type PublishOutcome, permanent, retryable } from "@sluice/core"
 import { parseRetryAfter } from "./RetryAfter.ts"
 
 /** Characters of the response body kept in a failure reason. */
@@ -61,8 +62,11 @@ export const timedOut = (timeoutMs: number): PublishOutcome => retryable(`no ans
 export const connectionFailed = (origin: string, detail: string): PublishOutcome =>
   retryable(`request to ${origin} failed: ${detail}`)
 
-/** A request not started: the relay's publish deadline (its publish timeout, less a margin) had passed. */
-export const notSent: PublishOutcome = retryable("not sent: the relay's publish deadline had passed")
+/**
+ * A request not started: the relay's publish deadline (its publish timeout, less a margin) had
+ * passed. Its rows go back to pending with no attempt counted.
+ */
+export const notStarted: PublishOutcome = notSent("not sent: the relay's publish deadline had passed")
 
 /** A request whose wait for an answer the relay's publish deadline cut short (it may have arrived). */
 export const cutByDeadline = (waitedMs: number): PublishOutcome =>
