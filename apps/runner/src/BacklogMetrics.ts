@@ -38,7 +38,8 @@ const nothing: RouteBacklog = { pending: 0, leased: 0, dead: 0, oldest_pending_a
 /**
  * An effect that sets the gauges from the store's current backlog. The backlog lists only routes
  * with undelivered rows, so a route seen before and absent now is set to 0 (its gauges would
- * otherwise keep their last values).
+ * otherwise keep their last values). Routes are never forgotten: one removed from the config reads 0
+ * until the process restarts.
  */
 export const makeBacklogGauges = (store: EventStore["Service"]): Effect.Effect<void, StoreError> => {
   const seen = new Set<string>()
