@@ -201,10 +201,9 @@ export const dlqReplay = (
 
 /** `sluice dlq purge`. */
 export const dlqPurge = (file: string, logLevel: Option.Option<LogLevel.LogLevel>, route: Option.Option<string>) =>
-  withStore(file, logLevel, () =>
+  withStore(file, logLevel, (store) =>
     Effect.gen(function* () {
-      const purge = yield* DeadLetters.DeadLetterPurge
-      const purged = yield* purge.purge(Option.isSome(route) ? { route: route.value } : {})
+      const purged = yield* store.purgeDead(Option.isSome(route) ? { route: route.value } : {})
       yield* Console.log(`purged ${purged} dead letter(s)`)
     })
   )

@@ -5,13 +5,12 @@
  */
 import { mkdirSync } from "node:fs"
 import { resolve } from "node:path"
-import { type EventStore, StoreError } from "@sluice/core"
+import type { EventStore } from "@sluice/core"
 import { layerMemory } from "@sluice/core/testing"
 import { migrate, migrations, PgEventStore, Pglite, PostgresJs } from "@sluice/store-postgres"
 import { Context, Data, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import type { StoreConfig } from "./Config.ts"
-import { DeadLetterPurge, makeSqlPurge } from "./DeadLetters.ts"
 
 /** The store could not be opened (unreachable server, failed migration, unusable data directory). */
 export class StoreStartError extends Data.TaggedError("StoreStartError")<{
@@ -123,7 +122,7 @@ const sqlHealth = (schema: string) =>
     })
   )
 
-const sqlSide = (schema: string) => Layer.merge(sqlHealth(schema), Layer.effect(DeadLetterPurge, makeSqlPurge(schema)))
+const sqlSide = (schema: string) => sqlHealth(schema)
 
 const toStart = (store: string) => (error: { readonly message: string }) =>
   new StoreStartError({ store, reason: error.message })
@@ -144,23 +143,12 @@ const messageOf = (error: unknown): string =>
       : String(error)
 
 /** The EventStore (migrated on start) and its health check, for a choice. */
-export const storeLayer = (
-  choice: StoreChoice
-): Layer.Layer<EventStore | StoreHealth | DeadLetterPurge, StoreStartError> => {
+export const storeLayer = (choice: StoreChoice): Layer.Layer<EventStore | StoreHealth, StoreStartError> => {
   switch (choice._tag) {
     case "memory":
       return Layer.mergeAll(
         layerMemory,
-        Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: true, migrations: true }) })),
-        Layer.succeed(
-          DeadLetterPurge,
-          DeadLetterPurge.of({
-            purge: () =>
-              Effect.fail(
-                new StoreError({ operation: "purge", reason: "the memory store cannot purge", retryable: false })
-              )
-          })
-        )
+        Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: true, migrations: true }) }))
       )
     case "embedded": {
       const open = Layer.unwrap(

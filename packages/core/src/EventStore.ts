@@ -113,6 +113,11 @@ export interface ReplayFilter {
   readonly event_type?: string
 }
 
+/** Which dead letters `purgeDead` deletes: all, or one route's. */
+export interface PurgeFilter {
+  readonly route?: string
+}
+
 export interface StoredEvent {
   /** Monotonic global position: the order of `readEvents`. */
   readonly position: number
@@ -150,6 +155,11 @@ export class EventStore extends Context.Service<
     readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
     readonly complete: (results: ReadonlyArray<Completion>) => Effect.Effect<CompletionReport, StoreError>
     readonly replay: (filter: ReplayFilter) => Effect.Effect<number, StoreError>
+    /**
+     * Deletes dead-lettered outbox rows for good and returns how many. Their events and raw payloads
+     * stay (the event log is immutable), so appending the same event again is still a duplicate.
+     */
+    readonly purgeDead: (filter: PurgeFilter) => Effect.Effect<number, StoreError>
     readonly listOutbox: (filter: OutboxFilter) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
     readonly getEvent: (id: EventId) => Effect.Effect<Option.Option<StoredEvent>, StoreError>
     /** Events in position order, after `after` (exclusive; 0 for the start). */

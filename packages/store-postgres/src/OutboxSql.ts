@@ -4,7 +4,7 @@
  * result is guarded in its WHERE clause by the row's current, unexpired lease token (fencing).
  * Times come from the database's now(), one clock for every relay process.
  */
-import type { ClaimOptions, Completion, OutboxFilter, ReplayFilter } from "@sluice/core"
+import type { ClaimOptions, Completion, OutboxFilter, PurgeFilter, ReplayFilter } from "@sluice/core"
 import { Duration, Effect } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import * as FixedStatement from "./FixedStatement.ts"
@@ -182,6 +182,18 @@ export const replay = (sql: SqlClient.SqlClient, t: Tables, filter: ReplayFilter
         RETURNING 1
       )
       SELECT count(*)::int AS n FROM replayed`,
+    (rows) => rows[0]?.n ?? 0
+  )
+}
+
+/** Deletes dead rows (all, or one route's); returns how many. */
+export const purgeDead = (sql: SqlClient.SqlClient, t: Tables, filter: PurgeFilter) => {
+  const clauses: Array<Statement.Fragment> = [sql`status = 'dead'`]
+  if (filter.route !== undefined) clauses.push(sql`route = ${filter.route}`)
+  return Effect.map(
+    sql<{ n: number }>`
+      WITH gone AS (DELETE FROM ${t.outbox} WHERE ${sql.and(clauses)} RETURNING 1)
+      SELECT count(*)::int AS n FROM gone`,
     (rows) => rows[0]?.n ?? 0
   )
 }

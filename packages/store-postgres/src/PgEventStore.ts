@@ -15,6 +15,7 @@ import {
   type OutboxBacklog,
   type OutboxFilter,
   type OutboxStats,
+  type PurgeFilter,
   type ReplayFilter,
   type RouteBacklog,
   type RouteStats,
@@ -174,6 +175,10 @@ export const make = (
       return count
     })
 
+    const purgeDead = Effect.fn("PgEventStore.purgeDead")(function* (filter: PurgeFilter) {
+      return yield* OutboxSql.purgeDead(sql, t, filter).pipe(Effect.mapError(toStoreError("purgeDead")))
+    })
+
     const listOutbox = Effect.fn("PgEventStore.listOutbox")(function* (filter: OutboxFilter) {
       const rows = yield* OutboxSql.list(sql, t, filter).pipe(Effect.mapError(toStoreError("listOutbox")))
       return rows.map(toEntry)
@@ -237,6 +242,7 @@ export const make = (
       claim,
       complete,
       replay,
+      purgeDead,
       listOutbox,
       getEvent: (id) => getEvent(id),
       readEvents,

@@ -576,6 +576,45 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   {
+    name: "purgeDead deletes dead rows (one route's, or all) and nothing else; the events stay",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const events = [makeEvent(), makeEvent(), makeEvent()]
+        const batch = yield* makeBatch(events, ["a", "b"])
+        yield* store.append(batch)
+        const claimed = yield* store.claim({ owner: "w", limit: 6, lease })
+        // Dead: every row of the first two events; the third event's rows are delivered.
+        yield* store.complete(
+          claimed.map((c) =>
+            c.event.event_id === events[2]!.event_id
+              ? Completion.Delivered({ outbox_id: c.entry.outbox_id, token: tokenOf(c) })
+              : Completion.Dead({ outbox_id: c.entry.outbox_id, token: tokenOf(c), error: "x" })
+          )
+        )
+        yield* check.equal(yield* store.purgeDead({ route: "a" }), 2, "route a's dead rows")
+        yield* check.equal(
+          (yield* store.listOutbox({ status: "dead" })).map((e) => e.route),
+          ["b", "b"],
+          "route b's dead rows are left"
+        )
+        yield* check.equal(yield* store.purgeDead({}), 2, "the rest")
+        yield* check.equal(yield* store.purgeDead({}), 0, "nothing left to purge")
+        const left = yield* store.listOutbox({})
+        yield* check.equal(
+          left.map((e) => [e.status, e.route]),
+          [
+            ["delivered", "a"],
+            ["delivered", "b"]
+          ],
+          "delivered rows untouched"
+        )
+        yield* check.that(Option.isSome(yield* store.getEvent(events[0]!.event_id)), "the event stays")
+        const again = yield* store.append(batch)
+        yield* check.equal([again.appended.length, again.outbox_rows], [0, 0], "appending it again is a duplicate")
+      })
+  },
+  {
     name: "backlog counts pending, leased and dead rows per route as stats does, and leaves out delivered-only routes",
     run: () =>
       Effect.gen(function* () {

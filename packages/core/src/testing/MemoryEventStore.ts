@@ -21,6 +21,7 @@ import {
   type OutboxBacklog,
   type OutboxFilter,
   type OutboxStats,
+  type PurgeFilter,
   type ReplayFilter,
   type RouteStats,
   type StoredEvent,
@@ -279,6 +280,22 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
       return count
     })
 
+  const purgeDeadUnguarded = (filter: PurgeFilter) =>
+    Effect.gen(function* () {
+      const undoLog = yield* CurrentTransaction
+      let count = 0
+      for (const [id, entry] of [...outbox.entries()]) {
+        if (entry.status !== "dead" || (filter.route !== undefined && entry.route !== filter.route)) continue
+        write(
+          undoLog,
+          () => void outbox.delete(id),
+          () => void outbox.set(id, entry)
+        )
+        count++
+      }
+      return count
+    })
+
   const listOutbox = (filter: OutboxFilter) =>
     Effect.sync(() => {
       const after = filter.after === undefined ? 0 : Number(filter.after)
@@ -344,6 +361,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
     claim: (options) => guarded(claimUnguarded(options)),
     complete: (results) => guarded(completeUnguarded(results)),
     replay: (filter) => guarded(replayUnguarded(filter)),
+    purgeDead: (filter) => guarded(purgeDeadUnguarded(filter)),
     listOutbox,
     getEvent: (id) => Effect.sync(() => Option.fromNullishOr(events.get(id))),
     readEvents: (after, limit) =>
