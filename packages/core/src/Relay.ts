@@ -110,15 +110,17 @@ const publishRoute = (transportName: string, envelopes: ReadonlyArray<Envelope>,
     )
     const took = (yield* Clock.currentTimeMillis) - start
     yield* Metric.update(Metrics.forRoute(Metrics.publishDuration, envelopes[0]?.route ?? ""), took)
+    if (outcomes.length !== envelopes.length) {
+      return envelopes.map(() =>
+        retryable(`transport ${transportName} returned ${outcomes.length} outcomes for ${envelopes.length} envelopes`)
+      )
+    }
     // Nothing sent at all (a publish timeout too short for even one request, a transport that never
     // starts): counted as attempts, so those rows still end in dead letters instead of being claimed
     // and released forever.
     if (outcomes.length > 0 && outcomes.every((o) => o._tag === "NotSent"))
       return outcomes.map((o) => retryable(`nothing was sent: ${o._tag === "NotSent" ? o.error : ""}`))
-    if (outcomes.length === envelopes.length) return outcomes
-    return envelopes.map(() =>
-      retryable(`transport ${transportName} returned ${outcomes.length} outcomes for ${envelopes.length} envelopes`)
-    )
+    return outcomes
   }).pipe(
     Effect.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause)

@@ -185,6 +185,24 @@ describe("relay pipeline", () => {
     }).pipe(Effect.provide(Layer.mergeAll(layerMemory, Transports.layerOf(broken))))
   })
 
+  it.effect("too few outcomes, all NotSent, still count as a broken contract, not a crash", () => {
+    const short: Transport = {
+      name: "memory",
+      publish: (envelopes) => Effect.succeed(envelopes.slice(1).map(() => notSent("deadline passed")))
+    }
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+      const report = yield* Relay.runOnce(options)
+      expect(report).toMatchObject({ claimed: 2, retried: 2, released: 0 })
+      const rows = yield* store.listOutbox({})
+      expect(rows.map((r) => r.last_error)).toEqual([
+        "transport memory returned 1 outcomes for 2 envelopes",
+        "transport memory returned 1 outcomes for 2 envelopes"
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(layerMemory, Transports.layerOf(short))))
+  })
+
   it.effect("interrupting a relay mid-publish releases its rows without counting an attempt", () => {
     const { layer } = scripted(() => Effect.never)
     return Effect.gen(function* () {
