@@ -147,6 +147,18 @@ export interface OutboxStats extends RouteStats {
   readonly by_route: Readonly<Record<string, RouteStats>>
 }
 
+const withoutDelivered = ({ delivered: _, ...backlog }: RouteStats): RouteBacklog => backlog
+
+/** The backlog part of `stats`: no delivered counts, and only the routes with pending or dead rows. */
+export const backlogOf = ({ by_route, ...total }: OutboxStats): OutboxBacklog => ({
+  ...withoutDelivered(total),
+  by_route: Object.fromEntries(
+    Object.entries(by_route)
+      .filter(([, s]) => s.pending + s.dead > 0)
+      .map(([route, s]) => [route, withoutDelivered(s)])
+  )
+})
+
 export class EventStore extends Context.Service<
   EventStore,
   {

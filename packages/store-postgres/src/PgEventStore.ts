@@ -10,14 +10,13 @@
 import type { PGlite } from "@electric-sql/pglite"
 import {
   type AppendBatch,
+  backlogOf,
   type Completion,
   EventStore,
-  type OutboxBacklog,
   type OutboxFilter,
   type OutboxStats,
   type PurgeFilter,
   type ReplayFilter,
-  type RouteBacklog,
   type RouteStats,
   StoreError
 } from "@sluice/core"
@@ -101,8 +100,6 @@ const summarize = (rows: ReadonlyArray<CountRow>) => {
   }
   return { total, byRoute }
 }
-
-const withoutDelivered = ({ delivered: _, ...backlog }: RouteStats): RouteBacklog => backlog
 
 /**
  * Builds the store on the SqlClient in context (migrating first unless told not to). LISTEN is used
@@ -220,9 +217,7 @@ export const make = (
     const backlog = Effect.gen(function* () {
       const rows = yield* OutboxSql.backlog(sql, names).pipe(Effect.mapError(toStoreError("backlog")))
       const { total, byRoute } = summarize(rows)
-      const by_route: Record<string, RouteBacklog> = {}
-      for (const [route, counts] of Object.entries(byRoute)) by_route[route] = withoutDelivered(counts)
-      return { ...withoutDelivered(total), by_route } satisfies OutboxBacklog
+      return backlogOf({ ...total, by_route: byRoute })
     }).pipe(Effect.withSpan("PgEventStore.backlog"))
 
     // The caller's own errors are boxed through withTransaction so that only BEGIN/COMMIT failures

@@ -14,11 +14,11 @@ import type { EventId, RawPayload } from "../Event.ts"
 import {
   type AppendBatch,
   type AppendResult,
+  backlogOf,
   type Claimed,
   type ClaimOptions,
   type Completion,
   EventStore,
-  type OutboxBacklog,
   type OutboxFilter,
   type OutboxStats,
   type PurgeFilter,
@@ -339,19 +339,8 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
     return { ...total, by_route: byRoute } satisfies OutboxStats
   })
 
-  const withoutDelivered = ({ delivered: _, ...backlog }: RouteStats) => backlog
-  // Routes whose rows are all delivered are left out, as a database store never reads those rows.
-  const backlog = Effect.map(
-    stats,
-    ({ by_route, ...total }): OutboxBacklog => ({
-      ...withoutDelivered(total),
-      by_route: Object.fromEntries(
-        Object.entries(by_route)
-          .filter(([, s]) => s.pending + s.dead > 0)
-          .map(([route, s]) => [route, withoutDelivered(s)])
-      )
-    })
-  )
+  // Computed from stats: the memory store has no history to skip.
+  const backlog = Effect.map(stats, backlogOf)
 
   const waitForWork = work.wait
 
