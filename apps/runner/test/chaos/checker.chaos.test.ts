@@ -113,6 +113,12 @@ describe("the chaos checker", () => {
     receive(failedEarlier, "a", 1)
     receive(failedEarlier, "a", 1)
     expect(check([row("a", 1, "delivered", 1)], failedEarlier, loose).violations.join("\n")).toMatch(/no fault between/)
+    // Nor one logged after the redelivery: the lease it lost had to run out first.
+    const failedLater = new History()
+    receive(failedLater, "a", 1)
+    receive(failedLater, "a", 1)
+    failedLater.mark("failed-batch", "relay-1")
+    expect(check([row("a", 1, "delivered", 1)], failedLater, loose).violations.join("\n")).toMatch(/no fault between/)
   })
 
   it("reports per-entity order broken on an ordered route", () => {

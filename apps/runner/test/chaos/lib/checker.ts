@@ -132,12 +132,11 @@ export const check = (rows: ReadonlyArray<CommittedRow>, history: History, optio
         const first = acked[0]!
         const again = acked[i]!
         const explained = faults.some((m) =>
-          // A refused late result or a failed batch (logged by the relay whose results were not
-          // recorded) explains any duplicate of a delivery that started before it; other faults
-          // must overlap the two deliveries.
-          m.kind === "stale-completion" || m.kind === "failed-batch"
-            ? m.seq > first.seq
-            : m.seq < again.seq && (m.endSeq ?? m.seq) > first.seq
+          // A refused late result explains any duplicate of a delivery that started before it (it
+          // is refused only after the takeover, so it may come after the redelivery). A failed
+          // batch (its results not recorded) is logged at once, before its lease can run out: it
+          // must fall between the two deliveries, as must every other fault.
+          m.kind === "stale-completion" ? m.seq > first.seq : m.seq < again.seq && (m.endSeq ?? m.seq) > first.seq
         )
         if (!explained)
           violations.push(
