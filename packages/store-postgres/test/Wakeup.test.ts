@@ -1,6 +1,6 @@
 /**
  * The NOTIFY rate limit, on a SqlClient that records statements instead of sending them and with
- * the TestClock: a steady trickle at or below the configured rate is never delayed (with the
+ * the TestClock (and, for the echo case, a fake LISTEN): a steady trickle at or below the configured rate is never delayed (with the
  * defaults, not even after a stall), a burst is coalesced, and
  * no signal is left without a NOTIFY after it.
  */
@@ -10,14 +10,21 @@ import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { makeCompiler } from "../src/PgCompiler.ts"
+import { PgNotifications } from "../src/PgNotifications.ts"
 import * as Wakeup from "../src/Wakeup.ts"
 
-/** A SqlClient whose statements only append their time of arrival (TestClock millis) to `sent`. */
-const recordingClient = (sent: Array<number>) => {
-  const record = (sql: string) =>
+/**
+ * A SqlClient whose statements only append their time of arrival (TestClock millis) to `sent`, and
+ * each NOTIFY's payload to `payloads`.
+ */
+const recordingClient = (sent: Array<number>, payloads: Array<string> = []) => {
+  const record = (sql: string, params: ReadonlyArray<unknown>) =>
     Effect.clockWith((clock) =>
       Effect.sync(() => {
-        if (sql.includes("pg_notify")) sent.push(clock.currentTimeMillisUnsafe())
+        if (sql.includes("pg_notify")) {
+          sent.push(clock.currentTimeMillisUnsafe())
+          payloads.push(String(params[1]))
+        }
         return []
       })
     )
@@ -122,6 +129,38 @@ describe("Wakeup: NOTIFY rate limit", () => {
       assert.isAtMost(sent.length, 1000 / 5 + Wakeup.BURST)
       assert.isAtLeast(sent.length, 1000 / 5 - 2)
       assert.isAtLeast(sent.at(-1)!, 999, "a NOTIFY after the last signal")
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("its own NOTIFY coming back wakes nobody; another instance's does", () =>
+    Effect.gen(function* () {
+      const payloads: Array<string> = []
+      let deliver: (payload: string) => void = () => {}
+      const notifications = PgNotifications.of({
+        listen: (_channel, onNotify) =>
+          Effect.sync(() => {
+            deliver = onNotify
+          })
+      })
+      const sql = yield* recordingClient([], payloads)
+      const wakeup = yield* Wakeup.make(sql, notifications, {
+        channel: "sluice_test",
+        notify: true,
+        debounce: Duration.millis(5)
+      })
+      // A signal with nobody waiting: kept, and NOTIFY sent with this instance's payload. The next
+      // wait uses the kept wake-up (and starts LISTEN).
+      yield* wakeup.signal
+      yield* wakeup.wait(Duration.seconds(10))
+      const own = payloads[0]!
+      const waiter = yield* Effect.forkChild(wakeup.wait(Duration.seconds(10)))
+      yield* TestClock.adjust(Duration.millis(1))
+      deliver(own)
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.isUndefined(waiter.pollUnsafe(), "the echo of its own NOTIFY")
+      deliver("another-instance")
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.isDefined(waiter.pollUnsafe(), "another instance's NOTIFY")
     }).pipe(Effect.scoped)
   )
 })
