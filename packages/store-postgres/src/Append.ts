@@ -52,7 +52,7 @@ export const prepare = (batch: AppendBatch): Effect.Effect<Prepared, StoreError>
 
 /** What the statement reads its parameters from. */
 interface Input {
-  readonly raw: NonNullable<AppendBatch["raw"]> | null
+  readonly raw: AppendBatch["raw"]
   readonly unique: AppendBatch["events"]
   readonly outbox: ReadonlyArray<OutboxDraft>
 }
@@ -119,12 +119,12 @@ export const run = (
 ): Effect.Effect<AppendResult, SqlError.SqlError> => {
   const { unique, repeated, outbox } = prepared
   const input: Input = { raw: batch.raw, unique, outbox }
-  const run = FixedStatement.execute<{ appended: ReadonlyArray<string> | null; outbox_rows: number }, Input>(
+  const statement = FixedStatement.execute<{ appended: ReadonlyArray<string> | null; outbox_rows: number }, Input>(
     sql,
     batch.raw === null ? statements.withoutRaw : statements.withRaw,
     input
   )
-  return Effect.map(run, (rows) => {
+  return Effect.map(statement, (rows) => {
     const fresh = new Set(rows[0]?.appended ?? [])
     const appended: Array<EventId> = []
     const duplicates: Array<EventId> = []

@@ -1,8 +1,8 @@
 /**
  * The NOTIFY rate limit, on a SqlClient that records statements instead of sending them and with
- * the TestClock (and, for the echo case, a fake LISTEN): a steady trickle at or below the configured rate is never delayed (with the
- * defaults, not even after a stall), a burst is coalesced, and
- * no signal is left without a NOTIFY after it.
+ * the TestClock: a steady trickle at or below the configured rate is never delayed (with the
+ * defaults, not even after a stall), a burst is coalesced, and no signal is left without a NOTIFY
+ * after it. And, with a fake LISTEN, a store ignores the echo of its own NOTIFY.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
