@@ -28,20 +28,35 @@ export const validIds = (ids: ReadonlyArray<string>): ReadonlyArray<string> => i
  * Leases up to `limit` due rows. The candidates are locked with SKIP LOCKED, so concurrent relays
  * never wait for each other nor take the same row; on ordered routes a row is a candidate only when
  * no earlier row of its (route, ordering_key) is still pending (leased, retrying or due).
+ *
+ * Run on its own, the claim commits without waiting for the WAL flush (`synchronous_commit` off for
+ * its transaction only). A lease is the one thing a database crash could then forget, and a
+ * forgotten lease only makes its rows claimable again: the relay's results for them are refused as
+ * stale and the rows are delivered again, as after any crash (at-least-once). The rows, events and
+ * recorded results stay durable: `complete` commits synchronously, and its flush covers the claim
+ * before it. Measured at 200 events/s (commit-to-publish, 8,000 events per side): p50 1.46 -> 1.26
+ * ms, p99 5.3 -> 4.4 ms. Inside a caller's transaction (`inTransaction`) the setting would reach
+ * the caller's own commit, so there the claim is sent as it is.
  */
 export const claim = (
   sql: SqlClient.SqlClient,
   statements: Statements,
-  options: ClaimOptions
+  options: ClaimOptions,
+  inTransaction: boolean
 ): Effect.Effect<ReadonlyArray<EntryRow & EventRow>, SqlError.SqlError> =>
-  FixedStatement.execute<EntryRow & EventRow, ClaimOptions>(sql, statements.claim, options, { unprepared: true })
+  FixedStatement.execute<EntryRow & EventRow, ClaimOptions>(
+    sql,
+    inTransaction ? statements.claimInTransaction : statements.claim,
+    options,
+    { unprepared: true }
+  )
 
 // Unprepared (see `complete`). The candidates go through ARRAY(...) so the update finds them by
 // primary key: written as a join with a CTE, the planner hashed the whole outbox and events tables
 // on every claim (28 ms instead of 10 ms for 1000 rows out of 50k, and growing with the table):
 //   Update on outbox -> Nested Loop
 //     -> Index Scan using outbox_pkey (outbox_id = ANY ($4))  -> Index Scan using events_pkey
-const claimStatement = (t: TableNames) =>
+const claimStatement = (t: TableNames, asyncCommit: boolean) =>
   FixedStatement.make<ClaimOptions>((p) => {
     const routes = p((o) => o.routes ?? null)
     return `
@@ -65,7 +80,9 @@ const claimStatement = (t: TableNames) =>
       RETURNING o.*, e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload
     )
     SELECT ${entryColumns},
-           o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload
+           o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload${
+             asyncCommit ? `,\n           set_config('synchronous_commit', 'off', true) AS commit_mode` : ""
+           }
     FROM claimed o
     ORDER BY o.next_attempt_at, o.outbox_id`
   })
@@ -151,12 +168,16 @@ const completeStatement = (t: TableNames) =>
 
 /** The hot statements of a schema (claim and complete), built once when the store starts. */
 export interface Statements {
+  /** The claim on its own: committed asynchronously (see `claim`). */
   readonly claim: FixedStatement.FixedStatement<ClaimOptions>
+  /** The claim inside a caller's transaction, which keeps that transaction's commit mode. */
+  readonly claimInTransaction: FixedStatement.FixedStatement<ClaimOptions>
   readonly complete: FixedStatement.FixedStatement<CompleteInput>
 }
 
 export const statements = (t: TableNames): Statements => ({
-  claim: claimStatement(t),
+  claim: claimStatement(t, true),
+  claimInTransaction: claimStatement(t, false),
   complete: completeStatement(t)
 })
 
