@@ -62,7 +62,7 @@ SELECT o.outbox_id::text AS outbox_id, o.event_id::text AS event_id, o.route, o.
   o.attempts, o.next_attempt_at, o.lease_owner, o.lease_token::text AS lease_token, o.lease_expires_at,
   o.last_error, o.ordering_key, o.replays, o.created_at, o.delivered_at,
   o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload,
-  set_config('synchronous_commit', 'off', true) AS commit_mode
+  (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode
 FROM claimed o
 ORDER BY o.next_attempt_at, o.outbox_id`
 

@@ -59,6 +59,8 @@ export const claim = (
 const claimStatement = (t: TableNames, asyncCommit: boolean) =>
   FixedStatement.make<ClaimOptions>((p) => {
     const routes = p((o) => o.routes ?? null)
+    // A scalar subquery: set_config runs once per claim, not once per row.
+    const commitMode = asyncCommit ? `, (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode` : ""
     return `
     WITH claimed AS (
       UPDATE ${t.outbox} o
@@ -80,9 +82,7 @@ const claimStatement = (t: TableNames, asyncCommit: boolean) =>
       RETURNING o.*, e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload
     )
     SELECT ${entryColumns},
-           o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload${
-             asyncCommit ? `,\n           set_config('synchronous_commit', 'off', true) AS commit_mode` : ""
-           }
+           o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload${commitMode}
     FROM claimed o
     ORDER BY o.next_attempt_at, o.outbox_id`
   })
