@@ -5,7 +5,7 @@
  * Times come from the database's now(), one clock for every relay process.
  */
 import type { ClaimOptions, Completion, OutboxFilter, PurgeFilter, ReplayFilter } from "@sluice/core"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Option } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { EntryRow, EventRow } from "./Rows.ts"
@@ -30,25 +30,27 @@ export const validIds = (ids: ReadonlyArray<string>): ReadonlyArray<string> => i
  * no earlier row of its (route, ordering_key) is still pending (leased, retrying or due).
  *
  * Run on its own, the claim commits without waiting for the WAL flush (`synchronous_commit` off for
- * its transaction only). A lease is the one thing a database crash could then forget, and a
- * forgotten lease only makes its rows claimable again: the relay's results for them are refused as
- * stale and the rows are delivered again, as after any crash (at-least-once). The rows, events and
- * recorded results stay durable: `complete` commits synchronously, and its flush covers the claim
- * before it. Measured at 200 events/s (commit-to-publish, 8,000 events per side): p50 1.46 -> 1.26
- * ms, p99 5.3 -> 4.4 ms. Inside a caller's transaction (`inTransaction`) the setting would reach
- * the caller's own commit, so there the claim is sent as it is.
+ * its own transaction). A lease is all that a database crash can then forget: its rows become
+ * claimable as soon as the database is back, instead of when the lease expires, and are delivered
+ * again, perhaps while the first relay's request is still in flight (at-least-once; receivers
+ * deduplicate on the event id). Events, outbox rows and recorded results stay durable: `complete`
+ * commits synchronously, and its flush covers the claim written before it; an ordered route's next
+ * row still waits until its predecessor is recorded delivered. Inside a caller's transaction (one
+ * opened through the SqlClient) the setting would reach the caller's own commit, so there the claim
+ * is sent without it.
  */
 export const claim = (
   sql: SqlClient.SqlClient,
   statements: Statements,
-  options: ClaimOptions,
-  inTransaction: boolean
+  options: ClaimOptions
 ): Effect.Effect<ReadonlyArray<EntryRow & EventRow>, SqlError.SqlError> =>
-  FixedStatement.execute<EntryRow & EventRow, ClaimOptions>(
-    sql,
-    inTransaction ? statements.claimInTransaction : statements.claim,
-    options,
-    { unprepared: true }
+  Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
+    FixedStatement.execute<EntryRow & EventRow, ClaimOptions>(
+      sql,
+      Option.isSome(transaction) ? statements.claimInTransaction : statements.claim,
+      options,
+      { unprepared: true }
+    )
   )
 
 // Unprepared (see `complete`). The candidates go through ARRAY(...) so the update finds them by
@@ -59,7 +61,10 @@ export const claim = (
 const claimStatement = (t: TableNames, asyncCommit: boolean) =>
   FixedStatement.make<ClaimOptions>((p) => {
     const routes = p((o) => o.routes ?? null)
-    // A scalar subquery: set_config runs once per claim, not once per row.
+    // `SET LOCAL` would need a transaction block around the claim (more round trips); set_config
+    // with is_local reaches the end of the statement's own implicit transaction. A scalar
+    // subquery runs once per claim, not once per row; a claim that takes no row never runs it, and
+    // has nothing to commit. The rows carry its result as `commit_mode` (not read: EntryRow).
     const commitMode = asyncCommit ? `, (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode` : ""
     return `
     WITH claimed AS (

@@ -137,10 +137,7 @@ export const make = (
 
     const claim = Effect.fnUntraced(function* (options: Parameters<EventStore["Service"]["claim"]>[0]) {
       if (options.limit <= 0 || options.routes?.length === 0) return []
-      const inTransaction = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
-      const rows = yield* OutboxSql.claim(sql, outboxStatements, options, inTransaction).pipe(
-        Effect.mapError(toStoreError("claim"))
-      )
+      const rows = yield* OutboxSql.claim(sql, outboxStatements, options).pipe(Effect.mapError(toStoreError("claim")))
       return rows.map((row) => ({ entry: toEntry(row), event: toEvent(row) }))
     })
 

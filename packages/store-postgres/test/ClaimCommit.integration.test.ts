@@ -1,107 +1,97 @@
 /**
  * A claim on its own commits without waiting for the WAL flush (`synchronous_commit` off for its
- * transaction only); inside a caller's transaction it leaves that transaction's commit mode alone.
+ * own transaction); inside a caller's transaction it leaves that transaction's commit mode alone.
  * The setting must never outlive the claim: an append after it on the same connection has to be
- * durable at commit.
+ * durable at commit. On PostgreSQL with ONE pooled connection and on PGlite (one session), so that
+ * every statement of a case shares the claim's session.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore } from "@sluice/core"
+import { PGlite } from "@electric-sql/pglite"
+import { type ClaimOptions, EventStore } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
-import { Duration, Effect, Layer, Stream } from "effect"
-import { Reactivity } from "effect/reactivity"
-import { SqlClient, type SqlConnection } from "effect/sql"
+import { Duration, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { afterAll } from "vitest"
 import { PgEventStore } from "../src/index.ts"
-import { makeCompiler } from "../src/PgCompiler.ts"
+import * as OutboxSql from "../src/OutboxSql.ts"
+import { tableNames } from "../src/Tables.ts"
 import { databaseUrl, dropSchema, freshSchemaName } from "./utils.ts"
 
-const claimOptions = { owner: "test", limit: 10, lease: Duration.seconds(30) }
-const ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)"
+const claimOptions: ClaimOptions = { owner: "test", limit: 10, lease: Duration.seconds(30) }
 
-/** Whether the current transaction (or the session, outside one) commits synchronously. */
+/** The commit mode of the current transaction (or of the session, outside one). */
 const commitMode = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   Effect.map(sql<{ synchronous_commit: string }>`SHOW synchronous_commit`, (rows) => rows[0]!.synchronous_commit)
 )
 
-/** The store on PostgreSQL with ONE connection, so every statement shares the claim's session. */
-const oneConnection = Layer.unwrap(
-  Effect.gen(function* () {
-    const schema = freshSchemaName("claimcommit")
-    yield* Effect.addFinalizer(() => dropSchema(schema))
-    return PgEventStore.layer({ url: databaseUrl, schema, poolSize: 1 })
-  })
-).pipe(Layer.orDie)
-
-describe("claim commit mode (PostgreSQL)", () => {
-  it.live("a claim on its own leaves the session committing synchronously", () =>
-    Effect.gen(function* () {
-      const store = yield* EventStore
-      yield* store.append(yield* makeBatch([makeEvent()]))
-      const claimed = yield* store.claim(claimOptions)
-      assert.strictEqual(claimed.length, 1)
-      assert.strictEqual(yield* commitMode, "on")
-    }).pipe(Effect.provide(oneConnection), Effect.scoped)
-  )
-
-  it.live("inside a caller's transaction the claim keeps that transaction's commit synchronous", () =>
-    Effect.gen(function* () {
-      const store = yield* EventStore
-      yield* store.append(yield* makeBatch([makeEvent()]))
-      const [claimed, mode] = yield* store.transaction(
-        Effect.gen(function* () {
-          const claimed = yield* store.claim(claimOptions)
-          return [claimed, yield* commitMode] as const
-        })
-      )
-      assert.strictEqual(claimed.length, 1)
-      assert.strictEqual(mode, "on")
-    }).pipe(Effect.provide(oneConnection), Effect.scoped)
-  )
+let pglite: PGlite | undefined
+afterAll(async () => {
+  await pglite?.close()
 })
 
-/** A connection that records what it is sent and answers every claim with no rows. */
-const recording = (sent: Array<string>): SqlConnection.Connection => {
-  const answer = (text: string) =>
-    Effect.sync(() => {
-      sent.push(text)
-      return []
-    })
-  return {
-    execute: answer,
-    executeRaw: answer,
-    executeStream: () => Stream.empty,
-    executeValues: answer,
-    executeValuesUnprepared: answer,
-    executeUnprepared: answer
-  }
+const drivers = {
+  postgres: (schema: string) =>
+    Layer.unwrap(
+      Effect.gen(function* () {
+        yield* Effect.addFinalizer(() => dropSchema(schema))
+        return PgEventStore.layer({ url: databaseUrl, schema, poolSize: 1 })
+      })
+    ),
+  pglite: (schema: string) =>
+    Layer.unwrap(
+      Effect.gen(function* () {
+        pglite ??= yield* Effect.promise(() => PGlite.create())
+        return PgEventStore.layerPgliteInstance(pglite, { schema })
+      })
+    )
 }
 
-describe("claim commit mode (statements sent)", () => {
-  it.effect("a claim on its own asks for an asynchronous commit; one in a transaction does not", () =>
-    Effect.gen(function* () {
-      const sent: Array<string> = []
-      const connection = recording(sent)
-      const sqlLayer = Layer.effect(
-        SqlClient.SqlClient,
-        SqlClient.make({
-          acquirer: Effect.succeed(connection),
-          transactionAcquirer: Effect.succeed(connection),
-          compiler: makeCompiler(),
-          driver: "postgres",
-          spanAttributes: []
+for (const [name, makeLayer] of Object.entries(drivers)) {
+  describe(`claim commit mode (${name})`, () => {
+    /** Runs `f` with a store holding one claimable row, and the claim statements of its schema. */
+    const withRow = <A, E>(
+      f: (statements: OutboxSql.Statements) => Effect.Effect<A, E, EventStore | SqlClient.SqlClient>
+    ) =>
+      Effect.gen(function* () {
+        const schema = freshSchemaName("claimcommit")
+        return yield* Effect.gen(function* () {
+          const store = yield* EventStore
+          yield* store.append(yield* makeBatch([makeEvent()]))
+          return yield* f(OutboxSql.statements(tableNames(schema)))
+        }).pipe(Effect.provide(Layer.orDie(makeLayer(schema))))
+      }).pipe(Effect.scoped)
+
+    it.live("a claim on its own turns synchronous_commit off for its own transaction only", () =>
+      withRow((statements) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const before = yield* commitMode
+          const rows = yield* OutboxSql.claim(sql, statements, claimOptions)
+          assert.strictEqual(rows.length, 1)
+          // What set_config returned inside the claim's statement: it ran there.
+          assert.strictEqual((rows[0] as { commit_mode?: string }).commit_mode, "off")
+          assert.strictEqual(yield* commitMode, before)
         })
-      ).pipe(Layer.provide(Reactivity.layer))
-      yield* Effect.gen(function* () {
-        const store = yield* EventStore
-        yield* store.claim(claimOptions)
-        const alone = sent.filter((text) => text.includes("claimed AS"))
-        assert.strictEqual(alone.length, 1)
-        assert.include(alone[0]!, ASYNC_COMMIT)
-        sent.length = 0
-        yield* store.transaction(store.claim(claimOptions))
-        const inTransaction = sent.filter((text) => text.includes("claimed AS"))
-        assert.strictEqual(inTransaction.length, 1)
-        assert.notInclude(inTransaction[0]!, ASYNC_COMMIT)
-      }).pipe(Effect.provide(PgEventStore.layerSql({ migrate: false, notify: false }).pipe(Layer.provide(sqlLayer))))
-    })
-  )
-})
+      )
+    )
+
+    it.live("inside a caller's transaction the claim keeps that transaction's commit mode", () =>
+      withRow((statements) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const store = yield* EventStore
+          const [before, rows, after] = yield* store.transaction(
+            Effect.gen(function* () {
+              const before = yield* commitMode
+              const rows = yield* OutboxSql.claim(sql, statements, claimOptions)
+              return [before, rows, yield* commitMode] as const
+            })
+          )
+          assert.strictEqual(rows.length, 1)
+          assert.isUndefined((rows[0] as { commit_mode?: string }).commit_mode)
+          assert.strictEqual(after, before)
+        })
+      )
+    )
+  })
+}
