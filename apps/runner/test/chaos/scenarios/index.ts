@@ -3,7 +3,7 @@ import type { Scenario } from "../lib/scenario.ts"
 import { drain } from "./drain.ts"
 import { faultMix } from "./faultMix.ts"
 import { halfOpen } from "./halfOpen.ts"
-import { restart } from "./restart.ts"
+import { crash, restart } from "./restart.ts"
 import { rollbacks } from "./rollbacks.ts"
 import { sigkill } from "./sigkill.ts"
 import { sigstop } from "./sigstop.ts"
@@ -17,5 +17,6 @@ export const scenarios: ReadonlyArray<Scenario> = [
   drain,
   terminate,
   restart,
+  crash,
   halfOpen
 ]

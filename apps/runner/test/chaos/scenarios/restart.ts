@@ -1,21 +1,27 @@
 /**
- * Scenario: the PostgreSQL server restarted mid-run (private cluster, `pg_ctl restart -m fast`),
- * more than once, while writers append and relays deliver. The relay processes must ride it out
- * (reconnect; a claim or completion cut by the restart is retried or its lease expires), writers
- * retry their failed appends (each in its own business transaction, which a restart cuts: it must
- * fail with a SqlError, not crash the writer; see also transactionCut.chaos.test.ts), and every
- * committed event is delivered.
+ * Scenario: the PostgreSQL server restarted mid-run (private cluster, `pg_ctl restart`), more than
+ * once, while writers append and relays deliver. The relay processes must ride it out (reconnect; a
+ * claim or completion cut by the restart is retried or its lease expires), writers retry their
+ * failed appends (each in its own business transaction, which a restart cuts: it must fail with a
+ * SqlError, not crash the writer; see also transactionCut.chaos.test.ts), and every committed event
+ * is delivered.
+ *
+ * `restart` stops the server cleanly (`-m fast`: the WAL is flushed, nothing committed is lost).
+ * `crash` kills it (`-m immediate`): committed WAL still in the server's buffers is lost, which a
+ * claim (committed without waiting for the flush) may be: its lease is forgotten and its rows are
+ * delivered again, within the duplicates a restart may cause; events and results are flushed at
+ * commit and must all survive.
  */
 import { isAlive } from "../lib/fleet.ts"
 import { BATCH, startLoad, WORKERS } from "../lib/load.ts"
 import { rng, sleep } from "../lib/random.ts"
 import { type RunOptions, runScenario, type Scenario } from "../lib/scenario.ts"
 
-export const restart: Scenario = {
-  name: "postgres-restart",
-  description: "PostgreSQL restarted mid-run (private cluster)",
+const restartScenario = (mode: "fast" | "immediate", name: string, description: string): Scenario => ({
+  name,
+  description,
   run: (options: RunOptions) =>
-    runScenario("postgres-restart", options, async (ctx) => {
+    runScenario(name, options, async (ctx) => {
       const random = rng(options.seed)
       const { fleet, writer, writing, done } = await startLoad(ctx, random, {
         receiverDelayMs: 20,
@@ -26,9 +32,9 @@ export const restart: Scenario = {
       let made = 0
       for (let i = 0; i < restarts && !done(); i++) {
         await sleep(700 + random() * 700)
-        const fault = ctx.history.mark("restart", `pg_ctl restart #${i + 1}`)
-        const used = await ctx.pg.restart("fast")
-        if (used !== "fast") ctx.facts.fastShutdownTimedOut = Number(ctx.facts.fastShutdownTimedOut ?? 0) + 1
+        const fault = ctx.history.mark("restart", `pg_ctl restart -m ${mode} #${i + 1}`)
+        const used = await ctx.pg.restart(mode)
+        if (used !== mode) ctx.facts.fastShutdownTimedOut = Number(ctx.facts.fastShutdownTimedOut ?? 0) + 1
         ctx.history.end(fault)
         made += 1
         ctx.log(`restarted PostgreSQL (${made}/${restarts})`)
@@ -43,4 +49,16 @@ export const restart: Scenario = {
         check: { maxAttempts: 5, ordered: true, exactAttempts: false, maxDuplicates: made * 2 * WORKERS * BATCH }
       }
     })
-}
+})
+
+export const restart: Scenario = restartScenario(
+  "fast",
+  "postgres-restart",
+  "PostgreSQL restarted mid-run (private cluster)"
+)
+
+export const crash: Scenario = restartScenario(
+  "immediate",
+  "postgres-crash",
+  "PostgreSQL killed mid-run and restarted, losing its unflushed WAL (private cluster)"
+)
