@@ -6,16 +6,13 @@
  * every statement of a case shares the claim's session.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { PGlite } from "@electric-sql/pglite"
 import { type ClaimOptions, EventStore } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
 import { Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { afterAll } from "vitest"
-import { PgEventStore } from "../src/index.ts"
 import * as OutboxSql from "../src/OutboxSql.ts"
 import { tableNames } from "../src/Tables.ts"
-import { databaseUrl, dropSchema, freshSchemaName } from "./utils.ts"
+import { freshSchemaName, storeDrivers } from "./utils.ts"
 
 const claimOptions: ClaimOptions = { owner: "test", limit: 10, lease: Duration.seconds(30) }
 
@@ -24,27 +21,8 @@ const commitMode = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   Effect.map(sql<{ synchronous_commit: string }>`SHOW synchronous_commit`, (rows) => rows[0]!.synchronous_commit)
 )
 
-let pglite: PGlite | undefined
-afterAll(async () => {
-  await pglite?.close()
-})
-
-const drivers = {
-  postgres: (schema: string) =>
-    Layer.unwrap(
-      Effect.gen(function* () {
-        yield* Effect.addFinalizer(() => dropSchema(schema))
-        return PgEventStore.layer({ url: databaseUrl, schema, poolSize: 1 })
-      })
-    ),
-  pglite: (schema: string) =>
-    Layer.unwrap(
-      Effect.gen(function* () {
-        pglite ??= yield* Effect.promise(() => PGlite.create())
-        return PgEventStore.layerPgliteInstance(pglite, { schema })
-      })
-    )
-}
+// One pooled connection on PostgreSQL: every statement of a case shares the claim's session.
+const drivers = storeDrivers(1)
 
 for (const [name, makeLayer] of Object.entries(drivers)) {
   describe(`claim commit mode (${name})`, () => {

@@ -4,42 +4,19 @@
  */
 
 import { assert, describe, it } from "@effect/vitest"
-import { PGlite } from "@electric-sql/pglite"
 import { EventStore, type TraceId } from "@sluice/core"
 import { makeEvent } from "@sluice/core/testing"
-import { Data, Duration, Effect, Layer, Option } from "effect"
+import { Data, Duration, Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { afterAll } from "vitest"
 import { placeOrder } from "../examples/placeOrder.ts"
-import { PgEventStore } from "../src/index.ts"
-import { databaseUrl, dropSchema, freshSchemaName } from "./utils.ts"
+import { freshSchemaName, storeDrivers } from "./utils.ts"
 
 const traceId = "4bf92f3577b34da6a3ce929d0e0e4736" as TraceId
 
 class OutOfStockError extends Data.TaggedError("OutOfStockError")<{}> {}
 
-let pglite: PGlite | undefined
-afterAll(async () => {
-  await pglite?.close()
-})
-
-/** A store plus a `<schema>.orders` business table next to it. */
-const drivers = {
-  postgres: (schema: string) =>
-    Layer.unwrap(
-      Effect.gen(function* () {
-        yield* Effect.addFinalizer(() => dropSchema(schema))
-        return PgEventStore.layer({ url: databaseUrl, schema, poolSize: 2 })
-      })
-    ),
-  pglite: (schema: string) =>
-    Layer.unwrap(
-      Effect.gen(function* () {
-        pglite ??= yield* Effect.promise(() => PGlite.create())
-        return PgEventStore.layerPgliteInstance(pglite, { schema })
-      })
-    )
-}
+/** The store on each driver; each case adds a `<schema>.orders` business table next to it. */
+const drivers = storeDrivers(2)
 
 for (const [name, makeLayer] of Object.entries(drivers)) {
   describe(`appending in the caller's transaction (${name})`, () => {

@@ -3,8 +3,10 @@
  * DATABASE_URL (default: the local server) and drops it afterwards, so tests never see each
  * other's rows and leave nothing behind.
  */
+import { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer } from "effect"
 import postgres from "postgres"
+import { afterAll } from "vitest"
 import { PgEventStore } from "../src/index.ts"
 
 export const databaseUrl: string = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -37,3 +39,31 @@ export const freshPgLayer = (options: Omit<PgEventStore.PostgresStoreOptions, "u
       return PgEventStore.layer({ ...options, url: databaseUrl, schema, poolSize: options.poolSize ?? 4 })
     })
   )
+
+/**
+ * The store in `schema` on each driver: PostgreSQL with its own pool of `poolSize` (the schema is
+ * dropped with the layer), and one in-memory PGlite shared by the calling test file (closed after
+ * it). Call at the top level of a test file.
+ */
+export const storeDrivers = (poolSize: number) => {
+  let pglite: PGlite | undefined
+  afterAll(async () => {
+    await pglite?.close()
+  })
+  return {
+    postgres: (schema: string) =>
+      Layer.unwrap(
+        Effect.gen(function* () {
+          yield* Effect.addFinalizer(() => dropSchema(schema))
+          return PgEventStore.layer({ url: databaseUrl, schema, poolSize })
+        })
+      ),
+    pglite: (schema: string) =>
+      Layer.unwrap(
+        Effect.gen(function* () {
+          pglite ??= yield* Effect.promise(() => PGlite.create())
+          return PgEventStore.layerPgliteInstance(pglite, { schema })
+        })
+      )
+  }
+}
