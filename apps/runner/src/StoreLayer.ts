@@ -122,8 +122,6 @@ const sqlHealth = (schema: string) =>
     })
   )
 
-const sqlSide = (schema: string) => sqlHealth(schema)
-
 const toStart = (store: string) => (error: { readonly message: string }) =>
   new StoreStartError({ store, reason: error.message })
 
@@ -160,10 +158,10 @@ export const storeLayer = (choice: StoreChoice): Layer.Layer<EventStore | StoreH
           catch: (cause) => new StoreStartError({ store: "embedded", reason: String(cause) })
         })
       )
-      return sqlSide(choice.schema).pipe(Layer.provideMerge(open), startFailure("embedded"))
+      return sqlHealth(choice.schema).pipe(Layer.provideMerge(open), startFailure("embedded"))
     }
     case "postgres":
-      return sqlSide(choice.schema).pipe(
+      return sqlHealth(choice.schema).pipe(
         Layer.provideMerge(PgEventStore.layer({ url: choice.url, schema: choice.schema, poolSize: choice.poolSize })),
         startFailure("postgres")
       )
