@@ -67,15 +67,18 @@ export interface BatchReport {
   readonly retriesDueAt: ReadonlyArray<number>
 }
 
-const emptyReport: BatchReport = {
+/** A report to count into (one per route, then one for the batch). */
+const zeroCounts = () => ({
   claimed: 0,
   delivered: 0,
   retried: 0,
   dead: 0,
   released: 0,
   stale: 0,
-  retriesDueAt: []
-}
+  retriesDueAt: [] as Array<number>
+})
+
+const emptyReport: BatchReport = zeroCounts()
 
 const envelopeOf = (claimed: Claimed): Envelope => ({
   outbox_id: claimed.entry.outbox_id,
@@ -211,14 +214,8 @@ const record = (
     const rejected = new Set<string>(report.rejected)
     // Measured after the store recorded the retries: no earlier than the database's due time.
     const recordedAt = yield* Clock.currentTimeMillis
-    const counts = {
-      delivered: 0,
-      retried: 0,
-      dead: 0,
-      released: 0,
-      stale: rejected.size,
-      retriesDueAt: [] as Array<number>
-    }
+    const counts = zeroCounts()
+    counts.stale = rejected.size
     const lags: Array<number> = []
     for (const [i, completion] of completions.entries()) {
       if (rejected.size > 0 && rejected.has(completion.outbox_id)) {
@@ -302,15 +299,8 @@ export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, Store
       byRoute.size === 1
         ? [yield* publishAndRecord(byRoute.entries().next().value!)]
         : yield* Effect.forEach(byRoute, publishAndRecord, { concurrency: "unbounded" })
-    const total = {
-      claimed: claimed.length,
-      delivered: 0,
-      retried: 0,
-      dead: 0,
-      released: 0,
-      stale: 0,
-      retriesDueAt: [] as Array<number>
-    }
+    const total = zeroCounts()
+    total.claimed = claimed.length
     for (const counts of perRoute) {
       total.delivered += counts.delivered
       total.retried += counts.retried
