@@ -2,8 +2,8 @@
  * Outbox backlog gauges for `/metrics`, read from `store.backlog` when Prometheus scrapes (always
  * current, no background polling): pending, leased and dead rows, and the age of the oldest
  * pending row, in total and per route. `backlog`, not `stats`: its cost follows the backlog, while
- * `stats` counts every delivered row kept for audit (measured on PostgreSQL with 2 million
- * delivered rows: 460 ms per scrape against under 1 ms).
+ * `stats` counts every delivered row kept for audit (on PostgreSQL with 2 million delivered rows:
+ * 450 ms per scrape against 0.7 ms; see the store-postgres README).
  */
 import type { EventStore, RouteBacklog, StoreError } from "@sluice/core"
 import { Clock, DateTime, Effect, Metric } from "effect"
@@ -38,8 +38,8 @@ const nothing: RouteBacklog = { pending: 0, leased: 0, dead: 0, oldest_pending_a
 /**
  * An effect that sets the gauges from the store's current backlog. The backlog lists only routes
  * with undelivered rows, so a route seen before and absent now is set to 0 (its gauges would
- * otherwise keep their last values). Routes are never forgotten: one removed from the config reads 0
- * until the process restarts.
+ * otherwise keep their last values). Routes are never forgotten: one with no undelivered rows left
+ * (removed from the config, say) keeps reading 0 until the process restarts.
  */
 export const makeBacklogGauges = (store: EventStore["Service"]): Effect.Effect<void, StoreError> => {
   const seen = new Set<string>()

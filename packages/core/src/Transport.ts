@@ -7,7 +7,8 @@
  * - `Delivered` means the receiver accepted the event; `Retryable` means try again later (optionally
  *   not before `retryAfter`); `Permanent` means retrying cannot help and the row is dead-lettered;
  *   `NotSent` means the transport did not try (e.g. the publish deadline came first): the row goes
- *   back to pending at once, with no attempt counted.
+ *   back to pending at once, with no attempt counted, unless no envelope of the publish was sent:
+ *   then each counts as a retryable attempt, so a row cannot be claimed and released forever.
  * - Interruption is safe: an interrupted publish reports nothing, and the relay's lease expiry makes
  *   the rows claimable again (at-least-once).
  * - The relay gives up on a publish at its publish timeout, and then counts every envelope as
