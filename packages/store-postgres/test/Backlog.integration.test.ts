@@ -7,10 +7,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { PgEventStore } from "../src/index.ts"
 import * as OutboxSql from "../src/OutboxSql.ts"
 import { tableNames } from "../src/Tables.ts"
-import { databaseUrl, dropSchema, freshSchemaName } from "./utils.ts"
+import { freshSchemaName, storeDrivers } from "./utils.ts"
 
 const plan = (text: string) =>
   Effect.gen(function* () {
@@ -24,13 +23,14 @@ const plan = (text: string) =>
     )
   })
 
+const drivers = storeDrivers(1)
+
 describe("backlog on PostgreSQL", () => {
   it.live("reads only the partial indexes of pending and dead rows", () =>
     Effect.gen(function* () {
       const schema = freshSchemaName()
-      yield* Effect.addFinalizer(() => dropSchema(schema))
       const text = yield* plan(OutboxSql.backlogText(tableNames(schema))).pipe(
-        Effect.provide(Layer.orDie(PgEventStore.layer({ url: databaseUrl, schema, poolSize: 1 })))
+        Effect.provide(Layer.orDie(drivers.postgres(schema)))
       )
       assert.notInclude(text, "Seq Scan", text)
       assert.include(text, "outbox_claim", text)

@@ -1,8 +1,9 @@
 /**
  * The NOTIFY rate limit, on a SqlClient that records statements instead of sending them and with
- * the TestClock: a steady trickle at or below the configured rate is never delayed (with the
- * defaults, not even after a stall), a burst is coalesced, and no signal is left without a NOTIFY
- * after it. And, with a fake LISTEN, a store ignores the echo of its own NOTIFY.
+ * the TestClock: a trickle at the configured rate with jitter but no stall is not delayed, a steady
+ * 200 signals/s with stalls is not delayed with the defaults (which sit above that rate: at exactly
+ * the rate a stall empties the bucket for good), a burst is coalesced, and no signal is left
+ * without a NOTIFY after it. And, with a fake LISTEN, a store ignores the echo of its own NOTIFY.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
@@ -68,7 +69,7 @@ const jitter = (seed: number) => {
 }
 
 describe("Wakeup: NOTIFY rate limit", () => {
-  it.effect("a trickle at the configured rate, with jitter, gets one NOTIFY per signal, at once", () =>
+  it.effect("a trickle at the configured rate, with jitter and no stall, gets one NOTIFY per signal, at once", () =>
     Effect.gen(function* () {
       const { sent, wakeup } = yield* setup
       // 5 ms apart on average, alternately 4 and 6: a fixed 5 ms window would hold every other one.
@@ -81,6 +82,20 @@ describe("Wakeup: NOTIFY rate limit", () => {
         t += gap
       }
       assert.deepStrictEqual(sent, at)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a wall clock stepped back does not take tokens away", () =>
+    Effect.gen(function* () {
+      const { sent, wakeup } = yield* setupWith(Wakeup.defaultDebounce)
+      yield* TestClock.setTime(1_000)
+      for (let i = 0; i < Wakeup.BURST; i++) yield* wakeup.signal
+      // The bucket is empty; the clock steps back 100 ms (an NTP correction).
+      yield* TestClock.setTime(900)
+      yield* wakeup.signal
+      yield* TestClock.adjust(Duration.millis(200))
+      // One window later, not 100 ms plus a window later: the step back refilled nothing, but took nothing.
+      assert.deepStrictEqual(sent, [...Array.from({ length: Wakeup.BURST }, () => 1_000), 904])
     }).pipe(Effect.scoped)
   )
 

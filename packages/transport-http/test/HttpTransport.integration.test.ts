@@ -179,11 +179,12 @@ describe("HttpTransport: outcomes", () => {
     "past the relay's publish deadline: what the receiver accepted is recorded as delivered, the rest retried",
     () =>
       Effect.gen(function* () {
-        // 12 events one at a time to a receiver taking 150 ms each, against a 1 s publish timeout:
-        // about 6 get through. Without the deadline the relay's timeout would count all 12 as retries,
-        // and the accepted ones would be sent again.
+        // 12 events one at a time to a receiver taking 450 ms each, against a 3 s publish timeout
+        // (deadline 2.7 s: 300 ms before the relay's own timeout, room for a slow CI machine):
+        // about 6 get through. Without the deadline the relay's timeout would count all 12 as
+        // retries, and the accepted ones would be sent again.
         const receiver = yield* startReceiver(
-          () => new Promise((resolve) => setTimeout(() => resolve({ status: 204 }), 150))
+          () => new Promise((resolve) => setTimeout(() => resolve({ status: 204 }), 450))
         )
         const transport = yield* transportFor(receiver, { mode: "single", concurrency: 1 })
         const store = yield* MemoryEventStore.make
@@ -195,7 +196,7 @@ describe("HttpTransport: outcomes", () => {
         )
         const report = yield* Relay.runOnce({
           routes: [{ name: "r", transport: "hook", topic: "t", match: ["**"] }],
-          publishTimeout: "1 second"
+          publishTimeout: "3 seconds"
         }).pipe(
           Effect.provideService(EventStore, store),
           Effect.provideService(Transports, Transports.makeOf([transport]))
@@ -208,7 +209,9 @@ describe("HttpTransport: outcomes", () => {
         const received = (yield* receiver.requests).map((r) => header(r, "webhook-id"))
         const deliveredIds = rows.filter((r) => r.status === "delivered").map((r) => r.event_id as string)
         assert.includeMembers(received, deliveredIds, "only what the receiver got is delivered")
-        assert.strictEqual(received.length, report.delivered + report.retried, "the released were never sent")
+        // A request cut at the deadline may or may not have reached the receiver; a released one never did.
+        assert.isAtLeast(received.length, report.delivered)
+        assert.isAtMost(received.length, report.delivered + report.retried, "the released were never sent")
         const pending = rows.filter((r) => r.status === "pending")
         const cut = pending.filter((r) => r.attempts === 1)
         for (const row of cut) assert.include(row.last_error ?? "", "deadline")
