@@ -252,20 +252,45 @@ const record = (
  * a shutdown never drops, nor re-sends, a delivery that already happened.
  */
 export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, StoreError, EventStore | Transports> =>
-  Effect.gen(function* () {
-    const store = yield* EventStore
-    const policy = options.retryPolicy ?? defaultRetryPolicy
-    const lease = Duration.fromInputUnsafe(options.lease ?? "30 seconds")
-    const publishTimeout =
+  Effect.suspend(() => runBatch(settingsOf(options)))
+
+/** RelayOptions with their defaults applied and durations parsed: once per `start`, not per batch. */
+interface Settings {
+  readonly owner: string
+  readonly batchSize: number
+  readonly lease: Duration.Duration
+  readonly publishTimeout: Duration.Duration
+  readonly policy: RetryPolicy
+  readonly routes: ReadonlyMap<string, Route>
+  readonly routeNames: ReadonlyArray<string>
+}
+
+const settingsOf = (options: RelayOptions): Settings => {
+  const lease = Duration.fromInputUnsafe(options.lease ?? "30 seconds")
+  const routes = new Map(options.routes.map((route) => [route.name, route] as const))
+  return {
+    owner: options.owner ?? "relay",
+    batchSize: Math.max(1, options.batchSize ?? defaultBatchSize),
+    lease,
+    publishTimeout:
       options.publishTimeout === undefined
         ? Duration.millis(Math.floor(Duration.toMillis(lease) * 0.8))
-        : Duration.fromInputUnsafe(options.publishTimeout)
-    const routes = new Map(options.routes.map((route) => [route.name, route] as const))
+        : Duration.fromInputUnsafe(options.publishTimeout),
+    policy: options.retryPolicy ?? defaultRetryPolicy,
+    routes,
+    routeNames: [...routes.keys()]
+  }
+}
+
+const runBatch = (settings: Settings): Effect.Effect<BatchReport, StoreError, EventStore | Transports> =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const { policy, lease, publishTimeout, routes } = settings
     const claimed = yield* store.claim({
-      owner: options.owner ?? "relay",
-      limit: Math.max(1, options.batchSize ?? defaultBatchSize),
+      owner: settings.owner,
+      limit: settings.batchSize,
       lease,
-      routes: [...routes.keys()]
+      routes: settings.routeNames
     })
     if (claimed.length === 0) return emptyReport
     const tokens = new Map(claimed.map((c) => [c.entry.outbox_id as string, c.entry.lease?.token ?? ""] as const))
@@ -310,11 +335,13 @@ export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, Store
       total.retriesDueAt.push(...counts.retriesDueAt)
     }
     return total
-  }).pipe(Effect.withSpan("sluice.relay.batch"))
+    // No stack trace on the span: it would be the same line of this file for every batch, and
+    // capturing it (a new Error per batch) was among the costliest steps of an idle relay's wake-up.
+  }).pipe(Effect.withSpan("sluice.relay.batch", undefined, { captureStackTrace: false }))
 
 /** A defect in one batch (a bug in a transport or store) must not end the loop: it becomes a StoreError. */
-const batchOrError = (options: RelayOptions) =>
-  runOnce(options).pipe(
+const batchOrError = (settings: Settings) =>
+  runBatch(settings).pipe(
     Effect.catchDefect((defect) =>
       Effect.fail(new StoreError({ operation: "relay", reason: `defect: ${String(defect)}`, retryable: true }))
     ),
@@ -351,12 +378,13 @@ export const start = (
     const store = yield* EventStore
     const stopping = yield* Deferred.make<void>()
     let stopped = false
-    const batchSize = Math.max(1, options.batchSize ?? defaultBatchSize)
+    const settings = settingsOf(options)
+    const batchSize = settings.batchSize
     const poll = Duration.fromInputUnsafe(options.pollInterval ?? "1 second")
     const grace = Duration.fromInputUnsafe(options.gracePeriod ?? "10 seconds")
     const loop = (worker: number) =>
       Effect.gen(function* () {
-        const owner = `${options.owner ?? "relay"}/${worker}`
+        const workerSettings: Settings = { ...settings, owner: `${settings.owner}/${worker}` }
         // Retries this worker recorded: an idle wait ends when the next is due, so a retry goes out
         // after its backoff, not at the next poll.
         const dues = DueTimes.make()
@@ -366,7 +394,7 @@ export const start = (
         })
         while (!stopped) {
           const claimedAt = yield* Clock.currentTimeMillis
-          const result = yield* batchOrError({ ...options, owner, batchSize })
+          const result = yield* batchOrError(workerSettings)
           if (stopped) break
           if (result._tag === "Failure") {
             yield* Effect.logError("relay batch failed").pipe(
