@@ -1,0 +1,80 @@
+/**
+ * RelayOptions that cannot work are refused when the relay starts, naming the option: a lease of 0
+ * would let a second worker claim rows the first is still publishing, a poll interval of 0 would
+ * spin, and NaN workers would start none. Counts below 1 still count as 1, as documented.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Exit, type Scope } from "effect"
+import { EventStore } from "../src/EventStore.ts"
+import * as Relay from "../src/Relay.ts"
+import type { Route } from "../src/Routing.ts"
+import { Transports } from "../src/Transports.ts"
+import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
+import * as MemoryEventStore from "../src/testing/MemoryEventStore.ts"
+import * as MemoryTransport from "../src/testing/MemoryTransport.ts"
+
+const routes: ReadonlyArray<Route> = [{ name: "r", transport: "memory", topic: "t", match: ["**"] }]
+
+/** The RelayOptionsError `effect` died with, if it did. */
+const refusal = <A, E>(effect: Effect.Effect<A, E, EventStore | Transports | Scope.Scope>) =>
+  Effect.gen(function* () {
+    const store = yield* MemoryEventStore.make
+    const memory = yield* MemoryTransport.make("memory")
+    const exit = yield* effect.pipe(
+      Effect.provideService(EventStore, store),
+      Effect.provideService(Transports, Transports.makeOf([memory.transport])),
+      Effect.scoped,
+      Effect.exit
+    )
+    if (Exit.isSuccess(exit)) return undefined
+    const defect = Cause.squash(exit.cause)
+    return defect instanceof Relay.RelayOptionsError ? defect : undefined
+  })
+
+describe("RelayOptions", () => {
+  const cases: ReadonlyArray<readonly [string, Partial<Relay.StartOptions>]> = [
+    ["lease", { lease: Duration.zero }],
+    ["lease", { lease: "soon" as Duration.Input }],
+    ["lease", { lease: Duration.infinity }],
+    ["lease", { lease: -5 }],
+    ["publishTimeout", { publishTimeout: Duration.zero }],
+    ["pollInterval", { pollInterval: Duration.zero }],
+    ["pollInterval", { pollInterval: Duration.infinity }],
+    ["gracePeriod", { gracePeriod: -1 }],
+    ["batchSize", { batchSize: Number.NaN }],
+    ["workers", { workers: Number.NaN }],
+    ["workers", { workers: Number.POSITIVE_INFINITY }]
+  ]
+
+  for (const [option, bad] of cases) {
+    it.effect(`start refuses ${option} = ${String(Object.values(bad)[0])}, naming it`, () =>
+      Effect.gen(function* () {
+        const error = yield* refusal(Relay.start({ routes, ...bad }))
+        assert.strictEqual(error?.option, option)
+        assert.include(error?.message ?? "", `relay option ${option}:`)
+      })
+    )
+  }
+
+  it.effect("runOnce refuses a lease of 0 before claiming anything", () =>
+    Effect.gen(function* () {
+      const error = yield* refusal(Relay.runOnce({ routes, lease: Duration.zero }))
+      assert.strictEqual(error?.option, "lease")
+    })
+  )
+
+  it.effect("a grace period of 0 is allowed, and a batch size below 1 counts as 1", () =>
+    Effect.gen(function* () {
+      const store = yield* MemoryEventStore.make
+      yield* store.append(yield* makeBatch([makeEvent(), makeEvent()], ["r"]))
+      const memory = yield* MemoryTransport.make("memory")
+      const report = yield* Relay.runOnce({ routes, batchSize: 0 }).pipe(
+        Effect.provideService(EventStore, store),
+        Effect.provideService(Transports, Transports.makeOf([memory.transport]))
+      )
+      assert.strictEqual(report.claimed, 1)
+      const started = yield* refusal(Relay.start({ routes, gracePeriod: Duration.zero }))
+      assert.isUndefined(started)
+    })
+  )
+})
