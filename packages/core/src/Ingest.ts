@@ -12,6 +12,7 @@ import { type AppendResult, EventStore, type OutboxDraft, type StoreError } from
 import { deterministicEventId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
 import { hex, sha256, utf8 } from "./internal/hash.ts"
 import * as Metrics from "./Metrics.ts"
+import { durationOption } from "./OptionError.ts"
 import type { Router } from "./Routing.ts"
 import {
   type EventDraft,
@@ -201,8 +202,12 @@ export interface RunOptions {
  */
 export const run = (source: Source, router: Router, options: RunOptions): Effect.Effect<never, never, EventStore> =>
   Effect.gen(function* () {
-    const interval = Duration.toMillis(Duration.fromInputUnsafe(options.interval))
-    const maxBackoff = Duration.toMillis(Duration.fromInputUnsafe(options.maxBackoff ?? "5 minutes"))
+    const interval = Duration.toMillis(
+      durationOption("ingest", "interval", options.interval, { zero: false, infinite: false })
+    )
+    const maxBackoff = Duration.toMillis(
+      durationOption("ingest", "maxBackoff", options.maxBackoff ?? "5 minutes", { zero: false, infinite: true })
+    )
     let failures = 0
     while (true) {
       const result = yield* tick(source, router).pipe(

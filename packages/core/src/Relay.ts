@@ -5,23 +5,11 @@
  * A worker that dies leaves leases that expire, and the rows become claimable again: delivery is
  * at-least-once, and every envelope carries the event id so receivers can deduplicate.
  */
-import {
-  Cause,
-  Clock,
-  Data,
-  DateTime,
-  Deferred,
-  Duration,
-  Effect,
-  Fiber,
-  Metric,
-  Option,
-  Random,
-  type Scope
-} from "effect"
+import { Cause, Clock, DateTime, Deferred, Duration, Effect, Fiber, Metric, Random, type Scope } from "effect"
 import { type Claimed, Completion, EventStore, StoreError } from "./EventStore.ts"
 import * as DueTimes from "./internal/DueTimes.ts"
 import * as Metrics from "./Metrics.ts"
+import { countOption, durationOption } from "./OptionError.ts"
 import { decide, defaultRetryPolicy, type RetryPolicy } from "./RetryPolicy.ts"
 import type { Route } from "./Routing.ts"
 import { type Envelope, PublishDeadline, type PublishOutcome, retryable } from "./Transport.ts"
@@ -278,53 +266,17 @@ interface Settings {
   readonly routeNames: ReadonlyArray<string>
 }
 
-/**
- * RelayOptions that cannot work: a lease of 0 would let a second worker claim rows the first is
- * still publishing, a poll interval of 0 would spin. A mistake in the caller's code, so `start` and
- * `runOnce` die with it at once, naming the option (the runner's config is checked before this).
- */
-export class RelayOptionsError extends Data.TaggedError("RelayOptionsError")<{
-  readonly option: string
-  readonly reason: string
-}> {
-  override get message() {
-    return `relay option ${this.option}: ${this.reason}`
-  }
-}
-
-const durationOption = (
-  option: string,
-  input: Duration.Input,
-  rules: { readonly zero: boolean; readonly infinite: boolean }
-): Duration.Duration => {
-  const parsed = Duration.fromInput(input)
-  if (Option.isNone(parsed)) throw new RelayOptionsError({ option, reason: `${String(input)} is not a duration` })
-  const millis = Duration.toMillis(parsed.value)
-  if (Number.isNaN(millis) || millis < 0 || (millis === 0 && !rules.zero))
-    throw new RelayOptionsError({ option, reason: `${String(input)} must be ${rules.zero ? "0 or more" : "above 0"}` })
-  if (!rules.infinite && !Duration.isFinite(parsed.value))
-    throw new RelayOptionsError({ option, reason: `${String(input)} must be finite` })
-  return parsed.value
-}
-
-/** A count that is at least 1 (smaller values count as 1, as documented); NaN and infinities are refused. */
-const countOption = (option: string, value: number | undefined, fallback: number): number => {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value)) throw new RelayOptionsError({ option, reason: `${value} is not a finite number` })
-  return Math.max(1, Math.floor(value))
-}
-
 const settingsOf = (options: RelayOptions): Settings => {
-  const lease = durationOption("lease", options.lease ?? "30 seconds", { zero: false, infinite: false })
+  const lease = durationOption("relay", "lease", options.lease ?? "30 seconds", { zero: false, infinite: false })
   const routes = new Map(options.routes.map((route) => [route.name, route] as const))
   return {
     owner: options.owner ?? "relay",
-    batchSize: countOption("batchSize", options.batchSize, defaultBatchSize),
+    batchSize: countOption("relay", "batchSize", options.batchSize, defaultBatchSize),
     lease,
     publishTimeout:
       options.publishTimeout === undefined
         ? Duration.millis(Math.floor(Duration.toMillis(lease) * 0.8))
-        : durationOption("publishTimeout", options.publishTimeout, { zero: false, infinite: false }),
+        : durationOption("relay", "publishTimeout", options.publishTimeout, { zero: false, infinite: false }),
     policy: options.retryPolicy ?? defaultRetryPolicy,
     routes,
     routeNames: [...routes.keys()]
@@ -429,8 +381,14 @@ export const start = (
     let stopped = false
     const settings = settingsOf(options)
     const batchSize = settings.batchSize
-    const poll = durationOption("pollInterval", options.pollInterval ?? "1 second", { zero: false, infinite: false })
-    const grace = durationOption("gracePeriod", options.gracePeriod ?? "10 seconds", { zero: true, infinite: true })
+    const poll = durationOption("relay", "pollInterval", options.pollInterval ?? "1 second", {
+      zero: false,
+      infinite: false
+    })
+    const grace = durationOption("relay", "gracePeriod", options.gracePeriod ?? "10 seconds", {
+      zero: true,
+      infinite: true
+    })
     const loop = (worker: number) =>
       Effect.gen(function* () {
         const workerSettings: Settings = { ...settings, owner: `${settings.owner}/${worker}` }
@@ -464,7 +422,7 @@ export const start = (
         }
       })
     const fibers = yield* Effect.forEach(
-      Array.from({ length: countOption("workers", options.workers, 1) }, (_, i) => i),
+      Array.from({ length: countOption("relay", "workers", options.workers, 1) }, (_, i) => i),
       (i) => Effect.forkScoped(loop(i))
     )
     const outcome = yield* Deferred.make<{ readonly drained: boolean }>()

@@ -1,13 +1,18 @@
 /**
- * RelayOptions that cannot work are refused when the relay starts, naming the option: a lease of 0
+ * Options that cannot work are refused at once, naming the option: for the relay, a lease of 0
  * would let a second worker claim rows the first is still publishing, a poll interval of 0 would
- * spin, and NaN workers would start none. Counts below 1 still count as 1, as documented.
+ * spin, and NaN workers would start none (counts below 1 still count as 1, as documented); for
+ * `Ingest.run`, an interval of 0 would hammer the source.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, type Scope } from "effect"
 import { EventStore } from "../src/EventStore.ts"
+import * as Ingest from "../src/Ingest.ts"
+import { OptionError } from "../src/OptionError.ts"
 import * as Relay from "../src/Relay.ts"
 import type { Route } from "../src/Routing.ts"
+import { makeRouterUnsafe } from "../src/Routing.ts"
+import type { Source } from "../src/Source.ts"
 import { Transports } from "../src/Transports.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
 import * as MemoryEventStore from "../src/testing/MemoryEventStore.ts"
@@ -15,7 +20,7 @@ import * as MemoryTransport from "../src/testing/MemoryTransport.ts"
 
 const routes: ReadonlyArray<Route> = [{ name: "r", transport: "memory", topic: "t", match: ["**"] }]
 
-/** The RelayOptionsError `effect` died with, if it did. */
+/** The OptionError `effect` died with, if it did. */
 const refusal = <A, E>(effect: Effect.Effect<A, E, EventStore | Transports | Scope.Scope>) =>
   Effect.gen(function* () {
     const store = yield* MemoryEventStore.make
@@ -28,10 +33,10 @@ const refusal = <A, E>(effect: Effect.Effect<A, E, EventStore | Transports | Sco
     )
     if (Exit.isSuccess(exit)) return undefined
     const defect = Cause.squash(exit.cause)
-    return defect instanceof Relay.RelayOptionsError ? defect : undefined
+    return defect instanceof OptionError ? defect : undefined
   })
 
-describe("RelayOptions", () => {
+describe("OptionError: relay options", () => {
   const cases: ReadonlyArray<readonly [string, Partial<Relay.StartOptions>]> = [
     ["lease", { lease: Duration.zero }],
     ["lease", { lease: "soon" as Duration.Input }],
@@ -50,6 +55,7 @@ describe("RelayOptions", () => {
     it.effect(`start refuses ${option} = ${String(Object.values(bad)[0])}, naming it`, () =>
       Effect.gen(function* () {
         const error = yield* refusal(Relay.start({ routes, ...bad }))
+        assert.strictEqual(error?.owner, "relay")
         assert.strictEqual(error?.option, option)
         assert.include(error?.message ?? "", `relay option ${option}:`)
       })
@@ -77,4 +83,30 @@ describe("RelayOptions", () => {
       assert.isUndefined(started)
     })
   )
+})
+
+describe("OptionError: Ingest.run options", () => {
+  const source: Source = {
+    name: "never-fetched",
+    fetch: Effect.die("fetched despite a bad option"),
+    transform: () => Effect.succeed({ events: [], issues: [] })
+  }
+  const router = makeRouterUnsafe(routes)
+
+  const cases: ReadonlyArray<readonly [string, Ingest.RunOptions]> = [
+    ["interval", { interval: Duration.zero }],
+    ["interval", { interval: "often" as Duration.Input }],
+    ["maxBackoff", { interval: "1 second", maxBackoff: Duration.zero }]
+  ]
+  for (const [option, bad] of cases) {
+    it.effect(
+      `Ingest.run refuses ${option} = ${String(option === "interval" ? bad.interval : bad.maxBackoff)} before fetching`,
+      () =>
+        Effect.gen(function* () {
+          const error = yield* refusal(Ingest.run(source, router, bad))
+          assert.strictEqual(error?.owner, "ingest")
+          assert.strictEqual(error?.option, option)
+        })
+    )
+  }
 })
