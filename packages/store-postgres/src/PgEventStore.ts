@@ -12,6 +12,7 @@ import {
   type AppendBatch,
   backlogOf,
   type Completion,
+  durationOption,
   EventStore,
   type OutboxFilter,
   type OutboxStats,
@@ -20,7 +21,7 @@ import {
   type RouteStats,
   StoreError
 } from "@sluice/core"
-import { Context, DateTime, Duration, Effect, Layer, Option, type Scope } from "effect"
+import { Context, DateTime, type Duration, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Append from "./Append.ts"
 import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
@@ -121,7 +122,9 @@ export const make = (
       channel: `sluice_${schema}`,
       notify: options.notify ?? true,
       debounce:
-        options.notifyDebounce === undefined ? Wakeup.defaultDebounce : Duration.fromInputUnsafe(options.notifyDebounce)
+        options.notifyDebounce === undefined
+          ? Wakeup.defaultDebounce
+          : durationOption("store", "notifyDebounce", options.notifyDebounce, { zero: true, infinite: false })
     })
     // After the outermost transaction commits (at once when there is none); never on rollback.
     const signalAfterCommit = sql.afterCommit(wakeup.signal)

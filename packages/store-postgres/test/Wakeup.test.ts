@@ -6,11 +6,13 @@
  * without a NOTIFY after it. And, with a fake LISTEN, a store ignores the echo of its own NOTIFY.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { OptionError } from "@sluice/core"
+import { Cause, Duration, Effect, Exit } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { makeCompiler } from "../src/PgCompiler.ts"
+import * as PgEventStore from "../src/PgEventStore.ts"
 import { PgNotifications } from "../src/PgNotifications.ts"
 import * as Wakeup from "../src/Wakeup.ts"
 
@@ -177,5 +179,27 @@ describe("Wakeup: NOTIFY rate limit", () => {
       yield* TestClock.adjust(Duration.millis(1))
       assert.isDefined(waiter.pollUnsafe(), "another instance's NOTIFY")
     }).pipe(Effect.scoped)
+  )
+
+  it.effect("a notifyDebounce that does not parse, or is below 0, is refused when the store is built, naming it", () =>
+    Effect.gen(function* () {
+      const sql = yield* recordingClient([])
+      for (const notifyDebounce of ["soon", -1] as const) {
+        const exit = yield* PgEventStore.make({
+          migrate: false,
+          notifyDebounce: notifyDebounce as Duration.Input
+        }).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.scoped, Effect.exit)
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.instanceOf(defect, OptionError)
+        assert.include((defect as OptionError).message, "store option notifyDebounce:")
+      }
+      // 0 is allowed: no rate limit.
+      const store = yield* PgEventStore.make({ migrate: false, notifyDebounce: 0 }).pipe(
+        Effect.provideService(SqlClient.SqlClient, sql),
+        Effect.scoped,
+        Effect.exit
+      )
+      assert.isTrue(Exit.isSuccess(store))
+    })
   )
 })
