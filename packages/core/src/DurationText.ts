@@ -1,7 +1,9 @@
 /**
  * A positive duration written as text (`"500 millis"`, `"10 seconds"`, `"2 days"`): how config
  * files (the runner's, plugins') spell durations, one schema so every field accepts the same forms
- * and rejects with the same message.
+ * and rejects with the same message. At least 1 ms and finite: the options these texts feed (a
+ * lease, a poll interval, a schedule) refuse less or "Infinity" (see OptionError), and a config
+ * file must fail its check, naming the field, rather than the running process.
  */
 import { Duration, Option, Schema } from "effect"
 
@@ -10,9 +12,9 @@ export const DurationText = Schema.String.pipe(
     Schema.makeFilter(
       (text: string) => {
         const parsed = Duration.fromInput(text as Duration.Input)
-        return Option.isSome(parsed) && Duration.toMillis(parsed.value) > 0
+        return Option.isSome(parsed) && Duration.isFinite(parsed.value) && Duration.toMillis(parsed.value) >= 1
       },
-      { expected: 'a positive duration such as "500 millis", "10 seconds" or "2 days"' }
+      { expected: 'a positive duration (at least 1 millis, finite) such as "500 millis", "10 seconds" or "2 days"' }
     )
   )
 )

@@ -198,15 +198,16 @@ export interface RunOptions {
  * Runs a source forever: a tick every `interval`. After a tick that failed retryably (a network
  * error, a 5xx, a store error, a defect) the wait doubles per consecutive failure up to `maxBackoff`;
  * a non-retryable failure (bad credentials...) is logged and the next tick comes at the normal
- * interval, since waiting longer cannot help. Never fails; interrupt it to stop.
+ * interval, since waiting longer cannot help. Never fails; interrupt it to stop. An `interval` or
+ * `maxBackoff` that cannot work (see OptionError) makes it die before the first tick.
  */
 export const run = (source: Source, router: Router, options: RunOptions): Effect.Effect<never, never, EventStore> =>
   Effect.gen(function* () {
     const interval = Duration.toMillis(
-      durationOption("ingest", "interval", options.interval, { zero: false, infinite: false })
+      durationOption("ingest", "interval", options.interval, { least: 1, infinite: false })
     )
     const maxBackoff = Duration.toMillis(
-      durationOption("ingest", "maxBackoff", options.maxBackoff ?? "5 minutes", { zero: false, infinite: true })
+      durationOption("ingest", "maxBackoff", options.maxBackoff ?? "5 minutes", { least: 1, infinite: true })
     )
     let failures = 0
     while (true) {

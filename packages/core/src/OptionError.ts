@@ -1,14 +1,14 @@
 /**
- * Options given in code that cannot work: a lease or an interval of 0, a duration that does not
- * parse, NaN. They are mistakes in the caller's code, not runtime conditions, so the functions that
- * take them die at once with this error, naming the option, instead of running with a value that
- * spins, hammers a source or hands one row to two workers. (The runner's config file is checked
- * against its schema before any of this.)
+ * Options given in code that cannot work: a lease or an interval under 1 ms, a duration that does
+ * not parse, NaN. They are mistakes in the caller's code, not runtime conditions, so the functions
+ * that take them die at once with this error, naming the option, instead of running with a value
+ * that spins, hammers a source or hands one row to two workers. (The runner's config file is
+ * checked first: `DurationText` takes only what these accept.)
  */
 import { Data, Duration, Option } from "effect"
 
 export class OptionError extends Data.TaggedError("OptionError")<{
-  /** Whose option: "relay", "ingest". */
+  /** Whose option: "relay", "ingest", "store". */
   readonly owner: string
   readonly option: string
   readonly reason: string
@@ -18,20 +18,25 @@ export class OptionError extends Data.TaggedError("OptionError")<{
   }
 }
 
-/** Parses a duration option; throws OptionError when it does not parse or breaks `rules`. */
+/**
+ * Parses a duration option; throws OptionError when it does not parse, is NaN, is under `least`
+ * milliseconds, or is infinite where `infinite` is false. (effect's Duration reads NaN as 0, so
+ * NaN is caught before parsing.)
+ */
 export const durationOption = (
   owner: string,
   option: string,
   input: Duration.Input,
-  rules: { readonly zero: boolean; readonly infinite: boolean }
+  rules: { readonly least: number; readonly infinite: boolean }
 ): Duration.Duration => {
-  const fail = (reason: string) => new OptionError({ owner, option, reason: `${String(input)} ${reason}` })
-  const parsed = Duration.fromInput(input)
-  if (Option.isNone(parsed)) throw fail("is not a duration")
-  const millis = Duration.toMillis(parsed.value)
-  if (Number.isNaN(millis) || millis < 0 || (millis === 0 && !rules.zero))
-    throw fail(`must be ${rules.zero ? "0 or more" : "above 0"}`)
-  if (!rules.infinite && !Duration.isFinite(parsed.value)) throw fail("must be finite")
+  const refuse = (reason: string) => new OptionError({ owner, option, reason })
+  const parsed = typeof input === "number" && Number.isNaN(input) ? Option.none() : Duration.fromInput(input)
+  if (Option.isNone(parsed)) throw refuse(`${JSON.stringify(input) ?? String(input)} is not a duration`)
+  // As written when it was text; otherwise as effect formats it.
+  const shown = typeof input === "string" ? JSON.stringify(input) : Duration.format(parsed.value)
+  if (Duration.toMillis(parsed.value) < rules.least)
+    throw refuse(`${shown} is under ${rules.least === 1 ? "1 millisecond" : `${rules.least} ms`}`)
+  if (!rules.infinite && !Duration.isFinite(parsed.value)) throw refuse(`${shown}: must be finite`)
   return parsed.value
 }
 

@@ -250,7 +250,8 @@ const record = (
  * Claims one batch and publishes it route by route (routes concurrently); each route's results are
  * recorded as soon as that route has them. If interrupted, routes still publishing release their
  * rows (so another worker can take them at once) while finished routes' results are still recorded:
- * a shutdown never drops, nor re-sends, a delivery that already happened.
+ * a shutdown never drops, nor re-sends, a delivery that already happened. Options that cannot work
+ * (see OptionError) make it die before claiming.
  */
 export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, StoreError, EventStore | Transports> =>
   Effect.suspend(() => runBatch(settingsOf(options)))
@@ -267,7 +268,7 @@ interface Settings {
 }
 
 const settingsOf = (options: RelayOptions): Settings => {
-  const lease = durationOption("relay", "lease", options.lease ?? "30 seconds", { zero: false, infinite: false })
+  const lease = durationOption("relay", "lease", options.lease ?? "30 seconds", { least: 1, infinite: false })
   const routes = new Map(options.routes.map((route) => [route.name, route] as const))
   return {
     owner: options.owner ?? "relay",
@@ -275,8 +276,8 @@ const settingsOf = (options: RelayOptions): Settings => {
     lease,
     publishTimeout:
       options.publishTimeout === undefined
-        ? Duration.millis(Math.floor(Duration.toMillis(lease) * 0.8))
-        : durationOption("relay", "publishTimeout", options.publishTimeout, { zero: false, infinite: false }),
+        ? Duration.millis(Math.max(1, Math.floor(Duration.toMillis(lease) * 0.8)))
+        : durationOption("relay", "publishTimeout", options.publishTimeout, { least: 1, infinite: false }),
     policy: options.retryPolicy ?? defaultRetryPolicy,
     routes,
     routeNames: [...routes.keys()]
@@ -370,7 +371,8 @@ export interface RelayHandle {
  * `stop`). A loop claims again at once after a full batch, and otherwise waits for a store
  * notification, for the earliest retry it recorded to become due, or for `pollInterval`, whichever
  * comes first. Failures (and defects) of a batch are logged and retried after
- * `pollInterval`; a loop never fails.
+ * `pollInterval`; a loop never fails. Options that cannot work (see OptionError) make it die at
+ * once, before any worker starts.
  */
 export const start = (
   options: StartOptions
@@ -382,11 +384,11 @@ export const start = (
     const settings = settingsOf(options)
     const batchSize = settings.batchSize
     const poll = durationOption("relay", "pollInterval", options.pollInterval ?? "1 second", {
-      zero: false,
+      least: 1,
       infinite: false
     })
     const grace = durationOption("relay", "gracePeriod", options.gracePeriod ?? "10 seconds", {
-      zero: true,
+      least: 0,
       infinite: true
     })
     const loop = (worker: number) =>

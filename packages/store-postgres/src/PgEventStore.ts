@@ -112,6 +112,11 @@ export const make = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const schema = yield* validateSchema(options.schema ?? "sluice")
+    // Checked before migrating: a bad option must not leave a changed schema behind.
+    const debounce =
+      options.notifyDebounce === undefined
+        ? Wakeup.defaultDebounce
+        : durationOption("store", "notifyDebounce", options.notifyDebounce, { least: 0, infinite: false })
     if (options.migrate !== false) yield* migrate({ schema })
     const t = tables(sql, schema)
     const names = tableNames(schema)
@@ -121,10 +126,7 @@ export const make = (
     const wakeup = yield* Wakeup.make(sql, notifications, {
       channel: `sluice_${schema}`,
       notify: options.notify ?? true,
-      debounce:
-        options.notifyDebounce === undefined
-          ? Wakeup.defaultDebounce
-          : durationOption("store", "notifyDebounce", options.notifyDebounce, { zero: true, infinite: false })
+      debounce
     })
     // After the outermost transaction commits (at once when there is none); never on rollback.
     const signalAfterCommit = sql.afterCommit(wakeup.signal)

@@ -82,13 +82,10 @@ export const make = (
     // A NOTIFY is waiting for a token: every signal until it is sent is covered by it.
     let trailing = false
     // synchronous_commit off for this transaction only: a NOTIFY need not wait for a WAL flush.
-    // Fixed text (no template to rebuild and compile on every NOTIFY).
-    const send = sql
-      .unsafe("SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)", [options.channel, self])
-      .pipe(
-        Effect.catchCause((cause) => Effect.logDebug("sluice: NOTIFY failed; relays will poll", cause)),
-        Effect.asVoid
-      )
+    const send = sql`SELECT pg_notify(${options.channel}, ${self}), set_config('synchronous_commit', 'off', true)`.pipe(
+      Effect.catchCause((cause) => Effect.logDebug("sluice: NOTIFY failed; relays will poll", cause)),
+      Effect.asVoid
+    )
     // Started immediately (not on the scheduler's next turn), so a due NOTIFY leaves with no delay.
     const sendFrom = (effect: Effect.Effect<void>) => Effect.forkIn(effect, scope, { startImmediately: true })
     const notify = Effect.gen(function* () {

@@ -181,25 +181,27 @@ describe("Wakeup: NOTIFY rate limit", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.effect("a notifyDebounce that does not parse, or is below 0, is refused when the store is built, naming it", () =>
-    Effect.gen(function* () {
-      const sql = yield* recordingClient([])
-      for (const notifyDebounce of ["soon", -1] as const) {
-        const exit = yield* PgEventStore.make({
-          migrate: false,
-          notifyDebounce: notifyDebounce as Duration.Input
-        }).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.scoped, Effect.exit)
-        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-        assert.instanceOf(defect, OptionError)
-        assert.include((defect as OptionError).message, "store option notifyDebounce:")
-      }
-      // 0 is allowed: no rate limit.
-      const store = yield* PgEventStore.make({ migrate: false, notifyDebounce: 0 }).pipe(
-        Effect.provideService(SqlClient.SqlClient, sql),
-        Effect.scoped,
-        Effect.exit
-      )
-      assert.isTrue(Exit.isSuccess(store))
-    })
+  it.effect(
+    "a notifyDebounce that does not parse, is NaN or is below 0, is refused when the store is built, naming it",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* recordingClient([])
+        for (const notifyDebounce of ["soon", -1, Number.NaN] as const) {
+          const exit = yield* PgEventStore.make({
+            migrate: false,
+            notifyDebounce: notifyDebounce as Duration.Input
+          }).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.scoped, Effect.exit)
+          const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+          assert.instanceOf(defect, OptionError)
+          assert.include((defect as OptionError).message, "store option notifyDebounce:")
+        }
+        // 0 is allowed: no rate limit.
+        const store = yield* PgEventStore.make({ migrate: false, notifyDebounce: 0 }).pipe(
+          Effect.provideService(SqlClient.SqlClient, sql),
+          Effect.scoped,
+          Effect.exit
+        )
+        assert.isTrue(Exit.isSuccess(store))
+      })
   )
 })
