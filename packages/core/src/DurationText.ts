@@ -5,15 +5,13 @@
  * lease, a poll interval, a schedule) refuse less or "Infinity" (see OptionError), and a config
  * file must fail its check, naming the field, rather than the running process.
  */
-import { Duration, Option, Schema } from "effect"
+import { Duration, Schema } from "effect"
+import { checkDuration } from "./OptionError.ts"
 
 export const DurationText = Schema.String.pipe(
   Schema.check(
     Schema.makeFilter(
-      (text: string) => {
-        const parsed = Duration.fromInput(text as Duration.Input)
-        return Option.isSome(parsed) && Duration.isFinite(parsed.value) && Duration.toMillis(parsed.value) >= 1
-      },
+      (text: string) => "duration" in checkDuration(text as Duration.Input, { least: 1, infinite: false }),
       { expected: 'a positive duration (at least 1 millis, finite) such as "500 millis", "10 seconds" or "2 days"' }
     )
   )

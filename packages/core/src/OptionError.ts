@@ -18,26 +18,41 @@ export class OptionError extends Data.TaggedError("OptionError")<{
   }
 }
 
+/** What a duration option may be: at least `least` milliseconds, and infinite or not. */
+export interface DurationRules {
+  readonly least: number
+  readonly infinite: boolean
+}
+
 /**
- * Parses a duration option; throws OptionError when it does not parse, is NaN, is under `least`
- * milliseconds, or is infinite where `infinite` is false. (effect's Duration reads NaN as 0, so
- * NaN is caught before parsing.)
+ * The duration `input` stands for, or why it cannot be used under `rules`: the one definition
+ * shared by the options (durationOption) and the config files (DurationText). effect's Duration
+ * reads NaN as 0, so NaN is caught before parsing.
  */
+export const checkDuration = (
+  input: Duration.Input,
+  rules: DurationRules
+): { readonly duration: Duration.Duration } | { readonly problem: string } => {
+  const parsed = typeof input === "number" && Number.isNaN(input) ? Option.none() : Duration.fromInput(input)
+  if (Option.isNone(parsed)) return { problem: `${JSON.stringify(input) ?? String(input)} is not a duration` }
+  // As written when it was text; otherwise as effect formats it.
+  const shown = typeof input === "string" ? JSON.stringify(input) : Duration.format(parsed.value)
+  if (Duration.toMillis(parsed.value) < rules.least)
+    return { problem: `${shown} is under ${rules.least === 1 ? "1 millisecond" : `${rules.least} ms`}` }
+  if (!rules.infinite && !Duration.isFinite(parsed.value)) return { problem: `${shown}: must be finite` }
+  return { duration: parsed.value }
+}
+
+/** Parses a duration option; throws OptionError, naming it, when checkDuration finds a problem. */
 export const durationOption = (
   owner: string,
   option: string,
   input: Duration.Input,
-  rules: { readonly least: number; readonly infinite: boolean }
+  rules: DurationRules
 ): Duration.Duration => {
-  const refuse = (reason: string) => new OptionError({ owner, option, reason })
-  const parsed = typeof input === "number" && Number.isNaN(input) ? Option.none() : Duration.fromInput(input)
-  if (Option.isNone(parsed)) throw refuse(`${JSON.stringify(input) ?? String(input)} is not a duration`)
-  // As written when it was text; otherwise as effect formats it.
-  const shown = typeof input === "string" ? JSON.stringify(input) : Duration.format(parsed.value)
-  if (Duration.toMillis(parsed.value) < rules.least)
-    throw refuse(`${shown} is under ${rules.least === 1 ? "1 millisecond" : `${rules.least} ms`}`)
-  if (!rules.infinite && !Duration.isFinite(parsed.value)) throw refuse(`${shown}: must be finite`)
-  return parsed.value
+  const checked = checkDuration(input, rules)
+  if ("problem" in checked) throw new OptionError({ owner, option, reason: checked.problem })
+  return checked.duration
 }
 
 /** A count of at least 1 (smaller values count as 1); throws OptionError for NaN and infinities. */
