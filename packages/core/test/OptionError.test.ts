@@ -20,17 +20,24 @@ import * as MemoryTransport from "../src/testing/MemoryTransport.ts"
 
 const routes: ReadonlyArray<Route> = [{ name: "r", transport: "memory", topic: "t", match: ["**"] }]
 
-/** The OptionError `effect` died with, if it did. */
-const refusal = <A, E>(effect: Effect.Effect<A, E, EventStore | Transports | Scope.Scope>) =>
+type Needs = EventStore | Transports | Scope.Scope
+
+/** Runs `effect` (scoped) on `store`, or an empty memory store, with a memory transport; its exit. */
+const exitOf = <A, E>(effect: Effect.Effect<A, E, Needs>, store?: EventStore["Service"]) =>
   Effect.gen(function* () {
-    const store = yield* MemoryEventStore.make
     const memory = yield* MemoryTransport.make("memory")
-    const exit = yield* effect.pipe(
-      Effect.provideService(EventStore, store),
+    return yield* effect.pipe(
+      Effect.provideService(EventStore, store ?? (yield* MemoryEventStore.make)),
       Effect.provideService(Transports, Transports.makeOf([memory.transport])),
       Effect.scoped,
       Effect.exit
     )
+  })
+
+/** The OptionError `effect` died with, if it did. */
+const refusal = <A, E>(effect: Effect.Effect<A, E, Needs>) =>
+  Effect.gen(function* () {
+    const exit = yield* exitOf(effect)
     if (Exit.isSuccess(exit)) return undefined
     const defect = Cause.squash(exit.cause)
     return defect instanceof OptionError ? defect : undefined
@@ -84,17 +91,9 @@ describe("OptionError: relay options", () => {
     Effect.gen(function* () {
       const store = yield* MemoryEventStore.make
       yield* store.append(yield* makeBatch([makeEvent(), makeEvent()], ["r"]))
-      const memory = yield* MemoryTransport.make("memory")
-      const provide = <A, E>(effect: Effect.Effect<A, E, EventStore | Transports | Scope.Scope>) =>
-        effect.pipe(
-          Effect.provideService(EventStore, store),
-          Effect.provideService(Transports, Transports.makeOf([memory.transport])),
-          Effect.scoped
-        )
-      const report = yield* provide(Relay.runOnce({ routes, batchSize: 0 }))
-      assert.strictEqual(report.claimed, 1)
-      const started = yield* provide(Relay.start({ routes, gracePeriod: Duration.zero })).pipe(Effect.exit)
-      assert.isTrue(Exit.isSuccess(started))
+      const report = yield* exitOf(Relay.runOnce({ routes, batchSize: 0 }), store)
+      assert.isTrue(Exit.isSuccess(report) && report.value.claimed === 1)
+      assert.isTrue(Exit.isSuccess(yield* exitOf(Relay.start({ routes, gracePeriod: Duration.zero }))))
     })
   )
 })

@@ -18,12 +18,13 @@ import * as Wakeup from "../src/Wakeup.ts"
 
 /**
  * A SqlClient whose statements only append their time of arrival (TestClock millis) to `sent`, and
- * each NOTIFY's payload to `payloads`.
+ * each NOTIFY's payload to `payloads`; every statement's text goes to `statements`.
  */
-const recordingClient = (sent: Array<number>, payloads: Array<string> = []) => {
+const recordingClient = (sent: Array<number>, payloads: Array<string> = [], statements: Array<string> = []) => {
   const record = (sql: string, params: ReadonlyArray<unknown>) =>
     Effect.clockWith((clock) =>
       Effect.sync(() => {
+        statements.push(sql)
         if (sql.includes("pg_notify")) {
           sent.push(clock.currentTimeMillisUnsafe())
           payloads.push(String(params[1]))
@@ -182,19 +183,22 @@ describe("Wakeup: NOTIFY rate limit", () => {
   )
 
   it.effect(
-    "a notifyDebounce that does not parse, is NaN or is below 0, is refused when the store is built, naming it",
+    "a notifyDebounce that does not parse, is NaN or is below 0, is refused when the store is built, naming it, before migrating",
     () =>
       Effect.gen(function* () {
-        const sql = yield* recordingClient([])
+        const statements: Array<string> = []
+        const sql = yield* recordingClient([], [], statements)
         for (const notifyDebounce of ["soon", -1, Number.NaN] as const) {
-          const exit = yield* PgEventStore.make({
-            migrate: false,
-            notifyDebounce: notifyDebounce as Duration.Input
-          }).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.scoped, Effect.exit)
+          const exit = yield* PgEventStore.make({ notifyDebounce: notifyDebounce as Duration.Input }).pipe(
+            Effect.provideService(SqlClient.SqlClient, sql),
+            Effect.scoped,
+            Effect.exit
+          )
           const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
           assert.instanceOf(defect, OptionError)
           assert.include((defect as OptionError).message, "store option notifyDebounce:")
         }
+        assert.deepStrictEqual(statements, [], "no statement (no migration) before the refusal")
         // 0 is allowed: no rate limit.
         const store = yield* PgEventStore.make({ migrate: false, notifyDebounce: 0 }).pipe(
           Effect.provideService(SqlClient.SqlClient, sql),
