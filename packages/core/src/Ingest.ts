@@ -184,8 +184,32 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
     )
   }
   const payloads = yield* Effect.forEach(fetched.payloads, (payload) => ingestPayload(source, router, payload))
+  const appended = payloads.reduce((sum, p) => sum + p.appended, 0)
+  const duplicates = payloads.reduce((sum, p) => sum + p.duplicates, 0)
+  // One line per tick, so a source that finds nothing new (a replay of data already stored, a
+  // closed market) does not look hung.
+  yield* Effect.logInfo(tickSummary(payloads.length, appended, duplicates)).pipe(
+    Effect.annotateLogs({
+      source: source.name,
+      payloads: payloads.length,
+      events: appended,
+      duplicates,
+      fetch_failures: fetched.failures.length
+    })
+  )
   return { source: source.name, payloads, fetch_failures: fetched.failures }
 })
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
+
+/** What a tick found, in words: `fetched 2 payloads: all 10 events already stored (duplicates), ...`. */
+const tickSummary = (payloads: number, appended: number, duplicates: number): string => {
+  const fetched = `fetched ${plural(payloads, "payload", "payloads")}`
+  if (appended === 0 && duplicates > 0)
+    return `${fetched}: all ${plural(duplicates, "event", "events")} already stored (duplicates), nothing new to deliver`
+  if (appended === 0) return `${fetched}: no events`
+  return `${fetched}: ${plural(appended, "new event", "new events")}, ${plural(duplicates, "duplicate", "duplicates")}`
+}
 
 export interface RunOptions {
   /** Time between ticks. */

@@ -1,9 +1,10 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Clock, DateTime, Effect, Fiber, Option } from "effect"
-import { TestClock } from "effect/testing"
+import { Clock, DateTime, Effect, Fiber, Layer, Logger, Option } from "effect"
+import { TestClock, TestConsole } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
 import { hex, sha256, utf8 } from "../src/internal/hash.ts"
+import { jsonLogger } from "../src/JsonLogger.ts"
 import { makeRouterUnsafe } from "../src/Routing.ts"
 import { type EventDraft, type FetchResult, type Source, SourceError, TransformError } from "../src/Source.ts"
 import { layerMemory } from "../src/testing/MemoryEventStore.ts"
@@ -182,5 +183,35 @@ describe("ingest pipeline", () => {
       yield* Fiber.interrupt(fiber)
       expect(calls).toEqual([0, 20_000, 60_000, 140_000, 150_000, 160_000])
     }).pipe(Effect.provide(layerMemory))
+  )
+
+  it.effect("each tick logs what it found; a tick finding only stored events says so instead of looking hung", () =>
+    Effect.gen(function* () {
+      const src = source(() => Effect.succeed({ events: [quote("AAPL", 1, 30), quote("MSFT", 2, 30)], issues: [] }))
+      const fiber = yield* Effect.forkChild(Ingest.run(src, router, { interval: "10 seconds" }))
+      yield* TestClock.adjust("10 seconds")
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.interrupt(fiber)
+      const ticks = (yield* TestConsole.logLines)
+        .map((line) => JSON.parse(String(line)) as Record<string, unknown>)
+        .filter((line) => String(line.message).startsWith("fetched"))
+      expect(ticks).toMatchObject([
+        {
+          level: "INFO",
+          message: "fetched 1 payload: 2 new events, 0 duplicates",
+          source: "test-source",
+          payloads: 1,
+          events: 2,
+          duplicates: 0
+        },
+        {
+          level: "INFO",
+          message: "fetched 1 payload: all 2 events already stored (duplicates), nothing new to deliver",
+          events: 0,
+          duplicates: 2
+        },
+        { message: "fetched 1 payload: all 2 events already stored (duplicates), nothing new to deliver" }
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(layerMemory, TestConsole.layer, Logger.layer([jsonLogger]))))
   )
 })
