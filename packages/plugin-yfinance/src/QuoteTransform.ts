@@ -27,10 +27,14 @@ const QuoteCore = Schema.Struct({
 const decodeCore = Schema.decodeUnknownResult(QuoteCore)
 const formatIssue = SchemaIssue.makeFormatterDefault()
 
-/** Symbols of the entries of a quote envelope (for the connector's "which symbols are missing"). */
-export const quoteSymbols = (envelope: QuoteEnvelope): ReadonlyArray<string> =>
+/**
+ * Symbols of the entries of a quote envelope that Yahoo knows (for the connector's "which symbols
+ * are unknown"): an entry with `quoteType: "NONE"` is Yahoo's way of saying it knows no such
+ * instrument, like leaving the symbol out.
+ */
+export const knownSymbols = (envelope: QuoteEnvelope): ReadonlyArray<string> =>
   (envelope.quoteResponse.result ?? []).flatMap((entry) =>
-    isObject(entry) && typeof entry.symbol === "string" ? [entry.symbol] : []
+    isObject(entry) && typeof entry.symbol === "string" && entry.quoteType !== "NONE" ? [entry.symbol] : []
   )
 
 const transformQuote = (entry: unknown, index: number, issues: Array<string>): EventDraft | undefined => {
@@ -39,10 +43,8 @@ const transformQuote = (entry: unknown, index: number, issues: Array<string>): E
     issues.push(`${label}: expected an object but got ${show(entry)}; no event`)
     return undefined
   }
-  if (entry.quoteType === "NONE") {
-    issues.push(`${label}: quoteType NONE (Yahoo knows no such instrument, or it was delisted); no event`)
-    return undefined
-  }
+  // The connector reports it as an unknown symbol, as it does a symbol left out of the answer.
+  if (entry.quoteType === "NONE") return undefined
   const core = decodeCore(entry, { errors: "all" })
   if (Result.isFailure(core)) {
     const detail = formatIssue(core.failure.issue).replace(/\n\s*/g, " ")
@@ -88,8 +90,9 @@ const transformQuote = (entry: unknown, index: number, issues: Array<string>): E
 }
 
 /**
- * Turns a decoded quote envelope into drafts and issues. An empty result is not an issue here:
- * the connector reports requested symbols that Yahoo left out as fetch failures.
+ * Turns a decoded quote envelope into drafts and issues. Unknown symbols are not issues here
+ * (neither one left out nor one with `quoteType: "NONE"`): the connector reports both as the same
+ * fetch failure.
  */
 export const transformQuotes = (envelope: QuoteEnvelope): TransformResult => {
   const issues: Array<string> = []

@@ -4,15 +4,19 @@
  *
  * Failure classification: a request that fails is reported per symbol as a FetchFailure (404 and
  * other 4xx permanent; network errors, timeouts, 401/403, 408, 429 and 5xx retryable) while the
- * other symbols ingest; a quote batch answered without some symbols reports those as permanent
- * (unknown or expired symbols). Only when nothing at all was fetched and some failure is retryable
- * does the whole fetch fail with a retryable SourceError, so the ingest loop backs off.
+ * other symbols ingest. Unknown symbols (left out of a quote answer, `quoteType: "NONE"`, a chart
+ * 404) are permanent failures and are asked for less and less often (SymbolBackoff.ts). Only when
+ * nothing at all was fetched and some failure is retryable does the whole fetch fail with a
+ * retryable SourceError, so the ingest loop backs off. The first failure that reached no Yahoo
+ * server at all logs how to run offline (OfflineHint.ts).
  */
 import { type FetchFailure, type FetchResult, type RawFetch, type Source, SourceError } from "@sluice/core"
 import { Clock, DateTime, Duration, Effect, Result, Schema } from "effect"
 import type { YFinanceConfig } from "./Config.ts"
-import { QuoteEnvelope, quoteSymbols } from "./QuoteTransform.ts"
+import { makeOfflineHint } from "./OfflineHint.ts"
+import { knownSymbols, QuoteEnvelope } from "./QuoteTransform.ts"
 import { type ChartRequest, type QuoteRequest, redactUrl } from "./Request.ts"
+import { makeSymbolBackoff, pausedReason, type SymbolBackoff, UNKNOWN_SYMBOL } from "./SymbolBackoff.ts"
 import { transform } from "./Transform.ts"
 import { type Exchange, makeClient, type YahooClient, type YahooRequestError } from "./YahooClient.ts"
 import type { FetchFn } from "./YahooFetch.ts"
@@ -39,42 +43,64 @@ const toRaw = (exchange: Exchange, request: QuoteRequest | ChartRequest): RawFet
 const failed = (symbols: ReadonlyArray<string>, error: YahooRequestError): Array<FetchFailure> =>
   symbols.map((subject) => ({ subject, reason: error.reason, retryable: error.retryable }))
 
-type Part = { readonly payload?: RawFetch; readonly failures: ReadonlyArray<FetchFailure> }
+type Part = {
+  readonly payload?: RawFetch
+  readonly failures: ReadonlyArray<FetchFailure>
+  /** Set when a request got no HTTP answer at all (see YahooRequestError.unreachable). */
+  readonly unreachable?: string
+}
 
-const fetchQuotes = (client: YahooClient, config: YFinanceConfig, concurrency: number) =>
-  Effect.forEach(
-    chunk(config.symbols, config.symbolsPerRequest ?? 50),
-    (batch) =>
-      client.quote(batch, config.fields).pipe(
-        Effect.map((exchange): Part => {
-          const request: QuoteRequest = {
-            endpoint: "quote",
-            url: redactUrl(exchange.url),
-            symbols: batch,
-            fields: config.fields ?? null,
-            status: exchange.status
-          }
-          const decoded = decodeQuoteBody(exchange.body)
-          // An undecodable body is the transformer's to explain; only a readable one says who is missing.
-          const present = new Set(
-            Result.isSuccess(decoded) ? quoteSymbols(decoded.success).map((s) => s.toUpperCase()) : []
-          )
-          const missing = Result.isSuccess(decoded) ? batch.filter((s) => !present.has(s.toUpperCase())) : []
-          return {
-            payload: toRaw(exchange, request),
-            failures: missing.map((subject) => ({
-              subject,
-              reason: "Yahoo returned no quote for this symbol (unknown, expired or delisted)",
-              retryable: false
-            }))
-          }
-        }),
-        Effect.catch((error) => Effect.succeed<Part>({ failures: failed(batch, error) }))
-      ),
-    { concurrency }
+const failedPart = (symbols: ReadonlyArray<string>, error: YahooRequestError): Part =>
+  error.unreachable === undefined
+    ? { failures: failed(symbols, error) }
+    : { failures: failed(symbols, error), unreachable: error.unreachable }
+
+/** Pauses each unknown symbol and names it in a failure that says for how long. */
+const unknownFailures = (backoff: SymbolBackoff, symbols: ReadonlyArray<string>, reason: string) =>
+  Effect.forEach(symbols, (subject) =>
+    Effect.map(
+      backoff.unknown(subject),
+      (ticks): FetchFailure => ({ subject, reason: pausedReason(reason, ticks), retryable: false })
+    )
   )
 
-const fetchCharts = (client: YahooClient, config: YFinanceConfig, concurrency: number) =>
+const fetchQuotes = (client: YahooClient, config: YFinanceConfig, concurrency: number, backoff: SymbolBackoff) =>
+  Effect.flatMap(backoff.due(config.symbols), (symbols) =>
+    Effect.forEach(
+      chunk(symbols, config.symbolsPerRequest ?? 50),
+      (batch) =>
+        client.quote(batch, config.fields).pipe(
+          Effect.flatMap((exchange) => {
+            const request: QuoteRequest = {
+              endpoint: "quote",
+              url: redactUrl(exchange.url),
+              symbols: batch,
+              fields: config.fields ?? null,
+              status: exchange.status
+            }
+            const payload = toRaw(exchange, request)
+            const decoded = decodeQuoteBody(exchange.body)
+            // An undecodable body is the transformer's to explain; only a readable one says who is
+            // unknown: left out of the answer, or answered with quoteType NONE, alike.
+            if (Result.isFailure(decoded)) return Effect.succeed<Part>({ payload, failures: [] })
+            const known = new Set(knownSymbols(decoded.success).map((s) => s.toUpperCase()))
+            const unknown = batch.filter((s) => !known.has(s.toUpperCase()))
+            return Effect.andThen(
+              Effect.forEach(
+                batch.filter((s) => known.has(s.toUpperCase())),
+                backoff.answered,
+                { discard: true }
+              ),
+              Effect.map(unknownFailures(backoff, unknown, UNKNOWN_SYMBOL), (failures): Part => ({ payload, failures }))
+            )
+          }),
+          Effect.catch((error) => Effect.succeed(failedPart(batch, error)))
+        ),
+      { concurrency }
+    )
+  )
+
+const fetchCharts = (client: YahooClient, config: YFinanceConfig, concurrency: number, backoff: SymbolBackoff) =>
   Effect.gen(function* () {
     const now = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
     const end = config.period2 ?? now
@@ -88,7 +114,7 @@ const fetchCharts = (client: YahooClient, config: YFinanceConfig, concurrency: n
     const interval = config.interval ?? "1d"
     const includePrePost = config.includePrePost ?? true
     return yield* Effect.forEach(
-      config.symbols,
+      yield* backoff.due(config.symbols),
       (symbol) =>
         client.chart(symbol, { interval, period1, period2, includePrePost }).pipe(
           Effect.map((exchange): Part => {
@@ -104,7 +130,16 @@ const fetchCharts = (client: YahooClient, config: YFinanceConfig, concurrency: n
             }
             return { payload: toRaw(exchange, request), failures: [] }
           }),
-          Effect.catch((error) => Effect.succeed<Part>({ failures: failed([symbol], error) }))
+          Effect.tap(() => backoff.answered(symbol)),
+          // A chart 404 is Yahoo's "No data found, symbol may be delisted": an unknown symbol.
+          Effect.catch((error) =>
+            error.status === 404
+              ? Effect.map(
+                  unknownFailures(backoff, [symbol], `unknown symbol: ${error.reason}`),
+                  (failures): Part => ({ failures })
+                )
+              : Effect.succeed(failedPart([symbol], error))
+          )
         ),
       { concurrency }
     )
@@ -137,12 +172,20 @@ export const makeSource = (config: YFinanceConfig, instance: string, fetch: Fetc
     timeout: Duration.fromInputUnsafe((config.requestTimeout ?? "10 seconds") as Duration.Input)
   })
   const concurrency = config.concurrency ?? 4
+  const backoff = makeSymbolBackoff(instance)
+  const hint = makeOfflineHint()
   const fetchAll =
-    config.mode === "chart" ? fetchCharts(client, config, concurrency) : fetchQuotes(client, config, concurrency)
+    config.mode === "chart"
+      ? fetchCharts(client, config, concurrency, backoff)
+      : fetchQuotes(client, config, concurrency, backoff)
   return {
     name: instance,
     pollInterval: Duration.fromInputUnsafe((config.pollInterval ?? "1 minute") as Duration.Input),
     fetch: fetchAll.pipe(
+      Effect.tap((parts) => {
+        const down = parts.find((part) => part.unreachable !== undefined)?.unreachable
+        return down === undefined ? Effect.void : hint(down)
+      }),
       Effect.flatMap((parts) => settle(instance, parts)),
       Effect.withSpan("yfinance.fetch", { attributes: { source: instance, mode: config.mode ?? "quote" } })
     ),

@@ -17,6 +17,11 @@ export class YahooRequestError extends Data.TaggedError("YahooRequestError")<{
   readonly retryable: boolean
   /** HTTP status of Yahoo's answer, when there was one. */
   readonly status: number | null
+  /**
+   * Set when Yahoo could not be reached at all (DNS failure, refused or reset connection, TLS
+   * failure, timeout): what went wrong, without an HTTP status. Never set for Yahoo's 4xx/5xx.
+   */
+  readonly unreachable?: string
   readonly cause?: unknown
 }> {
   override get message() {
@@ -111,7 +116,25 @@ export const classifyStatus = (
   return { reason: `Yahoo refused the request (HTTP ${status}${why})`, retryable: false }
 }
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+/** Session secrets can appear in URLs inside error messages (Deno's fetch errors quote the URL). */
+const redactCrumb = (text: string): string => text.replace(/([?&]g?crumb=)[^&\s)]*/g, "$1<redacted>")
+
+const messageOf = (error: unknown): string => redactCrumb(error instanceof Error ? error.message : String(error))
+
+/**
+ * A fetch rejection with its causes: Node's is `fetch failed` with the reason in `cause`
+ * (`getaddrinfo ENOTFOUND query1.finance.yahoo.com`, `connect ECONNREFUSED ...`).
+ */
+const networkDetail = (error: unknown): string => {
+  const parts: Array<string> = []
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    const text = messageOf(current)
+    if (text !== "" && !parts.includes(text)) parts.push(text)
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return parts.join(": ")
+}
 
 export interface ClientOptions {
   readonly fetch: FetchFn
@@ -150,8 +173,16 @@ export const makeClient = (options: ClientOptions): YahooClient => {
       const outcome = yield* Effect.tryPromise({
         try: async (signal) => {
           let captured: Exchange | undefined
+          // The first request that got no HTTP answer at all: the network, not Yahoo, failed.
+          let unreachable: unknown
           const fetch: FetchFn = async (input, init) => {
-            const response = await options.fetch(input, { ...init, signal })
+            let response: Response
+            try {
+              response = await options.fetch(input, { ...init, signal })
+            } catch (error) {
+              if (!signal.aborted && unreachable === undefined) unreachable = error ?? "fetch rejected"
+              throw error
+            }
             const url = urlOf(input)
             if (!isDataEndpoint(new URL(url))) return response
             const body = await response.text()
@@ -173,9 +204,9 @@ export const makeClient = (options: ClientOptions): YahooClient => {
           }
           try {
             await run(session, fetch)
-            return { captured, error: undefined }
+            return { captured, unreachable, error: undefined }
           } catch (error) {
-            return { captured, error: error as unknown }
+            return { captured, unreachable, error: error as unknown }
           }
         },
         catch: (cause) => new YahooRequestError({ reason: messageOf(cause), retryable: true, status: null, cause })
@@ -188,13 +219,14 @@ export const makeClient = (options: ClientOptions): YahooClient => {
                 reason: `no answer from Yahoo within ${Duration.format(options.timeout)} (requestTimeout)`,
                 retryable: true,
                 status: null,
+                unreachable: `no answer within ${Duration.format(options.timeout)}`,
                 cause: new Cause.TimeoutError()
               })
             )
         }),
         Effect.ensuring(flushLibraryLog)
       )
-      const { captured, error } = outcome
+      const { captured, unreachable, error } = outcome
       if (captured !== undefined) {
         if (captured.status >= 200 && captured.status < 300) {
           if (error !== undefined)
@@ -216,8 +248,18 @@ export const makeClient = (options: ClientOptions): YahooClient => {
           cause: error
         })
       }
+      if (unreachable !== undefined) {
+        const detail = networkDetail(unreachable)
+        return yield* new YahooRequestError({
+          reason: `network failure: ${detail}`,
+          retryable: true,
+          status: null,
+          unreachable: detail,
+          cause: unreachable
+        })
+      }
       return yield* new YahooRequestError({
-        reason: `network or handshake failure: ${error === undefined ? "no response from the data endpoint" : messageOf(error)}`,
+        reason: `handshake or library failure: ${error === undefined ? "no response from the data endpoint" : messageOf(error)}`,
         retryable: true,
         status: null,
         cause: error

@@ -139,7 +139,8 @@ describe("chart mode, end to end through yahoo-finance2 and Ingest.tick", () => 
       assert.deepStrictEqual(report.fetch_failures, [
         {
           subject: "NOPE",
-          reason: "Yahoo has no such symbol or data (HTTP 404: No data found, symbol may be delisted)",
+          reason:
+            "unknown symbol: Yahoo has no such symbol or data (HTTP 404: No data found, symbol may be delisted); not asked for during the next 1 tick",
           retryable: false
         }
       ])

@@ -11,10 +11,10 @@ export const router = makeRouterUnsafe([
   { name: "all", transport: "memory", topic: "all", match: ["**"] }
 ])
 
-/** Decodes `config` like the runner does and builds the source on `fetch`. */
-export const sourceOf = (config: unknown, fetch: FetchFn) =>
-  Plugin.decodeConfig(YFinance, "yf", config).pipe(
-    Effect.flatMap((decoded) => YFinance.make(decoded, "yf")),
+/** Decodes `config` like the runner does and builds the source on `fetch`, named `instance`. */
+export const sourceOf = (config: unknown, fetch: FetchFn, instance = "yf") =>
+  Plugin.decodeConfig(YFinance, instance, config).pipe(
+    Effect.flatMap((decoded) => YFinance.make(decoded, instance)),
     Effect.provide(layerFetch(fetch)),
     Effect.orDie
   )

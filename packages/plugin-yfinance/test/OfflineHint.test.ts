@@ -1,0 +1,127 @@
+/**
+ * No network: the first request that reaches no Yahoo server logs, once per source, how to run
+ * without network; later failures keep being logged without it, and Yahoo's own 5xx never says so.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Ingest } from "@sluice/core"
+import { layerMemory } from "@sluice/core/testing"
+import { Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { captureLogs, type LogLine, logged } from "./support/logs.ts"
+import { router, sourceOf } from "./support/pipeline.ts"
+import { replay } from "./support/recordings.ts"
+
+/** What Node's fetch rejects with when DNS cannot resolve the host. */
+const dnsFailure = (host: string) =>
+  new TypeError("fetch failed", {
+    cause: Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), {
+      code: "ENOTFOUND",
+      syscall: "getaddrinfo",
+      hostname: host
+    })
+  })
+
+const noNetwork = () =>
+  replay([], {
+    intercept: ({ url }) => {
+      throw dnsFailure(url.hostname)
+    }
+  })
+
+const hints = (lines: ReadonlyArray<LogLine>) => lines.filter((line) => line.message.includes("No network?"))
+
+/** Waits (real time: the library runs on real promises) until `count` lines match `message`. */
+const untilLogged = (message: string, count: number) =>
+  Effect.gen(function* () {
+    while ((yield* logged).filter((line) => line.message === message).length < count)
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 1)))
+  })
+
+const layer = Layer.mergeAll(layerMemory, captureLogs)
+
+describe("no network", () => {
+  it.effect("the first network failure says once how to run offline; later ones are logged without it", () =>
+    Effect.gen(function* () {
+      const source = yield* sourceOf({ symbols: ["AAPL", "MSFT"] }, noNetwork().fetch)
+      const fiber = yield* Effect.forkChild(Ingest.run(source, router, { interval: "1 minute" }))
+      for (let tick = 1; tick <= 4; tick++) {
+        yield* untilLogged("tick failed", tick)
+        yield* TestClock.adjust("10 minutes")
+      }
+      yield* Fiber.interrupt(fiber)
+      const lines = yield* logged
+      const [hint, ...more] = hints(lines)
+      assert.deepStrictEqual(more, [])
+      assert.strictEqual(hint?.level, "WARN")
+      assert.strictEqual(
+        hint?.message,
+        "Yahoo Finance is unreachable (fetch failed: getaddrinfo ENOTFOUND finance.yahoo.com). No network? " +
+          "The offline quickstart replays recorded responses: bin/start examples/quickstart-offline.json (in the Sluice repository)"
+      )
+      // The hint comes with the first failure; every tick still logs its failure.
+      assert.isBelow(
+        lines.indexOf(hint!),
+        lines.findIndex((line) => line.message === "tick failed")
+      )
+      const failures = lines.filter((line) => line.message === "fetch failed")
+      assert.isAtLeast(failures.length, 4)
+      assert.match(
+        String(failures[0]?.error),
+        /every request failed \(AAPL, MSFT\): network failure: fetch failed: getaddrinfo ENOTFOUND finance\.yahoo\.com/
+      )
+    }).pipe(Effect.provide(layer))
+  )
+
+  it.effect("a refused connection gets the hint too, once per source instance", () =>
+    Effect.gen(function* () {
+      const refused = replay([], {
+        intercept: () => {
+          throw new TypeError("fetch failed", {
+            cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:443"), { code: "ECONNREFUSED" })
+          })
+        }
+      })
+      const first = yield* sourceOf({ symbols: ["AAPL"] }, refused.fetch, "first")
+      const second = yield* sourceOf({ mode: "chart", symbols: ["AAPL"], lookback: "1 day" }, refused.fetch, "second")
+      for (let i = 0; i < 3; i++) {
+        yield* Effect.flip(Ingest.tick(first, router))
+        yield* Effect.flip(Ingest.tick(second, router))
+      }
+      const found = hints(yield* logged)
+      assert.strictEqual(found.length, 2)
+      for (const hint of found) assert.include(hint.message, "(fetch failed: connect ECONNREFUSED 127.0.0.1:443)")
+    }).pipe(Effect.provide(layer))
+  )
+
+  it.effect("a request that times out gets the hint", () =>
+    Effect.gen(function* () {
+      const silent = replay([], { intercept: () => new Promise<Response>(() => {}) })
+      const source = yield* sourceOf({ symbols: ["AAPL"], requestTimeout: "5 seconds" }, silent.fetch)
+      const fiber = yield* Effect.forkChild(Effect.flip(Ingest.tick(source, router)))
+      yield* Effect.promise(async () => {
+        while (silent.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+      })
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(
+        hints(yield* logged).map((line) => line.message.slice(0, 58)),
+        ["Yahoo Finance is unreachable (no answer within 5s). No net"]
+      )
+    }).pipe(Effect.provide(layer))
+  )
+
+  it.effect("Yahoo's own errors (HTTP 503) are logged without the hint", () =>
+    Effect.gen(function* () {
+      const failing = replay([], {
+        intercept: ({ url }) =>
+          url.pathname.startsWith("/v7/finance/quote") ? new Response("busy", { status: 503 }) : undefined
+      })
+      const source = yield* sourceOf({ symbols: ["AAPL"] }, failing.fetch)
+      const error = yield* Effect.flip(Ingest.tick(source, router))
+      assert.match(error.message, /Yahoo failed \(HTTP 503\)/)
+      const lines = yield* logged
+      assert.deepStrictEqual(hints(lines), [])
+      assert.isTrue(lines.some((line) => line.message === "fetch failed"))
+    }).pipe(Effect.provide(layer))
+  )
+})
