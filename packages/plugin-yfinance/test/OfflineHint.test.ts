@@ -124,4 +124,28 @@ describe("no network", () => {
       assert.isTrue(lines.some((line) => line.message === "fetch failed"))
     }).pipe(Effect.provide(layer))
   )
+
+  it.effect("a network error that quotes the request URL does not put the crumb in the logs", () =>
+    Effect.gen(function* () {
+      // Deno's fetch errors quote the URL, which for a quote request carries the session's crumb.
+      const deno = replay([], {
+        intercept: ({ url }) => {
+          if (!url.pathname.startsWith("/v7/finance/quote")) return undefined
+          throw new TypeError("fetch failed", {
+            cause: new Error(`error sending request for url (${url.href}): client error (Connect): dns error`)
+          })
+        }
+      })
+      const source = yield* sourceOf({ symbols: ["AAPL"] }, deno.fetch)
+      const error = yield* Effect.flip(Ingest.tick(source, router))
+      const crumb = new URL(deno.calls.find((call) => call.url.includes("/v7/finance/quote"))!.url).searchParams.get(
+        "crumb"
+      )
+      assert.isNotEmpty(crumb)
+      assert.include(error.message, "crumb=<redacted>")
+      const text = JSON.stringify(yield* logged)
+      assert.include(text, "crumb=<redacted>")
+      assert.notInclude(text, `crumb=${crumb}`)
+    }).pipe(Effect.provide(layer))
+  )
 })
