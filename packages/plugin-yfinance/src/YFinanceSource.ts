@@ -83,6 +83,14 @@ const fetchQuotes = (client: YahooClient, config: YFinanceConfig, concurrency: n
             // An undecodable body is the transformer's to explain; only a readable one says who is
             // unknown: left out of the answer, or answered with quoteType NONE, alike.
             if (Result.isFailure(decoded)) return Effect.succeed<Part>({ payload, failures: [] })
+            // No result list at all (Yahoo's error shape) says nothing about the symbols: no backoff.
+            if (decoded.success.quoteResponse.result === null) {
+              const reason = "Yahoo answered without a quote list (result: null)"
+              return Effect.succeed<Part>({
+                payload,
+                failures: batch.map((subject) => ({ subject, reason, retryable: false }))
+              })
+            }
             const known = new Set(knownSymbols(decoded.success).map((s) => s.toUpperCase()))
             const unknown = batch.filter((s) => !known.has(s.toUpperCase()))
             return Effect.andThen(

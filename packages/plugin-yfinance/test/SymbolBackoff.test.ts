@@ -122,4 +122,23 @@ describe("unknown symbols back off", () => {
       assert.match(String(warnings[0]?.error), /^unknown symbol: Yahoo has no such symbol or data \(HTTP 404/)
     }).pipe(Effect.provide(layer))
   )
+
+  it.effect("an answer without a quote list (result: null) is reported but backs nothing off", () =>
+    Effect.gen(function* () {
+      const http = replay([], {
+        intercept: ({ url }) =>
+          url.pathname.startsWith("/v7/finance/quote")
+            ? new Response(JSON.stringify({ quoteResponse: { result: null, error: { code: "busy" } } }))
+            : undefined
+      })
+      const source = yield* sourceOf({ symbols: ["AAPL"] }, http.fetch, "nulls")
+      const asked = yield* tickAndTrack(source, http, 3)
+      assert.deepStrictEqual(asked.get("AAPL"), [0, 1, 2])
+      const report = yield* Ingest.tick(source, router)
+      assert.deepStrictEqual(report.fetch_failures, [
+        { subject: "AAPL", reason: "Yahoo answered without a quote list (result: null)", retryable: false }
+      ])
+      assert.deepStrictEqual(report.payloads[0]?.issues, ['Yahoo reported an error: {"code":"busy"}'])
+    }).pipe(Effect.provide(layer))
+  )
 })
