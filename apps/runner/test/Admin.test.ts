@@ -8,6 +8,7 @@ import { MemoryEventStore, MemoryTransport, makeBatch, makeEvent } from "@sluice
 import { Effect, Layer, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import * as Admin from "../src/Admin.ts"
+import { hostRule } from "../src/AdminGuards.ts"
 import { StoreHealth } from "../src/StoreLayer.ts"
 
 const token = "s3cret-token-0123456789"
@@ -47,14 +48,18 @@ const setup = (
     const { handler, dispose } = HttpRouter.toWebHandler(
       Admin.routes({
         token: options.token === undefined ? undefined : Redacted.make(options.token),
-        stopping: Effect.succeed(options.stopping ?? false)
+        stopping: Effect.succeed(options.stopping ?? false),
+        hosts: hostRule("127.0.0.1", 9464, ["admin"])
       }).pipe(Layer.provide(services)),
       { disableLogger: true }
     )
     yield* Effect.addFinalizer(() => Effect.promise(() => dispose()))
     const call = (path: string, init: RequestInit = {}) =>
       Effect.promise(async () => {
-        const response = await handler(new Request(`http://admin${path}`, init))
+        const headers = new Headers(init.headers)
+        if (!headers.has("host")) headers.set("host", "admin")
+        if (init.method === "POST" && !headers.has("content-type")) headers.set("content-type", "application/json")
+        const response = await handler(new Request(`http://admin${path}`, { ...init, headers }))
         return { status: response.status, text: await response.text() }
       })
     return { call, store }
