@@ -29,7 +29,9 @@ export interface HostRule {
 
 const hostPort = (host: string, port: number) => {
   const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
-  return (isIP(bare) === 6 ? `[${bare}]:${port}` : `${bare}:${port}`).toLowerCase()
+  const name = isIP(bare) === 6 ? `[${bare}]` : bare
+  // Clients leave out the default port (http://127.0.0.1 sends `Host: 127.0.0.1`).
+  return (port === 80 ? name : `${name}:${port}`).toLowerCase()
 }
 
 /**
@@ -58,8 +60,8 @@ const hostAllowed = (rule: HostRule, value: string) => {
   const host = value.toLowerCase()
   if (rule.exact.has(host)) return true
   if (rule.anyIpOnPort === undefined) return false
-  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(host)
-  if (match === null || Number(match[2]) !== rule.anyIpOnPort) return false
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host)
+  if (match === null || Number(match[2] ?? 80) !== rule.anyIpOnPort) return false
   const name = match[1]!.startsWith("[") ? match[1]!.slice(1, -1) : match[1]!
   return isIP(name) !== 0
 }

@@ -147,10 +147,17 @@ describe("the admin server cannot listen", () => {
     expect(run.stderr).toContain("admin.enabled: false")
   }, 60_000)
 
-  it("an address that is not this machine's exits 1 saying so", async () => {
+  it("an address that is not this machine's, or a name that does not resolve, exits 1 saying so", async () => {
     const { file } = writeConfig({ store: { driver: "memory" }, admin: { host: "192.0.2.1", port: 0, token } })
     const run = await runToEnd(["run", "--config", file], { env: envWithout() })
     expect(run.code).toBe(1)
     expect(run.stderr).toContain("error: admin server: 192.0.2.1:0 is not an address of this machine")
+    const unknown = writeConfig({
+      store: { driver: "memory" },
+      admin: { host: "no-such-host.invalid", port: 0, token }
+    })
+    const named = await runToEnd(["run", "--config", unknown.file], { env: envWithout() })
+    expect(named.code).toBe(1)
+    expect(named.stderr).toContain("error: admin server: cannot resolve the host of no-such-host.invalid:0")
   }, 60_000)
 })

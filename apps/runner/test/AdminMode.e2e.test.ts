@@ -31,9 +31,7 @@ describe("status and dlq through a running process's admin API (--admin URL)", (
     cleanup.push(receiver.close)
     const { file } = writeConfig({
       store: { driver: "embedded", dataDir: join(tempDir("sluice-admin-mode-"), "data") },
-      sources: [
-        { name: "counter", plugin: counterPlugin, options: { total: 3, perTick: 3, prefix: "adm" } }
-      ],
+      sources: [{ name: "counter", plugin: counterPlugin, options: { total: 3, perTick: 3, prefix: "adm" } }],
       transports: [
         {
           name: "webhook",
