@@ -1,16 +1,19 @@
 /**
  * The admin HTTP API: `/healthz` (the process is up), `/readyz` (database reachable, migrations
- * applied), `/metrics` (Prometheus text) and `/api/dead-letters` (list, show, replay). When a
- * token is configured every endpoint but `/healthz` needs `Authorization: Bearer <token>`.
+ * applied), `/metrics` (Prometheus text), `/api/status` (the report of `sluice status`) and
+ * `/api/dead-letters` (list, show, replay, purge). Every request passes AdminGuards' checks
+ * (Host, Origin, token but on `/healthz`, JSON content type and body size on POST); unknown
+ * paths answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
  * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
  */
-import { timingSafeEqual } from "node:crypto"
 import { EventStore, type OutboxId, type StoreError } from "@sluice/core"
-import { Effect, Layer, Option, Redacted, Schema } from "effect"
-import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
+import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
+import * as Guards from "./AdminGuards.ts"
 import { makeBacklogGauges } from "./BacklogMetrics.ts"
 import * as DeadLetters from "./DeadLetters.ts"
+import * as StatusReport from "./StatusReport.ts"
 import { StoreHealth } from "./StoreLayer.ts"
 
 export interface AdminOptions {
@@ -18,143 +21,251 @@ export interface AdminOptions {
   readonly token?: Redacted.Redacted<string> | undefined
   /** True once the process is shutting down: `/readyz` then answers 503 so load balancers move on. @default never */
   readonly stopping?: Effect.Effect<boolean> | undefined
+  /** The Host headers answered (see `AdminGuards.hostRule`). */
+  readonly hosts: Guards.HostRule
+}
+
+type Response = HttpServerResponse.HttpServerResponse
+type Request = HttpServerRequest.HttpServerRequest
+/** A handler fails with the response that refuses the request (400...), or with a StoreError (503). */
+type Handler = (request: Request, params: ReadonlyArray<string>) => Effect.Effect<Response, Response | StoreError>
+
+interface Endpoint {
+  readonly path: RegExp
+  readonly methods: Partial<Record<"GET" | "POST", Handler>>
+  /** No token needed. */
+  readonly open?: boolean
 }
 
 const json = (body: unknown, status = 200) => HttpServerResponse.jsonUnsafe(body, { status })
 
-const authorized = (request: HttpServerRequest.HttpServerRequest, token: Redacted.Redacted<string> | undefined) => {
-  if (token === undefined) return true
-  const header = request.headers.authorization ?? ""
-  const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "")
-  const expected = Buffer.from(Redacted.value(token))
-  return given.length === expected.length && timingSafeEqual(given, expected)
+/** The most rows one `GET /api/dead-letters` answers (`sluice dlq list --admin` pages through more). */
+export const maxPageSize = 1000
+/** The longest `sample_ms` of `GET /api/status`. */
+export const maxSampleMs = 60_000
+
+const query = (request: Request, known: ReadonlyArray<string>) => {
+  const params = new URL(request.url, "http://admin").searchParams
+  for (const key of params.keys()) {
+    if (!known.includes(key)) {
+      return Effect.fail(
+        Guards.error(
+          400,
+          `unknown query parameter ${JSON.stringify(key)} (known: ${known.length === 0 ? "none" : known.join(", ")})`
+        )
+      )
+    }
+  }
+  return Effect.succeed(params)
 }
 
-const storeFailure = (error: StoreError) => Effect.succeed(json({ error: error.message }, 503))
+const intParam = (params: URLSearchParams, name: string, min: number, max: number, fallback: number) => {
+  const raw = params.get(name)
+  if (raw === null) return Effect.succeed(fallback)
+  const value = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN
+  return value >= min && value <= max
+    ? Effect.succeed(value)
+    : Effect.fail(Guards.error(400, `${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`))
+}
+
+const textParam = (params: URLSearchParams, name: string, pattern: RegExp, expected: string) => {
+  const raw = params.get(name)
+  if (raw === null) return Effect.succeed(undefined)
+  return pattern.test(raw)
+    ? Effect.succeed(raw)
+    : Effect.fail(Guards.error(400, `${name}: expected ${expected}, got ${JSON.stringify(raw)}`))
+}
+
+/** The body decoded with `schema` (unknown fields refused); an empty body reads as `{}`. */
+const body = <A>(request: Request, schema: Schema.Decoder<A>) =>
+  request.text.pipe(
+    Effect.mapError((e) =>
+      e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
+        ? Guards.tooLarge()
+        : Guards.error(400, "cannot read the request body")
+    ),
+    Effect.flatMap((text) =>
+      Effect.try({
+        try: (): unknown => (text.trim() === "" ? {} : JSON.parse(text)),
+        catch: (e) => Guards.error(400, `request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`)
+      })
+    ),
+    Effect.flatMap((value) =>
+      Schema.decodeUnknownEffect(schema)(value, { onExcessProperty: "error", errors: "all" }).pipe(
+        Effect.mapError((e) => Guards.error(400, `invalid request body: ${e.message.replace(/\n\s*/g, " ")}`))
+      )
+    )
+  )
+
+const decodeSegment = (segment: string) => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+const OutboxIdText = Schema.String.pipe(Schema.check(Schema.isPattern(/^\d+$/)))
 
 const ReplayBody = Schema.Struct({
-  ids: Schema.optionalKey(Schema.Array(Schema.String.pipe(Schema.check(Schema.isPattern(/^\d+$/))))),
+  ids: Schema.optionalKey(Schema.Array(OutboxIdText)),
   route: Schema.optionalKey(Schema.String),
   event_type: Schema.optionalKey(Schema.String),
   all: Schema.optionalKey(Schema.Boolean)
 })
 
-/** The admin routes, as an HttpRouter layer. */
+const PurgeBody = Schema.Struct({
+  route: Schema.optionalKey(Schema.String),
+  confirm: Schema.optionalKey(Schema.Boolean)
+})
+
+const Empty = Schema.Struct({})
+
+/** The admin routes, as an HttpRouter layer (one catch-all route; the table below dispatches). */
 export const routes = (options: AdminOptions) =>
   Layer.unwrap(
     Effect.gen(function* () {
       const store = yield* EventStore
       const health = yield* StoreHealth
       const refreshBacklogGauges = makeBacklogGauges(store)
-      const guard =
-        <E, R>(
-          handler: (
-            request: HttpServerRequest.HttpServerRequest
-          ) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
-        ) =>
-        (request: HttpServerRequest.HttpServerRequest) =>
-          authorized(request, options.token)
-            ? handler(request)
-            : Effect.succeed(
-                HttpServerResponse.jsonUnsafe(
-                  { error: "missing or wrong bearer token" },
-                  { status: 401, headers: { "www-authenticate": 'Bearer realm="sluice"' } }
-                )
-              )
-      const query = (request: HttpServerRequest.HttpServerRequest) => new URL(request.url, "http://admin").searchParams
 
-      return Layer.mergeAll(
-        HttpRouter.add("GET", "/healthz", json({ status: "ok" })),
-        HttpRouter.add(
-          "GET",
-          "/readyz",
-          guard(() =>
-            Effect.gen(function* () {
-              if (yield* options.stopping ?? Effect.succeed(false)) {
-                return json({ ready: false, database: true, migrations: true, detail: "stopping" }, 503)
-              }
-              const ready = yield* health.check
-              const ok = ready.database && ready.migrations
-              return json({ ready: ok, ...ready }, ok ? 200 : 503)
-            })
-          )
-        ),
-        HttpRouter.add(
-          "GET",
-          "/metrics",
-          guard(() =>
-            Effect.gen(function* () {
-              yield* refreshBacklogGauges.pipe(Effect.ignore)
-              const body = yield* PrometheusMetrics.format()
-              return HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
-            })
-          )
-        ),
-        HttpRouter.add(
-          "GET",
-          "/api/dead-letters",
-          guard((request) => {
-            const params = query(request)
-            const limit = Number(params.get("limit") ?? "100")
-            const route = params.get("route")
-            const after = params.get("after")
-            return store
-              .listOutbox({
-                status: "dead",
-                limit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, 1000) : 100,
-                ...(route === null ? {} : { route }),
-                ...(after === null ? {} : { after: after as OutboxId })
+      const endpoints: ReadonlyArray<Endpoint> = [
+        { path: /^\/healthz$/, open: true, methods: { GET: () => Effect.succeed(json({ status: "ok" })) } },
+        {
+          path: /^\/readyz$/,
+          methods: {
+            GET: () =>
+              Effect.gen(function* () {
+                if (yield* options.stopping ?? Effect.succeed(false)) {
+                  return json({ ready: false, database: true, migrations: true, detail: "stopping" }, 503)
+                }
+                const ready = yield* health.check
+                const ok = ready.database && ready.migrations
+                return json({ ready: ok, ...ready }, ok ? 200 : 503)
               })
-              .pipe(
-                Effect.map((entries) => json({ dead_letters: entries.map(DeadLetters.toJson) })),
-                Effect.catchTag("StoreError", storeFailure)
-              )
-          })
-        ),
-        HttpRouter.add(
-          "GET",
-          "/api/dead-letters/:id",
-          guard(() =>
-            Effect.gen(function* () {
-              const { id } = yield* HttpRouter.params
-              const found = yield* DeadLetters.show(store, id ?? "")
-              if (Option.isNone(found)) return json({ error: `no dead letter ${id}` }, 404)
-              return json(found.value)
-            }).pipe(Effect.catchTag("StoreError", storeFailure))
-          )
-        ),
-        HttpRouter.add(
-          "POST",
-          "/api/dead-letters/:id/replay",
-          guard(() =>
-            Effect.gen(function* () {
-              const { id } = yield* HttpRouter.params
-              const replayed = yield* store.replay({ outbox_ids: [(id ?? "") as OutboxId] })
-              return json({ replayed }, replayed === 0 ? 404 : 200)
-            }).pipe(Effect.catchTag("StoreError", storeFailure))
-          )
-        ),
-        HttpRouter.add(
-          "POST",
-          "/api/dead-letters/replay",
-          guard((request) =>
-            Effect.gen(function* () {
-              const body = yield* Effect.flatMap(request.json, Schema.decodeUnknownEffect(ReplayBody))
-              const filter = {
-                ...(body.ids === undefined ? {} : { outbox_ids: body.ids as ReadonlyArray<OutboxId> }),
-                ...(body.route === undefined ? {} : { route: body.route }),
-                ...(body.event_type === undefined ? {} : { event_type: body.event_type })
-              }
-              if (Object.keys(filter).length === 0 && body.all !== true) {
-                return json({ error: "give ids, route or event_type, or all: true" }, 400)
-              }
-              return json({ replayed: yield* store.replay(filter) })
-            }).pipe(
-              Effect.catchTag("StoreError", storeFailure),
-              Effect.catch((error) => Effect.succeed(json({ error: error.message }, 400)))
+          }
+        },
+        {
+          path: /^\/metrics$/,
+          methods: {
+            GET: () =>
+              Effect.gen(function* () {
+                yield* refreshBacklogGauges.pipe(Effect.ignore)
+                const text = yield* PrometheusMetrics.format()
+                return HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+              })
+          }
+        },
+        {
+          path: /^\/api\/status$/,
+          methods: {
+            GET: (request) =>
+              Effect.gen(function* () {
+                const params = yield* query(request, ["sample_ms"])
+                const sampleMs = yield* intParam(params, "sample_ms", 0, maxSampleMs, 0)
+                return json(yield* StatusReport.measure(store, Duration.millis(sampleMs)))
+              })
+          }
+        },
+        {
+          path: /^\/api\/dead-letters$/,
+          methods: {
+            GET: (request) =>
+              Effect.gen(function* () {
+                const params = yield* query(request, ["limit", "route", "after"])
+                const limit = yield* intParam(params, "limit", 1, maxPageSize, 100)
+                const route = yield* textParam(params, "route", /./, "a route name")
+                const after = yield* textParam(params, "after", /^\d{1,19}$/, "an outbox id (digits)")
+                return json(yield* DeadLetters.page(store, { limit, route, after }))
+              })
+          }
+        },
+        {
+          path: /^\/api\/dead-letters\/replay$/,
+          methods: {
+            POST: (request) =>
+              Effect.gen(function* () {
+                yield* query(request, [])
+                const replay = yield* body(request, ReplayBody)
+                const filter = {
+                  ...(replay.ids === undefined ? {} : { outbox_ids: replay.ids as ReadonlyArray<OutboxId> }),
+                  ...(replay.route === undefined ? {} : { route: replay.route }),
+                  ...(replay.event_type === undefined ? {} : { event_type: replay.event_type })
+                }
+                if (Object.keys(filter).length === 0 && replay.all !== true) {
+                  return Guards.error(400, "give ids, route or event_type, or all: true")
+                }
+                return json({ replayed: yield* store.replay(filter) })
+              })
+          }
+        },
+        {
+          path: /^\/api\/dead-letters\/purge$/,
+          methods: {
+            POST: (request) =>
+              Effect.gen(function* () {
+                yield* query(request, [])
+                const purge = yield* body(request, PurgeBody)
+                if (purge.confirm !== true) {
+                  return Guards.error(400, "purge deletes dead letters for good: send confirm: true")
+                }
+                return json({ purged: yield* store.purgeDead(purge.route === undefined ? {} : { route: purge.route }) })
+              })
+          }
+        },
+        {
+          path: /^\/api\/dead-letters\/([^/]+)$/,
+          methods: {
+            GET: (request, [id = ""]) =>
+              Effect.gen(function* () {
+                yield* query(request, [])
+                const found = yield* DeadLetters.show(store, id)
+                if (Option.isNone(found)) return Guards.error(404, `no dead letter with id ${id}`)
+                return json(found.value)
+              })
+          }
+        },
+        {
+          path: /^\/api\/dead-letters\/([^/]+)\/replay$/,
+          methods: {
+            POST: (request, [id = ""]) =>
+              Effect.gen(function* () {
+                yield* query(request, [])
+                yield* body(request, Empty)
+                const replayed = /^\d+$/.test(id) ? yield* store.replay({ outbox_ids: [id as OutboxId] }) : 0
+                return json({ replayed }, replayed === 0 ? 404 : 200)
+              })
+          }
+        }
+      ]
+
+      const dispatch = (request: Request): Effect.Effect<Response> => {
+        const refused = Guards.checkHost(request, options.hosts) ?? Guards.checkOrigin(request)
+        if (refused !== undefined) return Effect.succeed(refused)
+        const path = new URL(request.url, "http://admin").pathname
+        for (const endpoint of endpoints) {
+          const match = endpoint.path.exec(path)
+          if (match === null) continue
+          const handler = endpoint.methods[request.method as "GET" | "POST"]
+          if (handler === undefined) {
+            const allow = Object.keys(endpoint.methods).join(", ")
+            return Effect.succeed(
+              Guards.error(405, `${request.method} is not allowed on ${path} (allowed: ${allow})`, { allow })
             )
+          }
+          const refusedHere =
+            (endpoint.open === true ? undefined : Guards.checkToken(request, options.token)) ??
+            (request.method === "POST" ? Guards.checkMutation(request) : Guards.checkLength(request))
+          if (refusedHere !== undefined) return Effect.succeed(refusedHere)
+          return handler(request, match.slice(1).map(decodeSegment)).pipe(
+            Effect.catchTag("StoreError", (e) => Effect.succeed(json({ error: e.message }, 503))),
+            Effect.catch((response) => Effect.succeed(response)),
+            Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(Guards.maxBodyBytes))
           )
-        )
-      )
+        }
+        return Effect.succeed(Guards.error(404, `no such endpoint: ${path}`))
+      }
+
+      return HttpRouter.add("*", "*", dispatch)
     })
   )

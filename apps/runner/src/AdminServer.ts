@@ -1,34 +1,79 @@
 /**
  * Serves the admin routes with Node's HTTP server on `admin.host:admin.port`, for the life of the
- * scope; logs the address it bound (useful with port 0).
+ * scope; logs the address it bound (useful with port 0). A failure to listen (port taken, no
+ * permission, unknown host) is an AdminServerError saying which address and what to change.
  */
 import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { EventStore } from "@sluice/core"
-import { Effect, Layer, type Scope } from "effect"
-import { HttpRouter, HttpServer, type HttpServerError } from "effect/http"
+import { Data, Effect, Layer, type Scope } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
 import * as Admin from "./Admin.ts"
+import { hostRule } from "./AdminGuards.ts"
 import type { AdminConfig } from "./Config.ts"
 import type { StoreHealth } from "./StoreLayer.ts"
+
+/** The admin server could not listen on its address (exit code 1). */
+export class AdminServerError extends Data.TaggedError("AdminServerError")<{
+  readonly address: string
+  readonly code: string | undefined
+  readonly detail: string
+}> {
+  override get message() {
+    const fix = "set admin.port to a free port (0 picks one), or admin.enabled: false to run without the admin API"
+    switch (this.code) {
+      case "EADDRINUSE":
+        return `admin server: ${this.address} is already in use (another sluice run?): ${fix}`
+      case "EACCES":
+        return `admin server: no permission to listen on ${this.address} (ports below 1024 need privileges): ${fix}`
+      case "EADDRNOTAVAIL":
+        return `admin server: ${this.address} is not an address of this machine: set admin.host to one (e.g. 127.0.0.1)`
+      case "ENOTFOUND":
+      case "EAI_AGAIN":
+        return `admin server: cannot resolve the host of ${this.address}: set admin.host to an address of this machine (e.g. 127.0.0.1)`
+      default:
+        return `admin server: cannot listen on ${this.address}: ${this.detail}`
+    }
+  }
+}
+
+const listenError = (config: AdminConfig) => (cause: unknown) => {
+  const error = cause as { readonly code?: unknown; readonly message?: unknown }
+  const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host
+  return new AdminServerError({
+    address: `${host}:${config.port}`,
+    code: typeof error?.code === "string" ? error.code : undefined,
+    detail: typeof error?.message === "string" && error.message !== "" ? error.message : String(cause)
+  })
+}
 
 /** Starts the server in the current scope and returns its URL. */
 export const start = (
   config: AdminConfig,
   stopping: Effect.Effect<boolean> = Effect.succeed(false)
-): Effect.Effect<string, HttpServerError.ServeError, EventStore | StoreHealth | Scope.Scope> =>
+): Effect.Effect<string, AdminServerError, EventStore | StoreHealth | Scope.Scope> =>
   Effect.gen(function* () {
-    const server = NodeHttpServer.layer(createServer, {
-      host: config.host,
-      port: config.port,
-      gracefulShutdownTimeout: "2 seconds"
+    const server = yield* Layer.build(
+      NodeHttpServer.layer(createServer, {
+        host: config.host,
+        port: config.port,
+        gracefulShutdownTimeout: "2 seconds"
+      })
+    ).pipe(Effect.mapError((e) => listenError(config)(e.cause)))
+    const { address } = yield* HttpServer.HttpServer.pipe(Effect.provideContext(server))
+    // The bound port (config.port may be 0) is part of every Host header the server answers.
+    const port = "port" in address ? address.port : config.port
+    const routes = Admin.routes({
+      token: config.token,
+      stopping,
+      hosts: hostRule(config.host, port, config.allowedHosts)
     })
-    const served = HttpRouter.serve(Admin.routes({ token: config.token, stopping }), {
-      disableLogger: true,
-      disableListenLog: true
-    }).pipe(Layer.provideMerge(server))
-    const context = yield* Layer.build(served)
-    const address = yield* HttpServer.HttpServer.pipe(Effect.provideContext(context))
-    const url = HttpServer.formatAddress(address.address)
+    yield* Layer.build(
+      HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
+        Layer.provide(Layer.succeedContext(server))
+      )
+    )
+    const url = HttpServer.formatAddress(address)
     yield* Effect.logInfo("admin server listening", { url, auth: config.token === undefined ? "none" : "bearer" })
     return url
   })

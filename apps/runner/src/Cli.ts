@@ -18,6 +18,18 @@ const config = Flag.String("config").pipe(
 const json = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of text"), Flag.withDefault(false))
 const route = Flag.String("route").pipe(Flag.withDescription("Only rows of this route"), Flag.optional)
 const logLevel = GlobalFlag.LogLevel
+const admin = Flag.String("admin").pipe(
+  Flag.withDescription(
+    "Ask a running `sluice run` through its admin API at this URL (e.g. http://127.0.0.1:9464) instead of opening the store; --config is then not read"
+  ),
+  Flag.optional
+)
+const token = Flag.Redacted("token").pipe(
+  Flag.withDescription(
+    "The admin API's bearer token, with --admin (default: the SLUICE_ADMIN_TOKEN environment variable)"
+  ),
+  Flag.optional
+)
 
 const run = Command.make("run", { config }, ({ config }) =>
   Effect.flatMap(logLevel, (level) => Commands.run(config, level))
@@ -48,14 +60,18 @@ const status = Command.make(
     sample: Flag.String("sample").pipe(
       Flag.withDescription('Measure delivery rates over this long ("0 seconds" to skip)'),
       Flag.withDefault("2 seconds")
-    )
+    ),
+    admin,
+    token
   },
-  ({ config, json, sample }) =>
+  ({ config, json, sample, admin, token }) =>
     Effect.gen(function* () {
       const window = Duration.fromInput(sample as Duration.Input)
       if (Option.isNone(window)) {
         return yield* new Commands.UsageError({ reason: `--sample: not a duration: ${JSON.stringify(sample)}` })
       }
+      const target = yield* Commands.adminTarget(admin, token)
+      if (Option.isSome(target)) return yield* Commands.viaAdmin.status(target.value, { json, sample: window.value })
       return yield* Commands.status(config, yield* logLevel, { json, sample: window.value })
     })
 ).pipe(Command.withDescription("Show the outbox backlog, lag, dead letters and per-route delivery rates"))
@@ -66,16 +82,27 @@ const dlqList = Command.make(
     config,
     route,
     json,
-    limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many rows"), Flag.withDefault(100))
+    limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many rows"), Flag.withDefault(100)),
+    admin,
+    token
   },
-  ({ config, route, json, limit }) =>
-    Effect.flatMap(logLevel, (level) => Commands.dlqList(config, level, { route, json, limit }))
+  ({ config, route, json, limit, admin, token }) =>
+    Effect.gen(function* () {
+      const target = yield* Commands.adminTarget(admin, token)
+      if (Option.isSome(target)) return yield* Commands.viaAdmin.dlqList(target.value, { route, json, limit })
+      return yield* Commands.dlqList(config, yield* logLevel, { route, json, limit })
+    })
 ).pipe(Command.withDescription("List dead letters (oldest first)"))
 
 const dlqShow = Command.make(
   "show",
-  { config, id: Argument.String("id").pipe(Argument.withDescription("The dead letter's outbox id")) },
-  ({ config, id }) => Effect.flatMap(logLevel, (level) => Commands.dlqShow(config, level, id))
+  { config, id: Argument.String("id").pipe(Argument.withDescription("The dead letter's outbox id")), admin, token },
+  ({ config, id, admin, token }) =>
+    Effect.gen(function* () {
+      const target = yield* Commands.adminTarget(admin, token)
+      if (Option.isSome(target)) return yield* Commands.viaAdmin.dlqShow(target.value, id)
+      return yield* Commands.dlqShow(config, yield* logLevel, id)
+    })
 ).pipe(Command.withDescription("Show one dead letter with its event, as JSON"))
 
 const dlqReplay = Command.make(
@@ -88,13 +115,17 @@ const dlqReplay = Command.make(
       Flag.withDescription("Only dead letters of this event type"),
       Flag.optional
     ),
-    all: Flag.Boolean("all").pipe(Flag.withDescription("Replay every dead letter"), Flag.withDefault(false))
+    all: Flag.Boolean("all").pipe(Flag.withDescription("Replay every dead letter"), Flag.withDefault(false)),
+    admin,
+    token
   },
-  ({ config, ids, route, eventType, all }) =>
+  ({ config, ids, route, eventType, all, admin, token }) =>
     Effect.gen(function* () {
       if (ids.length === 0 && Option.isNone(route) && Option.isNone(eventType) && !all) {
         return yield* new Commands.UsageError({ reason: "dlq replay needs ids, --route, --event-type or --all" })
       }
+      const target = yield* Commands.adminTarget(admin, token)
+      if (Option.isSome(target)) return yield* Commands.viaAdmin.dlqReplay(target.value, { ids, route, eventType })
       return yield* Commands.dlqReplay(config, yield* logLevel, { ids, route, eventType })
     })
 ).pipe(
@@ -109,11 +140,15 @@ const dlqPurge = Command.make(
     yes: Flag.Boolean("yes").pipe(
       Flag.withDescription("Confirm: dead rows are deleted for good"),
       Flag.withDefault(false)
-    )
+    ),
+    admin,
+    token
   },
-  ({ config, route, yes }) =>
+  ({ config, route, yes, admin, token }) =>
     Effect.gen(function* () {
       if (!yes) return yield* new Commands.UsageError({ reason: "dlq purge deletes dead letters for good: add --yes" })
+      const target = yield* Commands.adminTarget(admin, token)
+      if (Option.isSome(target)) return yield* Commands.viaAdmin.dlqPurge(target.value, route)
       return yield* Commands.dlqPurge(config, yield* logLevel, route)
     })
 ).pipe(Command.withDescription("Delete dead letters (their events stay in the immutable log); needs --yes"))

@@ -4,12 +4,15 @@
  */
 import { existsSync } from "node:fs"
 import { EventStore, type OutboxId } from "@sluice/core"
-import { Clock, Console, Data, DateTime, Duration, Effect, Layer, type LogLevel, Option } from "effect"
+import { Config, Console, Data, Duration, Effect, Layer, type LogLevel, Option, type Redacted } from "effect"
+import { maxSampleMs } from "./Admin.ts"
+import * as AdminClient from "./AdminClient.ts"
 import { type ConfigFileError, decodeConfig as decodeConfigFile, load } from "./ConfigFile.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as Logging from "./Logging.ts"
 import { plan } from "./Plan.ts"
 import * as Run from "./Run.ts"
+import * as StatusReport from "./StatusReport.ts"
 import { chooseStore, describeStore, migrateOnly, storeLayer } from "./StoreLayer.ts"
 
 /** The config file, or the defaults when it does not exist and `optional` (for store-only commands). */
@@ -81,8 +84,30 @@ export const migrate = (file: string, logLevel: Option.Option<LogLevel.LogLevel>
     )
   })
 
-const age = (now: number, at: DateTime.Utc | null) =>
-  at === null ? null : Math.max(0, Math.round((now - DateTime.toEpochMillis(at)) / 1000))
+/**
+ * `--admin URL` and `--token`: the running process to ask instead of opening the store. The token
+ * defaults to the SLUICE_ADMIN_TOKEN environment variable.
+ */
+export const adminTarget = (
+  admin: Option.Option<string>,
+  token: Option.Option<Redacted.Redacted<string>>
+): Effect.Effect<Option.Option<AdminClient.Target>, UsageError> =>
+  Effect.gen(function* () {
+    if (Option.isNone(admin)) {
+      if (Option.isSome(token)) return yield* new UsageError({ reason: "--token goes with --admin URL" })
+      return Option.none()
+    }
+    const url = URL.canParse(admin.value) ? new URL(admin.value) : undefined
+    if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      return yield* new UsageError({
+        reason: `--admin: expected the admin API's URL (e.g. http://127.0.0.1:9464), got ${JSON.stringify(admin.value)}`
+      })
+    }
+    const fromEnv = yield* Config.option(Config.Redacted("SLUICE_ADMIN_TOKEN")).pipe(
+      Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>())
+    )
+    return Option.some({ url: admin.value, token: Option.orElse(token, () => fromEnv) })
+  })
 
 /** `sluice status`: backlog, lag, dead letters and per-route delivery rates (sampled over `sample`). */
 export const status = (
@@ -91,45 +116,7 @@ export const status = (
   options: { readonly json: boolean; readonly sample: Duration.Duration }
 ) =>
   withStore(file, logLevel, (store) =>
-    Effect.gen(function* () {
-      const before = yield* store.stats
-      const start = yield* Clock.currentTimeMillis
-      const sampleMs = Duration.toMillis(options.sample)
-      const after = sampleMs > 0 ? yield* Effect.andThen(Effect.sleep(options.sample), store.stats) : before
-      const now = yield* Clock.currentTimeMillis
-      const seconds = Math.max((now - start) / 1000, 0.001)
-      const routes = Object.entries(after.by_route).map(([route, s]) => ({
-        route,
-        pending: s.pending,
-        leased: s.leased,
-        delivered: s.delivered,
-        dead: s.dead,
-        oldest_pending_age_s: age(now, s.oldest_pending_at),
-        delivered_per_s:
-          sampleMs > 0
-            ? Math.round(((s.delivered - (before.by_route[route]?.delivered ?? 0)) / seconds) * 100) / 100
-            : null
-      }))
-      const report = {
-        backlog: after.pending,
-        leased: after.leased,
-        delivered: after.delivered,
-        dead_letters: after.dead,
-        oldest_pending_age_s: age(now, after.oldest_pending_at),
-        sample_s: sampleMs > 0 ? Math.round(seconds * 100) / 100 : 0,
-        routes
-      }
-      if (options.json) return yield* Console.log(JSON.stringify(report, null, 2))
-      yield* Console.log(
-        `backlog ${report.backlog} (leased ${report.leased}), lag ${report.oldest_pending_age_s ?? 0}s, dead letters ${report.dead_letters}, delivered ${report.delivered}`
-      )
-      for (const r of routes) {
-        const rate = r.delivered_per_s === null ? "" : `, ${r.delivered_per_s}/s`
-        yield* Console.log(
-          `  ${r.route}: pending ${r.pending}, dead ${r.dead}, delivered ${r.delivered}${rate}, lag ${r.oldest_pending_age_s ?? 0}s`
-        )
-      }
-    })
+    Effect.flatMap(StatusReport.measure(store, options.sample), (report) => StatusReport.print(report, options.json))
   )
 
 /** `sluice dlq list`. */
@@ -139,19 +126,10 @@ export const dlqList = (
   options: { readonly route: Option.Option<string>; readonly limit: number; readonly json: boolean }
 ) =>
   withStore(file, logLevel, (store) =>
-    Effect.gen(function* () {
-      const entries = yield* store.listOutbox({
-        status: "dead",
-        limit: options.limit,
-        ...(Option.isSome(options.route) ? { route: options.route.value } : {})
-      })
-      const rows = entries.map(DeadLetters.toJson)
-      if (options.json) return yield* Console.log(JSON.stringify(rows, null, 2))
-      if (rows.length === 0) return yield* Console.log("no dead letters")
-      for (const r of rows) {
-        yield* Console.log(`${r.outbox_id}\t${r.route}\t${r.event_id}\tattempts ${r.attempts}\t${r.last_error ?? ""}`)
-      }
-    })
+    Effect.flatMap(
+      DeadLetters.page(store, { limit: options.limit, route: Option.getOrUndefined(options.route) }),
+      (page) => DeadLetters.printPage(page, options.json)
+    )
   )
 
 /** The command line is well-formed but asks for something incomplete (exit code 2). */
@@ -207,3 +185,40 @@ export const dlqPurge = (file: string, logLevel: Option.Option<LogLevel.LogLevel
       yield* Console.log(`purged ${purged} dead letter(s)`)
     })
   )
+
+/**
+ * The same commands through a running process's admin API (`--admin URL`): they print what the
+ * commands above print and fail the same way (an unknown id exits 1), without opening the store.
+ */
+export const viaAdmin = {
+  status: (target: AdminClient.Target, options: { readonly json: boolean; readonly sample: Duration.Duration }) =>
+    Effect.gen(function* () {
+      if (Duration.toMillis(options.sample) > maxSampleMs) {
+        return yield* new UsageError({ reason: `--sample: at most ${maxSampleMs / 1000} seconds with --admin` })
+      }
+      return yield* StatusReport.print(yield* AdminClient.status(target, options.sample), options.json)
+    }),
+  dlqList: (
+    target: AdminClient.Target,
+    options: { readonly route: Option.Option<string>; readonly limit: number; readonly json: boolean }
+  ) => Effect.flatMap(AdminClient.list(target, options), (page) => DeadLetters.printPage(page, options.json)),
+  dlqShow: (target: AdminClient.Target, id: string) =>
+    Effect.gen(function* () {
+      const found = yield* AdminClient.show(target, id)
+      if (Option.isNone(found)) return yield* Effect.fail(new DeadLetterNotFoundError({ id }))
+      yield* DeadLetters.printShown(found.value)
+    }),
+  dlqReplay: (
+    target: AdminClient.Target,
+    filter: {
+      readonly ids: ReadonlyArray<string>
+      readonly route: Option.Option<string>
+      readonly eventType: Option.Option<string>
+    }
+  ) =>
+    Effect.flatMap(AdminClient.replay(target, filter), (replayed) =>
+      Console.log(`replayed ${replayed} dead letter(s)`)
+    ),
+  dlqPurge: (target: AdminClient.Target, route: Option.Option<string>) =>
+    Effect.flatMap(AdminClient.purge(target, route), (purged) => Console.log(`purged ${purged} dead letter(s)`))
+}

@@ -119,7 +119,13 @@ export const AdminConfig = Schema.Struct({
   /** Port (0 picks a free one, logged at start). @default 9464 */
   port: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), withDefault(9464)),
   /** Bearer token required on every endpoint but /healthz (kept Redacted). Use `${SLUICE_ADMIN_TOKEN}`. @default none */
-  token: Schema.optionalKey(Schema.RedactedFromValue(Schema.String.pipe(Schema.check(Schema.isMinLength(16)))))
+  token: Schema.optionalKey(Schema.RedactedFromValue(Schema.String.pipe(Schema.check(Schema.isMinLength(16))))),
+  /**
+   * More `Host` header values to answer besides the loopback names and `host` (requests naming any
+   * other host get 421, so a web page cannot reach the API through DNS rebinding): `name` (with or
+   * without the bound port, e.g. behind a reverse proxy) or `name:port`. @default []
+   */
+  allowedHosts: Schema.Array(Schema.String.pipe(Schema.check(Schema.isNonEmpty()))).pipe(withDefault([]))
 })
 export type AdminConfig = typeof AdminConfig.Type
 

@@ -1,12 +1,38 @@
 /**
- * Dead letters for operators, shared by the `dlq` commands and the admin API: their JSON shape and
- * showing one with its event. (Purging is the store's `purgeDead`.)
+ * Dead letters for operators, shared by the `dlq` commands and the admin API: their JSON shape,
+ * a page of them, showing one with its event, and how the commands print them. (Purging is the
+ * store's `purgeDead`.)
  */
 import { type EventStore, encodeEvent, type OutboxEntry, type OutboxId } from "@sluice/core"
-import { DateTime, Effect, Option } from "effect"
+import { Console, DateTime, Effect, Option, Schema } from "effect"
+
+/** A dead letter as JSON (the field order is the printed order). */
+export const DeadLetter = Schema.Struct({
+  outbox_id: Schema.String,
+  event_id: Schema.String,
+  route: Schema.String,
+  topic: Schema.String,
+  status: Schema.String,
+  attempts: Schema.Number,
+  replays: Schema.Number,
+  last_error: Schema.NullOr(Schema.String),
+  created_at: Schema.String,
+  next_attempt_at: Schema.String
+})
+export type DeadLetter = typeof DeadLetter.Type
+
+/**
+ * A page of dead letters, oldest first: what `GET /api/dead-letters` answers and `dlq list --json`
+ * prints. `next_after` is the last id when the page is full (pass it as `after` for the next page).
+ */
+export const Page = Schema.Struct({
+  dead_letters: Schema.Array(DeadLetter),
+  next_after: Schema.NullOr(Schema.String)
+})
+export type Page = typeof Page.Type
 
 /** A dead letter as JSON. */
-export const toJson = (entry: OutboxEntry) => ({
+export const toJson = (entry: OutboxEntry): DeadLetter => ({
   outbox_id: entry.outbox_id,
   event_id: entry.event_id,
   route: entry.route,
@@ -18,6 +44,27 @@ export const toJson = (entry: OutboxEntry) => ({
   created_at: DateTime.formatIso(entry.created_at),
   next_attempt_at: DateTime.formatIso(entry.next_attempt_at)
 })
+
+/** Rows read with `limit` as a page. */
+export const toPage = (rows: ReadonlyArray<DeadLetter>, limit: number): Page => ({
+  dead_letters: rows,
+  next_after: rows.length === limit && rows.length > 0 ? rows[rows.length - 1]!.outbox_id : null
+})
+
+/** Up to `limit` dead letters after the outbox id `after` (if given), oldest first. */
+export const page = (
+  store: EventStore["Service"],
+  options: { readonly limit: number; readonly route?: string | undefined; readonly after?: string | undefined }
+) =>
+  Effect.map(
+    store.listOutbox({
+      status: "dead",
+      limit: options.limit,
+      ...(options.route === undefined ? {} : { route: options.route }),
+      ...(options.after === undefined ? {} : { after: options.after as OutboxId })
+    }),
+    (entries) => toPage(entries.map(toJson), options.limit)
+  )
 
 /** One dead letter (by outbox id) with its event, or none. */
 export const show = (store: EventStore["Service"], id: string) =>
@@ -31,3 +78,16 @@ export const show = (store: EventStore["Service"], id: string) =>
       event: Option.isSome(stored) ? encodeEvent(stored.value.event) : null
     })
   })
+
+/** `dlq list` output: the page as JSON with `json`, else one tab-separated line per dead letter. */
+export const printPage = (page: Page, json: boolean) =>
+  Effect.gen(function* () {
+    if (json) return yield* Console.log(JSON.stringify(page, null, 2))
+    if (page.dead_letters.length === 0) return yield* Console.log("no dead letters")
+    for (const r of page.dead_letters) {
+      yield* Console.log(`${r.outbox_id}\t${r.route}\t${r.event_id}\tattempts ${r.attempts}\t${r.last_error ?? ""}`)
+    }
+  })
+
+/** `dlq show` output. */
+export const printShown = (shown: unknown) => Console.log(JSON.stringify(shown, null, 2))

@@ -6,7 +6,6 @@
  */
 import { Ingest, makeRouterUnsafe, type Plugin, Sources, Transports } from "@sluice/core"
 import { Duration, Effect, Layer } from "effect"
-import type { HttpServerError } from "effect/http"
 import * as AdminServer from "./AdminServer.ts"
 import { toDuration } from "./Config.ts"
 import type { Plan } from "./Plan.ts"
@@ -42,7 +41,7 @@ export type RunError =
   | StoreStartError
   | Plugin.PluginConfigError
   | Plugin.PluginStartError
-  | HttpServerError.ServeError
+  | AdminServer.AdminServerError
 
 /** Runs the plan until interrupted; returns only by interruption (or fails at start). */
 export const run = (plan: Plan): Effect.Effect<never, RunError> =>

@@ -8,6 +8,7 @@ import { MemoryEventStore, MemoryTransport, makeBatch, makeEvent } from "@sluice
 import { Effect, Layer, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import * as Admin from "../src/Admin.ts"
+import { hostRule } from "../src/AdminGuards.ts"
 import { StoreHealth } from "../src/StoreLayer.ts"
 
 const token = "s3cret-token-0123456789"
@@ -19,6 +20,8 @@ const setup = (
     readonly ready?: boolean
     readonly route?: string
     readonly stopping?: boolean
+    /** Let the store's `stats` be read (`/api/status` does, on request; a scrape must not). */
+    readonly stats?: boolean
   } = {}
 ) =>
   Effect.gen(function* () {
@@ -40,21 +43,28 @@ const setup = (
     const services = Layer.mergeAll(
       // `stats` reads every delivered row on a database: the admin server (`/metrics` on every
       // scrape) must use `backlog`.
-      Layer.succeed(EventStore, { ...store, stats: Effect.die("the admin server read stats") }),
+      Layer.succeed(
+        EventStore,
+        options.stats === true ? store : { ...store, stats: Effect.die("the admin server read stats") }
+      ),
       Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: ready, migrations: ready }) })),
       HttpServer.layerServices
     )
     const { handler, dispose } = HttpRouter.toWebHandler(
       Admin.routes({
         token: options.token === undefined ? undefined : Redacted.make(options.token),
-        stopping: Effect.succeed(options.stopping ?? false)
+        stopping: Effect.succeed(options.stopping ?? false),
+        hosts: hostRule("127.0.0.1", 9464, ["admin"])
       }).pipe(Layer.provide(services)),
       { disableLogger: true }
     )
     yield* Effect.addFinalizer(() => Effect.promise(() => dispose()))
     const call = (path: string, init: RequestInit = {}) =>
       Effect.promise(async () => {
-        const response = await handler(new Request(`http://admin${path}`, init))
+        const headers = new Headers(init.headers)
+        if (!headers.has("host")) headers.set("host", "admin")
+        if (init.method === "POST" && !headers.has("content-type")) headers.set("content-type", "application/json")
+        const response = await handler(new Request(`http://admin${path}`, { ...init, headers }))
         return { status: response.status, text: await response.text() }
       })
     return { call, store }
@@ -150,6 +160,28 @@ describe("admin HTTP API", () => {
     })
   )
 
+  it.live("pages dead letters with next_after, reports status and purges only when confirmed", () =>
+    Effect.gen(function* () {
+      const { call } = yield* setup({ stats: true })
+      const first = JSON.parse((yield* call("/api/dead-letters?limit=1")).text)
+      assert.strictEqual(first.dead_letters.length, 1)
+      assert.strictEqual(first.next_after, first.dead_letters[0].outbox_id)
+      const second = JSON.parse((yield* call(`/api/dead-letters?limit=1&after=${first.next_after}`)).text)
+      assert.notStrictEqual(second.dead_letters[0].outbox_id, first.next_after)
+      assert.strictEqual(JSON.parse((yield* call("/api/dead-letters")).text).next_after, null)
+
+      const status = yield* call("/api/status?sample_ms=0")
+      assert.strictEqual(status.status, 200)
+      assert.deepInclude(JSON.parse(status.text), { backlog: 1, dead_letters: 2, sample_s: 0 })
+
+      const unconfirmed = yield* call("/api/dead-letters/purge", { method: "POST", body: '{"route":"hooks"}' })
+      assert.strictEqual(unconfirmed.status, 400)
+      assert.include(unconfirmed.text, "confirm: true")
+      const purged = yield* call("/api/dead-letters/purge", { method: "POST", body: '{"confirm":true}' })
+      assert.deepStrictEqual(JSON.parse(purged.text), { purged: 2 })
+    })
+  )
+
   it.live("with a token, every endpoint but healthz needs the bearer token", () =>
     Effect.gen(function* () {
       const { call } = yield* setup({ token })
@@ -163,4 +195,26 @@ describe("admin HTTP API", () => {
       assert.strictEqual(replay.status, 401)
     })
   )
+})
+
+describe("admin Host rule", () => {
+  it("answers the loopback names, the configured host and allowedHosts, with the bound port", () => {
+    const rule = hostRule("127.0.0.1", 9464, ["sluice.internal", "proxy.example:8443"])
+    assert.deepStrictEqual([...rule.exact].sort(), [
+      "127.0.0.1:9464",
+      "[::1]:9464",
+      "localhost:9464",
+      "proxy.example:8443",
+      "sluice.internal",
+      "sluice.internal:9464"
+    ])
+    assert.strictEqual(rule.anyIpOnPort, undefined)
+    // Clients leave the default port out of Host.
+    assert.deepStrictEqual([...hostRule("::1", 80).exact].sort(), ["127.0.0.1", "[::1]", "localhost"])
+  })
+
+  it("bound to every address, also takes any IP literal (never a name) on the bound port", () => {
+    const rule = hostRule("0.0.0.0", 9464)
+    assert.strictEqual(rule.anyIpOnPort, 9464)
+  })
 })

@@ -27,7 +27,7 @@ describe("config file decoding", () => {
       })
       assert.strictEqual(config.relay.workers, 2)
       assert.strictEqual(config.relay.gracePeriod, "10 seconds")
-      assert.deepStrictEqual(config.admin, { enabled: true, host: "127.0.0.1", port: 9464 })
+      assert.deepStrictEqual(config.admin, { enabled: true, host: "127.0.0.1", port: 9464, allowedHosts: [] })
       assert.deepStrictEqual(config.logging, { level: "Info", format: "auto" })
       assert.deepStrictEqual(config.transports[0]!.options, {})
     })

@@ -151,7 +151,9 @@ describe("sluice run on PostgreSQL", () => {
 
     const list = await cli("dlq", "list", "--json")
     expect(list.code).toBe(0)
-    const dead = JSON.parse(list.stdout) as Array<{ outbox_id: string; route: string; last_error: string }>
+    const dead = (
+      JSON.parse(list.stdout) as { dead_letters: Array<{ outbox_id: string; route: string; last_error: string }> }
+    ).dead_letters
     expect(dead.map((d) => d.route)).toEqual(["hooks", "hooks", "hooks"])
     expect(dead[0]!.last_error).toContain("HTTP 422")
 

@@ -1,0 +1,82 @@
+/**
+ * The report of `sluice status` (backlog, lag, dead letters, per-route delivery rates), measured
+ * from the store and printed as text or JSON. The admin API's `GET /api/status` answers the same
+ * report, so `sluice status --admin URL` prints exactly what `sluice status` does.
+ */
+import type { EventStore } from "@sluice/core"
+import { Clock, Console, DateTime, Duration, Effect, Schema } from "effect"
+
+const Seconds = Schema.NullOr(Schema.Number)
+
+/** The report, as printed by `status --json` and answered by `GET /api/status`. */
+export const StatusReport = Schema.Struct({
+  backlog: Schema.Number,
+  leased: Schema.Number,
+  delivered: Schema.Number,
+  dead_letters: Schema.Number,
+  oldest_pending_age_s: Seconds,
+  sample_s: Schema.Number,
+  routes: Schema.Array(
+    Schema.Struct({
+      route: Schema.String,
+      pending: Schema.Number,
+      leased: Schema.Number,
+      delivered: Schema.Number,
+      dead: Schema.Number,
+      oldest_pending_age_s: Seconds,
+      delivered_per_s: Seconds
+    })
+  )
+})
+export type StatusReport = typeof StatusReport.Type
+
+const age = (now: number, at: DateTime.Utc | null) =>
+  at === null ? null : Math.max(0, Math.round((now - DateTime.toEpochMillis(at)) / 1000))
+
+/** Reads the store's stats twice, `sample` apart (once when it is zero), into a report. */
+export const measure = (store: EventStore["Service"], sample: Duration.Duration) =>
+  Effect.gen(function* () {
+    const before = yield* store.stats
+    const start = yield* Clock.currentTimeMillis
+    const sampleMs = Duration.toMillis(sample)
+    const after = sampleMs > 0 ? yield* Effect.andThen(Effect.sleep(sample), store.stats) : before
+    const now = yield* Clock.currentTimeMillis
+    const seconds = Math.max((now - start) / 1000, 0.001)
+    const routes = Object.entries(after.by_route).map(([route, s]) => ({
+      route,
+      pending: s.pending,
+      leased: s.leased,
+      delivered: s.delivered,
+      dead: s.dead,
+      oldest_pending_age_s: age(now, s.oldest_pending_at),
+      delivered_per_s:
+        sampleMs > 0
+          ? Math.round(((s.delivered - (before.by_route[route]?.delivered ?? 0)) / seconds) * 100) / 100
+          : null
+    }))
+    const report: StatusReport = {
+      backlog: after.pending,
+      leased: after.leased,
+      delivered: after.delivered,
+      dead_letters: after.dead,
+      oldest_pending_age_s: age(now, after.oldest_pending_at),
+      sample_s: sampleMs > 0 ? Math.round(seconds * 100) / 100 : 0,
+      routes
+    }
+    return report
+  })
+
+/** Prints the report on stdout: JSON with `json`, else a summary line and one line per route. */
+export const print = (report: StatusReport, json: boolean) =>
+  Effect.gen(function* () {
+    if (json) return yield* Console.log(JSON.stringify(report, null, 2))
+    yield* Console.log(
+      `backlog ${report.backlog} (leased ${report.leased}), lag ${report.oldest_pending_age_s ?? 0}s, dead letters ${report.dead_letters}, delivered ${report.delivered}`
+    )
+    for (const r of report.routes) {
+      const rate = r.delivered_per_s === null ? "" : `, ${r.delivered_per_s}/s`
+      yield* Console.log(
+        `  ${r.route}: pending ${r.pending}, dead ${r.dead}, delivered ${r.delivered}${rate}, lag ${r.oldest_pending_age_s ?? 0}s`
+      )
+    }
+  })
