@@ -16,7 +16,7 @@ import {
   type PublishOutcome,
   type Transport
 } from "@sluice/core"
-import { Cause, Clock, Effect, Option, Random, Redacted, type Scope, Stream } from "effect"
+import { Cause, Clock, Effect, Option, Redacted, type Scope, Stream } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { HttpTransportConfig } from "./HttpTransportConfig.ts"
 import { type Answer, connectionFailed, cutByDeadline, notStarted, outcomeOf, timedOut } from "./Outcome.ts"
@@ -62,12 +62,6 @@ export const planRequests = (
   })
   return requests
 }
-
-const spanId = Effect.gen(function* () {
-  let id = ""
-  for (let i = 0; i < 4; i++) id += (yield* Random.nextIntBetween(0, 0x10000)).toString(16).padStart(4, "0")
-  return id === "0000000000000000" ? "0000000000000001" : id
-})
 
 const decoder = new TextDecoder()
 
@@ -162,7 +156,7 @@ export const make = (
         "webhook-id": id,
         "webhook-timestamp": String(timestamp),
         "webhook-signature": yield* signer.sign(id, timestamp, body),
-        traceparent: `00-${first.event.trace_id}-${yield* spanId}-01`,
+        traceparent: `00-${first.event.trace_id}-${yield* Ids.nextSpanId}-01`,
         "sluice-route": first.route,
         "sluice-topic": first.topic
       }

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, encodeEvent, type PublishOutcome, Relay, Transports } from "@sluice/core"
 import { MemoryEventStore, makeBatch, makeEvent, TransportContract } from "@sluice/core/testing"
-import { Duration, Effect, Layer, Schema } from "effect"
+import { Duration, Effect, Layer, Random, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { HttpTransportPlugin, make } from "../src/HttpTransport.ts"
 import { HttpTransportConfig } from "../src/HttpTransportConfig.ts"
@@ -53,6 +53,25 @@ describe("HttpTransport: signing and wire format", () => {
         ["sluice-route", "sluice-topic", "sluice-attempt", "x-api-key"].map((name) => header(request!, name)),
         ["orders-route", "orders", "3", "k-123"]
       )
+    })
+  )
+
+  // Span ids came from nextIntBetween(0, 0x10000), whose upper bound is inclusive: a draw at the top
+  // of Random's range gave 17 hex digits, about one request in 16,000.
+  it.effect("the traceparent is well-formed even when Random draws the top of its range", () =>
+    Effect.gen(function* () {
+      const receiver = yield* startReceiver()
+      const transport = yield* transportFor(receiver)
+      const top = 1 - 2 ** -53
+      const outcome = yield* publishOne(transport).pipe(
+        Effect.provideService(Random.Random, {
+          nextDoubleUnsafe: () => top,
+          nextIntUnsafe: () => Number.MAX_SAFE_INTEGER
+        })
+      )
+      assert.strictEqual(outcome._tag, "Delivered")
+      const [request] = yield* receiver.requests
+      assert.match(header(request!, "traceparent") ?? "", /^00-[0-9a-f]{32}-ffffffffffffffff-01$/)
     })
   )
 
