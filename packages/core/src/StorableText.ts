@@ -43,23 +43,30 @@ export interface TextProblem {
 /** The strings and object keys of a JSON value that PostgreSQL cannot store (at most 10). */
 export const jsonProblems = (value: unknown): ReadonlyArray<TextProblem> => {
   const found: Array<TextProblem> = []
-  const visit = (node: unknown, path: ReadonlyArray<PropertyKey>): void => {
+  // One mutable path, copied only when a problem is found: this runs on every event validated.
+  const path: Array<PropertyKey> = []
+  const visit = (node: unknown): void => {
     if (found.length >= maxProblems) return
     if (typeof node === "string") {
       const issue = textProblem(node)
-      if (issue !== undefined) found.push({ path, issue })
+      if (issue !== undefined) found.push({ path: [...path], issue })
     } else if (Array.isArray(node)) {
-      for (const [i, item] of node.entries()) visit(item, [...path, i])
+      for (const [i, item] of node.entries()) {
+        path.push(i)
+        visit(item)
+        path.pop()
+      }
     } else if (typeof node === "object" && node !== null) {
       for (const [key, item] of Object.entries(node)) {
+        path.push(key)
         const issue = textProblem(key)
-        if (issue !== undefined && found.length < maxProblems)
-          found.push({ path: [...path, key], issue: `key ${issue}` })
-        visit(item, [...path, key])
+        if (issue !== undefined && found.length < maxProblems) found.push({ path: [...path], issue: `key ${issue}` })
+        visit(item)
+        path.pop()
       }
     }
   }
-  visit(value, [])
+  visit(value)
   return found
 }
 
