@@ -14,6 +14,7 @@ import {
   Plugin,
   PublishDeadline,
   type PublishOutcome,
+  PublishProgress,
   type Transport
 } from "@sluice/core"
 import { Cause, Clock, Effect, Option, Redacted, type Scope, Stream } from "effect"
@@ -166,6 +167,10 @@ export const make = (
         HttpClientRequest.setHeaders(headers),
         HttpClientRequest.bodyText(body, "application/json")
       )
+      // Told to the relay before the request goes out: if a shutdown interrupts this publish, these
+      // envelopes count a failed attempt (the receiver may have them), the ones not sent do not.
+      const progress = yield* PublishProgress
+      progress?.sending(envelopes)
       const answer = yield* client.execute(request).pipe(
         Effect.flatMap(
           (response): Effect.Effect<Answer> =>
@@ -210,7 +215,7 @@ export const make = (
         return outcomes
       })
 
-    return { name, publish }
+    return { name, publish, reportsSending: true }
   })
 
 /**
