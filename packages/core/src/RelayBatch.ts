@@ -9,6 +9,7 @@ import { type Claimed, Completion, EventStore, StoreError } from "./EventStore.t
 import * as Metrics from "./Metrics.ts"
 import type { Settings } from "./RelaySettings.ts"
 import { decide, type RetryPolicy } from "./RetryPolicy.ts"
+import { escapeText } from "./StorableText.ts"
 import {
   type Envelope,
   PublishDeadline,
@@ -186,13 +187,16 @@ const settle = (
         continue
       }
       const annotations = deliveryAnnotations(envelope)
+      // A reason may quote a receiver's answer: U+0000 in it would make the database refuse the
+      // whole batch of results, and the rows would be sent again and again.
+      const reason = escapeText(outcome.error)
       if (outcome._tag === "Permanent") {
-        const error = `permanent: ${outcome.error}`
+        const error = `permanent: ${reason}`
         yield* Effect.logError("dead-lettered: permanent failure").pipe(Effect.annotateLogs({ ...annotations, error }))
         completions.push(Completion.Dead({ outbox_id, token, error }))
         continue
       }
-      const decision = decide(policy, envelope.attempt, outcome.error, outcome.retryAfter, random.nextDoubleUnsafe())
+      const decision = decide(policy, envelope.attempt, reason, outcome.retryAfter, random.nextDoubleUnsafe())
       if (decision._tag === "GiveUp") {
         yield* Effect.logError("dead-lettered: retries exhausted").pipe(
           Effect.annotateLogs({ ...annotations, error: decision.reason })
@@ -201,9 +205,9 @@ const settle = (
         continue
       }
       yield* Effect.logWarning("delivery failed, will retry").pipe(
-        Effect.annotateLogs({ ...annotations, error: outcome.error, retry_in_ms: decision.delayMs })
+        Effect.annotateLogs({ ...annotations, error: reason, retry_in_ms: decision.delayMs })
       )
-      completions.push(Completion.Retry({ outbox_id, token, error: outcome.error, delay_ms: decision.delayMs }))
+      completions.push(Completion.Retry({ outbox_id, token, error: reason, delay_ms: decision.delayMs }))
     }
     if (completions.length > 0) yield* Effect.logDebug("batch settled", { rows: completions.length })
     return completions

@@ -1,14 +1,18 @@
 /**
  * EventStore contract cases for text a database cannot store (U+0000, lone surrogates; see
- * StorableText.ts): what ingest makes of it, and what `append` does when handed it directly. Part of
+ * StorableText.ts): what ingest makes of it, what `append` does when handed it directly, and how a
+ * failure reason holding it is recorded. Part of
  * `cases` in EventStoreContract.ts, so memory, PGlite and PostgreSQL all run them.
  */
 import { DateTime, Effect, Option } from "effect"
 import { EventStore } from "../EventStore.ts"
 import * as Ingest from "../Ingest.ts"
 import { hex, sha256, utf8 } from "../internal/hash.ts"
+import * as Relay from "../Relay.ts"
 import { makeRouterUnsafe } from "../Routing.ts"
 import type { EventDraft, Source } from "../Source.ts"
+import { permanent, retryable, type Transport } from "../Transport.ts"
+import { Transports } from "../Transports.ts"
 import * as check from "./check.ts"
 import type { ContractCase } from "./EventStoreContract.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
@@ -126,6 +130,39 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal((yield* store.stats).pending, 0, "no outbox row")
         const ok = yield* store.append(yield* makeBatch([makeEvent({ payload: { smile: "\ud83d\ude00" } })]))
         yield* check.equal(ok.appended.length, 1, "a surrogate pair is stored")
+      })
+  },
+  {
+    name: "a failure reason holding U+0000 (from a receiver's answer) is recorded with escapes, not lost",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const [busy, refused] = [makeEvent(), makeEvent()]
+        yield* store.append(yield* makeBatch([busy, refused], ["r"]))
+        const receiver: Transport = {
+          name: "t",
+          publish: (envelopes) =>
+            Effect.succeed(
+              envelopes.map((e) =>
+                e.event.event_id === busy.event_id
+                  ? retryable("HTTP 503: a\u0000b")
+                  : permanent("HTTP 400: \u0000\ud800")
+              )
+            )
+        }
+        const report = yield* Relay.runOnce({
+          routes: [{ name: "r", transport: "t", topic: "t", match: ["**"] }]
+        }).pipe(Effect.provideService(Transports, Transports.makeOf([receiver])))
+        yield* check.equal([report.retried, report.dead], [1, 1], "both results are recorded")
+        const rows = yield* store.listOutbox({})
+        yield* check.equal(
+          rows.map((r) => [r.event_id === busy.event_id ? "busy" : "refused", r.attempts, r.last_error]),
+          [
+            ["busy", 1, "HTTP 503: a\\u0000b"],
+            ["refused", 1, "permanent: HTTP 400: \\u0000\\ud800"]
+          ],
+          "the reasons, escaped"
+        )
       })
   }
 ]
