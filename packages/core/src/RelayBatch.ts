@@ -300,10 +300,11 @@ export const runBatch = (
       group.push(envelopeOf(row))
       byRoute.set(row.entry.route, group)
     }
+    // Bounded like `record`: a hung database must not hold a shutdown; the lease gives the rows back.
     const release = (envelopes: ReadonlyArray<Envelope>) =>
       store
         .complete(envelopes.map((e) => Completion.Release({ outbox_id: e.outbox_id, token: tokens.get(e.outbox_id)! })))
-        .pipe(Effect.ignore)
+        .pipe(Effect.timeout(lease), Effect.ignore)
     // Counted as a failed attempt: recorded like any retryable failure.
     const recordInterrupted = (route: string, envelopes: ReadonlyArray<Envelope>) =>
       Effect.gen(function* () {
