@@ -2,7 +2,8 @@
  * `sluice run`: a plan becomes a running process. Start order is store -> plugin instances ->
  * admin server -> relay workers -> ingest loops, so interruption (SIGTERM/SIGINT) closes them in
  * reverse: ingest stops first, the relay stops claiming and drains its batches in flight (within
- * the grace period, then releases the rest), the admin server closes, transports and the store last.
+ * the grace period; then a request in flight counts a failed attempt and unsent rows are released),
+ * the admin server closes, transports and the store last.
  */
 import { Ingest, makeRouterUnsafe, type Plugin, Sources, Transports } from "@sluice/core"
 import { Duration, Effect, Layer } from "effect"

@@ -4,6 +4,7 @@
  * once appended: a bad field must be caught before the transaction, not by a consumer later.
  */
 import { DateTime, Schema, SchemaTransformation } from "effect"
+import { isStorableJson, isStorableText } from "./StorableText.ts"
 
 const ISO_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z$/
 
@@ -47,7 +48,8 @@ export const EventType = Schema.String.pipe(
   )
 )
 
-const Name = Schema.String.pipe(Schema.check(Schema.isNonEmpty(), Schema.isMaxLength(500)))
+// Text a database can store (no U+0000, no lone surrogate): see StorableText.ts.
+const Name = Schema.String.pipe(Schema.check(Schema.isNonEmpty(), Schema.isMaxLength(500), isStorableText))
 
 /** The canonical event. Field names are the wire names: what stores keep and transports send. */
 export const Event = Schema.Struct({
@@ -58,7 +60,8 @@ export const Event = Schema.Struct({
   trace_id: TraceId,
   schema_version: Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))),
   occurred_at: UtcTimestamp,
-  payload: Schema.Json
+  /** Any JSON whose strings and keys a database can store; a problem is reported at its path. */
+  payload: Schema.Json.pipe(Schema.check(isStorableJson))
 })
 export type Event = typeof Event.Type
 /** An event as JSON: what a transport puts on the wire. */

@@ -5,6 +5,8 @@
  * Contract (every adapter runs the suite in `@sluice/core/testing`):
  * - `append` is atomic: the raw payload, the new events and their outbox rows are all stored or none
  *   is. An event whose id is already stored is a duplicate: it and its outbox rows are skipped.
+ *   A batch holding text PostgreSQL cannot store (U+0000, lone surrogates: StorableText.ts) is
+ *   refused whole, not retryable, naming the field, by every store alike.
  * - `transaction` runs an effect so that every append inside it commits or rolls back with it; a SQL
  *   store also runs the caller's own statements in it (the outbox pattern's business write).
  * - `claim` leases up to `limit` due pending rows in (next_attempt_at, append order) order, never a

@@ -69,13 +69,18 @@ export const uuidV7 = (unixMillis: number, random: Uint8Array): string => {
 /** The Unix milliseconds of a UUIDv7. */
 export const uuidV7Millis = (uuid: string): number => Number.parseInt(uuid.replace(/-/g, "").slice(0, 12), 16)
 
-/** `n` random bytes from Effect's Random (32 bits per draw). */
+/**
+ * `n` random bytes from Effect's Random, 16 bits per draw: `floor(double * 2^16)` of a double in
+ * [0, 1) cannot reach 2^16. (Not `nextIntBetween(0, 0x10000)`: its upper bound is inclusive; not
+ * `nextIntUnsafe`: from `Math.random` it is always odd, which fixed one bit in every 32.)
+ */
 const randomBytes = Effect.fnUntraced(function* (n: number) {
   const random = yield* Random.Random
   const out = new Uint8Array(n)
-  for (let i = 0; i < n; i += 4) {
-    const word = Math.abs(random.nextIntUnsafe()) % 0x100000000
-    for (let j = 0; j < 4 && i + j < n; j++) out[i + j] = (word >>> (8 * j)) & 0xff
+  for (let i = 0; i < n; i += 2) {
+    const word = Math.floor(random.nextDoubleUnsafe() * 0x10000) & 0xffff
+    out[i] = word >>> 8
+    if (i + 1 < n) out[i + 1] = word & 0xff
   }
   return out
 })
@@ -89,6 +94,12 @@ export const nextUuidV7: Effect.Effect<string> = Effect.flatMap(Clock.currentTim
 export const nextTraceId: Effect.Effect<TraceId> = Effect.map(randomBytes(16), (bytes) => {
   const id = hex(bytes)
   return (/^0+$/.test(id) ? `${id.slice(0, 31)}1` : id) as TraceId
+})
+
+/** A fresh W3C span id (parent id of a `traceparent`): 8 random bytes as 16 hex digits, never all zero. */
+export const nextSpanId: Effect.Effect<string> = Effect.map(randomBytes(8), (bytes) => {
+  const id = hex(bytes)
+  return id === "0000000000000000" ? "0000000000000001" : id
 })
 
 /** A fresh id for a raw payload. */

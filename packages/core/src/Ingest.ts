@@ -22,6 +22,7 @@ import {
   SourceError,
   TransformError
 } from "./Source.ts"
+import { storableRaw } from "./StorableText.ts"
 
 /** What one raw payload became. */
 export interface PayloadReport {
@@ -127,7 +128,8 @@ export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
       })
     }
   }
-  const stored = { ...raw, transform_error: issues.length === 0 ? null : issues.join("\n") }
+  // A body or request the database cannot hold is kept in a form it can, and said so (StorableText.ts).
+  const stored = yield* storableRaw({ ...raw, transform_error: issues.length === 0 ? null : issues.join("\n") })
   const result: AppendResult = yield* store.append({ raw: stored, events, outbox })
 
   yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, source.name), 1)

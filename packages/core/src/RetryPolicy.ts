@@ -2,7 +2,7 @@
  * RetryPolicy: how long to wait before attempt n+1 after attempt n failed, and when to give up.
  *
  * Exponential backoff with full jitter (a uniformly random delay between 0 and the exponential
- * ceiling), capped at `maxDelayMs`: full jitter spreads retries of a burst of failures instead of
+ * ceiling, both included), capped at `maxDelayMs`: full jitter spreads retries of a burst of failures instead of
  * retrying them in lock step against a receiver that is already struggling.
  */
 import { Data, Duration, Schema } from "effect"
@@ -31,9 +31,14 @@ export const defaultRetryPolicy: RetryPolicy = {
 export const delayCeilingMs = (policy: RetryPolicy, attempt: number): number =>
   Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1))
 
-/** The delay after failed attempt `attempt`, given `random` uniform in [0, 1): full jitter. */
-export const delayMs = (policy: RetryPolicy, attempt: number, random: number): number =>
-  Math.floor(delayCeilingMs(policy, attempt) * Math.min(Math.max(random, 0), 1))
+/**
+ * The delay after failed attempt `attempt`, given `random` uniform in [0, 1): full jitter, a whole
+ * number of milliseconds uniform in [0, ceiling], the ceiling included (so a 1 ms ceiling can delay).
+ */
+export const delayMs = (policy: RetryPolicy, attempt: number, random: number): number => {
+  const ceiling = delayCeilingMs(policy, attempt)
+  return Math.min(ceiling, Math.floor((ceiling + 1) * Math.min(Math.max(random, 0), 1)))
+}
 
 export type RetryDecision = Data.TaggedEnum<{
   Retry: { readonly delayMs: number }

@@ -9,8 +9,9 @@
  *   `NotSent` means the transport did not try (e.g. the publish deadline came first): the row goes
  *   back to pending at once, with no attempt counted, unless no envelope of the publish was sent:
  *   then each counts as a retryable attempt, so a row cannot be claimed and released forever.
- * - Interruption is safe: an interrupted publish reports nothing, and the relay's lease expiry makes
- *   the rows claimable again (at-least-once).
+ * - Interruption is safe: an interrupted publish reports nothing. The relay then counts a failed
+ *   attempt for each envelope that may have been sent (all of them, unless the transport reports
+ *   what it sends through `PublishProgress`) and gives the others back with no attempt counted.
  * - The relay gives up on a publish at its publish timeout, and then counts every envelope as
  *   retryable, the delivered ones too (they would be sent again). A transport that sends in several
  *   steps should read `PublishDeadline` and return what it has before then, `NotSent` for what it
@@ -56,9 +57,30 @@ export const PublishDeadline = Context.Reference<number | null>("sluice/PublishD
   defaultValue: () => null
 })
 
+/** What the relay provides as `PublishProgress`. */
+export interface PublishProgressShape {
+  /** Called just before a request carrying `envelopes` goes out. */
+  readonly sending: (envelopes: ReadonlyArray<Envelope>) => void
+}
+
+/**
+ * Where a transport that sends in several steps says what it is about to send (null outside a
+ * relay). If the publish is then interrupted (a shutdown at the end of the grace period), only the
+ * envelopes reported here count a failed attempt; the others go back to pending with none. Only
+ * read for transports that set `reportsSending`.
+ */
+export const PublishProgress = Context.Reference<PublishProgressShape | null>("sluice/PublishProgress", {
+  defaultValue: () => null
+})
+
 export interface Transport {
   /** The instance name routes refer to. */
   readonly name: string
+  /**
+   * Whether `publish` reports every request through `PublishProgress` before sending it. When not,
+   * an interrupted publish counts an attempt for each of its envelopes. @default false
+   */
+  readonly reportsSending?: boolean
   /** Publishes a batch (an empty one yields no outcomes and sends nothing); see the contract above. */
   readonly publish: (envelopes: ReadonlyArray<Envelope>) => Effect.Effect<ReadonlyArray<PublishOutcome>>
 }

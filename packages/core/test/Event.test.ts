@@ -13,9 +13,10 @@ const arbitraryEvent = Arbitrary.schema(
     ms: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 253402300799999 }))),
     bytes: Schema.Array(Byte).pipe(Schema.check(Schema.isMinLength(26), Schema.isMaxLength(26))),
     type: Schema.Array(Segment).pipe(Schema.check(Schema.isMinLength(1), Schema.isMaxLength(4))),
-    entity: Schema.NonEmptyString,
+    entity: Event.fields.entity_id,
     version: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 1000 }))),
-    payload: Schema.Json
+    // Any JSON the database can store (StorableText.ts): no U+0000, no lone surrogate.
+    payload: Event.fields.payload
   })
 ).pipe(
   Arbitrary.map(({ bytes, entity, ms, payload, type, version }) => {

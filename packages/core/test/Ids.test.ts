@@ -1,9 +1,11 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Random, Schema } from "effect"
+import type { Random as RandomService } from "effect/Random"
 import { TestClock } from "effect/testing"
 import { EventId, TraceId } from "../src/Event.ts"
 import {
   deterministicEventId,
+  nextSpanId,
   nextTraceId,
   nextUuidV7,
   UuidNamespace,
@@ -63,6 +65,90 @@ describe("trace ids", () => {
   it.effect("are valid W3C trace ids", () =>
     Effect.gen(function* () {
       for (let i = 0; i < 50; i++) assert.isTrue(Schema.is(TraceId)(yield* nextTraceId))
+    })
+  )
+})
+
+/** A Random that always draws `double` (and `int` for nextIntUnsafe). */
+const constantRandom = (double: number, int = 0): RandomService => ({
+  nextDoubleUnsafe: () => double,
+  nextIntUnsafe: () => int
+})
+
+/** The largest double below 1: the top of Random's [0, 1). */
+const topDraw = 1 - 2 ** -53
+
+const spanIdFormat = /^(?!0{16})[0-9a-f]{16}$/
+
+describe("span ids (W3C parent-id)", () => {
+  // Drawn with nextIntBetween(0, 0x10000), whose upper bound is inclusive, about one id in 16,000
+  // had 17 digits (and so a malformed traceparent).
+  it.effect("a million draws are all 16 lower-case hex digits, never all zero", () =>
+    Effect.gen(function* () {
+      let bad = 0
+      let example = ""
+      for (let i = 0; i < 1_000_000; i++) {
+        const id = yield* nextSpanId
+        if (!spanIdFormat.test(id)) {
+          bad++
+          example = id
+        }
+      }
+      expect({ bad, example }).toEqual({ bad: 0, example: "" })
+    })
+  )
+
+  it.effect("the top and the bottom of Random's range give well-formed ids", () =>
+    Effect.gen(function* () {
+      expect(yield* nextSpanId.pipe(Effect.provideService(Random.Random, constantRandom(topDraw)))).toBe(
+        "ffffffffffffffff"
+      )
+      expect(yield* nextSpanId.pipe(Effect.provideService(Random.Random, constantRandom(0)))).toBe("0000000000000001")
+      expect(yield* nextTraceId.pipe(Effect.provideService(Random.Random, constantRandom(topDraw)))).toBe(
+        "f".repeat(32)
+      )
+      expect(yield* nextTraceId.pipe(Effect.provideService(Random.Random, constantRandom(0)))).toBe(
+        `${"0".repeat(31)}1`
+      )
+    })
+  )
+})
+
+describe("random bits of ids", () => {
+  // From Math.random, nextIntUnsafe is always odd: bytes built from it had one bit that never changed.
+  it.effect("every bit of a trace id is set in about half of the draws", () =>
+    Effect.gen(function* () {
+      const draws = 4000
+      const ones = new Array<number>(128).fill(0)
+      for (let i = 0; i < draws; i++) {
+        const id = yield* nextTraceId
+        for (let digit = 0; digit < 32; digit++) {
+          const nibble = Number.parseInt(id[digit]!, 16)
+          for (let bit = 0; bit < 4; bit++) if ((nibble >> bit) & 1) ones[digit * 4 + bit]!++
+        }
+      }
+      const skewed = ones.flatMap((n, bit) => (n < draws * 0.4 || n > draws * 0.6 ? [{ bit, ones: n }] : []))
+      expect(skewed).toEqual([])
+    })
+  )
+
+  it.effect("the random part of a UUIDv7 uses every bit", () =>
+    Effect.gen(function* () {
+      const draws = 4000
+      let and = (1n << 74n) - 1n
+      let or = 0n
+      for (let i = 0; i < draws; i++) {
+        const digits = (yield* nextUuidV7).replace(/-/g, "")
+        // rand_a (12 bits after the version) and rand_b (62 bits after the variant)
+        const value =
+          BigInt(`0x${digits.slice(13, 16)}`) * 2n ** 62n + (BigInt(`0x${digits.slice(16, 32)}`) & ((1n << 62n) - 1n))
+        and &= value
+        or |= value
+      }
+      expect({ alwaysSet: and.toString(2), neverSet: ((1n << 74n) - 1n - or).toString(2) }).toEqual({
+        alwaysSet: "0",
+        neverSet: "0"
+      })
     })
   )
 })

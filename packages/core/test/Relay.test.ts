@@ -1,4 +1,4 @@
-import { assert, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Clock, DateTime, Duration, Effect, Fiber, Layer, Random } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
@@ -203,7 +203,9 @@ describe("relay pipeline", () => {
     }).pipe(Effect.provide(Layer.mergeAll(layerMemory, Transports.layerOf(short))))
   })
 
-  it.effect("interrupting a relay mid-publish releases its rows without counting an attempt", () => {
+  // The transport had the rows: a request may have reached the receiver, so the next one must carry
+  // attempt 2, not 1 again.
+  it.effect("interrupting a relay mid-publish counts a failed attempt for the rows handed to the transport", () => {
     const { layer } = scripted(() => Effect.never)
     return Effect.gen(function* () {
       const store = yield* EventStore
@@ -215,8 +217,25 @@ describe("relay pipeline", () => {
       const stats = yield* store.stats
       expect([stats.pending, stats.leased]).toEqual([2, 0])
       const rows = yield* store.listOutbox({})
-      assert.isTrue(rows.every((r) => r.attempts === 0 && r.lease === null))
+      expect(rows.map((r) => [r.attempts, r.lease, r.last_error])).toEqual(
+        rows.map(() => [1, null, "publish interrupted before its outcomes were known"])
+      )
     }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("interrupting a relay before its transport has the rows releases them without counting an attempt", () => {
+    // A transport registry whose lookup never answers: the rows are claimed but never handed over.
+    const stuck = Transports.of({ ...Transports.makeOf([]), get: () => Effect.never })
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+      const fiber = yield* Effect.forkChild(Relay.runOnce(options))
+      yield* TestClock.adjust("1 second")
+      expect((yield* store.stats).leased).toBe(2)
+      yield* Fiber.interrupt(fiber)
+      const rows = yield* store.listOutbox({})
+      expect(rows.map((r) => [r.status, r.attempts, r.lease])).toEqual(rows.map(() => ["pending", 0, null]))
+    }).pipe(Effect.provide(Layer.mergeAll(layerMemory, Layer.succeed(Transports, stuck))))
   })
 
   it.effect("once outcomes are in, an interruption still records them", () => {
@@ -289,7 +308,7 @@ describe("relay pipeline", () => {
     }
   )
 
-  it.effect("shutdown: a route that finished keeps its deliveries, a route still publishing is released", () => {
+  it.effect("shutdown: a route that finished keeps its deliveries, a route still publishing counts an attempt", () => {
     const fast: Transport = { name: "fast", publish: (envelopes) => Effect.succeed(envelopes.map(() => delivered)) }
     const slow: Transport = { name: "slow", publish: () => Effect.never }
     const twoRoutes: ReadonlyArray<Route> = [
@@ -305,6 +324,11 @@ describe("relay pipeline", () => {
       const stats = yield* store.stats
       expect(stats.by_route.a).toMatchObject({ delivered: 1, pending: 0 })
       expect(stats.by_route.b).toMatchObject({ delivered: 0, pending: 1, leased: 0 })
+      const rows = yield* store.listOutbox({})
+      expect(rows.map((r) => [r.route, r.attempts])).toEqual([
+        ["a", 1],
+        ["b", 1]
+      ])
     }).pipe(Effect.provide(Layer.mergeAll(layerMemory, Transports.layerOf(fast, slow))))
   })
 

@@ -3,7 +3,6 @@ import { Duration, Schema } from "effect"
 import { decide, defaultRetryPolicy, delayCeilingMs, delayMs } from "../src/RetryPolicy.ts"
 
 const Attempt = Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 60 })))
-const Unit = Schema.Finite.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 0.999999 })))
 
 describe("RetryPolicy", () => {
   it("the ceiling doubles from the base delay and stops at the cap", () => {
@@ -11,11 +10,25 @@ describe("RetryPolicy", () => {
     expect(delayCeilingMs(defaultRetryPolicy, 30)).toBe(300_000)
   })
 
-  it.prop("full jitter: every delay lies in [0, ceiling]", [Attempt, Unit], ([attempt, random]) => {
-    const delay = delayMs(defaultRetryPolicy, attempt, random)
-    expect(delay).toBeGreaterThanOrEqual(0)
-    expect(delay).toBeLessThanOrEqual(delayCeilingMs(defaultRetryPolicy, attempt))
-    expect(delay).toBeLessThanOrEqual(defaultRetryPolicy.maxDelayMs)
+  it.prop(
+    "full jitter: a whole number of milliseconds, within [0, ceiling] at any draw in [0, 1)",
+    [Attempt, Schema.Finite.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })))],
+    ([attempt, random]) => {
+      const delay = delayMs(defaultRetryPolicy, attempt, random)
+      expect(Number.isInteger(delay)).toBe(true)
+      expect(delay).toBeGreaterThanOrEqual(0)
+      expect(delay).toBeLessThanOrEqual(delayCeilingMs(defaultRetryPolicy, attempt))
+    }
+  )
+
+  // Drawn as floor(ceiling * random), the ceiling was never reached: a 1 ms ceiling never delayed.
+  it("the ceiling itself can be drawn, the bottom gives 0", () => {
+    const top = 1 - 2 ** -53
+    const oneMs = { ...defaultRetryPolicy, baseDelayMs: 1 }
+    expect([0, 0.49, 0.5, top].map((random) => delayMs(oneMs, 1, random))).toEqual([0, 0, 1, 1])
+    expect(delayMs(defaultRetryPolicy, 1, top)).toBe(1000)
+    expect(delayMs(defaultRetryPolicy, 30, top)).toBe(defaultRetryPolicy.maxDelayMs)
+    expect(delayMs(defaultRetryPolicy, 30, 0)).toBe(0)
   })
 
   it.prop("the ceiling never decreases with the attempt", [Attempt], ([attempt]) => {

@@ -5,7 +5,14 @@
  * ingest, and atomic by construction. Batches travel as one array parameter per column (`unnest`).
  * Its text is built once per store (FixedStatement.ts).
  */
-import { type AppendBatch, type AppendResult, type EventId, type OutboxDraft, StoreError } from "@sluice/core"
+import {
+  type AppendBatch,
+  type AppendResult,
+  type EventId,
+  type OutboxDraft,
+  StorableText,
+  StoreError
+} from "@sluice/core"
 import { DateTime, Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import * as FixedStatement from "./FixedStatement.ts"
@@ -18,7 +25,10 @@ interface Prepared {
   readonly outbox: ReadonlyArray<OutboxDraft>
 }
 
-/** Validates a batch like the memory store does: every outbox row must name an event of the batch. */
+/**
+ * Validates a batch like the memory store does: every outbox row must name an event of the batch, and
+ * no text may be one PostgreSQL cannot store.
+ */
 export const prepare = (batch: AppendBatch): Effect.Effect<Prepared, StoreError> => {
   const seen = new Set<string>()
   const unique: Array<AppendBatch["events"][number]> = []
@@ -29,6 +39,12 @@ export const prepare = (batch: AppendBatch): Effect.Effect<Prepared, StoreError>
       seen.add(event.event_id)
       unique.push(event)
     }
+  }
+  // PostgreSQL would refuse U+0000 (and a lone surrogate in jsonb) and silently replace a lone
+  // surrogate in text: refused here, naming the field, as the memory store does.
+  const unstorable = StorableText.batchProblem(batch)
+  if (unstorable !== undefined) {
+    return Effect.fail(new StoreError({ operation: "append", reason: unstorable, retryable: false }))
   }
   const keys = new Set<string>()
   const outbox: Array<OutboxDraft> = []

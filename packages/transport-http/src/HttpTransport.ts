@@ -14,9 +14,10 @@ import {
   Plugin,
   PublishDeadline,
   type PublishOutcome,
+  PublishProgress,
   type Transport
 } from "@sluice/core"
-import { Cause, Clock, Effect, Option, Random, Redacted, type Scope, Stream } from "effect"
+import { Cause, Clock, Effect, Option, Redacted, type Scope, Stream } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { HttpTransportConfig } from "./HttpTransportConfig.ts"
 import { type Answer, connectionFailed, cutByDeadline, notStarted, outcomeOf, timedOut } from "./Outcome.ts"
@@ -62,12 +63,6 @@ export const planRequests = (
   })
   return requests
 }
-
-const spanId = Effect.gen(function* () {
-  let id = ""
-  for (let i = 0; i < 4; i++) id += (yield* Random.nextIntBetween(0, 0x10000)).toString(16).padStart(4, "0")
-  return id === "0000000000000000" ? "0000000000000001" : id
-})
 
 const decoder = new TextDecoder()
 
@@ -162,7 +157,7 @@ export const make = (
         "webhook-id": id,
         "webhook-timestamp": String(timestamp),
         "webhook-signature": yield* signer.sign(id, timestamp, body),
-        traceparent: `00-${first.event.trace_id}-${yield* spanId}-01`,
+        traceparent: `00-${first.event.trace_id}-${yield* Ids.nextSpanId}-01`,
         "sluice-route": first.route,
         "sluice-topic": first.topic
       }
@@ -172,6 +167,10 @@ export const make = (
         HttpClientRequest.setHeaders(headers),
         HttpClientRequest.bodyText(body, "application/json")
       )
+      // Told to the relay before the request goes out: if a shutdown interrupts this publish, these
+      // envelopes count a failed attempt (the receiver may have them), the ones not sent do not.
+      const progress = yield* PublishProgress
+      progress?.sending(envelopes)
       const answer = yield* client.execute(request).pipe(
         Effect.flatMap(
           (response): Effect.Effect<Answer> =>
@@ -216,7 +215,7 @@ export const make = (
         return outcomes
       })
 
-    return { name, publish }
+    return { name, publish, reportsSending: true }
   })
 
 /**

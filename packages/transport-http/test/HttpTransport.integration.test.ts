@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, encodeEvent, type PublishOutcome, Relay, Transports } from "@sluice/core"
 import { MemoryEventStore, makeBatch, makeEvent, TransportContract } from "@sluice/core/testing"
-import { Duration, Effect, Layer, Schema } from "effect"
+import { Duration, Effect, Fiber, Layer, Random, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { HttpTransportPlugin, make } from "../src/HttpTransport.ts"
 import { HttpTransportConfig } from "../src/HttpTransportConfig.ts"
@@ -53,6 +53,25 @@ describe("HttpTransport: signing and wire format", () => {
         ["sluice-route", "sluice-topic", "sluice-attempt", "x-api-key"].map((name) => header(request!, name)),
         ["orders-route", "orders", "3", "k-123"]
       )
+    })
+  )
+
+  // Span ids came from nextIntBetween(0, 0x10000), whose upper bound is inclusive: a draw at the top
+  // of Random's range gave 17 hex digits, about one request in 16,000.
+  it.effect("the traceparent is well-formed even when Random draws the top of its range", () =>
+    Effect.gen(function* () {
+      const receiver = yield* startReceiver()
+      const transport = yield* transportFor(receiver)
+      const top = 1 - 2 ** -53
+      const outcome = yield* publishOne(transport).pipe(
+        Effect.provideService(Random.Random, {
+          nextDoubleUnsafe: () => top,
+          nextIntUnsafe: () => Number.MAX_SAFE_INTEGER
+        })
+      )
+      assert.strictEqual(outcome._tag, "Delivered")
+      const [request] = yield* receiver.requests
+      assert.match(header(request!, "traceparent") ?? "", /^00-[0-9a-f]{32}-ffffffffffffffff-01$/)
     })
   )
 
@@ -220,6 +239,42 @@ describe("HttpTransport: outcomes", () => {
           assert.deepStrictEqual([row.attempts, row.lease, row.last_error], [0, null, null], "released, not attempted")
         }
       })
+  )
+
+  it.live("a relay interrupted mid-publish (shutdown) counts an attempt only for the requests that went out", () =>
+    Effect.gen(function* () {
+      // A receiver that never answers, one request at a time: of 3 rows only the first is sent.
+      const receiver = yield* startReceiver(() => new Promise(() => {}))
+      const transport = yield* transportFor(receiver, { mode: "single", concurrency: 1 })
+      const store = yield* MemoryEventStore.make
+      yield* store.append(
+        yield* makeBatch(
+          Array.from({ length: 3 }, () => makeEvent()),
+          ["r"]
+        )
+      )
+      const relay = yield* Effect.forkChild(
+        Relay.runOnce({ routes: [{ name: "r", transport: "hook", topic: "t", match: ["**"] }] }).pipe(
+          Effect.provideService(EventStore, store),
+          Effect.provideService(Transports, Transports.makeOf([transport]))
+        )
+      )
+      yield* Effect.gen(function* () {
+        while ((yield* receiver.requests).length === 0) yield* Effect.sleep("10 millis")
+      }).pipe(Effect.timeout("10 seconds"))
+      yield* Fiber.interrupt(relay)
+      const sent = (yield* receiver.requests).map((r) => header(r, "webhook-id"))
+      assert.strictEqual(sent.length, 1)
+      const rows = yield* store.listOutbox({})
+      assert.deepStrictEqual(
+        rows.map((r) => [r.event_id === sent[0] ? "sent" : "not sent", r.status, r.attempts, r.lease]),
+        [
+          ["sent", "pending", 1, null],
+          ["not sent", "pending", 0, null],
+          ["not sent", "pending", 0, null]
+        ]
+      )
+    })
   )
 
   it.live("a flaky receiver: the failed attempt and its retry carry the same webhook-id, then it is delivered", () =>

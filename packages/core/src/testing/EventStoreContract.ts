@@ -9,6 +9,7 @@ import { Completion, EventStore } from "../EventStore.ts"
 import type { OutboxId } from "../Outbox.ts"
 import * as check from "./check.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
+import * as StorableTextContract from "./StorableTextContract.ts"
 
 /** How a suite moves time forward: TestClock for the memory store, real sleeps for a database. */
 export interface Harness {
@@ -643,5 +644,6 @@ export const cases: ReadonlyArray<ContractCase> = [
         )
         yield* check.that(backlog.oldest_pending_at !== null, "there is a pending row")
       })
-  }
+  },
+  ...StorableTextContract.cases
 ]

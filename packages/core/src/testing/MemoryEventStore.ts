@@ -28,6 +28,7 @@ import {
   StoreError
 } from "../EventStore.ts"
 import * as Outbox from "../Outbox.ts"
+import { batchProblem } from "../StorableText.ts"
 import * as WorkSignal from "../WorkSignal.ts"
 
 type UndoLog = Array<() => void>
@@ -94,6 +95,10 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
           reason: `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`,
           retryable: false
         })
+      }
+      const unstorable = batchProblem(batch)
+      if (unstorable !== undefined) {
+        return yield* new StoreError({ operation: "append", reason: unstorable, retryable: false })
       }
       const at = yield* now
       const raw = batch.raw
