@@ -5,20 +5,24 @@
 import { existsSync } from "node:fs"
 import { EventStore, type OutboxId } from "@sluice/core"
 import { Clock, Console, Data, DateTime, Duration, Effect, Layer, type LogLevel, Option } from "effect"
-import { type ConfigFileError, decodeConfig as decodeConfigFile, load } from "./ConfigFile.ts"
+import { type ConfigFileError, decodeConfig as decodeConfigFile, load, locate } from "./ConfigFile.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as Logging from "./Logging.ts"
-import { plan } from "./Plan.ts"
+import { loadPlan } from "./Plan.ts"
 import * as Run from "./Run.ts"
 import { chooseStore, describeStore, migrateOnly, storeLayer } from "./StoreLayer.ts"
 
-/** The config file, or the defaults when it does not exist and `optional` (for store-only commands). */
+/**
+ * The config file for the commands that publish nothing (migrate, status, dlq): only its store,
+ * admin and logging sections need their `${NAME}`s set, and plugins are not loaded. Without the
+ * file (when `optional`) the defaults apply, paths relative to the working directory.
+ */
 const loadConfig = (file: string, optional: boolean) =>
   Effect.gen(function* () {
     if (optional && !existsSync(file)) {
-      return { file, dir: process.cwd(), config: yield* decodeConfigFile(file, {}) }
+      return locate(file, process.cwd(), yield* decodeConfigFile(file, {}, process.env, "store"))
     }
-    return yield* load(file)
+    return yield* load(file, process.env, "store")
   })
 
 /** Logging from the config, unless `--log-level` was given. */
@@ -31,10 +35,10 @@ const logging = (
     Option.getOrElse(override, () => config.level)
   )
 
-/** `sluice validate FILE`: everything `run` checks before starting, without starting. */
+/** `sluice validate [--config FILE]`: everything `run` checks before starting, without starting. */
 export const validate = (file: string) =>
   Effect.gen(function* () {
-    const checked = yield* Effect.flatMap(load(file), plan)
+    const checked = yield* loadPlan(file)
     const { config } = checked.loaded
     yield* Console.log(
       `${file} is valid: ${config.sources.length} source(s), ${config.transports.length} transport(s), ${config.routes.length} route(s); store: ${describeStore(yield* chooseStore(config.store))}`
@@ -47,7 +51,7 @@ export const run = (
   logLevel: Option.Option<LogLevel.LogLevel>
 ): Effect.Effect<never, Run.RunError | ConfigFileError> =>
   Effect.gen(function* () {
-    const checked = yield* Effect.flatMap(load(file), plan)
+    const checked = yield* loadPlan(file)
     return yield* Run.run(checked).pipe(
       Effect.onInterrupt(() => Effect.logInfo("sluice stopped")),
       Effect.provide(logging(checked.loaded.config.logging, logLevel))
@@ -178,7 +182,19 @@ export const dlqShow = (file: string, logLevel: Option.Option<LogLevel.LogLevel>
     })
   )
 
-/** `sluice dlq replay`. */
+/** `dlq replay` of ids that are not dead letters (exit code 1, like `dlq show` of an unknown id). */
+export class NotDeadLettersError extends Data.TaggedError("NotDeadLettersError")<{
+  readonly ids: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `not dead letters: ${this.ids.join(", ")}`
+  }
+}
+
+/**
+ * `sluice dlq replay`. Ids that are not dead letters (unknown, not dead, or not of `--route`) are
+ * named, and the command exits 1 after replaying the others.
+ */
 export const dlqReplay = (
   file: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
@@ -190,12 +206,26 @@ export const dlqReplay = (
 ) =>
   withStore(file, logLevel, (store) =>
     Effect.gen(function* () {
-      const replayed = yield* store.replay({
-        ...(filter.ids.length > 0 ? { outbox_ids: filter.ids as ReadonlyArray<OutboxId> } : {}),
-        ...(Option.isSome(filter.route) ? { route: filter.route.value } : {}),
-        ...(Option.isSome(filter.eventType) ? { event_type: filter.eventType.value } : {})
-      })
+      const route = Option.isSome(filter.route) ? { route: filter.route.value } : {}
+      const eventType = Option.isSome(filter.eventType) ? { event_type: filter.eventType.value } : {}
+      // Outbox ids are bigints: anything else cannot be one (and must not reach the SQL).
+      const numeric = [...new Set(filter.ids)].filter((id) => /^\d{1,18}$/.test(id)) as Array<OutboxId>
+      const dead =
+        numeric.length === 0
+          ? []
+          : yield* store.listOutbox({ status: "dead", outbox_ids: numeric, limit: numeric.length, ...route })
+      const found = new Set(dead.map((entry) => String(entry.outbox_id)))
+      const missing = [...new Set(filter.ids)].filter((id) => !found.has(id))
+      const replayed =
+        filter.ids.length > 0 && found.size === 0
+          ? 0
+          : yield* store.replay({
+              ...(filter.ids.length > 0 ? { outbox_ids: dead.map((entry) => entry.outbox_id) } : {}),
+              ...route,
+              ...eventType
+            })
       yield* Console.log(`replayed ${replayed} dead letter(s)`)
+      if (missing.length > 0) return yield* new NotDeadLettersError({ ids: missing })
     })
   )
 
