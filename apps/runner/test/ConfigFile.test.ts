@@ -24,6 +24,14 @@ describe("config files", () => {
     })
   )
 
+  it.effect("store.dataDir is relative to the config file's folder, like every path in it", () =>
+    Effect.gen(function* () {
+      const loaded = yield* load(fixture("sluice.config.ts"), {})
+      assert.strictEqual(loaded.config.store.dataDir, fixture(".sluice"))
+      assert.strictEqual(loaded.dir, fixture("").replace(/\/$/, ""))
+    })
+  )
+
   it.effect("the example configs are valid", () =>
     Effect.gen(function* () {
       for (const name of ["quickstart.json", "quickstart-offline.json"]) {
