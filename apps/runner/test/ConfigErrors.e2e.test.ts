@@ -182,7 +182,7 @@ describe("CLI consistency", () => {
     expect((await runToEnd(["validate", file], env)).code).toBe(0)
   }, 60_000)
 
-  it("dlq list --limit below 1 is a usage error; dlq replay of unknown ids exits 1 naming them", async () => {
+  it("dlq list --limit below 1 and an infinite --sample are usage errors; dlq replay of unknown ids exits 1 naming them", async () => {
     const { file } = writeConfig({ store: memoryStore })
     const env = { env: envWithout() }
     for (const limit of ["0", "-5"]) {
@@ -191,6 +191,10 @@ describe("CLI consistency", () => {
       expect(list.stderr).toContain(`error: --limit: must be at least 1, got ${limit}`)
       expect(list.stdout).not.toContain("no dead letters")
     }
+    // A sample window that would never end is refused too (it waited forever).
+    const sample = await runToEnd(["status", "--config", file, "--sample", "Infinity"], env)
+    expect(sample.code).toBe(2)
+    expect(sample.stderr).toContain("--sample: not a finite duration")
     const replay = await runToEnd(["dlq", "replay", "999", "abc", "--config", file], env)
     expect(replay.code).toBe(1)
     expect(replay.stderr).toContain("error: not dead letters: 999, abc")
