@@ -212,7 +212,8 @@ export const readConfigFile = (file: string, absolute: string): Effect.Effect<un
   }).pipe(
     Effect.flatMap((text) =>
       Effect.try({
-        try: () => JSON.parse(stripComments(text)) as unknown,
+        // Some editors start UTF-8 files with a byte-order mark, which JSON.parse refuses.
+        try: () => JSON.parse(stripComments(text.replace(/^\uFEFF/, ""))) as unknown,
         catch: (cause) => new ConfigFileError({ file, details: `not valid JSON: ${(cause as Error).message}` })
       })
     )

@@ -2,7 +2,9 @@
  * Config files on disk: a TypeScript config, the shipped examples, and the committed
  * sluice.schema.json against the generated one.
  */
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { load } from "../src/ConfigFile.ts"
@@ -30,6 +32,18 @@ describe("config files", () => {
       assert.strictEqual(loaded.config.store.dataDir, fixture(".sluice"))
       assert.strictEqual(loaded.dir, fixture("").replace(/\/$/, ""))
     })
+  )
+
+  it.effect("a JSON file may carry comments and start with a byte-order mark", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "sluice-config-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const file = join(dir, "sluice.json")
+      writeFileSync(file, '\uFEFF{\n  // memory only\n  "store": { "driver": "memory" /* trials */ }\n}\n')
+      const loaded = yield* load(file, {})
+      assert.strictEqual(loaded.config.store.driver, "memory")
+      assert.strictEqual(loaded.config.store.dataDir, join(dir, ".sluice"))
+    }).pipe(Effect.scoped)
   )
 
   it.effect("the example configs are valid", () =>
