@@ -63,6 +63,12 @@ const status = Command.make(
       if (Option.isNone(window)) {
         return yield* new Commands.UsageError({ reason: `--sample: not a duration: ${JSON.stringify(sample)}` })
       }
+      // An infinite window would never print; a negative one means nothing.
+      if (!Duration.isFinite(window.value) || Duration.isNegative(window.value)) {
+        return yield* new Commands.UsageError({
+          reason: `--sample: not a finite duration: ${JSON.stringify(sample)} (e.g. "2 seconds", "0 seconds" to skip)`
+        })
+      }
       return yield* Commands.status(config, yield* logLevel, { json, sample: window.value })
     })
 ).pipe(Command.withDescription("Show the outbox backlog, lag, dead letters and per-route delivery rates"))
