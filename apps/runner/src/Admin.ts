@@ -6,7 +6,7 @@
  * paths answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
  * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
  */
-import { EventStore, type OutboxId, type StoreError } from "@sluice/core"
+import { EventStore, type StoreError } from "@sluice/core"
 import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
@@ -187,15 +187,11 @@ export const routes = (options: AdminOptions) =>
               Effect.gen(function* () {
                 yield* query(request, [])
                 const replay = yield* body(request, ReplayBody)
-                const filter = {
-                  ...(replay.ids === undefined ? {} : { outbox_ids: replay.ids as ReadonlyArray<OutboxId> }),
-                  ...(replay.route === undefined ? {} : { route: replay.route }),
-                  ...(replay.event_type === undefined ? {} : { event_type: replay.event_type })
-                }
-                if (Object.keys(filter).length === 0 && replay.all !== true) {
+                const filter = { ids: replay.ids ?? [], route: replay.route, event_type: replay.event_type }
+                const empty = filter.ids.length === 0 && filter.route === undefined && filter.event_type === undefined
+                if (empty && replay.all !== true)
                   return Guards.error(400, "give ids, route or event_type, or all: true")
-                }
-                return json({ replayed: yield* store.replay(filter) })
+                return json(yield* DeadLetters.replay(store, filter))
               })
           }
         },
@@ -232,7 +228,7 @@ export const routes = (options: AdminOptions) =>
               Effect.gen(function* () {
                 yield* query(request, [])
                 yield* body(request, Empty)
-                const replayed = /^\d+$/.test(id) ? yield* store.replay({ outbox_ids: [id as OutboxId] }) : 0
+                const { replayed } = yield* DeadLetters.replay(store, { ids: [id] })
                 return json({ replayed }, replayed === 0 ? 404 : 200)
               })
           }

@@ -125,23 +125,15 @@ export const show = (target: Target, id: string) =>
     return Option.some(answer.json as unknown)
   })
 
-const Replayed = Schema.Struct({ replayed: Schema.Number })
 const Purged = Schema.Struct({ purged: Schema.Number })
 
-/** `POST /api/dead-letters/replay`: how many dead letters went back to pending (no filter: all). */
-export const replay = (
-  target: Target,
-  filter: {
-    readonly ids: ReadonlyArray<string>
-    readonly route: Option.Option<string>
-    readonly eventType: Option.Option<string>
-  }
-) =>
+/** `POST /api/dead-letters/replay` (no filter: all): what was replayed, and the ids that are not dead letters. */
+export const replay = (target: Target, filter: DeadLetters.ReplayFilter) =>
   Effect.gen(function* () {
     const body = {
       ...(filter.ids.length > 0 ? { ids: filter.ids } : {}),
-      ...(Option.isSome(filter.route) ? { route: filter.route.value } : {}),
-      ...(Option.isSome(filter.eventType) ? { event_type: filter.eventType.value } : {})
+      ...(filter.route === undefined ? {} : { route: filter.route }),
+      ...(filter.event_type === undefined ? {} : { event_type: filter.event_type })
     }
     const answer = yield* call(
       target,
@@ -150,7 +142,7 @@ export const replay = (
       Object.keys(body).length === 0 ? { all: true } : body
     )
     yield* expect(answer, 200)
-    return (yield* decode(Replayed, answer)).replayed
+    return yield* decode(DeadLetters.Replayed, answer)
   })
 
 /** `POST /api/dead-letters/purge`: how many dead letters were deleted. */

@@ -3,7 +3,7 @@
  * command, and the handlers of Commands.ts.
  */
 import { Console, Duration, Effect, Option } from "effect"
-import { Argument, Command, Flag, GlobalFlag } from "effect/cli"
+import { Argument, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
 import * as Commands from "./Commands.ts"
 import { configJsonSchema } from "./JsonSchema.ts"
 
@@ -42,8 +42,15 @@ const run = Command.make("run", { config }, ({ config }) =>
 
 const validate = Command.make(
   "validate",
-  { file: Argument.String("file").pipe(Argument.withDescription("The config file to check")) },
-  ({ file }) => Commands.validate(file)
+  {
+    config,
+    // `sluice validate FILE` (before --config was taken) still works.
+    file: Argument.String("file").pipe(
+      Argument.withDescription("The config file to check (same as --config)"),
+      Argument.optional
+    )
+  },
+  ({ config, file }) => Commands.validate(Option.getOrElse(file, () => config))
 ).pipe(
   Command.withDescription("Check a config file and its plugins' options without starting anything (exit 2 if invalid)")
 )
@@ -70,6 +77,12 @@ const status = Command.make(
       if (Option.isNone(window)) {
         return yield* new Commands.UsageError({ reason: `--sample: not a duration: ${JSON.stringify(sample)}` })
       }
+      // An infinite window would never print; a negative one means nothing.
+      if (!Duration.isFinite(window.value) || Duration.isNegative(window.value)) {
+        return yield* new Commands.UsageError({
+          reason: `--sample: not a finite duration: ${JSON.stringify(sample)} (e.g. "2 seconds", "0 seconds" to skip)`
+        })
+      }
       const target = yield* Commands.adminTarget(admin, token)
       if (Option.isSome(target)) return yield* Commands.viaAdmin.status(target.value, { json, sample: window.value })
       return yield* Commands.status(config, yield* logLevel, { json, sample: window.value })
@@ -88,6 +101,7 @@ const dlqList = Command.make(
   },
   ({ config, route, json, limit, admin, token }) =>
     Effect.gen(function* () {
+      if (limit < 1) return yield* new Commands.UsageError({ reason: `--limit: must be at least 1, got ${limit}` })
       const target = yield* Commands.adminTarget(admin, token)
       if (Option.isSome(target)) return yield* Commands.viaAdmin.dlqList(target.value, { route, json, limit })
       return yield* Commands.dlqList(config, yield* logLevel, { route, json, limit })
@@ -129,7 +143,9 @@ const dlqReplay = Command.make(
       return yield* Commands.dlqReplay(config, yield* logLevel, { ids, route, eventType })
     })
 ).pipe(
-  Command.withDescription("Move dead letters back to pending (attempts reset, history kept): by id or --filter flags")
+  Command.withDescription(
+    "Move dead letters back to pending (attempts reset, history kept): by id, --route, --event-type, or --all (exit 1 naming the ids that are not dead letters)"
+  )
 )
 
 const dlqPurge = Command.make(
@@ -177,5 +193,22 @@ export const sluice = Command.make("sluice").pipe(
   Command.withSubcommands([run, validate, migrate, status, dlq, configCommand])
 )
 
+/**
+ * Usage errors print like every other error, on stderr as `error: ...`, plus where to find the
+ * usage; the full help is printed only when asked for (`--help`, or a command that needs a subcommand).
+ */
+const presenter: CliOutput.Presenter = {
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Console.error(
+          [
+            ...event.errors.map((error) => `error: ${error.message}`),
+            `usage: ${event.commandPath.join(" ")} --help`
+          ].join("\n")
+        )
+      : CliOutput.defaultPresenter.present(event)
+}
+
 /** Runs the CLI on `args` (without the node and script paths). */
-export const cli = Command.runWith(sluice, { version })
+export const cli = (args: ReadonlyArray<string>) =>
+  Command.runWith(sluice, { version })(args).pipe(Effect.provideService(CliOutput.Presenter, presenter))

@@ -3,25 +3,29 @@
  * the config, open the store when needed, print results on stdout. Logs go to stderr (Logging.ts).
  */
 import { existsSync } from "node:fs"
-import { EventStore, type OutboxId } from "@sluice/core"
+import { EventStore } from "@sluice/core"
 import { Config, Console, Data, Duration, Effect, Layer, type LogLevel, Option, type Redacted } from "effect"
 import { maxSampleMs } from "./Admin.ts"
 import * as AdminClient from "./AdminClient.ts"
-import { type ConfigFileError, decodeConfig as decodeConfigFile, load } from "./ConfigFile.ts"
+import { type ConfigFileError, decodeConfig as decodeConfigFile, load, locate } from "./ConfigFile.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as Logging from "./Logging.ts"
-import { plan } from "./Plan.ts"
+import { loadPlan } from "./Plan.ts"
 import * as Run from "./Run.ts"
 import * as StatusReport from "./StatusReport.ts"
 import { chooseStore, describeStore, migrateOnly, storeLayer } from "./StoreLayer.ts"
 
-/** The config file, or the defaults when it does not exist and `optional` (for store-only commands). */
+/**
+ * The config file for the commands that publish nothing (migrate, status, dlq): only its store,
+ * admin and logging sections need their `${NAME}`s set, and plugins are not loaded. Without the
+ * file (when `optional`) the defaults apply, paths relative to the working directory.
+ */
 const loadConfig = (file: string, optional: boolean) =>
   Effect.gen(function* () {
     if (optional && !existsSync(file)) {
-      return { file, dir: process.cwd(), config: yield* decodeConfigFile(file, {}) }
+      return locate(file, process.cwd(), yield* decodeConfigFile(file, {}, process.env, "store"))
     }
-    return yield* load(file)
+    return yield* load(file, process.env, "store")
   })
 
 /** Logging from the config, unless `--log-level` was given. */
@@ -34,10 +38,10 @@ const logging = (
     Option.getOrElse(override, () => config.level)
   )
 
-/** `sluice validate FILE`: everything `run` checks before starting, without starting. */
+/** `sluice validate [--config FILE]`: everything `run` checks before starting, without starting. */
 export const validate = (file: string) =>
   Effect.gen(function* () {
-    const checked = yield* Effect.flatMap(load(file), plan)
+    const checked = yield* loadPlan(file)
     const { config } = checked.loaded
     yield* Console.log(
       `${file} is valid: ${config.sources.length} source(s), ${config.transports.length} transport(s), ${config.routes.length} route(s); store: ${describeStore(yield* chooseStore(config.store))}`
@@ -50,7 +54,7 @@ export const run = (
   logLevel: Option.Option<LogLevel.LogLevel>
 ): Effect.Effect<never, Run.RunError | ConfigFileError> =>
   Effect.gen(function* () {
-    const checked = yield* Effect.flatMap(load(file), plan)
+    const checked = yield* loadPlan(file)
     return yield* Run.run(checked).pipe(
       Effect.onInterrupt(() => Effect.logInfo("sluice stopped")),
       Effect.provide(logging(checked.loaded.config.logging, logLevel))
@@ -156,7 +160,19 @@ export const dlqShow = (file: string, logLevel: Option.Option<LogLevel.LogLevel>
     })
   )
 
-/** `sluice dlq replay`. */
+/** `dlq replay` of ids that are not dead letters (exit code 1, like `dlq show` of an unknown id). */
+export class NotDeadLettersError extends Data.TaggedError("NotDeadLettersError")<{
+  readonly ids: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `not dead letters: ${this.ids.join(", ")}`
+  }
+}
+
+/**
+ * `sluice dlq replay`. Ids that are not dead letters (unknown, not dead, or not of `--route`) are
+ * named, and the command exits 1 after replaying the others.
+ */
 export const dlqReplay = (
   file: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
@@ -166,16 +182,25 @@ export const dlqReplay = (
     readonly eventType: Option.Option<string>
   }
 ) =>
-  withStore(file, logLevel, (store) =>
-    Effect.gen(function* () {
-      const replayed = yield* store.replay({
-        ...(filter.ids.length > 0 ? { outbox_ids: filter.ids as ReadonlyArray<OutboxId> } : {}),
-        ...(Option.isSome(filter.route) ? { route: filter.route.value } : {}),
-        ...(Option.isSome(filter.eventType) ? { event_type: filter.eventType.value } : {})
-      })
-      yield* Console.log(`replayed ${replayed} dead letter(s)`)
-    })
-  )
+  withStore(file, logLevel, (store) => Effect.flatMap(DeadLetters.replay(store, replayFilter(filter)), printReplayed))
+
+/** `dlq replay`'s flags as a filter. */
+const replayFilter = (filter: {
+  readonly ids: ReadonlyArray<string>
+  readonly route: Option.Option<string>
+  readonly eventType: Option.Option<string>
+}): DeadLetters.ReplayFilter => ({
+  ids: filter.ids,
+  route: Option.getOrUndefined(filter.route),
+  event_type: Option.getOrUndefined(filter.eventType)
+})
+
+/** Prints a replay's count; ids that were not dead letters then fail the command (exit 1). */
+const printReplayed = (result: DeadLetters.Replayed) =>
+  Effect.gen(function* () {
+    yield* Console.log(`replayed ${result.replayed} dead letter(s)`)
+    if (result.not_dead_letters.length > 0) return yield* new NotDeadLettersError({ ids: result.not_dead_letters })
+  })
 
 /** `sluice dlq purge`. */
 export const dlqPurge = (file: string, logLevel: Option.Option<LogLevel.LogLevel>, route: Option.Option<string>) =>
@@ -215,10 +240,7 @@ export const viaAdmin = {
       readonly route: Option.Option<string>
       readonly eventType: Option.Option<string>
     }
-  ) =>
-    Effect.flatMap(AdminClient.replay(target, filter), (replayed) =>
-      Console.log(`replayed ${replayed} dead letter(s)`)
-    ),
+  ) => Effect.flatMap(AdminClient.replay(target, replayFilter(filter)), printReplayed),
   dlqPurge: (target: AdminClient.Target, route: Option.Option<string>) =>
     Effect.flatMap(AdminClient.purge(target, route), (purged) => Console.log(`purged ${purged} dead letter(s)`))
 }

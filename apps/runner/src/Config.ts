@@ -35,7 +35,7 @@ export const StoreConfig = Schema.Struct({
   driver: Schema.Literals(["auto", "postgres", "embedded", "memory"]).pipe(withDefault("auto")),
   /** PostgreSQL URL (kept Redacted). `DATABASE_URL` in the environment overrides it. @default none */
   url: Schema.optionalKey(Schema.RedactedFromValue(Schema.String)),
-  /** PGlite's data directory, relative to the working directory. @default ".sluice" */
+  /** PGlite's data directory, relative to the config file's folder (like every path in the file). @default ".sluice" */
   dataDir: Schema.String.pipe(Schema.check(Schema.isNonEmpty()), withDefault(".sluice")),
   /** The database schema holding Sluice's tables (migrated on start). @default "sluice" */
   schema: Schema.String.pipe(
@@ -129,10 +129,52 @@ export const AdminConfig = Schema.Struct({
 })
 export type AdminConfig = typeof AdminConfig.Type
 
+/**
+ * A log level by the names `--log-level` takes (lower case, `warning` for `warn`), or Effect's
+ * capitalised names (accepted as before); decoded to Effect's LogLevel.
+ */
+export const LogLevelName = Schema.Literals([
+  "all",
+  "trace",
+  "debug",
+  "info",
+  "warn",
+  "warning",
+  "error",
+  "fatal",
+  "none",
+  "All",
+  "Trace",
+  "Debug",
+  "Info",
+  "Warn",
+  "Error",
+  "Fatal",
+  "None"
+]).transform([
+  "All",
+  "Trace",
+  "Debug",
+  "Info",
+  "Warn",
+  "Warn",
+  "Error",
+  "Fatal",
+  "None",
+  "All",
+  "Trace",
+  "Debug",
+  "Info",
+  "Warn",
+  "Error",
+  "Fatal",
+  "None"
+])
+
 /** Log output. */
 export const LoggingConfig = Schema.Struct({
-  /** Lowest level logged. @default "Info" */
-  level: Schema.Literals(["Trace", "Debug", "Info", "Warn", "Error", "Fatal", "None"]).pipe(withDefault("Info")),
+  /** Lowest level logged (the names `--log-level` takes). @default "info" */
+  level: LogLevelName.pipe(withDefault("info")),
   /** `auto`: pretty on a terminal, JSON lines otherwise. Logs go to stderr. @default "auto" */
   format: Schema.Literals(["auto", "json", "pretty"]).pipe(withDefault("auto"))
 })
@@ -144,14 +186,60 @@ const isLoopback = (host: string): boolean =>
 /** True when `host` is a loopback address (no token needed). */
 export const loopbackHost = isLoopback
 
-const duplicates = (names: ReadonlyArray<string>): Array<number> => {
+const duplicates = (names: ReadonlyArray<string | undefined>): Array<number> => {
   const seen = new Set<string>()
   const out: Array<number> = []
   names.forEach((name, i) => {
+    if (name === undefined) return
     if (seen.has(name)) out.push(i)
     seen.add(name)
   })
   return out
+}
+
+const field = (value: unknown, key: string): unknown =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[key]
+    : undefined
+const list = (value: unknown): ReadonlyArray<unknown> => (Array.isArray(value) ? value : [])
+const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined)
+
+/**
+ * The checks across fields (unique names, routes naming a transport, the admin token off loopback).
+ * They read the input leniently, any field possibly malformed, so that they also run when other
+ * fields fail to decode: a file's problems are all reported in one pass, not in stages.
+ */
+export const crossFieldIssues = (
+  input: unknown
+): Array<{ readonly path: Array<PropertyKey>; readonly issue: string }> => {
+  const issues: Array<{ readonly path: Array<PropertyKey>; readonly issue: string }> = []
+  const names = (key: string) => list(field(input, key)).map((entry) => text(field(entry, "name")))
+  for (const i of duplicates(names("sources")))
+    issues.push({ path: ["sources", i, "name"], issue: "duplicate source name" })
+  for (const i of duplicates(names("transports")))
+    issues.push({ path: ["transports", i, "name"], issue: "duplicate transport name" })
+  for (const i of duplicates(names("routes")))
+    issues.push({ path: ["routes", i, "name"], issue: "duplicate route name" })
+  const transports = new Set(names("transports").filter((name) => name !== undefined))
+  list(field(input, "routes")).forEach((route, i) => {
+    const transport = text(field(route, "transport"))
+    if (transport !== undefined && !transports.has(transport)) {
+      const known = [...transports].join(", ") || "none"
+      issues.push({
+        path: ["routes", i, "transport"],
+        issue: `no transport named ${JSON.stringify(transport)} (known: ${known})`
+      })
+    }
+  })
+  const admin = field(input, "admin")
+  const host = text(field(admin, "host")) ?? "127.0.0.1"
+  if (field(admin, "enabled") !== false && field(admin, "token") === undefined && !isLoopback(host)) {
+    issues.push({
+      path: ["admin", "token"],
+      issue: `a bearer token is required when the admin server binds ${host} (not a loopback address)`
+    })
+  }
+  return issues
 }
 
 /** The whole config file. */
@@ -170,36 +258,9 @@ export const SluiceConfig = Schema.Struct({
   relay: RelayConfig.pipe(withDefault({})),
   /** @default see AdminConfig */
   admin: AdminConfig.pipe(withDefault({})),
-  /** @default { "level": "Info", "format": "auto" } */
+  /** @default { "level": "info", "format": "auto" } */
   logging: LoggingConfig.pipe(withDefault({}))
-}).check(
-  Schema.makeFilter((config) => {
-    const issues: Array<Schema.FilterIssue> = []
-    for (const i of duplicates(config.sources.map((s) => s.name)))
-      issues.push({ path: ["sources", i, "name"], issue: "duplicate source name" })
-    for (const i of duplicates(config.transports.map((t) => t.name)))
-      issues.push({ path: ["transports", i, "name"], issue: "duplicate transport name" })
-    for (const i of duplicates(config.routes.map((r) => r.name)))
-      issues.push({ path: ["routes", i, "name"], issue: "duplicate route name" })
-    const transports = new Set(config.transports.map((t) => t.name))
-    config.routes.forEach((route, i) => {
-      if (!transports.has(route.transport)) {
-        const known = [...transports].join(", ") || "none"
-        issues.push({
-          path: ["routes", i, "transport"],
-          issue: `no transport named ${JSON.stringify(route.transport)} (known: ${known})`
-        })
-      }
-    })
-    if (config.admin.enabled && config.admin.token === undefined && !isLoopback(config.admin.host)) {
-      issues.push({
-        path: ["admin", "token"],
-        issue: `a bearer token is required when the admin server binds ${config.admin.host} (not a loopback address)`
-      })
-    }
-    return issues
-  })
-)
+}).check(Schema.makeFilter(crossFieldIssues))
 export type SluiceConfig = typeof SluiceConfig.Type
 /** The config as written in a file (every defaulted field optional). */
 export type SluiceConfigInput = typeof SluiceConfig.Encoded

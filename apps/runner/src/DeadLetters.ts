@@ -66,17 +66,63 @@ export const page = (
     (entries) => toPage(entries.map(toJson), options.limit)
   )
 
+const maxBigint = 9_223_372_036_854_775_807n
+
+/** True for text that can be an outbox id (a bigint): anything else must not reach the SQL. */
+export const isOutboxId = (id: string): id is OutboxId => /^\d{1,19}$/.test(id) && BigInt(id) <= maxBigint
+
 /** One dead letter (by outbox id) with its event, or none. */
 export const show = (store: EventStore["Service"], id: string) =>
   Effect.gen(function* () {
-    if (!/^\d+$/.test(id)) return Option.none()
-    const [entry] = yield* store.listOutbox({ status: "dead", outbox_ids: [id as OutboxId], limit: 1 })
+    if (!isOutboxId(id)) return Option.none()
+    const [entry] = yield* store.listOutbox({ status: "dead", outbox_ids: [id], limit: 1 })
     if (entry === undefined) return Option.none()
     const stored = yield* store.getEvent(entry.event_id)
     return Option.some({
       ...toJson(entry),
       event: Option.isSome(stored) ? encodeEvent(stored.value.event) : null
     })
+  })
+
+/**
+ * What a replay did, as `POST /api/dead-letters/replay` answers it: the rows moved back to pending,
+ * and the requested ids that are not dead letters (unknown, not dead, or not of the route).
+ */
+export const Replayed = Schema.Struct({ replayed: Schema.Number, not_dead_letters: Schema.Array(Schema.String) })
+export type Replayed = typeof Replayed.Type
+
+/** A replay filter; `ids` empty means every dead letter the other fields match. */
+export interface ReplayFilter {
+  readonly ids: ReadonlyArray<string>
+  readonly route?: string | undefined
+  readonly event_type?: string | undefined
+}
+
+/**
+ * Replays the dead letters a filter names. Requested ids that are not dead letters are reported,
+ * not an error here: the others are still replayed.
+ */
+export const replay = (store: EventStore["Service"], filter: ReplayFilter) =>
+  Effect.gen(function* () {
+    const route = filter.route === undefined ? {} : { route: filter.route }
+    const eventType = filter.event_type === undefined ? {} : { event_type: filter.event_type }
+    const requested = [...new Set(filter.ids)]
+    const numeric = requested.filter(isOutboxId)
+    const dead =
+      numeric.length === 0
+        ? []
+        : yield* store.listOutbox({ status: "dead", outbox_ids: numeric, limit: numeric.length, ...route })
+    const found = new Set(dead.map((entry) => String(entry.outbox_id)))
+    const missing = requested.filter((id) => !found.has(id))
+    const replayed =
+      requested.length > 0 && found.size === 0
+        ? 0
+        : yield* store.replay({
+            ...(requested.length > 0 ? { outbox_ids: dead.map((entry) => entry.outbox_id) } : {}),
+            ...route,
+            ...eventType
+          })
+    return { replayed, not_dead_letters: missing } satisfies Replayed
   })
 
 /** `dlq list` output: the page as JSON with `json`, else one tab-separated line per dead letter. */

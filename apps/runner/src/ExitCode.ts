@@ -5,12 +5,20 @@
  */
 import { Cause, Exit } from "effect"
 import { CliError } from "effect/cli"
+import { describeError } from "./ErrorText.ts"
 
 export const OK = 0
 export const FAILURE = 1
 export const USAGE = 2
 
-const usageTags = new Set(["ConfigFileError", "UnknownPluginError", "UsageError", "MissingDatabaseUrlError"])
+const usageTags = new Set([
+  "ConfigFileError",
+  "UnknownPluginError",
+  "UsageError",
+  "MissingDatabaseUrlError",
+  "DatabaseUrlError",
+  "PluginImportError"
+])
 
 /** True for failures that are the caller's to fix (bad flags, bad config). */
 export const isUsageError = (error: unknown): boolean =>
@@ -32,8 +40,8 @@ export const failureText = (exit: Exit.Exit<unknown, unknown>): string | undefin
   const failure = exit.cause.reasons.find(Cause.isFailReason)
   if (failure !== undefined) {
     if (CliError.isCliError(failure.error)) return undefined
-    const error = failure.error
-    return `error: ${error instanceof Error || (typeof error === "object" && error !== null && "message" in error) ? (error as { message: string }).message : String(error)}`
+    return `error: ${describeError(failure.error)}`
   }
-  return `error: ${Cause.pretty(exit.cause)}`
+  const pretty = Cause.pretty(exit.cause)
+  return `error: ${pretty.trim() === "" ? "the command failed without a message (run with --log-level debug)" : pretty}`
 }

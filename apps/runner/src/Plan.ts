@@ -1,12 +1,23 @@
 /**
- * From a decoded config to a plan the runner can start: every plugin resolved and every plugin's
- * options decoded by the plugin's own Schema. All problems are gathered into one ConfigFileError,
- * each naming its field path (`at ["sources"][0]["options"]["symbols"]`), so `sluice validate`
- * reports everything at once and `run` never starts half a pipeline.
+ * From a config file to a plan the runner can start: every plugin resolved and every plugin's
+ * options decoded by the plugin's own Schema. The file's problems and every plugin's problems are
+ * gathered in one pass into one ConfigFileError, each naming its field path
+ * (`at ["sources"][0]["options"]["symbols"]`), so `sluice validate` reports everything at once
+ * (not in stages) and `run` never starts half a pipeline.
  */
+import { dirname, resolve } from "node:path"
 import { Effect } from "effect"
 import type { SourceConfig, TransportConfig } from "./Config.ts"
-import { ConfigFileError, formatPath, type LoadedConfig } from "./ConfigFile.ts"
+import {
+  type ConfigFileError,
+  checkConfig,
+  dropFollowing,
+  type LoadedConfig,
+  locate,
+  type Problem,
+  problemsError,
+  readConfigFile
+} from "./ConfigFile.ts"
 import { type LoadedPlugin, type PluginKind, resolvePlugin } from "./PluginLoader.ts"
 
 /** A source or transport instance, its plugin resolved and its options checked. */
@@ -21,42 +32,83 @@ export interface Plan {
   readonly transports: ReadonlyArray<PlannedInstance<TransportConfig>>
 }
 
-const planOne = <C extends { readonly plugin: string; readonly options: unknown }>(
-  dir: string,
-  kind: PluginKind,
-  field: "sources" | "transports",
-  index: number,
-  config: C,
-  problems: Array<string>
-) =>
+const entriesOf = (value: unknown, key: string): ReadonlyArray<unknown> => {
+  const entries = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined
+  return Array.isArray(entries) ? entries : []
+}
+
+const fieldOf = (entry: unknown, key: string): unknown =>
+  typeof entry === "object" && entry !== null ? (entry as Record<string, unknown>)[key] : undefined
+
+/**
+ * Resolves the plugin of every entry of `field` and decodes its options. It reads `value`
+ * leniently (the file may have other problems): an entry without a usable `plugin` or `options`
+ * is skipped here, the config Schema reports it.
+ */
+const checkPlugins = (value: unknown, dir: string, kind: PluginKind, field: "sources" | "transports") =>
   Effect.gen(function* () {
-    const resolved = yield* Effect.result(resolvePlugin(config.plugin, kind, dir))
-    if (resolved._tag === "Failure") {
-      problems.push(`${resolved.failure.message}\n  at ${formatPath([field, index, "plugin"])}`)
-      return undefined
-    }
-    const decoded = yield* Effect.result(resolved.success.decode(config.options, [field, index, "options"]))
-    if (decoded._tag === "Failure") {
-      problems.push(decoded.failure)
-      return undefined
-    }
-    return { config, plugin: resolved.success }
+    const problems: Array<Problem> = []
+    const plugins = yield* Effect.forEach(entriesOf(value, field), (entry, index) =>
+      Effect.gen(function* () {
+        const name = fieldOf(entry, "plugin")
+        if (typeof name !== "string" || name === "") return undefined
+        const resolved = yield* Effect.result(resolvePlugin(name, kind, dir))
+        if (resolved._tag === "Failure") {
+          problems.push({ message: resolved.failure.message, path: [field, index, "plugin"] })
+          return undefined
+        }
+        const options = fieldOf(entry, "options") ?? {}
+        if (typeof options !== "object" || options === null || Array.isArray(options)) return resolved.success
+        const decoded = yield* Effect.result(resolved.success.decode(options, [field, index, "options"]))
+        if (decoded._tag === "Failure") problems.push(...decoded.failure)
+        return resolved.success
+      })
+    )
+    return { plugins, problems }
   })
 
-/** Resolves and checks every plugin of the config. */
+const instances = <C>(configs: ReadonlyArray<C>, plugins: ReadonlyArray<LoadedPlugin | undefined>) =>
+  configs.flatMap((config, i) => {
+    const plugin = plugins[i]
+    return plugin === undefined ? [] : [{ config, plugin }]
+  })
+
+/** Resolves and checks every plugin of a decoded config. */
 export const plan = (loaded: LoadedConfig): Effect.Effect<Plan, ConfigFileError> =>
   Effect.gen(function* () {
-    const problems: Array<string> = []
-    const sources = yield* Effect.forEach(loaded.config.sources, (config, i) =>
-      planOne(loaded.dir, "source", "sources", i, config, problems)
-    )
-    const transports = yield* Effect.forEach(loaded.config.transports, (config, i) =>
-      planOne(loaded.dir, "transport", "transports", i, config, problems)
-    )
-    if (problems.length > 0) return yield* new ConfigFileError({ file: loaded.file, details: problems.join("\n") })
+    const sources = yield* checkPlugins(loaded.config, loaded.dir, "source", "sources")
+    const transports = yield* checkPlugins(loaded.config, loaded.dir, "transport", "transports")
+    const problems = [...sources.problems, ...transports.problems]
+    if (problems.length > 0) return yield* problemsError(loaded.file, problems)
     return {
       loaded,
-      sources: sources.filter((s) => s !== undefined),
-      transports: transports.filter((t) => t !== undefined)
+      sources: instances(loaded.config.sources, sources.plugins),
+      transports: instances(loaded.config.transports, transports.plugins)
+    }
+  })
+
+/**
+ * Reads `file` and checks all that `run` needs in one pass: the file's fields, the environment
+ * variables it references, the database URLs, and every plugin (resolved, options decoded).
+ */
+export const loadPlan = (
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = process.env
+): Effect.Effect<Plan, ConfigFileError> =>
+  Effect.gen(function* () {
+    const absolute = resolve(file)
+    const dir = dirname(absolute)
+    const checked = yield* checkConfig(yield* readConfigFile(file, absolute), env)
+    const sources = yield* checkPlugins(checked.value, dir, "source", "sources")
+    const transports = yield* checkPlugins(checked.value, dir, "transport", "transports")
+    const problems = [
+      ...checked.problems,
+      ...dropFollowing([...sources.problems, ...transports.problems], checked.unset)
+    ]
+    if (checked.config === undefined || problems.length > 0) return yield* problemsError(file, problems)
+    return {
+      loaded: locate(file, dir, checked.config),
+      sources: instances(checked.config.sources, sources.plugins),
+      transports: instances(checked.config.transports, transports.plugins)
     }
   })

@@ -4,15 +4,16 @@
  * or a path to a module exporting a Plugin. Plugins are erased to one shape here so the runner can
  * decode their options (errors prefixed with the field path) and build their layers uniformly.
  */
+import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { isAbsolute, resolve } from "node:path"
-import { pathToFileURL } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import type { Plugin, Sources, Transports } from "@sluice/core"
 import { YFinance } from "@sluice/plugin-yfinance"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
 import { Data, Effect, type Layer, Schema, type Scope } from "effect"
-import { formatIssueAt } from "./ConfigFile.ts"
+import { issueProblems, type Problem } from "./Problem.ts"
 import { YahooReplay } from "./YahooReplay.ts"
 
 export type PluginKind = "source" | "transport"
@@ -21,8 +22,8 @@ export type PluginKind = "source" | "transport"
 export interface LoadedPlugin {
   readonly name: string
   readonly kind: PluginKind
-  /** Decodes options; the error text names each bad field prefixed with `at`. */
-  readonly decode: (options: unknown, at: ReadonlyArray<PropertyKey>) => Effect.Effect<unknown, string>
+  /** Decodes options; each problem's path is prefixed with `at` (where the options sit in the file). */
+  readonly decode: (options: unknown, at: ReadonlyArray<PropertyKey>) => Effect.Effect<unknown, ReadonlyArray<Problem>>
   /** Registers one instance named `instance` (options as written; the plugin decodes them again). */
   readonly layer: (
     options: unknown,
@@ -44,6 +45,32 @@ export class UnknownPluginError extends Data.TaggedError("UnknownPluginError")<{
   }
 }
 
+/**
+ * A plugin module that exists but fails to load: it throws on import, has a syntax error, or
+ * imports something missing. The module's own error, not an "unknown plugin".
+ */
+export class PluginImportError extends Data.TaggedError("PluginImportError")<{
+  readonly plugin: string
+  readonly kind: PluginKind
+  /** The module's file. */
+  readonly file: string
+  /** The import's error: its name and message, and where it was thrown in the module when known. */
+  readonly reason: string
+}> {
+  override get message() {
+    return `${this.kind} plugin ${JSON.stringify(this.plugin)} failed to load (${this.file}): ${this.reason}`
+  }
+}
+
+/** An import's error as one line: `TypeError: x is not a function (at file.ts:3:7)`. */
+const importFailure = (cause: unknown, url: string): string => {
+  if (!(cause instanceof Error)) return String(cause)
+  const head = cause.message === "" ? cause.name : `${cause.name}: ${cause.message}`
+  const frame = (cause.stack ?? "").split("\n").find((line) => line.includes(url))
+  const where = frame?.match(/file:\/\/(.+?):(\d+):(\d+)/)
+  return where === null || where === undefined ? head : `${head} (at ${where[1]}:${where[2]}:${where[3]})`
+}
+
 type AnyPlugin = Plugin.Plugin<PluginKind, unknown, Scope.Scope>
 
 /**
@@ -58,7 +85,7 @@ export const fromPlugin = <K extends PluginKind, C, R extends Scope.Scope = neve
   schema: plugin.config,
   decode: (options, at) =>
     Schema.decodeUnknownEffect(plugin.config)(options, { errors: "all", onExcessProperty: "error" }).pipe(
-      Effect.mapError((error) => formatIssueAt(error.issue, at))
+      Effect.mapError((error) => issueProblems(error.issue, at))
     ),
   layer: (options, instance) =>
     plugin.layer(options, instance) as unknown as Layer.Layer<
@@ -95,13 +122,14 @@ const isPath = (name: string) => name.startsWith(".") || isAbsolute(name)
 
 /**
  * Resolves `name` for a `kind` plugin; relative paths and package names resolve from `dir` (the
- * config file's directory). The module must export a Plugin of that kind (any export name).
+ * config file's directory). The module must export a Plugin of that kind (any export name). A
+ * module that is found but fails to import is a PluginImportError carrying its error.
  */
 export const resolvePlugin = (
   name: string,
   kind: PluginKind,
   dir: string
-): Effect.Effect<LoadedPlugin, UnknownPluginError> =>
+): Effect.Effect<LoadedPlugin, UnknownPluginError | PluginImportError> =>
   Effect.gen(function* () {
     const fail = (reason: string) => new UnknownPluginError({ plugin: name, kind, reason, known: knownOf(kind) })
     const builtin = builtins.get(name)
@@ -110,15 +138,18 @@ export const resolvePlugin = (
       return builtin
     }
     const url = yield* Effect.try({
-      try: () =>
-        isPath(name)
-          ? pathToFileURL(resolve(dir, name)).href
-          : pathToFileURL(createRequire(resolve(dir, "package.json")).resolve(name)).href,
-      catch: () => fail(isPath(name) ? "no such file" : "no such package installed")
+      try: () => {
+        if (!isPath(name)) return pathToFileURL(createRequire(resolve(dir, "package.json")).resolve(name)).href
+        const file = resolve(dir, name)
+        if (!existsSync(file)) throw new Error("missing")
+        return pathToFileURL(file).href
+      },
+      catch: () => fail(isPath(name) ? `no such file: ${resolve(dir, name)}` : "no such package installed")
     })
     const module = yield* Effect.tryPromise({
       try: () => import(url) as Promise<Record<string, unknown>>,
-      catch: (cause) => fail(`importing it failed: ${String(cause)}`)
+      catch: (cause) =>
+        new PluginImportError({ plugin: name, kind, file: fileURLToPath(url), reason: importFailure(cause, url) })
     })
     const plugins = Object.values(module).filter(isPlugin)
     const plugin = plugins.find((p) => p.kind === kind)

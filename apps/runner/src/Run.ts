@@ -13,6 +13,7 @@ import type { Plan } from "./Plan.ts"
 import * as RelayWorkers from "./RelayWorkers.ts"
 import {
   chooseStore,
+  type DatabaseUrlError,
   describeStore,
   type MissingDatabaseUrlError,
   type StoreStartError,
@@ -39,6 +40,7 @@ export const pluginLayer = (
 /** Why `run` could not start. */
 export type RunError =
   | MissingDatabaseUrlError
+  | DatabaseUrlError
   | StoreStartError
   | Plugin.PluginConfigError
   | Plugin.PluginStartError

@@ -11,6 +11,8 @@ import { migrate, migrations, PgEventStore, Pglite, PostgresJs } from "@sluice/s
 import { Context, Data, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import type { StoreConfig } from "./Config.ts"
+import * as DatabaseUrl from "./DatabaseUrl.ts"
+import { describeError } from "./ErrorText.ts"
 
 /** The store could not be opened (unreachable server, failed migration, unusable data directory). */
 export class StoreStartError extends Data.TaggedError("StoreStartError")<{
@@ -29,6 +31,16 @@ export class MissingDatabaseUrlError extends Data.TaggedError("MissingDatabaseUr
   }
 }
 
+/** `store.url` or `DATABASE_URL` is not a usable PostgreSQL URL (exit code 2); the URL is never quoted. */
+export class DatabaseUrlError extends Data.TaggedError("DatabaseUrlError")<{
+  readonly source: "store.url" | "DATABASE_URL"
+  readonly reason: string
+}> {
+  override get message() {
+    return `${this.source}: ${this.reason}`
+  }
+}
+
 /** Which adapter to use, resolved from the config and the environment. */
 export type StoreChoice =
   | {
@@ -42,31 +54,31 @@ export type StoreChoice =
 
 /**
  * `DATABASE_URL` in the environment overrides `store.url`; with driver `auto` a URL means
- * PostgreSQL and no URL means PGlite in `dataDir` (resolved against the working directory).
+ * PostgreSQL and no URL means PGlite in `dataDir` (a relative one resolved against the working
+ * directory: `load` has already made it absolute against the config file's folder). Every URL
+ * given is checked (DatabaseUrl.ts) before any driver sees it.
  */
 export const chooseStore = (
   config: StoreConfig,
   env: Readonly<Record<string, string | undefined>> = process.env
-): Effect.Effect<StoreChoice, MissingDatabaseUrlError> => {
-  const fromEnv = env.DATABASE_URL
-  const url = fromEnv !== undefined && fromEnv !== "" ? Redacted.make(fromEnv) : config.url
-  switch (config.driver) {
-    case "memory":
-      return Effect.succeed({ _tag: "memory" })
-    case "embedded":
-      return Effect.succeed({ _tag: "embedded", dataDir: resolve(config.dataDir), schema: config.schema })
-    case "postgres":
-      return url === undefined
-        ? Effect.fail(new MissingDatabaseUrlError())
-        : Effect.succeed({ _tag: "postgres", url, schema: config.schema, poolSize: config.poolSize })
-    case "auto":
-      return Effect.succeed(
-        url === undefined
-          ? { _tag: "embedded", dataDir: resolve(config.dataDir), schema: config.schema }
-          : { _tag: "postgres", url, schema: config.schema, poolSize: config.poolSize }
-      )
-  }
-}
+): Effect.Effect<StoreChoice, MissingDatabaseUrlError | DatabaseUrlError> =>
+  Effect.gen(function* () {
+    const embedded = { _tag: "embedded", dataDir: resolve(config.dataDir), schema: config.schema } as const
+    if (config.driver === "memory") return { _tag: "memory" } as const
+    if (config.driver === "embedded") return embedded
+    const fromEnv = env.DATABASE_URL
+    const [source, url] =
+      fromEnv !== undefined && fromEnv !== ""
+        ? (["DATABASE_URL", Redacted.make(fromEnv)] as const)
+        : (["store.url", config.url] as const)
+    if (url === undefined) {
+      if (config.driver === "postgres") return yield* new MissingDatabaseUrlError()
+      return embedded
+    }
+    const problem = DatabaseUrl.problemOf(Redacted.value(url))
+    if (problem !== undefined) return yield* new DatabaseUrlError({ source, reason: problem })
+    return { _tag: "postgres", url, schema: config.schema, poolSize: config.poolSize } as const
+  })
 
 /** A description safe to log (never the URL's credentials). */
 export const describeStore = (choice: StoreChoice): string => {
@@ -75,11 +87,8 @@ export const describeStore = (choice: StoreChoice): string => {
       return "memory"
     case "embedded":
       return `embedded PGlite in ${choice.dataDir} (schema ${choice.schema})`
-    case "postgres": {
-      const url = URL.canParse(Redacted.value(choice.url)) ? new URL(Redacted.value(choice.url)) : undefined
-      const where = url === undefined ? "(unparseable URL)" : `${url.hostname}:${url.port || 5432}${url.pathname}`
-      return `PostgreSQL at ${where} (schema ${choice.schema})`
-    }
+    case "postgres":
+      return `PostgreSQL at ${DatabaseUrl.describe(Redacted.value(choice.url))} (schema ${choice.schema})`
   }
 }
 
@@ -122,8 +131,7 @@ const sqlHealth = (schema: string) =>
     })
   )
 
-const toStart = (store: string) => (error: { readonly message: string }) =>
-  new StoreStartError({ store, reason: error.message })
+const toStart = (store: string) => (error: unknown) => new StoreStartError({ store, reason: describeError(error) })
 
 /** Turns a layer's failure into a StoreStartError. */
 const startFailure =
@@ -133,12 +141,7 @@ const startFailure =
       Layer.build(layer).pipe(Effect.mapError((error) => new StoreStartError({ store, reason: messageOf(error) })))
     )
 
-const messageOf = (error: unknown): string =>
-  error instanceof StoreStartError
-    ? error.reason
-    : typeof error === "object" && error !== null && "message" in error
-      ? String(error.message)
-      : String(error)
+const messageOf = (error: unknown): string => (error instanceof StoreStartError ? error.reason : describeError(error))
 
 /** The EventStore (migrated on start) and its health check, for a choice. */
 export const storeLayer = (choice: StoreChoice): Layer.Layer<EventStore | StoreHealth, StoreStartError> => {

@@ -11,6 +11,7 @@ import { makeReplayFetch, type Recording } from "@sluice/plugin-yfinance/testing
 import { Context, Effect, Layer, Schema } from "effect"
 import { formatIssueAt } from "./ConfigFile.ts"
 import type { LoadedPlugin } from "./PluginLoader.ts"
+import { issueProblems } from "./Problem.ts"
 
 /** The directory relative paths in plugin options resolve against (the config file's). @default the working directory */
 export const ConfigDir = Context.Reference<string>("@sluice/runner/ConfigDir", { defaultValue: () => process.cwd() })
@@ -54,8 +55,8 @@ export const YahooReplay: LoadedPlugin = {
       const { own, yahoo } = split(options)
       const mine = yield* Effect.result(decodeOwn(own, { errors: "all", onExcessProperty: "error" }))
       const theirs = yield* Effect.result(decodeYahoo(yahoo, { errors: "all", onExcessProperty: "error" }))
-      const problems = [mine, theirs].flatMap((r) => (r._tag === "Failure" ? [formatIssueAt(r.failure.issue, at)] : []))
-      if (problems.length > 0) return yield* Effect.fail(problems.join("\n"))
+      const problems = [mine, theirs].flatMap((r) => (r._tag === "Failure" ? issueProblems(r.failure.issue, at) : []))
+      if (problems.length > 0) return yield* Effect.fail(problems)
       return { ...own, ...yahoo }
     }),
   layer: (options, instance) =>

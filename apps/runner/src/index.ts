@@ -16,4 +16,5 @@ export {
 } from "./Config.ts"
 export { ConfigFileError, decodeConfig, type LoadedConfig, load } from "./ConfigFile.ts"
 export { configJsonSchema } from "./JsonSchema.ts"
-export { builtins, type LoadedPlugin, UnknownPluginError } from "./PluginLoader.ts"
+export { loadPlan, type Plan } from "./Plan.ts"
+export { builtins, type LoadedPlugin, PluginImportError, UnknownPluginError } from "./PluginLoader.ts"

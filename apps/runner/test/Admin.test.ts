@@ -147,7 +147,9 @@ describe("admin HTTP API", () => {
       const bad = yield* call("/api/dead-letters/replay", { method: "POST", body: '{"ids":[1]}' })
       assert.strictEqual(bad.status, 400)
       const byRoute = yield* call("/api/dead-letters/replay", { method: "POST", body: '{"route":"hooks"}' })
-      assert.deepStrictEqual(JSON.parse(byRoute.text), { replayed: 1 })
+      assert.deepStrictEqual(JSON.parse(byRoute.text), { replayed: 1, not_dead_letters: [] })
+      const unknown = yield* call("/api/dead-letters/replay", { method: "POST", body: '{"ids":["999"]}' })
+      assert.deepStrictEqual(JSON.parse(unknown.text), { replayed: 0, not_dead_letters: ["999"] })
       const rows = yield* store.listOutbox({ outbox_ids: [first!.outbox_id, second!.outbox_id] as never })
       assert.deepStrictEqual(
         rows.map((r) => [r.status, r.attempts, r.replays]),

@@ -120,6 +120,14 @@ describe("status and dlq through a running process's admin API (--admin URL)", (
       stdout: localReplay.stdout
     })
     expect(remoteReplay.stdout).toBe("replayed 1 dead letter(s)")
+    // An id that is no dead letter exits 1 naming it, through the API as on the store.
+    const unknownReplay = ["dlq", "replay", "999999"]
+    const remoteUnknown = await cli(...unknownReplay, ...again)
+    expect({ code: remoteUnknown.code, stdout: remoteUnknown.stdout }).toEqual({
+      code: 1,
+      stdout: "replayed 0 dead letter(s)"
+    })
+    expect(remoteUnknown.stderr).toContain("error: not dead letters: 999999")
     const twice = async () => (await deadLetters(second.url)).filter((d) => d.replays === 2).length === 1
     await eventually("the replayed row dead again", twice, 60_000)
     const purged = await cli("dlq", "purge", "--yes", ...again)
@@ -129,5 +137,10 @@ describe("status and dlq through a running process's admin API (--admin URL)", (
     expect((await second.run.exited).code).toBe(0)
     // Purged for good: the store itself has none left.
     expect((await cli("dlq", "list", "--config", file)).stdout).toBe("no dead letters")
+    const localUnknown = await cli(...unknownReplay, "--config", file)
+    expect({ code: localUnknown.code, stdout: localUnknown.stdout }).toEqual({
+      code: remoteUnknown.code,
+      stdout: remoteUnknown.stdout
+    })
   }, 240_000)
 })

@@ -62,7 +62,13 @@ describe("config file decoding", () => {
       ]) {
         assert.include(error.message, expected)
       }
-      // Cross-field checks run once the shape is right.
+      // The cross-field checks run in the same pass, although other fields fail to decode.
+      for (const expected of [
+        'duplicate transport name\n  at ["transports"][1]["name"]',
+        'no transport named "missing" (known: out)\n  at ["routes"][0]["transport"]'
+      ]) {
+        assert.include(error.message, expected)
+      }
       const second = yield* Effect.flip(
         decodeConfig(
           "bad.json",
@@ -102,6 +108,58 @@ describe("config file decoding", () => {
       assert.deepStrictEqual(config.transports[0]!.options, { note: envRef("LITERAL") })
       const missing = yield* Effect.flip(decodeConfig("c.json", { ...minimal, store: { url: envRef("NOPE") } }, {}))
       assert.include(missing.message, 'environment variable NOPE is not set\n  at ["store"]["url"]')
+    })
+  )
+
+  it.effect("for the store commands, unset variables outside store, admin and logging are no problem", () =>
+    Effect.gen(function* () {
+      const raw = {
+        ...minimal,
+        store: { driver: "memory" },
+        transports: [{ name: "out", plugin: "console", options: { secret: envRef("WEBHOOK_SECRET") } }]
+      }
+      const config = yield* decodeConfig("c.json", raw, {}, "store")
+      assert.deepStrictEqual(config.transports[0]!.options, { secret: envRef("WEBHOOK_SECRET") })
+      const all = yield* Effect.flip(decodeConfig("c.json", raw, {}, "all"))
+      assert.include(all.message, "environment variable WEBHOOK_SECRET is not set")
+      const admin = yield* Effect.flip(
+        decodeConfig("c.json", { ...raw, admin: { token: envRef("TOKEN") } }, {}, "store")
+      )
+      assert.include(admin.message, 'environment variable TOKEN is not set\n  at ["admin"]["token"]')
+      assert.notInclude(admin.message, "WEBHOOK_SECRET")
+    })
+  )
+
+  it.effect("logging.level takes the names --log-level takes, and the capitalised ones", () =>
+    Effect.gen(function* () {
+      const level = (name: string) =>
+        Effect.map(decodeConfig("c.json", { ...minimal, logging: { level: name } }, {}), (c) => c.logging.level)
+      assert.strictEqual(yield* level("debug"), "Debug")
+      assert.strictEqual(yield* level("warning"), "Warn")
+      assert.strictEqual(yield* level("all"), "All")
+      assert.strictEqual(yield* level("Info"), "Info")
+      const bad = yield* Effect.flip(level("verbose"))
+      assert.include(bad.message, 'at ["logging"]["level"]')
+    })
+  )
+
+  it.effect("store.url and DATABASE_URL are checked with the file, never quoted", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        decodeConfig(
+          "c.json",
+          { ...minimal, store: { url: "mysql://u:hunter2@h/db" } },
+          { DATABASE_URL: "not a url hunter2" }
+        )
+      )
+      assert.include(
+        error.message,
+        'store.url: a mysql:// URL: only postgres:// and postgresql:// URLs are supported\n  at ["store"]["url"]'
+      )
+      assert.include(error.message, "DATABASE_URL (environment): not a URL")
+      assert.notInclude(error.message, "hunter2")
+      // DATABASE_URL is not used by the embedded store, so not checked for it.
+      yield* decodeConfig("c.json", { ...minimal, store: { driver: "embedded" } }, { DATABASE_URL: "not a url" })
     })
   )
 

@@ -2,7 +2,9 @@
  * Config files on disk: a TypeScript config, the shipped examples, and the committed
  * sluice.schema.json against the generated one.
  */
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { load } from "../src/ConfigFile.ts"
@@ -22,6 +24,26 @@ describe("config files", () => {
         ["counter-source"]
       )
     })
+  )
+
+  it.effect("store.dataDir is relative to the config file's folder, like every path in it", () =>
+    Effect.gen(function* () {
+      const loaded = yield* load(fixture("sluice.config.ts"), {})
+      assert.strictEqual(loaded.config.store.dataDir, fixture(".sluice"))
+      assert.strictEqual(loaded.dir, fixture("").replace(/\/$/, ""))
+    })
+  )
+
+  it.effect("a JSON file may carry comments and start with a byte-order mark", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "sluice-config-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const file = join(dir, "sluice.json")
+      writeFileSync(file, '\uFEFF{\n  // memory only\n  "store": { "driver": "memory" /* trials */ }\n}\n')
+      const loaded = yield* load(file, {})
+      assert.strictEqual(loaded.config.store.driver, "memory")
+      assert.strictEqual(loaded.config.store.dataDir, join(dir, ".sluice"))
+    }).pipe(Effect.scoped)
   )
 
   it.effect("the example configs are valid", () =>

@@ -3,13 +3,25 @@
  * replays recorded Yahoo responses through plugin-yfinance into embedded PGlite and prints the
  * events on stdout. DATABASE_URL is removed from the environment.
  */
-import { existsSync } from "node:fs"
-import { join } from "node:path"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { removeTempDirs, tempDir } from "./support/config.ts"
 import { envWithout, eventually, start } from "./support/sluice.ts"
 
 const example = new URL("../../../examples/quickstart-offline.json", import.meta.url).pathname
+
+/**
+ * The example, copied into `dir` (its data directory goes beside the config file, so not into the
+ * repository's examples/): its one relative path, the recordings, made absolute.
+ */
+const copyExample = (dir: string): string => {
+  const config = JSON.parse(readFileSync(example, "utf8")) as { sources: Array<{ options: { recordings: string } }> }
+  for (const source of config.sources) source.options.recordings = resolve(example, "..", source.options.recordings)
+  const file = join(dir, "quickstart-offline.json")
+  writeFileSync(file, JSON.stringify(config))
+  return file
+}
 
 const eventLines = (stdout: ReadonlyArray<string>) =>
   stdout
@@ -19,9 +31,11 @@ const eventLines = (stdout: ReadonlyArray<string>) =>
 afterAll(removeTempDirs)
 
 describe("the embedded default", () => {
-  it("runs the offline quickstart on PGlite in .sluice/, keeping state across restarts", async () => {
-    const cwd = tempDir("sluice-embedded-")
-    const first = start(["run", "--config", example], { cwd, env: envWithout() })
+  it("runs the offline quickstart on PGlite in .sluice/ beside the config, keeping state across restarts", async () => {
+    const dir = tempDir("sluice-embedded-")
+    const config = copyExample(dir)
+    const cwd = tempDir("sluice-elsewhere-")
+    const first = start(["run", "--config", config], { cwd, env: envWithout() })
     await eventually("quotes and bars on stdout", () => eventLines(first.stdout).length >= 10, 30_000)
     const events = eventLines(first.stdout)
     expect(
@@ -32,13 +46,13 @@ describe("the embedded default", () => {
     ).toEqual(["AAPL", "BABA"])
     expect(events.filter((e) => e.event.event_type === "bar.closed").length).toBe(8)
     expect(first.stderr.join("\n")).toContain("embedded PGlite in")
-    expect(existsSync(join(cwd, ".sluice", "PG_VERSION"))).toBe(true)
+    expect(existsSync(join(dir, ".sluice", "PG_VERSION"))).toBe(true)
     first.child.kill("SIGTERM")
     expect(await first.exited).toEqual({ code: 0, signal: null })
 
     // The data directory keeps events and delivery state: a restart re-fetches the same data
     // (deterministic ids), stores nothing new and delivers nothing twice.
-    const second = start(["run", "--config", example], { cwd, env: envWithout() })
+    const second = start(["run", "--config", config], { cwd, env: envWithout() })
     await second.waitForLine("stderr", /sluice is running/, 30_000)
     // The example's admin port: wait until both sources have ticked and found only duplicates.
     await eventually(

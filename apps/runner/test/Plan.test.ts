@@ -2,10 +2,13 @@
  * Resolving plugins (built-in, by path, unknown) and decoding each plugin's options with the
  * field path of the config prefixed to every error.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { decodeConfig } from "../src/ConfigFile.ts"
-import { plan } from "../src/Plan.ts"
+import { loadPlan, plan } from "../src/Plan.ts"
 import { resolvePlugin } from "../src/PluginLoader.ts"
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname
@@ -42,9 +45,23 @@ describe("plugin resolution", () => {
       const wrongKind = yield* Effect.flip(resolvePlugin("console", "source", fixtures))
       assert.include(wrongKind.message, "it is a transport plugin")
       const missingFile = yield* Effect.flip(resolvePlugin("./missing.ts", "source", fixtures))
-      assert.include(missingFile.message, "importing it failed")
+      assert.include(missingFile.message, `"./missing.ts": no such file: ${fixtures}missing.ts`)
       const notAPlugin = yield* Effect.flip(resolvePlugin("../../src/Config.ts", "source", fixtures))
       assert.include(notAPlugin.message, "the module exports no Plugin")
+    })
+  )
+})
+
+describe("a plugin module that fails to import", () => {
+  it.effect("is reported with its own error and file, not as an unknown plugin", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(resolvePlugin("./throwing-source.ts", "source", fixtures))
+      assert.strictEqual(error._tag, "PluginImportError")
+      assert.include(
+        error.message,
+        `source plugin "./throwing-source.ts" failed to load (${fixtures}throwing-source.ts): Error: ACME_API_KEY is required to load this plugin`
+      )
+      assert.notInclude(error.message, "unknown")
     })
   )
 })
@@ -91,5 +108,51 @@ describe("plan", () => {
       })
       assert.strictEqual(ok.sources[0]!.plugin.name, "yahoo-replay")
     })
+  )
+})
+
+describe("loadPlan: every problem of a file in one pass", () => {
+  it.effect("the file's fields, cross-field checks, URLs, environment, plugins and their options together", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "sluice-plan-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const file = join(dir, "sluice.json")
+      writeFileSync(
+        file,
+        `{
+          // comments are allowed
+          "store": { "url": "postgres://u:p%zz@h/db" },
+          "sources": [
+            { "name": "q", "plugin": "yfinance", "options": { "symbols": [] } },
+            { "name": "q", "plugin": "${fixtures}throwing-source.ts" },
+            { "name": "k", "plugin": "@acme/kafka-source" }
+          ],
+          "transports": [
+            { "name": "hook", "plugin": "http", "options": { "url": "https://x.example", "secrets": ["\${UNSET_SECRET}"] } }
+          ],
+          "routes": [{ "name": "r", "transport": "nope", "topic": "t", "match": ["**"] }],
+          "relay": { "workers": 0 },
+          "typo": true
+        }`
+      )
+      const error = yield* Effect.flip(loadPlan(file, {}))
+      for (const expected of [
+        'environment variable UNSET_SECRET is not set\n  at ["transports"][0]["options"]["secrets"][0]',
+        'at ["typo"]',
+        'at ["relay"]["workers"]',
+        'duplicate source name\n  at ["sources"][1]["name"]',
+        'no transport named "nope" (known: hook)\n  at ["routes"][0]["transport"]',
+        "store.url: the password has a '%' that is not a percent-escape",
+        'Expected at least one symbol\n  at ["sources"][0]["options"]["symbols"]',
+        "Error: ACME_API_KEY is required to load this plugin",
+        'at ["sources"][1]["plugin"]',
+        'unknown source plugin "@acme/kafka-source": no such package installed',
+        'at ["sources"][2]["plugin"]'
+      ]) {
+        assert.include(error.message, expected)
+      }
+      // The emptied secret's own complaint follows from the unset variable: not reported twice.
+      assert.strictEqual(error.message.split("secrets").length - 1, 1, error.message)
+    }).pipe(Effect.scoped)
   )
 })
