@@ -10,7 +10,7 @@ import * as DeadLetters from "./DeadLetters.ts"
 import * as Logging from "./Logging.ts"
 import { plan } from "./Plan.ts"
 import * as Run from "./Run.ts"
-import { chooseStore, describeStore, migrateOnly, storeLayer } from "./StoreLayer.ts"
+import { chooseStore, describeStore, MigrationState, migrateOnly, storeLayer } from "./StoreLayer.ts"
 
 /** The config file, or the defaults when it does not exist and `optional` (for store-only commands). */
 const loadConfig = (file: string, optional: boolean) =>
@@ -54,17 +54,23 @@ export const run = (
     )
   })
 
-/** Runs `f` with the configured store open (migrated), with the config's logging. */
+/**
+ * Runs `f` with the configured store open as it is: no migration and no DDL (a missing or
+ * unmigrated schema, or an empty data directory, is an error naming it), an embedded data
+ * directory locked under `command`, with the config's logging.
+ */
 const withStore = <A, E, R>(
   file: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
+  command: string,
   f: (store: EventStore["Service"]) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(file, true)
     const choice = yield* chooseStore(loaded.config.store)
+    const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false, viaAdmin: `sluice ${command}` })
     return yield* Effect.flatMap(EventStore, f).pipe(
-      Effect.provide(Layer.merge(storeLayer(choice), logging(loaded.config.logging, logLevel)))
+      Effect.provide(open.pipe(Layer.provideMerge(logging(loaded.config.logging, logLevel))))
     )
   })
 
@@ -90,8 +96,9 @@ export const status = (
   logLevel: Option.Option<LogLevel.LogLevel>,
   options: { readonly json: boolean; readonly sample: Duration.Duration }
 ) =>
-  withStore(file, logLevel, (store) =>
+  withStore(file, logLevel, "status", (store) =>
     Effect.gen(function* () {
+      const migrations = yield* MigrationState
       const before = yield* store.stats
       const start = yield* Clock.currentTimeMillis
       const sampleMs = Duration.toMillis(options.sample)
@@ -117,6 +124,11 @@ export const status = (
         dead_letters: after.dead,
         oldest_pending_age_s: age(now, after.oldest_pending_at),
         sample_s: sampleMs > 0 ? Math.round(seconds * 100) / 100 : 0,
+        migrations: {
+          applied: migrations.applied.length,
+          known: migrations.applied.length + migrations.pending.length,
+          pending: migrations.pending
+        },
         routes
       }
       if (options.json) return yield* Console.log(JSON.stringify(report, null, 2))
@@ -129,6 +141,12 @@ export const status = (
           `  ${r.route}: pending ${r.pending}, dead ${r.dead}, delivered ${r.delivered}${rate}, lag ${r.oldest_pending_age_s ?? 0}s`
         )
       }
+      // Behind is not an error (a running older version works on it), but `run` of this one migrates.
+      if (migrations.pending.length > 0) {
+        yield* Console.log(
+          `migrations: ${report.migrations.applied} of ${report.migrations.known} applied (pending: ${migrations.pending.join(", ")}); run sluice migrate`
+        )
+      }
     })
   )
 
@@ -138,7 +156,7 @@ export const dlqList = (
   logLevel: Option.Option<LogLevel.LogLevel>,
   options: { readonly route: Option.Option<string>; readonly limit: number; readonly json: boolean }
 ) =>
-  withStore(file, logLevel, (store) =>
+  withStore(file, logLevel, "dlq list", (store) =>
     Effect.gen(function* () {
       const entries = yield* store.listOutbox({
         status: "dead",
@@ -170,7 +188,7 @@ export class DeadLetterNotFoundError extends Data.TaggedError("DeadLetterNotFoun
 
 /** `sluice dlq show ID`. */
 export const dlqShow = (file: string, logLevel: Option.Option<LogLevel.LogLevel>, id: string) =>
-  withStore(file, logLevel, (store) =>
+  withStore(file, logLevel, "dlq show", (store) =>
     Effect.gen(function* () {
       const found = yield* DeadLetters.show(store, id)
       if (Option.isNone(found)) return yield* Effect.fail(new DeadLetterNotFoundError({ id }))
@@ -188,7 +206,7 @@ export const dlqReplay = (
     readonly eventType: Option.Option<string>
   }
 ) =>
-  withStore(file, logLevel, (store) =>
+  withStore(file, logLevel, "dlq replay", (store) =>
     Effect.gen(function* () {
       const replayed = yield* store.replay({
         ...(filter.ids.length > 0 ? { outbox_ids: filter.ids as ReadonlyArray<OutboxId> } : {}),
@@ -201,7 +219,7 @@ export const dlqReplay = (
 
 /** `sluice dlq purge`. */
 export const dlqPurge = (file: string, logLevel: Option.Option<LogLevel.LogLevel>, route: Option.Option<string>) =>
-  withStore(file, logLevel, (store) =>
+  withStore(file, logLevel, "dlq purge", (store) =>
     Effect.gen(function* () {
       const purged = yield* store.purgeDead(Option.isSome(route) ? { route: route.value } : {})
       yield* Console.log(`purged ${purged} dead letter(s)`)
