@@ -161,7 +161,7 @@ export class SchemaNotReadyError extends Data.TaggedError("SchemaNotReadyError")
         return `schema "${this.schema}" ${where} has no Sluice tables (it was never migrated); run sluice migrate, or check store.schema`
       case "newer":
         return `schema "${this.schema}" ${where} was migrated by a newer Sluice (${this.detail}); upgrade sluice`
-      case "changed":
+      default:
         return `schema "${this.schema}" ${where} has migrations that changed after they were applied (${this.detail}); add new migrations instead of editing applied ones`
     }
   }
