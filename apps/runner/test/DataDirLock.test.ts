@@ -11,6 +11,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Logger, Scope } from "effect"
 import { acquire, type Holder, LOCK_FILE } from "../src/DataDirLock.ts"
 import { removeTempDirs, tempDir } from "./support/config.ts"
+import { eventually } from "./support/sluice.ts"
 
 afterAll(removeTempDirs)
 
@@ -179,22 +180,27 @@ describe("DataDirLock", () => {
         const dir = tempDir("sluice-lock-")
         writeHolder(dir, { pid: deadPid() })
         const script = new URL("./support/lock-holder.ts", import.meta.url).pathname
-        const children = Array.from({ length: 5 }, () => spawn(process.execPath, [script, dir], { stdio: "pipe" }))
+        const children = Array.from({ length: 6 }, () => spawn(process.execPath, [script, dir], { stdio: "pipe" }))
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
             for (const child of children) child.kill("SIGKILL")
           })
         )
-        const firstLine = (child: (typeof children)[number]) =>
-          new Promise<string>((resolve) => {
-            let out = ""
-            child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-              out += chunk
-              if (out.includes("\n")) resolve(out.split("\n")[0]!)
-            })
-            child.on("exit", () => resolve(out.split("\n")[0]!))
+        const outputs = children.map((child) => {
+          let out = ""
+          child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+            out += chunk
           })
-        const lines = yield* Effect.promise(() => Promise.all(children.map(firstLine)))
+          return () => out.split("\n")
+        })
+        const answered = (i: number) => (outputs[i]!().length > 2 ? outputs[i]!()[1]! : undefined)
+        yield* Effect.promise(() => eventually("every process ready", () => outputs.every((o) => o()[0] === "ready")))
+        // All at once: each races the others from reading the stale lock to creating its own.
+        for (const child of children) child.stdin.write("go\n")
+        yield* Effect.promise(() =>
+          eventually("every process answered", () => children.every((_, i) => answered(i) !== undefined))
+        )
+        const lines = children.map((_, i) => answered(i)!)
         assert.strictEqual(lines.filter((l) => l === "acquired").length, 1, lines.join("\n"))
         const winner = children[lines.indexOf("acquired")]!
         for (const line of lines.filter((l) => l !== "acquired")) {
