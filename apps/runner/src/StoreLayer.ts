@@ -200,26 +200,25 @@ const checkSchema = (schema: string, database: string) =>
     return status
   })
 
-/** The store, its health check and its migration state on the SqlClient in context. */
-const sqlStore = (
+/**
+ * Builds `layer` (a store that migrates only when `options.migrate`), then checks the schema when it
+ * did not migrate (opening with `migrate: false` runs no statement, so nothing happens before the
+ * check); returns the store, its health check and its migration state.
+ */
+const sqlStore = <E>(
   choice: Extract<StoreChoice, { readonly schema: string }>,
-  options: OpenOptions
-): Effect.Effect<
-  Context.Context<EventStore | StoreHealth | MigrationState>,
-  unknown,
-  SqlClient.SqlClient | Scope.Scope
-> =>
+  options: OpenOptions,
+  layer: Layer.Layer<EventStore | SqlClient.SqlClient, E>
+): Effect.Effect<Context.Context<EventStore | StoreHealth | MigrationState>, unknown, Scope.Scope> =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const checked = options.migrate ? undefined : yield* checkSchema(choice.schema, describeDatabase(choice))
-    const store = yield* PgEventStore.make({
-      schema: choice.schema,
-      migrate: options.migrate,
-      // PGlite lives in this process: local wake-ups suffice.
-      notify: choice._tag === "postgres"
-    })
-    const status = checked ?? (yield* migrationStatus({ schema: choice.schema }))
-    return Context.make(EventStore, store).pipe(
+    const built = yield* Layer.build(layer)
+    const sql = Context.get(built, SqlClient.SqlClient)
+    const status = yield* (
+      options.migrate
+        ? migrationStatus({ schema: choice.schema })
+        : checkSchema(choice.schema, describeDatabase(choice))
+    ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+    return Context.make(EventStore, Context.get(built, EventStore)).pipe(
       Context.add(StoreHealth, sqlHealth(sql, choice.schema)),
       Context.add(
         MigrationState,
@@ -280,19 +279,25 @@ export const storeLayer = (
     case "embedded":
       return Layer.effectContext(
         embedded(choice, options, (lock) =>
-          Effect.gen(function* () {
-            const driver = yield* Layer.build(Pglite.layer({ dataDir: choice.dataDir }))
-            const context = yield* sqlStore(choice, options).pipe(Effect.provideContext(driver))
-            return Context.add(context, DataDirLock.DataDirLock, lock)
-          })
+          sqlStore(
+            choice,
+            options,
+            PgEventStore.layerPglite({ dataDir: choice.dataDir, schema: choice.schema, migrate: options.migrate })
+          ).pipe(Effect.map(Context.add(DataDirLock.DataDirLock, lock)))
         ).pipe(Effect.mapError(toStart("embedded")))
       )
     case "postgres":
       return Layer.effectContext(
-        Effect.gen(function* () {
-          const driver = yield* Layer.build(PostgresJs.layer({ url: choice.url, poolSize: choice.poolSize }))
-          return yield* sqlStore(choice, options).pipe(Effect.provideContext(driver))
-        }).pipe(Effect.mapError(toStart("postgres")))
+        sqlStore(
+          choice,
+          options,
+          PgEventStore.layer({
+            url: choice.url,
+            schema: choice.schema,
+            poolSize: choice.poolSize,
+            migrate: options.migrate
+          })
+        ).pipe(Effect.mapError(toStart("postgres")))
       )
   }
 }
