@@ -16,7 +16,7 @@
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
-import { Clock, Context, Data, DateTime, Effect, Layer, Result, Schema, type Scope } from "effect"
+import { Clock, Context, Data, DateTime, Effect, Result, Schema, type Scope } from "effect"
 
 /** The lock file's name inside the data directory. */
 export const LOCK_FILE = "sluice.lock"
@@ -295,9 +295,3 @@ export const acquire = (
         )
     })
   })
-
-/** The lock as a layer (released with the layer). */
-export const layer = (
-  dir: string,
-  options: LockOptions
-): Layer.Layer<DataDirLock, DataDirLockedError | DataDirLockError> => Layer.effect(DataDirLock, acquire(dir, options))
