@@ -14,7 +14,7 @@ import * as Guards from "./AdminGuards.ts"
 import { makeBacklogGauges } from "./BacklogMetrics.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as StatusReport from "./StatusReport.ts"
-import { StoreHealth } from "./StoreLayer.ts"
+import { MigrationState, StoreHealth } from "./StoreLayer.ts"
 
 export interface AdminOptions {
   /** Required bearer token; none: open (the server then binds a loopback address). */
@@ -126,6 +126,8 @@ export const routes = (options: AdminOptions) =>
   Layer.unwrap(
     Effect.gen(function* () {
       const store = yield* EventStore
+      // Set where the store was opened by StoreLayer (the runner); a store given otherwise has none.
+      const migrations = Option.getOrUndefined(yield* Effect.serviceOption(MigrationState))
       const health = yield* StoreHealth
       const refreshBacklogGauges = makeBacklogGauges(store)
 
@@ -163,7 +165,7 @@ export const routes = (options: AdminOptions) =>
               Effect.gen(function* () {
                 const params = yield* query(request, ["sample_ms"])
                 const sampleMs = yield* intParam(params, "sample_ms", 0, maxSampleMs, 0)
-                return json(yield* StatusReport.measure(store, Duration.millis(sampleMs)))
+                return json(yield* StatusReport.measure(store, Duration.millis(sampleMs), migrations))
               })
           }
         },

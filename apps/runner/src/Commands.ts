@@ -13,7 +13,7 @@ import * as Logging from "./Logging.ts"
 import { loadPlan } from "./Plan.ts"
 import * as Run from "./Run.ts"
 import * as StatusReport from "./StatusReport.ts"
-import { chooseStore, describeStore, migrateOnly, storeLayer } from "./StoreLayer.ts"
+import { chooseStore, describeStore, MigrationState, migrateOnly, storeLayer } from "./StoreLayer.ts"
 
 /**
  * The config file for the commands that publish nothing (migrate, status, dlq): only its store,
@@ -61,17 +61,23 @@ export const run = (
     )
   })
 
-/** Runs `f` with the configured store open (migrated), with the config's logging. */
+/**
+ * Runs `f` with the configured store open as it is: no migration and no DDL (a missing or
+ * unmigrated schema, or an empty data directory, is an error naming it), an embedded data
+ * directory locked under `command`, with the config's logging.
+ */
 const withStore = <A, E, R>(
   file: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
+  command: string,
   f: (store: EventStore["Service"]) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(file, true)
     const choice = yield* chooseStore(loaded.config.store)
+    const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false, viaAdmin: `sluice ${command}` })
     return yield* Effect.flatMap(EventStore, f).pipe(
-      Effect.provide(Layer.merge(storeLayer(choice), logging(loaded.config.logging, logLevel)))
+      Effect.provide(open.pipe(Layer.provideMerge(logging(loaded.config.logging, logLevel))))
     )
   })
 
@@ -119,8 +125,11 @@ export const status = (
   logLevel: Option.Option<LogLevel.LogLevel>,
   options: { readonly json: boolean; readonly sample: Duration.Duration }
 ) =>
-  withStore(file, logLevel, (store) =>
-    Effect.flatMap(StatusReport.measure(store, options.sample), (report) => StatusReport.print(report, options.json))
+  withStore(file, logLevel, "status", (store) =>
+    Effect.gen(function* () {
+      const report = yield* StatusReport.measure(store, options.sample, yield* MigrationState)
+      return yield* StatusReport.print(report, options.json)
+    })
   )
 
 /** `sluice dlq list`. */
@@ -129,7 +138,7 @@ export const dlqList = (
   logLevel: Option.Option<LogLevel.LogLevel>,
   options: { readonly route: Option.Option<string>; readonly limit: number; readonly json: boolean }
 ) =>
-  withStore(file, logLevel, (store) =>
+  withStore(file, logLevel, "dlq list", (store) =>
     Effect.flatMap(
       DeadLetters.page(store, { limit: options.limit, route: Option.getOrUndefined(options.route) }),
       (page) => DeadLetters.printPage(page, options.json)
@@ -152,7 +161,7 @@ export class DeadLetterNotFoundError extends Data.TaggedError("DeadLetterNotFoun
 
 /** `sluice dlq show ID`. */
 export const dlqShow = (file: string, logLevel: Option.Option<LogLevel.LogLevel>, id: string) =>
-  withStore(file, logLevel, (store) =>
+  withStore(file, logLevel, "dlq show", (store) =>
     Effect.gen(function* () {
       const found = yield* DeadLetters.show(store, id)
       if (Option.isNone(found)) return yield* Effect.fail(new DeadLetterNotFoundError({ id }))
@@ -182,7 +191,9 @@ export const dlqReplay = (
     readonly eventType: Option.Option<string>
   }
 ) =>
-  withStore(file, logLevel, (store) => Effect.flatMap(DeadLetters.replay(store, replayFilter(filter)), printReplayed))
+  withStore(file, logLevel, "dlq replay", (store) =>
+    Effect.flatMap(DeadLetters.replay(store, replayFilter(filter)), printReplayed)
+  )
 
 /** `dlq replay`'s flags as a filter. */
 const replayFilter = (filter: {
@@ -204,7 +215,7 @@ const printReplayed = (result: DeadLetters.Replayed) =>
 
 /** `sluice dlq purge`. */
 export const dlqPurge = (file: string, logLevel: Option.Option<LogLevel.LogLevel>, route: Option.Option<string>) =>
-  withStore(file, logLevel, (store) =>
+  withStore(file, logLevel, "dlq purge", (store) =>
     Effect.gen(function* () {
       const purged = yield* store.purgeDead(Option.isSome(route) ? { route: route.value } : {})
       yield* Console.log(`purged ${purged} dead letter(s)`)

@@ -6,9 +6,10 @@
  * the admin server closes, transports and the store last.
  */
 import { Ingest, makeRouterUnsafe, type Plugin, Sources, Transports } from "@sluice/core"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import * as AdminServer from "./AdminServer.ts"
 import { toDuration } from "./Config.ts"
+import { DataDirLock } from "./DataDirLock.ts"
 import type { Plan } from "./Plan.ts"
 import * as RelayWorkers from "./RelayWorkers.ts"
 import {
@@ -59,14 +60,20 @@ export const run = (plan: Plan): Effect.Effect<never, RunError> =>
         transports: plan.transports.map((t) => t.config.name),
         routes: config.routes.map((r) => r.name)
       })
-      const context = yield* Layer.build(Layer.merge(storeLayer(choice), pluginLayer(plan)))
+      const context = yield* Layer.build(
+        Layer.merge(storeLayer(choice, { command: "sluice run", migrate: true }), pluginLayer(plan))
+      )
       return yield* Effect.gen(function* () {
         let stopping = false
-        if (config.admin.enabled)
-          yield* AdminServer.start(
+        if (config.admin.enabled) {
+          const url = yield* AdminServer.start(
             config.admin,
             Effect.sync(() => stopping)
           )
+          // A second opener of the embedded store is refused; the lock tells it where to ask instead.
+          const lock = yield* Effect.serviceOption(DataDirLock)
+          if (Option.isSome(lock)) yield* lock.value.recordAdminUrl(url)
+        }
         if (config.relay.enabled && config.routes.length > 0) {
           yield* RelayWorkers.start({
             routes: config.routes,

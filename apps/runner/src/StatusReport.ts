@@ -16,6 +16,10 @@ export const StatusReport = Schema.Struct({
   dead_letters: Schema.Number,
   oldest_pending_age_s: Seconds,
   sample_s: Schema.Number,
+  /** The bundled migrations the schema has (absent where the store has none to report). */
+  migrations: Schema.optionalKey(
+    Schema.Struct({ applied: Schema.Number, known: Schema.Number, pending: Schema.Array(Schema.String) })
+  ),
   routes: Schema.Array(
     Schema.Struct({
       route: Schema.String,
@@ -33,8 +37,14 @@ export type StatusReport = typeof StatusReport.Type
 const age = (now: number, at: DateTime.Utc | null) =>
   at === null ? null : Math.max(0, Math.round((now - DateTime.toEpochMillis(at)) / 1000))
 
+/** The migrations a store was opened with (StoreLayer's MigrationState). */
+export interface Migrations {
+  readonly applied: ReadonlyArray<string>
+  readonly pending: ReadonlyArray<string>
+}
+
 /** Reads the store's stats twice, `sample` apart (once when it is zero), into a report. */
-export const measure = (store: EventStore["Service"], sample: Duration.Duration) =>
+export const measure = (store: EventStore["Service"], sample: Duration.Duration, migrations?: Migrations) =>
   Effect.gen(function* () {
     const before = yield* store.stats
     const start = yield* Clock.currentTimeMillis
@@ -61,6 +71,15 @@ export const measure = (store: EventStore["Service"], sample: Duration.Duration)
       dead_letters: after.dead,
       oldest_pending_age_s: age(now, after.oldest_pending_at),
       sample_s: sampleMs > 0 ? Math.round(seconds * 100) / 100 : 0,
+      ...(migrations === undefined
+        ? {}
+        : {
+            migrations: {
+              applied: migrations.applied.length,
+              known: migrations.applied.length + migrations.pending.length,
+              pending: migrations.pending
+            }
+          }),
       routes
     }
     return report
@@ -77,6 +96,13 @@ export const print = (report: StatusReport, json: boolean) =>
       const rate = r.delivered_per_s === null ? "" : `, ${r.delivered_per_s}/s`
       yield* Console.log(
         `  ${r.route}: pending ${r.pending}, dead ${r.dead}, delivered ${r.delivered}${rate}, lag ${r.oldest_pending_age_s ?? 0}s`
+      )
+    }
+    // Behind is not an error (a running older version works on it), but `run` of this one migrates.
+    const m = report.migrations
+    if (m !== undefined && m.pending.length > 0) {
+      yield* Console.log(
+        `migrations: ${m.applied} of ${m.known} applied (pending: ${m.pending.join(", ")}); run sluice migrate`
       )
     }
   })

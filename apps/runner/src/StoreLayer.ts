@@ -1,17 +1,29 @@
 /**
  * The store seam: picks the EventStore adapter from the config and the environment (PostgreSQL
- * when a URL is known, embedded PGlite in a data directory otherwise, or memory), and gives
- * `/readyz` a health check (database reachable, every bundled migration applied).
+ * when a URL is known, embedded PGlite in a data directory otherwise, or memory), opens it either
+ * migrating (`run`, `migrate`) or as it is, with no DDL (`status`, `dlq`: a missing or unmigrated
+ * schema is an error naming it), locks an embedded data directory for this process (DataDirLock.ts),
+ * and gives `/readyz` a health check (database reachable, every bundled migration applied).
  */
-import { mkdirSync } from "node:fs"
-import { resolve } from "node:path"
-import type { EventStore } from "@sluice/core"
+import { existsSync, mkdirSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { EventStore } from "@sluice/core"
 import { layerMemory } from "@sluice/core/testing"
-import { migrate, migrations, PgEventStore, Pglite, PostgresJs } from "@sluice/store-postgres"
-import { Context, Data, Effect, Layer, Redacted } from "effect"
+import {
+  isCurrent,
+  type MigrationStatus,
+  migrate,
+  migrationStatus,
+  migrations,
+  PgEventStore,
+  Pglite,
+  PostgresJs
+} from "@sluice/store-postgres"
+import { Context, Data, Effect, Layer, Redacted, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import type { StoreConfig } from "./Config.ts"
 import * as DatabaseUrl from "./DatabaseUrl.ts"
+import * as DataDirLock from "./DataDirLock.ts"
 import { describeError } from "./ErrorText.ts"
 
 /** The store could not be opened (unreachable server, failed migration, unusable data directory). */
@@ -80,17 +92,21 @@ export const chooseStore = (
     return { _tag: "postgres", url, schema: config.schema, poolSize: config.poolSize } as const
   })
 
-/** A description safe to log (never the URL's credentials). */
-export const describeStore = (choice: StoreChoice): string => {
+/** Where the database is, safe to log (never the URL's credentials). */
+export const describeDatabase = (choice: StoreChoice): string => {
   switch (choice._tag) {
     case "memory":
       return "memory"
     case "embedded":
-      return `embedded PGlite in ${choice.dataDir} (schema ${choice.schema})`
+      return `embedded PGlite in ${choice.dataDir}`
     case "postgres":
-      return `PostgreSQL at ${DatabaseUrl.describe(Redacted.value(choice.url))} (schema ${choice.schema})`
+      return `PostgreSQL at ${DatabaseUrl.describe(Redacted.value(choice.url))}`
   }
 }
+
+/** A description safe to log (never the URL's credentials). */
+export const describeStore = (choice: StoreChoice): string =>
+  choice._tag === "memory" ? "memory" : `${describeDatabase(choice)} (schema ${choice.schema})`
 
 /** What `/readyz` reports. */
 export interface Readiness {
@@ -104,89 +120,206 @@ export class StoreHealth extends Context.Service<StoreHealth, { readonly check: 
   "@sluice/runner/StoreHealth"
 ) {}
 
-const sqlHealth = (schema: string) =>
-  Layer.effect(
-    StoreHealth,
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const table = sql(`${schema}.sluice_migrations`)
-      return StoreHealth.of({
-        check: Effect.gen(function* () {
-          const ping = yield* Effect.result(sql`SELECT 1 AS ok`)
-          if (ping._tag === "Failure") return { database: false, migrations: false, detail: ping.failure.message }
-          const rows = yield* Effect.result(sql<{ id: number }>`SELECT id FROM ${table}`)
-          if (rows._tag === "Failure") return { database: true, migrations: false, detail: rows.failure.message }
-          const applied = new Set(rows.success.map((r) => Number(r.id)))
-          const missing = migrations.filter((m) => !applied.has(m.id)).map((m) => m.file)
-          return missing.length === 0
-            ? { database: true, migrations: true }
-            : { database: true, migrations: false, detail: `not applied: ${missing.join(", ")}` }
-        }).pipe(
-          Effect.timeoutOrElse({
-            duration: "5 seconds",
-            orElse: () => Effect.succeed({ database: false, migrations: false, detail: "timed out" })
-          })
-        )
+/** The bundled migrations the schema had applied when the store was opened (`status` reports it). */
+export class MigrationState extends Context.Service<
+  MigrationState,
+  { readonly applied: ReadonlyArray<string>; readonly pending: ReadonlyArray<string> }
+>()("@sluice/runner/MigrationState") {}
+
+const pendingOf = (status: MigrationStatus): string =>
+  [
+    ...status.pending.map((m) => `not applied: ${m.file}`),
+    ...status.unknown.map((m) => `unknown to this version: ${m.id} (${m.name})`),
+    ...status.changed.map((m) => `changed after it was applied: ${m.file}`)
+  ].join(", ")
+
+const sqlHealth = (sql: SqlClient.SqlClient, schema: string) =>
+  StoreHealth.of({
+    check: Effect.gen(function* () {
+      const ping = yield* Effect.result(sql`SELECT 1 AS ok`)
+      if (ping._tag === "Failure") return { database: false, migrations: false, detail: ping.failure.message }
+      const status = yield* Effect.result(migrationStatus({ schema }))
+      if (status._tag === "Failure") return { database: true, migrations: false, detail: status.failure.message }
+      if (!status.success.migrated)
+        return { database: true, migrations: false, detail: `schema ${schema} is not migrated` }
+      return isCurrent(status.success)
+        ? { database: true, migrations: true }
+        : { database: true, migrations: false, detail: pendingOf(status.success) }
+    }).pipe(
+      Effect.provideService(SqlClient.SqlClient, sql),
+      Effect.timeoutOrElse({
+        duration: "5 seconds",
+        orElse: () => Effect.succeed({ database: false, migrations: false, detail: "timed out" })
       })
-    })
-  )
-
-const toStart = (store: string) => (error: unknown) => new StoreStartError({ store, reason: describeError(error) })
-
-/** Turns a layer's failure into a StoreStartError. */
-const startFailure =
-  (store: string) =>
-  <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, StoreStartError, R> =>
-    Layer.effectContext(
-      Layer.build(layer).pipe(Effect.mapError((error) => new StoreStartError({ store, reason: messageOf(error) })))
     )
+  })
+
+/** A read-only command found no usable schema (it creates none: `migrate` or `run` does). */
+export class SchemaNotReadyError extends Data.TaggedError("SchemaNotReadyError")<{
+  readonly schema: string
+  readonly database: string
+  readonly reason: "missing" | "unmigrated" | "newer" | "changed"
+  readonly detail?: string
+}> {
+  override get message() {
+    const where = `in ${this.database}`
+    switch (this.reason) {
+      case "missing":
+        return `schema "${this.schema}" does not exist ${where}; run sluice migrate to create it, or check store.schema`
+      case "unmigrated":
+        return `schema "${this.schema}" ${where} has no Sluice tables (it was never migrated); run sluice migrate, or check store.schema`
+      case "newer":
+        return `schema "${this.schema}" ${where} was migrated by a newer Sluice (${this.detail}); upgrade sluice`
+      default:
+        return `schema "${this.schema}" ${where} has migrations that changed after they were applied (${this.detail}); add new migrations instead of editing applied ones`
+    }
+  }
+}
+
+/** A read-only command found no embedded database (it creates none: `migrate` or `run` does). */
+export class NoEmbeddedStoreError extends Data.TaggedError("NoEmbeddedStoreError")<{ readonly dataDir: string }> {
+  override get message() {
+    return `${this.dataDir} holds no database; run sluice migrate to create it, or check store.dataDir`
+  }
+}
+
+/** How a command opens the store. */
+export interface OpenOptions {
+  /** The command, as typed (`sluice run`): recorded in an embedded data directory's lock. */
+  readonly command: string
+  /** Apply pending migrations (`run`, `migrate`); false opens the schema as it is, with no DDL. */
+  readonly migrate: boolean
+  /** Suggested when the embedded store is held by a running `run` (`sluice status --admin URL`). */
+  readonly viaAdmin?: string
+}
+
+const defaultOpen: OpenOptions = { command: "sluice", migrate: true }
+
+/** Without migrating: the schema must exist and be migrated by this version (it may be behind). */
+const checkSchema = (schema: string, database: string) =>
+  Effect.gen(function* () {
+    const status = yield* migrationStatus({ schema })
+    const fail = (reason: SchemaNotReadyError["reason"], detail?: string) =>
+      Effect.fail(new SchemaNotReadyError({ schema, database, reason, ...(detail === undefined ? {} : { detail }) }))
+    if (!status.exists) return yield* fail("missing")
+    if (!status.migrated || status.applied.length === 0) return yield* fail("unmigrated")
+    if (status.unknown.length > 0)
+      return yield* fail("newer", status.unknown.map((m) => `migration ${m.id} (${m.name})`).join(", "))
+    if (status.changed.length > 0) return yield* fail("changed", status.changed.map((m) => m.file).join(", "))
+    return status
+  })
+
+/**
+ * Builds `layer` (a store that migrates only when `options.migrate`), then checks the schema when it
+ * did not migrate (opening with `migrate: false` runs no statement, so nothing happens before the
+ * check); returns the store, its health check and its migration state.
+ */
+const sqlStore = <E>(
+  choice: Extract<StoreChoice, { readonly schema: string }>,
+  options: OpenOptions,
+  layer: Layer.Layer<EventStore | SqlClient.SqlClient, E>
+): Effect.Effect<Context.Context<EventStore | StoreHealth | MigrationState>, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
+    const built = yield* Layer.build(layer)
+    const sql = Context.get(built, SqlClient.SqlClient)
+    const status = yield* (
+      options.migrate
+        ? migrationStatus({ schema: choice.schema })
+        : checkSchema(choice.schema, describeDatabase(choice))
+    ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+    return Context.make(EventStore, Context.get(built, EventStore)).pipe(
+      Context.add(StoreHealth, sqlHealth(sql, choice.schema)),
+      Context.add(
+        MigrationState,
+        MigrationState.of({ applied: status.applied.map((m) => m.file), pending: status.pending.map((m) => m.file) })
+      )
+    )
+  })
+
+/**
+ * Prepares and locks an embedded data directory for `use`: created when migrating, else it must
+ * hold a database; the lock is taken before PGlite opens and released after it closes.
+ */
+const embedded = <A, E, R>(
+  choice: Extract<StoreChoice, { readonly _tag: "embedded" }>,
+  options: OpenOptions,
+  use: (lock: DataDirLock.DataDirLock["Service"]) => Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function* () {
+    if (options.migrate) {
+      yield* Effect.try({
+        try: () => mkdirSync(choice.dataDir, { recursive: true }),
+        catch: (cause) => new StoreStartError({ store: "embedded", reason: String(cause) })
+      })
+    } else if (!existsSync(join(choice.dataDir, "PG_VERSION"))) {
+      return yield* new NoEmbeddedStoreError({ dataDir: choice.dataDir })
+    }
+    const lock = yield* DataDirLock.acquire(choice.dataDir, {
+      command: options.command,
+      ...(options.viaAdmin === undefined ? {} : { viaAdmin: options.viaAdmin })
+    })
+    return yield* use(lock)
+  })
 
 const messageOf = (error: unknown): string => (error instanceof StoreStartError ? error.reason : describeError(error))
 
-/** The EventStore (migrated on start) and its health check, for a choice. */
-export const storeLayer = (choice: StoreChoice): Layer.Layer<EventStore | StoreHealth, StoreStartError> => {
+const toStart = (store: string) => (error: unknown) => new StoreStartError({ store, reason: messageOf(error) })
+
+/**
+ * The EventStore and its health check, for a choice: migrated on start by default, or opened as it
+ * is (`migrate: false`). An embedded store also provides its DataDirLock.
+ */
+export const storeLayer = (
+  choice: StoreChoice,
+  options: OpenOptions = defaultOpen
+): Layer.Layer<EventStore | StoreHealth | MigrationState, StoreStartError> => {
   switch (choice._tag) {
     case "memory":
       return Layer.mergeAll(
         layerMemory,
-        Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: true, migrations: true }) }))
+        Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: true, migrations: true }) })),
+        Layer.succeed(MigrationState, MigrationState.of({ applied: migrations.map((m) => m.file), pending: [] }))
       )
-    case "embedded": {
-      const open = Layer.unwrap(
-        Effect.try({
-          try: () => {
-            mkdirSync(choice.dataDir, { recursive: true })
-            return PgEventStore.layerPglite({ dataDir: choice.dataDir, schema: choice.schema })
-          },
-          catch: (cause) => new StoreStartError({ store: "embedded", reason: String(cause) })
-        })
+    case "embedded":
+      return Layer.effectContext(
+        embedded(choice, options, (lock) =>
+          sqlStore(
+            choice,
+            options,
+            PgEventStore.layerPglite({ dataDir: choice.dataDir, schema: choice.schema, migrate: options.migrate })
+          ).pipe(Effect.map(Context.add(DataDirLock.DataDirLock, lock)))
+        ).pipe(Effect.mapError(toStart("embedded")))
       )
-      return sqlHealth(choice.schema).pipe(Layer.provideMerge(open), startFailure("embedded"))
-    }
     case "postgres":
-      return sqlHealth(choice.schema).pipe(
-        Layer.provideMerge(PgEventStore.layer({ url: choice.url, schema: choice.schema, poolSize: choice.poolSize })),
-        startFailure("postgres")
+      return Layer.effectContext(
+        sqlStore(
+          choice,
+          options,
+          PgEventStore.layer({
+            url: choice.url,
+            schema: choice.schema,
+            poolSize: choice.poolSize,
+            migrate: options.migrate
+          })
+        ).pipe(Effect.mapError(toStart("postgres")))
       )
   }
 }
 
 /** Applies pending migrations without starting anything else; returns the files applied. */
-export const migrateOnly = (choice: StoreChoice): Effect.Effect<ReadonlyArray<string>, StoreStartError> => {
+export const migrateOnly = (
+  choice: StoreChoice,
+  command = "sluice migrate"
+): Effect.Effect<ReadonlyArray<string>, StoreStartError> => {
   if (choice._tag === "memory") return Effect.succeed([])
-  const schema = choice.schema
-  const client =
+  const run = (client: Layer.Layer<SqlClient.SqlClient, unknown>) =>
+    migrate({ schema: choice.schema }).pipe(
+      Effect.map((report) => report.applied.map((m) => m.file)),
+      Effect.provide(client)
+    )
+  const applied =
     choice._tag === "postgres"
-      ? PostgresJs.layer({ url: choice.url, poolSize: 1 })
-      : Layer.unwrap(
-          Effect.sync(() => {
-            mkdirSync(choice.dataDir, { recursive: true })
-            return Pglite.layer({ dataDir: choice.dataDir })
-          })
-        )
-  return migrate({ schema }).pipe(
-    Effect.map((report) => report.applied.map((m) => m.file)),
-    Effect.provide(client),
-    Effect.mapError(toStart(choice._tag))
-  )
+      ? run(PostgresJs.layer({ url: choice.url, poolSize: 1 }))
+      : embedded(choice, { command, migrate: true }, () => run(Pglite.layer({ dataDir: choice.dataDir })))
+  return Effect.scoped(applied).pipe(Effect.mapError(toStart(choice._tag)))
 }

@@ -3,6 +3,7 @@
  * schema (the repository's `migrations/`), one SQL text, two drivers.
  */
 export type { Migration } from "./Migration.ts"
+export { isCurrent, type MigrationStatus, migrationStatus } from "./MigrationStatus.ts"
 export { type MigrateOptions, type MigrateReport, MigrationError, migrate } from "./Migrator.ts"
 export { migrations } from "./migrations.generated.ts"
 export * as PgEventStore from "./PgEventStore.ts"
