@@ -213,6 +213,8 @@ describe("CLI consistency", () => {
         "--event-type",
         "--all",
         "--config",
+        "--admin",
+        "--token",
         "--help",
         "--version",
         "--wizard",

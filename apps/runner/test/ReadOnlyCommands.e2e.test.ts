@@ -4,7 +4,7 @@
  * directory holding no database, is an error naming it (exit 1) and nothing is created; a schema
  * behind the bundled migrations is reported by `status`. On embedded PGlite and on PostgreSQL.
  */
-import { existsSync } from "node:fs"
+import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { migrate, migrations, Pglite, PostgresJs } from "@sluice/store-postgres"
 import { Effect } from "effect"
@@ -48,6 +48,12 @@ describe("read-only commands on embedded PGlite", () => {
     const { dir, file } = writeConfig(config("sluicee"))
     const dataDir = join(dir, "data")
     const env = envWithout()
+    // Every config beside the first, so that dataDir "data" (relative to the file) is one directory.
+    const sibling = (schema: string) => {
+      const path = join(dir, `with-${schema}.json`)
+      writeFileSync(path, JSON.stringify(config(schema)))
+      return path
+    }
     const cli = (args: ReadonlyArray<string>, configFile = file) =>
       runToEnd([...args, "--config", configFile], { cwd: dir, env })
 
@@ -60,7 +66,7 @@ describe("read-only commands on embedded PGlite", () => {
     expect(existsSync(dataDir)).toBe(false)
 
     // A database with schema "sluice"; the config names "sluicee". One at a time: the lock.
-    const good = writeConfig(config("sluice")).file
+    const good = sibling("sluice")
     expect((await cli(["migrate"], good)).code).toBe(0)
     for (const args of [["status"], ["dlq", "list"], ["dlq", "purge", "--yes"]]) {
       const refused = await cli(args)
@@ -71,7 +77,7 @@ describe("read-only commands on embedded PGlite", () => {
     }
     // A schema migrated by an older version: one of the bundled migrations applied.
     await onPglite(dataDir, migrate({ schema: "behind", migrations: migrations.slice(0, 1) }))
-    const behind = await cli(["status", "--sample", "0 seconds"], writeConfig(config("behind")).file)
+    const behind = await cli(["status", "--sample", "0 seconds"], sibling("behind"))
     expect(behind.code).toBe(0)
     expect(behind.stdout).toContain(
       `migrations: 1 of ${migrations.length} applied (pending: ${migrations
