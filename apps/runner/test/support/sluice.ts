@@ -1,6 +1,9 @@
 /**
  * Test support: runs the real `sluice` executable (node apps/runner/src/main.ts) as a child
  * process, collects its stdout and stderr lines, and waits for lines or for its exit.
+ *
+ * On a busy machine: wait for what a test expects with `waitForLine` / `eventually` (deadlines,
+ * never sleeps), and bind the admin server to port 0 and read its URL with `adminUrl`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 
@@ -52,7 +55,7 @@ export const start = (
     })
   }
   const exited = new Promise<Exit>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })))
-  const waitForLine = (stream: "stdout" | "stderr", match: RegExp, timeoutMs = 20_000) =>
+  const waitForLine = (stream: "stdout" | "stderr", match: RegExp, timeoutMs = 30_000) =>
     new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () =>
