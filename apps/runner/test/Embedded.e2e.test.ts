@@ -1,41 +1,36 @@
 /**
- * End to end with no database server: the offline quickstart (examples/quickstart-offline.json)
- * replays recorded Yahoo responses through plugin-yfinance into embedded PGlite and prints the
- * events on stdout. DATABASE_URL is removed from the environment.
+ * End to end with no database server: the offline quickstart (examples/quickstart-offline.json,
+ * copied with its admin server on port 0) replays recorded Yahoo responses through plugin-yfinance
+ * into embedded PGlite and prints the events on stdout. DATABASE_URL is removed from the environment.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
-import { join, resolve } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
-import { removeTempDirs, tempDir } from "./support/config.ts"
-import { envWithout, eventually, start } from "./support/sluice.ts"
-
-const example = new URL("../../../examples/quickstart-offline.json", import.meta.url).pathname
-
-/**
- * The example, copied into `dir` (its data directory goes beside the config file, so not into the
- * repository's examples/): its one relative path, the recordings, made absolute.
- */
-const copyExample = (dir: string): string => {
-  const config = JSON.parse(readFileSync(example, "utf8")) as { sources: Array<{ options: { recordings: string } }> }
-  for (const source of config.sources) source.options.recordings = resolve(example, "..", source.options.recordings)
-  const file = join(dir, "quickstart-offline.json")
-  writeFileSync(file, JSON.stringify(config))
-  return file
-}
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { exampleConfig, removeTempDirs, tempDir } from "./support/config.ts"
+import { adminUrl, envWithout, eventually, type Sluice, start } from "./support/sluice.ts"
 
 const eventLines = (stdout: ReadonlyArray<string>) =>
   stdout
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as { route: string; event: { event_type: string; entity_id: string } })
 
+// A failed expectation must not leave a process running (it would hold the data directory).
+const started: Array<Sluice> = []
+afterEach(async () => {
+  for (const sluice of started.splice(0)) {
+    if (sluice.child.exitCode === null && sluice.child.signalCode === null) sluice.child.kill("SIGKILL")
+    await sluice.exited
+  }
+})
 afterAll(removeTempDirs)
 
 describe("the embedded default", () => {
   it("runs the offline quickstart on PGlite in .sluice/ beside the config, keeping state across restarts", async () => {
-    const dir = tempDir("sluice-embedded-")
-    const config = copyExample(dir)
+    const { dir, file: example } = exampleConfig("quickstart-offline.json")
+    // Started from elsewhere: the data directory is relative to the config file, not to the cwd.
     const cwd = tempDir("sluice-elsewhere-")
-    const first = start(["run", "--config", config], { cwd, env: envWithout() })
+    const first = start(["run", "--config", example], { cwd, env: envWithout() })
+    started.push(first)
     await eventually("quotes and bars on stdout", () => eventLines(first.stdout).length >= 10, 30_000)
     const events = eventLines(first.stdout)
     expect(
@@ -47,18 +42,21 @@ describe("the embedded default", () => {
     expect(events.filter((e) => e.event.event_type === "bar.closed").length).toBe(8)
     expect(first.stderr.join("\n")).toContain("embedded PGlite in")
     expect(existsSync(join(dir, ".sluice", "PG_VERSION"))).toBe(true)
+    expect(existsSync(join(cwd, ".sluice"))).toBe(false)
     first.child.kill("SIGTERM")
     expect(await first.exited).toEqual({ code: 0, signal: null })
 
     // The data directory keeps events and delivery state: a restart re-fetches the same data
     // (deterministic ids), stores nothing new and delivers nothing twice.
-    const second = start(["run", "--config", config], { cwd, env: envWithout() })
+    const second = start(["run", "--config", example], { cwd, env: envWithout() })
+    started.push(second)
     await second.waitForLine("stderr", /sluice is running/, 30_000)
-    // The example's admin port: wait until both sources have ticked and found only duplicates.
+    const admin = await adminUrl(second)
+    // Wait until both sources have ticked and found only duplicates.
     await eventually(
       "a tick of both sources finding only known events",
       async () => {
-        const metrics = await fetch("http://127.0.0.1:9465/metrics").then(
+        const metrics = await fetch(`${admin}/metrics`).then(
           (r) => r.text(),
           () => ""
         )
@@ -69,7 +67,7 @@ describe("the embedded default", () => {
       },
       30_000
     )
-    expect(await fetch("http://127.0.0.1:9465/metrics").then((r) => r.text())).toContain(
+    expect(await fetch(`${admin}/metrics`).then((r) => r.text())).toContain(
       'sluice_events_ingested_total{source="quotes"} 0'
     )
     second.child.kill("SIGTERM")

@@ -4,7 +4,7 @@
  * when its backoff ends, not at the next poll.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Fiber } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import * as Relay from "../src/Relay.ts"
@@ -39,22 +39,28 @@ const setup = (n: number, publish: Effect.Effect<void>) =>
     return { store, started, provide }
   })
 
+// On the TestClock: nothing here depends on how fast the machine is. A stop that waited for
+// something it should not (the poll interval, a publish past the grace period) would not end.
 describe("Relay.start: graceful stop", () => {
-  it.live("stop lets the batch in flight finish, then claims nothing more", () =>
+  it.effect("stop lets the batch in flight finish, then claims nothing more", () =>
     Effect.gen(function* () {
       const { store, started, provide } = yield* setup(5, Effect.sleep("300 millis"))
       const workers = yield* provide(Relay.start({ routes, workers: 2, gracePeriod: "10 seconds" }))
       yield* Deferred.await(started)
-      const { drained } = yield* workers.stop
+      const stopping = yield* Effect.forkChild(workers.stop)
+      yield* TestClock.adjust("299 millis")
+      assert.isUndefined(stopping.pollUnsafe(), "the stop waits for the publish in flight")
+      yield* TestClock.adjust("1 millis")
+      const { drained } = yield* Fiber.join(stopping)
       assert.isTrue(drained)
       const rows = yield* store.listOutbox({})
       assert.deepStrictEqual(
         rows.map((r) => `${r.status} leased=${r.lease !== null}`),
         rows.map(() => "delivered leased=false")
       )
-      // Rows appended after the stop stay pending: nobody claims any more.
+      // Rows appended after the stop stay pending: nobody claims any more, however long we wait.
       yield* store.append(yield* makeBatch([makeEvent()], ["r"]))
-      yield* Effect.sleep("100 millis")
+      yield* TestClock.adjust("1 hour")
       assert.strictEqual((yield* store.listOutbox({ status: "pending" })).length, 1)
     }).pipe(Effect.scoped)
   )
@@ -106,24 +112,31 @@ describe("Relay.start: graceful stop", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("stopping idle workers does not wait for the poll interval", () =>
+  it.effect("stopping idle workers does not wait for the poll interval", () =>
     Effect.gen(function* () {
       const { provide } = yield* setup(0, Effect.void)
       const workers = yield* provide(Relay.start({ routes, workers: 3, pollInterval: "1 hour" }))
-      yield* Effect.sleep("50 millis")
-      assert.deepStrictEqual(yield* workers.stop, { drained: true })
+      // The workers found nothing and wait for work (or the poll interval).
+      yield* TestClock.adjust("1 second")
+      const stopping = yield* Effect.forkChild(workers.stop)
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(stopping.pollUnsafe(), Exit.succeed({ drained: true }))
     }).pipe(Effect.scoped)
   )
 
-  it.live("closing the scope stops the workers the same way", () =>
+  it.effect("closing the scope stops the workers the same way", () =>
     Effect.gen(function* () {
       const { store, started, provide } = yield* setup(2, Effect.sleep("200 millis"))
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          yield* provide(Relay.start({ routes, workers: 1 }))
-          yield* Deferred.await(started)
-        })
+      const closing = yield* Effect.forkChild(
+        Effect.scoped(
+          Effect.gen(function* () {
+            yield* provide(Relay.start({ routes, workers: 1 }))
+            yield* Deferred.await(started)
+          })
+        )
       )
+      yield* TestClock.adjust("200 millis")
+      yield* Fiber.join(closing)
       const rows = yield* store.listOutbox({})
       assert.deepStrictEqual(
         rows.map((r) => r.status),

@@ -13,7 +13,7 @@ import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import * as OutboxSql from "../src/OutboxSql.ts"
 import { tableNames } from "../src/Tables.ts"
-import { freshSchemaName, storeDrivers } from "./utils.ts"
+import { freshSchemaName, postgresDriver } from "./utils.ts"
 
 const plan = (text: string) =>
   Effect.gen(function* () {
@@ -27,14 +27,14 @@ const plan = (text: string) =>
     )
   })
 
-const drivers = storeDrivers(1)
+const postgres = postgresDriver(1)
 
 describe("backlog on PostgreSQL", () => {
   it.live("reads only the partial indexes of pending and dead rows", () =>
     Effect.gen(function* () {
       const schema = freshSchemaName()
       const text = yield* plan(OutboxSql.backlogText(tableNames(schema))).pipe(
-        Effect.provide(Layer.orDie(drivers.postgres(schema)))
+        Effect.provide(Layer.orDie(postgres(schema)))
       )
       assert.notInclude(text, "Seq Scan", text)
       assert.include(text, "outbox_claim", text)
@@ -86,7 +86,7 @@ describe("backlog on PostgreSQL", () => {
         const readByStats = (yield* outboxReads(schema)) - beforeStats
         assert.strictEqual(stats.delivered, 2000)
         assert.isAtLeast(readByStats, 2000, `stats read ${readByStats} outbox rows`)
-      }).pipe(Effect.provide(Layer.orDie(drivers.postgres(schema))))
+      }).pipe(Effect.provide(Layer.orDie(postgres(schema))))
     }).pipe(Effect.scoped)
   )
 })

@@ -10,12 +10,12 @@ import postgres from "postgres"
 import { PgEventStore } from "../src/index.ts"
 import { databaseUrl, dropSchema, freshSchemaName } from "./utils.ts"
 
-/** Terminates the backends of `applicationName` once one of them is in state `state`. */
+/** Terminates the backends of `applicationName` once one of them is in state `state` (waits up to 20 s). */
 const killWhen = (applicationName: string, condition: "waiting on a lock" | "idle in transaction") =>
   Effect.promise(async () => {
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
     try {
-      for (let i = 0; i < 200; i++) {
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
         const rows =
           condition === "waiting on a lock"
             ? await sql`SELECT pid FROM pg_stat_activity WHERE application_name = ${applicationName} AND wait_event_type = 'Lock'`

@@ -1,26 +1,18 @@
 /**
- * The core EventStore contract on PGlite. Starting PGlite takes seconds, so one in-memory instance
- * serves the whole file and each case gets a fresh schema in it (dropped afterwards).
+ * The core EventStore contract on PGlite. Starting PGlite takes seconds, so one in-memory instance,
+ * started before the first case, serves the whole file and each case gets a fresh schema in it
+ * (dropped afterwards).
  */
-import { PGlite } from "@electric-sql/pglite"
 import { eventStoreSuite } from "@sluice/core/vitest"
 import { Effect, Layer } from "effect"
-import { afterAll } from "vitest"
 import { PgEventStore } from "../src/index.ts"
-import { freshSchemaName } from "./utils.ts"
+import { freshSchemaName, sharedPglite } from "./utils.ts"
 
-let instance: Promise<PGlite> | undefined
-const shared = () => {
-  instance ??= PGlite.create()
-  return instance
-}
-afterAll(async () => {
-  if (instance !== undefined) await (await instance).close()
-})
+const shared = sharedPglite()
 
 const freshPgliteLayer = Layer.unwrap(
   Effect.gen(function* () {
-    const pg = yield* Effect.promise(shared)
+    const pg = shared()
     const schema = freshSchemaName("pglite")
     yield* Effect.addFinalizer(() => Effect.promise(() => pg.exec(`DROP SCHEMA ${schema} CASCADE`)))
     return PgEventStore.layerPgliteInstance(pg, { schema })

@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Completion, delivered, EventStore, Relay, type Route, Transports } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
-import { Duration, Effect, Fiber, Layer } from "effect"
+import { Clock, Duration, Effect, Fiber, Layer } from "effect"
 import { PgEventStore } from "../src/index.ts"
 import { databaseUrl, dropSchema, freshSchemaName } from "./utils.ts"
 
@@ -94,12 +94,19 @@ describe("relay on PostgreSQL", () => {
           )
         )
         // The worker that will stop: it claims a batch with a short lease and never reports back.
-        const stuck = yield* store.claim({ owner: "stopped", limit: 10, lease: Duration.millis(500) })
+        // Short, but not so short that a busy machine lets it run out before the next statement.
+        const stuck = yield* store.claim({ owner: "stopped", limit: 10, lease: Duration.seconds(2) })
         assert.strictEqual(stuck.length, 10)
-        const before = yield* Relay.runOnce({ routes: [route], owner: "healthy" })
+        const healthy = Relay.runOnce({ routes: [route], owner: "healthy" })
+        const before = yield* healthy
         assert.strictEqual(before.claimed, 0, "leased rows are not handed out")
-        yield* Effect.sleep("700 millis")
-        const after = yield* Relay.runOnce({ routes: [route], owner: "healthy" })
+        // Once the lease has run out the healthy worker takes the rows over (polled, with a deadline).
+        const started = yield* Clock.currentTimeMillis
+        let after = before
+        while (after.claimed === 0 && (yield* Clock.currentTimeMillis) - started < 20_000) {
+          yield* Effect.sleep("100 millis")
+          after = yield* healthy
+        }
         assert.deepStrictEqual([after.claimed, after.delivered], [10, 10])
         const late = yield* store.complete(
           stuck.map((c) => Completion.Delivered({ outbox_id: c.entry.outbox_id, token: c.entry.lease!.token }))

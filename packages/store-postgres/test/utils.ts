@@ -6,7 +6,7 @@
 import { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer } from "effect"
 import postgres from "postgres"
-import { afterAll } from "vitest"
+import { afterAll, beforeAll } from "vitest"
 import { PgEventStore } from "../src/index.ts"
 
 export const databaseUrl: string = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -40,30 +40,45 @@ export const freshPgLayer = (options: Omit<PgEventStore.PostgresStoreOptions, "u
     })
   )
 
+/** How long starting a shared resource (PGlite, a server) may take on a busy machine. */
+export const startupTimeout = 120_000
+
 /**
- * The store in `schema` on each driver: PostgreSQL with its own pool of `poolSize` (the schema is
- * dropped with the layer), and one in-memory PGlite shared by the calling test file (closed after
- * it). Call at the top level of a test file.
+ * One in-memory PGlite for the calling test file: started in `beforeAll` (PGlite takes seconds to
+ * start, more on a busy machine, so no test pays that inside its own time limit) and closed in
+ * `afterAll`. Call at the top level of a test file; the getter works inside tests only.
  */
-export const storeDrivers = (poolSize: number) => {
+export const sharedPglite = (): (() => PGlite) => {
   let pglite: PGlite | undefined
+  beforeAll(async () => {
+    pglite = await PGlite.create()
+  }, startupTimeout)
   afterAll(async () => {
     await pglite?.close()
   })
+  return () => {
+    if (pglite === undefined) throw new Error("sharedPglite: used outside a test (it starts in beforeAll)")
+    return pglite
+  }
+}
+
+/** The postgres.js store in `schema` with its own pool of `poolSize`; the schema is dropped with the layer. */
+export const postgresDriver = (poolSize: number) => (schema: string) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      yield* Effect.addFinalizer(() => dropSchema(schema))
+      return PgEventStore.layer({ url: databaseUrl, schema, poolSize })
+    })
+  )
+
+/**
+ * The store in `schema` on each driver: PostgreSQL (`postgresDriver`), and the file's shared
+ * in-memory PGlite (`sharedPglite`). Call at the top level of a test file.
+ */
+export const storeDrivers = (poolSize: number) => {
+  const pglite = sharedPglite()
   return {
-    postgres: (schema: string) =>
-      Layer.unwrap(
-        Effect.gen(function* () {
-          yield* Effect.addFinalizer(() => dropSchema(schema))
-          return PgEventStore.layer({ url: databaseUrl, schema, poolSize })
-        })
-      ),
-    pglite: (schema: string) =>
-      Layer.unwrap(
-        Effect.gen(function* () {
-          pglite ??= yield* Effect.promise(() => PGlite.create())
-          return PgEventStore.layerPgliteInstance(pglite, { schema })
-        })
-      )
+    postgres: postgresDriver(poolSize),
+    pglite: (schema: string) => Layer.suspend(() => PgEventStore.layerPgliteInstance(pglite(), { schema }))
   }
 }

@@ -186,10 +186,11 @@ describe("HttpTransport: outcomes", () => {
       const outcome = yield* publishOne(yield* transportFor(receiver, { timeoutMs: 100 }))
       assert.strictEqual(outcome._tag, "Retryable")
       assert.strictEqual(errorOf(outcome), "no answer within 100 ms")
+      // Polled with a deadline that only costs time when the request is not abandoned.
       const aborted = yield* Effect.gen(function* () {
         while ((yield* receiver.aborted) === 0) yield* Effect.sleep("10 millis")
         return yield* receiver.aborted
-      }).pipe(Effect.timeout("2 seconds"))
+      }).pipe(Effect.timeout("15 seconds"))
       assert.strictEqual(aborted, 1, "the receiver saw the connection go away")
     })
   )

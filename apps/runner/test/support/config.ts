@@ -1,7 +1,7 @@
 /** Test support: config files for the end-to-end tests, written to a fresh temporary directory. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, isAbsolute, join, resolve } from "node:path"
 import type { SluiceConfigInput } from "../../src/Config.ts"
 
 export const counterPlugin = new URL("../fixtures/counter-source.ts", import.meta.url).pathname
@@ -71,3 +71,35 @@ export const webhookConfig = (options: {
   admin: { port: 0 },
   logging: { format: "json" }
 })
+
+const examples = new URL("../../../../examples/", import.meta.url).pathname
+
+/**
+ * A copy of `examples/<name>` written as `<dir>/sluice.json` (dir: a fresh temporary directory
+ * unless given), for e2e tests: the admin server on port 0 (the examples' fixed ports may be taken
+ * by anything else on the machine: read the bound URL with `adminUrl`), JSON logs, and the
+ * examples' relative `recordings` and plugin paths made absolute so they hold from the new place.
+ * `store.dataDir` is left as it is: relative, it lands in `dir`.
+ */
+export const exampleConfig = (
+  name: string,
+  options: { readonly dir?: string } = {}
+): { readonly dir: string; readonly file: string } => {
+  const source = join(examples, name)
+  const from = (path: string) => (path.startsWith(".") && !isAbsolute(path) ? resolve(dirname(source), path) : path)
+  const { $schema: _, ...config } = JSON.parse(readFileSync(source, "utf8")) as Record<string, unknown>
+  const sources = (config.sources ?? []) as Array<{ plugin: string; options?: Record<string, unknown> }>
+  const transports = (config.transports ?? []) as Array<{ plugin: string }>
+  for (const plugin of [...sources, ...transports]) plugin.plugin = from(plugin.plugin)
+  for (const { options } of sources)
+    if (typeof options?.recordings === "string") options.recordings = from(options.recordings)
+  const copy = {
+    ...config,
+    admin: { ...(config.admin as object | undefined), port: 0 },
+    logging: { ...(config.logging as object | undefined), format: "json" }
+  }
+  const dir = options.dir ?? tempDir()
+  const file = join(dir, "sluice.json")
+  writeFileSync(file, JSON.stringify(copy, null, 2))
+  return { dir, file }
+}

@@ -1,6 +1,9 @@
 /**
  * Test support: runs the real `sluice` executable (node apps/runner/src/main.ts) as a child
  * process, collects its stdout and stderr lines, and waits for lines or for its exit.
+ *
+ * On a busy machine: wait for what a test expects with `waitForLine` / `eventually` (deadlines,
+ * never sleeps), and bind the admin server to port 0 and read its URL with `adminUrl`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 
@@ -52,7 +55,7 @@ export const start = (
     })
   }
   const exited = new Promise<Exit>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })))
-  const waitForLine = (stream: "stdout" | "stderr", match: RegExp, timeoutMs = 20_000) =>
+  const waitForLine = (stream: "stdout" | "stderr", match: RegExp, timeoutMs = 30_000) =>
     new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -82,17 +85,27 @@ export const runToEnd = async (
   return { ...exit, stdout: sluice.stdout.join("\n"), stderr: sluice.stderr.join("\n") }
 }
 
-/** Polls `check` every 50 ms until it is true, or throws after `timeoutMs`. */
+/**
+ * Polls `check` every 50 ms until it is true, or throws after `timeoutMs`. Use it instead of a
+ * sleep whenever a test waits for something to happen: it only costs time when it fails, so the
+ * deadline can be generous for a busy machine.
+ */
 export const eventually = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) => {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
 
-/** The admin URL a running sluice logged at start (JSON logs). */
-export const adminUrl = async (sluice: Sluice): Promise<string> => {
-  const line = await sluice.waitForLine("stderr", /admin server listening/)
-  return (JSON.parse(line) as { data: { url: string } }).data.url
+/**
+ * The admin URL a running sluice logged at start ("admin server listening", JSON or pretty logs).
+ * Configs in tests bind the admin server to port 0 (`admin: { port: 0 }`; `exampleConfig` does it
+ * for the examples) and read the port here: a fixed port fails whenever anything else holds it.
+ */
+export const adminUrl = async (sluice: Sluice, timeoutMs = 30_000): Promise<string> => {
+  const line = await sluice.waitForLine("stderr", /admin server listening/, timeoutMs)
+  const url = /"url":"([^"]+)"/.exec(line)?.[1]
+  if (url === undefined) throw new Error(`no url in the admin server's log line: ${line}`)
+  return url
 }

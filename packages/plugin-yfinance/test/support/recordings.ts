@@ -35,10 +35,14 @@ export const replay = (extra: ReadonlyArray<string> = [], options: ReplayOptions
 
 /**
  * Waits (in real time: the handshake runs on real promises) until the replaying fetch has seen a
- * request whose URL contains `fragment`; tests on the TestClock use it before moving time.
+ * request whose URL contains `fragment`; tests on the TestClock use it before moving time. Dies
+ * after `timeoutMs` (generous: it only costs time when the request never comes).
  */
-export const untilCalled = (http: ReplayFetch, fragment: string): Effect.Effect<void> =>
+export const untilCalled = (http: ReplayFetch, fragment: string, timeoutMs = 20_000): Effect.Effect<void> =>
   Effect.promise(async () => {
-    while (!http.calls.some((call) => call.url.includes(fragment)))
+    const deadline = Date.now() + timeoutMs
+    while (!http.calls.some((call) => call.url.includes(fragment))) {
+      if (Date.now() > deadline) throw new Error(`no request to ${fragment} within ${timeoutMs} ms`)
       await new Promise((resolve) => setTimeout(resolve, 1))
+    }
   })

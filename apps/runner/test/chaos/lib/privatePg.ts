@@ -63,10 +63,24 @@ export const startPrivatePg = async (): Promise<PrivatePg> => {
   }
   chmodSync(dir, 0o755)
   await pgBin("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-N", "--no-instructions"])
-  const port = await freePort()
-  const options = `-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`
   const ctl = (...args: Array<string>) => pgBin("pg_ctl", ["-D", data, "-w", "-t", "30", ...args])
-  await ctl("-o", options, "-l", join(dir, "log"), "start")
+  const optionsFor = (port: number) =>
+    `-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`
+  // PostgreSQL cannot listen on port 0 and say which port it got: the port comes from freePort,
+  // and another process may take it before the server binds it. Then another port is tried.
+  let port = 0
+  for (let attempt = 1; port === 0; attempt++) {
+    const candidate = await freePort()
+    const started = await ctl("-o", optionsFor(candidate), "-l", join(dir, "log"), "start").then(
+      () => true,
+      (error: unknown) => {
+        if (attempt >= 5) throw error
+        return false
+      }
+    )
+    if (started) port = candidate
+  }
+  const options = optionsFor(port)
   // If this process dies before `destroy` (a crash), the cluster must not outlive it.
   const onExit = () => {
     try {
