@@ -1,17 +1,18 @@
 /**
- * The core EventStore contract on PGlite. Starting PGlite takes seconds, so one in-memory instance
- * serves the whole file and each case gets a fresh schema in it (dropped afterwards).
+ * The core EventStore contract on PGlite, started as the store starts it (Pglite.create). Starting
+ * PGlite takes seconds, so one in-memory instance serves the whole file and each case gets a fresh
+ * schema in it (dropped afterwards).
  */
-import { PGlite } from "@electric-sql/pglite"
+import type { PGlite } from "@electric-sql/pglite"
 import { eventStoreSuite } from "@sluice/core/vitest"
 import { Effect, Layer } from "effect"
 import { afterAll } from "vitest"
-import { PgEventStore } from "../src/index.ts"
+import { PgEventStore, Pglite } from "../src/index.ts"
 import { freshSchemaName } from "./utils.ts"
 
 let instance: Promise<PGlite> | undefined
 const shared = () => {
-  instance ??= PGlite.create()
+  instance ??= Pglite.create()
   return instance
 }
 afterAll(async () => {

@@ -3,11 +3,11 @@
  * DATABASE_URL (default: the local server) and drops it afterwards, so tests never see each
  * other's rows and leave nothing behind.
  */
-import { PGlite } from "@electric-sql/pglite"
+import type { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer } from "effect"
 import postgres from "postgres"
 import { afterAll } from "vitest"
-import { PgEventStore } from "../src/index.ts"
+import { PgEventStore, Pglite } from "../src/index.ts"
 
 export const databaseUrl: string = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 
@@ -61,7 +61,7 @@ export const storeDrivers = (poolSize: number) => {
     pglite: (schema: string) =>
       Layer.unwrap(
         Effect.gen(function* () {
-          pglite ??= yield* Effect.promise(() => PGlite.create())
+          pglite ??= yield* Effect.promise(() => Pglite.create())
           return PgEventStore.layerPgliteInstance(pglite, { schema })
         })
       )
