@@ -3,7 +3,7 @@
  * scope; logs the address it bound (useful with port 0).
  */
 import { createServer } from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { EventStore } from "@sluice/core"
 import { Effect, Layer, type Scope } from "effect"
 import { HttpRouter, HttpServer, type HttpServerError } from "effect/http"
