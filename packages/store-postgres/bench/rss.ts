@@ -19,16 +19,15 @@ import { databaseUrl, PREFILL, sleep } from "./harness.ts"
 const main = new URL("../../../apps/runner/src/main.ts", import.meta.url).pathname
 const schema = "bench"
 // Seconds after "sluice is running" before idle RSS is read: V8 shrinks its heap a few seconds
-// after start (measured: PostgreSQL runner 187 MB at 8 s, 148 MB at 10 s).
-const settleMs = Number(process.env.BENCH_RSS_SETTLE ?? 15) * 1000
+// after start (measured: an embedded runner at 243 MB 15 s after start, 210 MB from 17 s on).
+const settleMs = Number(process.env.BENCH_RSS_SETTLE ?? 30) * 1000
 
 export type Store = "embedded" | "postgres"
 
-/** VmRSS and VmHWM (peak) of `pid`, in MB. */
-const memoryOf = (pid: number) => {
+/** VmRSS of `pid`, in MB. */
+const rssOf = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8")
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN)
-  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 }
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024
 }
 
 /** A webhook receiver answering 200, counting distinct events (`webhook-id`) in `seen`. */
@@ -130,7 +129,7 @@ const workspace = async (store: Store) => {
 const idleOnce = async (config: string, env: NodeJS.ProcessEnv) => {
   const child = await startRunner(config, env)
   await sleep(settleMs)
-  const { rss } = memoryOf(child.pid!)
+  const rss = rssOf(child.pid!)
   await stopRunner(child)
   return rss
 }
@@ -169,8 +168,8 @@ const prefill = (client: Layer.Layer<SqlClient.SqlClient, unknown>, events: numb
   )
 
 /**
- * Peak RSS (MB) of a runner started on `events` pending rows, sampled every 100 ms from start until
- * the receiver has every event; `hwm` is the kernel's peak for the whole process life.
+ * Peak RSS (MB) of a runner started on `events` pending rows, sampled every 100 ms from when it is
+ * running until the receiver has every event.
  */
 export const drainRss = async (store: Store, events: number) => {
   const { dir, env, database, cleanup } = await workspace(store)
@@ -184,18 +183,23 @@ export const drainRss = async (store: Store, events: number) => {
       events
     )
     const child = await startRunner(config, env)
+    const started = performance.now()
     let peak = 0
     const deadline = performance.now() + 600_000
     while (receiver.seen.size < events) {
       if (child.exitCode !== null || performance.now() > deadline)
         throw new Error(`the drain stopped: ${receiver.seen.size} of ${events} events arrived`)
-      peak = Math.max(peak, memoryOf(child.pid!).rss)
+      peak = Math.max(peak, rssOf(child.pid!))
       await sleep(100)
     }
-    const { rss, hwm } = memoryOf(child.pid!)
+    const seconds = (performance.now() - started) / 1000
+    peak = Math.max(peak, rssOf(child.pid!))
     await stopRunner(child)
     await receiver.close()
-    return { peak: Math.max(peak, rss), hwm }
+    console.error(
+      `    ${store}: ${events} events delivered in ${seconds.toFixed(1)} s, peak RSS ${Math.round(peak)} MB`
+    )
+    return { peak }
   } finally {
     await cleanup()
   }
