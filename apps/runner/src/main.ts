@@ -12,8 +12,10 @@ import { exitCode, failureText } from "./ExitCode.ts"
 
 // V8 let the old generation grow to up to 4x its live size between full collections: draining
 // 30,000 events to a webhook peaked at 310-340 MB RSS. Capped at 1.5x, 195-200 MB (embedded store:
-// 290 MB, against 315 at 2x), the drain as fast within the noise (pnpm bench --only rss).
-setFlagsFromString("--heap-growing-percent=50")
+// 290 MB, against 315 at 2x), the drain as fast within the noise (pnpm bench --only rss). A value
+// given on node's command line wins.
+if (!process.execArgv.some((arg) => arg.startsWith("--heap-growing-percent")))
+  setFlagsFromString("--heap-growing-percent=50")
 
 const fiber = Effect.runFork(cli(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer)))
 
