@@ -4,7 +4,7 @@
  * permission, unknown host) is an AdminServerError saying which address and what to change.
  */
 import { createServer } from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { EventStore } from "@sluice/core"
 import { Data, Effect, Layer, type Scope } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"

@@ -2,10 +2,10 @@
  * Bench plumbing: fresh schemas, the two drivers for the raw reference, medians, and running an
  * Effect against a built store layer with the clock started only after setup.
  */
-import { PGlite } from "@electric-sql/pglite"
+import type { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer } from "effect"
 import postgres from "postgres"
-import { migrate, PostgresJs } from "../src/index.ts"
+import { migrate, Pglite, PostgresJs } from "../src/index.ts"
 import type { Query } from "./rawSql.ts"
 
 export const databaseUrl: string = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -32,9 +32,9 @@ export const rawPg = (schema: string, max: number) => {
 }
 
 let pglite: Promise<PGlite> | undefined
-/** One in-memory PGlite for every PGlite row (starting one takes seconds). */
+/** One in-memory PGlite for every PGlite row (starting one takes seconds), set up as the store's. */
 export const sharedPglite = (): Promise<PGlite> => {
-  pglite ??= PGlite.create()
+  pglite ??= Pglite.create()
   return pglite
 }
 export const closePglite = async () => {

@@ -5,21 +5,24 @@
  * Every scenario runs in a fresh child process (this file again, with BENCH_GROUP set), so no
  * scenario inherits another's heap, JIT state or connections: measured after the drains in one
  * process, the latency p99 of both sides grew by 20-50%. Writes bench/results/<timestamp>.json and
- * prints a table. BENCH_ONLY (comma-separated substrings,
- * e.g. "latency,pglite relay") runs only the rows whose "<driver> <scenario>" contains one of them.
+ * prints a table. BENCH_ONLY (comma-separated substrings, any case, e.g. "latency,pglite relay" or
+ * "rss") runs only the rows whose "<driver> <scenario>" contains one of them. The "runner ... RSS"
+ * rows are the memory of the real runner process (rss.ts), without a reference.
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { closePglite, median } from "./harness.ts"
+import { drainRss, idleRss } from "./rss.ts"
 import { type Driver, drain, ingest, latency } from "./scenarios.ts"
 
 interface Row {
   readonly driver: Driver
   readonly name: string
-  readonly unit: "events/s" | "ms"
+  readonly unit: "events/s" | "ms" | "MB"
   readonly sluice: ReadonlyArray<number>
-  readonly raw: ReadonlyArray<number>
+  /** The raw-SQL reference's runs; none for the runner's memory rows. */
+  readonly raw?: ReadonlyArray<number>
 }
 
 const runs = Number(process.env.BENCH_RUNS ?? 3)
@@ -30,10 +33,10 @@ const scale = Number(process.env.BENCH_SCALE ?? 1)
 const n = (x: number) => Math.max(1, Math.round(x * scale))
 const only = (process.env.BENCH_ONLY ?? "")
   .split(",")
-  .map((s) => s.trim())
+  .map((s) => s.trim().toLowerCase())
   .filter((s) => s !== "")
 const selected = (driver: Driver, name: string) =>
-  only.length === 0 || only.some((s) => `${driver} ${name}`.includes(s))
+  only.length === 0 || only.some((s) => `${driver} ${name}`.toLowerCase().includes(s))
 const rows: Array<Row> = []
 
 // Which scenario this process runs: all of them (the parent, which delegates each to a child) or one.
@@ -97,19 +100,47 @@ const measureLatency = async (rate: number, events: number) => {
   await isolated(async () => {
     const { sluice, raw } = await sample((side) => latency(side, rate, events))
     const latencyRows = (["p50", "p99"] as const).map(
-      (p): Row => ({
-        driver: "postgres",
-        name: name(p),
-        unit: "ms",
-        sluice: sluice.map((r) => r[p]),
-        raw: raw.map((r) => r[p])
-      })
+      (p) =>
+        ({
+          driver: "postgres",
+          name: name(p),
+          unit: "ms",
+          sluice: sluice.map((r) => r[p]),
+          raw: raw.map((r) => r[p])
+        }) satisfies Row
     )
     for (const row of latencyRows)
       console.error(
         `  postgres ${row.name}: sluice ${median(row.sluice).toFixed(1)} ms, raw ${median(row.raw).toFixed(1)} ms`
       )
     return latencyRows
+  })
+}
+
+/**
+ * Measures memory rows of the runner: `f` gives one value per row name for one run (a fresh runner
+ * process each time, so no warm-up), repeated `runs` times.
+ */
+const measureRss = async <K extends string>(
+  driver: Driver,
+  names: Record<K, string>,
+  f: () => Promise<{ readonly [k in NoInfer<K>]?: number | undefined }>
+) => {
+  const keys = (Object.keys(names) as Array<K>).filter((k) => selected(driver, names[k]))
+  if (keys.length === 0) return
+  await isolated(async () => {
+    const values = new Map<K, Array<number>>(keys.map((k) => [k, []]))
+    for (let i = 0; i < runs; i++) {
+      const run = await f()
+      for (const k of keys) {
+        const value = run[k]
+        if (value !== undefined) values.get(k)!.push(value)
+      }
+    }
+    return keys.map((k): Row => {
+      console.error(`  ${driver} ${names[k]}: ${Math.round(median(values.get(k)!))} MB`)
+      return { driver, name: names[k], unit: "MB", sluice: values.get(k)! }
+    })
   })
 }
 
@@ -147,6 +178,17 @@ export const main = async (resultsDir: string) => {
     )
   }
   await closePglite()
+  // The runner's memory (a real `sluice run` process, webhook transport, no sources)
+  const rssDrain = n(30_000)
+  const drainName = `runner peak RSS draining ${rssDrain} events to a webhook`
+  await measureRss(
+    "pglite",
+    { fresh: "runner idle RSS, new data directory", existing: "runner idle RSS, restarted" },
+    () => idleRss("embedded")
+  )
+  await measureRss("postgres", { fresh: "runner idle RSS" }, () => idleRss("postgres"))
+  await measureRss("pglite", { peak: drainName }, () => drainRss("embedded", rssDrain))
+  await measureRss("postgres", { peak: drainName }, () => drainRss("postgres", rssDrain))
   if (childGroup !== undefined) {
     console.log(`${CHILD_ROWS}${JSON.stringify(rows)}`)
     return
@@ -154,18 +196,24 @@ export const main = async (resultsDir: string) => {
 
   const table = rows.map((row) => {
     const sluice = median(row.sluice)
-    const raw = median(row.raw)
-    const ratio = row.unit === "ms" ? raw / sluice : sluice / raw
+    const raw = row.raw === undefined ? null : median(row.raw)
+    const ratio = raw === null ? null : row.unit === "ms" ? raw / sluice : sluice / raw
     return { ...row, median: { sluice, raw }, ratio }
   })
-  const fmt = (x: number, unit: string) =>
-    unit === "ms" ? `${x.toFixed(1)} ms` : `${Math.round(x).toLocaleString("en-US")}/s`
+  const fmt = (x: number | null, unit: string) =>
+    x === null
+      ? "-"
+      : unit === "ms"
+        ? `${x.toFixed(1)} ms`
+        : unit === "MB"
+          ? `${Math.round(x)} MB`
+          : `${Math.round(x).toLocaleString("en-US")}/s`
   const lines = [
     "| store | scenario | Sluice | raw SQL | ratio |",
     "|---|---|---:|---:|---:|",
     ...table.map(
       (r) =>
-        `| ${r.driver} | ${r.name} | ${fmt(r.median.sluice, r.unit)} | ${fmt(r.median.raw, r.unit)} | ${r.ratio.toFixed(2)}x |`
+        `| ${r.driver} | ${r.name} | ${fmt(r.median.sluice, r.unit)} | ${fmt(r.median.raw, r.unit)} | ${r.ratio === null ? "-" : `${r.ratio.toFixed(2)}x`} |`
     )
   ]
   console.log(lines.join("\n"))

@@ -1,7 +1,7 @@
 /**
- * The core EventStore contract on PGlite. Starting PGlite takes seconds, so one in-memory instance,
- * started before the first case, serves the whole file and each case gets a fresh schema in it
- * (dropped afterwards).
+ * The core EventStore contract on PGlite, started as the store starts it (Pglite.create). Starting
+ * PGlite takes seconds, so one in-memory instance, started before the first case, serves the whole
+ * file and each case gets a fresh schema in it (dropped afterwards).
  */
 import { eventStoreSuite } from "@sluice/core/vitest"
 import { Effect, Layer } from "effect"

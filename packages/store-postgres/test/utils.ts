@@ -3,11 +3,11 @@
  * DATABASE_URL (default: the local server) and drops it afterwards, so tests never see each
  * other's rows and leave nothing behind.
  */
-import { PGlite } from "@electric-sql/pglite"
+import type { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer } from "effect"
 import postgres from "postgres"
 import { afterAll, beforeAll } from "vitest"
-import { PgEventStore } from "../src/index.ts"
+import { PgEventStore, Pglite } from "../src/index.ts"
 
 export const databaseUrl: string = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 
@@ -44,14 +44,14 @@ export const freshPgLayer = (options: Omit<PgEventStore.PostgresStoreOptions, "u
 export const startupTimeout = 120_000
 
 /**
- * One in-memory PGlite for the calling test file: started in `beforeAll` (PGlite takes seconds to
- * start, more on a busy machine, so no test pays that inside its own time limit) and closed in
- * `afterAll`. Call at the top level of a test file; the getter works inside tests only.
+ * One in-memory PGlite for the calling test file, started as the store starts it (Pglite.create)
+ * in `beforeAll` (PGlite takes seconds to start, more on a busy machine, so no test pays that inside
+ * its own time limit) and closed in `afterAll`. Call at the top level of a test file; the getter works inside tests only.
  */
 export const sharedPglite = (): (() => PGlite) => {
   let pglite: PGlite | undefined
   beforeAll(async () => {
-    pglite = await PGlite.create()
+    pglite = await Pglite.create()
   }, startupTimeout)
   afterAll(async () => {
     await pglite?.close()
