@@ -62,6 +62,21 @@ export const sharedPglite = (): (() => PGlite) => {
   }
 }
 
+/**
+ * A database of its own for the calling test file, created in `beforeAll` and dropped in `afterAll`;
+ * the getter gives its URL (inside tests only). For tests that VACUUM and count what it removed:
+ * in the shared database, any other process's open transaction (another test run) keeps VACUUM from
+ * removing dead rows, while transactions in other databases do not.
+ */
+export const privateDatabase = (): (() => string) => {
+  const name = freshSchemaName("sluice_db")
+  const url = new URL(databaseUrl)
+  url.pathname = `/${name}`
+  beforeAll(() => Effect.runPromise(admin((sql) => sql.unsafe(`CREATE DATABASE ${name}`))), startupTimeout)
+  afterAll(() => Effect.runPromise(admin((sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))))
+  return () => url.href
+}
+
 /** The postgres.js store in `schema` with its own pool of `poolSize`; the schema is dropped with the layer. */
 export const postgresDriver = (poolSize: number) => (schema: string) =>
   Layer.unwrap(
