@@ -266,7 +266,7 @@ export interface PostgresStoreOptions extends StoreOptions, PostgresJs.PostgresJ
  */
 export const layer = (
   options: PostgresStoreOptions
-): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError> =>
+): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError | SqlError.SqlError> =>
   layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
 
 /** Options of `layerPglite`. `notify` defaults to false: PGlite lives in one process, where local wake-ups suffice. */

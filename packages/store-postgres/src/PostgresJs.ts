@@ -3,7 +3,7 @@
  * statement), a transaction holds one connection through postgres.js' `begin`, and LISTEN uses postgres.js' own dedicated
  * listener connection. This is the only file that knows postgres.js.
  */
-import { Context, Effect, Layer, Redacted, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Redacted, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, type SqlError } from "effect/sql"
 import postgres from "postgres"
@@ -21,6 +21,12 @@ export interface PostgresJsOptions {
   readonly applicationName?: string
   /** Seconds before an idle pooled connection is closed (0: never). @default 0 */
   readonly idleTimeout?: number
+  /**
+   * Seconds the server has to answer when the pool opens (and each connection attempt). Without it,
+   * statements wait for good on a host that drops packets: postgres.js keeps them queued.
+   * @default 10
+   */
+  readonly connectTimeout?: number
 }
 
 type Params = Array<postgres.ParameterOrJSON<never>>
@@ -61,19 +67,55 @@ const makeConnection = (pg: postgres.Sql): SqlConnection.Connection => ({
 })
 
 /** The postgres.js client, closed with the scope. */
-export const makePool = (options: PostgresJsOptions) =>
-  Effect.acquireRelease(
+export const makePool = (options: PostgresJsOptions) => {
+  const url = typeof options.url === "string" ? options.url : Redacted.value(options.url)
+  const seconds = options.connectTimeout ?? 10
+  return Effect.acquireRelease(
     Effect.sync(() =>
-      postgres(typeof options.url === "string" ? options.url : Redacted.value(options.url), {
+      postgres(url, {
         max: options.poolSize ?? 10,
         idle_timeout: options.idleTimeout ?? 0,
+        connect_timeout: seconds,
         onnotice: () => {},
         connection: { application_name: options.applicationName ?? "sluice" }
       })
     ),
     // By the time the scope closes no statement should be running; the timeout bounds the wait,
-    // which postgres.js 3.4.9 otherwise spends in full after a connection was terminated.
-    (pg) => Effect.promise(() => pg.end({ timeout: 1 }))
+    // which postgres.js 3.4.9 otherwise spends in full after a connection was terminated. The outer
+    // bound covers a pool still trying to connect.
+    (pg) =>
+      Effect.promise(() => pg.end({ timeout: 1 })).pipe(
+        Effect.timeoutOrElse({ duration: Duration.seconds(3), orElse: () => Effect.void })
+      )
+  ).pipe(Effect.tap((pg) => reachable(pg, seconds, url)))
+}
+
+/** Where a URL points, without its credentials. */
+const whereOf = (url: string): string => {
+  if (!URL.canParse(url)) return "the configured URL"
+  const parsed = new URL(url)
+  return `${parsed.hostname}:${parsed.port || 5432}`
+}
+
+/** The server answers within `seconds`, or the pool fails to open with a SqlError saying so. */
+const reachable = (pg: postgres.Sql, seconds: number, url: string) =>
+  run("connect", () => pg.unsafe("SELECT 1")).pipe(
+    Effect.timeoutOrElse({
+      duration: Duration.seconds(seconds),
+      orElse: () =>
+        Effect.fail(
+          toSqlError(
+            Object.assign(
+              new Error(
+                `no answer from PostgreSQL at ${whereOf(url)} within ${seconds}s (a wrong host or port, or a firewall dropping packets?)`
+              ),
+              { code: "CONNECT_TIMEOUT" }
+            ),
+            "connect"
+          )
+        )
+    }),
+    Effect.asVoid
   )
 
 /** Raised inside postgres.js' `begin` callback to make it roll back. */
@@ -206,7 +248,7 @@ export const fromPool = (pg: postgres.Sql) =>
   }).pipe(Effect.provide(Reactivity.layer))
 
 /** SqlClient and PgNotifications on a postgres.js pool that lives as long as the layer. */
-export const layer = (options: PostgresJsOptions): Layer.Layer<SqlClient.SqlClient | PgNotifications, never> =>
+export const layer = (options: PostgresJsOptions): Layer.Layer<SqlClient.SqlClient | PgNotifications, SqlError.SqlError> =>
   Layer.effectContext(
     Effect.gen(function* () {
       const pg = yield* makePool(options)
