@@ -75,7 +75,9 @@ const status = Command.make(
     Effect.gen(function* () {
       const window = Duration.fromInput(sample as Duration.Input)
       if (Option.isNone(window)) {
-        return yield* new Commands.UsageError({ reason: `--sample: not a duration: ${JSON.stringify(sample)}` })
+        return yield* new Commands.UsageError({
+          reason: `--sample: not a duration: ${JSON.stringify(sample)} (e.g. "2 seconds", "500 millis")`
+        })
       }
       // An infinite window would never print; a negative one means nothing.
       if (!Duration.isFinite(window.value) || Duration.isNegative(window.value)) {

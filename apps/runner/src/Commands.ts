@@ -62,6 +62,20 @@ export const run = (
   })
 
 /**
+ * The command line as typed, less its config flag: what to run with `--admin URL` next to a running
+ * process, so that `dlq purge --yes --route r` keeps its flags.
+ */
+const asTypedForAdmin = (args: ReadonlyArray<string> = process.argv.slice(2)): string => {
+  const kept: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? ""
+    if (arg === "--config" || arg === "-c") i++
+    else if (!arg.startsWith("--config=")) kept.push(/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg))
+  }
+  return `sluice ${kept.join(" ")}`
+}
+
+/**
  * Runs `f` with the configured store open as it is: no migration and no DDL (a missing or
  * unmigrated schema, or an empty data directory, is an error naming it), an embedded data
  * directory locked under `command`, with the config's logging.
@@ -75,7 +89,7 @@ const withStore = <A, E, R>(
   Effect.gen(function* () {
     const loaded = yield* loadConfig(file, true)
     const choice = yield* chooseStore(loaded.config.store)
-    const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false, viaAdmin: `sluice ${command}` })
+    const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false, viaAdmin: asTypedForAdmin() })
     return yield* Effect.flatMap(EventStore, f).pipe(
       Effect.provide(open.pipe(Layer.provideMerge(logging(loaded.config.logging, logLevel))))
     )

@@ -206,7 +206,14 @@ export const readConfigFile = (file: string, absolute: string): Effect.Effect<un
     try: () => readFile(absolute, "utf8"),
     catch: (cause) => {
       const code = (cause as NodeJS.ErrnoException).code
-      const hint = code === "ENOENT" ? ` (no such file: ${absolute}; give the config file with --config FILE)` : ""
+      const hint =
+        code === "ENOENT"
+          ? ` (no such file: ${absolute}; give the config file with --config FILE)`
+          : code === "EISDIR"
+            ? ` (${absolute} is a directory: give the config file in it, e.g. --config ${absolute}/sluice.json)`
+            : code === "EACCES"
+              ? ` (no permission to read ${absolute})`
+              : ""
       return new ConfigFileError({ file, details: `cannot read the file: ${code ?? cause}${hint}` })
     }
   }).pipe(

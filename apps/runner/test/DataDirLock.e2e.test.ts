@@ -71,7 +71,11 @@ describe("the embedded data directory lock", () => {
       expect(refused.stderr).toContain(held)
     }
     expect(second.stderr).toMatch(/\. Stop it first$/m)
-    expect(status.stderr).toContain(`. Stop it first, or ask the running process: sluice status --admin ${first.url}`)
+    // The suggestion keeps the flags as typed (the config flag aside).
+    expect(status.stderr).toContain(
+      `. Stop it first, or ask the running process: sluice status --sample "0 seconds" --admin ${first.url}`
+    )
+    expect(purge.stderr).toContain(`ask the running process: sluice dlq purge --yes --admin ${first.url}`)
     expect(purge.stdout).not.toContain("purged")
 
     // The first one still serves and delivers everything, once.

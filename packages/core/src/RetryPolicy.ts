@@ -59,7 +59,7 @@ export const decide = (
   random: number
 ): RetryDecision => {
   if (attempt >= policy.maxAttempts) {
-    return RetryDecision.GiveUp({ reason: `gave up after ${attempt} attempts: ${error}` })
+    return RetryDecision.GiveUp({ reason: `gave up after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${error}` })
   }
   if (retryAfter !== undefined) {
     const asked = Math.max(0, Duration.toMillis(retryAfter))

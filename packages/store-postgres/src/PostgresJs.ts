@@ -248,7 +248,9 @@ export const fromPool = (pg: postgres.Sql) =>
   }).pipe(Effect.provide(Reactivity.layer))
 
 /** SqlClient and PgNotifications on a postgres.js pool that lives as long as the layer. */
-export const layer = (options: PostgresJsOptions): Layer.Layer<SqlClient.SqlClient | PgNotifications, SqlError.SqlError> =>
+export const layer = (
+  options: PostgresJsOptions
+): Layer.Layer<SqlClient.SqlClient | PgNotifications, SqlError.SqlError> =>
   Layer.effectContext(
     Effect.gen(function* () {
       const pg = yield* makePool(options)
