@@ -50,7 +50,11 @@ export const priceSource: Source = {
 // #endregion source
 
 // #region transport
-/** A transport that prints each event as one JSON line. */
+/**
+ * A transport that prints each event as one JSON line. It leaves out publish's second argument, the
+ * relay's `{ deadline, sending }`: printing waits on no receiver, and the relay's publish timeout
+ * bounds it anyway.
+ */
 export const printTransport: Transport = {
   name: "stdout",
   publish: (envelopes) =>

@@ -25,7 +25,9 @@ export { defaultBatchSize, type RelayOptions } from "./RelaySettings.ts"
 
 /**
  * Claims one batch and publishes it route by route (routes concurrently); each route's results are
- * recorded as soon as that route has them. If interrupted, a route whose publish is in flight
+ * recorded as soon as that route has them. A `NotSent` outcome releases its row with no attempt
+ * counted, unless nothing in that route's publish was sent: then each row counts a retryable attempt,
+ * so a row that can never be sent still reaches the retry ceiling. If interrupted, a route whose publish is in flight
  * records a failed attempt for each of its rows (a request may have been sent), rows not yet handed
  * to a transport are released, and results already known are still recorded: a shutdown never
  * drops, nor re-sends, a delivery that already happened. Options that cannot work (see

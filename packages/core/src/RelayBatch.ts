@@ -10,14 +10,7 @@ import * as Metrics from "./Metrics.ts"
 import type { Settings } from "./RelaySettings.ts"
 import { decide, type RetryPolicy } from "./RetryPolicy.ts"
 import { escapeText } from "./StorableText.ts"
-import {
-  type Envelope,
-  PublishDeadline,
-  type PublishOutcome,
-  PublishProgress,
-  type PublishProgressShape,
-  retryable
-} from "./Transport.ts"
+import { type Envelope, type PublishOutcome, retryable } from "./Transport.ts"
 import { Transports } from "./Transports.ts"
 
 /** What one batch did. */
@@ -26,7 +19,10 @@ export interface BatchReport {
   readonly delivered: number
   readonly retried: number
   readonly dead: number
-  /** Rows the transport did not send (NotSent): back to pending, no attempt counted. */
+  /**
+   * Rows the transport did not send (NotSent) while it sent others: back to pending, no attempt
+   * counted.
+   */
   readonly released: number
   /** Results refused by the store because this worker's lease was no longer valid. */
   readonly stale: number
@@ -89,7 +85,7 @@ export const redeliveryAnnotations = (envelopes: ReadonlyArray<Envelope>) => ({
 })
 
 /** How far one route's publish got: what an interruption must count as attempted. */
-class Progress implements PublishProgressShape {
+class Progress {
   handedOver = false
   reportsSending = false
   readonly sent = new Set<string>()
@@ -115,6 +111,11 @@ const envelopeOf = (claimed: Claimed): Envelope => ({
  * Publishes one route's rows. A transport that breaks its contract (dies, returns the wrong number
  * of outcomes) or outlives `timeout` yields retryable outcomes, never a crash. `progress` says
  * whether the transport got the envelopes, and which ones it sent if it reports that.
+ *
+ * A publish that sent nothing at all (every outcome `NotSent`: a publish timeout too short for even
+ * one request, a transport that never starts) counts a retryable attempt per row, where a `NotSent`
+ * among other outcomes releases its row with none: otherwise such rows would be claimed and released
+ * forever instead of reaching the retry ceiling. This is the relay's rule, not the transport's.
  */
 const publishRoute = (
   transportName: string,
@@ -132,9 +133,7 @@ const publishRoute = (
     const deadline = start + millis - Math.min(1000, Math.floor(millis / 10))
     progress.handedOver = true
     progress.reportsSending = transport.reportsSending === true
-    const outcomes = yield* transport.publish(envelopes).pipe(
-      Effect.provideService(PublishDeadline, deadline),
-      Effect.provideService(PublishProgress, progress),
+    const outcomes = yield* transport.publish(envelopes, { deadline, sending: progress.sending }).pipe(
       Effect.timeoutOrElse({
         duration: timeout,
         orElse: () =>
@@ -150,9 +149,7 @@ const publishRoute = (
         retryable(`transport ${transportName} returned ${outcomes.length} outcomes for ${envelopes.length} envelopes`)
       )
     }
-    // Nothing sent at all (a publish timeout too short for even one request, a transport that never
-    // starts): counted as attempts, so those rows still end in dead letters instead of being claimed
-    // and released forever.
+    // Nothing sent at all: counted as attempts (see above).
     if (outcomes.length > 0 && outcomes.every((o) => o._tag === "NotSent"))
       return outcomes.map((o) => retryable(`nothing was sent: ${o._tag === "NotSent" ? o.error : ""}`))
     return outcomes
@@ -268,11 +265,14 @@ const record = (
 
 /**
  * Claims one batch and publishes it route by route (routes concurrently); each route's results are
- * recorded as soon as that route has them, whatever the other routes do. If interrupted:
+ * recorded as soon as that route has them, whatever the other routes do. Each outcome becomes a
+ * write: Delivered -> delivered, Retryable -> retry after the policy's backoff (or dead on the last
+ * attempt), Permanent -> dead, NotSent -> released with no attempt counted, unless the route's whole
+ * publish was NotSent, which counts a retryable attempt per row (see `publishRoute`). If interrupted:
  * - a route whose publish is in flight records a failed attempt for each row that may have been sent
  *   (the next request must carry the next attempt number), with the reason
  *   `InterruptedPublishReason`; on its last attempt a row is dead-lettered as after any failure.
- *   A transport that reports what it sends (`PublishProgress`) has only those rows counted;
+ *   A transport that reports what it sends (`reportsSending`) has only those rows counted;
  * - rows not handed to the transport, or not yet sent by one that reports, are released (no attempt
  *   counted);
  * - a route whose outcomes are in still records them: a shutdown never drops, nor re-sends, a

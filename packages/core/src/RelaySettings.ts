@@ -25,11 +25,11 @@ export interface RelayOptions {
   readonly lease?: Duration.Input
   /**
    * Longest time one route's publish may take before its envelopes count as a retryable failure.
-   * Transports that read `PublishDeadline` (the HTTP transport does) are told to finish a little
-   * earlier, with their own outcomes, so what they delivered is recorded as delivered. It must leave
-   * time to record the results while the lease still holds: otherwise every result would be refused
-   * as stale, no attempt would ever be counted, and a receiver that never answers would be retried
-   * forever. @default 80% of the lease
+   * The transport is given a deadline (`context.deadline`) a little earlier; one that keeps it (the
+   * HTTP transport does) returns its own outcomes by then, so what it delivered is recorded as
+   * delivered. It must leave time to record the results while the lease still holds: otherwise every
+   * result would be refused as stale, no attempt would ever be counted, and a receiver that never
+   * answers would be retried forever. @default 80% of the lease
    */
   readonly publishTimeout?: Duration.Input
   /** @default defaultRetryPolicy (5 attempts) */

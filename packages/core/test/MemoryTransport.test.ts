@@ -30,3 +30,37 @@ const memorySubject = Effect.gen(function* () {
 })
 
 transportSuite("memory", memorySubject)
+
+// The simplest transport there is ignores its publish context: with the deadline gap declared, it
+// still keeps the whole contract (the relay's timeout bounds it, and counts all of an interrupted
+// publish as sent).
+const ignoresContext = Effect.sync(() => {
+  const accepted: Array<{ readonly event_id: string; readonly event: unknown }> = []
+  let decide: (eventId: string) => Answer = () => "accept"
+  const subject: TransportSubject = {
+    transport: {
+      name: "simple",
+      publish: (envelopes) =>
+        Effect.sync(() =>
+          envelopes.map((envelope) => {
+            const answer = decide(envelope.event.event_id)
+            if (answer === "accept") {
+              accepted.push({ event_id: envelope.event.event_id, event: encodeEvent(envelope.event) })
+              return delivered
+            }
+            return answer === "fail" ? retryable("simple: told to fail") : permanent("simple: told to reject")
+          })
+        )
+    },
+    accepted: Effect.sync(() => [...accepted]),
+    answer: (next) =>
+      Effect.sync(() => {
+        decide = next
+      })
+  }
+  return subject
+})
+
+transportSuite("a transport that ignores its context", ignoresContext, {
+  features: { deadline: { unsupported: "it sends everything at once, whatever the deadline" } }
+})

@@ -1,18 +1,22 @@
 /**
  * The console transport: prints each envelope as a line on stdout (or any ConsoleSink), one write per
  * envelope, in order. A write that fails becomes that envelope's outcome (with the reason), never a
- * crash: a closed stdout (EPIPE, destroyed stream) gives Retryable outcomes. Exported as a Plugin.
+ * crash: a closed stdout (EPIPE, destroyed stream) gives Retryable outcomes. It keeps the publish
+ * deadline (a reader that stops reading stalls stdout) and reports each line before writing it.
+ * Exported as a Plugin.
  */
 import {
   delivered,
   type Envelope,
+  notSent,
   Plugin,
+  type PublishContext,
   type PublishOutcome,
   permanent,
   retryable,
   type Transport
 } from "@sluice/core"
-import { Effect, Option, Schema, type Scope } from "effect"
+import { Clock, Effect, Option, Schema, type Scope } from "effect"
 import { formatter } from "./ConsoleFormat.ts"
 import { ConsoleSink } from "./ConsoleSink.ts"
 import { makeStdout } from "./NodeStdout.ts"
@@ -43,16 +47,27 @@ export const make = (
     const provided = yield* Effect.serviceOption(ConsoleSink)
     const sink = Option.isSome(provided) ? provided.value : yield* makeStdout
     const render = formatter(config.format, sink.isTTY)
-    const writeOne = (envelope: Envelope): Effect.Effect<PublishOutcome> =>
-      sink.write(render(envelope)).pipe(
-        Effect.as(delivered),
-        Effect.catchTag("ConsoleSinkError", (error) =>
-          Effect.succeed(error.retryable ? retryable(error.reason) : permanent(error.reason))
+    const writeOne = (envelope: Envelope, context: PublishContext): Effect.Effect<PublishOutcome> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const left = context.deadline - now
+        if (left <= 0) return Effect.succeed(notSent("the publish deadline passed before this line was written"))
+        context.sending([envelope])
+        return sink.write(render(envelope)).pipe(
+          Effect.as(delivered),
+          Effect.catchTag("ConsoleSinkError", (error) =>
+            Effect.succeed(error.retryable ? retryable(error.reason) : permanent(error.reason))
+          ),
+          // The line may still come out later: Retryable, not NotSent.
+          Effect.timeoutOrElse({
+            duration: left,
+            orElse: () => Effect.succeed(retryable("the output did not take the line by the publish deadline"))
+          })
         )
-      )
+      })
     return {
       name,
-      publish: (envelopes) => Effect.forEach(envelopes, writeOne)
+      reportsSending: true,
+      publish: (envelopes, context) => Effect.forEach(envelopes, (envelope) => writeOne(envelope, context))
     }
   })
 

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process"
 import { PassThrough, Writable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { encodeEvent, type PublishOutcome, Transports } from "@sluice/core"
+import { encodeEvent, noDeadline, type PublishOutcome, Transports } from "@sluice/core"
 import { makeEvent, TransportContract } from "@sluice/core/testing"
 import { DateTime, Effect, Exit, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
@@ -29,7 +29,7 @@ describe("ConsoleTransport: formats", () => {
       const capture = makeCaptureSink(false)
       const transport = yield* make({ format: "auto" }).pipe(Effect.provideService(ConsoleSink, capture.sink))
       const envelopes = [fixedEvent(), fixedEvent()].map((e, i) => TransportContract.envelope(e, "r", `t${i}`, i + 1))
-      const outcomes = yield* transport.publish(envelopes)
+      const outcomes = yield* transport.publish(envelopes, noDeadline)
       assert.deepStrictEqual(
         outcomes.map((o) => o._tag),
         ["Delivered", "Delivered"]
@@ -46,7 +46,7 @@ describe("ConsoleTransport: formats", () => {
       const capture = makeCaptureSink(true)
       const transport = yield* make({ format: "auto" }).pipe(Effect.provideService(ConsoleSink, capture.sink))
       const event = fixedEvent()
-      yield* transport.publish([TransportContract.envelope(event, "quotes", "prices", 2)])
+      yield* transport.publish([TransportContract.envelope(event, "quotes", "prices", 2)], noDeadline)
       assert.deepStrictEqual(capture.lines(), [
         `2026-01-02T03:04:05.678Z quote.updated quote/AAPL -> quotes/prices #2 ${event.event_id} {"price":123.45,"currency":"USD"}`
       ])
@@ -71,10 +71,10 @@ describe("ConsoleTransport: formats", () => {
       const tty = makeCaptureSink(true)
       const pipe = makeCaptureSink(false)
       const envelope = TransportContract.envelope(fixedEvent())
-      yield* Effect.flatMap(make({ format: "json" }), (t) => t.publish([envelope])).pipe(
+      yield* Effect.flatMap(make({ format: "json" }), (t) => t.publish([envelope], noDeadline)).pipe(
         Effect.provideService(ConsoleSink, tty.sink)
       )
-      yield* Effect.flatMap(make({ format: "pretty" }), (t) => t.publish([envelope])).pipe(
+      yield* Effect.flatMap(make({ format: "pretty" }), (t) => t.publish([envelope], noDeadline)).pipe(
         Effect.provideService(ConsoleSink, pipe.sink)
       )
       assert.strictEqual(`${tty.lines()[0]}\n`, jsonLine(envelope))
@@ -91,13 +91,13 @@ describe("ConsoleTransport: a closed stdout", () => {
       stream.on("data", (chunk: Buffer) => received.push(chunk.toString("utf8")))
       const sink = yield* fromWritable(stream)
       const transport = yield* make({ format: "json" }).pipe(Effect.provideService(ConsoleSink, sink))
-      const first = yield* transport.publish([TransportContract.envelope(makeEvent())])
+      const first = yield* transport.publish([TransportContract.envelope(makeEvent())], noDeadline)
       assert.strictEqual(first[0]!._tag, "Delivered")
       stream.destroy()
-      const after = yield* transport.publish([
-        TransportContract.envelope(makeEvent()),
-        TransportContract.envelope(makeEvent())
-      ])
+      const after = yield* transport.publish(
+        [TransportContract.envelope(makeEvent()), TransportContract.envelope(makeEvent())],
+        noDeadline
+      )
       assert.deepStrictEqual(
         after.map((o) => o._tag),
         ["Retryable", "Retryable"]
@@ -122,10 +122,10 @@ describe("ConsoleTransport: a closed stdout", () => {
         const sink = yield* fromWritable(stream).pipe(Scope.provide(scope))
         assert.strictEqual(stream.listenerCount("error"), 1)
         const transport = yield* make({ format: "json" }).pipe(Effect.provideService(ConsoleSink, sink))
-        const outcomes = yield* transport.publish([
-          TransportContract.envelope(makeEvent()),
-          TransportContract.envelope(makeEvent())
-        ])
+        const outcomes = yield* transport.publish(
+          [TransportContract.envelope(makeEvent()), TransportContract.envelope(makeEvent())],
+          noDeadline
+        )
         assert.deepStrictEqual(
           outcomes.map((o) => o._tag),
           ["Retryable", "Retryable"]
@@ -195,7 +195,7 @@ describe("ConsoleTransport: plugin", () => {
       const capture = makeCaptureSink(false)
       const transport = yield* build({}).pipe(Effect.provideService(ConsoleSink, capture.sink))
       assert.strictEqual(transport.name, "out")
-      yield* transport.publish([TransportContract.envelope(makeEvent())])
+      yield* transport.publish([TransportContract.envelope(makeEvent())], noDeadline)
       assert.strictEqual(capture.lines().length, 1)
       assert.isTrue(capture.lines()[0]!.startsWith('{"route":"default"'), "auto is json off a terminal")
     })

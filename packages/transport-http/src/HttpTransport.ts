@@ -12,9 +12,8 @@ import {
   encodeEvent,
   Ids,
   Plugin,
-  PublishDeadline,
+  type PublishContext,
   type PublishOutcome,
-  PublishProgress,
   type Transport
 } from "@sluice/core"
 import { Cause, Clock, Effect, Option, Redacted, type Scope, Stream } from "effect"
@@ -139,12 +138,14 @@ export const make = (
       Object.entries(config.headers).map(([header, value]) => [header, Redacted.value(value)] as const)
     )
 
-    const send = Effect.fn("sluice.transport.http.send")(function* (envelopes: ReadonlyArray<Envelope>) {
-      // Within the relay's deadline: a request that cannot start in time is not sent, and the wait
+    const send = Effect.fn("sluice.transport.http.send")(function* (
+      envelopes: ReadonlyArray<Envelope>,
+      context: PublishContext
+    ) {
+      // Within the caller's deadline: a request that cannot start in time is not sent, and the wait
       // for an answer ends at the deadline, so the outcomes of the others reach the relay.
-      const deadline = yield* PublishDeadline
       const now = yield* Clock.currentTimeMillis
-      const waitMs = deadline === null ? config.timeoutMs : Math.min(config.timeoutMs, deadline - now)
+      const waitMs = Math.min(config.timeoutMs, context.deadline - now)
       if (waitMs <= 0) return notStarted
       const first = envelopes[0]!
       const single = config.mode === "single"
@@ -169,8 +170,7 @@ export const make = (
       )
       // Told to the relay before the request goes out: if a shutdown interrupts this publish, these
       // envelopes count a failed attempt (the receiver may have them), the ones not sent do not.
-      const progress = yield* PublishProgress
-      progress?.sending(envelopes)
+      context.sending(envelopes)
       const answer = yield* client.execute(request).pipe(
         Effect.flatMap(
           (response): Effect.Effect<Answer> =>
@@ -202,12 +202,23 @@ export const make = (
       )
     })
 
-    const publish = (envelopes: ReadonlyArray<Envelope>): Effect.Effect<ReadonlyArray<PublishOutcome>> =>
+    const publish = (
+      envelopes: ReadonlyArray<Envelope>,
+      context: PublishContext
+    ): Effect.Effect<ReadonlyArray<PublishOutcome>> =>
       Effect.gen(function* () {
         const requests = planRequests(config, envelopes)
-        const results = yield* Effect.forEach(requests, (indexes) => send(indexes.map((i) => envelopes[i]!)), {
-          concurrency: config.concurrency
-        })
+        const results = yield* Effect.forEach(
+          requests,
+          (indexes) =>
+            send(
+              indexes.map((i) => envelopes[i]!),
+              context
+            ),
+          {
+            concurrency: config.concurrency
+          }
+        )
         const outcomes = new Array<PublishOutcome>(envelopes.length)
         requests.forEach((indexes, r) => {
           for (const i of indexes) outcomes[i] = results[r]!

@@ -43,7 +43,8 @@ const httpSubject = (mode: "single" | "batch") =>
       mode,
       maxBatchSize: 3,
       concurrency: 2,
-      timeoutMs: 5_000,
+      // Longer than the deadline case waits: only keeping the deadline can end its held publish in time.
+      timeoutMs: 30_000,
       maxRetryAfterMs: 60_000,
       headers: {}
     })

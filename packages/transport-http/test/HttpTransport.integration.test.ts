@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore, encodeEvent, type PublishOutcome, Relay, Transports } from "@sluice/core"
+import { EventStore, encodeEvent, noDeadline, type PublishOutcome, Relay, Transports } from "@sluice/core"
 import { MemoryEventStore, makeBatch, makeEvent, TransportContract } from "@sluice/core/testing"
 import { Duration, Effect, Fiber, Layer, Random, Schema } from "effect"
 import { TestClock } from "effect/testing"
@@ -16,7 +16,7 @@ const transportFor = (receiver: Pick<Receiver, "url">, overrides: Record<string,
   make(Schema.decodeUnknownSync(HttpTransportConfig)({ url: receiver.url, secrets: [secret], ...overrides }), "hook")
 
 const publishOne = (transport: { readonly publish: TransportContract.TransportSubject["transport"]["publish"] }) =>
-  Effect.map(transport.publish([TransportContract.envelope(makeEvent())]), (outcomes) => outcomes[0]!)
+  Effect.map(transport.publish([TransportContract.envelope(makeEvent())], noDeadline), (outcomes) => outcomes[0]!)
 
 const errorOf = (outcome: PublishOutcome): string => (outcome._tag === "Delivered" ? "" : outcome.error)
 const retryAfterMs = (outcome: PublishOutcome): number | undefined =>
@@ -32,7 +32,10 @@ describe("HttpTransport: signing and wire format", () => {
       const receiver = yield* startReceiver()
       const transport = yield* transportFor(receiver, { headers: { "x-api-key": "k-123" } })
       const event = makeEvent()
-      const outcomes = yield* transport.publish([TransportContract.envelope(event, "orders-route", "orders", 3)])
+      const outcomes = yield* transport.publish(
+        [TransportContract.envelope(event, "orders-route", "orders", 3)],
+        noDeadline
+      )
       assert.deepStrictEqual(outcomes, [{ _tag: "Delivered" }])
       const [request] = yield* receiver.requests
       assert.strictEqual(request!.method, "POST")
@@ -105,7 +108,7 @@ describe("HttpTransport: signing and wire format", () => {
       const events = [makeEvent(), makeEvent(), makeEvent(), makeEvent(), makeEvent()]
       const topics = ["a", "a", "b", "a", "b"]
       const batch = events.map((event, i) => TransportContract.envelope(event, "r", topics[i]))
-      const outcomes = yield* transport.publish(batch)
+      const outcomes = yield* transport.publish(batch, noDeadline)
       assert.deepStrictEqual(
         outcomes.map((o) => o._tag),
         ["Delivered", "Delivered", "Retryable", "Delivered", "Retryable"]
@@ -125,7 +128,7 @@ describe("HttpTransport: signing and wire format", () => {
         assert.strictEqual(header(request, "sluice-attempt"), undefined)
       }
       assert.deepStrictEqual(JSON.parse(requests[0]!.body), [encodeEvent(events[0]!), encodeEvent(events[1]!)])
-      yield* transport.publish(batch.slice(0, 2))
+      yield* transport.publish(batch.slice(0, 2), noDeadline)
       const again = yield* receiver.requests
       assert.strictEqual(
         header(again[3]!, "webhook-id"),
@@ -286,8 +289,8 @@ describe("HttpTransport: outcomes", () => {
       )
       const transport = yield* transportFor(receiver)
       const envelope = TransportContract.envelope(makeEvent())
-      const first = yield* transport.publish([envelope])
-      const second = yield* transport.publish([{ ...envelope, attempt: 2 }])
+      const first = yield* transport.publish([envelope], noDeadline)
+      const second = yield* transport.publish([{ ...envelope, attempt: 2 }], noDeadline)
       assert.deepStrictEqual([first[0]!._tag, second[0]!._tag], ["Retryable", "Delivered"])
       assert.strictEqual(errorOf(first[0]!), "HTTP 502: bad gateway")
       const requests = yield* receiver.requests

@@ -1,9 +1,10 @@
 /**
- * The in-memory Transport for tests: records every envelope it is handed and answers with outcomes
- * you script (by default: delivered), so a test can make deliveries fail, retry or dead-letter.
+ * The in-memory Transport for tests: records every envelope it sends and answers with outcomes you
+ * script (by default: delivered), so a test can make deliveries fail, retry or dead-letter. Given a
+ * deadline that has passed, it sends nothing (`NotSent`), as the Transport contract asks.
  */
-import { Context, Effect, Layer } from "effect"
-import { delivered, type Envelope, type PublishOutcome, type Transport } from "../Transport.ts"
+import { Clock, Context, Effect, Layer } from "effect"
+import { delivered, type Envelope, notSent, type PublishOutcome, type Transport } from "../Transport.ts"
 import { Transports } from "../Transports.ts"
 
 /** Decides the outcome of one envelope; the default delivers everything. */
@@ -11,7 +12,7 @@ export type Behaviour = (envelope: Envelope) => PublishOutcome
 
 export interface MemoryTransportHandle {
   readonly transport: Transport
-  /** Every envelope handed to `publish`, in order, including failed attempts. */
+  /** Every envelope sent (handed to `publish` before its deadline), in order, failed attempts included. */
   readonly published: Effect.Effect<ReadonlyArray<Envelope>>
   /** The envelopes whose outcome was Delivered. */
   readonly delivered: Effect.Effect<ReadonlyArray<Envelope>>
@@ -43,9 +44,10 @@ export const make = (name: string, initial: Behaviour = () => delivered): Effect
     return {
       transport: {
         name,
-        publish: (envelopes) =>
-          Effect.sync(() =>
+        publish: (envelopes, context) =>
+          Effect.map(Clock.currentTimeMillis, (now) =>
             envelopes.map((envelope) => {
+              if (now >= context.deadline) return notSent("memory: the publish deadline had passed")
               published.push(envelope)
               const outcome = behaviour(envelope)
               if (outcome._tag === "Delivered") accepted.push(envelope)

@@ -5,10 +5,10 @@
  * wraps them as `transportSuite(name, makeSubject)`. Each case builds a fresh subject: the transport
  * under test wired to a receiver the case can observe and steer.
  */
-import { Cause, Duration, Effect, Exit, Fiber, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, type Scope } from "effect"
 import { type Event, encodeEvent } from "../Event.ts"
 import type { OutboxId } from "../Outbox.ts"
-import type { Envelope, PublishOutcome, Transport } from "../Transport.ts"
+import { type Envelope, noDeadline, type PublishContext, type PublishOutcome, type Transport } from "../Transport.ts"
 import * as check from "./check.ts"
 import { makeEvent } from "./fixtures.ts"
 
@@ -42,6 +42,13 @@ export interface Features {
    * @default supported
    */
   readonly perEnvelopeOutcomes?: { readonly unsupported: string }
+  /**
+   * The transport keeps `context.deadline`: it starts nothing once the deadline has passed
+   * (`NotSent`) and cuts its waits for answers at it. A transport that cannot gives the reason (the
+   * relay's publish timeout is then the only bound, and counts every envelope as retryable).
+   * @default supported
+   */
+  readonly deadline?: { readonly unsupported: string }
 }
 
 /** The transport under test and a handle on its receiver. */
@@ -78,9 +85,9 @@ export const envelope = (event: Event, route = "default", topic = `topic.${route
 })
 
 /** Publishes and checks the part of the contract every publish must keep: it succeeds, one outcome each. */
-const publish = (subject: TransportSubject, envelopes: ReadonlyArray<Envelope>) =>
+const publish = (subject: TransportSubject, envelopes: ReadonlyArray<Envelope>, context = noDeadline) =>
   Effect.gen(function* () {
-    const exit = yield* Effect.exit(subject.transport.publish(envelopes))
+    const exit = yield* Effect.exit(subject.transport.publish(envelopes, context))
     if (Exit.isFailure(exit)) {
       return yield* Effect.die(
         new check.ContractViolationError({ message: `publish must never fail, got ${Cause.pretty(exit.cause)}` })
@@ -89,6 +96,25 @@ const publish = (subject: TransportSubject, envelopes: ReadonlyArray<Envelope>) 
     yield* check.equal(exit.value.length, envelopes.length, "one outcome per envelope")
     return exit.value
   })
+
+/** A context with `deadline` whose `sending` records the event ids reported. */
+const recording = (deadline: number) => {
+  const reported = new Set<string>()
+  const context: PublishContext = {
+    deadline,
+    sending: (envelopes) => {
+      for (const e of envelopes) reported.add(e.event.event_id)
+    }
+  }
+  return { context, reported }
+}
+
+/** The deadline cases wait for a real deadline whatever the suite's clock: the live one. */
+const onLiveClock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.provideService(effect, Clock.Clock, Clock.Clock.defaultValue())
+
+/** How long a case waits for something that should happen at once; it only costs time on failure. */
+const bound = Duration.seconds(15)
 
 const tags = (outcomes: ReadonlyArray<PublishOutcome>) => outcomes.map((o) => o._tag)
 const tagOf = (answer: Answer): PublishOutcome["_tag"] =>
@@ -239,9 +265,9 @@ export const cases: ReadonlyArray<ContractCase> = [
       Effect.gen(function* () {
         const batch = [envelope(makeEvent()), envelope(makeEvent())]
         const hold = subject.hold === undefined ? undefined : yield* subject.hold
-        const fiber = yield* Effect.forkChild(subject.transport.publish(batch))
+        const fiber = yield* Effect.forkChild(subject.transport.publish(batch, noDeadline))
         // A deadline, not a wait: generous for a busy machine, it only costs time when the case fails.
-        if (hold !== undefined) yield* hold.arrived.pipe(Effect.timeout(Duration.seconds(15)))
+        if (hold !== undefined) yield* hold.arrived.pipe(Effect.timeout(bound))
         const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
         yield* check.that(
           Exit.isSuccess(exit) ? hold === undefined : Cause.hasInterruptsOnly(exit.cause),
@@ -255,6 +281,89 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal(tags(outcomes), ["Delivered"], "a publish after the interruption")
         const accepted = (yield* subject.accepted).map((r) => r.event_id)
         yield* check.that(accepted.includes(after[0]!.event.event_id), "the later event is received")
+      })
+  },
+  {
+    name: "given a deadline that has passed, a publish sends nothing and answers NotSent for each envelope",
+    requires: "deadline",
+    run: (subject) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const batch = mixedBatch()
+        const outcomes = yield* publish(subject, batch, recording(now - 1).context)
+        yield* check.equal(
+          tags(outcomes),
+          batch.map(() => "NotSent"),
+          "outcomes"
+        )
+        yield* check.equal((yield* subject.accepted).length, 0, "nothing received")
+      })
+  },
+  {
+    name: "a publish whose receiver does not answer returns by its deadline: Retryable if sent, NotSent if not",
+    requires: "deadline",
+    run: (subject) =>
+      Effect.gen(function* () {
+        // Far enough ahead for the first request to reach a held receiver on a busy machine.
+        const wait = Duration.millis(500)
+        const hold = subject.hold === undefined ? undefined : yield* subject.hold
+        const batch = [envelope(makeEvent()), envelope(makeEvent()), envelope(makeEvent())]
+        const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(wait)
+        const fiber = yield* Effect.forkChild(subject.transport.publish(batch, recording(deadline).context))
+        const exit = yield* Fiber.await(fiber).pipe(Effect.timeout(Duration.sum(wait, bound)), Effect.option)
+        if (hold !== undefined) yield* hold.release
+        yield* check.that(
+          exit._tag === "Some",
+          `the publish is still running ${Duration.format(bound)} after its deadline: it must return by then`
+        )
+        if (exit._tag === "None") return
+        yield* check.that(Exit.isSuccess(exit.value), "a publish cut by its deadline still succeeds")
+        const outcomes = Exit.isSuccess(exit.value) ? exit.value.value : []
+        yield* check.equal(outcomes.length, batch.length, "one outcome per envelope")
+        if (hold !== undefined) {
+          yield* check.that(
+            outcomes.every((o) => o._tag === "Retryable" || o._tag === "NotSent"),
+            `an unanswered envelope is Retryable (it may have arrived) or NotSent (never sent); got ${tags(outcomes)}`
+          )
+        }
+        // Once released, what the receiver got must not be among the envelopes said to be NotSent.
+        yield* publish(subject, [envelope(makeEvent())])
+        const received = new Set((yield* subject.accepted).map((r) => r.event_id))
+        yield* check.that(
+          batch.every((e, i) => outcomes[i]?._tag !== "NotSent" || !received.has(e.event.event_id)),
+          "an envelope answered NotSent never reaches the receiver"
+        )
+      }).pipe(onLiveClock)
+  },
+  {
+    name: "a transport that sets reportsSending reports each envelope before the receiver gets it, also when interrupted",
+    run: (subject) =>
+      Effect.gen(function* () {
+        if (subject.transport.reportsSending !== true) return
+        const batch = mixedBatch()
+        const all = recording(Number.POSITIVE_INFINITY)
+        yield* publish(subject, batch, all.context)
+        const received = (yield* subject.accepted).map((r) => r.event_id)
+        yield* check.that(
+          received.every((id) => all.reported.has(id)),
+          "every envelope received was reported through context.sending"
+        )
+        if (subject.hold === undefined) return
+        const hold = yield* subject.hold
+        const held = recording(Number.POSITIVE_INFINITY)
+        const next = [envelope(makeEvent()), envelope(makeEvent()), envelope(makeEvent())]
+        const fiber = yield* Effect.forkChild(subject.transport.publish(next, held.context))
+        yield* hold.arrived.pipe(Effect.timeout(bound))
+        yield* check.that(held.reported.size > 0, "a request that reached the receiver was reported before it was sent")
+        yield* Fiber.interrupt(fiber)
+        yield* hold.release
+        // A later publish: by the time it is answered, the held requests were answered too.
+        yield* publish(subject, [envelope(makeEvent())])
+        const got = new Set((yield* subject.accepted).map((r) => r.event_id))
+        yield* check.that(
+          next.every((e) => !got.has(e.event.event_id) || held.reported.has(e.event.event_id)),
+          "after an interruption, every envelope the receiver got had been reported"
+        )
       })
   }
 ]
