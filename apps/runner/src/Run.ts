@@ -96,6 +96,8 @@ export const run = (plan: Plan): Effect.Effect<never, RunError> =>
           }
         }).pipe(Effect.orDie) // the config file was checked against the same rules
         yield* Pipeline.start(pipeline).pipe(
+          // The config check already matched every route with a transport.
+          Effect.catchTag("UnknownTransportError", (error) => Effect.die(error)),
           // A plugin whose source is not named after its instance registered something else.
           Effect.catchTag("UnknownSourceError", (error) => {
             const planned = plan.sources.find((s) => s.config.name === error.source)

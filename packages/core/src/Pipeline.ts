@@ -16,7 +16,7 @@ import { settingsOf } from "./RelaySettings.ts"
 import { type DuplicateRouteError, makeRouter, type Route, type Router } from "./Routing.ts"
 import type { Source } from "./Source.ts"
 import { Sources } from "./Sources.ts"
-import type { Transports } from "./Transports.ts"
+import { Transports, type UnknownTransportError } from "./Transports.ts"
 
 /** A source and how often to tick it. */
 export interface SourceSchedule {
@@ -148,13 +148,18 @@ const ingestLoop = (schedule: SourceSchedule & { readonly source: Source }, rout
  * Starts the pipeline in the current scope and returns once everything runs: the relay workers
  * (when it delivers), then one ingest loop per source. Closing the scope stops ingest first, then
  * drains the relay (`Relay.start`'s graceful stop). Sources named by string are looked up in
- * `Sources`; one that is not there fails with UnknownSourceError before anything starts.
+ * `Sources`; one that is not there fails with UnknownSourceError, and a route (when this pipeline
+ * delivers) whose transport is not in `Transports` with UnknownTransportError, before anything starts.
  */
 export const start = (
   pipeline: Pipeline
-): Effect.Effect<PipelineHandle, UnknownSourceError, EventStore | Transports | Scope.Scope> =>
+): Effect.Effect<PipelineHandle, UnknownSourceError | UnknownTransportError, EventStore | Transports | Scope.Scope> =>
   Effect.gen(function* () {
     const sources = yield* resolveSources(pipeline)
+    if (pipeline.relay !== undefined) {
+      const transports = yield* Transports
+      for (const route of pipeline.relay.routes) yield* transports.get(route.transport)
+    }
     const relay = pipeline.relay === undefined ? Option.none() : Option.some(yield* Relay.start(pipeline.relay))
     let stopping = false
     for (const schedule of sources) yield* Effect.forkScoped(ingestLoop(schedule, pipeline.router, () => stopping))
@@ -168,5 +173,7 @@ export const start = (
   })
 
 /** Runs the pipeline until interrupted: `start` in its own scope. */
-export const run = (pipeline: Pipeline): Effect.Effect<never, UnknownSourceError, EventStore | Transports> =>
+export const run = (
+  pipeline: Pipeline
+): Effect.Effect<never, UnknownSourceError | UnknownTransportError, EventStore | Transports> =>
   Effect.scoped(Effect.andThen(start(pipeline), Effect.never))

@@ -119,6 +119,23 @@ describe("Pipeline", () => {
     }).pipe(Effect.provide(Layer.mergeAll(layerMemory, MemoryTransport.layer("memory"), Sources.layer)))
   )
 
+  it.effect("a route whose transport is not registered fails start, unless this pipeline does not deliver", () =>
+    Effect.gen(function* () {
+      const { source, fetchedAt } = counting("a")
+      const elsewhere = [{ name: "out", transport: "kafka", topic: "t", match: ["**"] }]
+      const error = yield* Effect.flip(
+        withStarted(yield* Pipeline.make({ routes: elsewhere, sources: [source] }), Effect.void)
+      )
+      expect(error.message).toBe('no transport named "kafka" (known: memory)')
+      expect(fetchedAt).toEqual([])
+      yield* withStarted(
+        yield* Pipeline.make({ routes: elsewhere, sources: [source], relay: false }),
+        TestClock.adjust("1 second")
+      )
+      expect(fetchedAt).toEqual([0])
+    }).pipe(Effect.provide(Layer.mergeAll(layerMemory, MemoryTransport.layer("memory"))))
+  )
+
   // The graceful-shutdown e2e tests depend on this order: while the relay drains, no new rows come in.
   it.effect("closing stops ingest first, then lets the relay drain its batch in flight", () =>
     Effect.gen(function* () {
