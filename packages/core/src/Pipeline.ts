@@ -7,13 +7,13 @@
  * its batches in flight within its grace period. A loop that ends on its own (a defect, a source
  * that interrupts itself) is logged with its source's name instead of vanishing.
  */
-import { Cause, Data, Duration, Effect, Option, type Scope } from "effect"
+import { Cause, Data, Duration, Effect, Option, Schema, SchemaIssue, type Scope } from "effect"
 import type { EventStore } from "./EventStore.ts"
 import * as Ingest from "./Ingest.ts"
 import { durationOption, OptionError } from "./OptionError.ts"
 import * as Relay from "./Relay.ts"
 import { settingsOf } from "./RelaySettings.ts"
-import { type DuplicateRouteError, makeRouter, type Route, type Router } from "./Routing.ts"
+import { type DuplicateRouteError, makeRouter, Route, type Router } from "./Routing.ts"
 import type { Source } from "./Source.ts"
 import { Sources } from "./Sources.ts"
 import { Transports, type UnknownTransportError } from "./Transports.ts"
@@ -96,17 +96,34 @@ const validate = (options: PipelineOptions, router: Router): Pipeline => {
   return { router, sources, relay }
 }
 
+/** A route of a pipeline is not a valid route (a pattern that cannot match, an empty `match`...). */
+export class InvalidRouteError extends Data.TaggedError("InvalidRouteError")<{ readonly details: string }> {
+  override get message() {
+    return `invalid pipeline routes:\n${this.details}`
+  }
+}
+
+const decodeRoutes = Schema.decodeUnknownEffect(Schema.Array(Route))
+const formatIssue = SchemaIssue.makeFormatterDefault()
+
 /**
- * Validates a description once: duplicate route names fail with DuplicateRouteError, options that
- * cannot work (an `every` under 1 ms, a relay lease that does not parse...) with OptionError naming
- * the option and its owner.
+ * Validates a description once: routes that do not decode fail with InvalidRouteError (naming the
+ * route's index and field), duplicate route names with DuplicateRouteError, options that cannot
+ * work (an `every` under 1 ms, a relay lease that does not parse...) with OptionError naming the
+ * option and its owner.
  */
-export const make = (options: PipelineOptions): Effect.Effect<Pipeline, DuplicateRouteError | OptionError> =>
-  Effect.flatMap(makeRouter(options.routes), (router) =>
-    Effect.try({
-      try: () => validate(options, router),
-      catch: (error) => error
-    }).pipe(Effect.catch((error) => (error instanceof OptionError ? Effect.fail(error) : Effect.die(error))))
+export const make = (
+  options: PipelineOptions
+): Effect.Effect<Pipeline, InvalidRouteError | DuplicateRouteError | OptionError> =>
+  decodeRoutes(options.routes, { errors: "all" }).pipe(
+    Effect.mapError((error) => new InvalidRouteError({ details: formatIssue(error.issue) })),
+    Effect.flatMap(makeRouter),
+    Effect.flatMap((router) =>
+      Effect.try({
+        try: () => validate(options, router),
+        catch: (error) => error
+      }).pipe(Effect.catch((error) => (error instanceof OptionError ? Effect.fail(error) : Effect.die(error))))
+    )
   )
 
 /** The sources to ingest, resolved against the registry (when one is provided). */

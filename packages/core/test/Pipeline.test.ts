@@ -222,7 +222,7 @@ describe("Pipeline", () => {
     )
   )
 
-  it.effect("make rejects duplicate route names and options that cannot work, naming them", () =>
+  it.effect("make rejects invalid routes, duplicate route names and options that cannot work, naming them", () =>
     Effect.gen(function* () {
       const { source } = counting("a")
       const duplicate = yield* Effect.flip(Pipeline.make({ routes: [...routes, ...routes] }))
@@ -234,6 +234,11 @@ describe("Pipeline", () => {
       expect(lease.message).toBe('relay option lease: "soon" is not a duration')
       const poll = yield* Effect.flip(Pipeline.make({ routes, relay: { pollInterval: 0 } }))
       expect(poll.message).toContain("relay option pollInterval")
+      const pattern = yield* Effect.flip(
+        Pipeline.make({ routes: [{ name: "r", transport: "memory", topic: "t", match: ["price..updated"] }] })
+      )
+      expect(pattern.message).toContain('at [0]["match"][0]')
+      expect(pattern.message).toContain("a dotted pattern such as quote.* or **")
       // Not checked when no relay runs here.
       yield* Pipeline.make({ routes, relay: false, sources: [source] })
     })
