@@ -3,18 +3,8 @@
  * store. `memory-pipeline.ts` runs it; `pipeline.test.ts` unit-tests it with TestClock.
  */
 
-import {
-  delivered,
-  EventStore,
-  encodeEvent,
-  Ingest,
-  makeRouterUnsafe,
-  Relay,
-  type Route,
-  type Source,
-  type Transport
-} from "@sluice/core"
-import { Clock, Console, DateTime, Effect, Fiber } from "effect"
+import { delivered, EventStore, encodeEvent, Pipeline, type Route, type Source, type Transport } from "@sluice/core"
+import { Clock, Console, DateTime, Effect } from "effect"
 
 // #region source
 /** A source that "fetches" a price table and turns each row into a `price.updated` event. */
@@ -68,21 +58,25 @@ export const printTransport: Transport = {
 export const routes: ReadonlyArray<Route> = [
   { name: "prices-to-stdout", transport: "stdout", topic: "prices", match: ["price.*"] }
 ]
-export const router = makeRouterUnsafe(routes)
 // #endregion routes
 
 // #region run
-/** Ingests `ticks` times, one second apart, while a relay delivers; returns the outbox stats. */
+/** The pipeline in one description: the source, ticked every second, and the routes its events take. */
+export const pipeline = Pipeline.make({
+  routes,
+  sources: [{ source: priceSource, every: "1 second" }],
+  relay: { pollInterval: "100 millis" }
+})
+
+/** Runs the pipeline for `ticks` ticks and until the outbox is empty; returns the outbox stats. */
 export const runDemo = (ticks: number) =>
-  Effect.gen(function* () {
-    const relay = yield* Effect.forkChild(Relay.run({ routes, pollInterval: "100 millis" }))
-    for (let i = 0; i < ticks; i++) {
-      yield* Ingest.tick(priceSource, router)
-      yield* Effect.sleep("1 second")
-    }
-    const store = yield* EventStore
-    while ((yield* store.stats).pending > 0) yield* Effect.sleep("50 millis")
-    yield* Fiber.interrupt(relay)
-    return yield* store.stats
-  })
+  Effect.scoped(
+    Effect.gen(function* () {
+      yield* Pipeline.start(yield* pipeline)
+      yield* Effect.sleep(`${ticks - 0.5} seconds`)
+      const store = yield* EventStore
+      while ((yield* store.stats).pending > 0) yield* Effect.sleep("50 millis")
+      return yield* store.stats
+    })
+  )
 // #endregion run

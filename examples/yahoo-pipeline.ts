@@ -4,11 +4,11 @@
  * embedded PGlite against recorded Yahoo responses and a local webhook receiver.
  */
 // #region yahoo
-import { EventStore, Ingest, makeRouter, type Plugin, Relay, type Route, Sources, Transports } from "@sluice/core"
+import { EventStore, Pipeline, type Plugin, type Route, Sources, Transports } from "@sluice/core"
 import { YFinance } from "@sluice/plugin-yfinance"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Layer } from "effect"
 
 export const routes: ReadonlyArray<Route> = [
   { name: "quotes-to-console", transport: "console", topic: "quotes", match: ["quote.updated"] },
@@ -30,14 +30,20 @@ export const plugins = (
     HttpTransportPlugin.layer({ url: webhookUrl, secrets: [secret] }, "webhook")
   ).pipe(Layer.provideMerge(Layer.merge(Sources.layer, Transports.layer)))
 
-/** One tick of every source, then a relay until the outbox is empty; returns the outbox stats. */
-export const ingestAndDeliver = Effect.gen(function* () {
-  const router = yield* makeRouter(routes)
-  for (const source of yield* (yield* Sources).all) yield* Ingest.tick(source, router)
-  const relay = yield* Effect.forkChild(Relay.run({ routes }))
-  const store = yield* EventStore
-  while ((yield* store.stats).pending > 0) yield* Effect.sleep("20 millis")
-  yield* Fiber.interrupt(relay)
-  return yield* store.stats
-})
+/** Every registered source (each ticks at once, then at its own interval), the relay delivering. */
+export const pipeline = Pipeline.make({ routes })
+
+/** Runs the pipeline until both routes have delivered and nothing is pending; returns the outbox stats. */
+export const ingestAndDeliver = Effect.scoped(
+  Effect.gen(function* () {
+    yield* Pipeline.start(yield* pipeline)
+    const store = yield* EventStore
+    const done = Effect.map(
+      store.stats,
+      (stats) => stats.pending === 0 && routes.every((route) => (stats.by_route[route.name]?.delivered ?? 0) > 0)
+    )
+    while (!(yield* done)) yield* Effect.sleep("20 millis")
+    return yield* store.stats
+  })
+)
 // #endregion yahoo

@@ -3,15 +3,16 @@
  * admin server -> relay workers -> ingest loops, so interruption (SIGTERM/SIGINT) closes them in
  * reverse: ingest stops first, the relay stops claiming and drains its batches in flight (within
  * the grace period; then a request in flight counts a failed attempt and unsent rows are released),
- * the admin server closes, transports and the store last.
+ * the admin server closes, transports and the store last. The relay and ingest are core's
+ * `Pipeline`, built from the config's routes, sources (with their schedules) and relay section.
  */
-import { Ingest, makeRouterUnsafe, type Plugin, Sources, Transports } from "@sluice/core"
-import { Duration, Effect, Layer, Option } from "effect"
+import { hostname } from "node:os"
+import { Pipeline, Plugin, Sources, Transports } from "@sluice/core"
+import { Effect, Layer, Option } from "effect"
 import * as AdminServer from "./AdminServer.ts"
 import { toDuration } from "./Config.ts"
 import { DataDirLock } from "./DataDirLock.ts"
 import type { Plan } from "./Plan.ts"
-import * as RelayWorkers from "./RelayWorkers.ts"
 import {
   chooseStore,
   type DatabaseUrlError,
@@ -37,6 +38,9 @@ export const pluginLayer = (
     Layer.provide(Layer.succeed(ConfigDir, plan.loaded.dir))
   )
 }
+
+/** A lease owner naming this host and process, so operators reading the outbox can tell who holds a row. */
+export const processOwner = (): string => `${hostname()}/${process.pid}`
 
 /** Why `run` could not start. */
 export type RunError =
@@ -74,29 +78,38 @@ export const run = (plan: Plan): Effect.Effect<never, RunError> =>
           const lock = yield* Effect.serviceOption(DataDirLock)
           if (Option.isSome(lock)) yield* lock.value.recordAdminUrl(url)
         }
-        if (config.relay.enabled && config.routes.length > 0) {
-          yield* RelayWorkers.start({
-            routes: config.routes,
+        const pipeline = yield* Pipeline.make({
+          routes: config.routes,
+          sources: plan.sources.map(({ config: source }) => ({
+            source: source.name,
+            ...(source.schedule?.every === undefined ? {} : { every: toDuration(source.schedule.every) }),
+            maxBackoff: toDuration(source.schedule?.maxBackoff ?? "5 minutes")
+          })),
+          relay: config.relay.enabled && {
+            owner: processOwner(),
             workers: config.relay.workers,
             batchSize: config.relay.batchSize,
             lease: toDuration(config.relay.lease),
             pollInterval: toDuration(config.relay.pollInterval),
             retryPolicy: config.relay.retry,
             gracePeriod: toDuration(config.relay.gracePeriod)
+          }
+        }).pipe(Effect.orDie) // the config file was checked against the same rules
+        yield* Pipeline.start(pipeline).pipe(
+          // The config check already matched every route with a transport.
+          Effect.catchTag("UnknownTransportError", (error) => Effect.die(error)),
+          // A plugin whose source is not named after its instance registered something else.
+          Effect.catchTag("UnknownSourceError", (error) => {
+            const planned = plan.sources.find((s) => s.config.name === error.source)
+            return Effect.fail(
+              new Plugin.PluginStartError({
+                plugin: planned?.plugin.name ?? "unknown",
+                instance: error.source,
+                reason: `the plugin registered no source named ${JSON.stringify(error.source)} (registered: ${error.registered.join(", ") || "none"})`
+              })
+            )
           })
-        }
-        const router = makeRouterUnsafe(config.routes)
-        const sources = yield* (yield* Sources).all
-        for (const source of sources) {
-          const schedule = plan.sources.find((s) => s.config.name === source.name)?.config.schedule
-          const every = schedule?.every === undefined ? source.pollInterval : toDuration(schedule.every)
-          yield* Effect.forkScoped(
-            Ingest.run(source, router, {
-              interval: every ?? Duration.minutes(1),
-              maxBackoff: toDuration(schedule?.maxBackoff ?? "5 minutes")
-            }).pipe(Effect.annotateLogs({ source: source.name }))
-          )
-        }
+        )
         yield* Effect.addFinalizer(() =>
           Effect.andThen(
             Effect.sync(() => {
