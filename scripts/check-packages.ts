@@ -5,6 +5,9 @@
  * for node16 ESM and bundlers; the packages are ESM-only, so node10 and `require` are not targets),
  * and `deno publish --dry-run` in each package folder (its deno.json, for JSR; offline).
  *
+ * First it checks that each package's `publishConfig` and deno.json entry points are derived from its
+ * `exports`/`bin` (scripts/package-manifests.ts); `--fix` rewrites them.
+ *
  * Prints one line per check and "N passed, N failed"; `--report FILE` also writes
  * `{ passed, failed, problems }` as JSON (scripts/test-all.ts counts it). Exits 1 on any failure.
  */
@@ -12,6 +15,7 @@ import { spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { syncManifests } from "./package-manifests.ts"
 
 const root = join(import.meta.dirname, "..")
 const packageDirs = [
@@ -25,6 +29,7 @@ const packageDirs = [
 
 const report = process.argv.indexOf("--report")
 const reportFile = report === -1 ? undefined : process.argv[report + 1]
+const fix = process.argv.includes("--fix")
 let passed = 0
 let failed = 0
 const problems: Array<string> = []
@@ -34,17 +39,31 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string) => {
   return { ok: result.status === 0, output: `${result.stdout ?? ""}${result.stderr ?? ""}` }
 }
 
-const check = (label: string, command: string, args: ReadonlyArray<string>, cwd: string) => {
-  const { ok, output } = run(command, args, cwd)
+const record = (label: string, ok: boolean, detail: string) => {
   if (ok) {
     passed++
     console.log(`ok    ${label}`)
   } else {
     failed++
     problems.push(label)
-    console.log(`FAIL  ${label}: ${command} ${args.join(" ")}\n${output.trim()}`)
+    console.log(`FAIL  ${label}: ${detail}`)
   }
   return ok
+}
+
+const check = (label: string, command: string, args: ReadonlyArray<string>, cwd: string) => {
+  const { ok, output } = run(command, args, cwd)
+  return record(label, ok, `${command} ${args.join(" ")}\n${output.trim()}`)
+}
+
+for (const dir of packageDirs) {
+  const stale = syncManifests(join(root, dir), fix)
+  if (fix && stale.length > 0) run("pnpm", ["exec", "biome", "format", "--write", ...stale], root)
+  record(
+    `${dir}: publishConfig and deno.json match exports`,
+    fix || stale.length === 0,
+    `${stale.join(", ")} not derived from package.json's exports/bin: run node scripts/check-packages.ts --fix`
+  )
 }
 
 const deno = join(root, ".tools/node_modules/.bin/deno")
