@@ -45,12 +45,12 @@ describe("packages", () => {
     }
   })
 
-  it("every package ships dist/ with types first, a license, a README and Node 22+", () => {
+  it("every package ships dist/ with types first, a license, a README and Node 22.19+", () => {
     const rootEngines = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).engines
-    expect(rootEngines).toEqual({ node: ">=22" })
+    expect(rootEngines).toEqual({ node: ">=22.19.0" })
     for (const dir of packageDirs) {
       const pkg = manifest(dir)
-      expect(pkg.engines, pkg.name).toEqual({ node: ">=22" })
+      expect(pkg.engines, pkg.name).toEqual({ node: ">=22.19.0" })
       expect(pkg.license, pkg.name).toBe("MIT")
       expect(pkg.files, pkg.name).toEqual(["dist"])
       expect(existsSync(join(root, dir, "LICENSE")), `${dir}/LICENSE`).toBe(true)
@@ -62,10 +62,10 @@ describe("packages", () => {
     }
   })
 
-  it("the README states one Node version: 22 or later", () => {
+  it("the README states one Node version: 22.19 or later", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8")
     expect(readme).not.toMatch(/Node(\.js)? \(?20/)
-    expect(readme).toContain("Sluice itself runs on Node 22 or later")
+    expect(readme).toContain("Sluice itself runs on Node.js 22.19 or later")
   })
 
   it("pnpm exec sluice runs the workspace's bin, with no pnpm lines around it", { timeout: 60_000 }, () => {
