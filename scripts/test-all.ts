@@ -1,6 +1,7 @@
 /**
- * The whole test run, as `bin/test` and CI run it: typecheck, lint, every vitest project on Node 22,
- * then core, the plugins and the examples again on Deno 2. Each step's failures count; the last line is
+ * The whole test run, as `bin/test` and CI run it: typecheck, lint, the packed packages (publint, attw,
+ * deno publish --dry-run; scripts/check-packages.ts), every vitest project on Node 22, then core, the
+ * plugins and the examples again on Deno 2. Each step's failures count; the last line is
  * "N passed, N failed" (tests passed and failed, plus one failed per failing check step).
  */
 import { spawnSync } from "node:child_process"
@@ -86,8 +87,28 @@ const vitest = (
   }
 }
 
+/** scripts/check-packages.ts: each package check (build, pack, publint, attw, deno) counts as one test. */
+const packages = () => {
+  const out = join(results, "packages.json")
+  const status = run("packages", "node", ["scripts/check-packages.ts", "--report", out])
+  try {
+    const report = JSON.parse(readFileSync(out, "utf8")) as { passed: number; failed: number; problems: string[] }
+    passed += report.passed
+    failed += report.failed
+    problems.push(...report.problems.map((problem) => `packages: ${problem}`))
+    if (status !== 0 && report.failed === 0) {
+      failed++
+      problems.push(`packages: exited ${status}`)
+    }
+  } catch {
+    failed++
+    problems.push(`packages (no report; exit ${status})`)
+  }
+}
+
 check("typecheck", "pnpm", ["exec", "tsc", "-b"])
 check("lint", "pnpm", ["exec", "biome", "check", "."])
+packages()
 vitest("tests on Node", ["node"], "node.json", [], { SLUICE_EXPECT_RUNTIME: "node" })
 // The runtime-agnostic packages again on Deno 2 (the store and the runner are Node-first).
 vitest(

@@ -1,0 +1,78 @@
+/**
+ * The package manifests: what an installing user gets. publint, attw and deno publish check the packed
+ * tarballs (scripts/check-packages.ts, in bin/test); these are the rules they cannot know:
+ * one shared copy of `effect` and `@sluice/core`, one Node version everywhere, the linked `sluice` bin.
+ */
+import { spawnSync } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { syncManifests } from "./package-manifests.ts"
+
+const root = join(import.meta.dirname, "..")
+const packageDirs = [
+  "packages/core",
+  "packages/store-postgres",
+  "packages/plugin-yfinance",
+  "packages/transport-http",
+  "packages/transport-console",
+  "apps/runner"
+]
+
+interface Manifest {
+  readonly name: string
+  readonly license?: string
+  readonly engines?: { readonly node?: string }
+  readonly files?: ReadonlyArray<string>
+  readonly dependencies?: Record<string, string>
+  readonly peerDependencies?: Record<string, string>
+  readonly devDependencies?: Record<string, string>
+  readonly publishConfig?: { readonly exports?: Record<string, Record<string, string>> }
+}
+
+const manifest = (dir: string): Manifest => JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8"))
+
+describe("packages", () => {
+  it("effect is a peer of every package, @sluice/core of every other one: never a dependency", () => {
+    for (const dir of packageDirs) {
+      const pkg = manifest(dir)
+      const shared = pkg.name === "@sluice/core" ? ["effect"] : ["effect", "@sluice/core"]
+      for (const name of shared) {
+        expect(pkg.peerDependencies?.[name], `${pkg.name} peer ${name}`).toBeDefined()
+        expect(pkg.devDependencies?.[name], `${pkg.name} dev ${name}`).toBeDefined()
+        expect(pkg.dependencies?.[name], `${pkg.name} dependency ${name}`).toBeUndefined()
+      }
+    }
+  })
+
+  it("every package ships dist/ with types first, a license, a README and Node 22.19+", () => {
+    const rootEngines = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).engines
+    expect(rootEngines).toEqual({ node: ">=22.19.0" })
+    for (const dir of packageDirs) {
+      const pkg = manifest(dir)
+      expect(pkg.engines, pkg.name).toEqual({ node: ">=22.19.0" })
+      expect(pkg.license, pkg.name).toBe("MIT")
+      expect(pkg.files, pkg.name).toEqual(["dist"])
+      expect(existsSync(join(root, dir, "LICENSE")), `${dir}/LICENSE`).toBe(true)
+      expect(existsSync(join(root, dir, "README.md")), `${dir}/README.md`).toBe(true)
+      for (const [subpath, conditions] of Object.entries(pkg.publishConfig?.exports ?? {})) {
+        expect(Object.keys(conditions), `${pkg.name} ${subpath}`).toEqual(["types", "default"])
+      }
+      expect(syncManifests(join(root, dir), false), `${dir}: run node scripts/check-packages.ts --fix`).toEqual([])
+    }
+  })
+
+  it("the README states one Node version: 22.19 or later", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8")
+    expect(readme).not.toMatch(/Node(\.js)? \(?20/)
+    expect(readme).toContain("Sluice itself runs on Node.js 22.19 or later")
+  })
+
+  it("pnpm exec sluice runs the workspace's bin, with no pnpm lines around it", { timeout: 60_000 }, () => {
+    const result = spawnSync("pnpm", ["exec", "sluice", "--help"], { cwd: root, encoding: "utf8", timeout: 50_000 })
+    expect(result.stderr).not.toContain("not found")
+    expect(result.status).toBe(0)
+    expect(result.stdout).toContain("USAGE")
+    expect(`${result.stdout}${result.stderr}`).not.toContain("ELIFECYCLE")
+  })
+})
