@@ -1,20 +1,22 @@
 /**
- * Resolving the `plugin` of a source or transport: a built-in name (the workspace packages, plus
- * the runner's `yahoo-replay`), another package name (imported from the config file's directory),
- * or a path to a module exporting a Plugin. Plugins are erased to one shape here so the runner can
- * decode their options (errors prefixed with the field path) and build their layers uniformly.
+ * Resolving the `plugin` of a source or transport: a built-in name (the plugin packages the runner
+ * ships with, and short aliases), another package name (imported from the config file's
+ * directory), or a path to a module exporting a Plugin. Plugins are erased to one shape here so the
+ * runner can decode their options (errors prefixed with the field path) and build their layers
+ * uniformly; options the plugin's Schema marks as `Plugin.FilePath` are resolved against the config
+ * file's directory first, as every other path in a config file is.
  */
 import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { isAbsolute, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import type { Plugin, Sources, Transports } from "@sluice/core"
+import { Plugin, type Sources, type Transports } from "@sluice/core"
 import { YFinance } from "@sluice/plugin-yfinance"
+import { YahooReplay } from "@sluice/plugin-yfinance/replay"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
 import { Data, Effect, type Layer, Schema, type Scope } from "effect"
 import { issueProblems, type Problem } from "./Problem.ts"
-import { YahooReplay } from "./YahooReplay.ts"
 
 export type PluginKind = "source" | "transport"
 
@@ -29,8 +31,8 @@ export interface LoadedPlugin {
     options: unknown,
     instance: string
   ) => Layer.Layer<never, Plugin.PluginConfigError | Plugin.PluginStartError, Sources | Transports>
-  /** The options' Schema, for `config schema` (undefined when the plugin has none). */
-  readonly schema: Schema.Top | undefined
+  /** The options' Schema, for `config schema`. */
+  readonly schema: Schema.Top
 }
 
 /** A plugin name that is neither built in, nor an installed package, nor a module path exporting a Plugin. */
@@ -95,11 +97,25 @@ export const fromPlugin = <K extends PluginKind, C, R extends Scope.Scope = neve
     >
 })
 
+/**
+ * `plugin` as used by a config file in `dir`: the options its Schema marks `Plugin.FilePath` are
+ * resolved against `dir` before it sees them (absolute ones are kept), as every path in a config is.
+ */
+export const locatedIn = (plugin: LoadedPlugin, dir: string): LoadedPlugin => {
+  const located = (options: unknown) => Plugin.mapFilePaths(plugin.schema, options, (path) => resolve(dir, path))
+  return {
+    ...plugin,
+    decode: (options, at) => plugin.decode(located(options), at),
+    layer: (options, instance) => plugin.layer(located(options), instance)
+  }
+}
+
 /** The plugins that ship with the runner, by name (package name, and a short alias). */
 export const builtins: ReadonlyMap<string, LoadedPlugin> = new Map([
   ["@sluice/plugin-yfinance", fromPlugin(YFinance)],
   ["yfinance", fromPlugin(YFinance)],
-  ["yahoo-replay", YahooReplay],
+  ["@sluice/plugin-yfinance/replay", fromPlugin(YahooReplay)],
+  ["yahoo-replay", fromPlugin(YahooReplay)],
   ["@sluice/transport-http", fromPlugin(HttpTransportPlugin)],
   ["http", fromPlugin(HttpTransportPlugin)],
   ["@sluice/transport-console", fromPlugin(ConsoleTransportPlugin)],
@@ -135,7 +151,7 @@ export const resolvePlugin = (
     const builtin = builtins.get(name)
     if (builtin !== undefined) {
       if (builtin.kind !== kind) return yield* fail(`it is a ${builtin.kind} plugin`)
-      return builtin
+      return locatedIn(builtin, dir)
     }
     const url = yield* Effect.try({
       try: () => {
@@ -156,5 +172,5 @@ export const resolvePlugin = (
     if (plugin === undefined) {
       return yield* fail(plugins.length === 0 ? "the module exports no Plugin" : `the module exports no ${kind} plugin`)
     }
-    return fromPlugin(plugin)
+    return locatedIn(fromPlugin(plugin), dir)
   })
