@@ -16,6 +16,7 @@ import { YahooReplay } from "@sluice/plugin-yfinance/replay"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
 import { Data, Effect, type Layer, Schema, type Scope } from "effect"
+import { ownCopies, PluginCopyError } from "./PluginCopies.ts"
 import { issueProblems, type Problem } from "./Problem.ts"
 
 export type PluginKind = "source" | "transport"
@@ -139,13 +140,14 @@ const isPath = (name: string) => name.startsWith(".") || isAbsolute(name)
 /**
  * Resolves `name` for a `kind` plugin; relative paths and package names resolve from `dir` (the
  * config file's directory). The module must export a Plugin of that kind (any export name). A
- * module that is found but fails to import is a PluginImportError carrying its error.
+ * module that is found but fails to import is a PluginImportError carrying its error; one that
+ * would load its own copy of `effect` or `@sluice/core` is a PluginCopyError, and is not imported.
  */
 export const resolvePlugin = (
   name: string,
   kind: PluginKind,
   dir: string
-): Effect.Effect<LoadedPlugin, UnknownPluginError | PluginImportError> =>
+): Effect.Effect<LoadedPlugin, UnknownPluginError | PluginImportError | PluginCopyError> =>
   Effect.gen(function* () {
     const fail = (reason: string) => new UnknownPluginError({ plugin: name, kind, reason, known: knownOf(kind) })
     const builtin = builtins.get(name)
@@ -162,6 +164,8 @@ export const resolvePlugin = (
       },
       catch: () => fail(isPath(name) ? `no such file: ${resolve(dir, name)}` : "no such package installed")
     })
+    const copies = ownCopies(fileURLToPath(url))
+    if (copies.length > 0) return yield* new PluginCopyError({ plugin: name, kind, copies })
     const module = yield* Effect.tryPromise({
       try: () => import(url) as Promise<Record<string, unknown>>,
       catch: (cause) =>
