@@ -3,8 +3,7 @@
  * delivered event as a JSON line, then the outbox stats. No database, no network.
  */
 
-import { Transports } from "@sluice/core"
-import { layerMemory } from "@sluice/core/testing"
+import { layerMemory, Transports } from "@sluice/core"
 import { Effect, Layer } from "effect"
 import { printTransport, runDemo } from "./pipeline.ts"
 

@@ -1,7 +1,7 @@
 // #region test
 import { describe, expect, it } from "@effect/vitest"
-import { EventStore } from "@sluice/core"
-import { layerMemory, MemoryTransport } from "@sluice/core/testing"
+import { EventStore, layerMemory } from "@sluice/core"
+import { MemoryTransport } from "@sluice/core/testing"
 import { Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { runDemo } from "./pipeline.ts"

@@ -3,23 +3,19 @@
  * recorded responses, embedded PGlite, the console transport into a captured sink, and the HTTP
  * transport against a local receiver that checks each request is signed.
  */
-import { readdirSync, readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { layerFetch } from "@sluice/plugin-yfinance"
-import { makeReplayFetch, type Recording } from "@sluice/plugin-yfinance/testing"
+import { readRecordings, shippedRecordings } from "@sluice/plugin-yfinance/replay"
+import { makeReplayFetch } from "@sluice/plugin-yfinance/testing"
 import { PgEventStore } from "@sluice/store-postgres"
 import { ConsoleSink } from "@sluice/transport-console"
 import { Effect, Layer } from "effect"
 import { ingestAndDeliver, plugins } from "./yahoo-pipeline.ts"
 
-const fixtures = join(import.meta.dirname, "../packages/plugin-yfinance/test/fixtures/yahoo")
-const recordings = readdirSync(fixtures)
-  .filter((name) => name.endsWith(".json") && !name.includes(".fake.") && !name.startsWith("sluice-"))
-  .sort()
-  .map((name) => JSON.parse(readFileSync(join(fixtures, name), "utf8")) as Recording)
+// The recordings plugin-yfinance ships (its offline replay's default).
+const recordings = await Effect.runPromise(readRecordings(shippedRecordings))
 
 /** A webhook receiver on 127.0.0.1 that records each body and its signature header. */
 const receiver = Effect.acquireRelease(

@@ -59,7 +59,10 @@ export const ScheduleConfig = Schema.Struct({
 export const SourceConfig = Schema.Struct({
   /** Instance name; part of every deterministic event id, so keep it stable. */
   name: InstanceName,
-  /** Plugin package name (`@sluice/plugin-yfinance`, `yahoo-replay`) or a path to a module exporting a Plugin. */
+  /**
+   * Plugin package name (`@sluice/plugin-yfinance`, `@sluice/plugin-yfinance/replay`) or a path to
+   * a module exporting a Plugin.
+   */
   plugin: PluginName,
   /** The plugin's options (see the plugin's README). @default {} */
   options: Options.pipe(withDefault({})),

@@ -180,7 +180,7 @@ export const decodeConfig = (
 
 /**
  * The config as loaded from `dir`: relative paths resolved against it (`store.dataDir` here;
- * plugin paths and plugin options such as `recordings` by their loaders, from `dir`).
+ * plugin paths and plugins' `FilePath` options by PluginLoader, from `dir`).
  */
 export const locate = (file: string, dir: string, config: SluiceConfig): LoadedConfig => ({
   file,

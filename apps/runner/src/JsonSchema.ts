@@ -6,7 +6,6 @@
 import { Schema } from "effect"
 import { SluiceConfig } from "./Config.ts"
 import { builtins } from "./PluginLoader.ts"
-import { YahooReplayOptions } from "./YahooReplay.ts"
 
 type Json = Record<string, unknown>
 
@@ -17,21 +16,13 @@ const documentOf = (schema: Schema.Top) =>
 const pluginClauses = (kind: "source" | "transport", defs: Json): Array<Json> =>
   [...builtins].flatMap(([name, plugin]) => {
     if (plugin.kind !== kind) return []
-    const document = plugin.schema === undefined ? documentOf(YahooReplayOptions) : documentOf(plugin.schema)
+    const document = documentOf(plugin.schema)
     Object.assign(defs, document.definitions)
-    const options: Json =
-      plugin.schema === undefined
-        ? {
-            ...(document.schema as Json),
-            additionalProperties: true,
-            description: "yahoo-replay: recordings + the plugin-yfinance options"
-          }
-        : (document.schema as Json)
     return [
       {
         if: { properties: { plugin: { const: name } }, required: ["plugin"] },
         // biome-ignore lint/suspicious/noThenProperty: JSON Schema's conditional keyword; this object is data, never awaited.
-        then: { properties: { options } }
+        then: { properties: { options: document.schema } }
       }
     ]
   })

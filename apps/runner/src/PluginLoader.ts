@@ -1,20 +1,23 @@
 /**
- * Resolving the `plugin` of a source or transport: a built-in name (the workspace packages, plus
- * the runner's `yahoo-replay`), another package name (imported from the config file's directory),
- * or a path to a module exporting a Plugin. Plugins are erased to one shape here so the runner can
- * decode their options (errors prefixed with the field path) and build their layers uniformly.
+ * Resolving the `plugin` of a source or transport: a built-in name (the plugin packages the runner
+ * ships with, and short aliases), another package name (imported from the config file's
+ * directory), or a path to a module exporting a Plugin. Plugins are erased to one shape here so the
+ * runner can decode their options (errors prefixed with the field path) and build their layers
+ * uniformly; options the plugin's Schema marks as `Plugin.FilePath` are resolved against the config
+ * file's directory first, as every other path in a config file is.
  */
 import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { isAbsolute, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import type { Plugin, Sources, Transports } from "@sluice/core"
+import { Plugin, type Sources, type Transports } from "@sluice/core"
 import { YFinance } from "@sluice/plugin-yfinance"
+import { YahooReplay } from "@sluice/plugin-yfinance/replay"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
 import { Data, Effect, type Layer, Schema, type Scope } from "effect"
+import { ownCopies, PluginCopyError } from "./PluginCopies.ts"
 import { issueProblems, type Problem } from "./Problem.ts"
-import { YahooReplay } from "./YahooReplay.ts"
 
 export type PluginKind = "source" | "transport"
 
@@ -29,8 +32,8 @@ export interface LoadedPlugin {
     options: unknown,
     instance: string
   ) => Layer.Layer<never, Plugin.PluginConfigError | Plugin.PluginStartError, Sources | Transports>
-  /** The options' Schema, for `config schema` (undefined when the plugin has none). */
-  readonly schema: Schema.Top | undefined
+  /** The options' Schema, for `config schema`. */
+  readonly schema: Schema.Top
 }
 
 /** A plugin name that is neither built in, nor an installed package, nor a module path exporting a Plugin. */
@@ -95,11 +98,25 @@ export const fromPlugin = <K extends PluginKind, C, R extends Scope.Scope = neve
     >
 })
 
+/**
+ * `plugin` as used by a config file in `dir`: the options its Schema marks `Plugin.FilePath` are
+ * resolved against `dir` before it sees them (absolute ones are kept), as every path in a config is.
+ */
+export const locatedIn = (plugin: LoadedPlugin, dir: string): LoadedPlugin => {
+  const located = (options: unknown) => Plugin.mapFilePaths(plugin.schema, options, (path) => resolve(dir, path))
+  return {
+    ...plugin,
+    decode: (options, at) => plugin.decode(located(options), at),
+    layer: (options, instance) => plugin.layer(located(options), instance)
+  }
+}
+
 /** The plugins that ship with the runner, by name (package name, and a short alias). */
 export const builtins: ReadonlyMap<string, LoadedPlugin> = new Map([
   ["@sluice/plugin-yfinance", fromPlugin(YFinance)],
   ["yfinance", fromPlugin(YFinance)],
-  ["yahoo-replay", YahooReplay],
+  ["@sluice/plugin-yfinance/replay", fromPlugin(YahooReplay)],
+  ["yahoo-replay", fromPlugin(YahooReplay)],
   ["@sluice/transport-http", fromPlugin(HttpTransportPlugin)],
   ["http", fromPlugin(HttpTransportPlugin)],
   ["@sluice/transport-console", fromPlugin(ConsoleTransportPlugin)],
@@ -123,19 +140,20 @@ const isPath = (name: string) => name.startsWith(".") || isAbsolute(name)
 /**
  * Resolves `name` for a `kind` plugin; relative paths and package names resolve from `dir` (the
  * config file's directory). The module must export a Plugin of that kind (any export name). A
- * module that is found but fails to import is a PluginImportError carrying its error.
+ * module that is found but fails to import is a PluginImportError carrying its error; one that
+ * would load its own copy of `effect` or `@sluice/core` is a PluginCopyError, and is not imported.
  */
 export const resolvePlugin = (
   name: string,
   kind: PluginKind,
   dir: string
-): Effect.Effect<LoadedPlugin, UnknownPluginError | PluginImportError> =>
+): Effect.Effect<LoadedPlugin, UnknownPluginError | PluginImportError | PluginCopyError> =>
   Effect.gen(function* () {
     const fail = (reason: string) => new UnknownPluginError({ plugin: name, kind, reason, known: knownOf(kind) })
     const builtin = builtins.get(name)
     if (builtin !== undefined) {
       if (builtin.kind !== kind) return yield* fail(`it is a ${builtin.kind} plugin`)
-      return builtin
+      return locatedIn(builtin, dir)
     }
     const url = yield* Effect.try({
       try: () => {
@@ -146,6 +164,8 @@ export const resolvePlugin = (
       },
       catch: () => fail(isPath(name) ? `no such file: ${resolve(dir, name)}` : "no such package installed")
     })
+    const copies = ownCopies(fileURLToPath(url))
+    if (copies.length > 0) return yield* new PluginCopyError({ plugin: name, kind, copies })
     const module = yield* Effect.tryPromise({
       try: () => import(url) as Promise<Record<string, unknown>>,
       catch: (cause) =>
@@ -156,5 +176,5 @@ export const resolvePlugin = (
     if (plugin === undefined) {
       return yield* fail(plugins.length === 0 ? "the module exports no Plugin" : `the module exports no ${kind} plugin`)
     }
-    return fromPlugin(plugin)
+    return locatedIn(fromPlugin(plugin), dir)
   })

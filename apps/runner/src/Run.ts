@@ -21,7 +21,6 @@ import {
   type StoreStartError,
   storeLayer
 } from "./StoreLayer.ts"
-import { ConfigDir } from "./YahooReplay.ts"
 
 /** The plugin instances of a plan, registered into fresh registries. */
 export const pluginLayer = (
@@ -33,10 +32,7 @@ export const pluginLayer = (
   ]
   const [first, ...rest] = instances
   const all = first === undefined ? Layer.empty : Layer.mergeAll(first, ...rest)
-  return all.pipe(
-    Layer.provideMerge(Layer.merge(Sources.layer, Transports.layer)),
-    Layer.provide(Layer.succeed(ConfigDir, plan.loaded.dir))
-  )
+  return all.pipe(Layer.provideMerge(Layer.merge(Sources.layer, Transports.layer)))
 }
 
 /** A lease owner naming this host and process, so operators reading the outbox can tell who holds a row. */

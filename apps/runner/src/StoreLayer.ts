@@ -7,8 +7,7 @@
  */
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { EventStore } from "@sluice/core"
-import { layerMemory } from "@sluice/core/testing"
+import { EventStore, layerMemory } from "@sluice/core"
 import {
   isCurrent,
   type MigrationStatus,

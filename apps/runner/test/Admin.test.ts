@@ -3,8 +3,8 @@
  * readiness, Prometheus metrics, the dead-letter endpoints and bearer-token enforcement.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore, permanent, Relay, Transports } from "@sluice/core"
-import { MemoryEventStore, MemoryTransport, makeBatch, makeEvent } from "@sluice/core/testing"
+import { EventStore, MemoryEventStore, permanent, Relay, Transports } from "@sluice/core"
+import { MemoryTransport, makeBatch, makeEvent } from "@sluice/core/testing"
 import { Effect, Layer, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import * as Admin from "../src/Admin.ts"

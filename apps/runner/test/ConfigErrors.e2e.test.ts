@@ -5,9 +5,10 @@
  * consistency (validate --config, --limit, dlq replay of unknown ids, usage errors, comments).
  */
 import { once } from "node:events"
-import { existsSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join, relative } from "node:path"
+import { shippedRecordings } from "@sluice/plugin-yfinance/replay"
 import { afterAll, describe, expect, it } from "vitest"
 import { counterPlugin, envRef, removeTempDirs, tempDir, writeConfig } from "./support/config.ts"
 import { envWithout, eventually, runToEnd, start } from "./support/sluice.ts"
@@ -164,6 +165,49 @@ describe("paths are relative to the config file", () => {
     expect((JSON.parse(status.stdout) as { delivered: number }).delivered).toBe(3)
     expect(existsSync(join(there, "data"))).toBe(false)
   }, 120_000)
+
+  it("a plugin's path option (the replay's recordings) is relative to the config file, not the working directory", async () => {
+    const { dir, file } = writeConfig({
+      store: memoryStore,
+      sources: [
+        {
+          name: "quotes",
+          plugin: "@sluice/plugin-yfinance/replay",
+          options: { recordings: "recorded", symbols: ["AAPL", "BABA"] },
+          schedule: { every: "300 millis" }
+        }
+      ],
+      transports: [{ name: "out", plugin: "console", options: { format: "json" } }],
+      routes: [{ name: "all", transport: "out", topic: "t", match: ["**"] }],
+      admin: { enabled: false },
+      logging: { format: "json" }
+    })
+    // The shipped recordings with one price changed, so the event shows which directory was read.
+    cpSync(shippedRecordings, join(dir, "recorded"), { recursive: true })
+    const quotes = join(dir, "recorded", "quote-AAPL-BABA.json")
+    const recording = JSON.parse(readFileSync(quotes, "utf8")) as {
+      response: { bodyJson: { quoteResponse: { result: Array<{ regularMarketPrice: number }> } } }
+    }
+    recording.response.bodyJson.quoteResponse.result[0]!.regularMarketPrice = 1234.5
+    writeFileSync(quotes, JSON.stringify(recording))
+
+    const elsewhere = { cwd: tempDir("sluice-cwd-"), env: envWithout() }
+    expect((await runToEnd(["validate", "--config", file], elsewhere)).code).toBe(0)
+    const run = start(["run", "--config", file], elsewhere)
+    const events = () =>
+      run.stdout
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { event: { entity_id: string; payload: { price: number } } })
+    await eventually(
+      "two quotes delivered, or an exit",
+      () => events().length >= 2 || run.child.exitCode !== null,
+      60_000
+    )
+    expect(run.child.exitCode, run.stderr.join("\n")).toBeNull()
+    expect(events().find((e) => e.event.entity_id === "AAPL")?.event.payload.price).toBe(1234.5)
+    run.child.kill("SIGTERM")
+    expect((await run.exited).code).toBe(0)
+  }, 90_000)
 })
 
 describe("CLI consistency", () => {

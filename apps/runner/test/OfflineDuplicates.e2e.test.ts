@@ -3,31 +3,9 @@
  * second run finds only events it already stored (same deterministic ids) and delivers nothing.
  * It must say so on every tick instead of looking hung.
  */
-import { readFileSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { removeTempDirs, tempDir } from "./support/config.ts"
+import { exampleConfig, removeTempDirs, tempDir } from "./support/config.ts"
 import { envWithout, eventually, start } from "./support/sluice.ts"
-
-const example = new URL("../../../examples/quickstart-offline.json", import.meta.url)
-
-interface Options {
-  recordings: string
-}
-interface Example {
-  sources: Array<{ options: Options }>
-  admin: { port: number }
-}
-
-/** examples/quickstart-offline.json in `dir`: recordings by absolute path, admin on a free port. */
-const offlineConfig = (dir: string): string => {
-  const config = JSON.parse(readFileSync(example, "utf8")) as Example
-  for (const source of config.sources) source.options.recordings = new URL(source.options.recordings, example).pathname
-  config.admin.port = 0
-  const file = join(dir, "sluice.json")
-  writeFileSync(file, JSON.stringify(config, null, 2))
-  return file
-}
 
 interface LogLine {
   readonly message: string
@@ -46,7 +24,7 @@ afterAll(removeTempDirs)
 describe("the offline quickstart, run twice on the same data", () => {
   it("the second run says every tick finds only duplicates", async () => {
     const cwd = tempDir("sluice-offline-twice-")
-    const config = offlineConfig(cwd)
+    const { file: config } = exampleConfig("quickstart-offline.json", { dir: cwd })
 
     const first = start(["run", "--config", config], { cwd, env: envWithout() })
     await eventually("10 events delivered", () => eventCount(first.stdout) >= 10, 60_000)

@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { decodeConfig } from "../src/ConfigFile.ts"
 import { loadPlan, plan } from "../src/Plan.ts"
-import { resolvePlugin } from "../src/PluginLoader.ts"
+import { type LoadedPlugin, locatedIn, resolvePlugin } from "../src/PluginLoader.ts"
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname
 
@@ -96,17 +96,47 @@ describe("plan", () => {
     })
   )
 
-  it.effect("yahoo-replay checks its own options and the plugin-yfinance ones", () =>
+  it.effect("the replay plugin checks its own options and the plugin-yfinance ones; yahoo-replay is its alias", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(
-        planOf({ sources: [{ name: "q", plugin: "yahoo-replay", options: { symbols: ["AAPL"], mode: "bars" } }] })
+        planOf({
+          sources: [
+            {
+              name: "q",
+              plugin: "@sluice/plugin-yfinance/replay",
+              options: { recordings: "", symbols: ["AAPL"], mode: "bars" }
+            }
+          ]
+        })
       )
       assert.include(error.message, 'at ["sources"][0]["options"]["recordings"]')
       assert.include(error.message, 'at ["sources"][0]["options"]["mode"]')
       const ok = yield* planOf({
-        sources: [{ name: "q", plugin: "yahoo-replay", options: { recordings: "x", symbols: ["AAPL"] } }]
+        sources: [
+          { name: "q", plugin: "@sluice/plugin-yfinance/replay", options: { symbols: ["AAPL"] } },
+          { name: "r", plugin: "yahoo-replay", options: { recordings: "x", symbols: ["AAPL"] } }
+        ]
       })
-      assert.strictEqual(ok.sources[0]!.plugin.name, "yahoo-replay")
+      assert.deepStrictEqual(
+        ok.sources.map((s) => s.plugin.name),
+        ["@sluice/plugin-yfinance/replay", "@sluice/plugin-yfinance/replay"]
+      )
+    })
+  )
+
+  it.effect("a plugin's FilePath options resolve against the config's directory before the plugin sees them", () =>
+    Effect.gen(function* () {
+      const seen: Array<unknown> = []
+      const replay = yield* resolvePlugin("yahoo-replay", "source", "/srv/sluice")
+      const spy: LoadedPlugin = { ...replay, decode: (options) => Effect.sync(() => seen.push(options)) }
+      const options = { recordings: "recorded/yahoo", symbols: ["./AAPL"] }
+      yield* locatedIn(spy, "/srv/sluice").decode(options, [])
+      yield* locatedIn(spy, "/srv/sluice").decode({ ...options, recordings: "/abs/dir" }, [])
+      assert.deepStrictEqual(seen, [
+        { recordings: "/srv/sluice/recorded/yahoo", symbols: ["./AAPL"] },
+        { recordings: "/abs/dir", symbols: ["./AAPL"] }
+      ])
+      assert.deepStrictEqual(options.recordings, "recorded/yahoo")
     })
   )
 })

@@ -10,6 +10,8 @@ import { Sources } from "./Sources.ts"
 import type { Transport } from "./Transport.ts"
 import { Transports } from "./Transports.ts"
 
+export { FilePath, mapFilePaths } from "./FilePath.ts"
+
 /** A plugin's config is invalid: `message` names each bad field path and what was expected. */
 export class PluginConfigError extends Data.TaggedError("PluginConfigError")<{
   readonly plugin: string
@@ -38,7 +40,10 @@ export interface Plugin<Kind extends keyof Kinds, C, R = never> {
   /** The package name, e.g. `@sluice/transport-http`. */
   readonly name: string
   readonly kind: Kind
-  /** The config Schema; its JSON Schema documents the config file. */
+  /**
+   * The config Schema; its JSON Schema documents the config file. Give options that are paths the
+   * `FilePath` schema: the runner resolves relative ones against the config file's folder.
+   */
   readonly config: Schema.Codec<C, unknown>
   /**
    * Decodes `config` and registers one instance named `instance` (default: the plugin's name).

@@ -5,9 +5,9 @@ import { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
 import { hex, sha256, utf8 } from "../src/internal/hash.ts"
 import { jsonLogger } from "../src/JsonLogger.ts"
+import { layerMemory } from "../src/MemoryEventStore.ts"
 import { makeRouterUnsafe } from "../src/Routing.ts"
 import { type EventDraft, type FetchResult, type Source, SourceError, TransformError } from "../src/Source.ts"
-import { layerMemory } from "../src/testing/MemoryEventStore.ts"
 
 const router = makeRouterUnsafe([
   { name: "quotes", transport: "memory", topic: "quotes", match: ["quote.*"] },

@@ -1,4 +1,4 @@
-import { layerMemory } from "../src/testing/MemoryEventStore.ts"
+import { layerMemory } from "../src/MemoryEventStore.ts"
 import { eventStoreSuite } from "../vitest/index.ts"
 
 eventStoreSuite("memory", layerMemory)

@@ -12,9 +12,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Completion, EventStore } from "../src/EventStore.ts"
+import { layerMemory } from "../src/MemoryEventStore.ts"
 import type { OutboxId, OutboxStatus } from "../src/Outbox.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
-import { layerMemory } from "../src/testing/MemoryEventStore.ts"
 
 const Op = Schema.Struct({
   kind: Schema.Literals(["append", "claim", "deliver", "retry", "dead", "release", "advance", "replay"]),

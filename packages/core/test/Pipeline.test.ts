@@ -8,6 +8,7 @@ import { Clock, DateTime, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger
 import { TestClock, TestConsole } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import { jsonLogger } from "../src/JsonLogger.ts"
+import { layerMemory } from "../src/MemoryEventStore.ts"
 import { OptionError } from "../src/OptionError.ts"
 import * as Pipeline from "../src/Pipeline.ts"
 import { DuplicateRouteError, type Route } from "../src/Routing.ts"
@@ -15,7 +16,6 @@ import type { Source } from "../src/Source.ts"
 import { Sources } from "../src/Sources.ts"
 import { delivered, type Transport } from "../src/Transport.ts"
 import { Transports } from "../src/Transports.ts"
-import { layerMemory } from "../src/testing/MemoryEventStore.ts"
 import { MemoryTransport } from "../src/testing/MemoryTransport.ts"
 
 const routes: ReadonlyArray<Route> = [{ name: "prices", transport: "memory", topic: "p", match: ["price.*"] }]

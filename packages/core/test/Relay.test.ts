@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, DateTime, Duration, Effect, Fiber, Layer, Random } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
+import { layerMemory } from "../src/MemoryEventStore.ts"
 import * as Relay from "../src/Relay.ts"
 import { defaultRetryPolicy, delayCeilingMs } from "../src/RetryPolicy.ts"
 import type { Route } from "../src/Routing.ts"
@@ -16,7 +17,6 @@ import {
 } from "../src/Transport.ts"
 import { Transports } from "../src/Transports.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
-import { layerMemory } from "../src/testing/MemoryEventStore.ts"
 import { MemoryTransport } from "../src/testing/MemoryTransport.ts"
 
 const routes: ReadonlyArray<Route> = [{ name: "default", transport: "memory", topic: "t", match: ["**"] }]

@@ -7,12 +7,12 @@ import { Effect, Fiber, Layer, Logger } from "effect"
 import { TestClock, TestConsole } from "effect/testing"
 import { EventStore, StoreError } from "../src/EventStore.ts"
 import { jsonLogger } from "../src/JsonLogger.ts"
+import * as MemoryEventStore from "../src/MemoryEventStore.ts"
 import * as Relay from "../src/Relay.ts"
 import type { Route } from "../src/Routing.ts"
 import { permanent, retryable, type Transport } from "../src/Transport.ts"
 import { Transports } from "../src/Transports.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
-import * as MemoryEventStore from "../src/testing/MemoryEventStore.ts"
 import { MemoryTransport } from "../src/testing/MemoryTransport.ts"
 
 const routes: ReadonlyArray<Route> = [{ name: "hooks", transport: "memory", topic: "orders", match: ["**"] }]

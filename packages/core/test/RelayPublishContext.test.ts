@@ -2,12 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
+import { layerMemory } from "../src/MemoryEventStore.ts"
 import * as Relay from "../src/Relay.ts"
 import type { Route } from "../src/Routing.ts"
 import { delivered, type PublishContext, type Transport } from "../src/Transport.ts"
 import { Transports } from "../src/Transports.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
-import { layerMemory } from "../src/testing/MemoryEventStore.ts"
 
 const routes: ReadonlyArray<Route> = [{ name: "default", transport: "t", topic: "t", match: ["**"] }]
 

@@ -7,11 +7,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
+import * as MemoryEventStore from "../src/MemoryEventStore.ts"
 import * as Relay from "../src/Relay.ts"
 import { delivered, retryable, type Transport } from "../src/Transport.ts"
 import { Transports } from "../src/Transports.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
-import * as MemoryEventStore from "../src/testing/MemoryEventStore.ts"
 
 const routes = [{ name: "r", transport: "slow", topic: "t", match: ["**"] }]
 

@@ -37,11 +37,7 @@ export const UtcInstant = Schema.String.pipe(
 const quoteOnly = ["fields", "symbolsPerRequest"] as const
 const chartOnly = ["interval", "period1", "period2", "lookback", "includePrePost"] as const
 
-/**
- * The plugin config. Defaults are applied where the source is made (YFinanceSource.ts), so a decoded config keeps
- * exactly what the user wrote.
- */
-export const YFinanceConfig = Schema.Struct({
+const fields = {
   /** `"quote"`: current quotes; `"chart"`: OHLCV bars over a range. @default "quote" */
   mode: Schema.optionalKey(Schema.Literals(["quote", "chart"])),
   /** The symbols to fetch: at least one, each once. */
@@ -81,33 +77,43 @@ export const YFinanceConfig = Schema.Struct({
   lookback: Schema.optionalKey(DurationText),
   /** (chart) Include pre- and post-market bars (intraday intervals). @default true (as Yahoo) */
   includePrePost: Schema.optionalKey(Schema.Boolean)
-}).check(
-  Schema.makeFilter((config) => {
-    const issues: Array<Schema.FilterIssue> = []
-    const mode = config.mode ?? "quote"
-    const foreign = mode === "quote" ? chartOnly : quoteOnly
-    for (const key of foreign) {
-      if (config[key] !== undefined) issues.push({ path: [key], issue: `${key} is not a ${mode}-mode setting` })
+}
+
+/**
+ * The rules across fields: no setting of the other mode; in chart mode one of `period1` and
+ * `lookback`, and `period1` before `period2`. Exported for configs that extend this one.
+ */
+export const modeRules = Schema.makeFilter((config: Schema.Struct.Type<typeof fields>) => {
+  const issues: Array<Schema.FilterIssue> = []
+  const mode = config.mode ?? "quote"
+  const foreign = mode === "quote" ? chartOnly : quoteOnly
+  for (const key of foreign) {
+    if (config[key] !== undefined) issues.push({ path: [key], issue: `${key} is not a ${mode}-mode setting` })
+  }
+  if (mode === "chart") {
+    if (config.period1 === undefined && config.lookback === undefined) {
+      issues.push({ path: ["period1"], issue: "chart mode needs period1 (a start date) or lookback (a duration)" })
     }
-    if (mode === "chart") {
-      if (config.period1 === undefined && config.lookback === undefined) {
-        issues.push({ path: ["period1"], issue: "chart mode needs period1 (a start date) or lookback (a duration)" })
-      }
-      if (config.period1 !== undefined && config.lookback !== undefined) {
-        issues.push({ path: ["lookback"], issue: "give period1 or lookback, not both" })
-      }
-      if (config.period2 !== undefined && config.lookback !== undefined) {
-        issues.push({ path: ["period2"], issue: "period2 cannot be combined with lookback (which ends at each fetch)" })
-      }
-      if (
-        config.period1 !== undefined &&
-        config.period2 !== undefined &&
-        !DateTime.isLessThan(config.period1, config.period2)
-      ) {
-        issues.push({ path: ["period1"], issue: "period1 must be before period2" })
-      }
+    if (config.period1 !== undefined && config.lookback !== undefined) {
+      issues.push({ path: ["lookback"], issue: "give period1 or lookback, not both" })
     }
-    return issues
-  })
-)
+    if (config.period2 !== undefined && config.lookback !== undefined) {
+      issues.push({ path: ["period2"], issue: "period2 cannot be combined with lookback (which ends at each fetch)" })
+    }
+    if (
+      config.period1 !== undefined &&
+      config.period2 !== undefined &&
+      !DateTime.isLessThan(config.period1, config.period2)
+    ) {
+      issues.push({ path: ["period1"], issue: "period1 must be before period2" })
+    }
+  }
+  return issues
+})
+
+/**
+ * The plugin config. Defaults are applied where the source is made (YFinanceSource.ts), so a decoded config keeps
+ * exactly what the user wrote.
+ */
+export const YFinanceConfig = Schema.Struct(fields).check(modeRules)
 export type YFinanceConfig = typeof YFinanceConfig.Type

@@ -3,8 +3,7 @@
  * without network; later failures keep being logged without it, and Yahoo's own 5xx never says so.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Ingest } from "@sluice/core"
-import { layerMemory } from "@sluice/core/testing"
+import { Ingest, layerMemory } from "@sluice/core"
 import { Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { captureLogs, type LogLine, logged } from "./support/logs.ts"

@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Ingest } from "@sluice/core"
-import { layerMemory } from "@sluice/core/testing"
+import { Ingest, layerMemory } from "@sluice/core"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import type { QuotePayload, QuoteRequest } from "../src/index.ts"

@@ -4,8 +4,7 @@
  * answer, quoteType NONE) are reported alike; a symbol that answers again resumes at once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Ingest, Metrics } from "@sluice/core"
-import { layerMemory } from "@sluice/core/testing"
+import { Ingest, layerMemory, Metrics } from "@sluice/core"
 import { Effect, Layer, Metric } from "effect"
 import { skippedSymbolFetches, unknownSymbols } from "../src/SymbolBackoff.ts"
 import type { ReplayFetch } from "../src/testing/index.ts"

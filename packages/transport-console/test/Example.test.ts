@@ -1,7 +1,7 @@
 // The README's composition example, compiled and run: the relay prints an appended event as a JSON line.
 import { assert, it } from "@effect/vitest"
-import { EventStore, Relay, type Route, Transports } from "@sluice/core"
-import { layerMemory, makeBatch, makeEvent } from "@sluice/core/testing"
+import { EventStore, layerMemory, Relay, type Route, Transports } from "@sluice/core"
+import { makeBatch, makeEvent } from "@sluice/core/testing"
 import { Effect, Layer } from "effect"
 import { ConsoleSink, ConsoleTransportPlugin } from "../src/index.ts"
 import { makeCaptureSink } from "./captureSink.ts"

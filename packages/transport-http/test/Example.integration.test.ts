@@ -1,8 +1,8 @@
 // The README's composition example, compiled and run: the relay delivers an appended event through
 // the HTTP transport to a receiver that verifies its signature.
 import { assert, it } from "@effect/vitest"
-import { EventStore, Relay, type Route, Transports } from "@sluice/core"
-import { layerMemory, makeBatch, makeEvent } from "@sluice/core/testing"
+import { EventStore, layerMemory, Relay, type Route, Transports } from "@sluice/core"
+import { makeBatch, makeEvent } from "@sluice/core/testing"
 import { Effect, Layer } from "effect"
 import { HttpTransportPlugin } from "../src/index.ts"
 import { header, startReceiver } from "./receiver.ts"

@@ -1,6 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore, encodeEvent, noDeadline, type PublishOutcome, Relay, Transports } from "@sluice/core"
-import { MemoryEventStore, makeBatch, makeEvent, TransportContract } from "@sluice/core/testing"
+import {
+  EventStore,
+  encodeEvent,
+  MemoryEventStore,
+  noDeadline,
+  type PublishOutcome,
+  Relay,
+  Transports
+} from "@sluice/core"
+import { makeBatch, makeEvent, TransportContract } from "@sluice/core/testing"
 import { Duration, Effect, Fiber, Layer, Random, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { HttpTransportPlugin, make } from "../src/HttpTransport.ts"

@@ -78,8 +78,8 @@ const examples = new URL("../../../../examples/", import.meta.url).pathname
  * A copy of `examples/<name>` written as `<dir>/sluice.json` (dir: a fresh temporary directory
  * unless given), for e2e tests: the admin server on port 0 (the examples' fixed ports may be taken
  * by anything else on the machine: read the bound URL with `adminUrl`), JSON logs, and the
- * examples' relative `recordings` and plugin paths made absolute so they hold from the new place.
- * `store.dataDir` is left as it is: relative, it lands in `dir`.
+ * examples' relative plugin paths made absolute so they hold from the new place. `store.dataDir`
+ * is left as it is: relative, it lands in `dir`.
  */
 export const exampleConfig = (
   name: string,
@@ -88,11 +88,9 @@ export const exampleConfig = (
   const source = join(examples, name)
   const from = (path: string) => (path.startsWith(".") && !isAbsolute(path) ? resolve(dirname(source), path) : path)
   const { $schema: _, ...config } = JSON.parse(readFileSync(source, "utf8")) as Record<string, unknown>
-  const sources = (config.sources ?? []) as Array<{ plugin: string; options?: Record<string, unknown> }>
+  const sources = (config.sources ?? []) as Array<{ plugin: string }>
   const transports = (config.transports ?? []) as Array<{ plugin: string }>
   for (const plugin of [...sources, ...transports]) plugin.plugin = from(plugin.plugin)
-  for (const { options } of sources)
-    if (typeof options?.recordings === "string") options.recordings = from(options.recordings)
   const copy = {
     ...config,
     admin: { ...(config.admin as object | undefined), port: 0 },

@@ -1,11 +1,13 @@
 /**
  * `@sluice/core/testing`: what users unit-test pipelines with, and what adapters are checked by.
- * Everything here runs in memory, takes time from the Clock and needs no database.
+ * Everything here runs in memory, takes time from the Clock and needs no database. The in-memory
+ * store itself is a production adapter and lives in `@sluice/core` (`layerMemory`, `MemoryEventStore`).
  */
+
+/** @deprecated Import `layerMemory` and `MemoryEventStore` from `@sluice/core`; kept so older tests compile. */
+export { layerMemory, MemoryEventStore } from "../index.ts"
 export * as check from "./check.ts"
 export * as EventStoreContract from "./EventStoreContract.ts"
 export * from "./fixtures.ts"
-export * as MemoryEventStore from "./MemoryEventStore.ts"
-export { layerMemory } from "./MemoryEventStore.ts"
 export * as MemoryTransport from "./MemoryTransport.ts"
 export * as TransportContract from "./TransportContract.ts"

@@ -1,4 +1,4 @@
 /**
  * `@sluice/plugin-yfinance/testing`: replay recorded Yahoo exchanges through the real library.
  */
-export * from "./ReplayFetch.ts"
+export * from "../ReplayFetch.ts"

@@ -3,8 +3,7 @@
  * that the README shows exactly this text between the region markers).
  */
 // #region compose
-import { Ingest, makeRouterUnsafe, Plugin } from "@sluice/core"
-import { layerMemory } from "@sluice/core/testing"
+import { Ingest, layerMemory, makeRouterUnsafe, Plugin } from "@sluice/core"
 import { YFinance } from "@sluice/plugin-yfinance"
 import { Effect } from "effect"
 

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { Effect } from "effect"
-import { makeReplayFetch, type Recording, type ReplayFetch, type ReplayOptions } from "../../src/testing/ReplayFetch.ts"
+import { makeReplayFetch, type Recording, type ReplayFetch, type ReplayOptions } from "../../src/ReplayFetch.ts"
 
 const dir = new URL("../fixtures/yahoo/", import.meta.url)
 

@@ -1,7 +1,7 @@
 /**
- * The in-memory EventStore: the reference adapter of the EventStore contract, and what users
- * unit-test pipelines with (no database; time from the Clock, so TestClock drives leases and
- * retries).
+ * The in-memory EventStore, beside its port: the reference adapter of the EventStore contract, the
+ * runner's `memory` store driver, and what users unit-test pipelines with (no database; time from
+ * the Clock, so TestClock drives leases and retries). Nothing survives the process.
  *
  * Operations are serialised by one lock, and a transaction holds it for its whole duration: nothing
  * a transaction wrote is visible to other fibers before it commits (a relay cannot publish an event
@@ -10,7 +10,7 @@
  * its own. Positions come from a counter, so a rollback leaves a gap, as a database sequence does.
  */
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Result, Semaphore } from "effect"
-import type { EventId, RawPayload } from "../Event.ts"
+import type { EventId, RawPayload } from "./Event.ts"
 import {
   type AppendBatch,
   type AppendResult,
@@ -26,13 +26,13 @@ import {
   type RouteStats,
   type StoredEvent,
   StoreError
-} from "../EventStore.ts"
-import * as Outbox from "../Outbox.ts"
-import { batchProblem } from "../StorableText.ts"
-import * as WorkSignal from "../WorkSignal.ts"
+} from "./EventStore.ts"
+import * as Outbox from "./Outbox.ts"
+import { batchProblem } from "./StorableText.ts"
+import * as WorkSignal from "./WorkSignal.ts"
 
 type UndoLog = Array<() => void>
-const CurrentTransaction = Context.Reference<UndoLog | undefined>("sluice/testing/MemoryEventStore/Transaction", {
+const CurrentTransaction = Context.Reference<UndoLog | undefined>("sluice/MemoryEventStore/Transaction", {
   defaultValue: () => undefined
 })
 

@@ -3,7 +3,7 @@
  * (URL building, the cookie/consent/crumb handshake, error mapping) runs without a network.
  * Runtime-agnostic: it only uses the WHATWG `Request`/`Response`/`Headers` globals.
  */
-import type { FetchFn } from "../YahooFetch.ts"
+import type { FetchFn } from "./YahooFetch.ts"
 
 /** One recorded HTTP exchange, in the format of yahoo-finance2's own test fixtures. */
 export interface Recording {
