@@ -45,14 +45,18 @@ describe("packages", () => {
     }
   })
 
-  it("every package ships dist/ with types first, a license, a README and Node 22.19+", () => {
+  it("every package ships dist/ (and the data it reads) with types first, a license, a README and Node 22.19+", () => {
     const rootEngines = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).engines
     expect(rootEngines).toEqual({ node: ">=22.19.0" })
     for (const dir of packageDirs) {
       const pkg = manifest(dir)
       expect(pkg.engines, pkg.name).toEqual({ node: ">=22.19.0" })
       expect(pkg.license, pkg.name).toBe("MIT")
-      expect(pkg.files, pkg.name).toEqual(["dist"])
+      // dist first; data a package reads at run time (plugin-yfinance's recordings) may follow.
+      expect(pkg.files?.[0], pkg.name).toBe("dist")
+      for (const entry of pkg.files?.slice(1) ?? []) {
+        expect(existsSync(join(root, dir, entry)), `${dir}/${entry}`).toBe(true)
+      }
       expect(existsSync(join(root, dir, "LICENSE")), `${dir}/LICENSE`).toBe(true)
       expect(existsSync(join(root, dir, "README.md")), `${dir}/README.md`).toBe(true)
       for (const [subpath, conditions] of Object.entries(pkg.publishConfig?.exports ?? {})) {
