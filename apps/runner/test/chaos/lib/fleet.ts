@@ -129,6 +129,9 @@ export const startFleet = (history: History, databaseUrl: string, config: Sluice
         const text = String(chunk)
         if (text.includes("result refused")) history.mark("stale-completion", member.name)
         if (text.includes("relay batch failed")) history.mark("failed-batch", member.name)
+        // So does a request the relay stopped waiting for (its timeout, or the publish deadline): the
+        // receiver may have answered it after all, and delivery is at least once.
+        if (/no answer within|publish took longer than/.test(text)) history.mark("client-timeout", member.name)
       })
       members.push(member)
       await sluice.waitForLine("stderr", /sluice is running/, 30_000)
