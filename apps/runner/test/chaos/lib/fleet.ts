@@ -129,9 +129,6 @@ export const startFleet = (history: History, databaseUrl: string, config: Sluice
         const text = String(chunk)
         if (text.includes("result refused")) history.mark("stale-completion", member.name)
         if (text.includes("relay batch failed")) history.mark("failed-batch", member.name)
-        // So does a request the relay stopped waiting for (its timeout, or the publish deadline): the
-        // receiver may have answered it after all, and delivery is at least once.
-        if (/no answer within|publish took longer than/.test(text)) history.mark("client-timeout", member.name)
       })
       members.push(member)
       await sluice.waitForLine("stderr", /sluice is running/, 30_000)
@@ -142,6 +139,9 @@ export const startFleet = (history: History, databaseUrl: string, config: Sluice
       if (!isAlive(member)) return undefined
       const marker = history.mark(signal, `${member.name} ${detail}`.trim())
       member.sluice.child.kill(signal)
+      // A killed process's last requests may still be read by the receiver after the signal (its
+      // bytes were sent before it died): the fault lasts until its exit is seen.
+      if (signal === "SIGKILL") void member.sluice.exited.then(() => history.end(marker))
       return marker
     },
     stopAll: (timeoutMs) => Promise.all(live().map((m) => stopMember(m, timeoutMs))),
