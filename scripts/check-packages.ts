@@ -15,17 +15,9 @@ import { spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { syncManifests } from "./package-manifests.ts"
+import { packageDirs, syncManifests } from "./package-manifests.ts"
 
 const root = join(import.meta.dirname, "..")
-const packageDirs = [
-  "packages/core",
-  "packages/store-postgres",
-  "packages/plugin-yfinance",
-  "packages/transport-http",
-  "packages/transport-console",
-  "apps/runner"
-]
 
 const report = process.argv.indexOf("--report")
 const reportFile = report === -1 ? undefined : process.argv[report + 1]

@@ -32,6 +32,16 @@ const publishConfig = (manifest: Manifest) => ({
 const readJson = <A>(file: string): A => JSON.parse(readFileSync(file, "utf8")) as A
 const writeJson = (file: string, value: unknown) => writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`)
 
+/** The published packages' folders, in dependency order. */
+export const packageDirs: ReadonlyArray<string> = [
+  "packages/core",
+  "packages/store-postgres",
+  "packages/plugin-yfinance",
+  "packages/transport-http",
+  "packages/transport-console",
+  "apps/runner"
+]
+
 /**
  * Whether the package's derived manifests match its `exports`; with `fix`, rewrites them first.
  * Returns the files that were (or, without `fix`, would be) changed.

@@ -7,17 +7,9 @@ import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { syncManifests } from "./package-manifests.ts"
+import { packageDirs, syncManifests } from "./package-manifests.ts"
 
 const root = join(import.meta.dirname, "..")
-const packageDirs = [
-  "packages/core",
-  "packages/store-postgres",
-  "packages/plugin-yfinance",
-  "packages/transport-http",
-  "packages/transport-console",
-  "apps/runner"
-]
 
 interface Manifest {
   readonly name: string
