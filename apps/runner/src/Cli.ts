@@ -6,6 +6,7 @@ import { Console, Duration, Effect, Option } from "effect"
 import { Argument, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
 import * as Commands from "./Commands.ts"
 import { configJsonSchema } from "./JsonSchema.ts"
+import { newPlugin } from "./NewPlugin.ts"
 
 /** The runner's version, printed by `--version`. */
 export const version = "0.1.0"
@@ -187,12 +188,45 @@ const configCommand = Command.make("config").pipe(
   Command.withSubcommands([schema])
 )
 
+const plugin = Command.make(
+  "plugin",
+  {
+    name: Argument.String("name").pipe(
+      Argument.withDescription("The package name, scoped or not (e.g. my-transport, @acme/kafka-transport)")
+    ),
+    kind: Flag.Literals("kind", ["source", "transport"]).pipe(
+      Flag.withDescription("A source (fetches data, makes events) or a transport (delivers events)")
+    ),
+    dir: Flag.String("dir").pipe(
+      Flag.withDescription("The folder to create the package in, as a folder named after NAME's last segment"),
+      Flag.withDefault(".")
+    )
+  },
+  newPlugin
+).pipe(
+  Command.withDescription(
+    "Create a plugin package: package.json with effect and @sluice/core as peers, Plugin.define with an options Schema, a test (the transport contract suite, or the source on the in-memory store), a README"
+  ),
+  Command.withExamples([
+    { command: "sluice new plugin my-transport --kind transport", description: "A transport in ./my-transport" },
+    {
+      command: "sluice new plugin @acme/quotes --kind source --dir plugins",
+      description: "A source in ./plugins/quotes"
+    }
+  ])
+)
+
+const newCommand = Command.make("new").pipe(
+  Command.withDescription("Create a new plugin package"),
+  Command.withSubcommands([plugin])
+)
+
 /** The root command. */
 export const sluice = Command.make("sluice").pipe(
   Command.withDescription(
     "Sluice event-ingestion runner. Exit codes: 0 ok (also after a graceful SIGTERM/SIGINT), 1 runtime failure, 2 usage or config error, 130/143 second signal"
   ),
-  Command.withSubcommands([run, validate, migrate, status, dlq, configCommand])
+  Command.withSubcommands([run, validate, migrate, status, dlq, configCommand, newCommand])
 )
 
 /**

@@ -17,7 +17,9 @@ const usageTags = new Set([
   "UsageError",
   "MissingDatabaseUrlError",
   "DatabaseUrlError",
-  "PluginImportError"
+  "PluginImportError",
+  "PluginNameError",
+  "TargetFolderError"
 ])
 
 /** True for failures that are the caller's to fix (bad flags, bad config). */
