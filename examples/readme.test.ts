@@ -1,14 +1,21 @@
 /**
- * Keeps the README honest: every code block marked `<!-- region FILE#NAME -->` must be exactly the
- * `// #region NAME` ... `// #endregion NAME` part of FILE, which is compiled and tested.
+ * Keeps the docs honest: every code block of the README and of docs/*.md marked
+ * `<!-- region FILE#NAME -->` must be exactly the `// #region NAME` ... `// #endregion NAME` part of
+ * FILE, which is compiled and tested.
  */
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 
 const root = join(import.meta.dirname, "..")
-const readme = readFileSync(join(root, "README.md"), "utf8")
-const marked = [...readme.matchAll(/<!-- region ([^#\s]+)#(\S+) -->\n```ts\n([\s\S]*?)\n```/g)]
+const docs = ["README.md", ...readdirSync(join(root, "docs")).map((name) => `docs/${name}`)].filter((file) =>
+  file.endsWith(".md")
+)
+const blocks = (doc: string) =>
+  [...readFileSync(join(root, doc), "utf8").matchAll(/<!-- region ([^#\s]+)#(\S+) -->\n```ts\n([\s\S]*?)\n```/g)].map(
+    ([, file, name, block]) => ({ doc, file: file!, name: name!, block: block! })
+  )
+const marked = docs.flatMap(blocks)
 
 const region = (file: string, name: string): string => {
   const text = readFileSync(join(root, file), "utf8")
@@ -17,13 +24,14 @@ const region = (file: string, name: string): string => {
   return match[1]
 }
 
-describe("README code blocks", () => {
-  it("there are blocks to check", () => {
-    expect(marked.length).toBeGreaterThanOrEqual(5)
+describe("code blocks of the README and docs/", () => {
+  it("there are blocks to check, in the README and in the plugin guide", () => {
+    expect(marked.filter((m) => m.doc === "README.md").length).toBeGreaterThanOrEqual(5)
+    expect(marked.filter((m) => m.doc === "docs/writing-a-plugin.md").length).toBeGreaterThanOrEqual(1)
   })
-  for (const [, file, name, block] of marked) {
-    it(`${file}#${name} matches the tested source`, () => {
-      expect(block).toBe(region(file!, name!))
+  for (const { doc, file, name, block } of marked) {
+    it(`${doc}: ${file}#${name} matches the tested source`, () => {
+      expect(block).toBe(region(file, name))
     })
   }
 })

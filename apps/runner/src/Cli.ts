@@ -198,7 +198,7 @@ const plugin = Command.make(
       Flag.withDescription("A source (fetches data, makes events) or a transport (delivers events)")
     ),
     dir: Flag.String("dir").pipe(
-      Flag.withDescription("The folder to create the package in, as a folder named after NAME's last segment"),
+      Flag.withDescription("Where to create the package: in DIR/<NAME's last segment>"),
       Flag.withDefault(".")
     )
   },

@@ -95,18 +95,26 @@ export const createPlugin = (
 /** What the command prints: what it made and the next commands. */
 export const summary = (created: CreatedPlugin, cwd: string = process.cwd()): string => {
   const where = relative(cwd, created.folder) || "."
-  const install = created.workspace === undefined ? "npm install" : "pnpm install"
-  const runner = created.workspace === undefined ? "npm" : "pnpm"
   const test =
-    created.kind === "transport" ? "the transport contract suite" : "the source on the in-memory store, TestClock"
+    created.kind === "transport" ? "the transport contract suite" : "the source on the in-memory store, with TestClock"
+  const next =
+    created.workspace === undefined
+      ? [
+          "  npm install     # its dev dependencies, then builds dist/ (the prepare script)",
+          `  npm test        # ${test}`,
+          `  npm pack        # ${created.name.replace(/^@/, "").replace("/", "-")}-0.1.0.tgz: npm install it in your application`
+        ]
+      : [
+          "  pnpm install    # links it into the workspace, then builds dist/ (the prepare script)",
+          `  pnpm test       # ${test}`
+        ]
   return [
     `created the ${created.kind} plugin ${created.name} in ${where}:`,
     ...created.files.map((file) => `  ${file.path}`),
     "next:",
     `  cd ${where}`,
-    `  ${install}     # the dev dependencies, then builds dist/ (prepare)`,
-    `  ${runner} test        # ${test}`,
-    `then load it from a sluice config: "plugin": "${created.name}" once installed next to @sluice/runner, or the path of ${where}/dist/index.js relative to the config file (see its README.md)`
+    ...next,
+    `then name it in a sluice config: "plugin": "${created.name}" (see its README.md)`
   ].join("\n")
 }
 

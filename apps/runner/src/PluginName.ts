@@ -35,17 +35,16 @@ const problem = (name: string): string | undefined => {
   if (name.length > 214) return `it has ${name.length} characters, npm allows 214`
   if (name.trim() !== name || /\s/.test(name)) return "it contains white space"
   if (name !== name.toLowerCase()) return "npm package names are lower case"
-  const parts = name.startsWith("@") ? name.slice(1).split("/") : [name]
-  if (parts.length !== (name.startsWith("@") ? 2 : 1) || parts.some((part) => part === "")) {
-    return name.startsWith("@") ? "a scoped name is @scope/name" : "only a scoped name (@scope/name) has a '/'"
-  }
+  const scoped = name.startsWith("@")
+  if (!scoped && name.includes("/")) return "only a scoped name (@scope/name) has a '/'"
+  const parts = scoped ? name.slice(1).split("/") : [name]
+  if (scoped && (parts.length !== 2 || parts.some((part) => part === ""))) return "a scoped name is @scope/name"
   const bad = parts.find((part) => !segment.test(part))
   if (bad !== undefined) {
     const chars = [...new Set(bad.replace(/[a-z0-9._-]/g, ""))].join("")
     return `it contains ${JSON.stringify(chars)}: use letters a-z, digits, '-', '.' and '_'`
   }
-  const last = parts[parts.length - 1]!
-  if (/^[._]/.test(last) || (parts.length === 2 && /^[._]/.test(parts[0]!))) return "it starts with '.' or '_'"
+  if (parts.some((part) => /^[._]/.test(part))) return "it starts with '.' or '_'"
   if (builtinModules.includes(name)) return "it is the name of a Node.js built-in module"
   if (name === "node_modules" || name === "favicon.ico") return "npm reserves it"
   if (dependencies.has(name)) return "the plugin depends on a package of that name"

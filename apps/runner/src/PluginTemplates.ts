@@ -54,6 +54,6 @@ export const pluginFiles = (kind: PluginKind, plugin: PluginName, versions: Rang
     })
   })
   return [...fromTemplates, { path: "package.json", text: pluginManifest(plugin, kind, versions) }].sort((a, b) =>
-    a.path.localeCompare(b.path)
+    a.path < b.path ? -1 : 1
   )
 }

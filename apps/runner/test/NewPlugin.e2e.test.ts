@@ -69,6 +69,19 @@ describe("sluice new plugin: the generated packages work as generated", () => {
     expect(Object.keys(manifest.peerDependencies)).toEqual(["@sluice/core", "effect"])
   })
 
+  it("a bad NAME, a missing --kind or a folder that holds something is a usage error (exit 2)", async () => {
+    const name = await runToEnd(["new", "plugin", "My Transport", "--kind", "transport", "--dir", dir])
+    expect(name.code).toBe(2)
+    expect(name.stderr).toContain('error: invalid plugin name "My Transport": it contains white space')
+    const kind = await runToEnd(["new", "plugin", "other", "--dir", dir])
+    expect(kind.code).toBe(2)
+    expect(kind.stderr).toContain("--kind")
+    const again = await runToEnd(["new", "plugin", "my-transport", "--kind", "source", "--dir", dir])
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain(`cannot create the plugin in ${join(dir, "my-transport")}: the folder is not empty`)
+    expect(readFileSync(join(dir, "my-transport/src/index.ts"), "utf8")).toContain('kind: "transport"')
+  }, 60_000)
+
   for (const [kind, folder, tests] of [
     ["transport", "my-transport", /Tests\s+11 passed \(11\)/],
     ["source", "my-source", /Tests\s+3 passed \(3\)/]
@@ -104,6 +117,24 @@ describe("sluice new plugin: the generated packages work as generated", () => {
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('Expected at least one item\n  at ["sources"][0]["options"]["items"]')
     expect(bad.stderr).toContain('Expected an http:// or https:// URL\n  at ["transports"][0]["options"]["url"]')
+  }, 60_000)
+
+  it("the configs of docs/writing-a-plugin.md load them by package name and by path", async () => {
+    const guide = readFileSync(join(repo, "docs/writing-a-plugin.md"), "utf8")
+    const configs = [...guide.matchAll(/<!-- config -->\n```json\n([\s\S]*?)```/g)].map(([, text]) => text!)
+    expect(configs.length).toBe(2)
+    // An application with my-transport installed (node_modules) and my-source under plugins/.
+    const app = join(dir, "app")
+    mkdirSync(join(app, "node_modules"), { recursive: true })
+    mkdirSync(join(app, "plugins"))
+    symlinkSync(join(dir, "my-transport"), join(app, "node_modules", "my-transport"))
+    symlinkSync(join(dir, "my-source"), join(app, "plugins", "my-source"))
+    for (const [i, config] of configs.entries()) {
+      writeFileSync(join(app, `guide-${i}.json`), config)
+      const validate = await runToEnd(["validate", "--config", join(app, `guide-${i}.json`)])
+      expect(validate.stderr).toBe("")
+      expect(validate.code).toBe(0)
+    }
   }, 60_000)
 
   it("sluice run delivers the source's events through the transport to a receiver", async () => {
