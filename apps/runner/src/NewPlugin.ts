@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "nod
 import { dirname, join, relative, resolve } from "node:path"
 import { Console, Data, Effect } from "effect"
 import type { PluginKind } from "./PluginLoader.ts"
-import { type ManifestError, ranges } from "./PluginManifest.ts"
+import { ranges, ScaffoldSourceError } from "./PluginManifest.ts"
 import { type PluginNameError, parsePluginName } from "./PluginName.ts"
 import { type PluginFile, pluginFiles } from "./PluginTemplates.ts"
 import { sluiceWorkspaceOf } from "./PnpmWorkspace.ts"
@@ -81,13 +81,20 @@ const write = (folder: string, file: PluginFile): Effect.Effect<void, ScaffoldWr
 export const createPlugin = (
   options: NewPluginOptions,
   cwd: string = process.cwd()
-): Effect.Effect<CreatedPlugin, PluginNameError | TargetFolderError | ManifestError | ScaffoldWriteError> =>
+): Effect.Effect<CreatedPlugin, PluginNameError | TargetFolderError | ScaffoldSourceError | ScaffoldWriteError> =>
   Effect.gen(function* () {
     const plugin = yield* parsePluginName(options.name)
     const folder = resolve(cwd, options.dir, plugin.folder)
     yield* emptyOrAbsent(folder)
     const workspace = sluiceWorkspaceOf(folder)
-    const files = pluginFiles(options.kind, plugin, yield* ranges(workspace !== undefined))
+    const versions = yield* ranges(workspace !== undefined)
+    const files = yield* Effect.try({
+      try: () => pluginFiles(options.kind, plugin, versions),
+      catch: (error) =>
+        new ScaffoldSourceError({
+          reason: `cannot read the templates: ${error instanceof Error ? error.message : String(error)}`
+        })
+    })
     for (const file of files) yield* write(folder, file)
     return { name: plugin.name, kind: options.kind, folder, files, workspace }
   })

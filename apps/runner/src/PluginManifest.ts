@@ -10,8 +10,11 @@ import { Data, Effect } from "effect"
 import { packageDir } from "./PluginCopies.ts"
 import type { PluginName } from "./PluginName.ts"
 
-/** A package.json that the command needs cannot be read, or lacks a field it takes a range from. */
-export class ManifestError extends Data.TaggedError("ManifestError")<{ readonly reason: string }> {
+/**
+ * What the command reads from the runner's installation cannot be read: its package.json,
+ * `@sluice/core`'s (or a field it takes a range from), or the templates.
+ */
+export class ScaffoldSourceError extends Data.TaggedError("ScaffoldSourceError")<{ readonly reason: string }> {
   override get message() {
     return `cannot create the plugin: ${this.reason}`
   }
@@ -54,7 +57,7 @@ export interface Ranges {
 const caret = (range: string) => (/^\d/.test(range) ? `^${range}` : range)
 
 /** The ranges this runner works with; `@sluice/core` as `workspace:` ones inside a workspace. */
-export const ranges = (inWorkspace: boolean): Effect.Effect<Ranges, ManifestError> =>
+export const ranges = (inWorkspace: boolean): Effect.Effect<Ranges, ScaffoldSourceError> =>
   Effect.try({
     try: () => {
       const root = runnerRoot()
@@ -80,7 +83,7 @@ export const ranges = (inWorkspace: boolean): Effect.Effect<Ranges, ManifestErro
         typesNode: caret(field(runner, 'devDependencies["@types/node"]', runner.devDependencies?.["@types/node"]))
       }
     },
-    catch: (error) => new ManifestError({ reason: error instanceof Error ? error.message : String(error) })
+    catch: (error) => new ScaffoldSourceError({ reason: error instanceof Error ? error.message : String(error) })
   })
 
 /** The new plugin's package.json text. */
