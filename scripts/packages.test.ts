@@ -58,10 +58,21 @@ describe("packages", () => {
     }
   })
 
-  it("the README states one Node version: 22.19 or later", () => {
+  it("the READMEs state one Node version: 22.19 or later", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8")
-    expect(readme).not.toMatch(/Node(\.js)? \(?20/)
     expect(readme).toContain("Sluice itself runs on Node.js 22.19 or later")
+    // Every "Node 22", "Node.js 22.19+", "Node v20"... in a README: major 22, and no other minor than 19
+    // (but for the running version in a quoted refusal: "this is Node.js 20.20.2").
+    for (const file of ["README.md", ...packageDirs.map((dir) => join(dir, "README.md"))]) {
+      const text = readFileSync(join(root, file), "utf8").replaceAll(/this is Node\.js [\d.]+/g, "")
+      for (const [mention, major, minor] of text.matchAll(/Node(?:\.js)?\s+\(?v?(\d+)(?:\.(\d+))?/g)) {
+        expect({ file, mention, ok: major === "22" && (minor === undefined || minor === "19") }).toEqual({
+          file,
+          mention,
+          ok: true
+        })
+      }
+    }
   })
 
   it("pnpm exec sluice runs the workspace's bin, with no pnpm lines around it", { timeout: 60_000 }, () => {
