@@ -14,6 +14,7 @@ const root = join(import.meta.dirname, "..")
 interface Manifest {
   readonly name: string
   readonly license?: string
+  readonly repository?: { readonly type?: string; readonly url?: string; readonly directory?: string }
   readonly engines?: { readonly node?: string }
   readonly files?: ReadonlyArray<string>
   readonly dependencies?: Record<string, string>
@@ -55,6 +56,29 @@ describe("packages", () => {
         expect(Object.keys(conditions), `${pkg.name} ${subpath}`).toEqual(["types", "default"])
       }
       expect(syncManifests(join(root, dir), false), `${dir}: run node scripts/check-packages.ts --fix`).toEqual([])
+    }
+  })
+
+  it("every package names its folder in the repository, and its README links only to absolute URLs (npm shows it alone)", () => {
+    const repository = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).repository
+    expect(repository?.url).toMatch(/^git\+https:\/\/github\.com\/[\w.-]+\/[\w.-]+\.git$/)
+    const web = repository.url.replace(/^git\+/, "").replace(/\.git$/, "")
+    for (const dir of packageDirs) {
+      const pkg = manifest(dir)
+      expect(pkg.repository, pkg.name).toEqual({ type: "git", url: repository.url, directory: dir })
+      const readme = readFileSync(join(root, dir, "README.md"), "utf8")
+      // Inline links and images `](target)`, reference definitions `[name]: target`, HTML href/src.
+      const targets = [
+        ...readme.matchAll(/\]\(\s*<?([^)\s>]+)/g),
+        ...readme.matchAll(/^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm),
+        ...readme.matchAll(/\b(?:href|src)\s*=\s*["']([^"']+)/g)
+      ].map((match) => match[1]!)
+      for (const target of targets) {
+        expect(/^(https?:|mailto:|#)/.test(target), `${dir}/README.md links to ${target}`).toBe(true)
+        // A link into this repository names a file or folder that exists.
+        const inRepo = new RegExp(`^${web.replaceAll(".", "\\.")}/(?:tree|blob)/main/([^#?]+)`).exec(target)
+        if (inRepo !== null) expect(existsSync(join(root, inRepo[1]!)), target).toBe(true)
+      }
     }
   })
 
