@@ -4,8 +4,12 @@
  * (a `run` then drains and exits 0), a second one exits at once; the exit code follows ExitCode.ts.
  */
 import { setFlagsFromString } from "node:v8"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
+import * as NodeChildProcessSpawner from "@effect/platform-node-shared/NodeChildProcessSpawner"
+import * as NodeFileSystem from "@effect/platform-node-shared/NodeFileSystem"
+import * as NodePath from "@effect/platform-node-shared/NodePath"
+import * as NodeStdio from "@effect/platform-node-shared/NodeStdio"
+import * as NodeTerminal from "@effect/platform-node-shared/NodeTerminal"
+import { Effect, Layer } from "effect"
 import { cli } from "./Cli.ts"
 import { exitCode, failureText } from "./ExitCode.ts"
 
@@ -16,7 +20,14 @@ import { exitCode, failureText } from "./ExitCode.ts"
 if (!process.execArgv.some((arg) => arg.startsWith("--heap-growing-percent")))
   setFlagsFromString("--heap-growing-percent=50")
 
-const fiber = Effect.runFork(cli(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer)))
+// What the CLI module needs (its `Environment`): @effect/platform-node's `NodeServices.layer`, taken from
+// @effect/platform-node-shared, whose only dependency is `ws` (platform-node brings redis and undici).
+const NodeServices = Layer.provideMerge(
+  NodeChildProcessSpawner.layer,
+  Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeStdio.layer, NodeTerminal.layer)
+)
+
+const fiber = Effect.runFork(cli(process.argv.slice(2)).pipe(Effect.provide(NodeServices)))
 
 let signalled = false
 const onSignal = (signal: NodeJS.Signals) => {
