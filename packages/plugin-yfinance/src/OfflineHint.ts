@@ -31,7 +31,7 @@ export const offlineHint = (detail: string, where: HintTarget = target): string 
   (where === "checkout"
     ? "The offline quickstart replays recorded responses: bin/start examples/quickstart-offline.json (in the Sluice repository)"
     : 'The replay plugin answers from recorded responses: give this source "plugin": "@sluice/plugin-yfinance/replay" ' +
-      '(the same options; "recordings" may name a directory of your own; the shipped ones answer quotes of AAPL and BABA ' +
+      '(the same options; "recordings" may name a directory of your own; the shipped ones answer the quotes of "symbols": ["AAPL", "BABA"] ' +
       `and daily bars of AAPL, BTC-USD, EURUSD=X and GC=F from 2020-01-01 to 2020-01-03), see ${replayDocs}`)
 
 /** Returns an effect that logs the hint for the first `detail` it is given, and nothing after that. */

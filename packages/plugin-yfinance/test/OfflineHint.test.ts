@@ -175,7 +175,7 @@ describe("where the hint points", () => {
       hint,
       `Yahoo Finance is unreachable (${detail}). No network? The replay plugin answers from recorded responses: ` +
         'give this source "plugin": "@sluice/plugin-yfinance/replay" (the same options; "recordings" may name a ' +
-        "directory of your own; the shipped ones answer quotes of AAPL and BABA and daily bars of AAPL, BTC-USD, " +
+        'directory of your own; the shipped ones answer the quotes of "symbols": ["AAPL", "BABA"] and daily bars of AAPL, BTC-USD, ' +
         `EURUSD=X and GC=F from 2020-01-01 to 2020-01-03), see ${replayDocs}`
     )
     assert.notInclude(hint, "bin/start")
