@@ -14,6 +14,7 @@ const root = join(import.meta.dirname, "..")
 interface Manifest {
   readonly name: string
   readonly license?: string
+  readonly repository?: { readonly type?: string; readonly url?: string; readonly directory?: string }
   readonly engines?: { readonly node?: string }
   readonly files?: ReadonlyArray<string>
   readonly dependencies?: Record<string, string>
@@ -58,10 +59,44 @@ describe("packages", () => {
     }
   })
 
-  it("the README states one Node version: 22.19 or later", () => {
+  it("every package names its folder in the repository, and its README links only to absolute URLs (npm shows it alone)", () => {
+    const repository = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).repository
+    expect(repository?.url).toMatch(/^git\+https:\/\/github\.com\/[\w.-]+\/[\w.-]+\.git$/)
+    const web = repository.url.replace(/^git\+/, "").replace(/\.git$/, "")
+    for (const dir of packageDirs) {
+      const pkg = manifest(dir)
+      expect(pkg.repository, pkg.name).toEqual({ type: "git", url: repository.url, directory: dir })
+      const readme = readFileSync(join(root, dir, "README.md"), "utf8")
+      // Inline links and images `](target)`, reference definitions `[name]: target`, HTML href/src.
+      const targets = [
+        ...readme.matchAll(/\]\(\s*<?([^)\s>]+)/g),
+        ...readme.matchAll(/^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm),
+        ...readme.matchAll(/\b(?:href|src)\s*=\s*["']([^"']+)/g)
+      ].map((match) => match[1]!)
+      for (const target of targets) {
+        expect(/^(https?:|mailto:|#)/.test(target), `${dir}/README.md links to ${target}`).toBe(true)
+        // A link into this repository names a file or folder that exists.
+        const inRepo = new RegExp(`^${web.replaceAll(".", "\\.")}/(?:tree|blob)/main/([^#?]+)`).exec(target)
+        if (inRepo !== null) expect(existsSync(join(root, inRepo[1]!)), target).toBe(true)
+      }
+    }
+  })
+
+  it("the READMEs state one Node version: 22.19 or later", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8")
-    expect(readme).not.toMatch(/Node(\.js)? \(?20/)
     expect(readme).toContain("Sluice itself runs on Node.js 22.19 or later")
+    // Every "Node 22", "Node.js 22.19+", "Node v20"... in a README: major 22, and no other minor than 19
+    // (but for the running version in a quoted refusal: "this is Node.js 20.20.2").
+    for (const file of ["README.md", ...packageDirs.map((dir) => join(dir, "README.md"))]) {
+      const text = readFileSync(join(root, file), "utf8").replaceAll(/this is Node\.js [\d.]+/g, "")
+      for (const [mention, major, minor] of text.matchAll(/Node(?:\.js)?\s+\(?v?(\d+)(?:\.(\d+))?/g)) {
+        expect({ file, mention, ok: major === "22" && (minor === undefined || minor === "19") }).toEqual({
+          file,
+          mention,
+          ok: true
+        })
+      }
+    }
   })
 
   it("pnpm exec sluice runs the workspace's bin, with no pnpm lines around it", { timeout: 60_000 }, () => {

@@ -3,14 +3,13 @@
  * scope; logs the address it bound (useful with port 0). A failure to listen (port taken, no
  * permission, unknown host) is an AdminServerError saying which address and what to change.
  */
-import { createServer } from "node:http"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { EventStore } from "@sluice/core"
 import { Data, Effect, Layer, type Scope } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import * as Admin from "./Admin.ts"
 import { hostRule } from "./AdminGuards.ts"
 import type { AdminConfig } from "./Config.ts"
+import * as NodeWebServer from "./NodeWebServer.ts"
 import type { StoreHealth } from "./StoreLayer.ts"
 
 /** The admin server could not listen on its address (exit code 1). */
@@ -54,11 +53,7 @@ export const start = (
 ): Effect.Effect<string, AdminServerError, EventStore | StoreHealth | Scope.Scope> =>
   Effect.gen(function* () {
     const server = yield* Layer.build(
-      NodeHttpServer.layer(createServer, {
-        host: config.host,
-        port: config.port,
-        gracefulShutdownTimeout: "2 seconds"
-      })
+      NodeWebServer.layer({ host: config.host, port: config.port, gracefulShutdownTimeout: "2 seconds" })
     ).pipe(Effect.mapError((e) => listenError(config)(e.cause)))
     const { address } = yield* HttpServer.HttpServer.pipe(Effect.provideContext(server))
     // The bound port (config.port may be 0) is part of every Host header the server answers.

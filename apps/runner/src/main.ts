@@ -1,43 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `sluice` executable. Runs the CLI on process arguments and owns the process: the first
- * SIGTERM/SIGINT interrupts the command (a `run` then drains and exits 0), a second one exits at
- * once; the exit code follows ExitCode.ts.
+ * The `sluice` executable. Checks the Node.js version first (NodeVersion.ts), importing nothing
+ * else until it passes: an older Node would fail while loading the dependencies, without saying
+ * why. Then runs the CLI (Executable.ts).
  */
-import { setFlagsFromString } from "node:v8"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
-import { cli } from "./Cli.ts"
-import { exitCode, failureText } from "./ExitCode.ts"
+import { nodeVersionProblem, requiredNode } from "./NodeVersion.ts"
 
-// V8 let the old generation grow to up to 4x its live size between full collections: draining
-// 30,000 events to a webhook peaked at 310-340 MB RSS. Capped at 1.5x, 195-200 MB (embedded store:
-// 290 MB, against 315 at 2x), the drain as fast within the noise (pnpm bench --only rss). A value
-// given on node's command line wins.
-if (!process.execArgv.some((arg) => arg.startsWith("--heap-growing-percent")))
-  setFlagsFromString("--heap-growing-percent=50")
-
-const fiber = Effect.runFork(cli(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer)))
-
-let signalled = false
-const onSignal = (signal: NodeJS.Signals) => {
-  if (signalled) {
-    process.stderr.write(`sluice: second ${signal}, exiting now\n`)
-    process.exit(signal === "SIGINT" ? 130 : 143)
-  }
-  signalled = true
-  fiber.interruptUnsafe(fiber.id)
+const problem = nodeVersionProblem(process.versions, requiredNode(import.meta.url))
+if (problem === undefined) await import("./Executable.ts")
+else {
+  process.stderr.write(`error: ${problem}\n`)
+  process.exitCode = 1
 }
-process.on("SIGINT", onSignal)
-process.on("SIGTERM", onSignal)
-// The fiber alone does not keep Node's event loop alive while it waits on Effect-only work.
-const keepAlive = setInterval(() => {}, 1 << 30)
-
-fiber.addObserver((exit) => {
-  clearInterval(keepAlive)
-  const text = failureText(exit)
-  if (text !== undefined) process.stderr.write(`${text}\n`)
-  const code = exitCode(exit, signalled)
-  // Let stdout/stderr drain (pipes may be asynchronous), then exit even if a handle lingers.
-  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)))
-})

@@ -2,10 +2,12 @@
  * No network: the first request that reaches no Yahoo server logs, once per source, how to run
  * without network; later failures keep being logged without it, and Yahoo's own 5xx never says so.
  */
+import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { Ingest, layerMemory } from "@sluice/core"
 import { Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
+import { offlineHint, replayDocs, runsFromCheckout } from "../src/OfflineHint.ts"
 import { captureLogs, type LogLine, logged } from "./support/logs.ts"
 import { router, sourceOf } from "./support/pipeline.ts"
 import { replay } from "./support/recordings.ts"
@@ -147,4 +149,42 @@ describe("no network", () => {
       assert.notInclude(text, `crumb=${crumb}`)
     }).pipe(Effect.provide(layer))
   )
+})
+
+describe("where the hint points", () => {
+  const detail = "fetch failed: getaddrinfo ENOTFOUND finance.yahoo.com"
+
+  it("from the repository's sources (this test), at the offline quickstart", () => {
+    assert.isTrue(runsFromCheckout(new URL("../src/OfflineHint.ts", import.meta.url).href))
+    assert.include(offlineHint(detail), "bin/start examples/quickstart-offline.json (in the Sluice repository)")
+    assert.strictEqual(offlineHint(detail), offlineHint(detail, "checkout"))
+  })
+
+  it("installed from a registry (dist/ in node_modules), where bin/start does not exist, at the replay plugin", () => {
+    for (const url of [
+      "file:///srv/app/node_modules/@sluice/plugin-yfinance/dist/src/OfflineHint.js",
+      "file:///srv/app/node_modules/.pnpm/@sluice+plugin-yfinance@0.1.0/node_modules/@sluice/plugin-yfinance/dist/src/OfflineHint.js",
+      // A package linked from a checkout into an app still runs from node_modules' point of view.
+      "file:///srv/app/node_modules/@sluice/plugin-yfinance/src/OfflineHint.ts",
+      "file:///srv/app/dist/bundle.js"
+    ]) {
+      assert.isFalse(runsFromCheckout(url), url)
+    }
+    const hint = offlineHint(detail, "installed")
+    assert.strictEqual(
+      hint,
+      `Yahoo Finance is unreachable (${detail}). No network? The replay plugin answers from recorded responses: ` +
+        'give this source "plugin": "@sluice/plugin-yfinance/replay" (the same options; "recordings" may name a ' +
+        'directory of your own; the shipped ones answer the quotes of "symbols": ["AAPL", "BABA"] and daily bars of AAPL, BTC-USD, ' +
+        `EURUSD=X and GC=F from 2020-01-01 to 2020-01-03), see ${replayDocs}`
+    )
+    assert.notInclude(hint, "bin/start")
+  })
+
+  it("the replay plugin's documentation it links to is this package's README section", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+    assert.match(replayDocs, /^https:\/\/github\.com\/sluice-dev\/sluice\/tree\/main\/packages\/plugin-yfinance#/)
+    assert.include(readme, "\n## Offline: the replay plugin\n")
+    assert.isTrue(replayDocs.endsWith("#offline-the-replay-plugin"))
+  })
 })

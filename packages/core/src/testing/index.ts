@@ -4,8 +4,6 @@
  * store itself is a production adapter and lives in `@sluice/core` (`layerMemory`, `MemoryEventStore`).
  */
 
-/** @deprecated Import `layerMemory` and `MemoryEventStore` from `@sluice/core`; kept so older tests compile. */
-export { layerMemory, MemoryEventStore } from "../index.ts"
 export * as check from "./check.ts"
 export * as EventStoreContract from "./EventStoreContract.ts"
 export * from "./fixtures.ts"
