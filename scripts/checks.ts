@@ -10,6 +10,8 @@ import { writeFileSync } from "node:fs"
 export interface RunResult {
   readonly ok: boolean
   readonly status: number | null
+  readonly stdout: string
+  /** stdout, then stderr. */
   readonly output: string
 }
 
@@ -32,6 +34,7 @@ export const run = (command: string, args: ReadonlyArray<string>, cwd: string, o
   return {
     ok: result.status === 0,
     status: result.status,
+    stdout: result.stdout ?? "",
     output: `${result.stdout ?? ""}${result.stderr ?? ""}${timedOut}`
   }
 }
