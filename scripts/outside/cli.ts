@@ -125,7 +125,9 @@ const sluiceRun = async (checks: Checks, project: string, receiver: Receiver, pl
       return problems.length === 0
     }, 60_000)
     checks.record(
-      `sluice run: every route delivered, ${plugin ?? "(no plugin package)"}'s too (admin API /api/status)`,
+      plugin === undefined
+        ? "sluice run: every route delivered (admin API /api/status; the plugin package is left out, it failed above)"
+        : `sluice run: every route delivered, ${plugin}'s too (admin API /api/status)`,
       delivered,
       problems.join("; ")
     )
