@@ -46,10 +46,17 @@ const config = (receiver: Receiver, plugin: string | undefined) => ({
   logging: { format: "json" }
 })
 
-/** Polls `condition` every 200 ms until it holds or `ms` pass (generous: the machine may be busy). */
-const eventually = async (condition: () => boolean | Promise<boolean>, ms: number): Promise<boolean> => {
+/**
+ * Polls `condition` every 200 ms until it holds or `ms` pass (generous: the machine may be busy), or
+ * until `gone` says there is nothing left to wait for (the process exited).
+ */
+const eventually = async (
+  condition: () => boolean | Promise<boolean>,
+  ms: number,
+  gone: () => boolean
+): Promise<boolean> => {
   const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !gone()) {
     if (
       await Promise.resolve()
         .then(condition)
@@ -107,8 +114,9 @@ const sluiceRun = async (checks: Checks, project: string, receiver: Receiver, pl
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
   // npx runs sluice in a child process and does not pass signals on: signal sluice itself (its pid is logged).
   const pid = () => logData(stderr, "sluice is running")?.pid as number | undefined
+  const gone = () => child.exitCode !== null
   try {
-    const arrived = await eventually(() => [...quotes, ...ticks].every((key) => seen(receiver).has(key)), 180_000)
+    const arrived = await eventually(() => [...quotes, ...ticks].every((key) => seen(receiver).has(key)), 180_000, gone)
     const badSignatures = receiver.received().filter((r) => !r.signed || r.webhookId !== r.event.event_id)
     checks.record(
       `sluice run: the webhook receiver got the replayed quotes (${quotes.length}) and the path plugin's ticks (${ticks.length}), signed`,
@@ -118,12 +126,16 @@ const sluiceRun = async (checks: Checks, project: string, receiver: Receiver, pl
     )
     const admin = logData(stderr, "admin server listening")?.url as string | undefined
     let problems: Array<string> = ["the admin server's URL was never logged"]
-    const delivered = await eventually(async () => {
-      if (admin === undefined) return false
-      const status = (await (await fetch(`${admin}/api/status`)).json()) as { routes: ReadonlyArray<RouteStatus> }
-      problems = routeProblems(status.routes, expectedRoutes(plugin))
-      return problems.length === 0
-    }, 60_000)
+    const delivered = await eventually(
+      async () => {
+        if (admin === undefined) return false
+        const status = (await (await fetch(`${admin}/api/status`)).json()) as { routes: ReadonlyArray<RouteStatus> }
+        problems = routeProblems(status.routes, expectedRoutes(plugin))
+        return problems.length === 0
+      },
+      60_000,
+      gone
+    )
     checks.record(
       plugin === undefined
         ? "sluice run: every route delivered (admin API /api/status; the plugin package is left out, it failed above)"
