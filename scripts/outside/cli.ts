@@ -34,7 +34,7 @@ const config = (receiver: Receiver, plugin: string | undefined) => ({
       plugin: "@sluice/transport-http",
       options: { url: `${receiver.url}/hook`, secrets: [receiver.secret] }
     },
-    ...(plugin === undefined ? [] : [{ name: "mine", plugin, options: pluginOptions }])
+    ...(plugin === undefined ? [] : [{ name: "mine", plugin, options: pluginOptions(receiver.url) }])
   ],
   routes: [
     { name: "quotes-to-webhook", transport: "webhook", topic: "quotes", match: ["quote.*"] },
@@ -98,8 +98,14 @@ const routeProblems = (routes: ReadonlyArray<RouteStatus>, expected: Record<stri
       : [`${name}: ${JSON.stringify(status ?? "absent")}, expected ${count} delivered`]
   })
 
-const seen = (receiver: Receiver) =>
-  new Set(receiver.received().map((r) => `${r.event.event_type}:${r.event.entity_id}`))
+/** `event_type:entity_id` of each event the receiver got on `path`. */
+const seen = (receiver: Receiver, path: string) =>
+  new Set(receiver.received().flatMap((r) => (r.path === path ? [`${r.event.event_type}:${r.event.entity_id}`] : [])))
+
+/** Whether every expected event arrived: all on `/hook` (the HTTP transport), the ticks on `/mine` too. */
+const allArrived = (receiver: Receiver, plugin: string | undefined) =>
+  [...quotes, ...ticks].every((key) => seen(receiver, "/hook").has(key)) &&
+  (plugin === undefined || ticks.every((key) => seen(receiver, "/mine").has(key)))
 
 const sluiceRun = async (checks: Checks, project: string, receiver: Receiver, plugin: string | undefined) => {
   const started = Date.now()
@@ -116,12 +122,15 @@ const sluiceRun = async (checks: Checks, project: string, receiver: Receiver, pl
   const pid = () => logData(stderr, "sluice is running")?.pid as number | undefined
   const gone = () => child.exitCode !== null
   try {
-    const arrived = await eventually(() => [...quotes, ...ticks].every((key) => seen(receiver).has(key)), 180_000, gone)
-    const badSignatures = receiver.received().filter((r) => !r.signed || r.webhookId !== r.event.event_id)
+    const arrived = await eventually(() => allArrived(receiver, plugin), 180_000, gone)
+    // The HTTP transport signs (Standard Webhooks); every transport here sends the event id as webhook-id.
+    const bad = receiver.received().filter((r) => (r.path === "/hook" && !r.signed) || r.webhookId !== r.event.event_id)
+    const got = { "/hook": [...seen(receiver, "/hook")], "/mine": [...seen(receiver, "/mine")] }
+    const by = plugin === undefined ? "" : `, and the ticks by ${plugin}`
     checks.record(
-      `sluice run: the webhook receiver got the replayed quotes (${quotes.length}) and the path plugin's ticks (${ticks.length}), signed`,
-      arrived && badSignatures.length === 0,
-      `received ${JSON.stringify([...seen(receiver)])}, ${badSignatures.length} with a bad signature or webhook-id\n${stderr.slice(-3000)}`,
+      `sluice run: the receiver got the replayed quotes (${quotes.length}) and the path plugin's ticks (${ticks.length}) signed by the HTTP transport${by}`,
+      arrived && bad.length === 0,
+      `received ${JSON.stringify(got)}, ${bad.length} with a bad signature or webhook-id\n${stderr.slice(-3000)}`,
       Date.now() - started
     )
     const admin = logData(stderr, "admin server listening")?.url as string | undefined

@@ -16,8 +16,8 @@ import { npmInstallFlags, outside } from "./project.ts"
 // shaped like it, for as long as the runner has no `new plugin` command. Once it has, set "scaffold"
 // and delete scripts/outside/hand-transport (and this comment's second sentence).
 const pluginFrom = "hand-written" as "scaffold" | "hand-written"
-/** The transport's options in the config `sluice run` loads it with (the scaffold's template's). */
-export const pluginOptions: Record<string, unknown> = {}
+/** The transport's options in the config `sluice run` loads it with: both POST each event to `url`. */
+export const pluginOptions = (receiverUrl: string): Record<string, unknown> => ({ url: `${receiverUrl}/mine` })
 // ══════════════════════════════════════════════════════════════════════════════════════════════════
 
 const pluginName = "my-transport"
