@@ -1,7 +1,7 @@
 /**
  * The webhook receiver `sluice run` delivers to in the outside test: node:http on 127.0.0.1, port 0.
- * It answers 204 to every POST and keeps each request with whether its Standard Webhooks signature
- * verifies under the secret the config gives the HTTP transport.
+ * It answers 204 to every POST and keeps each request's event, `webhook-id` and whether its Standard
+ * Webhooks signature verifies under the secret the config gives the HTTP transport.
  */
 import { createHmac, randomBytes } from "node:crypto"
 import { createServer } from "node:http"
@@ -22,6 +22,10 @@ export interface Receiver {
   readonly close: () => Promise<void>
 }
 
+/** The event of a body: the event itself (the HTTP transport), or `{ route, topic, attempt, event }`. */
+const eventOf = (body: { readonly event?: Received["event"] } & Received["event"]): Received["event"] =>
+  typeof body.event === "object" && body.event !== null ? body.event : body
+
 const header = (value: string | ReadonlyArray<string> | undefined) => (typeof value === "string" ? value : "")
 
 export const startReceiver = async (): Promise<Receiver> => {
@@ -39,7 +43,7 @@ export const startReceiver = async (): Promise<Receiver> => {
         received.push({
           path: request.url ?? "",
           webhookId: id,
-          event: JSON.parse(body) as Received["event"],
+          event: eventOf(JSON.parse(body)),
           signed: header(request.headers["webhook-signature"]).split(" ").includes(expected)
         })
         response.writeHead(204).end()

@@ -1,6 +1,7 @@
 /**
- * `my-transport`: a transport plugin that POSTs each event as JSON to `url`, with its id in the
- * `webhook-id` header; a 2xx answer is delivered, anything else is retried.
+ * `my-transport`: a transport plugin that POSTs each event as JSON (`{ route, topic, attempt, event }`,
+ * like the scaffold's template) to `url`, with its id in the `webhook-id` header; a 2xx answer is
+ * delivered, anything else is retried.
  */
 import { delivered, encodeEvent, Plugin, retryable, type Transport } from "@sluice/core"
 import { Effect, Schema } from "effect"
@@ -18,7 +19,12 @@ export const MyTransport = Plugin.define({
             fetch(config.url, {
               method: "POST",
               headers: { "content-type": "application/json", "webhook-id": envelope.event.event_id },
-              body: JSON.stringify(encodeEvent(envelope.event))
+              body: JSON.stringify({
+                route: envelope.route,
+                topic: envelope.topic,
+                attempt: envelope.attempt,
+                event: encodeEvent(envelope.event)
+              })
             })
           ).pipe(
             Effect.map((response) => (response.ok ? delivered : retryable(`HTTP ${response.status}`))),
