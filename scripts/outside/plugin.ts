@@ -1,10 +1,10 @@
 /**
  * A plugin package of the user's own, made the way a stranger would: `sluice new plugin` scaffolds
  * it, its devDependencies are installed (`@sluice/*` from the tarballs, as the registry would serve
- * them), `npm run build`, `npm test`, then it is installed into the project, where the config loads
- * it by package name.
+ * them), `npm run build`, `npm test`, `npm pack`, then its tarball is installed into the project,
+ * where the config loads it by package name.
  */
-import { cpSync, readFileSync } from "node:fs"
+import { cpSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Checks } from "../checks.ts"
 import { type Packed, root } from "../pack.ts"
@@ -70,19 +70,20 @@ export const makePlugin = (
   )
   // --no-save: its package.json keeps the ranges a registry would resolve; the tarballs stand in for it.
   const install = ["install", ...npmInstallFlags, "--no-save", ...tarballsFor(sluice, packed)]
-  const steps: ReadonlyArray<readonly [string, ReadonlyArray<string>, string]> = [
-    [`plugin: npm install (devDependencies; ${sluice.join(", ")} from the tarballs)`, install, dir],
-    ["plugin: npm run build", ["run", "build"], dir],
-    ["plugin: npm test", ["test"], dir],
-    // --install-links copies the package in, as one from a registry would be: a symlink would make
-    // the plugin load the effect and @sluice/core of its own node_modules (its devDependencies),
-    // which the runner refuses (two copies).
-    [
-      `plugin: npm install --install-links ${pluginName} into the project`,
-      ["install", ...npmInstallFlags, "--install-links", dir],
-      folders.project
-    ]
+  const steps: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+    [`plugin: npm install (devDependencies; ${sluice.join(", ")} from the tarballs)`, install],
+    ["plugin: npm run build", ["run", "build"]],
+    ["plugin: npm test", ["test"]],
+    ["plugin: npm pack", ["pack", "--pack-destination", folders.plugins]]
   ]
-  for (const [label, args, cwd] of steps) if (!checks.check(label, "npm", args, cwd, outside())) return undefined
+  for (const [label, args] of steps) if (!checks.check(label, "npm", args, dir, outside())) return undefined
+  // Its tarball, as the plugin's README says (or `npm publish`, then `npm install` by name): a
+  // symlinked folder (`npm install ../my-transport`) would load the effect and @sluice/core of the
+  // plugin's own node_modules (its devDependencies), which the runner refuses (two copies).
+  const tarball = readdirSync(folders.plugins).find((file) => file.endsWith(".tgz"))
+  const add = ["install", ...npmInstallFlags, join(folders.plugins, tarball ?? "missing.tgz")]
+  if (!checks.check(`plugin: npm install ${tarball} into the project`, "npm", add, folders.project, outside())) {
+    return undefined
+  }
   return manifest.name
 }
