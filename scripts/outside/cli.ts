@@ -155,7 +155,9 @@ const sluiceRun = async (checks: Checks, project: string, receiver: Receiver, pl
     const stopping = Date.now()
     const target = pid()
     if (target !== undefined) process.kill(target, "SIGTERM")
-    const code = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000))])
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), 60_000)))
+    const code = await Promise.race([exited, timeout]).finally(() => clearTimeout(timer))
     checks.record(
       "sluice run: SIGTERM, then it drains and exits 0",
       target !== undefined && code === 0 && logData(stderr, "sluice stopped") !== undefined,
@@ -163,9 +165,12 @@ const sluiceRun = async (checks: Checks, project: string, receiver: Receiver, pl
       Date.now() - stopping
     )
   } finally {
+    // A check failed and sluice may still run: leave nothing behind.
     const target = pid()
     if (child.exitCode === null) {
-      if (target !== undefined) process.kill(target, "SIGKILL")
+      try {
+        if (target !== undefined) process.kill(target, "SIGKILL")
+      } catch {}
       child.kill("SIGKILL")
     }
   }
