@@ -1,7 +1,8 @@
 /**
  * The whole test run, as `bin/test` and CI run it: typecheck, lint, the packed packages (publint, attw,
- * deno publish --dry-run; scripts/check-packages.ts), every vitest project on Node 22, then core, the
- * plugins and the examples again on Deno 2. Each step's failures count; the last line is
+ * deno publish --dry-run; scripts/check-packages.ts), the packed packages installed with npm in a
+ * project outside the repository (scripts/outside-test.ts), every vitest project on Node 22, then
+ * core, the plugins and the examples again on Deno 2. Each step's failures count; the last line is
  * "N passed, N failed" (tests passed and failed, plus one failed per failing check step).
  */
 import { spawnSync } from "node:child_process"
@@ -87,28 +88,33 @@ const vitest = (
   }
 }
 
-/** scripts/check-packages.ts: each package check (build, pack, publint, attw, deno) counts as one test. */
-const packages = () => {
-  const out = join(results, "packages.json")
-  const status = run("packages", "node", ["scripts/check-packages.ts", "--report", out])
+/**
+ * A script that writes `--report FILE` ({ passed, failed, problems }): each of its checks counts as
+ * one test. scripts/check-packages.ts (build, pack, publint, attw, deno) and scripts/outside-test.ts
+ * (the packed packages installed with npm in a project outside the repository).
+ */
+const reported = (label: string, script: string) => {
+  const out = join(results, `${label}.json`)
+  const status = run(label, "node", [script, "--report", out])
   try {
     const report = JSON.parse(readFileSync(out, "utf8")) as { passed: number; failed: number; problems: string[] }
     passed += report.passed
     failed += report.failed
-    problems.push(...report.problems.map((problem) => `packages: ${problem}`))
+    problems.push(...report.problems.map((problem) => `${label}: ${problem}`))
     if (status !== 0 && report.failed === 0) {
       failed++
-      problems.push(`packages: exited ${status}`)
+      problems.push(`${label}: exited ${status}`)
     }
   } catch {
     failed++
-    problems.push(`packages (no report; exit ${status})`)
+    problems.push(`${label} (no report; exit ${status})`)
   }
 }
 
 check("typecheck", "pnpm", ["exec", "tsc", "-b"])
 check("lint", "pnpm", ["exec", "biome", "check", "."])
-packages()
+reported("packages", "scripts/check-packages.ts")
+reported("outside", "scripts/outside-test.ts")
 vitest("tests on Node", ["node"], "node.json", [], { SLUICE_EXPECT_RUNTIME: "node" })
 // The runtime-agnostic packages again on Deno 2 (the store and the runner are Node-first).
 vitest(

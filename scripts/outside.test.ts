@@ -1,0 +1,73 @@
+/**
+ * The outside-the-workspace test (scripts/outside-test.ts) fails when a package is broken the way a
+ * careless release breaks it: each `--break` makes exactly the checks that should see it fail, and no
+ * other (every other check passes, so the failures come from the breakage). These run its `packages`
+ * group (install, exports, declared dependencies, types) on tarballs packed once; bin/test runs the
+ * whole test, unbroken, separately.
+ */
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { makeChecks } from "./checks.ts"
+import type { Breakage } from "./outside/breakage.ts"
+import { buildPackages, packPackages, root } from "./pack.ts"
+import { packageDirs } from "./package-manifests.ts"
+
+let tmp = ""
+const packs = () => join(tmp, "packs")
+
+interface Report {
+  readonly passed: number
+  readonly failed: number
+  readonly problems: ReadonlyArray<string>
+}
+
+/** Runs the outside test's packages group on the packed tarballs, `breakage` applied: it must fail. */
+const runOutside = (breakage: Breakage): Report & { readonly output: string } => {
+  const report = join(tmp, `${breakage}.json`)
+  const args = ["--only", "packages", "--packs", packs(), "--break", breakage, "--report", report]
+  const result = spawnSync(process.execPath, ["scripts/outside-test.ts", ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 280_000
+  })
+  const output = `${result.stdout}${result.stderr}`
+  expect(result.status, output).toBe(1)
+  return { ...(JSON.parse(readFileSync(report, "utf8")) as Report), output }
+}
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "sluice-outside-test-"))
+  const checks = makeChecks()
+  const built = buildPackages(checks) && packPackages(checks, packs()).length === packageDirs.length
+  if (!built) throw new Error("building or packing the packages failed (see the output above)")
+}, 240_000)
+
+afterAll(() => {
+  if (tmp !== "") rmSync(tmp, { recursive: true, force: true })
+})
+
+describe("the outside-the-workspace test", { timeout: 300_000 }, () => {
+  it("fails when a package imports a dependency it does not declare, though npm hoisting hides it", () => {
+    const report = runOutside("missing-dependency")
+    expect(report.problems).toEqual(["@sluice/runner: imports only its declared dependencies and peers"])
+    expect(report.output).toContain("imports @sluice/store-postgres (in dist/src/StoreLayer.js) without declaring it")
+  })
+
+  it("fails when a package exports a path that is not in it", () => {
+    const report = runOutside("missing-export")
+    expect(report.problems).toEqual([
+      "@sluice/transport-http: every export loads in Node (@sluice/transport-http, @sluice/transport-http/testing)",
+      "tsc --noEmit: the user's program (strict, NodeNext) and every export's types"
+    ])
+    expect(report.output).toContain("Cannot find module '@sluice/transport-http/testing'")
+  })
+
+  it("fails when a package's declaration files name one that is not there", () => {
+    const report = runOutside("bad-types")
+    expect(report.problems).toEqual(["tsc --noEmit: the user's program (strict, NodeNext) and every export's types"])
+    expect(report.output).toContain("Could not find a declaration file for module './HttpTransportConfig.ts'")
+  })
+})

@@ -1,0 +1,89 @@
+/**
+ * A plugin package of the user's own, made the way a stranger would: `sluice new plugin` scaffolds
+ * it, its devDependencies are installed (`@sluice/*` from the tarballs, as the registry would serve
+ * them), `npm run build`, `npm test`, `npm pack`, then its tarball is installed into the project,
+ * where the config loads it by package name.
+ */
+import { cpSync, readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import type { Checks } from "../checks.ts"
+import { type Packed, root } from "../pack.ts"
+import { npmInstallFlags, outside } from "./project.ts"
+
+// ═══ THE SCAFFOLD SWITCH ════════════════════════════════════════════════════════════════════════
+// "scaffold": `npx sluice new plugin my-transport --kind transport --dir <folder>` creates the
+// package (issue 14's `sluice new plugin`). "hand-written": a copy of scripts/outside/hand-transport,
+// shaped like it, for as long as the runner has no `new plugin` command. Once it has, set "scaffold"
+// and delete scripts/outside/hand-transport (and this comment's second sentence).
+const pluginFrom = "hand-written" as "scaffold" | "hand-written"
+/** The transport's options in the config `sluice run` loads it with: both POST each event to `url`. */
+export const pluginOptions = (receiverUrl: string): Record<string, unknown> => ({ url: `${receiverUrl}/mine` })
+// ══════════════════════════════════════════════════════════════════════════════════════════════════
+
+const pluginName = "my-transport"
+
+interface Manifest {
+  readonly name: string
+  readonly dependencies?: Record<string, string>
+  readonly devDependencies?: Record<string, string>
+  readonly peerDependencies?: Record<string, string>
+}
+
+const readManifest = (file: string): Manifest => JSON.parse(readFileSync(file, "utf8")) as Manifest
+
+/** The tarballs of the `@sluice/*` packages `names` need, with the ones they depend on. */
+const tarballsFor = (names: ReadonlyArray<string>, packed: ReadonlyArray<Packed>) => {
+  const byName = new Map(packed.map((p) => [readManifest(join(root, p.dir, "package.json")).name, p]))
+  const wanted = new Set<string>()
+  const add = (name: string) => {
+    const found = byName.get(name)
+    if (found === undefined || wanted.has(name)) return
+    wanted.add(name)
+    for (const dep of Object.keys(readManifest(join(root, found.dir, "package.json")).dependencies ?? {})) add(dep)
+  }
+  for (const name of names) add(name)
+  return [...wanted].map((name) => byName.get(name)!.tarball)
+}
+
+/**
+ * Makes, builds, tests and installs the plugin (one check per step). Returns the package name the
+ * config loads it by, or undefined when a step failed.
+ */
+export const makePlugin = (
+  checks: Checks,
+  folders: { readonly project: string; readonly plugins: string },
+  packed: ReadonlyArray<Packed>
+): string | undefined => {
+  const dir = join(folders.plugins, pluginName)
+  if (pluginFrom === "scaffold") {
+    const args = ["sluice", "new", "plugin", pluginName, "--kind", "transport", "--dir", folders.plugins]
+    if (!checks.check(`plugin: npx ${args.join(" ")}`, "npx", args, folders.project, outside())) return undefined
+  } else {
+    cpSync(join(import.meta.dirname, "hand-transport"), dir, { recursive: true })
+    console.log(
+      `      plugin: hand-written (scripts/outside/hand-transport), see THE SCAFFOLD SWITCH in scripts/outside/plugin.ts`
+    )
+  }
+  const manifest = readManifest(join(dir, "package.json"))
+  const sluice = Object.keys({ ...manifest.devDependencies, ...manifest.peerDependencies }).filter((name) =>
+    name.startsWith("@sluice/")
+  )
+  // --no-save: its package.json keeps the ranges a registry would resolve; the tarballs stand in for it.
+  const install = ["install", ...npmInstallFlags, "--no-save", ...tarballsFor(sluice, packed)]
+  const steps: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+    [`plugin: npm install (devDependencies; ${sluice.join(", ")} from the tarballs)`, install],
+    ["plugin: npm run build", ["run", "build"]],
+    ["plugin: npm test", ["test"]],
+    ["plugin: npm pack", ["pack", "--pack-destination", folders.plugins]]
+  ]
+  for (const [label, args] of steps) if (!checks.check(label, "npm", args, dir, outside())) return undefined
+  // Its tarball, as the plugin's README says (or `npm publish`, then `npm install` by name): a
+  // symlinked folder (`npm install ../my-transport`) would load the effect and @sluice/core of the
+  // plugin's own node_modules (its devDependencies), which the runner refuses (two copies).
+  const tarball = readdirSync(folders.plugins).find((file) => file.endsWith(".tgz"))
+  const add = ["install", ...npmInstallFlags, join(folders.plugins, tarball ?? "missing.tgz")]
+  if (!checks.check(`plugin: npm install ${tarball} into the project`, "npm", add, folders.project, outside())) {
+    return undefined
+  }
+  return manifest.name
+}
