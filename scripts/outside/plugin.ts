@@ -4,21 +4,14 @@
  * them), `npm run build`, `npm test`, `npm pack`, then its tarball is installed into the project,
  * where the config loads it by package name.
  */
-import { cpSync, readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Checks } from "../checks.ts"
 import { type Packed, root } from "../pack.ts"
 import { npmInstallFlags, outside } from "./project.ts"
 
-// ═══ THE SCAFFOLD SWITCH ════════════════════════════════════════════════════════════════════════
-// "scaffold": `npx sluice new plugin my-transport --kind transport --dir <folder>` creates the
-// package (issue 14's `sluice new plugin`). "hand-written": a copy of scripts/outside/hand-transport,
-// shaped like it, for as long as the runner has no `new plugin` command. Once it has, set "scaffold"
-// and delete scripts/outside/hand-transport (and this comment's second sentence).
-const pluginFrom = "hand-written" as "scaffold" | "hand-written"
-/** The transport's options in the config `sluice run` loads it with: both POST each event to `url`. */
+/** The transport's options in the config `sluice run` loads it with: it POSTs each event to `url`. */
 export const pluginOptions = (receiverUrl: string): Record<string, unknown> => ({ url: `${receiverUrl}/mine` })
-// ══════════════════════════════════════════════════════════════════════════════════════════════════
 
 const pluginName = "my-transport"
 
@@ -55,15 +48,8 @@ export const makePlugin = (
   packed: ReadonlyArray<Packed>
 ): string | undefined => {
   const dir = join(folders.plugins, pluginName)
-  if (pluginFrom === "scaffold") {
-    const args = ["sluice", "new", "plugin", pluginName, "--kind", "transport", "--dir", folders.plugins]
-    if (!checks.check(`plugin: npx ${args.join(" ")}`, "npx", args, folders.project, outside())) return undefined
-  } else {
-    cpSync(join(import.meta.dirname, "hand-transport"), dir, { recursive: true })
-    console.log(
-      `      plugin: hand-written (scripts/outside/hand-transport), see THE SCAFFOLD SWITCH in scripts/outside/plugin.ts`
-    )
-  }
+  const args = ["sluice", "new", "plugin", pluginName, "--kind", "transport", "--dir", folders.plugins]
+  if (!checks.check(`plugin: npx ${args.join(" ")}`, "npx", args, folders.project, outside())) return undefined
   const manifest = readManifest(join(dir, "package.json"))
   const sluice = Object.keys({ ...manifest.devDependencies, ...manifest.peerDependencies }).filter((name) =>
     name.startsWith("@sluice/")
