@@ -32,7 +32,7 @@ export class PluginCopyError extends Data.TaggedError("PluginCopyError")<{
     const each = this.copies.map((c) => `its own copy of ${c.name} at ${c.plugin} (the runner's is ${c.runner})`)
     const names = this.copies.map((c) => c.name).join(" and ")
     const peers = this.copies.length === 1 ? "a peer dependency" : "peer dependencies"
-    return `${this.kind} plugin ${JSON.stringify(this.plugin)} would load ${each.join(", and ")}: two copies do not recognise each other's schemas and services. Make ${names} ${peers} of the plugin and delete its node_modules copy, so it uses the runner's`
+    return `${this.kind} plugin ${JSON.stringify(this.plugin)} would load ${each.join(", and ")}: two copies do not recognise each other's schemas and services. Make ${names} ${peers} of the plugin and delete its node_modules copy, so it uses the runner's (a plugin package of your own that has them as devDependencies: install its tarball, \`npm pack\` then \`npm install ./NAME-VERSION.tgz\`, rather than linking its folder)`
   }
 }
 

@@ -72,6 +72,7 @@ describe("a plugin with its own copy of effect or @sluice/core", () => {
     )
     expect(result.stderr).toContain("Make effect a peer dependency of the plugin")
     expect(result.stderr).toContain("Make effect and @sluice/core peer dependencies of the plugin")
+    expect(result.stderr).toContain("install its tarball, `npm pack` then `npm install ./NAME-VERSION.tgz`")
     expect(result.stderr).toContain('at ["sources"][1]["plugin"]')
     expect(result.stderr).not.toContain("was imported")
   }, 60_000)
