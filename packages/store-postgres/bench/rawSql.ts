@@ -17,16 +17,32 @@ export type Query = (
 const APPEND = `
 WITH raw AS (
   INSERT INTO raw_payloads (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
-  VALUES ($1::uuid, $2, $3, $4, $5::text::jsonb, $6::timestamptz, $7, $8, $9)
+  SELECT $1::uuid, $2, $3, $4, $5::text::jsonb, $6::timestamptz, $7, $8, $9
+  WHERE true
   ON CONFLICT (raw_id) DO NOTHING
 ),
-ev AS (
-  INSERT INTO events (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id)
-  SELECT e.event_id, e.event_type, e.entity_type, e.entity_id, e.trace_id, e.schema_version, e.occurred_at, e.payload::jsonb, $1::uuid
-  FROM unnest($10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[], $16::timestamptz[], $17::text[])
+input AS (
+  SELECT * FROM unnest($10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[], $16::timestamptz[], $17::text[])
        WITH ORDINALITY AS e(event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, ord)
-  ORDER BY e.ord
-  ON CONFLICT (event_id) DO NOTHING
+),
+fresh AS (
+  SELECT i.*, row_number() OVER (PARTITION BY i.entity_type, i.entity_id ORDER BY i.ord) AS n,
+         count(*) OVER (PARTITION BY i.entity_type, i.entity_id) AS k
+  FROM input i
+  WHERE NOT EXISTS (SELECT 1 FROM events x WHERE x.event_id = i.event_id)
+),
+st AS (
+  INSERT INTO streams AS s (entity_type, entity_id, revision)
+  SELECT entity_type, entity_id, max(k) - 1 FROM fresh GROUP BY entity_type, entity_id ORDER BY entity_type, entity_id
+  ON CONFLICT (entity_type, entity_id) DO UPDATE SET revision = s.revision + excluded.revision + 1
+  RETURNING entity_type, entity_id, revision
+),
+ev AS (
+  INSERT INTO events (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id, revision)
+  SELECT f.event_id, f.event_type, f.entity_type, f.entity_id, f.trace_id, f.schema_version, f.occurred_at, f.payload::jsonb,
+         $1::uuid, st.revision - f.k + f.n
+  FROM fresh f JOIN st ON st.entity_type = f.entity_type AND st.entity_id = f.entity_id
+  ORDER BY f.ord
   RETURNING event_id
 ),
 ob AS (

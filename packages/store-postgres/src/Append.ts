@@ -19,7 +19,7 @@ import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
 
 /** The batch after validation and de-duplication: what the statement is given. */
-interface Prepared {
+export interface Prepared {
   readonly unique: AppendBatch["events"]
   readonly repeated: ReadonlyArray<EventId>
   readonly outbox: ReadonlyArray<OutboxDraft>
@@ -29,7 +29,7 @@ interface Prepared {
  * Validates a batch like the memory store does: every outbox row must name an event of the batch, and
  * no text may be one PostgreSQL cannot store.
  */
-export const prepare = (batch: AppendBatch): Effect.Effect<Prepared, StoreError> => {
+export const prepare = (batch: AppendBatch, operation = "append"): Effect.Effect<Prepared, StoreError> => {
   const seen = new Set<string>()
   const unique: Array<AppendBatch["events"][number]> = []
   const repeated: Array<EventId> = []
@@ -44,7 +44,7 @@ export const prepare = (batch: AppendBatch): Effect.Effect<Prepared, StoreError>
   // surrogate in text: refused here, naming the field, as the memory store does.
   const unstorable = StorableText.batchProblem(batch)
   if (unstorable !== undefined) {
-    return Effect.fail(new StoreError({ operation: "append", reason: unstorable, retryable: false }))
+    return Effect.fail(new StoreError({ operation, reason: unstorable, retryable: false }))
   }
   const keys = new Set<string>()
   const outbox: Array<OutboxDraft> = []
@@ -52,7 +52,7 @@ export const prepare = (batch: AppendBatch): Effect.Effect<Prepared, StoreError>
     if (!seen.has(draft.event_id)) {
       return Effect.fail(
         new StoreError({
-          operation: "append",
+          operation,
           reason: `outbox row for route ${draft.route} names event ${draft.event_id}, which is not in the batch`,
           retryable: false
         })
@@ -67,7 +67,7 @@ export const prepare = (batch: AppendBatch): Effect.Effect<Prepared, StoreError>
 }
 
 /** What the statement reads its parameters from. */
-interface Input {
+export interface Input {
   readonly raw: AppendBatch["raw"]
   readonly unique: AppendBatch["events"]
   readonly outbox: ReadonlyArray<OutboxDraft>
@@ -79,32 +79,60 @@ export interface Statements {
   readonly withoutRaw: FixedStatement.FixedStatement<Input>
 }
 
-const statement = (t: TableNames, withRaw: boolean) =>
-  FixedStatement.make<Input>((p) => {
-    const rawId = withRaw ? p((i) => i.raw!.raw_id) : "NULL"
-    const rawCte = withRaw
-      ? `raw AS (
-          INSERT INTO ${t.raw} (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
-          VALUES (${rawId}::uuid, ${p((i) => i.raw!.source)}, ${p((i) => i.raw!.content_type)}, ${p((i) => i.raw!.body)},
-                  ${p((i) => JSON.stringify(i.raw!.request))}::text::jsonb, ${p((i) => DateTime.formatIso(i.raw!.received_at))}::timestamptz,
-                  ${p((i) => i.raw!.trace_id)}, ${p((i) => i.raw!.content_hash)}, ${p((i) => i.raw!.transform_error)})
-          ON CONFLICT (raw_id) DO NOTHING
-        ),`
-      : ""
-    // ORDER BY ordinality: positions and outbox ids follow the batch's order.
-    return `
-    WITH ${rawCte}
-    ev AS (
-      INSERT INTO ${t.events} (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id)
-      SELECT e.event_id, e.event_type, e.entity_type, e.entity_id, e.trace_id, e.schema_version, e.occurred_at, e.payload::jsonb, ${rawId}::uuid
-      FROM unnest(${p((i) => i.unique.map((e) => e.event_id))}::uuid[], ${p((i) => i.unique.map((e) => e.event_type))}::text[],
+/** Declares a parameter where its placeholder goes (FixedStatement.make). */
+export type Param<I> = (read: (input: I) => unknown) => string
+
+/**
+ * `input`: the batch's events as rows (`ord`: their place in the batch). `fresh`: those not stored
+ * yet, numbered within their stream in batch order (`n`, from 1) and counted per stream (`k`).
+ * "Not stored yet" is read from the statement's snapshot: an event a concurrent append stored after
+ * it started looks fresh, and inserting it again fails on events_pkey (see `isConcurrentDuplicate`).
+ */
+export const freshEvents = <I extends Input>(t: TableNames, p: Param<I>): string => `
+    input AS (
+      SELECT * FROM unnest(${p((i) => i.unique.map((e) => e.event_id))}::uuid[], ${p((i) => i.unique.map((e) => e.event_type))}::text[],
                   ${p((i) => i.unique.map((e) => e.entity_type))}::text[], ${p((i) => i.unique.map((e) => e.entity_id))}::text[],
                   ${p((i) => i.unique.map((e) => e.trace_id))}::text[], ${p((i) => i.unique.map((e) => e.schema_version))}::int[],
                   ${p((i) => i.unique.map((e) => DateTime.formatIso(e.occurred_at)))}::timestamptz[],
                   ${p((i) => i.unique.map((e) => JSON.stringify(e.payload)))}::text[])
            WITH ORDINALITY AS e(event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, ord)
-      ORDER BY e.ord
-      ON CONFLICT (event_id) DO NOTHING
+    ),
+    fresh AS (
+      SELECT i.*, row_number() OVER (PARTITION BY i.entity_type, i.entity_id ORDER BY i.ord) AS n,
+             count(*) OVER (PARTITION BY i.entity_type, i.entity_id) AS k
+      FROM input i
+      WHERE NOT EXISTS (SELECT 1 FROM ${t.events} x WHERE x.event_id = i.event_id)
+    )`
+
+/**
+ * `raw`: inserts the raw payload (when `when` holds). `rawId` is its id's placeholder, or NULL.
+ */
+export const rawInsert = <I extends Input>(t: TableNames, p: Param<I>, when = "true") => {
+  const rawId = p((i) => i.raw!.raw_id)
+  const cte = `
+    raw AS (
+      INSERT INTO ${t.raw} (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
+      SELECT ${rawId}::uuid, ${p((i) => i.raw!.source)}, ${p((i) => i.raw!.content_type)}, ${p((i) => i.raw!.body)},
+             ${p((i) => JSON.stringify(i.raw!.request))}::text::jsonb, ${p((i) => DateTime.formatIso(i.raw!.received_at))}::timestamptz,
+             ${p((i) => i.raw!.trace_id)}, ${p((i) => i.raw!.content_hash)}, ${p((i) => i.raw!.transform_error)}
+      WHERE ${when}
+      ON CONFLICT (raw_id) DO NOTHING
+    ),`
+  return { rawId, cte }
+}
+
+/**
+ * `ev`: inserts the fresh events, each at its stream's revision from `st` (which holds each
+ * stream's revision after this append: the k fresh events of a stream take the last k revisions).
+ * `ob`: their outbox rows. ORDER BY ord: positions and outbox ids follow the batch's order.
+ */
+export const eventsAndOutbox = <I extends Input>(t: TableNames, p: Param<I>, rawId: string): string => `
+    ev AS (
+      INSERT INTO ${t.events} (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id, revision)
+      SELECT f.event_id, f.event_type, f.entity_type, f.entity_id, f.trace_id, f.schema_version, f.occurred_at, f.payload::jsonb,
+             ${rawId}::uuid, st.revision - f.k + f.n
+      FROM fresh f JOIN st ON st.entity_type = f.entity_type AND st.entity_id = f.entity_id
+      ORDER BY f.ord
       RETURNING event_id
     ),
     ob AS (
@@ -116,7 +144,22 @@ const statement = (t: TableNames, withRaw: boolean) =>
       WHERE o.event_id IN (SELECT event_id FROM ev)
       ORDER BY o.ord
       RETURNING 1
-    )
+    )`
+
+// Each stream of the batch moves k revisions on: one locked row per stream, whose latest version
+// the upsert reads even if it was committed after this statement's snapshot (see 0003_streams.sql).
+// Rows are locked in (entity_type, entity_id) order, so two batches sharing streams cannot deadlock.
+const statement = (t: TableNames, withRaw: boolean) =>
+  FixedStatement.make<Input>((p) => {
+    const raw = withRaw ? rawInsert(t, p) : { rawId: "NULL", cte: "" }
+    return `
+    WITH ${raw.cte} ${freshEvents(t, p)},
+    st AS (
+      INSERT INTO ${t.streams} AS s (entity_type, entity_id, revision)
+      SELECT entity_type, entity_id, max(k) - 1 FROM fresh GROUP BY entity_type, entity_id ORDER BY entity_type, entity_id
+      ON CONFLICT (entity_type, entity_id) DO UPDATE SET revision = s.revision + excluded.revision + 1
+      RETURNING entity_type, entity_id, revision
+    ), ${eventsAndOutbox(t, p, raw.rawId)}
     SELECT (SELECT array_agg(event_id::text) FROM ev) AS appended, (SELECT count(*) FROM ob)::int AS outbox_rows`
   })
 
@@ -125,6 +168,13 @@ export const statements = (t: TableNames): Statements => ({
   withRaw: statement(t, true),
   withoutRaw: statement(t, false)
 })
+
+/**
+ * True when `error` says that an event of the batch was stored by an append that committed while
+ * this one ran (see `freshEvents`): the same statement run again counts it as a duplicate.
+ */
+export const isConcurrentDuplicate = (error: SqlError.SqlError): boolean =>
+  error.reason._tag === "UniqueViolation" && /events_pkey/.test(`${error.reason.constraint} ${error.message}`)
 
 /** Runs the append statement; `appended` keeps the batch's order. */
 export const run = (

@@ -30,7 +30,10 @@ export const toSqlError = (cause: unknown, operation: string): SqlError.SqlError
   const fields = { cause, message, operation }
   const reason =
     code === "23505"
-      ? new SqlError.UniqueViolation({ ...fields, constraint: field(cause, "constraint_name") ?? "unknown" })
+      ? new SqlError.UniqueViolation({
+          ...fields,
+          constraint: field(cause, "constraint_name") ?? field(cause, "constraint") ?? "unknown"
+        })
       : code.startsWith("23")
         ? new SqlError.ConstraintError(fields)
         : code === "40P01"
