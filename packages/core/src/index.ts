@@ -1,6 +1,8 @@
 /**
  * `@sluice/core`: the runtime-agnostic kernel. Imports only `effect`.
  */
+export * as CommandHandler from "./CommandHandler.ts"
+export * as Decider from "./Decider.ts"
 export * from "./DurationText.ts"
 export * from "./Event.ts"
 export * from "./EventStore.ts"

@@ -7,6 +7,7 @@
 /** @deprecated Import `layerMemory` and `MemoryEventStore` from `@sluice/core`; kept so older tests compile. */
 export { layerMemory, MemoryEventStore } from "../index.ts"
 export * as check from "./check.ts"
+export * as DeciderSpecification from "./DeciderSpecification.ts"
 export * as EventStoreContract from "./EventStoreContract.ts"
 export * from "./fixtures.ts"
 export * as MemoryTransport from "./MemoryTransport.ts"
