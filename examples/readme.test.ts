@@ -1,14 +1,17 @@
 /**
- * Keeps the README honest: every code block marked `<!-- region FILE#NAME -->` must be exactly the
- * `// #region NAME` ... `// #endregion NAME` part of FILE, which is compiled and tested.
+ * Keeps the READMEs honest: every code block marked `<!-- region FILE#NAME -->` must be exactly the
+ * `// #region NAME` ... `// #endregion NAME` part of FILE (a path from the repository's root), which
+ * is compiled and tested.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 
 const root = join(import.meta.dirname, "..")
-const readme = readFileSync(join(root, "README.md"), "utf8")
-const marked = [...readme.matchAll(/<!-- region ([^#\s]+)#(\S+) -->\n```ts\n([\s\S]*?)\n```/g)]
+const markedIn = (readme: string) => [
+  ...readFileSync(join(root, readme), "utf8").matchAll(/<!-- region ([^#\s]+)#(\S+) -->\n```ts\n([\s\S]*?)\n```/g)
+]
+const readmes = { "README.md": 5, "packages/core/README.md": 3 }
 
 const region = (file: string, name: string): string => {
   const text = readFileSync(join(root, file), "utf8")
@@ -17,13 +20,15 @@ const region = (file: string, name: string): string => {
   return match[1]
 }
 
-describe("README code blocks", () => {
-  it("there are blocks to check", () => {
-    expect(marked.length).toBeGreaterThanOrEqual(5)
-  })
-  for (const [, file, name, block] of marked) {
-    it(`${file}#${name} matches the tested source`, () => {
-      expect(block).toBe(region(file!, name!))
+for (const [readme, least] of Object.entries(readmes)) {
+  describe(`${readme} code blocks`, () => {
+    it("there are blocks to check", () => {
+      expect(markedIn(readme).length).toBeGreaterThanOrEqual(least)
     })
-  }
-})
+    for (const [, file, name, block] of markedIn(readme)) {
+      it(`${file}#${name} matches the tested source`, () => {
+        expect(block).toBe(region(file!, name!))
+      })
+    }
+  })
+}
