@@ -27,7 +27,8 @@ import { route, storeLayer, WARM, withSchema, withStore } from "./scenarios.ts"
 type Side = "sluice" | "raw"
 
 const names = { raw: "raw_payloads", events: "events", outbox: "outbox", streams: "streams" }
-const appendExact = StreamAppend.statements(names).exact.withoutRaw
+// One event per append, no raw payload: the variant the store picks for these appends.
+const appendExact = StreamAppend.statements(names).exact.withoutRaw.one
 const read = StreamRead.statements(names)
 
 /** `streams` streams `counter/C<i>` of `events` events each (`counter.added`, n = 1). */

@@ -184,7 +184,7 @@ export const make = (
         return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
       const outcome = yield* retryingDuplicates(
         "appendToStream",
-        StreamAppend.run(sql, streamStatements, stream, expected, batch, { ...prepared, raw: batch.raw })
+        StreamAppend.run(sql, streamStatements, stream, expected, { ...prepared, raw: batch.raw })
       )
       if (!outcome.ok) {
         const actual = yield* StreamAppend.currentRevision(sql, names, stream).pipe(

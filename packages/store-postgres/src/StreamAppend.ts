@@ -5,10 +5,20 @@
  * nothing and says so (`ok`). One statement per expected form, with and without a raw payload,
  * built once per store.
  */
-import type { AppendBatch, ExpectedRevision, StreamName, StreamRevision } from "@sluice/core"
+import type { ExpectedRevision, StreamName, StreamRevision } from "@sluice/core"
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
-import { eventsAndOutbox, freshEvents, type Input, type Param, rawInsert } from "./Append.ts"
+import {
+  eventsAndOutbox,
+  freshEvents,
+  type Input,
+  type Param,
+  rawInsert,
+  type Shape,
+  type Variants,
+  variantFor,
+  variants
+} from "./Append.ts"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
 
@@ -24,7 +34,7 @@ const formOf = (expected: ExpectedRevision): Form => (typeof expected === "numbe
 
 type Statement = FixedStatement.FixedStatement<StreamInput>
 
-export type Statements = Readonly<Record<Form, { readonly withRaw: Statement; readonly withoutRaw: Statement }>>
+export type Statements = Readonly<Record<Form, Variants<StreamInput>>>
 
 /**
  * `st`: the stream's row after this append, locked, when the expected revision holds (`k`: the
@@ -70,17 +80,20 @@ const okExpression = (t: TableNames, form: Form, type: string, id: string): stri
   }
 }
 
-const statement = (t: TableNames, form: Form, withRaw: boolean): Statement =>
+// Every event is of the stream, and `st` holds at most its one row (none on a mismatch: no event).
+const oneStream = { from: "fresh f, st", last: "st.revision" }
+
+const statement = (t: TableNames, form: Form, withRaw: boolean, shape: Shape): Statement =>
   FixedStatement.make<StreamInput>((p) => {
     const type = `${p((i) => i.stream.entity_type)}::text`
     const id = `${p((i) => i.stream.entity_id)}::text`
-    const fresh = freshEvents(t, p)
+    const fresh = freshEvents(t, p, shape)
     const st = streamCte(t, form, type, id, p)
     const raw = withRaw ? rawInsert(t, p, "(SELECT ok FROM ok)") : { rawId: "NULL", cte: "" }
     return `
     WITH ${fresh},
     st AS (${st}),
-    ok AS (SELECT ${okExpression(t, form, type, id)} AS ok), ${raw.cte} ${eventsAndOutbox(t, p, raw.rawId)}
+    ok AS (SELECT ${okExpression(t, form, type, id)} AS ok), ${raw.cte} ${eventsAndOutbox(t, p, raw.rawId, oneStream)}
     SELECT (SELECT ok FROM ok) AS ok, (SELECT array_agg(event_id::text) FROM ev) AS appended,
            (SELECT count(*) FROM ob)::int AS outbox_rows,
            coalesce((SELECT revision FROM st),
@@ -89,7 +102,7 @@ const statement = (t: TableNames, form: Form, withRaw: boolean): Statement =>
 
 /** Builds a schema's appendToStream statements (once, when the store starts). */
 export const statements = (t: TableNames): Statements => {
-  const both = (form: Form) => ({ withRaw: statement(t, form, true), withoutRaw: statement(t, form, false) })
+  const both = (form: Form) => variants((withRaw, shape) => statement(t, form, withRaw, shape))
   return { any: both("any"), no_stream: both("no_stream"), stream_exists: both("stream_exists"), exact: both("exact") }
 }
 
@@ -104,24 +117,19 @@ export interface Outcome {
 
 const toRevision = (text: string | null): StreamRevision => (text === null ? "no_stream" : Number(text))
 
-/** Runs the statement for `expected` on a batch prepared by `Append.prepare`. */
+/** Runs the statement for `expected` on a batch prepared by `Append.prepare` (`input`). */
 export const run = (
   sql: SqlClient.SqlClient,
   statements: Statements,
   stream: StreamName,
   expected: ExpectedRevision,
-  batch: AppendBatch,
   input: Input
 ): Effect.Effect<Outcome, SqlError.SqlError> => {
-  const forms = statements[formOf(expected)]
+  const streamInput: StreamInput = { ...input, stream, expected: typeof expected === "number" ? expected : -1 }
   const row = FixedStatement.execute<
     { ok: boolean; appended: ReadonlyArray<string> | null; outbox_rows: number; revision: string | null },
     StreamInput
-  >(sql, batch.raw === null ? forms.withoutRaw : forms.withRaw, {
-    ...input,
-    stream,
-    expected: typeof expected === "number" ? expected : -1
-  })
+  >(sql, variantFor(statements[formOf(expected)], input), streamInput)
   return Effect.map(row, (rows) => ({
     ok: rows[0]?.ok === true,
     appended: new Set(rows[0]?.appended ?? []),
