@@ -9,8 +9,9 @@
 -- (INSERT ... ON CONFLICT DO UPDATE and UPDATE wait for the lock, then act on the row's latest
 -- version, committed after the snapshot or not), whereas max(revision) read after waiting (for an
 -- advisory lock, say) would still come from the old snapshot and hand out a taken revision.
--- Its cost per append: one index probe and a HOT update (revision is not indexed, and fillfactor
--- leaves room for the new version on the same page), measured by `pnpm bench` (ingest rows).
+-- Its cost per stream and append: one index probe and a HOT update (revision is not indexed, and
+-- fillfactor leaves room for the new version on the same page). `pnpm bench` measures the total
+-- (ingest rows against the previous version; appendToStream rows).
 -- No row is ever deleted; if one were, the next append would pick revision 0 again and fail on
 -- events_stream below instead of forking the stream: the unique index is the guarantee, the row the lock.
 CREATE TABLE streams (
@@ -25,7 +26,8 @@ ALTER TABLE events ADD COLUMN revision bigint CHECK (revision >= 0);
 -- Existing events get their revisions in log (position) order. 0002 forbids UPDATE on events, so
 -- its trigger is off for this one statement only: ALTER TABLE holds an exclusive lock on events
 -- until the migration commits, so no other session writes in between, and the trigger is back on
--- before the migration's transaction ends.
+-- before the migration's transaction ends. The UPDATE writes every event row once more: on a large
+-- log, plan the migration for a quiet moment (appends wait for it) and a VACUUM after it.
 ALTER TABLE events DISABLE TRIGGER events_immutable;
 UPDATE events e
 SET revision = r.revision
