@@ -7,6 +7,14 @@
  *   is. An event whose id is already stored is a duplicate: it and its outbox rows are skipped.
  *   A batch holding text PostgreSQL cannot store (U+0000, lone surrogates: StorableText.ts) is
  *   refused whole, not retryable, naming the field, by every store alike.
+ * - Every stored event gets the next revision of its entity's stream (Stream.ts), gap-free from 0;
+ *   a duplicate takes none. `append` (the ingestion path) takes the next revision whatever it is;
+ *   `appendToStream` first checks the stream's revision against the expected one and, on a
+ *   mismatch, fails with WrongExpectedRevisionError having written nothing (no raw payload, event or
+ *   outbox row). Otherwise it is `append`: same batch, duplicates, outbox rows and atomicity.
+ *   Concurrent appends to one stream take turns: with an exact expected revision exactly one wins.
+ * - `readStream` returns a stream's events in revision order (forwards or backwards); `readEvents`
+ *   the whole log in position order.
  * - `transaction` runs an effect so that every append inside it commits or rolls back with it; a SQL
  *   store also runs the caller's own statements in it (the outbox pattern's business write).
  * - `claim` leases up to `limit` due pending rows in (next_attempt_at, append order) order, never a
@@ -19,6 +27,13 @@
 import { Context, Data, type DateTime, type Duration, type Effect, type Option } from "effect"
 import type { Event, EventId, RawPayload, RawPayloadId } from "./Event.ts"
 import type { OutboxEntry, OutboxId, OutboxStatus } from "./Outbox.ts"
+import type {
+  AppendToStreamOptions,
+  ReadStreamOptions,
+  StreamAppendResult,
+  StreamName,
+  WrongExpectedRevisionError
+} from "./Stream.ts"
 
 /** A store operation failed (connection lost, constraint violated, bad input). */
 export class StoreError extends Data.TaggedError("StoreError")<{
@@ -123,6 +138,8 @@ export interface PurgeFilter {
 export interface StoredEvent {
   /** Monotonic global position: the order of `readEvents`. */
   readonly position: number
+  /** The event's revision in its entity's stream: 0 for the stream's first event, then gap-free. */
+  readonly revision: number
   readonly raw_id: RawPayloadId | null
   readonly recorded_at: DateTime.Utc
   readonly event: Event
@@ -165,6 +182,20 @@ export class EventStore extends Context.Service<
   EventStore,
   {
     readonly append: (batch: AppendBatch) => Effect.Effect<AppendResult, StoreError>
+    /**
+     * `append` for the events of one stream, after checking the stream's revision (default
+     * `any`): every event of `batch` must belong to `stream`.
+     */
+    readonly appendToStream: (
+      stream: StreamName,
+      batch: AppendBatch,
+      options?: AppendToStreamOptions
+    ) => Effect.Effect<StreamAppendResult, WrongExpectedRevisionError | StoreError>
+    /** A stream's events in revision order; none for a stream that has none. */
+    readonly readStream: (
+      stream: StreamName,
+      options?: ReadStreamOptions
+    ) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreError>
     readonly transaction: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
     readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
     readonly complete: (results: ReadonlyArray<Completion>) => Effect.Effect<CompletionReport, StoreError>

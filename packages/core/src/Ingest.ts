@@ -8,12 +8,12 @@
  */
 import { Clock, DateTime, Duration, Effect, Metric, Schema, SchemaIssue, type Scope } from "effect"
 import { Event, type RawPayload } from "./Event.ts"
-import { type AppendResult, EventStore, type OutboxDraft, type StoreError } from "./EventStore.ts"
+import { type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import { deterministicEventId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
 import { hex, sha256, utf8 } from "./internal/hash.ts"
 import * as Metrics from "./Metrics.ts"
 import { durationOption } from "./OptionError.ts"
-import type { Router } from "./Routing.ts"
+import { outboxDrafts, type Router } from "./Routing.ts"
 import {
   type EventDraft,
   type FetchFailure,
@@ -117,17 +117,7 @@ export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
       else issues.push(completed.issue)
     }
   }
-  const outbox: Array<OutboxDraft> = []
-  for (const event of events) {
-    for (const route of router.routesFor(event)) {
-      outbox.push({
-        event_id: event.event_id,
-        route: route.name,
-        topic: route.topic,
-        ordering_key: route.ordered === true ? `${event.entity_type}:${event.entity_id}` : null
-      })
-    }
-  }
+  const outbox = outboxDrafts(router, events)
   // A body or request the database cannot hold is kept in a form it can, and said so (StorableText.ts).
   const stored = yield* storableRaw({ ...raw, transform_error: issues.length === 0 ? null : issues.join("\n") })
   const result: AppendResult = yield* store.append({ raw: stored, events, outbox })

@@ -7,7 +7,8 @@
  * a transaction wrote is visible to other fibers before it commits (a relay cannot publish an event
  * that is then rolled back). Inside, every write records how to take itself back, and a failure (or
  * interruption) replays that undo log backwards; a nested transaction is a savepoint with a log of
- * its own. Positions come from a counter, so a rollback leaves a gap, as a database sequence does.
+ * its own. Positions come from a counter, so a rollback leaves a gap, as a database sequence does;
+ * stream revisions are the index in the stream's list, which a rollback shrinks back: no gap.
  */
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Result, Semaphore } from "effect"
 import type { EventId, RawPayload } from "./Event.ts"
@@ -20,15 +21,25 @@ import {
   type Completion,
   EventStore,
   type OutboxFilter,
-  type OutboxStats,
   type PurgeFilter,
   type ReplayFilter,
-  type RouteStats,
   type StoredEvent,
   StoreError
 } from "./EventStore.ts"
+import * as MemoryStreams from "./internal/MemoryStreams.ts"
+import { countOutbox } from "./internal/OutboxCounts.ts"
 import * as Outbox from "./Outbox.ts"
 import { batchProblem } from "./StorableText.ts"
+import {
+  type ExpectedRevision,
+  expectedRevisionProblem,
+  meetsExpectedRevision,
+  type ReadStreamOptions,
+  readStreamProblem,
+  type StreamName,
+  streamBatchProblem,
+  WrongExpectedRevisionError
+} from "./Stream.ts"
 import * as WorkSignal from "./WorkSignal.ts"
 
 type UndoLog = Array<() => void>
@@ -44,6 +55,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
   const raws = new Map<string, RawPayload>()
   const events = new Map<EventId, StoredEvent>()
   const log: Array<StoredEvent> = []
+  const streams = MemoryStreams.make()
   const outbox = new Map<number, Outbox.OutboxEntry>()
   const outboxKeys = new Set<string>()
   const pending = new Set<number>()
@@ -84,22 +96,20 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
     )
   }
 
-  const appendUnguarded = (batch: AppendBatch) =>
+  /** Why `batch` cannot be appended (as the SQL store says it), or undefined. */
+  const batchInvalid = (batch: AppendBatch): string | undefined => {
+    const batchIds = new Set(batch.events.map((event) => event.event_id))
+    const stray = batch.outbox.find((draft) => !batchIds.has(draft.event_id))
+    if (stray !== undefined)
+      return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
+    return batchProblem(batch)
+  }
+
+  const appendUnguarded = (batch: AppendBatch, operation = "append") =>
     Effect.gen(function* () {
       const undoLog = yield* CurrentTransaction
-      const batchIds = new Set(batch.events.map((event) => event.event_id))
-      const stray = batch.outbox.find((draft) => !batchIds.has(draft.event_id))
-      if (stray !== undefined) {
-        return yield* new StoreError({
-          operation: "append",
-          reason: `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`,
-          retryable: false
-        })
-      }
-      const unstorable = batchProblem(batch)
-      if (unstorable !== undefined) {
-        return yield* new StoreError({ operation: "append", reason: unstorable, retryable: false })
-      }
+      const problem = batchInvalid(batch)
+      if (problem !== undefined) return yield* new StoreError({ operation, reason: problem, retryable: false })
       const at = yield* now
       const raw = batch.raw
       if (raw !== null && !raws.has(raw.raw_id)) {
@@ -116,16 +126,25 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
           duplicates.push(event.event_id)
           continue
         }
-        const stored: StoredEvent = { position: nextPosition++, raw_id: raw?.raw_id ?? null, recorded_at: at, event }
+        const stored: StoredEvent = {
+          position: nextPosition++,
+          revision: streams.nextRevision(event),
+          raw_id: raw?.raw_id ?? null,
+          recorded_at: at,
+          event
+        }
         write(
           undoLog,
           () => {
             events.set(event.event_id, stored)
             log.push(stored)
+            streams.add(stored)
           },
           () => {
             events.delete(event.event_id)
             log.splice(log.indexOf(stored), 1)
+            // Undone newest first: this is its stream's last event.
+            streams.removeLast(stored)
           }
         )
         appended.push(event.event_id)
@@ -160,6 +179,27 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
       }
       if (undoLog === undefined && rows > 0) notify()
       return { appended, duplicates, outbox_rows: rows } satisfies AppendResult
+    })
+
+  const appendToStreamUnguarded = (stream: StreamName, batch: AppendBatch, expected: ExpectedRevision) =>
+    Effect.gen(function* () {
+      const problem =
+        batchInvalid(batch) ?? expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
+      if (problem !== undefined)
+        return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
+      const actual = streams.revisionOf(stream)
+      if (!meetsExpectedRevision(expected, actual))
+        return yield* new WrongExpectedRevisionError({ stream, expected, actual })
+      const result = yield* appendUnguarded(batch, "appendToStream")
+      return { ...result, next_expected_revision: streams.revisionOf(stream) }
+    })
+
+  const readStream = (stream: StreamName, options: ReadStreamOptions = {}) =>
+    Effect.gen(function* () {
+      const problem = readStreamProblem(options)
+      if (problem !== undefined)
+        return yield* new StoreError({ operation: "readStream", reason: problem, retryable: false })
+      return streams.read(stream, options)
     })
 
   /** Runs a store operation under the lock, unless the caller's transaction already holds it. */
@@ -316,33 +356,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
       return out as ReadonlyArray<Outbox.OutboxEntry>
     })
 
-  const stats = Effect.gen(function* () {
-    const at = yield* now
-    const empty = (): { -readonly [K in keyof RouteStats]: RouteStats[K] } => ({
-      pending: 0,
-      leased: 0,
-      delivered: 0,
-      dead: 0,
-      oldest_pending_at: null
-    })
-    const total = empty()
-    const byRoute: Record<string, ReturnType<typeof empty>> = {}
-    for (const entry of outbox.values()) {
-      const route = byRoute[entry.route] ?? empty()
-      byRoute[entry.route] = route
-      for (const s of [total, route]) {
-        if (entry.status === "pending") {
-          s.pending++
-          if (Outbox.isLeased(entry, at)) s.leased++
-          if (s.oldest_pending_at === null || DateTime.isLessThan(entry.created_at, s.oldest_pending_at)) {
-            s.oldest_pending_at = entry.created_at
-          }
-        } else if (entry.status === "delivered") s.delivered++
-        else s.dead++
-      }
-    }
-    return { ...total, by_route: byRoute } satisfies OutboxStats
-  })
+  const stats = Effect.map(now, (at) => countOutbox(outbox.values(), at))
 
   // Computed from stats: the memory store has no history to skip.
   const backlog = Effect.map(stats, backlogOf)
@@ -351,6 +365,10 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
 
   return EventStore.of({
     append: (batch) => guarded(appendUnguarded(batch)),
+    appendToStream: (stream, batch, options) =>
+      guarded(appendToStreamUnguarded(stream, batch, options?.expectedRevision ?? "any")),
+    // Under the lock, as the claims: what a transaction wrote stays invisible until it commits.
+    readStream: (stream, options) => guarded(readStream(stream, options)),
     transaction,
     claim: (options) => guarded(claimUnguarded(options)),
     complete: (results) => guarded(completeUnguarded(results)),

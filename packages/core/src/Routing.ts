@@ -6,6 +6,7 @@
  */
 import { Data, Effect, Schema } from "effect"
 import type { Event } from "./Event.ts"
+import type { OutboxDraft } from "./EventStore.ts"
 
 /** A route: events whose type matches one of `match` get an outbox row for this route. */
 export const Route = Schema.Struct({
@@ -85,4 +86,23 @@ export const makeRouterUnsafe = (routes: ReadonlyArray<Route>): Router => {
       return hit
     }
   }
+}
+
+/**
+ * The outbox rows of `events`: one per (event, route it matches), ordered routes keyed by entity
+ * (`entity_type:entity_id`). Ingestion and command handling both route this way.
+ */
+export const outboxDrafts = (router: Router, events: ReadonlyArray<Event>): ReadonlyArray<OutboxDraft> => {
+  const drafts: Array<OutboxDraft> = []
+  for (const event of events) {
+    for (const route of router.routesFor(event)) {
+      drafts.push({
+        event_id: event.event_id,
+        route: route.name,
+        topic: route.topic,
+        ordering_key: route.ordered === true ? `${event.entity_type}:${event.entity_id}` : null
+      })
+    }
+  }
+  return drafts
 }

@@ -1,6 +1,8 @@
 /**
  * `@sluice/core`: the runtime-agnostic kernel. Imports only `effect`.
  */
+export * as CommandHandler from "./CommandHandler.ts"
+export * as Decider from "./Decider.ts"
 export * from "./DurationText.ts"
 export * from "./Event.ts"
 export * from "./EventStore.ts"
@@ -21,6 +23,7 @@ export * from "./Routing.ts"
 export * from "./Source.ts"
 export * from "./Sources.ts"
 export * as StorableText from "./StorableText.ts"
+export * from "./Stream.ts"
 export * from "./Transport.ts"
 export * from "./Transports.ts"
 export * as WorkSignal from "./WorkSignal.ts"

@@ -1,6 +1,6 @@
 /**
  * Vitest bindings for the contract suites: `eventStoreSuite(name, layer)` registers every
- * EventStore contract case as a test. Lives outside `src` because core's runtime code imports only
+ * EventStore contract case (EventStoreContract and its streams part, StreamContract) as a test. Lives outside `src` because core's runtime code imports only
  * `effect`; this file needs `@effect/vitest`.
  */
 import { describe, it } from "@effect/vitest"
@@ -8,6 +8,7 @@ import { Clock, DateTime, Duration, Effect, type Layer } from "effect"
 import { TestClock } from "effect/testing"
 import type { EventStore } from "../src/EventStore.ts"
 import { cases, type Harness } from "../src/testing/EventStoreContract.ts"
+import { cases as streamCases } from "../src/testing/StreamContract.ts"
 
 export interface SuiteOptions {
   /**
@@ -32,7 +33,7 @@ const real: Harness = {
   expiry: Duration.seconds(2)
 }
 
-/** Runs the EventStore contract against `layer`, built afresh for every case. */
+/** Runs the EventStore contract, streams included, against `layer`, built afresh for every case. */
 export const eventStoreSuite = <E>(
   name: string,
   layer: Layer.Layer<EventStore, E>,
@@ -40,10 +41,12 @@ export const eventStoreSuite = <E>(
 ): void => {
   const harness = options.time === "real" ? real : virtual
   const test = options.time === "real" ? it.live : it.effect
-  describe(`EventStore contract: ${name}`, () => {
-    for (const contractCase of cases) {
+  const register = (contractCases: typeof cases) => {
+    for (const contractCase of contractCases) {
       test(contractCase.name, () => contractCase.run(harness).pipe(Effect.provide(layer)), options.timeout ?? 20_000)
     }
-  })
+  }
+  describe(`EventStore contract: ${name}`, () => register(cases))
+  describe(`EventStore contract, streams: ${name}`, () => register(streamCases))
 }
 export { type TransportSuiteOptions, transportSuite } from "./transport.ts"

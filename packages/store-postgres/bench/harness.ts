@@ -76,13 +76,21 @@ export const pool = async (n: number, concurrency: number, job: (i: number) => P
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Fills `schema` with `n` pending outbox rows and their events in SQL (setup for drains, not timed). */
+/**
+ * Fills `schema` with `n` pending outbox rows and their events in SQL (setup for drains, not timed).
+ * 500 streams, each numbered gap-free in position order, as the store would have.
+ */
 export const PREFILL = `
 WITH ev AS (
-  INSERT INTO events (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload)
+  INSERT INTO events (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, revision)
   SELECT gen_random_uuid(), 'quote.updated', 'quote', 'SYM' || (g % 500), '4bf92f3577b34da6a3ce929d0e0e4736', 1, now(),
-         jsonb_build_object('symbol', 'SYM' || (g % 500), 'price', 100 + (g % 97) / 10.0, 'volume', g)
+         jsonb_build_object('symbol', 'SYM' || (g % 500), 'price', 100 + (g % 97) / 10.0, 'volume', g), (g - 1) / 500
   FROM generate_series(1, $1::int) g
-  RETURNING event_id
+  ORDER BY g
+  RETURNING event_id, entity_type, entity_id, revision
+),
+st AS (
+  INSERT INTO streams (entity_type, entity_id, revision)
+  SELECT entity_type, entity_id, max(revision) FROM ev GROUP BY entity_type, entity_id
 )
 INSERT INTO outbox (event_id, route, topic) SELECT event_id, 'bench', 'quotes' FROM ev`

@@ -15,6 +15,7 @@ import { join } from "node:path"
 import { closePglite, median } from "./harness.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import { type Driver, drain, ingest, latency } from "./scenarios.ts"
+import { appendToStream, commands, readStreams } from "./streamScenarios.ts"
 
 interface Row {
   readonly driver: Driver
@@ -164,6 +165,22 @@ export const main = async (resultsDir: string) => {
       drain("postgres", s, drainRows, batch, workers)
     )
   }
+  // Streams: 1 event per transaction with an exact expected revision; a command (read 20 events,
+  // fold, decide, append with the revision read); whole 100-event streams read.
+  for (const [events, connections] of [
+    [n(2000), 1],
+    [n(8000), 16]
+  ] as const) {
+    await measure(
+      `appendToStream, exact revision, 1 event/transaction, ${connections} connection${connections === 1 ? "" : "s"}`,
+      "postgres",
+      (s) => appendToStream(s, events, connections)
+    )
+  }
+  await measure("command handling on 20-event streams, 16 connections (commands/s)", "postgres", (s) =>
+    commands(s, n(2000), 16)
+  )
+  await measure("readStream of 100-event streams, 16 connections", "postgres", (s) => readStreams(s, n(2000), 16))
   // 2,000 events (10 s) per run: a p99 over 1,000 events is the 10th slowest one, and the
   // reference's moved between 2.9 and 4.5 ms across three runs of the same code.
   await measureLatency(200, n(2000))

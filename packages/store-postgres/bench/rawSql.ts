@@ -6,6 +6,7 @@
  */
 import type { AppendBatch } from "@sluice/core"
 import { DateTime } from "effect"
+import * as Append from "../src/Append.ts"
 
 /** What the reference needs from a driver: one statement with positional parameters. */
 export type Query = (
@@ -14,30 +15,14 @@ export type Query = (
   options?: { readonly prepare: boolean }
 ) => Promise<ReadonlyArray<Record<string, unknown>>>
 
-const APPEND = `
-WITH raw AS (
-  INSERT INTO raw_payloads (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
-  VALUES ($1::uuid, $2, $3, $4, $5::text::jsonb, $6::timestamptz, $7, $8, $9)
-  ON CONFLICT (raw_id) DO NOTHING
-),
-ev AS (
-  INSERT INTO events (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id)
-  SELECT e.event_id, e.event_type, e.entity_type, e.entity_id, e.trace_id, e.schema_version, e.occurred_at, e.payload::jsonb, $1::uuid
-  FROM unnest($10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[], $16::timestamptz[], $17::text[])
-       WITH ORDINALITY AS e(event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, ord)
-  ORDER BY e.ord
-  ON CONFLICT (event_id) DO NOTHING
-  RETURNING event_id
-),
-ob AS (
-  INSERT INTO outbox (event_id, route, topic, ordering_key)
-  SELECT o.event_id, o.route, o.topic, o.ordering_key
-  FROM unnest($18::uuid[], $19::text[], $20::text[], $21::text[]) WITH ORDINALITY AS o(event_id, route, topic, ordering_key, ord)
-  WHERE o.event_id IN (SELECT event_id FROM ev)
-  ORDER BY o.ord
-  RETURNING 1
-)
-SELECT (SELECT array_agg(event_id::text) FROM ev) AS appended, (SELECT count(*) FROM ob)::int AS outbox_rows`
+// The store's append statements (Append.ts) with unqualified table names: their text is built by the
+// store's code, once, so it cannot drift from what the store sends; running them involves none.
+const appendStatements = Append.statements({
+  raw: "raw_payloads",
+  events: "events",
+  outbox: "outbox",
+  streams: "streams"
+}).withRaw
 
 const CLAIM = `
 WITH claimed AS (
@@ -99,12 +84,12 @@ SELECT outbox_id::text AS outbox_id, frees FROM delivered
 UNION ALL SELECT outbox_id::text, frees FROM released
 UNION ALL SELECT outbox_id::text, frees FROM failed`
 
-/** Appends one batch with one statement. */
+/** Appends one batch with one statement (the store's variant for one event or many). */
 export const append = (query: Query, batch: AppendBatch) => {
   const raw = batch.raw!
   const ev = batch.events
   const ob = batch.outbox
-  return query(APPEND, [
+  return query(appendStatements[ev.length === 1 ? "one" : "many"].text, [
     raw.raw_id,
     raw.source,
     raw.content_type,

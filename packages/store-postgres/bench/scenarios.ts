@@ -26,15 +26,15 @@ import * as Raw from "./rawSql.ts"
 
 export type Driver = "postgres" | "pglite"
 
-const route: Route = { name: "bench", transport: "noop", topic: "quotes", match: ["**"] }
+export const route: Route = { name: "bench", transport: "noop", topic: "quotes", match: ["**"] }
 
 /** The store layer for a driver, in `schema` (already migrated). */
-const storeLayer = async (driver: Driver, schema: string, poolSize?: number) =>
+export const storeLayer = async (driver: Driver, schema: string, poolSize?: number) =>
   driver === "postgres"
     ? PgEventStore.layer({ url: databaseUrl, schema, migrate: false, ...(poolSize ? { poolSize } : {}) })
     : PgEventStore.layerPgliteInstance(await sharedPglite(), { schema, migrate: false })
 
-const withSchema = async <A>(driver: Driver, name: string, f: (schema: string) => Promise<A>): Promise<A> => {
+export const withSchema = async <A>(driver: Driver, name: string, f: (schema: string) => Promise<A>): Promise<A> => {
   const schema = schemaName(name)
   if (driver === "postgres") await migratePg(schema)
   else await migratePglite(schema)
@@ -47,13 +47,13 @@ const withSchema = async <A>(driver: Driver, name: string, f: (schema: string) =
 }
 
 /** A statement that holds its connection a moment, so `n` of them at once open `n` connections. */
-const WARM = "SELECT pg_sleep(0.01)"
+export const WARM = "SELECT pg_sleep(0.01)"
 
 /**
  * Runs `f` with the built store. Before `f` starts its clock the layer is built and `connections`
  * pool connections are opened, as the reference does with its own pool.
  */
-const withStore = <A>(
+export const withStore = <A>(
   layer: Layer.Layer<EventStore | SqlClient.SqlClient, unknown>,
   connections: number,
   f: (store: EventStore["Service"]) => Effect.Effect<A, unknown, Transports>

@@ -28,9 +28,11 @@ export const toSqlError = (cause: unknown, operation: string): SqlError.SqlError
   const code = field(cause, "code") ?? ""
   const message = field(cause, "message") ?? String(cause)
   const fields = { cause, message, operation }
+  // postgres.js names a violated constraint `constraint_name`, PGlite `constraint`.
+  const constraint = field(cause, "constraint_name") ?? field(cause, "constraint") ?? "unknown"
   const reason =
     code === "23505"
-      ? new SqlError.UniqueViolation({ ...fields, constraint: field(cause, "constraint_name") ?? "unknown" })
+      ? new SqlError.UniqueViolation({ ...fields, constraint })
       : code.startsWith("23")
         ? new SqlError.ConstraintError(fields)
         : code === "40P01"

@@ -10,16 +10,23 @@
 import type { PGlite } from "@electric-sql/pglite"
 import {
   type AppendBatch,
+  type AppendToStreamOptions,
   backlogOf,
   type Completion,
   durationOption,
   EventStore,
+  expectedRevisionProblem,
   type OutboxFilter,
   type OutboxStats,
   type PurgeFilter,
+  type ReadStreamOptions,
   type ReplayFilter,
   type RouteStats,
-  StoreError
+  readStreamProblem,
+  StoreError,
+  type StreamName,
+  streamBatchProblem,
+  WrongExpectedRevisionError
 } from "@sluice/core"
 import { Context, DateTime, type Duration, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
@@ -30,6 +37,8 @@ import * as Pglite from "./Pglite.ts"
 import { PgNotifications } from "./PgNotifications.ts"
 import * as PostgresJs from "./PostgresJs.ts"
 import { type RawRow, type StoredEventRow, toEntry, toEvent, toRaw, toStoredEvent } from "./Rows.ts"
+import * as StreamAppend from "./StreamAppend.ts"
+import * as StreamRead from "./StreamRead.ts"
 import { tableNames, tables } from "./Tables.ts"
 import * as Wakeup from "./Wakeup.ts"
 
@@ -121,6 +130,8 @@ export const make = (
     const t = tables(sql, schema)
     const names = tableNames(schema)
     const appendStatements = Append.statements(names)
+    const streamStatements = StreamAppend.statements(names)
+    const readStatements = StreamRead.statements(names)
     const outboxStatements = OutboxSql.statements(names)
     const notifications = Option.getOrUndefined(yield* Effect.serviceOption(PgNotifications))
     const wakeup = yield* Wakeup.make(sql, notifications, {
@@ -131,13 +142,65 @@ export const make = (
     // After the outermost transaction commits (at once when there is none); never on rollback.
     const signalAfterCommit = sql.afterCommit(wakeup.signal)
 
+    /**
+     * Runs an append statement. One that met an event stored by an append committed meanwhile
+     * (Append.isConcurrentDuplicate) runs again, now seeing it as a duplicate; inside the caller's
+     * transaction it cannot (the failed statement aborted it), and fails retryable instead.
+     */
+    const retryingDuplicates = <A>(operation: string, statement: Effect.Effect<A, SqlError.SqlError>) =>
+      Effect.gen(function* () {
+        const shared = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
+        return yield* statement.pipe(
+          Effect.retry({ while: (error) => !shared && Append.isConcurrentDuplicate(error), times: 3 }),
+          Effect.mapError((error) =>
+            Append.isConcurrentDuplicate(error)
+              ? new StoreError({
+                  operation,
+                  reason: `a concurrent append stored an event of this batch first; run the transaction again (${error.message})`,
+                  retryable: true,
+                  cause: error
+                })
+              : toStoreError(operation)(error)
+          )
+        )
+      })
+
     const append = Effect.fnUntraced(function* (batch: AppendBatch) {
       const prepared = yield* Append.prepare(batch)
-      const result = yield* Append.run(sql, appendStatements, batch, prepared).pipe(
-        Effect.mapError(toStoreError("append"))
-      )
+      const result = yield* retryingDuplicates("append", Append.run(sql, appendStatements, batch, prepared))
       if (result.outbox_rows > 0) yield* signalAfterCommit
       return result
+    })
+
+    const appendToStream = Effect.fnUntraced(function* (
+      stream: StreamName,
+      batch: AppendBatch,
+      options: AppendToStreamOptions = {}
+    ) {
+      const expected = options.expectedRevision ?? "any"
+      const prepared = yield* Append.prepare(batch, "appendToStream")
+      const problem = expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
+      if (problem !== undefined)
+        return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
+      const outcome = yield* retryingDuplicates(
+        "appendToStream",
+        StreamAppend.run(sql, streamStatements, stream, expected, { ...prepared, raw: batch.raw })
+      )
+      if (!outcome.ok) {
+        const actual = yield* StreamAppend.currentRevision(sql, names, stream).pipe(
+          Effect.mapError(toStoreError("appendToStream"))
+        )
+        return yield* new WrongExpectedRevisionError({ stream, expected, actual })
+      }
+      if (outcome.outbox_rows > 0) yield* signalAfterCommit
+      const appended = prepared.unique.filter((e) => outcome.appended.has(e.event_id)).map((e) => e.event_id)
+      const duplicates = prepared.unique.filter((e) => !outcome.appended.has(e.event_id)).map((e) => e.event_id)
+      return {
+        appended,
+        duplicates: [...duplicates, ...prepared.repeated],
+        outbox_rows: outcome.outbox_rows,
+        next_expected_revision: outcome.revision
+      }
     })
 
     const claim = Effect.fnUntraced(function* (options: Parameters<EventStore["Service"]["claim"]>[0]) {
@@ -187,7 +250,7 @@ export const make = (
     })
 
     const eventColumns = sql.literal(
-      `e.event_id::text AS event_id, e.position::text AS position, e.raw_id::text AS raw_id, e.recorded_at,
+      `e.event_id::text AS event_id, e.position::text AS position, e.revision::text AS revision, e.raw_id::text AS raw_id, e.recorded_at,
        e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload`
     )
 
@@ -203,6 +266,19 @@ export const make = (
       const rows = yield* sql<StoredEventRow>`
         SELECT ${eventColumns} FROM ${t.events} e WHERE e.position > ${Math.max(0, Math.floor(after))}
         ORDER BY e.position LIMIT ${Math.max(0, Math.floor(limit))}`.pipe(Effect.mapError(toStoreError("readEvents")))
+      return rows.map(toStoredEvent)
+    })
+
+    const readStream = Effect.fn("PgEventStore.readStream")(function* (
+      stream: StreamName,
+      options: ReadStreamOptions = {}
+    ) {
+      const problem = readStreamProblem(options)
+      if (problem !== undefined)
+        return yield* new StoreError({ operation: "readStream", reason: problem, retryable: false })
+      const rows = yield* StreamRead.run(sql, readStatements, stream, options).pipe(
+        Effect.mapError(toStoreError("readStream"))
+      )
       return rows.map(toStoredEvent)
     })
 
@@ -238,6 +314,8 @@ export const make = (
 
     return EventStore.of({
       append,
+      appendToStream: (stream, batch, options) => appendToStream(stream, batch, options),
+      readStream: (stream, options) => readStream(stream, options),
       transaction,
       claim,
       complete,

@@ -48,6 +48,7 @@ export interface EventRow {
 
 export interface StoredEventRow extends EventRow {
   readonly position: string
+  readonly revision: string
   readonly raw_id: string | null
   readonly recorded_at: Date
 }
@@ -98,6 +99,7 @@ export const toEvent = (row: EventRow): Event => ({
 
 export const toStoredEvent = (row: StoredEventRow): StoredEvent => ({
   position: Number(row.position),
+  revision: Number(row.revision),
   raw_id: row.raw_id as RawPayloadId | null,
   recorded_at: utc(row.recorded_at),
   event: toEvent(row)

@@ -8,13 +8,15 @@ export interface Tables {
   readonly raw: Statement.Identifier
   readonly events: Statement.Identifier
   readonly outbox: Statement.Identifier
+  readonly streams: Statement.Identifier
 }
 
 /** `schema` must already be validated (see `validateSchema`). */
 export const tables = (sql: SqlClient.SqlClient, schema: string): Tables => ({
   raw: sql(`${schema}.raw_payloads`),
   events: sql(`${schema}.events`),
-  outbox: sql(`${schema}.outbox`)
+  outbox: sql(`${schema}.outbox`),
+  streams: sql(`${schema}.streams`)
 })
 
 /** The same names as quoted SQL text, for statements whose text is built once (FixedStatement.ts). */
@@ -22,6 +24,7 @@ export interface TableNames {
   readonly raw: string
   readonly events: string
   readonly outbox: string
+  readonly streams: string
 }
 
 const quote = Statement.defaultEscape('"')
@@ -30,5 +33,6 @@ const quote = Statement.defaultEscape('"')
 export const tableNames = (schema: string): TableNames => ({
   raw: quote(`${schema}.raw_payloads`),
   events: quote(`${schema}.events`),
-  outbox: quote(`${schema}.outbox`)
+  outbox: quote(`${schema}.outbox`),
+  streams: quote(`${schema}.streams`)
 })

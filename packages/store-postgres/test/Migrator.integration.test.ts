@@ -31,7 +31,13 @@ describe("migrator", () => {
           first.applied.map((m) => m.id),
           migrations.map((m) => m.id)
         )
-        assert.deepStrictEqual(yield* tablesOf(schema), ["events", "outbox", "raw_payloads", "sluice_migrations"])
+        assert.deepStrictEqual(yield* tablesOf(schema), [
+          "events",
+          "outbox",
+          "raw_payloads",
+          "sluice_migrations",
+          "streams"
+        ])
         const second = yield* migrate({ schema })
         assert.deepStrictEqual(second.applied, [])
         const sql = yield* SqlClient.SqlClient
@@ -121,10 +127,11 @@ describe("migrator", () => {
         const raw = sql(`${schema}.raw_payloads`)
         yield* sql`INSERT INTO ${raw} (raw_id, source, content_type, body, request, received_at, trace_id, content_hash)
           VALUES (gen_random_uuid(), 's', 'text/plain', 'b', '{}', now(), 't', 'h')`
-        yield* sql`INSERT INTO ${events} (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload)
-          VALUES (gen_random_uuid(), 'a.b', 'e', '1', 't', 1, now(), '{}')`
+        yield* sql`INSERT INTO ${events} (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, revision)
+          VALUES (gen_random_uuid(), 'a.b', 'e', '1', 't', 1, now(), '{}', 0)`
         for (const statement of [
           sql`UPDATE ${events} SET event_type = 'changed'`,
+          sql`UPDATE ${events} SET revision = 1`,
           sql`DELETE FROM ${events}`,
           sql`TRUNCATE ${events}`,
           sql`UPDATE ${raw} SET body = 'changed'`,

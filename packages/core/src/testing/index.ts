@@ -5,7 +5,9 @@
  */
 
 export * as check from "./check.ts"
+export * as DeciderSpecification from "./DeciderSpecification.ts"
 export * as EventStoreContract from "./EventStoreContract.ts"
 export * from "./fixtures.ts"
 export * as MemoryTransport from "./MemoryTransport.ts"
+export * as StreamContract from "./StreamContract.ts"
 export * as TransportContract from "./TransportContract.ts"

@@ -1,0 +1,178 @@
+/**
+ * Command handling on a stream: read the entity's stream, fold it with the decider, decide, and
+ * append the new events with the revision read as the expected one, their outbox rows (routed as
+ * ingestion routes them) in the same append. If another writer appended in between, the append
+ * fails with WrongExpectedRevisionError and writes nothing; the handler then starts over from the
+ * read, up to `retries` times, and fails with that error after the last.
+ *
+ * Events cross a schema both ways: the stream's stored events are decoded into the decider's events
+ * (`{ type, payload, schema_version }` in), and decided events are encoded into canonical events
+ * (ids from Ids.ts, `occurred_at` from the Clock, entity from the stream).
+ */
+import { Clock, Data, DateTime, Effect, Schema, SchemaIssue } from "effect"
+import type { Decider, DomainEvent } from "./Decider.ts"
+import { Event, type TraceId } from "./Event.ts"
+import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
+import { nextEventId, nextTraceId } from "./Ids.ts"
+import { OptionError } from "./OptionError.ts"
+import { outboxDrafts, type Router } from "./Routing.ts"
+import {
+  defaultReadLimit,
+  formatStream,
+  type StreamName,
+  type StreamRevision,
+  WrongExpectedRevisionError
+} from "./Stream.ts"
+
+/** A decider's event as stored: what its schema encodes to and decodes from. */
+export interface EncodedDomainEvent {
+  readonly type: string
+  readonly payload: Schema.Json
+  readonly schema_version?: number
+}
+
+/**
+ * A stored event did not decode with the handler's schema, or a decided event did not make a valid
+ * canonical event (a bad type, a payload a database cannot store...): `reason` names the field.
+ */
+export class DomainEventError extends Data.TaggedError("DomainEventError")<{
+  readonly stream: StreamName
+  /** The stored event, when reading failed. */
+  readonly event_id?: string
+  readonly reason: string
+}> {
+  override get message() {
+    const which = this.event_id === undefined ? "a decided event" : `event ${this.event_id}`
+    return `stream ${formatStream(this.stream)}: ${which}: ${this.reason}`
+  }
+}
+
+export interface CommandHandlerOptions<Command, Ev extends DomainEvent, State, E> {
+  readonly decider: Decider<Command, Ev, State, E>
+  /** Encodes the decider's events to `{ type, payload, schema_version? }` and decodes them back. */
+  readonly events: Schema.Codec<Ev, EncodedDomainEvent>
+  /** Routes the new events to the outbox, as ingestion does. @default no route: no outbox row */
+  readonly router?: Router
+  /** How many times to start over after a WrongExpectedRevisionError. @default 3 */
+  readonly retries?: number
+}
+
+export interface HandleOptions {
+  /** The trace id of the new events. @default a new one per command */
+  readonly trace_id?: TraceId
+}
+
+/** What handling a command did. */
+export interface CommandResult<State, Ev> {
+  /** The state after the new events. */
+  readonly state: State
+  /** The decided events (none when the decider decided nothing). */
+  readonly events: ReadonlyArray<Ev>
+  /** The canonical events stored for them. */
+  readonly stored: ReadonlyArray<Event>
+  /** The stream's revision afterwards: the one to expect on the next append. */
+  readonly next_expected_revision: StreamRevision
+  readonly outbox_rows: number
+}
+
+const formatIssue = SchemaIssue.makeFormatterDefault()
+const validateEvent = Schema.decodeUnknownEffect(Event)
+const oneLine = (error: Schema.SchemaError) => formatIssue(error.issue).replace(/\n\s*/g, " ")
+
+/** Every event of `stream`, in pages. */
+const readAll = (store: EventStore["Service"], stream: StreamName) =>
+  Effect.gen(function* () {
+    const all: Array<StoredEvent> = []
+    while (true) {
+      const page = yield* store.readStream(stream, { from: all.length, limit: defaultReadLimit })
+      all.push(...page)
+      if (page.length < defaultReadLimit) return all
+    }
+  })
+
+/**
+ * A command handler: `handle(stream, command)` runs the command against the entity's stream. It
+ * joins the caller's transaction if there is one (`EventStore.transaction`). Throws OptionError for
+ * `retries` that is not an integer >= 0.
+ */
+export const make = <Command, Ev extends DomainEvent, State, E>(
+  options: CommandHandlerOptions<Command, Ev, State, E>
+) => {
+  const { decider, router } = options
+  const retries = options.retries ?? 3
+  if (!(Number.isSafeInteger(retries) && retries >= 0))
+    throw new OptionError({ owner: "CommandHandler", option: "retries", reason: `${retries} is not an integer >= 0` })
+  const decode = Schema.decodeUnknownEffect(options.events)
+  const encode = Schema.encodeEffect(options.events)
+
+  const attempt = (store: EventStore["Service"], stream: StreamName, command: Command, traceId: TraceId) =>
+    Effect.gen(function* () {
+      const stored = yield* readAll(store, stream)
+      let state = decider.initialState()
+      for (const { event } of stored) {
+        const domain = yield* decode({
+          type: event.event_type,
+          payload: event.payload,
+          schema_version: event.schema_version
+        }).pipe(
+          Effect.mapError((error) => new DomainEventError({ stream, event_id: event.event_id, reason: oneLine(error) }))
+        )
+        state = decider.evolve(state, domain)
+      }
+      const revision: StreamRevision = stored.at(-1)?.revision ?? "no_stream"
+      const decided = yield* decider.decide(command, state)
+      if (decided.length === 0) {
+        return { state, events: decided, stored: [], next_expected_revision: revision, outbox_rows: 0 }
+      }
+      const occurred_at = DateTime.formatIso(DateTime.makeUnsafe(yield* Clock.currentTimeMillis))
+      const events: Array<Event> = []
+      for (const domain of decided) {
+        const encoded = yield* encode(domain).pipe(
+          Effect.mapError((error) => new DomainEventError({ stream, reason: oneLine(error) }))
+        )
+        const event = yield* validateEvent({
+          event_id: yield* nextEventId,
+          event_type: encoded.type,
+          entity_type: stream.entity_type,
+          entity_id: stream.entity_id,
+          trace_id: traceId,
+          schema_version: encoded.schema_version ?? 1,
+          occurred_at,
+          payload: encoded.payload
+        }).pipe(Effect.mapError((error) => new DomainEventError({ stream, reason: oneLine(error) })))
+        events.push(event)
+      }
+      const result = yield* store.appendToStream(
+        stream,
+        { raw: null, events, outbox: router === undefined ? [] : outboxDrafts(router, events) },
+        { expectedRevision: revision }
+      )
+      return {
+        state: decided.reduce(decider.evolve, state),
+        events: decided,
+        stored: events,
+        next_expected_revision: result.next_expected_revision,
+        outbox_rows: result.outbox_rows
+      }
+    })
+
+  /** Handles `command` on `stream`. */
+  const handle = Effect.fn("sluice.command")(function* (
+    stream: StreamName,
+    command: Command,
+    handleOptions: HandleOptions = {}
+  ): Effect.fn.Return<
+    CommandResult<State, Ev>,
+    E | WrongExpectedRevisionError | DomainEventError | StoreError,
+    EventStore
+  > {
+    yield* Effect.annotateCurrentSpan({ entity_type: stream.entity_type, entity_id: stream.entity_id })
+    const store = yield* EventStore
+    const traceId = handleOptions.trace_id ?? (yield* nextTraceId)
+    return yield* attempt(store, stream, command, traceId).pipe(
+      Effect.retry({ while: (error) => error instanceof WrongExpectedRevisionError, times: retries })
+    )
+  })
+
+  return { handle }
+}

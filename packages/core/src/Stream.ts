@@ -1,0 +1,117 @@
+/**
+ * Streams: the events of one entity (`entity_type` + `entity_id`) in the order they were stored, each
+ * with its revision, counted from 0 without gaps. A writer that read a stream appends with the
+ * revision it read as the expected one (`EventStore.appendToStream`): if another writer got there
+ * first, the append fails with WrongExpectedRevisionError and writes nothing (optimistic
+ * concurrency, as KurrentDB's expected revision and Emmett's expected stream version).
+ */
+import { Data } from "effect"
+import type { AppendResult } from "./EventStore.ts"
+
+/** A stream's name: the entity whose events it holds. */
+export interface StreamName {
+  readonly entity_type: string
+  readonly entity_id: string
+}
+
+/** The stream of the entity `entity_type`/`entity_id`. */
+export const streamName = (entity_type: string, entity_id: string): StreamName => ({ entity_type, entity_id })
+
+/** The stream an event belongs to. */
+export const streamOf = (event: { readonly entity_type: string; readonly entity_id: string }): StreamName => ({
+  entity_type: event.entity_type,
+  entity_id: event.entity_id
+})
+
+/** `entity_type/entity_id`, for messages. */
+export const formatStream = (stream: StreamName): string => `${stream.entity_type}/${stream.entity_id}`
+
+/** A stream's current revision: its last event's, or `no_stream` while it has none. */
+export type StreamRevision = number | "no_stream"
+
+/**
+ * What a writer expects of the stream before its append:
+ * - `any`: no check (what `append`, the ingestion path, does);
+ * - `no_stream`: the stream has no event yet;
+ * - `stream_exists`: it has at least one;
+ * - a number: its last event has exactly this revision (the revision the writer read).
+ */
+export type ExpectedRevision = "any" | "no_stream" | "stream_exists" | number
+
+/** The stream was not at the expected revision; nothing was written. */
+export class WrongExpectedRevisionError extends Data.TaggedError("WrongExpectedRevisionError")<{
+  readonly stream: StreamName
+  readonly expected: ExpectedRevision
+  readonly actual: StreamRevision
+}> {
+  override get message() {
+    return `stream ${formatStream(this.stream)}: expected revision ${this.expected}, but it is at ${this.actual}`
+  }
+}
+
+/** True when a stream at `actual` meets `expected`. */
+export const meetsExpectedRevision = (expected: ExpectedRevision, actual: StreamRevision): boolean =>
+  expected === "any" ||
+  (expected === "no_stream"
+    ? actual === "no_stream"
+    : expected === "stream_exists"
+      ? actual !== "no_stream"
+      : expected === actual)
+
+/**
+ * Why `expected` cannot be an expected revision (a negative or fractional number), or undefined.
+ * Stores refuse such a call with a non-retryable StoreError naming the field.
+ */
+export const expectedRevisionProblem = (expected: ExpectedRevision): string | undefined =>
+  typeof expected === "number" && !(Number.isSafeInteger(expected) && expected >= 0)
+    ? `expectedRevision must be "any", "no_stream", "stream_exists" or a revision (an integer >= 0), got ${expected}`
+    : undefined
+
+/**
+ * Why an event of the batch cannot go to `stream` (it names another entity), or undefined: every
+ * event of an `appendToStream` batch belongs to that stream.
+ */
+export const streamBatchProblem = (
+  stream: StreamName,
+  events: ReadonlyArray<{ readonly event_id: string; readonly entity_type: string; readonly entity_id: string }>
+): string | undefined => {
+  const stray = events.find((e) => e.entity_type !== stream.entity_type || e.entity_id !== stream.entity_id)
+  return stray === undefined
+    ? undefined
+    : `event ${stray.event_id} has entity_type/entity_id ${formatStream(stray)}, not the stream's ${formatStream(stream)}`
+}
+
+export interface AppendToStreamOptions {
+  /** @default "any" */
+  readonly expectedRevision?: ExpectedRevision
+}
+
+/** What `appendToStream` did: `append`'s report, and the revision to expect on the next append. */
+export interface StreamAppendResult extends AppendResult {
+  /** The stream's revision after this append (unchanged when every event was a duplicate). */
+  readonly next_expected_revision: StreamRevision
+}
+
+export interface ReadStreamOptions {
+  /**
+   * The first revision to return (inclusive). @default 0 forwards, the last revision backwards
+   */
+  readonly from?: number
+  /** @default "forwards" */
+  readonly direction?: "forwards" | "backwards"
+  /** At most this many events. @default 1000 */
+  readonly limit?: number
+}
+
+/** The page size of `readStream` when none is given. */
+export const defaultReadLimit = 1000
+
+/** Why the options cannot be a stream read (a negative or fractional `from` or `limit`), or undefined. */
+export const readStreamProblem = (options: ReadStreamOptions): string | undefined => {
+  const { from, limit } = options
+  if (from !== undefined && !(Number.isSafeInteger(from) && from >= 0))
+    return `readStream: from must be an integer >= 0, got ${from}`
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0))
+    return `readStream: limit must be an integer >= 0, got ${limit}`
+  return undefined
+}

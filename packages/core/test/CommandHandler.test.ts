@@ -1,0 +1,208 @@
+import { assert, describe, it } from "@effect/vitest"
+import { DateTime, Effect, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
+import * as CommandHandler from "../src/CommandHandler.ts"
+import { EventStore } from "../src/EventStore.ts"
+import * as MemoryEventStore from "../src/MemoryEventStore.ts"
+import { OptionError } from "../src/OptionError.ts"
+import { makeRouterUnsafe } from "../src/Routing.ts"
+import { streamName, WrongExpectedRevisionError } from "../src/Stream.ts"
+import { makeEvent } from "../src/testing/fixtures.ts"
+import { AccountEvent, AccountNotOpen, account, InsufficientFunds, opened } from "./fixtures/account.ts"
+
+const router = makeRouterUnsafe([
+  { name: "accounts", transport: "t", topic: "accounts", match: ["account.*"], ordered: true },
+  { name: "audit", transport: "t", topic: "audit", match: ["account.withdrawn"] }
+])
+const handler = CommandHandler.make({ decider: account, events: AccountEvent, router })
+const stream = streamName("account", "a-1")
+
+/**
+ * The memory store, with another writer appending a deposit of 5 to the stream right after each of
+ * the handler's first `races` reads: the revision it read is then stale.
+ */
+const racingStore = (races: number) => {
+  let left = races
+  let reads = 0
+  const layer = Layer.effect(
+    EventStore,
+    Effect.map(MemoryEventStore.make, (store) =>
+      EventStore.of({
+        ...store,
+        readStream: (name, options) =>
+          Effect.tap(store.readStream(name, options), () => {
+            reads++
+            if (left === 0) return Effect.void
+            left--
+            const event = makeEvent({
+              entity_type: name.entity_type,
+              entity_id: name.entity_id,
+              event_type: "account.deposited",
+              payload: { amount: 5 }
+            })
+            return store.append({ raw: null, events: [event], outbox: [] })
+          })
+      })
+    )
+  )
+  return { layer, reads: () => reads }
+}
+
+describe("CommandHandler", () => {
+  it.effect("reads, folds, decides and appends the events with their outbox rows", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* TestClock.setTime(Date.UTC(2026, 2, 4, 5, 6, 7))
+      const first = yield* handler.handle(stream, { type: "open", owner: "ada" })
+      assert.deepStrictEqual([first.events, first.next_expected_revision], [[opened("ada")], 0])
+      yield* handler.handle(stream, { type: "deposit", amount: 30 })
+      const result = yield* handler.handle(stream, { type: "withdraw", amount: 12 })
+      assert.deepStrictEqual(result.state, { open: true, balance: 18 })
+      assert.deepStrictEqual([result.next_expected_revision, result.outbox_rows], [2, 2])
+      const stored = yield* store.readStream(stream)
+      assert.deepStrictEqual(
+        stored.map((s) => [s.revision, s.event.event_type, s.event.payload]),
+        [
+          [0, "account.opened", { owner: "ada" }],
+          [1, "account.deposited", { amount: 30 }],
+          [2, "account.withdrawn", { amount: 12 }]
+        ]
+      )
+      const last = stored[2]!.event
+      assert.deepStrictEqual(last, result.stored[0])
+      assert.deepStrictEqual(
+        [last.entity_type, last.entity_id, last.schema_version, DateTime.formatIso(last.occurred_at)],
+        ["account", "a-1", 1, "2026-03-04T05:06:07.000Z"]
+      )
+      const outbox = yield* store.listOutbox({})
+      assert.deepStrictEqual(
+        outbox.filter((o) => o.event_id === last.event_id).map((o) => [o.route, o.ordering_key]),
+        [
+          ["accounts", "account:a-1"],
+          ["audit", null]
+        ]
+      )
+    }).pipe(Effect.provide(MemoryEventStore.layerMemory))
+  )
+
+  it.effect("a command the decider refuses fails with the decider's error and stores nothing", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const error = yield* Effect.flip(handler.handle(stream, { type: "deposit", amount: 1 }))
+      assert.deepStrictEqual(error, new AccountNotOpen())
+      yield* handler.handle(stream, { type: "open", owner: "ada" })
+      const poorer = yield* Effect.flip(handler.handle(stream, { type: "withdraw", amount: 1 }))
+      assert.deepStrictEqual(poorer, new InsufficientFunds({ balance: 0, amount: 1 }))
+      assert.strictEqual((yield* store.readStream(stream)).length, 1)
+    }).pipe(Effect.provide(MemoryEventStore.layerMemory))
+  )
+
+  it.effect("deciding no event appends nothing and returns the stream's revision", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* handler.handle(stream, { type: "open", owner: "ada" })
+      const again = yield* handler.handle(stream, { type: "open", owner: "ada" })
+      assert.deepStrictEqual([again.events, again.stored, again.next_expected_revision], [[], [], 0])
+      assert.strictEqual((yield* store.readEvents(0, 10)).length, 1)
+    }).pipe(Effect.provide(MemoryEventStore.layerMemory))
+  )
+
+  it.effect("a writer that appended after the read: the handler starts over from a new read and succeeds", () => {
+    const racing = racingStore(2)
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append({
+        raw: null,
+        events: [makeEvent({ ...stream, event_type: "account.opened", payload: { owner: "ada" } })],
+        outbox: []
+      })
+      const result = yield* handler.handle(stream, { type: "deposit", amount: 1 })
+      assert.strictEqual(racing.reads(), 3, "two stale reads, then one that held")
+      assert.deepStrictEqual(result.state, { open: true, balance: 11 }, "folded from the racing deposits")
+      assert.strictEqual(result.next_expected_revision, 3)
+      assert.deepStrictEqual(
+        (yield* store.readStream(stream)).map((s) => s.event.payload),
+        [{ owner: "ada" }, { amount: 5 }, { amount: 5 }, { amount: 1 }]
+      )
+    }).pipe(Effect.provide(racing.layer))
+  })
+
+  it.effect(
+    "retries exhausted: fails with WrongExpectedRevisionError after 1 + retries attempts, storing nothing of its own",
+    () => {
+      const racing = racingStore(10)
+      return Effect.gen(function* () {
+        const store = yield* EventStore
+        const twice = CommandHandler.make({ decider: account, events: AccountEvent, retries: 1 })
+        yield* store.append({
+          raw: null,
+          events: [makeEvent({ ...stream, event_type: "account.opened", payload: { owner: "ada" } })],
+          outbox: []
+        })
+        const error = yield* Effect.flip(twice.handle(stream, { type: "deposit", amount: 1 }))
+        assert.instanceOf(error, WrongExpectedRevisionError)
+        assert.deepStrictEqual([error.expected, error.actual], [1, 2])
+        assert.strictEqual(racing.reads(), 2)
+        const amounts = (yield* store.readStream(stream)).map((s) => s.event.payload)
+        assert.deepStrictEqual(amounts.slice(1), [{ amount: 5 }, { amount: 5 }], "only the racing writer's deposits")
+      }).pipe(Effect.provide(racing.layer))
+    }
+  )
+
+  it.effect("by default it starts over 3 times", () => {
+    const racing = racingStore(10)
+    return Effect.gen(function* () {
+      const error = yield* Effect.flip(handler.handle(stream, { type: "open", owner: "ada" }))
+      assert.instanceOf(error, WrongExpectedRevisionError)
+      assert.strictEqual(racing.reads(), 4)
+    }).pipe(Effect.provide(racing.layer))
+  })
+
+  it.effect("a stored event the schema does not decode fails with DomainEventError naming it", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const odd = makeEvent({ ...stream, event_type: "account.renamed", payload: { name: "x" } })
+      yield* store.append({ raw: null, events: [odd], outbox: [] })
+      const error = yield* Effect.flip(handler.handle(stream, { type: "open", owner: "ada" }))
+      assert.strictEqual(error._tag, "DomainEventError")
+      assert.isTrue(error._tag === "DomainEventError" && error.event_id === odd.event_id)
+      assert.match(error.message, /account\.renamed|type/)
+    }).pipe(Effect.provide(MemoryEventStore.layerMemory))
+  )
+
+  it.effect("a decided event that cannot be a canonical event fails with DomainEventError naming the field", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const bad = CommandHandler.make({
+        decider: {
+          ...account,
+          decide: () => Effect.succeed([opened("a\u0000b")])
+        },
+        events: AccountEvent
+      })
+      const error = yield* Effect.flip(bad.handle(stream, { type: "open", owner: "ada" }))
+      assert.strictEqual(error._tag, "DomainEventError")
+      assert.match(error.message, /payload/)
+      assert.strictEqual((yield* store.readEvents(0, 10)).length, 0)
+    }).pipe(Effect.provide(MemoryEventStore.layerMemory))
+  )
+
+  it.effect("inside the caller's transaction, its events roll back with it", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const failed = yield* store
+        .transaction(
+          Effect.andThen(handler.handle(stream, { type: "open", owner: "ada" }), Effect.fail("later" as const))
+        )
+        .pipe(Effect.flip)
+      assert.strictEqual(failed, "later")
+      assert.isTrue(Option.isNone(Option.fromNullishOr((yield* store.readStream(stream))[0])))
+      assert.strictEqual((yield* store.stats).pending, 0)
+    }).pipe(Effect.provide(MemoryEventStore.layerMemory))
+  )
+
+  it("refuses retries that are not an integer >= 0", () => {
+    assert.throws(() => CommandHandler.make({ decider: account, events: AccountEvent, retries: -1 }), OptionError)
+    assert.throws(() => CommandHandler.make({ decider: account, events: AccountEvent, retries: 1.5 }), /retries/)
+  })
+})
