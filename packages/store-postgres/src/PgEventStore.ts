@@ -19,7 +19,8 @@ import {
   type PurgeFilter,
   type ReplayFilter,
   type RouteStats,
-  StoreError
+  StoreError,
+  SubscriptionStore
 } from "@sluice/core"
 import { Context, DateTime, type Duration, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
@@ -28,6 +29,7 @@ import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
 import * as OutboxSql from "./OutboxSql.ts"
 import * as Pglite from "./Pglite.ts"
 import { PgNotifications } from "./PgNotifications.ts"
+import * as PgSubscriptionStore from "./PgSubscriptionStore.ts"
 import * as PostgresJs from "./PostgresJs.ts"
 import { type RawRow, type StoredEventRow, toEntry, toEvent, toRaw, toStoredEvent } from "./Rows.ts"
 import { tableNames, tables } from "./Tables.ts"
@@ -102,13 +104,20 @@ const summarize = (rows: ReadonlyArray<CountRow>) => {
   return { total, byRoute }
 }
 
+/** Both halves of one store, on one SqlClient and one set of wake-ups. */
+export interface Stores {
+  readonly eventStore: EventStore["Service"]
+  readonly subscriptionStore: SubscriptionStore["Service"]
+}
+
 /**
- * Builds the store on the SqlClient in context (migrating first unless told not to). LISTEN is used
- * when a PgNotifications service is present; without it relays poll.
+ * Builds the store on the SqlClient in context (migrating first unless told not to): its EventStore
+ * and its SubscriptionStore. LISTEN is used when a PgNotifications service is present; without it
+ * relays and subscriptions poll.
  */
-export const make = (
+export const makeStores = (
   options: StoreOptions = {}
-): Effect.Effect<EventStore["Service"], MigrationError, SqlClient.SqlClient | Scope.Scope> =>
+): Effect.Effect<Stores, MigrationError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const schema = yield* validateSchema(options.schema ?? "sluice")
@@ -129,14 +138,18 @@ export const make = (
       debounce
     })
     // After the outermost transaction commits (at once when there is none); never on rollback.
-    const signalAfterCommit = sql.afterCommit(wakeup.signal)
+    const signalAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK))
+    const appendedAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.EVENTS))
+    const appendedWorkAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK | Wakeup.EVENTS))
 
     const append = Effect.fnUntraced(function* (batch: AppendBatch) {
       const prepared = yield* Append.prepare(batch)
       const result = yield* Append.run(sql, appendStatements, batch, prepared).pipe(
         Effect.mapError(toStoreError("append"))
       )
-      if (result.outbox_rows > 0) yield* signalAfterCommit
+      // Outbox rows are work for relays; new events are news for subscriptions.
+      if (result.outbox_rows > 0) yield* appendedWorkAfterCommit
+      else if (result.appended.length > 0) yield* appendedAfterCommit
       return result
     })
 
@@ -236,7 +249,7 @@ export const make = (
           )
         )
 
-    return EventStore.of({
+    const eventStore = EventStore.of({
       append,
       transaction,
       claim,
@@ -251,11 +264,27 @@ export const make = (
       backlog,
       waitForWork: (maxWait) => wakeup.wait(maxWait)
     })
+    return { eventStore, subscriptionStore: PgSubscriptionStore.make(sql, schema, wakeup) }
   })
 
-/** The store on a SqlClient the application already has (e.g. `@effect/sql-pg`); relays poll unless PgNotifications is provided too. */
-export const layerSql = (options: StoreOptions = {}): Layer.Layer<EventStore, MigrationError, SqlClient.SqlClient> =>
-  Layer.effect(EventStore, make(options))
+/** Builds the EventStore alone (see `makeStores`). */
+export const make = (
+  options: StoreOptions = {}
+): Effect.Effect<EventStore["Service"], MigrationError, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.map(makeStores(options), (stores) => stores.eventStore)
+
+/**
+ * The store (EventStore and SubscriptionStore) on a SqlClient the application already has (e.g.
+ * `@effect/sql-pg`); relays and subscriptions poll unless PgNotifications is provided too.
+ */
+export const layerSql = (
+  options: StoreOptions = {}
+): Layer.Layer<EventStore | SubscriptionStore, MigrationError, SqlClient.SqlClient> =>
+  Layer.effectContext(
+    Effect.map(makeStores(options), ({ eventStore, subscriptionStore }) =>
+      Context.make(EventStore, eventStore).pipe(Context.add(SubscriptionStore, subscriptionStore))
+    )
+  )
 
 /** Options of `layer`: where the server is, and how the store behaves. */
 export interface PostgresStoreOptions extends StoreOptions, PostgresJs.PostgresJsOptions {}
@@ -266,8 +295,10 @@ export interface PostgresStoreOptions extends StoreOptions, PostgresJs.PostgresJ
  */
 export const layer = (
   options: PostgresStoreOptions
-): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError | SqlError.SqlError> =>
-  layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
+): Layer.Layer<
+  EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  MigrationError | SqlError.SqlError
+> => layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
 
 /** Options of `layerPglite`. `notify` defaults to false: PGlite lives in one process, where local wake-ups suffice. */
 export interface PgliteStoreOptions extends StoreOptions, Pglite.PgliteOptions {}
@@ -278,8 +309,10 @@ export interface PgliteStoreOptions extends StoreOptions, Pglite.PgliteOptions {
  */
 export const layerPglite = (
   options: PgliteStoreOptions = {}
-): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError | SqlError.SqlError> =>
-  layerSql({ notify: false, ...options }).pipe(Layer.provideMerge(Pglite.layer(options)))
+): Layer.Layer<
+  EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  MigrationError | SqlError.SqlError
+> => layerSql({ notify: false, ...options }).pipe(Layer.provideMerge(Pglite.layer(options)))
 
 /**
  * The store on a PGlite instance the caller opened and will close (e.g. one instance shared by
@@ -288,7 +321,7 @@ export const layerPglite = (
 export const layerPgliteInstance = (
   pg: PGlite,
   options: StoreOptions = {}
-): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError> =>
+): Layer.Layer<EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications, MigrationError> =>
   layerSql({ notify: false, ...options }).pipe(
     Layer.provideMerge(
       Layer.effectContext(

@@ -31,7 +31,13 @@ describe("migrator", () => {
           first.applied.map((m) => m.id),
           migrations.map((m) => m.id)
         )
-        assert.deepStrictEqual(yield* tablesOf(schema), ["events", "outbox", "raw_payloads", "sluice_migrations"])
+        assert.deepStrictEqual(yield* tablesOf(schema), [
+          "events",
+          "outbox",
+          "raw_payloads",
+          "sluice_migrations",
+          "subscription_checkpoints"
+        ])
         const second = yield* migrate({ schema })
         assert.deepStrictEqual(second.applied, [])
         const sql = yield* SqlClient.SqlClient
