@@ -10,9 +10,10 @@
  * reset (a rebuild) or a second instance running the same name is noticed: the subscription reloads
  * its checkpoint and goes on from there, and a transactional batch that lost the race is rolled back.
  */
-import { Deferred, type Duration, Effect, Fiber, Option, type Scope } from "effect"
+import { Deferred, type Duration, Effect, Fiber, Metric, Option, type Scope } from "effect"
 import { EventStore, StoreError } from "./EventStore.ts"
 import * as LogPosition from "./LogPosition.ts"
+import * as Metrics from "./Metrics.ts"
 import { countOption, durationOption, OptionError } from "./OptionError.ts"
 import {
   CheckpointConflictError,
@@ -86,6 +87,7 @@ const batch = <E, R>(settings: Settings<E, R>, from: Position) =>
     const to = last.log_position
     const work = Effect.andThen(settings.handle(events), store.saveCheckpoint({ name: settings.name, from, to }))
     yield* settings.transactional ? (yield* EventStore).transaction(work) : work
+    yield* Metric.update(Metrics.forSubscription(Metrics.subscriptionEvents, settings.name), events.length)
     return { handled: events.length, position: to as Position }
   }).pipe(Effect.withSpan("sluice.subscription.batch", { attributes: { "sluice.subscription": settings.name } }))
 
@@ -173,6 +175,7 @@ export const start = <E, R>(
             position = undefined
             continue
           }
+          yield* Metric.update(Metrics.forSubscription(Metrics.subscriptionBatchFailures, settings.name), 1)
           yield* Effect.logError("subscription batch failed; retrying it").pipe(
             Effect.annotateLogs({ error: failure instanceof Error ? failure.message : String(failure) }),
             annotate
