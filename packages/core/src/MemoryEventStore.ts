@@ -27,7 +27,9 @@ import {
   StoreError
 } from "./EventStore.ts"
 import * as MemoryStreams from "./internal/MemoryStreams.ts"
+import { CurrentTransaction, type UndoLog, write } from "./internal/MemoryTransaction.ts"
 import { countOutbox } from "./internal/OutboxCounts.ts"
+import * as MemorySubscriptionStore from "./MemorySubscriptionStore.ts"
 import * as Outbox from "./Outbox.ts"
 import { batchProblem } from "./StorableText.ts"
 import {
@@ -40,17 +42,19 @@ import {
   streamBatchProblem,
   WrongExpectedRevisionError
 } from "./Stream.ts"
+import { SubscriptionStore } from "./SubscriptionStore.ts"
 import * as WorkSignal from "./WorkSignal.ts"
-
-type UndoLog = Array<() => void>
-const CurrentTransaction = Context.Reference<UndoLog | undefined>("sluice/MemoryEventStore/Transaction", {
-  defaultValue: () => undefined
-})
 
 const toId = (n: number) => String(n) as Outbox.OutboxId
 
-/** Builds a fresh, empty in-memory store. */
-export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
+/** Both halves of one in-memory store, sharing its log, lock and transactions. */
+export interface MemoryStores {
+  readonly eventStore: EventStore["Service"]
+  readonly subscriptionStore: SubscriptionStore["Service"]
+}
+
+/** Builds a fresh, empty in-memory store: its EventStore and its SubscriptionStore. */
+export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
   const lock = Semaphore.makeUnsafe(1)
   const raws = new Map<string, RawPayload>()
   const events = new Map<EventId, StoredEvent>()
@@ -63,15 +67,11 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
   let nextPosition = 1
   let leaseCounter = 0
   const work = WorkSignal.make()
+  // Wakes subscriptions when appended events commit.
+  const committed = WorkSignal.makeBroadcast()
 
   const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms))
   const notify = work.signal
-
-  /** Applies `apply`, recording `undo` when inside a transaction. */
-  const write = (undoLog: UndoLog | undefined, apply: () => void, undo: () => void) => {
-    apply()
-    undoLog?.push(undo)
-  }
 
   const setEntry = (undoLog: UndoLog | undefined, next: Outbox.OutboxEntry) => {
     const id = Number(next.outbox_id)
@@ -178,6 +178,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
         rows++
       }
       if (undoLog === undefined && rows > 0) notify()
+      if (undoLog === undefined && appended.length > 0) committed.signal()
       return { appended, duplicates, outbox_rows: rows } satisfies AppendResult
     })
 
@@ -222,9 +223,16 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
         )
       )
       if (parent !== undefined) return yield* body
-      const result = yield* lock.withPermits(1)(body)
+      let logLength = 0
+      const result = yield* lock.withPermits(1)(
+        Effect.suspend(() => {
+          logLength = log.length
+          return body
+        })
+      )
       // Committed: wake waiters if it wrote anything (a kept wake-up costs a relay one claim).
       if (undoLog.length > 0) notify()
+      if (log.length !== logLength) committed.signal()
       return result
     })
 
@@ -363,7 +371,7 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
 
   const waitForWork = work.wait
 
-  return EventStore.of({
+  const eventStore = EventStore.of({
     append: (batch) => guarded(appendUnguarded(batch)),
     appendToStream: (stream, batch, options) =>
       guarded(appendToStreamUnguarded(stream, batch, options?.expectedRevision ?? "any")),
@@ -386,7 +394,16 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.sync(() => {
     backlog,
     waitForWork
   })
+  const subscriptionStore = MemorySubscriptionStore.make({ log, guarded, now, listen: committed.listen })
+  return { eventStore, subscriptionStore }
 })
 
-/** A fresh in-memory store for each use of the layer. */
-export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, make)
+/** Builds a fresh, empty in-memory EventStore (without its SubscriptionStore: see `makeStores`). */
+export const make: Effect.Effect<EventStore["Service"]> = Effect.map(makeStores, (stores) => stores.eventStore)
+
+/** A fresh in-memory store for each use of the layer: its EventStore and its SubscriptionStore. */
+export const layerMemory: Layer.Layer<EventStore | SubscriptionStore> = Layer.effectContext(
+  Effect.map(makeStores, ({ eventStore, subscriptionStore }) =>
+    Context.make(EventStore, eventStore).pipe(Context.add(SubscriptionStore, subscriptionStore))
+  )
+)

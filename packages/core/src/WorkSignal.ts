@@ -7,7 +7,7 @@
  * until the next signal or the poll interval: that was the tail of the commit-to-publish latency.
  * The price is at most one extra, empty claim.
  */
-import { type Duration, Effect } from "effect"
+import { type Duration, Effect, type Scope } from "effect"
 
 export interface WorkSignal {
   /** Wakes the current waiters; with none, the next `wait` returns at once. */
@@ -46,4 +46,38 @@ export const make = (): WorkSignal => {
       Effect.sleep(maxWait)
     )
   return { signal, wait }
+}
+
+/**
+ * One WorkSignal per listener: `signal` wakes every listener, and each one that is not waiting keeps
+ * the wake-up for its own next `wait`. For readers that must not miss a commit that lands while they
+ * read (subscriptions), when there may be several of them: a single WorkSignal keeps one wake-up
+ * for whichever caller waits first.
+ */
+export interface Broadcast {
+  readonly signal: () => void
+  /** A listener until the scope closes; register it before the read it must not miss commits after. */
+  readonly listen: Effect.Effect<Listener, never, Scope.Scope>
+}
+
+export interface Listener {
+  /** Returns at the first signal since the previous wait returned (or since it was made), or after `maxWait`. */
+  readonly wait: (maxWait: Duration.Duration) => Effect.Effect<void>
+}
+
+export const makeBroadcast = (): Broadcast => {
+  const listeners = new Set<WorkSignal>()
+  return {
+    signal: () => {
+      for (const listener of listeners) listener.signal()
+    },
+    listen: Effect.acquireRelease(
+      Effect.sync(() => {
+        const listener = make()
+        listeners.add(listener)
+        return listener
+      }),
+      (listener) => Effect.sync(() => void listeners.delete(listener))
+    ).pipe(Effect.map((listener) => ({ wait: listener.wait })))
+  }
 }

@@ -1,14 +1,18 @@
 /**
  * Vitest bindings for the contract suites: `eventStoreSuite(name, layer)` registers every
- * EventStore contract case (EventStoreContract and its streams part, StreamContract) as a test. Lives outside `src` because core's runtime code imports only
+ * EventStore contract case (EventStoreContract and its streams part, StreamContract) as a test,
+ * `subscriptionSuite(name, layer)` every SubscriptionStore and Subscription case. Lives outside `src` because core's runtime code imports only
  * `effect`; this file needs `@effect/vitest`.
  */
 import { describe, it } from "@effect/vitest"
 import { Clock, DateTime, Duration, Effect, type Layer } from "effect"
 import { TestClock } from "effect/testing"
 import type { EventStore } from "../src/EventStore.ts"
+import type { SubscriptionStore } from "../src/SubscriptionStore.ts"
 import { cases, type Harness } from "../src/testing/EventStoreContract.ts"
 import { cases as streamCases } from "../src/testing/StreamContract.ts"
+import { cases as subscriptionCases } from "../src/testing/SubscriptionContract.ts"
+import { cases as subscriptionRunCases } from "../src/testing/SubscriptionRunContract.ts"
 
 export interface SuiteOptions {
   /**
@@ -50,3 +54,23 @@ export const eventStoreSuite = <E>(
   describe(`EventStore contract, streams: ${name}`, () => register(streamCases))
 }
 export { type TransportSuiteOptions, transportSuite } from "./transport.ts"
+
+/** Runs the SubscriptionStore and Subscription contracts against `layer`, built afresh for every case. */
+export const subscriptionSuite = <E>(
+  name: string,
+  layer: Layer.Layer<EventStore | SubscriptionStore, E>,
+  options: SuiteOptions = {}
+): void => {
+  const harness = options.time === "real" ? real : virtual
+  const test = options.time === "real" ? it.live : it.effect
+  describe(`SubscriptionStore contract: ${name}`, () => {
+    for (const contractCase of [...subscriptionCases, ...subscriptionRunCases]) {
+      test(
+        contractCase.name,
+        // The case's scope (its subscriptions) closes before the store's layer.
+        () => Effect.scoped(contractCase.run(harness)).pipe(Effect.provide(layer)),
+        options.timeout ?? 120_000
+      )
+    }
+  })
+}

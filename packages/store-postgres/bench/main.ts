@@ -16,6 +16,7 @@ import { closePglite, median } from "./harness.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import { type Driver, drain, ingest, latency } from "./scenarios.ts"
 import { appendToStream, commands, readStreams } from "./streamScenarios.ts"
+import { catchUp } from "./subscriptions.ts"
 
 interface Row {
   readonly driver: Driver
@@ -184,6 +185,12 @@ export const main = async (resultsDir: string) => {
   // 2,000 events (10 s) per run: a p99 over 1,000 events is the 10th slowest one, and the
   // reference's moved between 2.9 and 4.5 ms across three runs of the same code.
   await measureLatency(200, n(2000))
+  const catchUpEvents = n(100_000)
+  await measure(
+    `subscription catch-up over ${catchUpEvents} events, batch 1000, checkpoint per batch`,
+    "postgres",
+    (s) => catchUp("postgres", s, catchUpEvents, 1000)
+  )
   // PGlite (in process, one connection)
   await measure("ingest, 1 event/transaction", "pglite", (s) => ingest("pglite", s, n(2000), 1, 1))
   await measure("ingest, batches of 100", "pglite", (s) => ingest("pglite", s, n(20_000), 100, 1))
@@ -194,6 +201,9 @@ export const main = async (resultsDir: string) => {
       drain("pglite", s, pgliteDrain, batch, 1)
     )
   }
+  await measure(`subscription catch-up over ${catchUpEvents} events, batch 1000, checkpoint per batch`, "pglite", (s) =>
+    catchUp("pglite", s, catchUpEvents, 1000)
+  )
   await closePglite()
   // The runner's memory (a real `sluice run` process, webhook transport, no sources)
   const rssDrain = n(30_000)

@@ -26,6 +26,7 @@ import {
   StoreError,
   type StreamName,
   streamBatchProblem,
+  SubscriptionStore,
   WrongExpectedRevisionError
 } from "@sluice/core"
 import { Context, DateTime, type Duration, Effect, Layer, Option, type Scope } from "effect"
@@ -35,6 +36,7 @@ import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
 import * as OutboxSql from "./OutboxSql.ts"
 import * as Pglite from "./Pglite.ts"
 import { PgNotifications } from "./PgNotifications.ts"
+import * as PgSubscriptionStore from "./PgSubscriptionStore.ts"
 import * as PostgresJs from "./PostgresJs.ts"
 import { type RawRow, type StoredEventRow, toEntry, toEvent, toRaw, toStoredEvent } from "./Rows.ts"
 import * as StreamAppend from "./StreamAppend.ts"
@@ -111,13 +113,20 @@ const summarize = (rows: ReadonlyArray<CountRow>) => {
   return { total, byRoute }
 }
 
+/** Both halves of one store, on one SqlClient and one set of wake-ups. */
+export interface Stores {
+  readonly eventStore: EventStore["Service"]
+  readonly subscriptionStore: SubscriptionStore["Service"]
+}
+
 /**
- * Builds the store on the SqlClient in context (migrating first unless told not to). LISTEN is used
- * when a PgNotifications service is present; without it relays poll.
+ * Builds the store on the SqlClient in context (migrating first unless told not to): its EventStore
+ * and its SubscriptionStore. LISTEN is used when a PgNotifications service is present; without it
+ * relays and subscriptions poll.
  */
-export const make = (
+export const makeStores = (
   options: StoreOptions = {}
-): Effect.Effect<EventStore["Service"], MigrationError, SqlClient.SqlClient | Scope.Scope> =>
+): Effect.Effect<Stores, MigrationError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const schema = yield* validateSchema(options.schema ?? "sluice")
@@ -140,7 +149,9 @@ export const make = (
       debounce
     })
     // After the outermost transaction commits (at once when there is none); never on rollback.
-    const signalAfterCommit = sql.afterCommit(wakeup.signal)
+    const signalAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK))
+    const appendedAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.EVENTS))
+    const appendedWorkAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK | Wakeup.EVENTS))
 
     /**
      * Runs an append statement. One that met an event stored by an append committed meanwhile
@@ -168,7 +179,9 @@ export const make = (
     const append = Effect.fnUntraced(function* (batch: AppendBatch) {
       const prepared = yield* Append.prepare(batch)
       const result = yield* retryingDuplicates("append", Append.run(sql, appendStatements, batch, prepared))
-      if (result.outbox_rows > 0) yield* signalAfterCommit
+      // Outbox rows are work for relays; new events are news for subscriptions.
+      if (result.outbox_rows > 0) yield* appendedWorkAfterCommit
+      else if (result.appended.length > 0) yield* appendedAfterCommit
       return result
     })
 
@@ -192,7 +205,8 @@ export const make = (
         )
         return yield* new WrongExpectedRevisionError({ stream, expected, actual })
       }
-      if (outcome.outbox_rows > 0) yield* signalAfterCommit
+      if (outcome.outbox_rows > 0) yield* appendedWorkAfterCommit
+      else if (outcome.appended.size > 0) yield* appendedAfterCommit
       const appended = prepared.unique.filter((e) => outcome.appended.has(e.event_id)).map((e) => e.event_id)
       const duplicates = prepared.unique.filter((e) => !outcome.appended.has(e.event_id)).map((e) => e.event_id)
       return {
@@ -312,7 +326,7 @@ export const make = (
           )
         )
 
-    return EventStore.of({
+    const eventStore = EventStore.of({
       append,
       appendToStream: (stream, batch, options) => appendToStream(stream, batch, options),
       readStream: (stream, options) => readStream(stream, options),
@@ -329,11 +343,27 @@ export const make = (
       backlog,
       waitForWork: (maxWait) => wakeup.wait(maxWait)
     })
+    return { eventStore, subscriptionStore: PgSubscriptionStore.make(sql, schema, wakeup) }
   })
 
-/** The store on a SqlClient the application already has (e.g. `@effect/sql-pg`); relays poll unless PgNotifications is provided too. */
-export const layerSql = (options: StoreOptions = {}): Layer.Layer<EventStore, MigrationError, SqlClient.SqlClient> =>
-  Layer.effect(EventStore, make(options))
+/** Builds the EventStore alone (see `makeStores`). */
+export const make = (
+  options: StoreOptions = {}
+): Effect.Effect<EventStore["Service"], MigrationError, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.map(makeStores(options), (stores) => stores.eventStore)
+
+/**
+ * The store (EventStore and SubscriptionStore) on a SqlClient the application already has (e.g.
+ * `@effect/sql-pg`); relays and subscriptions poll unless PgNotifications is provided too.
+ */
+export const layerSql = (
+  options: StoreOptions = {}
+): Layer.Layer<EventStore | SubscriptionStore, MigrationError, SqlClient.SqlClient> =>
+  Layer.effectContext(
+    Effect.map(makeStores(options), ({ eventStore, subscriptionStore }) =>
+      Context.make(EventStore, eventStore).pipe(Context.add(SubscriptionStore, subscriptionStore))
+    )
+  )
 
 /** Options of `layer`: where the server is, and how the store behaves. */
 export interface PostgresStoreOptions extends StoreOptions, PostgresJs.PostgresJsOptions {}
@@ -344,8 +374,10 @@ export interface PostgresStoreOptions extends StoreOptions, PostgresJs.PostgresJ
  */
 export const layer = (
   options: PostgresStoreOptions
-): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError | SqlError.SqlError> =>
-  layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
+): Layer.Layer<
+  EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  MigrationError | SqlError.SqlError
+> => layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
 
 /** Options of `layerPglite`. `notify` defaults to false: PGlite lives in one process, where local wake-ups suffice. */
 export interface PgliteStoreOptions extends StoreOptions, Pglite.PgliteOptions {}
@@ -356,8 +388,10 @@ export interface PgliteStoreOptions extends StoreOptions, Pglite.PgliteOptions {
  */
 export const layerPglite = (
   options: PgliteStoreOptions = {}
-): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError | SqlError.SqlError> =>
-  layerSql({ notify: false, ...options }).pipe(Layer.provideMerge(Pglite.layer(options)))
+): Layer.Layer<
+  EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  MigrationError | SqlError.SqlError
+> => layerSql({ notify: false, ...options }).pipe(Layer.provideMerge(Pglite.layer(options)))
 
 /**
  * The store on a PGlite instance the caller opened and will close (e.g. one instance shared by
@@ -366,7 +400,7 @@ export const layerPglite = (
 export const layerPgliteInstance = (
   pg: PGlite,
   options: StoreOptions = {}
-): Layer.Layer<EventStore | SqlClient.SqlClient | PgNotifications, MigrationError> =>
+): Layer.Layer<EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications, MigrationError> =>
   layerSql({ notify: false, ...options }).pipe(
     Layer.provideMerge(
       Layer.effectContext(

@@ -14,17 +14,41 @@
  *   process has work.
  * A signal that comes while nobody waits is kept for the next wait (core's WorkSignal). Relays still
  * poll (`waitForWork(maxWait)`), so a lost notification only costs latency.
+ *
+ * Two things are signalled: outbox work (relays) and committed events (subscriptions). An append
+ * with outbox rows is both; one without is events only, and must not wake relays into an empty
+ * claim. A NOTIFY says which in its payload (`<instance id>:<kinds>`); one covering several signals
+ * carries the union of their kinds. A payload without kinds wakes both.
  */
 import { WorkSignal } from "@sluice/core"
 import { Clock, Duration, Effect, Scope } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { PgNotifications } from "./PgNotifications.ts"
 
+/** Outbox rows may have become claimable. */
+export const WORK = 1
+/** Events committed. */
+export const EVENTS = 2
+
 export interface Wakeup {
-  /** Signals new work: wakes local waiters now and schedules a (debounced) NOTIFY. */
-  readonly signal: Effect.Effect<void>
-  /** Waits until a signal or notification arrives, or `maxWait` passes. */
+  /**
+   * Signals `kinds` (WORK, EVENTS or both, OR-ed): wakes local waiters now and schedules a
+   * (debounced) NOTIFY.
+   */
+  readonly signal: (kinds: number) => Effect.Effect<void>
+  /** Waits until outbox work is signalled or notified, or `maxWait` passes. */
   readonly wait: (maxWait: Duration.Duration) => Effect.Effect<void>
+  /** A listener woken when events are signalled or notified, until the scope closes. */
+  readonly listen: Effect.Effect<WorkSignal.Listener, never, Scope.Scope>
+}
+
+/** The kinds a NOTIFY payload names, or undefined for one of `self`'s own. */
+export const kindsOf = (payload: string, self: string): number | undefined => {
+  const colon = payload.lastIndexOf(":")
+  const sender = colon === -1 ? payload : payload.slice(0, colon)
+  if (sender === self) return undefined
+  const kinds = colon === -1 ? Number.NaN : Number(payload.slice(colon + 1))
+  return Number.isInteger(kinds) && kinds > 0 ? kinds : WORK | EVENTS
 }
 
 export interface WakeupOptions {
@@ -60,12 +84,17 @@ export const make = (
 ): Effect.Effect<Wakeup, never, Scope.Scope> =>
   Effect.gen(function* () {
     const work = WorkSignal.make()
-    const wakeLocal = work.signal
+    const events = WorkSignal.makeBroadcast()
+    const wakeLocal = (kinds: number) => {
+      if ((kinds & WORK) !== 0) work.signal()
+      if ((kinds & EVENTS) !== 0) events.signal()
+    }
     // Each NOTIFY carries this instance's id, so that its own come back to it ignored: the local
     // signal already woke its waiters, and an echo arriving later would cost an empty claim.
     const self = crypto.randomUUID()
     const onNotify = (payload: string) => {
-      if (payload !== self) wakeLocal()
+      const kinds = kindsOf(payload, self)
+      if (kinds !== undefined) wakeLocal(kinds)
     }
     const window = Duration.toMillis(options.debounce)
     const scope = yield* Effect.scope
@@ -79,31 +108,39 @@ export const make = (
       tokens = window <= 0 ? BURST : Math.min(BURST, tokens + Math.max(0, now - refilledAt) / window)
       refilledAt = now
     }
-    // A NOTIFY is waiting for a token: every signal until it is sent is covered by it.
+    // A NOTIFY is waiting for a token: every signal until it is sent is covered by it, and it
+    // carries the kinds of all of them.
     let trailing = false
+    let trailingKinds = 0
     // synchronous_commit off for this transaction only: a NOTIFY need not wait for a WAL flush.
-    const send = sql`SELECT pg_notify(${options.channel}, ${self}), set_config('synchronous_commit', 'off', true)`.pipe(
-      Effect.catchCause((cause) => Effect.logDebug("sluice: NOTIFY failed; relays will poll", cause)),
-      Effect.asVoid
-    )
+    const send = (kinds: number) =>
+      sql`SELECT pg_notify(${options.channel}, ${`${self}:${kinds}`}), set_config('synchronous_commit', 'off', true)`.pipe(
+        Effect.catchCause((cause) => Effect.logDebug("sluice: NOTIFY failed; relays will poll", cause)),
+        Effect.asVoid
+      )
     // Started immediately (not on the scheduler's next turn), so a due NOTIFY leaves with no delay.
     const sendFrom = (effect: Effect.Effect<void>) => Effect.forkIn(effect, scope, { startImmediately: true })
-    const notify = Effect.gen(function* () {
-      if (trailing) return
+    const notify = Effect.fnUntraced(function* (kinds: number) {
+      if (trailing) {
+        trailingKinds |= kinds
+        return
+      }
       refill(yield* Clock.currentTimeMillis)
       if (tokens >= 1) {
         tokens -= 1
-        yield* sendFrom(send)
+        yield* sendFrom(send(kinds))
         return
       }
       trailing = true
+      trailingKinds = kinds
       yield* sendFrom(
         Effect.gen(function* () {
           yield* Effect.sleep((1 - tokens) * window)
+          const covered = trailingKinds
           trailing = false
           refill(yield* Clock.currentTimeMillis)
           tokens = Math.max(0, tokens - 1)
-          yield* send
+          yield* send(covered)
         })
       )
     })
@@ -120,7 +157,14 @@ export const make = (
             )
           )
     return {
-      signal: options.notify ? Effect.andThen(Effect.sync(wakeLocal), notify) : Effect.sync(wakeLocal),
-      wait: (maxWait) => Effect.andThen(startListening, work.wait(maxWait))
+      signal: (kinds) =>
+        options.notify
+          ? Effect.andThen(
+              Effect.sync(() => wakeLocal(kinds)),
+              notify(kinds)
+            )
+          : Effect.sync(() => wakeLocal(kinds)),
+      wait: (maxWait) => Effect.andThen(startListening, work.wait(maxWait)),
+      listen: Effect.andThen(startListening, events.listen)
     }
   })

@@ -36,7 +36,8 @@ describe("migrator", () => {
           "outbox",
           "raw_payloads",
           "sluice_migrations",
-          "streams"
+          "streams",
+          "subscription_checkpoints"
         ])
         const second = yield* migrate({ schema })
         assert.deepStrictEqual(second.applied, [])

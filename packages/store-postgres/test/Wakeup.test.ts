@@ -79,7 +79,7 @@ describe("Wakeup: NOTIFY rate limit", () => {
       const at: Array<number> = []
       for (let i = 0, t = 0; i < 20; i++) {
         at.push(t)
-        yield* wakeup.signal
+        yield* wakeup.signal(Wakeup.WORK)
         const gap = i % 2 === 0 ? 4 : 6
         yield* TestClock.adjust(Duration.millis(gap))
         t += gap
@@ -92,10 +92,10 @@ describe("Wakeup: NOTIFY rate limit", () => {
     Effect.gen(function* () {
       const { sent, wakeup } = yield* setupWith(Wakeup.defaultDebounce)
       yield* TestClock.setTime(1_000)
-      for (let i = 0; i < Wakeup.BURST; i++) yield* wakeup.signal
+      for (let i = 0; i < Wakeup.BURST; i++) yield* wakeup.signal(Wakeup.WORK)
       // The bucket is empty; the clock steps back 100 ms (an NTP correction).
       yield* TestClock.setTime(900)
-      yield* wakeup.signal
+      yield* wakeup.signal(Wakeup.WORK)
       yield* TestClock.adjust(Duration.millis(200))
       // One window later, not 100 ms plus a window later: the step back refilled nothing, but took nothing.
       assert.deepStrictEqual(sent, [...Array.from({ length: Wakeup.BURST }, () => 1_000), 904])
@@ -116,7 +116,7 @@ describe("Wakeup: NOTIFY rate limit", () => {
         const due = Math.max(at.at(-1) ?? 0, i * 5 + (i % 50 === 49 ? 10 : Math.floor(late() * 3)))
         yield* TestClock.adjust(Duration.millis(due - (at.at(-1) ?? 0)))
         at.push(due)
-        yield* wakeup.signal
+        yield* wakeup.signal(Wakeup.WORK)
       }
       assert.deepStrictEqual(sent, at)
     }).pipe(Effect.scoped)
@@ -125,7 +125,7 @@ describe("Wakeup: NOTIFY rate limit", () => {
   it.effect("a burst gets the burst allowance at once, then one NOTIFY covering the rest", () =>
     Effect.gen(function* () {
       const { sent, wakeup } = yield* setup
-      for (let i = 0; i < 50; i++) yield* wakeup.signal
+      for (let i = 0; i < 50; i++) yield* wakeup.signal(Wakeup.WORK)
       const burst = Array.from({ length: Wakeup.BURST }, () => 0)
       assert.deepStrictEqual(sent, burst, "the burst allowance at once")
       yield* TestClock.adjust(Duration.millis(5))
@@ -140,7 +140,7 @@ describe("Wakeup: NOTIFY rate limit", () => {
       const { sent, wakeup } = yield* setup
       // One signal per millisecond for a second.
       for (let i = 0; i < 1000; i++) {
-        yield* wakeup.signal
+        yield* wakeup.signal(Wakeup.WORK)
         yield* TestClock.adjust(Duration.millis(1))
       }
       yield* TestClock.adjust(Duration.millis(10))
@@ -168,7 +168,7 @@ describe("Wakeup: NOTIFY rate limit", () => {
       })
       // A signal with nobody waiting: kept, and NOTIFY sent with this instance's payload. The next
       // wait uses the kept wake-up (and starts LISTEN).
-      yield* wakeup.signal
+      yield* wakeup.signal(Wakeup.WORK)
       yield* wakeup.wait(Duration.seconds(10))
       const own = payloads[0]!
       const waiter = yield* Effect.forkChild(wakeup.wait(Duration.seconds(10)))
@@ -179,6 +179,52 @@ describe("Wakeup: NOTIFY rate limit", () => {
       deliver("another-instance")
       yield* TestClock.adjust(Duration.millis(1))
       assert.isDefined(waiter.pollUnsafe(), "another instance's NOTIFY")
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a NOTIFY names what it signals: events wake subscription listeners only, work wakes relays only", () =>
+    Effect.gen(function* () {
+      const payloads: Array<string> = []
+      let deliver: (payload: string) => void = () => {}
+      const notifications = PgNotifications.of({
+        listen: (_channel, onNotify) =>
+          Effect.sync(() => {
+            deliver = onNotify
+          })
+      })
+      const sql = yield* recordingClient([], payloads)
+      const wakeup = yield* Wakeup.make(sql, notifications, {
+        channel: "sluice_test",
+        notify: true,
+        debounce: Duration.millis(5)
+      })
+      yield* wakeup.signal(Wakeup.EVENTS)
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* wakeup.signal(Wakeup.WORK | Wakeup.EVENTS)
+      assert.deepStrictEqual(
+        payloads.map((p) => p.split(":")[1]),
+        ["2", "3"],
+        "each NOTIFY carries its kinds"
+      )
+      const listener = yield* wakeup.listen
+      // Both kept wake-ups are used up (the listener saw none: it did not exist yet).
+      yield* wakeup.wait(Duration.seconds(10))
+      const relay = yield* Effect.forkChild(wakeup.wait(Duration.seconds(10)))
+      const subscriber = yield* Effect.forkChild(listener.wait(Duration.seconds(10)))
+      yield* TestClock.adjust(Duration.millis(1))
+      deliver("another-instance:2")
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.isDefined(subscriber.pollUnsafe(), "events wake a listener")
+      assert.isUndefined(relay.pollUnsafe(), "events alone do not wake a relay")
+      deliver("another-instance:1")
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.isDefined(relay.pollUnsafe(), "work wakes a relay")
+      const next = yield* Effect.forkChild(listener.wait(Duration.seconds(10)))
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.isUndefined(next.pollUnsafe(), "work alone does not wake a listener")
+      deliver("older-version-without-kinds")
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.isDefined(next.pollUnsafe(), "a payload without kinds wakes both")
     }).pipe(Effect.scoped)
   )
 

@@ -1,0 +1,178 @@
+/**
+ * The SubscriptionStore on PostgreSQL (and PGlite), the EventStore's other half: built by
+ * `PgEventStore.makeStores` on the same SqlClient and wake-ups, so its checkpoint writes join the
+ * caller's `store.transaction` / `sql.withTransaction` like every other statement.
+ *
+ * The gap-free read (0004_subscriptions.sql says why): events are handed out in (transaction_id,
+ * position) order, and only those of transactions below the oldest one still running, which have
+ * all ended: an event that commits later always sorts after everything read before it.
+ */
+import {
+  type Checkpoint,
+  CheckpointConflictError,
+  type CheckpointSave,
+  type LoggedEvent,
+  LogPosition,
+  maxReadLimit,
+  nameProblem,
+  StoreError,
+  SubscriptionStore
+} from "@sluice/core"
+import { DateTime, Effect, Option } from "effect"
+import type { SqlClient, SqlError } from "effect/sql"
+import { type StoredEventRow, toStoredEvent } from "./Rows.ts"
+import type { Wakeup } from "./Wakeup.ts"
+
+interface PositionRow {
+  readonly transaction_id: string
+  readonly position: string
+}
+
+interface LoggedEventRow extends StoredEventRow {
+  readonly transaction_id: string
+}
+
+interface CheckpointRow extends PositionRow {
+  readonly name: string
+  readonly updated_at: Date
+}
+
+const toStoreError =
+  (operation: string) =>
+  (error: SqlError.SqlError): StoreError =>
+    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })
+
+/** xid8 and bigint travel as text; both stay far below 2^53 (xid8 is epoch << 32 | xid). */
+const toPosition = (row: PositionRow): LogPosition.LogPosition => ({
+  transaction_id: Number(row.transaction_id),
+  position: Number(row.position)
+})
+
+const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
+  name: row.name,
+  position: toPosition(row),
+  updated_at: DateTime.makeUnsafe(row.updated_at)
+})
+
+/** Integers only reach the SQL: a position is compared as xid8 and bigint. */
+const checkPosition = (operation: string, field: string, p: LogPosition.LogPosition) =>
+  Number.isSafeInteger(p.transaction_id) && p.transaction_id >= 0 && Number.isSafeInteger(p.position) && p.position >= 0
+    ? Effect.void
+    : Effect.fail(
+        new StoreError({
+          operation,
+          reason: `${field} ${JSON.stringify(p)} must hold non-negative integers`,
+          retryable: false
+        })
+      )
+
+const checkName = (operation: string, name: string) => {
+  const problem = nameProblem(name)
+  return problem === undefined
+    ? Effect.void
+    : Effect.fail(new StoreError({ operation, reason: problem, retryable: false }))
+}
+
+/** The subscription half over `schema` (already validated and migrated). */
+export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): SubscriptionStore["Service"] => {
+  const events = sql(`${schema}.events`)
+  const checkpoints = sql(`${schema}.subscription_checkpoints`)
+  const columns = sql.literal(
+    `e.event_id::text AS event_id, e.position::text AS position, e.transaction_id::text AS transaction_id,
+     e.raw_id::text AS raw_id, e.recorded_at, e.event_type, e.entity_id, e.entity_type, e.trace_id,
+     e.schema_version, e.occurred_at, e.payload`
+  )
+  // Every transaction below the snapshot's xmin has ended: committed ones are visible, and no new
+  // event can get an id below it.
+  const settled = sql.literal("pg_snapshot_xmin(pg_current_snapshot())")
+
+  const readAll = Effect.fn("PgSubscriptionStore.readAll")(function* (after: LogPosition.LogPosition, limit: number) {
+    yield* checkPosition("readAll", "after", after)
+    const count = Math.max(0, Math.min(maxReadLimit, Math.floor(limit)))
+    if (count === 0) return []
+    const rows = yield* sql<LoggedEventRow>`
+      SELECT ${columns} FROM ${events} e
+      WHERE (e.transaction_id, e.position) > (${String(after.transaction_id)}::xid8, ${after.position}::bigint)
+        AND e.transaction_id < ${settled}
+      ORDER BY e.transaction_id, e.position
+      LIMIT ${count}`.pipe(Effect.mapError(toStoreError("readAll")))
+    return rows.map((row): LoggedEvent => ({ ...toStoredEvent(row), log_position: toPosition(row) }))
+  })
+
+  const current = (name: string) =>
+    sql<CheckpointRow>`
+      SELECT name, transaction_id::text AS transaction_id, position::text AS position, updated_at
+      FROM ${checkpoints} WHERE name = ${name}`.pipe(
+      Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toCheckpoint))
+    )
+
+  const loadCheckpoint = Effect.fn("PgSubscriptionStore.loadCheckpoint")(function* (name: string) {
+    yield* checkName("loadCheckpoint", name)
+    return yield* current(name).pipe(Effect.mapError(toStoreError("loadCheckpoint")))
+  })
+
+  const saveCheckpoint = Effect.fn("PgSubscriptionStore.saveCheckpoint")(
+    function* (save: CheckpointSave) {
+      yield* checkName("saveCheckpoint", save.name)
+      if (save.from !== null) yield* checkPosition("saveCheckpoint", "from", save.from)
+      yield* checkPosition("saveCheckpoint", "to", save.to)
+      const to = { tx: String(save.to.transaction_id), position: save.to.position }
+      // A compare-and-set: a concurrent save of the same name waits for the first to end, then finds
+      // the row changed (or, for the first save, present) and changes nothing.
+      const changed =
+        save.from === null
+          ? yield* sql`
+            INSERT INTO ${checkpoints} (name, transaction_id, position)
+            VALUES (${save.name}, ${to.tx}::xid8, ${to.position}::bigint)
+            ON CONFLICT (name) DO NOTHING RETURNING 1`
+          : yield* sql`
+            UPDATE ${checkpoints} SET transaction_id = ${to.tx}::xid8, position = ${to.position}::bigint, updated_at = now()
+            WHERE name = ${save.name} AND transaction_id = ${String(save.from.transaction_id)}::xid8
+              AND position = ${save.from.position}::bigint
+            RETURNING 1`
+      if (changed.length > 0) return
+      const actual = yield* current(save.name)
+      return yield* new CheckpointConflictError({
+        name: save.name,
+        expected: save.from,
+        actual: Option.getOrNull(Option.map(actual, (c) => c.position))
+      })
+    },
+    Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError("saveCheckpoint")(error)))
+  )
+
+  const resetCheckpoint = Effect.fn("PgSubscriptionStore.resetCheckpoint")(function* (name: string) {
+    yield* checkName("resetCheckpoint", name)
+    const rows = yield* sql`DELETE FROM ${checkpoints} WHERE name = ${name} RETURNING 1`.pipe(
+      Effect.mapError(toStoreError("resetCheckpoint"))
+    )
+    return rows.length > 0
+  })
+
+  const listCheckpoints = sql<CheckpointRow>`
+    SELECT name, transaction_id::text AS transaction_id, position::text AS position, updated_at
+    FROM ${checkpoints} ORDER BY name`.pipe(
+    Effect.map((rows) => rows.map(toCheckpoint)),
+    Effect.mapError(toStoreError("listCheckpoints")),
+    Effect.withSpan("PgSubscriptionStore.listCheckpoints")
+  )
+
+  const head = sql<PositionRow>`
+    SELECT transaction_id::text AS transaction_id, position::text AS position FROM ${events}
+    WHERE transaction_id < ${settled}
+    ORDER BY transaction_id DESC, position DESC LIMIT 1`.pipe(
+    Effect.map((rows) => (rows[0] === undefined ? LogPosition.start : toPosition(rows[0]))),
+    Effect.mapError(toStoreError("head")),
+    Effect.withSpan("PgSubscriptionStore.head")
+  )
+
+  return SubscriptionStore.of({
+    readAll,
+    loadCheckpoint: (name) => loadCheckpoint(name),
+    saveCheckpoint: (save) => saveCheckpoint(save),
+    resetCheckpoint: (name) => resetCheckpoint(name),
+    listCheckpoints,
+    head,
+    listen: wakeup.listen
+  })
+}
