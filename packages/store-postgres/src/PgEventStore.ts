@@ -25,8 +25,8 @@ import {
   readStreamProblem,
   StoreError,
   type StreamName,
-  streamBatchProblem,
   SubscriptionStore,
+  streamBatchProblem,
   WrongExpectedRevisionError
 } from "@sluice/core"
 import { Context, DateTime, type Duration, Effect, Layer, Option, type Scope } from "effect"
