@@ -27,3 +27,28 @@ CREATE TABLE subscription_checkpoints (
   position       bigint      NOT NULL,
   updated_at     timestamptz NOT NULL DEFAULT now()
 );
+
+-- Readers order events by transaction id, so a stream's events must take increasing transaction ids
+-- as their revisions increase. A transaction that took its id early and appends to a stream after a
+-- later-id transaction did (it waited for the stream's row lock, or simply ran long) would put
+-- revision n+1 before revision n in the log's order. Each stream records the transaction that last
+-- appended to it; an append from an earlier transaction is refused with serialization_failure, which
+-- means "run the transaction again" (a new transaction takes a new, later id). The store does so
+-- itself when the append is its own transaction. Streams appended before this migration get 0.
+ALTER TABLE streams ADD COLUMN transaction_id xid8 NOT NULL DEFAULT '0';
+ALTER TABLE streams ALTER COLUMN transaction_id SET DEFAULT pg_current_xact_id();
+
+CREATE FUNCTION sluice_stream_in_transaction_order() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.transaction_id > pg_current_xact_id() THEN
+    RAISE EXCEPTION 'sluice: stream %/% was appended to by a later transaction; run the transaction again',
+      OLD.entity_type, OLD.entity_id
+      USING ERRCODE = 'serialization_failure';
+  END IF;
+  NEW.transaction_id := pg_current_xact_id();
+  RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER streams_in_transaction_order BEFORE UPDATE ON streams
+  FOR EACH ROW EXECUTE FUNCTION sluice_stream_in_transaction_order();

@@ -240,6 +240,14 @@ export const statements = (t: TableNames): Statements => variants((withRaw, shap
 export const isConcurrentDuplicate = (error: SqlError.SqlError): boolean =>
   error.reason._tag === "UniqueViolation" && /events_pkey/.test(`${error.reason.constraint} ${error.message}`)
 
+/**
+ * True when `error` says that a later transaction appended to one of the batch's streams first
+ * (0004's `streams_in_transaction_order`): the statement run again, as a new transaction with a new
+ * transaction id, appends after it.
+ */
+export const isStreamOutOfOrder = (error: SqlError.SqlError): boolean =>
+  error.reason._tag === "SerializationError" && /appended to by a later transaction/.test(error.message)
+
 /** Runs the append statement; `appended` keeps the batch's order. */
 export const run = (
   sql: SqlClient.SqlClient,

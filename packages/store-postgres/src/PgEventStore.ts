@@ -155,19 +155,23 @@ export const makeStores = (
 
     /**
      * Runs an append statement. One that met an event stored by an append committed meanwhile
-     * (Append.isConcurrentDuplicate) runs again, now seeing it as a duplicate; inside the caller's
-     * transaction it cannot (the failed statement aborted it), and fails retryable instead.
+     * (Append.isConcurrentDuplicate) runs again, now seeing it as a duplicate; one refused because a
+     * later transaction appended to its stream first (Append.isStreamOutOfOrder) runs again as a new
+     * transaction. Inside the caller's transaction neither can (the failed statement aborted it, and
+     * its transaction id stays), and it fails retryable instead.
      */
     const retryingDuplicates = <A>(operation: string, statement: Effect.Effect<A, SqlError.SqlError>) =>
       Effect.gen(function* () {
         const shared = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
+        const again = (error: SqlError.SqlError) =>
+          Append.isConcurrentDuplicate(error) || Append.isStreamOutOfOrder(error)
         return yield* statement.pipe(
-          Effect.retry({ while: (error) => !shared && Append.isConcurrentDuplicate(error), times: 3 }),
+          Effect.retry({ while: (error) => !shared && again(error), times: 3 }),
           Effect.mapError((error) =>
-            Append.isConcurrentDuplicate(error)
+            again(error)
               ? new StoreError({
                   operation,
-                  reason: `a concurrent append stored an event of this batch first; run the transaction again (${error.message})`,
+                  reason: `${Append.isConcurrentDuplicate(error) ? "a concurrent append stored an event of this batch first" : "a later transaction appended to this stream first"}; run the transaction again (${error.message})`,
                   retryable: true,
                   cause: error
                 })

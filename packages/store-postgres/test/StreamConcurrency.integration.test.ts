@@ -4,7 +4,7 @@
  * first commits, so the contended path is the one exercised, whatever the machine's speed.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore, streamName, WrongExpectedRevisionError } from "@sluice/core"
+import { EventStore, LogPosition, SubscriptionStore, streamName, WrongExpectedRevisionError } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
 import { Deferred, Effect, Fiber, Schedule } from "effect"
 import { admin, freshSchemaName, postgresDriver } from "./utils.ts"
@@ -23,7 +23,7 @@ const blockedIn = (schema: string) =>
 describe("streams under concurrency (postgres)", () => {
   const driver = postgresDriver(4)
   /** Runs `f` with the store in a fresh schema, the schema's name given for `blockedIn`. */
-  const withStore = <A, E>(f: (schema: string) => Effect.Effect<A, E, EventStore>) => {
+  const withStore = <A, E>(f: (schema: string) => Effect.Effect<A, E, EventStore | SubscriptionStore>) => {
     const schema = freshSchemaName("streams")
     return f(schema).pipe(Effect.provide(driver(schema)))
   }
@@ -176,5 +176,59 @@ describe("streams under concurrency (postgres)", () => {
         yield* Effect.logDebug("conflicts", conflicts)
       })
     )
+  )
+
+  it.live(
+    "an append from a transaction older than the stream's last append fails retryable; the log keeps each stream's revision order",
+    () =>
+      withStore(() =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const stream = streamName("account", `order-${Math.random()}`)
+          const event = () => makeEvent({ entity_type: stream.entity_type, entity_id: stream.entity_id })
+          yield* store.append(yield* makeBatch([event()]))
+          const started = yield* Deferred.make<void>()
+          const release = yield* Deferred.make<void>()
+          // Takes its transaction id first (its write to another stream), appends to `stream` last.
+          const early = yield* Effect.forkChild(
+            Effect.flip(
+              store.transaction(
+                Effect.gen(function* () {
+                  yield* store.append(yield* makeBatch([makeEvent()]))
+                  yield* Deferred.succeed(started, undefined)
+                  yield* Deferred.await(release)
+                  yield* store.append(yield* makeBatch([event()]))
+                })
+              )
+            )
+          )
+          yield* Deferred.await(started)
+          yield* store.append(yield* makeBatch([event()]))
+          yield* Deferred.succeed(release, undefined)
+          const error = yield* Fiber.join(early)
+          assert.strictEqual(error._tag, "StoreError")
+          assert.isTrue(error._tag === "StoreError" && error.retryable, "retryable")
+          assert.include(error.message, "a later transaction appended to this stream first")
+          // Run again, as a new transaction: it appends after.
+          yield* store.append(yield* makeBatch([event()]))
+          const stored = yield* store.readStream(stream)
+          assert.deepStrictEqual(
+            stored.map((s) => s.revision),
+            [0, 1, 2]
+          )
+          const mine = new Set(stored.map((s) => s.event.event_id))
+          const log = yield* SubscriptionStore.use((s) => s.readAll(LogPosition.start, 100)).pipe(
+            Effect.repeat({
+              until: (events) => events.filter((e) => mine.has(e.event.event_id)).length === 3,
+              schedule: Schedule.spaced("20 millis")
+            }),
+            Effect.timeout("60 seconds")
+          )
+          assert.deepStrictEqual(
+            log.filter((e) => mine.has(e.event.event_id)).map((e) => e.revision),
+            [0, 1, 2]
+          )
+        })
+      )
   )
 })

@@ -106,6 +106,12 @@ export const cases: ReadonlyArray<SubscriptionCase> = [
           events,
           "every event once, in append order, unchanged"
         )
+        const stored = yield* Effect.forEach(all, (e) => EventStore.use((s) => s.getEvent(e.event.event_id)))
+        yield* check.equal(
+          all.map(({ log_position: _, ...rest }) => rest),
+          stored.map((found) => Option.getOrUndefined(found)),
+          "each as getEvent stores it (position, revision, raw_id, recorded_at)"
+        )
         yield* check.that(increasing(all), "log positions increase")
         yield* check.that(
           all.every((e) => e.log_position.position === e.position),
