@@ -147,23 +147,28 @@ export const make = (
      * (Append.isConcurrentDuplicate) runs again, now seeing it as a duplicate; inside the caller's
      * transaction it cannot (the failed statement aborted it), and fails retryable instead.
      */
-    const retryingDuplicates = <A>(operation: string, statement: Effect.Effect<A, SqlError.SqlError>) =>
-      Effect.gen(function* () {
-        const shared = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
-        return yield* statement.pipe(
-          Effect.retry({ while: (error) => !shared && Append.isConcurrentDuplicate(error), times: 3 }),
-          Effect.mapError((error) =>
-            Append.isConcurrentDuplicate(error)
-              ? new StoreError({
-                  operation,
-                  reason: `a concurrent append stored an event of this batch first; run the transaction again (${error.message})`,
-                  retryable: true,
-                  cause: error
-                })
-              : toStoreError(operation)(error)
-          )
-        )
-      })
+    const retryingDuplicates = <A>(
+      operation: string,
+      statement: Effect.Effect<A, SqlError.SqlError>,
+      retries = 3
+    ): Effect.Effect<A, StoreError> =>
+      // Nothing but a catch on the way of a statement that succeeds (the usual case).
+      Effect.catch(statement, (error) =>
+        Append.isConcurrentDuplicate(error)
+          ? Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
+              retries > 0 && Option.isNone(transaction)
+                ? retryingDuplicates(operation, statement, retries - 1)
+                : Effect.fail(
+                    new StoreError({
+                      operation,
+                      reason: `a concurrent append stored an event of this batch first; run the transaction again (${error.message})`,
+                      retryable: true,
+                      cause: error
+                    })
+                  )
+            )
+          : Effect.fail(toStoreError(operation)(error))
+      )
 
     const append = Effect.fnUntraced(function* (batch: AppendBatch) {
       const prepared = yield* Append.prepare(batch)
