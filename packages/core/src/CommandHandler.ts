@@ -9,7 +9,7 @@
  * (`{ type, payload, schema_version }` in), and decided events are encoded into canonical events
  * (ids from Ids.ts, `occurred_at` from the Clock, entity from the stream).
  */
-import { Clock, Data, DateTime, Effect, Schema, SchemaIssue } from "effect"
+import { type Cause, Clock, Data, DateTime, Effect, Exit, Schema, SchemaIssue } from "effect"
 import type { Decider, DomainEvent } from "./Decider.ts"
 import { Event, type TraceId } from "./Event.ts"
 import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
@@ -76,8 +76,27 @@ export interface CommandResult<State, Ev> {
 }
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
-const validateEvent = Schema.decodeUnknownEffect(Event)
-const oneLine = (error: Schema.SchemaError) => formatIssue(error.issue).replace(/\n\s*/g, " ")
+// Schemas run synchronously (Exit): a command folds every event of its stream, and an Effect per
+// event cost more than the decoding itself.
+const validateEvent = Schema.decodeUnknownExit(Event)
+
+/** What a schema said was wrong, on one line. */
+const reasonOf = (cause: Cause.Cause<Schema.SchemaError>): string => {
+  const failure = cause.reasons.find((reason) => reason._tag === "Fail")
+  return failure === undefined ? String(cause) : formatIssue(failure.error.issue).replace(/\n\s*/g, " ")
+}
+
+/** The schema's result, or a DomainEventError about `event_id` (a stored event) or a decided one. */
+const orDomainError = <A>(
+  exit: Exit.Exit<A, Schema.SchemaError>,
+  stream: StreamName,
+  event_id?: string
+): Effect.Effect<A, DomainEventError> =>
+  Exit.isSuccess(exit)
+    ? Effect.succeed(exit.value)
+    : Effect.fail(
+        new DomainEventError({ stream, reason: reasonOf(exit.cause), ...(event_id === undefined ? {} : { event_id }) })
+      )
 
 /** Every event of `stream`, in pages. */
 const readAll = (store: EventStore["Service"], stream: StreamName) =>
@@ -102,22 +121,16 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
   const retries = options.retries ?? 3
   if (!(Number.isSafeInteger(retries) && retries >= 0))
     throw new OptionError({ owner: "CommandHandler", option: "retries", reason: `${retries} is not an integer >= 0` })
-  const decode = Schema.decodeUnknownEffect(options.events)
-  const encode = Schema.encodeEffect(options.events)
+  const decode = Schema.decodeUnknownExit(options.events)
+  const encode = Schema.encodeExit(options.events)
 
   const attempt = (store: EventStore["Service"], stream: StreamName, command: Command, traceId: TraceId) =>
     Effect.gen(function* () {
       const stored = yield* readAll(store, stream)
       let state = decider.initialState()
       for (const { event } of stored) {
-        const domain = yield* decode({
-          type: event.event_type,
-          payload: event.payload,
-          schema_version: event.schema_version
-        }).pipe(
-          Effect.mapError((error) => new DomainEventError({ stream, event_id: event.event_id, reason: oneLine(error) }))
-        )
-        state = decider.evolve(state, domain)
+        const input = { type: event.event_type, payload: event.payload, schema_version: event.schema_version }
+        state = decider.evolve(state, yield* orDomainError(decode(input), stream, event.event_id))
       }
       const revision: StreamRevision = stored.at(-1)?.revision ?? "no_stream"
       const decided = yield* decider.decide(command, state)
@@ -127,10 +140,8 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
       const occurred_at = DateTime.formatIso(DateTime.makeUnsafe(yield* Clock.currentTimeMillis))
       const events: Array<Event> = []
       for (const domain of decided) {
-        const encoded = yield* encode(domain).pipe(
-          Effect.mapError((error) => new DomainEventError({ stream, reason: oneLine(error) }))
-        )
-        const event = yield* validateEvent({
+        const encoded = yield* orDomainError(encode(domain), stream)
+        const candidate = {
           event_id: yield* nextEventId,
           event_type: encoded.type,
           entity_type: stream.entity_type,
@@ -139,8 +150,8 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
           schema_version: encoded.schema_version ?? 1,
           occurred_at,
           payload: encoded.payload
-        }).pipe(Effect.mapError((error) => new DomainEventError({ stream, reason: oneLine(error) })))
-        events.push(event)
+        }
+        events.push(yield* orDomainError(validateEvent(candidate), stream))
       }
       const result = yield* store.appendToStream(
         stream,

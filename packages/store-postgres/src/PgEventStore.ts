@@ -160,23 +160,26 @@ export const makeStores = (
      * transaction. Inside the caller's transaction neither can (the failed statement aborted it, and
      * its transaction id stays), and it fails retryable instead.
      */
-    const retryingDuplicates = <A>(operation: string, statement: Effect.Effect<A, SqlError.SqlError>) =>
-      Effect.gen(function* () {
-        const shared = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
-        const again = (error: SqlError.SqlError) =>
-          Append.isConcurrentDuplicate(error) || Append.isStreamOutOfOrder(error)
-        return yield* statement.pipe(
-          Effect.retry({ while: (error) => !shared && again(error), times: 3 }),
-          Effect.mapError((error) =>
-            again(error)
-              ? new StoreError({
+    const retryingDuplicates = <A>(
+      operation: string,
+      statement: Effect.Effect<A, SqlError.SqlError>,
+      retries = 3
+    ): Effect.Effect<A, StoreError> =>
+      // Nothing but a catch on the way of a statement that succeeds (the usual case).
+      Effect.catch(statement, (error) => {
+        const duplicate = Append.isConcurrentDuplicate(error)
+        if (!duplicate && !Append.isStreamOutOfOrder(error)) return Effect.fail(toStoreError(operation)(error))
+        return Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
+          retries > 0 && Option.isNone(transaction)
+            ? retryingDuplicates(operation, statement, retries - 1)
+            : Effect.fail(
+                new StoreError({
                   operation,
-                  reason: `${Append.isConcurrentDuplicate(error) ? "a concurrent append stored an event of this batch first" : "a later transaction appended to this stream first"}; run the transaction again (${error.message})`,
+                  reason: `${duplicate ? "a concurrent append stored an event of this batch first" : "a later transaction appended to this stream first"}; run the transaction again (${error.message})`,
                   retryable: true,
                   cause: error
                 })
-              : toStoreError(operation)(error)
-          )
+              )
         )
       })
 

@@ -2,8 +2,8 @@
  * The appendToStream statement: append's statement (Append.ts) for one stream, whose stream CTE
  * checks the expected revision while it locks the stream's row. On a mismatch it changes no row,
  * and neither do the raw payload, event and outbox CTEs that follow it: the statement writes
- * nothing and says so (`ok`). One statement per expected form, with and without a raw payload,
- * built once per store.
+ * nothing and says so (`ok`). One statement per expected form, with or without a raw payload,
+ * for one event or many (Append.Shape), built once per store.
  */
 import type { ExpectedRevision, StreamName, StreamRevision } from "@sluice/core"
 import { Effect } from "effect"
