@@ -1,0 +1,286 @@
+/**
+ * The EventStore contract's outbox cases: claims and leases, results and fencing, ordered routes.
+ * Part of `EventStoreContract.cases`, with OutboxStatsContract.ts (wake-ups, stats, purge, backlog).
+ */
+import { DateTime, Duration, Effect } from "effect"
+import { Completion, EventStore } from "../EventStore.ts"
+import type { OutboxId } from "../Outbox.ts"
+import { type ContractCase, claimAll, entryOf, expiryOf, lease, tokenOf } from "./ContractHarness.ts"
+import * as check from "./check.ts"
+import { makeBatch, makeEvent } from "./fixtures.ts"
+
+export const cases: ReadonlyArray<ContractCase> = [
+  {
+    name: "claim leases due rows in append order, up to the limit, and never hands a leased row out twice",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const events = [makeEvent(), makeEvent(), makeEvent()]
+        yield* store.append(yield* makeBatch(events))
+        const first = yield* claimAll("w1", 2)
+        yield* check.equal(
+          first.map((c) => c.event.event_id),
+          events.slice(0, 2).map((e) => e.event_id),
+          "order"
+        )
+        yield* check.that(
+          first.every((c) => c.entry.lease?.owner === "w1"),
+          "lease owner recorded"
+        )
+        yield* check.that(new Set(first.map(tokenOf)).size === 2 || first.length < 2, "a token per row")
+        const second = yield* claimAll("w2")
+        yield* check.equal(
+          second.map((c) => c.event.event_id),
+          [events[2]!.event_id],
+          "only the unleased row"
+        )
+        yield* check.equal((yield* claimAll("w3")).length, 0, "nothing left")
+        yield* check.equal((yield* store.stats).leased, 3, "three leased")
+      })
+  },
+  {
+    name: "concurrent claims never hand out the same row twice",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch(Array.from({ length: 30 }, () => makeEvent())))
+        const batches = yield* Effect.forEach(
+          Array.from({ length: 8 }, (_, i) => `w${i}`),
+          (owner) => store.claim({ owner, limit: 5, lease }),
+          { concurrency: "unbounded" }
+        )
+        const ids = batches.flat().map((c) => c.entry.outbox_id)
+        yield* check.equal(ids.length, 30, "every row claimed once")
+        yield* check.equal(new Set(ids).size, 30, "no row claimed twice")
+      })
+  },
+  {
+    name: "claim only takes the routes asked for",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()], ["a", "b"]))
+        const claimed = yield* store.claim({ owner: "w", limit: 10, lease, routes: ["b"] })
+        yield* check.equal(
+          claimed.map((c) => c.entry.route),
+          ["b"],
+          "route b only"
+        )
+      })
+  },
+  {
+    name: "delivered: the row leaves the queue with one attempt and a delivery time",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const [claimed] = yield* claimAll()
+        const report = yield* store.complete([
+          Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
+        ])
+        yield* check.equal(report, { applied: [claimed!.entry.outbox_id], rejected: [] }, "applied")
+        const entry = yield* entryOf(claimed!.entry.outbox_id)
+        yield* check.equal([entry.status, entry.attempts, entry.lease], ["delivered", 1, null], "delivered row")
+        yield* check.that(entry.delivered_at !== null, "delivered_at set")
+        yield* check.equal((yield* claimAll()).length, 0, "not claimable again")
+        const again = yield* store.complete([
+          Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
+        ])
+        yield* check.equal(again.rejected, [claimed!.entry.outbox_id], "a second result is refused")
+      })
+  },
+  {
+    name: "retry: attempts+1, the error kept, claimable again only once due",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const delay = Duration.toMillis(expiryOf(harness))
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const [claimed] = yield* claimAll()
+        const before = DateTime.toEpochMillis(yield* harness.now)
+        yield* store.complete([
+          Completion.Retry({
+            outbox_id: claimed!.entry.outbox_id,
+            token: tokenOf(claimed!),
+            error: "503 busy",
+            delay_ms: delay
+          })
+        ])
+        const after = DateTime.toEpochMillis(yield* harness.now)
+        const entry = yield* entryOf(claimed!.entry.outbox_id)
+        yield* check.equal(
+          [entry.status, entry.attempts, entry.last_error, entry.lease],
+          ["pending", 1, "503 busy", null],
+          "row"
+        )
+        // The delay counts from when the store recorded the result, by the store's clock (a database
+        // on this machine: allow a few milliseconds between its clock and ours).
+        const due = DateTime.toEpochMillis(entry.next_attempt_at)
+        yield* check.that(
+          due >= before + delay - 5 && due <= after + delay + 5,
+          `next attempt ${due} within [${before + delay}, ${after + delay}]`
+        )
+        yield* check.equal((yield* claimAll()).length, 0, "not claimable before it is due")
+        yield* harness.advance(Duration.millis(delay * 1.5))
+        const [again] = yield* claimAll()
+        yield* check.equal(again?.entry.attempts, 1, "claimable when due, attempts kept")
+      })
+  },
+  {
+    name: "dead: the row stops with its reason; replay makes it pending with attempts reset",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const event = makeEvent({ event_type: "test.dead" })
+        yield* store.append(yield* makeBatch([event, makeEvent()]))
+        const claimed = yield* claimAll()
+        const target = claimed.find((c) => c.event.event_id === event.event_id)!
+        yield* store.complete([
+          Completion.Dead({ outbox_id: target.entry.outbox_id, token: tokenOf(target), error: "permanent: 400" })
+        ])
+        const dead = yield* store.listOutbox({ status: "dead" })
+        yield* check.equal(
+          dead.map((d) => [d.outbox_id, d.last_error, d.attempts]),
+          [[target.entry.outbox_id, "permanent: 400", 1]],
+          "dead list"
+        )
+        yield* check.equal((yield* store.stats).dead, 1, "stats count the dead row")
+        yield* check.equal(yield* store.replay({ event_type: "test.other" }), 0, "filter matches nothing")
+        yield* check.equal(yield* store.replay({ event_type: "test.dead" }), 1, "replayed one")
+        const replayed = yield* entryOf(target.entry.outbox_id)
+        yield* check.equal(
+          [replayed.status, replayed.attempts, replayed.replays, replayed.last_error],
+          ["pending", 0, 1, "permanent: 400"],
+          "replayed row keeps its history"
+        )
+        yield* check.equal(yield* store.replay({ outbox_ids: [target.entry.outbox_id] }), 0, "not dead any more")
+      })
+  },
+  {
+    name: "an expired lease lets another worker claim the row, and the first worker's late result is refused",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const short = expiryOf(harness)
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const [first] = yield* claimAll("slow", 100, short)
+        yield* check.equal((yield* claimAll("fast", 100, short)).length, 0, "leased")
+        yield* harness.advance(Duration.times(short, 1.5))
+        const [second] = yield* claimAll("fast", 100, short)
+        yield* check.equal(second?.entry.outbox_id, first!.entry.outbox_id, "taken over after expiry")
+        yield* check.that(tokenOf(second!) !== tokenOf(first!), "a new fencing token")
+        const late = yield* store.complete([
+          Completion.Delivered({ outbox_id: first!.entry.outbox_id, token: tokenOf(first!) })
+        ])
+        yield* check.equal(late, { applied: [], rejected: [first!.entry.outbox_id] }, "late result refused")
+        const entry = yield* entryOf(first!.entry.outbox_id)
+        yield* check.equal([entry.status, entry.attempts], ["pending", 0], "no attempt counted for the refused result")
+        const ok = yield* store.complete([
+          Completion.Retry({
+            outbox_id: second!.entry.outbox_id,
+            token: tokenOf(second!),
+            error: "boom",
+            delay_ms: 0
+          })
+        ])
+        yield* check.equal(ok.applied, [second!.entry.outbox_id], "the current holder's result applies")
+      })
+  },
+  {
+    name: "a result recorded after the lease expired is refused even if nobody took the row",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const short = expiryOf(harness)
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const [claimed] = yield* claimAll("w1", 100, short)
+        yield* harness.advance(Duration.times(short, 1.5))
+        const report = yield* store.complete([
+          Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
+        ])
+        yield* check.equal(report.rejected, [claimed!.entry.outbox_id], "refused")
+      })
+  },
+  {
+    name: "release gives rows back at once without counting an attempt",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+        const claimed = yield* claimAll()
+        yield* store.complete(
+          claimed.map((c) => Completion.Release({ outbox_id: c.entry.outbox_id, token: tokenOf(c) }))
+        )
+        const again = yield* claimAll("w2")
+        yield* check.equal(
+          again.map((c) => [c.entry.outbox_id, c.entry.attempts]),
+          claimed.map((c) => [c.entry.outbox_id, 0]),
+          "reclaimed"
+        )
+      })
+  },
+  {
+    name: "results for unknown rows or wrong tokens are refused, the others applied",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+        const [a, b] = yield* claimAll()
+        const report = yield* store.complete([
+          Completion.Delivered({ outbox_id: a!.entry.outbox_id, token: tokenOf(a!) }),
+          Completion.Delivered({ outbox_id: b!.entry.outbox_id, token: "not-the-token" }),
+          Completion.Delivered({ outbox_id: "999999999" as OutboxId, token: "x" })
+        ])
+        yield* check.equal(report.applied, [a!.entry.outbox_id], "applied")
+        yield* check.equal([...report.rejected].sort(), [b!.entry.outbox_id, "999999999"].sort(), "rejected")
+      })
+  },
+  {
+    name: "ordered routes: an entity's later row waits for its earlier one; other entities are not blocked",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const a1 = makeEvent({ entity_id: "A" })
+        const a2 = makeEvent({ entity_id: "A" })
+        const b1 = makeEvent({ entity_id: "B" })
+        yield* store.append(yield* makeBatch([a1, a2, b1], ["ordered"], { ordered: true }))
+        const first = yield* claimAll()
+        yield* check.equal(
+          first.map((c) => c.event.event_id),
+          [a1.event_id, b1.event_id],
+          "heads only"
+        )
+        yield* check.equal((yield* claimAll("w2")).length, 0, "A's second row waits while A's first is leased")
+        const a1Claim = first[0]!
+        yield* store.complete([
+          Completion.Dead({ outbox_id: a1Claim.entry.outbox_id, token: tokenOf(a1Claim), error: "gave up" })
+        ])
+        const next = yield* claimAll("w2")
+        yield* check.equal(
+          next.map((c) => c.event.event_id),
+          [a2.event_id],
+          "after the head is settled, the next row goes"
+        )
+      })
+  },
+  {
+    name: "ordered routes: a retrying head holds its entity back",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const a1 = makeEvent({ entity_id: "A" })
+        const a2 = makeEvent({ entity_id: "A" })
+        yield* store.append(yield* makeBatch([a1, a2], ["ordered"], { ordered: true }))
+        const [head] = yield* claimAll()
+        yield* store.complete([
+          Completion.Retry({
+            outbox_id: head!.entry.outbox_id,
+            token: tokenOf(head!),
+            error: "503",
+            delay_ms: 60_000
+          })
+        ])
+        yield* check.equal((yield* claimAll()).length, 0, "a2 waits for a1's retry")
+      })
+  }
+]
