@@ -27,6 +27,7 @@
 import { Context, Data, type DateTime, type Duration, type Effect, type Option } from "effect"
 import type { Event, EventId, RawPayload, RawPayloadId } from "./Event.ts"
 import type { OutboxEntry, OutboxId, OutboxStatus } from "./Outbox.ts"
+import { batchProblem } from "./StorableText.ts"
 import type {
   AppendToStreamOptions,
   ReadStreamOptions,
@@ -63,6 +64,18 @@ export interface AppendBatch {
   readonly events: ReadonlyArray<Event>
   /** Outbox rows; each must name an event of this batch. */
   readonly outbox: ReadonlyArray<OutboxDraft>
+}
+
+/**
+ * Why no store may append `batch` (an outbox row naming an event the batch does not hold, or text
+ * PostgreSQL cannot store), or undefined: every store refuses the same batches with the same words.
+ */
+export const appendBatchProblem = (batch: AppendBatch): string | undefined => {
+  const ids = new Set(batch.events.map((event) => event.event_id))
+  const stray = batch.outbox.find((draft) => !ids.has(draft.event_id))
+  if (stray !== undefined)
+    return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
+  return batchProblem(batch)
 }
 
 export interface AppendResult {

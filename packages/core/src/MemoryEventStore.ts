@@ -15,6 +15,7 @@ import type { EventId, RawPayload } from "./Event.ts"
 import {
   type AppendBatch,
   type AppendResult,
+  appendBatchProblem,
   backlogOf,
   type Claimed,
   type ClaimOptions,
@@ -31,7 +32,6 @@ import { CurrentTransaction, type UndoLog, write } from "./internal/MemoryTransa
 import { countOutbox } from "./internal/OutboxCounts.ts"
 import * as MemorySubscriptionStore from "./MemorySubscriptionStore.ts"
 import * as Outbox from "./Outbox.ts"
-import { batchProblem } from "./StorableText.ts"
 import {
   type ExpectedRevision,
   expectedRevisionProblem,
@@ -96,19 +96,10 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
     )
   }
 
-  /** Why `batch` cannot be appended (as the SQL store says it), or undefined. */
-  const batchInvalid = (batch: AppendBatch): string | undefined => {
-    const batchIds = new Set(batch.events.map((event) => event.event_id))
-    const stray = batch.outbox.find((draft) => !batchIds.has(draft.event_id))
-    if (stray !== undefined)
-      return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
-    return batchProblem(batch)
-  }
-
   const appendUnguarded = (batch: AppendBatch, operation = "append") =>
     Effect.gen(function* () {
       const undoLog = yield* CurrentTransaction
-      const problem = batchInvalid(batch)
+      const problem = appendBatchProblem(batch)
       if (problem !== undefined) return yield* new StoreError({ operation, reason: problem, retryable: false })
       const at = yield* now
       const raw = batch.raw
@@ -185,7 +176,7 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
   const appendToStreamUnguarded = (stream: StreamName, batch: AppendBatch, expected: ExpectedRevision) =>
     Effect.gen(function* () {
       const problem =
-        batchInvalid(batch) ?? expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
+        appendBatchProblem(batch) ?? expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
       const actual = streams.revisionOf(stream)

@@ -8,12 +8,12 @@
 import {
   type AppendBatch,
   type AppendResult,
+  appendBatchProblem,
   type EventId,
   type OutboxDraft,
-  StorableText,
   StoreError
 } from "@sluice/core"
-import { DateTime, Effect } from "effect"
+import { DateTime, Effect, Option } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
@@ -42,22 +42,11 @@ export const prepare = (batch: AppendBatch, operation = "append"): Effect.Effect
   }
   // PostgreSQL would refuse U+0000 (and a lone surrogate in jsonb) and silently replace a lone
   // surrogate in text: refused here, naming the field, as the memory store does.
-  const unstorable = StorableText.batchProblem(batch)
-  if (unstorable !== undefined) {
-    return Effect.fail(new StoreError({ operation, reason: unstorable, retryable: false }))
-  }
+  const problem = appendBatchProblem(batch)
+  if (problem !== undefined) return Effect.fail(new StoreError({ operation, reason: problem, retryable: false }))
   const keys = new Set<string>()
   const outbox: Array<OutboxDraft> = []
   for (const draft of batch.outbox) {
-    if (!seen.has(draft.event_id)) {
-      return Effect.fail(
-        new StoreError({
-          operation,
-          reason: `outbox row for route ${draft.route} names event ${draft.event_id}, which is not in the batch`,
-          retryable: false
-        })
-      )
-    }
     const key = `${draft.event_id}\u0000${draft.route}`
     if (keys.has(key)) continue
     keys.add(key)
@@ -272,3 +261,35 @@ export const run = (
     return { appended, duplicates: [...duplicates, ...repeated], outbox_rows: rows[0]?.outbox_rows ?? 0 }
   })
 }
+
+/**
+ * Runs an append statement. One that met an event stored by an append committed meanwhile
+ * (`isConcurrentDuplicate`) runs again, now seeing it as a duplicate; one refused because a later
+ * transaction appended to its stream first (`isStreamOutOfOrder`) runs again as a new transaction.
+ * Inside the caller's transaction neither can (the failed statement aborted it, and its transaction
+ * id stays), and it fails retryable instead. Other errors go through `otherwise`.
+ */
+export const retryingRaces = <A>(
+  sql: SqlClient.SqlClient,
+  operation: string,
+  statement: Effect.Effect<A, SqlError.SqlError>,
+  otherwise: (error: SqlError.SqlError) => StoreError,
+  retries = 3
+): Effect.Effect<A, StoreError> =>
+  // Nothing but a catch on the way of a statement that succeeds (the usual case).
+  Effect.catch(statement, (error) => {
+    const duplicate = isConcurrentDuplicate(error)
+    if (!duplicate && !isStreamOutOfOrder(error)) return Effect.fail(otherwise(error))
+    return Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
+      retries > 0 && Option.isNone(transaction)
+        ? retryingRaces(sql, operation, statement, otherwise, retries - 1)
+        : Effect.fail(
+            new StoreError({
+              operation,
+              reason: `${duplicate ? "a concurrent append stored an event of this batch first" : "a later transaction appended to this stream first"}; run the transaction again (${error.message})`,
+              retryable: true,
+              cause: error
+            })
+          )
+    )
+  })

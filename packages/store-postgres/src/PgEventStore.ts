@@ -153,39 +153,12 @@ export const makeStores = (
     const appendedAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.EVENTS))
     const appendedWorkAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK | Wakeup.EVENTS))
 
-    /**
-     * Runs an append statement. One that met an event stored by an append committed meanwhile
-     * (Append.isConcurrentDuplicate) runs again, now seeing it as a duplicate; one refused because a
-     * later transaction appended to its stream first (Append.isStreamOutOfOrder) runs again as a new
-     * transaction. Inside the caller's transaction neither can (the failed statement aborted it, and
-     * its transaction id stays), and it fails retryable instead.
-     */
-    const retryingDuplicates = <A>(
-      operation: string,
-      statement: Effect.Effect<A, SqlError.SqlError>,
-      retries = 3
-    ): Effect.Effect<A, StoreError> =>
-      // Nothing but a catch on the way of a statement that succeeds (the usual case).
-      Effect.catch(statement, (error) => {
-        const duplicate = Append.isConcurrentDuplicate(error)
-        if (!duplicate && !Append.isStreamOutOfOrder(error)) return Effect.fail(toStoreError(operation)(error))
-        return Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
-          retries > 0 && Option.isNone(transaction)
-            ? retryingDuplicates(operation, statement, retries - 1)
-            : Effect.fail(
-                new StoreError({
-                  operation,
-                  reason: `${duplicate ? "a concurrent append stored an event of this batch first" : "a later transaction appended to this stream first"}; run the transaction again (${error.message})`,
-                  retryable: true,
-                  cause: error
-                })
-              )
-        )
-      })
+    const retrying = <A>(operation: string, statement: Effect.Effect<A, SqlError.SqlError>) =>
+      Append.retryingRaces(sql, operation, statement, toStoreError(operation))
 
     const append = Effect.fnUntraced(function* (batch: AppendBatch) {
       const prepared = yield* Append.prepare(batch)
-      const result = yield* retryingDuplicates("append", Append.run(sql, appendStatements, batch, prepared))
+      const result = yield* retrying("append", Append.run(sql, appendStatements, batch, prepared))
       // Outbox rows are work for relays; new events are news for subscriptions.
       if (result.outbox_rows > 0) yield* appendedWorkAfterCommit
       else if (result.appended.length > 0) yield* appendedAfterCommit
@@ -202,7 +175,7 @@ export const makeStores = (
       const problem = expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
-      const outcome = yield* retryingDuplicates(
+      const outcome = yield* retrying(
         "appendToStream",
         StreamAppend.run(sql, streamStatements, stream, expected, { ...prepared, raw: batch.raw })
       )
