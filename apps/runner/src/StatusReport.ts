@@ -3,7 +3,7 @@
  * from the store and printed as text or JSON. The admin API's `GET /api/status` answers the same
  * report, so `sluice status --admin URL` prints exactly what `sluice status` does.
  */
-import type { EventStore } from "@sluice/core"
+import type { OutboxAdmin } from "@sluice/core"
 import { Clock, Console, DateTime, Duration, Effect, Schema } from "effect"
 
 const Seconds = Schema.NullOr(Schema.Number)
@@ -44,7 +44,7 @@ export interface Migrations {
 }
 
 /** Reads the store's stats twice, `sample` apart (once when it is zero), into a report. */
-export const measure = (store: EventStore["Service"], sample: Duration.Duration, migrations?: Migrations) =>
+export const measure = (store: OutboxAdmin["Service"], sample: Duration.Duration, migrations?: Migrations) =>
   Effect.gen(function* () {
     const before = yield* store.stats
     const start = yield* Clock.currentTimeMillis

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { EventStore, layerMemory } from "@sluice/core"
+import { EventStore, layerMemory, OutboxAdmin, OutboxQueue } from "@sluice/core"
 import {
   isCurrent,
   type MigrationStatus,
@@ -24,6 +24,9 @@ import type { StoreConfig } from "./Config.ts"
 import * as DatabaseUrl from "./DatabaseUrl.ts"
 import * as DataDirLock from "./DataDirLock.ts"
 import { describeError } from "./ErrorText.ts"
+
+/** The store's services the runner uses: its event log, and its outbox for relays and for operators. */
+export type StoreServices = EventStore | OutboxQueue | OutboxAdmin
 
 /** The store could not be opened (unreachable server, failed migration, unusable data directory). */
 export class StoreStartError extends Data.TaggedError("StoreStartError")<{
@@ -216,8 +219,8 @@ const checkSchema = (schema: string, database: string) =>
 const sqlStore = <E>(
   choice: Extract<StoreChoice, { readonly schema: string }>,
   options: OpenOptions,
-  layer: Layer.Layer<EventStore | SqlClient.SqlClient, E>
-): Effect.Effect<Context.Context<EventStore | StoreHealth | MigrationState>, unknown, Scope.Scope> =>
+  layer: Layer.Layer<StoreServices | SqlClient.SqlClient, E>
+): Effect.Effect<Context.Context<StoreServices | StoreHealth | MigrationState>, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const built = yield* Layer.build(layer)
     const sql = Context.get(built, SqlClient.SqlClient)
@@ -227,6 +230,8 @@ const sqlStore = <E>(
         : checkSchema(choice.schema, describeDatabase(choice))
     ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
     return Context.make(EventStore, Context.get(built, EventStore)).pipe(
+      Context.add(OutboxQueue, Context.get(built, OutboxQueue)),
+      Context.add(OutboxAdmin, Context.get(built, OutboxAdmin)),
       Context.add(StoreHealth, sqlHealth(sql, choice.schema)),
       Context.add(
         MigrationState,
@@ -265,13 +270,13 @@ const messageOf = (error: unknown): string => (error instanceof StoreStartError 
 const toStart = (store: string) => (error: unknown) => new StoreStartError({ store, reason: messageOf(error) })
 
 /**
- * The EventStore and its health check, for a choice: migrated on start by default, or opened as it
+ * The store's services and its health check, for a choice: migrated on start by default, or opened as it
  * is (`migrate: false`). An embedded store also provides its DataDirLock.
  */
 export const storeLayer = (
   choice: StoreChoice,
   options: OpenOptions = defaultOpen
-): Layer.Layer<EventStore | StoreHealth | MigrationState, StoreStartError> => {
+): Layer.Layer<StoreServices | StoreHealth | MigrationState, StoreStartError> => {
   switch (choice._tag) {
     case "memory":
       return Layer.mergeAll(
