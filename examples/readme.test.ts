@@ -9,7 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 
 const root = join(import.meta.dirname, "..")
 /** Each checked document, with the fewest marked blocks it must hold (so a broken marker is noticed). */
-const least: Record<string, number> = { "README.md": 5, "packages/core/README.md": 3, "docs/writing-a-plugin.md": 1 }
+const least: Record<string, number> = { "README.md": 5, "packages/core/README.md": 5, "docs/writing-a-plugin.md": 1 }
 const docs = [
   ...new Set([
     ...Object.keys(least),

@@ -202,3 +202,21 @@ describe("config JSON Schema", () => {
     assert.include(transportClauses, '"secrets"')
   })
 })
+
+describe("routes[].publish", () => {
+  const withPublish = (publish: unknown) => ({ ...minimal, routes: [{ ...minimal.routes[0], publish }] })
+
+  it.effect("takes stored or latest (the relay publishes as stored when absent)", () =>
+    Effect.gen(function* () {
+      assert.isUndefined((yield* decodeConfig("c.json", minimal, {})).routes[0]!.publish)
+      assert.strictEqual((yield* decodeConfig("c.json", withPublish("latest"), {})).routes[0]!.publish, "latest")
+    })
+  )
+
+  it.effect("names the field of any other value", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(decodeConfig("c.json", withPublish("newest"), {}))
+      assert.include(error.message, 'at ["routes"][0]["publish"]')
+    })
+  )
+})

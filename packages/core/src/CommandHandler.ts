@@ -5,9 +5,10 @@
  * fails with WrongExpectedRevisionError and writes nothing; the handler then starts over from the
  * read, up to `retries` times, and fails with that error after the last.
  *
- * Events cross a schema both ways: the stream's stored events are decoded into the decider's events
- * (`{ type, payload, schema_version }` in), and decided events are encoded into canonical events
- * (ids from Ids.ts, `occurred_at` from the Clock, entity from the stream).
+ * Events cross a schema both ways: the stream's stored events, upcast to their latest version by the
+ * current Upcasters, are decoded into the decider's events (`{ type, payload, schema_version }` in),
+ * and decided events are encoded into canonical events (ids from Ids.ts, `occurred_at` from the
+ * Clock, entity from the stream, `schema_version` the type's latest when the schema leaves it out).
  */
 import { type Cause, Clock, Data, DateTime, Effect, Exit, Schema, SchemaIssue } from "effect"
 import type { Decider, DomainEvent } from "./Decider.ts"
@@ -23,6 +24,8 @@ import {
   type StreamRevision,
   WrongExpectedRevisionError
 } from "./Stream.ts"
+import type { UpcastError } from "./Upcaster.ts"
+import { type Registry, Upcasters } from "./Upcasters.ts"
 
 /** A decider's event as stored: what its schema encodes to and decodes from. */
 export interface EncodedDomainEvent {
@@ -124,11 +127,18 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
   const decode = Schema.decodeUnknownExit(options.events)
   const encode = Schema.encodeExit(options.events)
 
-  const attempt = (store: EventStore["Service"], stream: StreamName, command: Command, traceId: TraceId) =>
+  const attempt = (
+    store: EventStore["Service"],
+    upcasters: Registry,
+    stream: StreamName,
+    command: Command,
+    traceId: TraceId
+  ) =>
     Effect.gen(function* () {
       const stored = yield* readAll(store, stream)
       let state = decider.initialState()
-      for (const { event } of stored) {
+      for (const { event: asStored } of stored) {
+        const event = upcasters.isEmpty ? asStored : yield* Effect.fromResult(upcasters.upcast(asStored))
         const input = { type: event.event_type, payload: event.payload, schema_version: event.schema_version }
         state = decider.evolve(state, yield* orDomainError(decode(input), stream, event.event_id))
       }
@@ -147,7 +157,7 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
           entity_type: stream.entity_type,
           entity_id: stream.entity_id,
           trace_id: traceId,
-          schema_version: encoded.schema_version ?? 1,
+          schema_version: encoded.schema_version ?? upcasters.latest(encoded.type) ?? 1,
           occurred_at,
           payload: encoded.payload
         }
@@ -174,13 +184,14 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
     handleOptions: HandleOptions = {}
   ): Effect.fn.Return<
     CommandResult<State, Ev>,
-    E | WrongExpectedRevisionError | DomainEventError | StoreError,
+    E | WrongExpectedRevisionError | DomainEventError | UpcastError | StoreError,
     EventStore
   > {
     yield* Effect.annotateCurrentSpan({ entity_type: stream.entity_type, entity_id: stream.entity_id })
     const store = yield* EventStore
+    const upcasters = yield* Upcasters
     const traceId = handleOptions.trace_id ?? (yield* nextTraceId)
-    return yield* attempt(store, stream, command, traceId).pipe(
+    return yield* attempt(store, upcasters, stream, command, traceId).pipe(
       Effect.retry({ while: (error) => error instanceof WrongExpectedRevisionError, times: retries })
     )
   })

@@ -11,13 +11,14 @@ import { type Duration, Effect, type Scope } from "effect"
 import { EventStore, type StoreError } from "./EventStore.ts"
 import * as Subscription from "./Subscription.ts"
 import { type CheckpointConflictError, type LoggedEvent, SubscriptionStore } from "./SubscriptionStore.ts"
+import type { UpcastError } from "./Upcaster.ts"
 
 export interface Projection<E, R> {
   /** The projection's name: its checkpoint's key. */
   readonly name: string
   /** The event types it applies; the others only move its checkpoint. @default every type */
   readonly eventTypes?: ReadonlyArray<string>
-  /** Applies one event to the read model (runs in the batch's transaction). */
+  /** Applies one event, at its latest version (Upcasters.ts), to the read model (runs in the batch's transaction). */
   readonly apply: (event: LoggedEvent) => Effect.Effect<void, E, R>
   /** Empties the read model, for a rebuild (runs in the rebuild's transaction). @default nothing */
   readonly reset?: Effect.Effect<void, E, R>
@@ -58,7 +59,7 @@ export const catchUp = <E, R>(
   options?: ProjectionOptions
 ): Effect.Effect<
   Subscription.CatchUpReport,
-  E | StoreError | CheckpointConflictError,
+  E | StoreError | CheckpointConflictError | UpcastError,
   SubscriptionStore | EventStore | R
 > => Subscription.catchUp(subscription(projection, options))
 

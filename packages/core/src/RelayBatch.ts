@@ -6,6 +6,7 @@
  */
 import { Cause, Clock, Context, Data, DateTime, Duration, Effect, Metric, Random } from "effect"
 import { StoreError } from "./EventStore.ts"
+import { forPublishing } from "./internal/RoutePublishing.ts"
 import * as Metrics from "./Metrics.ts"
 import { type Claimed, Completion, OutboxQueue } from "./OutboxQueue.ts"
 import type { Settings } from "./RelaySettings.ts"
@@ -13,6 +14,7 @@ import { decide, type RetryPolicy } from "./RetryPolicy.ts"
 import { escapeText } from "./StorableText.ts"
 import { type Envelope, type PublishOutcome, retryable } from "./Transport.ts"
 import { Transports } from "./Transports.ts"
+import { Upcasters } from "./Upcasters.ts"
 
 /** What one batch did. */
 export interface BatchReport {
@@ -326,17 +328,24 @@ export const runBatch = (
         )
       )
     const started = new Set<string>()
-    const publishAndRecord = ([route, envelopes]: readonly [string, ReadonlyArray<Envelope>]) =>
+    const upcasters = yield* Upcasters
+    const publishAndRecord = ([route, claimedEnvelopes]: readonly [string, ReadonlyArray<Envelope>]) =>
       // Per route: only the publish can be interrupted; once outcomes exist they are recorded.
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
           started.add(route)
+          const { ready, failed } = forPublishing(upcasters, routes.get(route)!, claimedEnvelopes)
+          // The rows an upcaster failed on come last, each with its permanent outcome.
+          const envelopes = failed.length === 0 ? ready : [...ready, ...failed.map((f) => f.envelope)]
           const progress = new Progress()
-          const publish = publishRoute(routes.get(route)!.transport, envelopes, publishTimeout, progress)
-          const outcomes = yield* restore(publish).pipe(
+          const publish =
+            ready.length === 0
+              ? Effect.succeed([])
+              : publishRoute(routes.get(route)!.transport, ready, publishTimeout, progress)
+          const published = yield* restore(publish).pipe(
             Effect.onInterrupt(() =>
               Effect.suspend(() => {
-                const attempted = progress.attempted(envelopes)
+                const attempted = progress.attempted(ready)
                 const untouched = envelopes.filter((e) => !attempted.includes(e))
                 return Effect.andThen(
                   attempted.length > 0 ? recordInterrupted(route, attempted) : Effect.void,
@@ -345,6 +354,7 @@ export const runBatch = (
               })
             )
           )
+          const outcomes = failed.length === 0 ? published : [...published, ...failed.map((f) => f.outcome)]
           const now = yield* Clock.currentTimeMillis
           const completions = yield* settle(policy, envelopes, outcomes, tokens)
           return yield* record(route, envelopes, completions, createdAt, now, lease)

@@ -30,7 +30,13 @@ export const Route = Schema.Struct({
    * Per-entity ordering: an entity's later events on this route wait until its earlier ones are
    * delivered or dead. @default false
    */
-  ordered: Schema.optionalKey(Schema.Boolean)
+  ordered: Schema.optionalKey(Schema.Boolean),
+  /**
+   * What the relay publishes: the event as stored, or upcast to its type's latest version by the
+   * registered Upcasters (Upcasters.ts). A row whose upcast fails is dead-lettered with the reason.
+   * @default "stored"
+   */
+  publish: Schema.optionalKey(Schema.Literals(["stored", "latest"]))
 })
 export type Route = typeof Route.Type
 

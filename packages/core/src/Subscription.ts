@@ -9,6 +9,10 @@
  * model) then applies every event exactly once. The checkpoint is saved with a compare-and-set, so a
  * reset (a rebuild) or a second instance running the same name is noticed: the subscription reloads
  * its checkpoint and goes on from there, and a transactional batch that lost the race is rolled back.
+ *
+ * The handler sees events at their latest version (Upcasters.ts). An event an upcaster fails on is
+ * never skipped: the batch fails with UpcastError and, in `start`, is retried (and logged) every
+ * `pollInterval` until the upcaster is fixed.
  */
 import { Deferred, type Duration, Effect, Fiber, Metric, Option, type Scope } from "effect"
 import { EventStore, StoreError } from "./EventStore.ts"
@@ -22,6 +26,8 @@ import {
   nameProblem,
   SubscriptionStore
 } from "./SubscriptionStore.ts"
+import type { UpcastError } from "./Upcaster.ts"
+import { upcastStoredEvents } from "./Upcasters.ts"
 
 export interface SubscriptionOptions<E, R> {
   /** The subscriber's name: its checkpoint's key (1 to 200 characters). */
@@ -81,7 +87,9 @@ const loadPosition = (name: string) =>
 const batch = <E, R>(settings: Settings<E, R>, from: Position) =>
   Effect.gen(function* () {
     const store = yield* SubscriptionStore
-    const events = yield* store.readAll(from ?? LogPosition.start, settings.batchSize)
+    const read = yield* store.readAll(from ?? LogPosition.start, settings.batchSize)
+    // The handler sees each event at its latest version; an upcaster that fails stops the batch here.
+    const events = yield* upcastStoredEvents(read)
     const last = events.at(-1)
     if (last === undefined) return { handled: 0, position: from }
     const to = last.log_position
@@ -106,7 +114,11 @@ export interface CatchUpReport {
  */
 export const catchUp = <E, R>(
   options: SubscriptionOptions<E, R>
-): Effect.Effect<CatchUpReport, E | StoreError | CheckpointConflictError, SubscriptionStore | EventStore | R> =>
+): Effect.Effect<
+  CatchUpReport,
+  E | StoreError | CheckpointConflictError | UpcastError,
+  SubscriptionStore | EventStore | R
+> =>
   Effect.gen(function* () {
     const settings = settingsOf(options)
     let position = yield* loadPosition(settings.name)
