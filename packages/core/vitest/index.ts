@@ -48,7 +48,7 @@ const register = <E>(
   contractCases: ReadonlyArray<ContractCase>,
   layer: Layer.Layer<StoreServices, E>,
   options: SuiteOptions
-) => {
+): void => {
   const harness = options.time === "real" ? real : virtual
   const test = options.time === "real" ? it.live : it.effect
   describe(title, () => {
@@ -62,18 +62,28 @@ const register = <E>(
  * Runs the EventStore (event log) contract, streams included, against `layer`, built afresh for
  * every case. The layer provides the outbox's ports too: cases check the rows an append makes.
  */
-export const eventLogSuite = <E>(name: string, layer: Layer.Layer<StoreServices, E>, options: SuiteOptions = {}) => {
+export const eventLogSuite = <E>(
+  name: string,
+  layer: Layer.Layer<StoreServices, E>,
+  options: SuiteOptions = {}
+): void => {
   register(`EventStore contract: ${name}`, cases, layer, options)
   register(`EventStore contract, streams: ${name}`, streamCases, layer, options)
 }
 
 /** Runs the OutboxQueue contract (claims, results, wake-ups) against `layer`, built afresh for every case. */
-export const outboxQueueSuite = <E>(name: string, layer: Layer.Layer<StoreServices, E>, options: SuiteOptions = {}) =>
-  register(`OutboxQueue contract: ${name}`, outboxQueueCases, layer, options)
+export const outboxQueueSuite = <E>(
+  name: string,
+  layer: Layer.Layer<StoreServices, E>,
+  options: SuiteOptions = {}
+): void => register(`OutboxQueue contract: ${name}`, outboxQueueCases, layer, options)
 
 /** Runs the OutboxAdmin contract (list, stats, backlog, replay, purge) against `layer`, built afresh for every case. */
-export const outboxAdminSuite = <E>(name: string, layer: Layer.Layer<StoreServices, E>, options: SuiteOptions = {}) =>
-  register(`OutboxAdmin contract: ${name}`, outboxAdminCases, layer, options)
+export const outboxAdminSuite = <E>(
+  name: string,
+  layer: Layer.Layer<StoreServices, E>,
+  options: SuiteOptions = {}
+): void => register(`OutboxAdmin contract: ${name}`, outboxAdminCases, layer, options)
 
 /**
  * Runs the contracts of a store's event log and outbox against `layer`: `eventLogSuite`,
