@@ -138,11 +138,11 @@ export const routes = (options: AdminOptions) =>
       const subscriptionStore = Option.getOrUndefined(yield* Effect.serviceOption(SubscriptionStore))
       const subscribers = options.subscribers ?? []
       const withSubscriptions = <A>(
-        f: (store: SubscriptionStore["Service"]) => Effect.Effect<A, StoreError, SubscriptionStore>
-      ) =>
+        effect: Effect.Effect<A, StoreError, SubscriptionStore>
+      ): Effect.Effect<A | undefined, StoreError> =>
         subscriptionStore === undefined
           ? Effect.succeed(undefined)
-          : Effect.provideService(f(subscriptionStore), SubscriptionStore, subscriptionStore)
+          : Effect.provideService(effect, SubscriptionStore, subscriptionStore)
 
       const endpoints: ReadonlyArray<Endpoint> = [
         { path: /^\/healthz$/, open: true, methods: { GET: () => Effect.succeed(json({ status: "ok" })) } },
@@ -166,7 +166,7 @@ export const routes = (options: AdminOptions) =>
             GET: () =>
               Effect.gen(function* () {
                 yield* refreshBacklogGauges.pipe(Effect.ignore)
-                yield* withSubscriptions(() => SubscriberStatus.refreshGauges(subscribers)).pipe(Effect.ignore)
+                yield* withSubscriptions(SubscriberStatus.refreshGauges(subscribers)).pipe(Effect.ignore)
                 const text = yield* PrometheusMetrics.format()
                 return HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
               })
@@ -179,7 +179,9 @@ export const routes = (options: AdminOptions) =>
               Effect.gen(function* () {
                 const params = yield* query(request, ["sample_ms"])
                 const sampleMs = yield* intParam(params, "sample_ms", 0, maxSampleMs, 0)
-                const subscriptions = yield* withSubscriptions(() => SubscriberStatus.measure(subscribers))
+                const subscriptions = yield* withSubscriptions(SubscriberStatus.measure(subscribers)).pipe(
+                  Effect.orElseSucceed(() => undefined)
+                )
                 return json(yield* StatusReport.measure(store, Duration.millis(sampleMs), migrations, subscriptions))
               })
           }

@@ -148,8 +148,11 @@ export const status = (
 ) =>
   withStore(file, logLevel, "status", (store, config) =>
     Effect.gen(function* () {
-      // The config's projections are listed even before their first checkpoint.
-      const subscriptions = yield* SubscriberStatus.measure(config.projections.map((p) => p.name))
+      // The config's projections are listed even before their first checkpoint. A schema behind
+      // the subscriptions migration has none to report (the report says to migrate).
+      const subscriptions = yield* SubscriberStatus.measure(config.projections.map((p) => p.name)).pipe(
+        Effect.orElseSucceed(() => undefined)
+      )
       const report = yield* StatusReport.measure(store, options.sample, yield* MigrationState, subscriptions)
       return yield* StatusReport.print(report, options.json)
     })

@@ -95,6 +95,7 @@ const show = (schema: string) => (limit: number) =>
     ]
   })
 
+// #region plugin
 /** The read model's options in a config file. */
 export const ReadModelConfig = Schema.Struct({
   /** The SQL schema of its tables (created if missing). @default "public" */
@@ -116,3 +117,4 @@ export const YahooReadModel = Plugin.defineProjection({
     return Effect.succeed({ ...makeReadModel(instance, schema), show: show(schema) })
   }
 })
+// #endregion plugin
