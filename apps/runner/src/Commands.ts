@@ -7,13 +7,20 @@ import { EventStore } from "@sluice/core"
 import { Config, Console, Data, Duration, Effect, Layer, type LogLevel, Option, type Redacted } from "effect"
 import { maxSampleMs } from "./Admin.ts"
 import * as AdminClient from "./AdminClient.ts"
-import { type ConfigFileError, decodeConfig as decodeConfigFile, load, locate } from "./ConfigFile.ts"
+import {
+  type ConfigFileError,
+  decodeConfig as decodeConfigFile,
+  type LoadedConfig,
+  load,
+  locate
+} from "./ConfigFile.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as Logging from "./Logging.ts"
 import { loadPlan } from "./Plan.ts"
 import * as Run from "./Run.ts"
 import * as StatusReport from "./StatusReport.ts"
 import { chooseStore, describeStore, MigrationState, migrateOnly, storeLayer } from "./StoreLayer.ts"
+import * as SubscriberStatus from "./SubscriberStatus.ts"
 
 /**
  * The config file for the commands that publish nothing (migrate, status, dlq): only its store,
@@ -84,13 +91,13 @@ const withStore = <A, E, R>(
   file: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
   command: string,
-  f: (store: EventStore["Service"]) => Effect.Effect<A, E, R>
+  f: (store: EventStore["Service"], config: LoadedConfig["config"]) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(file, true)
     const choice = yield* chooseStore(loaded.config.store)
     const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false, viaAdmin: asTypedForAdmin() })
-    return yield* Effect.flatMap(EventStore, f).pipe(
+    return yield* Effect.flatMap(EventStore, (store) => f(store, loaded.config)).pipe(
       Effect.provide(open.pipe(Layer.provideMerge(logging(loaded.config.logging, logLevel))))
     )
   })
@@ -139,9 +146,14 @@ export const status = (
   logLevel: Option.Option<LogLevel.LogLevel>,
   options: { readonly json: boolean; readonly sample: Duration.Duration }
 ) =>
-  withStore(file, logLevel, "status", (store) =>
+  withStore(file, logLevel, "status", (store, config) =>
     Effect.gen(function* () {
-      const report = yield* StatusReport.measure(store, options.sample, yield* MigrationState)
+      // The config's projections are listed even before their first checkpoint. A schema behind
+      // the subscriptions migration has none to report (the report says to migrate).
+      const subscriptions = yield* SubscriberStatus.measure(config.projections.map((p) => p.name)).pipe(
+        Effect.orElseSucceed(() => undefined)
+      )
+      const report = yield* StatusReport.measure(store, options.sample, yield* MigrationState, subscriptions)
       return yield* StatusReport.print(report, options.json)
     })
   )

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { EventStore, layerMemory } from "@sluice/core"
+import { EventStore, layerMemory, SubscriptionStore } from "@sluice/core"
 import {
   isCurrent,
   type MigrationStatus,
@@ -119,6 +119,17 @@ export class StoreHealth extends Context.Service<StoreHealth, { readonly check: 
   "@sluice/runner/StoreHealth"
 ) {}
 
+/**
+ * The store's SqlClient (none on the memory store): projections whose read model lives in the
+ * store's database run their SQL on it, inside the transactions of the store.
+ */
+export class StoreSql extends Context.Service<StoreSql, { readonly client: SqlClient.SqlClient | undefined }>()(
+  "@sluice/runner/StoreSql"
+) {}
+
+/** Every service a command gets from the store it opened. */
+export type StoreServices = EventStore | SubscriptionStore | StoreHealth | MigrationState | StoreSql
+
 /** The bundled migrations the schema had applied when the store was opened (`status` reports it). */
 export class MigrationState extends Context.Service<
   MigrationState,
@@ -216,8 +227,8 @@ const checkSchema = (schema: string, database: string) =>
 const sqlStore = <E>(
   choice: Extract<StoreChoice, { readonly schema: string }>,
   options: OpenOptions,
-  layer: Layer.Layer<EventStore | SqlClient.SqlClient, E>
-): Effect.Effect<Context.Context<EventStore | StoreHealth | MigrationState>, unknown, Scope.Scope> =>
+  layer: Layer.Layer<EventStore | SubscriptionStore | SqlClient.SqlClient, E>
+): Effect.Effect<Context.Context<StoreServices>, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const built = yield* Layer.build(layer)
     const sql = Context.get(built, SqlClient.SqlClient)
@@ -227,6 +238,8 @@ const sqlStore = <E>(
         : checkSchema(choice.schema, describeDatabase(choice))
     ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
     return Context.make(EventStore, Context.get(built, EventStore)).pipe(
+      Context.add(SubscriptionStore, Context.get(built, SubscriptionStore)),
+      Context.add(StoreSql, StoreSql.of({ client: sql })),
       Context.add(StoreHealth, sqlHealth(sql, choice.schema)),
       Context.add(
         MigrationState,
@@ -271,11 +284,12 @@ const toStart = (store: string) => (error: unknown) => new StoreStartError({ sto
 export const storeLayer = (
   choice: StoreChoice,
   options: OpenOptions = defaultOpen
-): Layer.Layer<EventStore | StoreHealth | MigrationState, StoreStartError> => {
+): Layer.Layer<StoreServices, StoreStartError> => {
   switch (choice._tag) {
     case "memory":
       return Layer.mergeAll(
         layerMemory,
+        Layer.succeed(StoreSql, StoreSql.of({ client: undefined })),
         Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: true, migrations: true }) })),
         Layer.succeed(MigrationState, MigrationState.of({ applied: migrations.map((m) => m.file), pending: [] }))
       )
