@@ -1,12 +1,13 @@
 /**
  * The admin HTTP API: `/healthz` (the process is up), `/readyz` (database reachable, migrations
- * applied), `/metrics` (Prometheus text), `/api/status` (the report of `sluice status`) and
+ * applied), `/metrics` (Prometheus text, with backlog and subscriber gauges read at each scrape),
+ * `/api/status` (the report of `sluice status`) and
  * `/api/dead-letters` (list, show, replay, purge). Every request passes AdminGuards' checks
  * (Host, Origin, token but on `/healthz`, JSON content type and body size on POST); unknown
  * paths answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
  * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
  */
-import { EventStore, OutboxAdmin, type StoreError } from "@sluice/core"
+import { EventStore, OutboxAdmin, type StoreError, SubscriptionStore } from "@sluice/core"
 import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
@@ -15,6 +16,7 @@ import { makeBacklogGauges } from "./BacklogMetrics.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as StatusReport from "./StatusReport.ts"
 import { MigrationState, StoreHealth } from "./StoreLayer.ts"
+import * as SubscriberStatus from "./SubscriberStatus.ts"
 
 export interface AdminOptions {
   /** Required bearer token; none: open (the server then binds a loopback address). */
@@ -23,6 +25,8 @@ export interface AdminOptions {
   readonly stopping?: Effect.Effect<boolean> | undefined
   /** The Host headers answered (see `AdminGuards.hostRule`). */
   readonly hosts: Guards.HostRule
+  /** Subscribers to report even before their first checkpoint (the config's projections). @default [] */
+  readonly subscribers?: ReadonlyArray<string> | undefined
 }
 
 type Response = HttpServerResponse.HttpServerResponse
@@ -132,6 +136,15 @@ export const routes = (options: AdminOptions) =>
       const migrations = Option.getOrUndefined(yield* Effect.serviceOption(MigrationState))
       const health = yield* StoreHealth
       const refreshBacklogGauges = makeBacklogGauges(store)
+      // Where the store has subscriptions (every store layer of the runner): their checkpoints and lag.
+      const subscriptionStore = Option.getOrUndefined(yield* Effect.serviceOption(SubscriptionStore))
+      const subscribers = options.subscribers ?? []
+      const withSubscriptions = <A>(
+        effect: Effect.Effect<A, StoreError, SubscriptionStore>
+      ): Effect.Effect<A | undefined, StoreError> =>
+        subscriptionStore === undefined
+          ? Effect.succeed(undefined)
+          : Effect.provideService(effect, SubscriptionStore, subscriptionStore)
 
       const endpoints: ReadonlyArray<Endpoint> = [
         { path: /^\/healthz$/, open: true, methods: { GET: () => Effect.succeed(json({ status: "ok" })) } },
@@ -155,6 +168,7 @@ export const routes = (options: AdminOptions) =>
             GET: () =>
               Effect.gen(function* () {
                 yield* refreshBacklogGauges.pipe(Effect.ignore)
+                yield* withSubscriptions(SubscriberStatus.refreshGauges(subscribers)).pipe(Effect.ignore)
                 const text = yield* PrometheusMetrics.format()
                 return HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
               })
@@ -167,7 +181,10 @@ export const routes = (options: AdminOptions) =>
               Effect.gen(function* () {
                 const params = yield* query(request, ["sample_ms"])
                 const sampleMs = yield* intParam(params, "sample_ms", 0, maxSampleMs, 0)
-                return json(yield* StatusReport.measure(store, Duration.millis(sampleMs), migrations))
+                const subscriptions = yield* withSubscriptions(SubscriberStatus.measure(subscribers)).pipe(
+                  Effect.orElseSucceed(() => undefined)
+                )
+                return json(yield* StatusReport.measure(store, Duration.millis(sampleMs), migrations, subscriptions))
               })
           }
         },

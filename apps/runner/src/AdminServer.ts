@@ -49,7 +49,8 @@ const listenError = (config: AdminConfig) => (cause: unknown) => {
 /** Starts the server in the current scope and returns its URL. */
 export const start = (
   config: AdminConfig,
-  stopping: Effect.Effect<boolean> = Effect.succeed(false)
+  stopping: Effect.Effect<boolean> = Effect.succeed(false),
+  subscribers: ReadonlyArray<string> = []
 ): Effect.Effect<string, AdminServerError, EventStore | OutboxAdmin | StoreHealth | Scope.Scope> =>
   Effect.gen(function* () {
     const server = yield* Layer.build(
@@ -61,7 +62,8 @@ export const start = (
     const routes = Admin.routes({
       token: config.token,
       stopping,
-      hosts: hostRule(config.host, port, config.allowedHosts)
+      hosts: hostRule(config.host, port, config.allowedHosts),
+      subscribers
     })
     yield* Layer.build(
       HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(

@@ -7,6 +7,7 @@ import { Argument, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
 import * as Commands from "./Commands.ts"
 import { configJsonSchema } from "./JsonSchema.ts"
 import { newPlugin } from "./NewPlugin.ts"
+import * as ProjectionCommands from "./ProjectionCommands.ts"
 
 /** The runner's version, printed by `--version`. */
 export const version = "0.1.0"
@@ -221,12 +222,41 @@ const newCommand = Command.make("new").pipe(
   Command.withSubcommands([plugin])
 )
 
+const projectionName = Argument.String("name").pipe(
+  Argument.withDescription("The projection's name in the config file (its `projections` entry)")
+)
+
+const projectionRebuild = Command.make("rebuild", { config, name: projectionName }, ({ config, name }) =>
+  Effect.flatMap(logLevel, (level) => ProjectionCommands.rebuild(config, name, level))
+).pipe(
+  Command.withDescription(
+    "Empty a projection's read model and reset its checkpoint (one transaction), then replay the whole log into it; prints the counts. Stop a sluice run on the same embedded store first (on PostgreSQL a running one notices and starts over)"
+  )
+)
+
+const projectionShow = Command.make(
+  "show",
+  {
+    config,
+    name: projectionName,
+    json,
+    limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many rows per table"), Flag.withDefault(20))
+  },
+  ({ config, name, json, limit }) =>
+    Effect.flatMap(logLevel, (level) => ProjectionCommands.show(config, name, level, { json, limit }))
+).pipe(Command.withDescription("Show a projection's checkpoint, lag and the newest rows of its read model"))
+
+const projectionCommand = Command.make("projection").pipe(
+  Command.withDescription("Rebuild or inspect the config's projections (read models kept from the log)"),
+  Command.withSubcommands([projectionRebuild, projectionShow])
+)
+
 /** The root command. */
 export const sluice = Command.make("sluice").pipe(
   Command.withDescription(
     "Sluice event-ingestion runner. Exit codes: 0 ok (also after a graceful SIGTERM/SIGINT), 1 runtime failure, 2 usage or config error, 130/143 second signal"
   ),
-  Command.withSubcommands([run, validate, migrate, status, dlq, configCommand, newCommand])
+  Command.withSubcommands([run, validate, migrate, status, dlq, configCommand, newCommand, projectionCommand])
 )
 
 /**

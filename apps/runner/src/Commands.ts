@@ -7,13 +7,20 @@ import { EventStore, OutboxAdmin } from "@sluice/core"
 import { Config, Console, Data, Duration, Effect, Layer, type LogLevel, Option, type Redacted } from "effect"
 import { maxSampleMs } from "./Admin.ts"
 import * as AdminClient from "./AdminClient.ts"
-import { type ConfigFileError, decodeConfig as decodeConfigFile, load, locate } from "./ConfigFile.ts"
+import {
+  type ConfigFileError,
+  decodeConfig as decodeConfigFile,
+  type LoadedConfig,
+  load,
+  locate
+} from "./ConfigFile.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as Logging from "./Logging.ts"
 import { loadPlan } from "./Plan.ts"
 import * as Run from "./Run.ts"
 import * as StatusReport from "./StatusReport.ts"
 import { chooseStore, describeStore, MigrationState, migrateOnly, storeLayer } from "./StoreLayer.ts"
+import * as SubscriberStatus from "./SubscriberStatus.ts"
 
 /**
  * The config file for the commands that publish nothing (migrate, status, dlq): only its store,
@@ -79,19 +86,19 @@ const asTypedForAdmin = (args: ReadonlyArray<string> = process.argv.slice(2)): s
  * Runs `f` with the configured store open as it is: no migration and no DDL (a missing or
  * unmigrated schema, or an empty data directory, is an error naming it), an embedded data
  * directory locked under `command`, with the config's logging. `f` gets the store's outbox admin
- * port and its event log.
+ * port and the config; the store's other services are in its context.
  */
 const withStore = <A, E, R>(
   file: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
   command: string,
-  f: (store: OutboxAdmin["Service"], events: EventStore["Service"]) => Effect.Effect<A, E, R>
+  f: (store: OutboxAdmin["Service"], config: LoadedConfig["config"]) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(file, true)
     const choice = yield* chooseStore(loaded.config.store)
     const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false, viaAdmin: asTypedForAdmin() })
-    return yield* Effect.flatMap(Effect.all([OutboxAdmin, EventStore]), ([store, events]) => f(store, events)).pipe(
+    return yield* Effect.flatMap(OutboxAdmin, (store) => f(store, loaded.config)).pipe(
       Effect.provide(open.pipe(Layer.provideMerge(logging(loaded.config.logging, logLevel))))
     )
   })
@@ -140,9 +147,14 @@ export const status = (
   logLevel: Option.Option<LogLevel.LogLevel>,
   options: { readonly json: boolean; readonly sample: Duration.Duration }
 ) =>
-  withStore(file, logLevel, "status", (store) =>
+  withStore(file, logLevel, "status", (store, config) =>
     Effect.gen(function* () {
-      const report = yield* StatusReport.measure(store, options.sample, yield* MigrationState)
+      // The config's projections are listed even before their first checkpoint. A schema behind
+      // the subscriptions migration has none to report (the report says to migrate).
+      const subscriptions = yield* SubscriberStatus.measure(config.projections.map((p) => p.name)).pipe(
+        Effect.orElseSucceed(() => undefined)
+      )
+      const report = yield* StatusReport.measure(store, options.sample, yield* MigrationState, subscriptions)
       return yield* StatusReport.print(report, options.json)
     })
   )
@@ -176,9 +188,9 @@ export class DeadLetterNotFoundError extends Data.TaggedError("DeadLetterNotFoun
 
 /** `sluice dlq show ID`. */
 export const dlqShow = (file: string, logLevel: Option.Option<LogLevel.LogLevel>, id: string) =>
-  withStore(file, logLevel, "dlq show", (store, events) =>
+  withStore(file, logLevel, "dlq show", (store) =>
     Effect.gen(function* () {
-      const found = yield* DeadLetters.show(store, events, id)
+      const found = yield* DeadLetters.show(store, yield* EventStore, id)
       if (Option.isNone(found)) return yield* Effect.fail(new DeadLetterNotFoundError({ id }))
       yield* Console.log(JSON.stringify(found.value, null, 2))
     })

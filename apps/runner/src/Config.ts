@@ -183,6 +183,24 @@ export const LoggingConfig = Schema.Struct({
 })
 export type LoggingConfig = typeof LoggingConfig.Type
 
+/**
+ * A projection instance: a projection plugin's read model, kept up to date from the log beside the
+ * relay (see Projections.ts). Its name is its checkpoint's key: renaming it rebuilds it.
+ */
+export const ProjectionConfig = Schema.Struct({
+  /** Instance name: the projection's subscriber name (`sluice status`, `sluice projection rebuild NAME`). */
+  name: InstanceName,
+  /** Projection plugin package name (`@sluice/plugin-yfinance/read-model`) or a path. */
+  plugin: PluginName,
+  /** The plugin's options (see the plugin's README). @default {} */
+  options: Options.pipe(withDefault({})),
+  /** Events per batch (one transaction with the checkpoint). @default 500 */
+  batchSize: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })), withDefault(500)),
+  /** Longest wait for new events when no wake-up arrives; also the pause after a failed batch. @default "1 second" */
+  pollInterval: DurationText.pipe(withDefault("1 second"))
+})
+export type ProjectionConfig = typeof ProjectionConfig.Type
+
 const isLoopback = (host: string): boolean =>
   host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 
@@ -223,6 +241,8 @@ export const crossFieldIssues = (
     issues.push({ path: ["transports", i, "name"], issue: "duplicate transport name" })
   for (const i of duplicates(names("routes")))
     issues.push({ path: ["routes", i, "name"], issue: "duplicate route name" })
+  for (const i of duplicates(names("projections")))
+    issues.push({ path: ["projections", i, "name"], issue: "duplicate projection name" })
   const transports = new Set(names("transports").filter((name) => name !== undefined))
   list(field(input, "routes")).forEach((route, i) => {
     const transport = text(field(route, "transport"))
@@ -262,7 +282,9 @@ export const SluiceConfig = Schema.Struct({
   /** @default see AdminConfig */
   admin: AdminConfig.pipe(withDefault({})),
   /** @default { "level": "info", "format": "auto" } */
-  logging: LoggingConfig.pipe(withDefault({}))
+  logging: LoggingConfig.pipe(withDefault({})),
+  /** Projection instances: read models kept from the log beside the relay. @default [] */
+  projections: Schema.Array(ProjectionConfig).pipe(withDefault([]))
 }).check(Schema.makeFilter(crossFieldIssues))
 export type SluiceConfig = typeof SluiceConfig.Type
 /** The config as written in a file (every defaulted field optional). */

@@ -19,7 +19,8 @@ const usageTags = new Set([
   "DatabaseUrlError",
   "PluginImportError",
   "PluginNameError",
-  "TargetFolderError"
+  "TargetFolderError",
+  "UnknownProjectionError"
 ])
 
 /** True for failures that are the caller's to fix (bad flags, bad config). */

@@ -13,7 +13,7 @@ const documentOf = (schema: Schema.Top) =>
   Schema.toJsonSchemaDocument(schema, { onExcessProperty: "error", generateDescriptions: true })
 
 /** `if plugin == name then options: schema` clauses for the built-in plugins of a kind. */
-const pluginClauses = (kind: "source" | "transport", defs: Json): Array<Json> =>
+const pluginClauses = (kind: "source" | "transport" | "projection", defs: Json): Array<Json> =>
   [...builtins].flatMap(([name, plugin]) => {
     if (plugin.kind !== kind) return []
     const document = documentOf(plugin.schema)
@@ -37,6 +37,8 @@ export const configJsonSchema = (): Json => {
   const transports = items("transports")
   if (sources !== undefined) sources.allOf = pluginClauses("source", defs)
   if (transports !== undefined) transports.allOf = pluginClauses("transport", defs)
+  const projections = items("projections")
+  if (projections !== undefined) projections.allOf = pluginClauses("projection", defs)
   return {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     $id: "https://sluice.dev/schemas/sluice.schema.json",

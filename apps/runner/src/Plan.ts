@@ -7,7 +7,7 @@
  */
 import { dirname, resolve } from "node:path"
 import { Effect } from "effect"
-import type { SourceConfig, TransportConfig } from "./Config.ts"
+import type { ProjectionConfig, SourceConfig, TransportConfig } from "./Config.ts"
 import {
   type ConfigFileError,
   checkConfig,
@@ -18,18 +18,26 @@ import {
   problemsError,
   readConfigFile
 } from "./ConfigFile.ts"
-import { type LoadedPlugin, type PluginKind, resolvePlugin } from "./PluginLoader.ts"
+import {
+  type AnyLoadedPlugin,
+  type AnyPluginKind,
+  type LoadedOf,
+  type LoadedPlugin,
+  type LoadedProjectionPlugin,
+  resolvePlugin
+} from "./PluginLoader.ts"
 
-/** A source or transport instance, its plugin resolved and its options checked. */
-export interface PlannedInstance<C> {
+/** A source, transport or projection instance, its plugin resolved and its options checked. */
+export interface PlannedInstance<C, P extends AnyLoadedPlugin = LoadedPlugin> {
   readonly config: C
-  readonly plugin: LoadedPlugin
+  readonly plugin: P
 }
 
 export interface Plan {
   readonly loaded: LoadedConfig
   readonly sources: ReadonlyArray<PlannedInstance<SourceConfig>>
   readonly transports: ReadonlyArray<PlannedInstance<TransportConfig>>
+  readonly projections: ReadonlyArray<PlannedInstance<ProjectionConfig, LoadedProjectionPlugin>>
 }
 
 const entriesOf = (value: unknown, key: string): ReadonlyArray<unknown> => {
@@ -45,29 +53,62 @@ const fieldOf = (entry: unknown, key: string): unknown =>
  * leniently (the file may have other problems): an entry without a usable `plugin` or `options`
  * is skipped here, the config Schema reports it.
  */
-const checkPlugins = (value: unknown, dir: string, kind: PluginKind, field: "sources" | "transports") =>
+const checkPlugins = <K extends AnyPluginKind>(
+  value: unknown,
+  dir: string,
+  kind: K,
+  field: "sources" | "transports" | "projections"
+) =>
   Effect.gen(function* () {
     const problems: Array<Problem> = []
-    const plugins = yield* Effect.forEach(entriesOf(value, field), (entry, index) =>
-      Effect.gen(function* () {
-        const name = fieldOf(entry, "plugin")
-        if (typeof name !== "string" || name === "") return undefined
-        const resolved = yield* Effect.result(resolvePlugin(name, kind, dir))
-        if (resolved._tag === "Failure") {
-          problems.push({ message: resolved.failure.message, path: [field, index, "plugin"] })
-          return undefined
-        }
-        const options = fieldOf(entry, "options") ?? {}
-        if (typeof options !== "object" || options === null || Array.isArray(options)) return resolved.success
-        const decoded = yield* Effect.result(resolved.success.decode(options, [field, index, "options"]))
-        if (decoded._tag === "Failure") problems.push(...decoded.failure)
-        return resolved.success
-      })
+    const plugins = yield* Effect.forEach(
+      entriesOf(value, field),
+      (entry, index): Effect.Effect<LoadedOf<K> | undefined> =>
+        Effect.gen(function* () {
+          const name = fieldOf(entry, "plugin")
+          if (typeof name !== "string" || name === "") return undefined
+          const resolved = yield* Effect.result(resolvePlugin(name, kind, dir))
+          if (resolved._tag === "Failure") {
+            problems.push({ message: resolved.failure.message, path: [field, index, "plugin"] })
+            return undefined
+          }
+          const options = fieldOf(entry, "options") ?? {}
+          if (typeof options !== "object" || options === null || Array.isArray(options)) return resolved.success
+          const decoded = yield* Effect.result(resolved.success.decode(options, [field, index, "options"]))
+          if (decoded._tag === "Failure") problems.push(...decoded.failure)
+          return resolved.success
+        })
     )
     return { plugins, problems }
   })
 
-const instances = <C>(configs: ReadonlyArray<C>, plugins: ReadonlyArray<LoadedPlugin | undefined>) =>
+/** Projections whose read model is in SQL cannot run on the memory store (read leniently, like the rest). */
+const storeProblems = (value: unknown, plugins: ReadonlyArray<LoadedProjectionPlugin | undefined>) =>
+  fieldOf(fieldOf(value, "store"), "driver") !== "memory"
+    ? []
+    : plugins.flatMap(
+        (plugin, index): Array<Problem> =>
+          plugin?.usesSql === true
+            ? [
+                {
+                  message: `${plugin.name} keeps its read model in the store's SQL database, and store.driver is "memory" (use "auto", "embedded" or "postgres")`,
+                  path: ["projections", index, "plugin"]
+                }
+              ]
+            : []
+      )
+
+/** The projections of a config, their plugins resolved and checked against the store. */
+const checkProjections = (value: unknown, dir: string) =>
+  Effect.map(checkPlugins(value, dir, "projection", "projections"), ({ plugins, problems }) => ({
+    plugins,
+    problems: [...problems, ...storeProblems(value, plugins)]
+  }))
+
+const instances = <C, P extends AnyLoadedPlugin>(
+  configs: ReadonlyArray<C>,
+  plugins: ReadonlyArray<P | undefined>
+): Array<PlannedInstance<C, P>> =>
   configs.flatMap((config, i) => {
     const plugin = plugins[i]
     return plugin === undefined ? [] : [{ config, plugin }]
@@ -78,12 +119,14 @@ export const plan = (loaded: LoadedConfig): Effect.Effect<Plan, ConfigFileError>
   Effect.gen(function* () {
     const sources = yield* checkPlugins(loaded.config, loaded.dir, "source", "sources")
     const transports = yield* checkPlugins(loaded.config, loaded.dir, "transport", "transports")
-    const problems = [...sources.problems, ...transports.problems]
+    const projections = yield* checkProjections(loaded.config, loaded.dir)
+    const problems = [...sources.problems, ...transports.problems, ...projections.problems]
     if (problems.length > 0) return yield* problemsError(loaded.file, problems)
     return {
       loaded,
       sources: instances(loaded.config.sources, sources.plugins),
-      transports: instances(loaded.config.transports, transports.plugins)
+      transports: instances(loaded.config.transports, transports.plugins),
+      projections: instances(loaded.config.projections, projections.plugins)
     }
   })
 
@@ -101,14 +144,16 @@ export const loadPlan = (
     const checked = yield* checkConfig(yield* readConfigFile(file, absolute), env)
     const sources = yield* checkPlugins(checked.value, dir, "source", "sources")
     const transports = yield* checkPlugins(checked.value, dir, "transport", "transports")
+    const projections = yield* checkProjections(checked.value, dir)
     const problems = [
       ...checked.problems,
-      ...dropFollowing([...sources.problems, ...transports.problems], checked.unset)
+      ...dropFollowing([...sources.problems, ...transports.problems, ...projections.problems], checked.unset)
     ]
     if (checked.config === undefined || problems.length > 0) return yield* problemsError(file, problems)
     return {
       loaded: locate(file, dir, checked.config),
       sources: instances(checked.config.sources, sources.plugins),
-      transports: instances(checked.config.transports, transports.plugins)
+      transports: instances(checked.config.transports, transports.plugins),
+      projections: instances(checked.config.projections, projections.plugins)
     }
   })

@@ -9,6 +9,7 @@ import { existsSync, realpathSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Data } from "effect"
+import type { AnyPluginKind } from "./PluginLoader.ts"
 
 /** The packages a plugin must not bring a copy of. */
 export const sharedPackages: ReadonlyArray<string> = ["effect", "@sluice/core"]
@@ -25,7 +26,7 @@ export interface OwnCopy {
 /** A plugin that would load its own copy of `effect` or `@sluice/core`, naming both copies. */
 export class PluginCopyError extends Data.TaggedError("PluginCopyError")<{
   readonly plugin: string
-  readonly kind: "source" | "transport"
+  readonly kind: AnyPluginKind
   readonly copies: ReadonlyArray<OwnCopy>
 }> {
   override get message() {

@@ -1,30 +1,35 @@
 /**
- * Resolving the `plugin` of a source or transport: a built-in name (the plugin packages the runner
+ * Resolving the `plugin` of a source, transport or projection: a built-in name (the plugin packages the runner
  * ships with, and short aliases), another package name (imported from the config file's
  * directory), or a path to a module exporting a Plugin. Plugins are erased to one shape here so the
  * runner can decode their options (errors prefixed with the field path) and build their layers
- * uniformly; options the plugin's Schema marks as `Plugin.FilePath` are resolved against the config
+ * (projections: their instances) uniformly; options the plugin's Schema marks as `Plugin.FilePath` are resolved against the config
  * file's directory first, as every other path in a config file is.
  */
 import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { isAbsolute, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { Plugin, type Sources, type Transports } from "@sluice/core"
+import { type EventStore, Plugin, type Sources, type SubscriptionStore, type Transports } from "@sluice/core"
 import { YFinance } from "@sluice/plugin-yfinance"
+import { YahooReadModel } from "@sluice/plugin-yfinance/read-model"
 import { YahooReplay } from "@sluice/plugin-yfinance/replay"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
 import { Data, Effect, type Layer, Schema, type Scope } from "effect"
+import type { SqlClient } from "effect/sql"
 import { ownCopies, PluginCopyError } from "./PluginCopies.ts"
 import { issueProblems, type Problem } from "./Problem.ts"
 
+/** The kinds `sluice new plugin` scaffolds, whose instances register into a registry. */
 export type PluginKind = "source" | "transport"
+/** Every kind a config file names. */
+export type AnyPluginKind = PluginKind | "projection"
 
-/** A plugin the runner can use: decode its options, then build an instance layer. */
+/** A source or transport plugin the runner can use: decode its options, then build an instance layer. */
 export interface LoadedPlugin {
   readonly name: string
-  readonly kind: PluginKind
+  readonly kind: "source" | "transport"
   /** Decodes options; each problem's path is prefixed with `at` (where the options sit in the file). */
   readonly decode: (options: unknown, at: ReadonlyArray<PropertyKey>) => Effect.Effect<unknown, ReadonlyArray<Problem>>
   /** Registers one instance named `instance` (options as written; the plugin decodes them again). */
@@ -36,10 +41,33 @@ export interface LoadedPlugin {
   readonly schema: Schema.Top
 }
 
+/** What a projection plugin's effects may require: the runner provides them from the store it opened. */
+export type ProjectionServices = SqlClient.SqlClient | EventStore | SubscriptionStore
+
+/** A projection plugin the runner can use: decode its options, then build an instance. */
+export interface LoadedProjectionPlugin {
+  readonly name: string
+  readonly kind: "projection"
+  readonly decode: LoadedPlugin["decode"]
+  /** The read model is in the store's SQL database (refused on the memory store). */
+  readonly usesSql: boolean
+  /** Builds the instance named `instance` (options as written; the plugin decodes them). */
+  readonly make: (
+    options: unknown,
+    instance: string
+  ) => Effect.Effect<Plugin.ProjectionInstance<ProjectionServices>, Plugin.PluginConfigError | Plugin.PluginStartError>
+  readonly schema: Schema.Top
+}
+
+/** A loaded plugin of any kind. */
+export type AnyLoadedPlugin = LoadedPlugin | LoadedProjectionPlugin
+/** The loaded plugin of a kind. */
+export type LoadedOf<K extends AnyPluginKind> = K extends "projection" ? LoadedProjectionPlugin : LoadedPlugin
+
 /** A plugin name that is neither built in, nor an installed package, nor a module path exporting a Plugin. */
 export class UnknownPluginError extends Data.TaggedError("UnknownPluginError")<{
   readonly plugin: string
-  readonly kind: PluginKind
+  readonly kind: AnyPluginKind
   readonly reason: string
   readonly known: ReadonlyArray<string>
 }> {
@@ -54,7 +82,7 @@ export class UnknownPluginError extends Data.TaggedError("UnknownPluginError")<{
  */
 export class PluginImportError extends Data.TaggedError("PluginImportError")<{
   readonly plugin: string
-  readonly kind: PluginKind
+  readonly kind: AnyPluginKind
   /** The module's file. */
   readonly file: string
   /** The import's error: its name and message, and where it was thrown in the module when known. */
@@ -74,22 +102,28 @@ const importFailure = (cause: unknown, url: string): string => {
   return where === null || where === undefined ? head : `${head} (at ${where[1]}:${where[2]}:${where[3]})`
 }
 
-type AnyPlugin = Plugin.Plugin<PluginKind, unknown, Scope.Scope>
+type AnyPlugin =
+  | Plugin.Plugin<"source" | "transport", unknown, Scope.Scope>
+  | Plugin.ProjectionPlugin<unknown, ProjectionServices>
+
+const decoder =
+  (schema: Schema.Codec<unknown, unknown>): LoadedPlugin["decode"] =>
+  (options, at) =>
+    Schema.decodeUnknownEffect(schema)(options, { errors: "all", onExcessProperty: "error" }).pipe(
+      Effect.mapError((error) => issueProblems(error.issue, at))
+    )
 
 /**
  * Erases a typed Plugin to the runner's uniform shape. A plugin may require `Scope` (transports
  * hold resources): the layer it builds provides one.
  */
-export const fromPlugin = <K extends PluginKind, C, R extends Scope.Scope = never>(
+export const fromPlugin = <K extends "source" | "transport", C, R extends Scope.Scope = never>(
   plugin: Plugin.Plugin<K, C, R>
 ): LoadedPlugin => ({
   name: plugin.name,
   kind: plugin.kind,
   schema: plugin.config,
-  decode: (options, at) =>
-    Schema.decodeUnknownEffect(plugin.config)(options, { errors: "all", onExcessProperty: "error" }).pipe(
-      Effect.mapError((error) => issueProblems(error.issue, at))
-    ),
+  decode: decoder(plugin.config as Schema.Codec<unknown, unknown>),
   layer: (options, instance) =>
     plugin.layer(options, instance) as unknown as Layer.Layer<
       never,
@@ -99,20 +133,35 @@ export const fromPlugin = <K extends PluginKind, C, R extends Scope.Scope = neve
 })
 
 /**
+ * Erases a projection plugin to the runner's shape. Its effects may require only what the runner
+ * provides (ProjectionServices).
+ */
+export const fromProjectionPlugin = <C, R extends ProjectionServices = never>(
+  plugin: Plugin.ProjectionPlugin<C, R>
+): LoadedProjectionPlugin => ({
+  name: plugin.name,
+  kind: "projection",
+  schema: plugin.config,
+  usesSql: plugin.usesSql,
+  decode: decoder(plugin.config as Schema.Codec<unknown, unknown>),
+  make: (options, instance) =>
+    Effect.flatMap(Plugin.decodeConfig(plugin, instance, options), (config) => plugin.make(config, instance))
+})
+
+/**
  * `plugin` as used by a config file in `dir`: the options its Schema marks `Plugin.FilePath` are
  * resolved against `dir` before it sees them (absolute ones are kept), as every path in a config is.
  */
-export const locatedIn = (plugin: LoadedPlugin, dir: string): LoadedPlugin => {
+export const locatedIn = <P extends AnyLoadedPlugin>(plugin: P, dir: string): P => {
   const located = (options: unknown) => Plugin.mapFilePaths(plugin.schema, options, (path) => resolve(dir, path))
-  return {
-    ...plugin,
-    decode: (options, at) => plugin.decode(located(options), at),
-    layer: (options, instance) => plugin.layer(located(options), instance)
-  }
+  const decode: LoadedPlugin["decode"] = (options, at) => plugin.decode(located(options), at)
+  return plugin.kind === "projection"
+    ? { ...plugin, decode, make: (options: unknown, instance: string) => plugin.make(located(options), instance) }
+    : { ...plugin, decode, layer: (options: unknown, instance: string) => plugin.layer(located(options), instance) }
 }
 
 /** The plugins that ship with the runner, by name (package name, and a short alias). */
-export const builtins: ReadonlyMap<string, LoadedPlugin> = new Map([
+export const builtins: ReadonlyMap<string, AnyLoadedPlugin> = new Map<string, AnyLoadedPlugin>([
   ["@sluice/plugin-yfinance", fromPlugin(YFinance)],
   ["yfinance", fromPlugin(YFinance)],
   ["@sluice/plugin-yfinance/replay", fromPlugin(YahooReplay)],
@@ -120,20 +169,23 @@ export const builtins: ReadonlyMap<string, LoadedPlugin> = new Map([
   ["@sluice/transport-http", fromPlugin(HttpTransportPlugin)],
   ["http", fromPlugin(HttpTransportPlugin)],
   ["@sluice/transport-console", fromPlugin(ConsoleTransportPlugin)],
-  ["console", fromPlugin(ConsoleTransportPlugin)]
+  ["console", fromPlugin(ConsoleTransportPlugin)],
+  ["@sluice/plugin-yfinance/read-model", fromProjectionPlugin(YahooReadModel)],
+  ["yahoo-read-model", fromProjectionPlugin(YahooReadModel)]
 ])
 
-const knownOf = (kind: PluginKind) => [...builtins].filter(([, p]) => p.kind === kind).map(([name]) => name)
+const knownOf = (kind: AnyPluginKind) => [...builtins].filter(([, p]) => p.kind === kind).map(([name]) => name)
 
 const isPlugin = (value: unknown): value is AnyPlugin =>
   typeof value === "object" &&
   value !== null &&
   "name" in value &&
   "kind" in value &&
-  "layer" in value &&
   "config" in value &&
-  typeof (value as { layer: unknown }).layer === "function" &&
-  Schema.isSchema((value as { config: unknown }).config)
+  Schema.isSchema((value as { config: unknown }).config) &&
+  ((value as { kind: unknown }).kind === "projection"
+    ? typeof (value as { make?: unknown }).make === "function"
+    : typeof (value as { layer?: unknown }).layer === "function")
 
 const isPath = (name: string) => name.startsWith(".") || isAbsolute(name)
 
@@ -143,17 +195,17 @@ const isPath = (name: string) => name.startsWith(".") || isAbsolute(name)
  * module that is found but fails to import is a PluginImportError carrying its error; one that
  * would load its own copy of `effect` or `@sluice/core` is a PluginCopyError, and is not imported.
  */
-export const resolvePlugin = (
+export const resolvePlugin = <K extends AnyPluginKind>(
   name: string,
-  kind: PluginKind,
+  kind: K,
   dir: string
-): Effect.Effect<LoadedPlugin, UnknownPluginError | PluginImportError | PluginCopyError> =>
+): Effect.Effect<LoadedOf<K>, UnknownPluginError | PluginImportError | PluginCopyError> =>
   Effect.gen(function* () {
     const fail = (reason: string) => new UnknownPluginError({ plugin: name, kind, reason, known: knownOf(kind) })
     const builtin = builtins.get(name)
     if (builtin !== undefined) {
       if (builtin.kind !== kind) return yield* fail(`it is a ${builtin.kind} plugin`)
-      return locatedIn(builtin, dir)
+      return locatedIn(builtin, dir) as LoadedOf<K>
     }
     const url = yield* Effect.try({
       try: () => {
@@ -176,5 +228,6 @@ export const resolvePlugin = (
     if (plugin === undefined) {
       return yield* fail(plugins.length === 0 ? "the module exports no Plugin" : `the module exports no ${kind} plugin`)
     }
-    return locatedIn(fromPlugin(plugin), dir)
+    const loaded = plugin.kind === "projection" ? fromProjectionPlugin(plugin) : fromPlugin(plugin)
+    return locatedIn(loaded, dir) as LoadedOf<K>
   })

@@ -1,9 +1,10 @@
 /**
  * `sluice run`: a plan becomes a running process. Start order is store -> plugin instances ->
- * admin server -> relay workers -> ingest loops, so interruption (SIGTERM/SIGINT) closes them in
- * reverse: ingest stops first, the relay stops claiming and drains its batches in flight (within
- * the grace period; then a request in flight counts a failed attempt and unsent rows are released),
- * the admin server closes, transports and the store last. The relay and ingest are core's
+ * admin server -> projections -> relay workers -> ingest loops, so interruption (SIGTERM/SIGINT)
+ * closes them in reverse: ingest stops first, the relay stops claiming and drains its batches in
+ * flight (within the grace period; then a request in flight counts a failed attempt and unsent rows
+ * are released), the projections finish their batch in flight (Projections.ts), the admin server
+ * closes, transports and the store last. The relay and ingest are core's
  * `Pipeline`, built from the config's routes, sources (with their schedules) and relay section.
  */
 import { hostname } from "node:os"
@@ -13,6 +14,7 @@ import * as AdminServer from "./AdminServer.ts"
 import { toDuration } from "./Config.ts"
 import { DataDirLock } from "./DataDirLock.ts"
 import type { Plan } from "./Plan.ts"
+import * as Projections from "./Projections.ts"
 import {
   chooseStore,
   type DatabaseUrlError,
@@ -46,6 +48,7 @@ export type RunError =
   | Plugin.PluginConfigError
   | Plugin.PluginStartError
   | AdminServer.AdminServerError
+  | Projections.ProjectionSetupError
 
 /** Runs the plan until interrupted; returns only by interruption (or fails at start). */
 export const run = (plan: Plan): Effect.Effect<never, RunError> =>
@@ -58,7 +61,8 @@ export const run = (plan: Plan): Effect.Effect<never, RunError> =>
         store: describeStore(choice),
         sources: plan.sources.map((s) => s.config.name),
         transports: plan.transports.map((t) => t.config.name),
-        routes: config.routes.map((r) => r.name)
+        routes: config.routes.map((r) => r.name),
+        projections: plan.projections.map((p) => p.config.name)
       })
       const context = yield* Layer.build(
         Layer.merge(storeLayer(choice, { command: "sluice run", migrate: true }), pluginLayer(plan))
@@ -68,12 +72,15 @@ export const run = (plan: Plan): Effect.Effect<never, RunError> =>
         if (config.admin.enabled) {
           const url = yield* AdminServer.start(
             config.admin,
-            Effect.sync(() => stopping)
+            Effect.sync(() => stopping),
+            plan.projections.map((p) => p.config.name)
           )
           // A second opener of the embedded store is refused; the lock tells it where to ask instead.
           const lock = yield* Effect.serviceOption(DataDirLock)
           if (Option.isSome(lock)) yield* lock.value.recordAdminUrl(url)
         }
+        // Before the pipeline: they stop after it (the relay drains first), each within the grace period.
+        yield* Projections.start(plan, toDuration(config.relay.gracePeriod))
         const pipeline = yield* Pipeline.make({
           routes: config.routes,
           sources: plan.sources.map(({ config: source }) => ({

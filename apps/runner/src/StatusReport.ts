@@ -1,10 +1,11 @@
 /**
- * The report of `sluice status` (backlog, lag, dead letters, per-route delivery rates), measured
- * from the store and printed as text or JSON. The admin API's `GET /api/status` answers the same
+ * The report of `sluice status` (backlog, lag, dead letters, per-route delivery rates, each
+ * subscriber's checkpoint and lag), measured from the store and printed as text or JSON. The admin API's `GET /api/status` answers the same
  * report, so `sluice status --admin URL` prints exactly what `sluice status` does.
  */
 import type { OutboxAdmin } from "@sluice/core"
 import { Clock, Console, DateTime, Duration, Effect, Schema } from "effect"
+import { lagText, SubscriberStatus } from "./SubscriberStatus.ts"
 
 const Seconds = Schema.NullOr(Schema.Number)
 
@@ -30,7 +31,9 @@ export const StatusReport = Schema.Struct({
       oldest_pending_age_s: Seconds,
       delivered_per_s: Seconds
     })
-  )
+  ),
+  /** Each subscriber's checkpoint and lag (absent where the store has no subscriptions to report). */
+  subscriptions: Schema.optionalKey(Schema.Array(SubscriberStatus))
 })
 export type StatusReport = typeof StatusReport.Type
 
@@ -44,7 +47,12 @@ export interface Migrations {
 }
 
 /** Reads the store's stats twice, `sample` apart (once when it is zero), into a report. */
-export const measure = (store: OutboxAdmin["Service"], sample: Duration.Duration, migrations?: Migrations) =>
+export const measure = (
+  store: OutboxAdmin["Service"],
+  sample: Duration.Duration,
+  migrations?: Migrations,
+  subscriptions?: ReadonlyArray<SubscriberStatus>
+) =>
   Effect.gen(function* () {
     const before = yield* store.stats
     const start = yield* Clock.currentTimeMillis
@@ -80,7 +88,8 @@ export const measure = (store: OutboxAdmin["Service"], sample: Duration.Duration
               pending: migrations.pending
             }
           }),
-      routes
+      routes,
+      ...(subscriptions === undefined ? {} : { subscriptions })
     }
     return report
   })
@@ -97,6 +106,11 @@ export const print = (report: StatusReport, json: boolean) =>
       yield* Console.log(
         `  ${r.route}: pending ${r.pending}, dead ${r.dead}, delivered ${r.delivered}${rate}, lag ${r.oldest_pending_age_s ?? 0}s`
       )
+    }
+    for (const s of report.subscriptions ?? []) {
+      const at = s.checkpoint === null ? "no checkpoint yet" : `checkpoint ${s.checkpoint}`
+      const oldest = s.oldest_unprocessed_age_s === null ? "" : `, oldest unprocessed ${s.oldest_unprocessed_age_s}s`
+      yield* Console.log(`  subscription ${s.name}: ${at}, lag ${lagText(s)} event(s)${oldest}`)
     }
     // Behind is not an error (a running older version works on it), but `run` of this one migrates.
     const m = report.migrations

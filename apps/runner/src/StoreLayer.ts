@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { EventStore, layerMemory, OutboxAdmin, OutboxQueue } from "@sluice/core"
+import { EventStore, layerMemory, OutboxAdmin, OutboxQueue, SubscriptionStore } from "@sluice/core"
 import {
   isCurrent,
   type MigrationStatus,
@@ -24,9 +24,6 @@ import type { StoreConfig } from "./Config.ts"
 import * as DatabaseUrl from "./DatabaseUrl.ts"
 import * as DataDirLock from "./DataDirLock.ts"
 import { describeError } from "./ErrorText.ts"
-
-/** The store's services the runner uses: its event log, and its outbox for relays and for operators. */
-export type StoreServices = EventStore | OutboxQueue | OutboxAdmin
 
 /** The store could not be opened (unreachable server, failed migration, unusable data directory). */
 export class StoreStartError extends Data.TaggedError("StoreStartError")<{
@@ -121,6 +118,27 @@ export interface Readiness {
 export class StoreHealth extends Context.Service<StoreHealth, { readonly check: Effect.Effect<Readiness> }>()(
   "@sluice/runner/StoreHealth"
 ) {}
+
+/**
+ * The store's SqlClient (none on the memory store): projections whose read model lives in the
+ * store's database run their SQL on it, inside the transactions of the store.
+ */
+export class StoreSql extends Context.Service<StoreSql, { readonly client: SqlClient.SqlClient | undefined }>()(
+  "@sluice/runner/StoreSql"
+) {}
+
+/**
+ * Every service a command gets from the store it opened: its event log, its outbox for relays and
+ * for operators, its subscriptions' checkpoints, and the runner's views of it.
+ */
+export type StoreServices =
+  | EventStore
+  | OutboxQueue
+  | OutboxAdmin
+  | SubscriptionStore
+  | StoreHealth
+  | MigrationState
+  | StoreSql
 
 /** The bundled migrations the schema had applied when the store was opened (`status` reports it). */
 export class MigrationState extends Context.Service<
@@ -219,8 +237,8 @@ const checkSchema = (schema: string, database: string) =>
 const sqlStore = <E>(
   choice: Extract<StoreChoice, { readonly schema: string }>,
   options: OpenOptions,
-  layer: Layer.Layer<StoreServices | SqlClient.SqlClient, E>
-): Effect.Effect<Context.Context<StoreServices | StoreHealth | MigrationState>, unknown, Scope.Scope> =>
+  layer: Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | SqlClient.SqlClient, E>
+): Effect.Effect<Context.Context<StoreServices>, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const built = yield* Layer.build(layer)
     const sql = Context.get(built, SqlClient.SqlClient)
@@ -232,6 +250,8 @@ const sqlStore = <E>(
     return Context.make(EventStore, Context.get(built, EventStore)).pipe(
       Context.add(OutboxQueue, Context.get(built, OutboxQueue)),
       Context.add(OutboxAdmin, Context.get(built, OutboxAdmin)),
+      Context.add(SubscriptionStore, Context.get(built, SubscriptionStore)),
+      Context.add(StoreSql, StoreSql.of({ client: sql })),
       Context.add(StoreHealth, sqlHealth(sql, choice.schema)),
       Context.add(
         MigrationState,
@@ -276,11 +296,12 @@ const toStart = (store: string) => (error: unknown) => new StoreStartError({ sto
 export const storeLayer = (
   choice: StoreChoice,
   options: OpenOptions = defaultOpen
-): Layer.Layer<StoreServices | StoreHealth | MigrationState, StoreStartError> => {
+): Layer.Layer<StoreServices, StoreStartError> => {
   switch (choice._tag) {
     case "memory":
       return Layer.mergeAll(
         layerMemory,
+        Layer.succeed(StoreSql, StoreSql.of({ client: undefined })),
         Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: true, migrations: true }) })),
         Layer.succeed(MigrationState, MigrationState.of({ applied: migrations.map((m) => m.file), pending: [] }))
       )

@@ -191,7 +191,8 @@ describe("config JSON Schema", () => {
       "routes",
       "relay",
       "admin",
-      "logging"
+      "logging",
+      "projections"
     ])
     assert.property(schema.properties.relay!.properties!, "gracePeriod")
     const clauses = JSON.stringify(schema.properties.sources!.items!.allOf)
@@ -200,6 +201,8 @@ describe("config JSON Schema", () => {
     const transportClauses = JSON.stringify(schema.properties.transports!.items!.allOf)
     assert.include(transportClauses, '"const":"@sluice/transport-http"')
     assert.include(transportClauses, '"secrets"')
+    const projectionClauses = JSON.stringify(schema.properties.projections!.items!.allOf)
+    assert.include(projectionClauses, '"const":"@sluice/plugin-yfinance/read-model"')
   })
 })
 

@@ -2,7 +2,7 @@
  * The Plugin contract: a package exports a `Plugin` value with a name, a kind, a config Schema and
  * `layer(config)`, which decodes the config and registers one instance of the source or transport
  * into the `Sources` or `Transports` registry. The runner loads plugins by package name or path;
- * code can use them directly.
+ * code can use them directly. Projection plugins are the third kind (ProjectionPlugin.ts).
  */
 import { Data, Effect, Layer, Schema, SchemaIssue, type Scope } from "effect"
 import type { Source } from "./Source.ts"
@@ -11,6 +11,12 @@ import type { Transport } from "./Transport.ts"
 import { Transports } from "./Transports.ts"
 
 export { FilePath, mapFilePaths } from "./FilePath.ts"
+export {
+  defineProjection,
+  type ProjectionInstance,
+  type ProjectionPlugin,
+  type ReadModelTable
+} from "./ProjectionPlugin.ts"
 
 /** A plugin's config is invalid: `message` names each bad field path and what was expected. */
 export class PluginConfigError extends Data.TaggedError("PluginConfigError")<{

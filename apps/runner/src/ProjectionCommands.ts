@@ -1,0 +1,162 @@
+/**
+ * `sluice projection rebuild NAME` and `sluice projection show NAME`, for a projection of the
+ * config file (its plugin loaded as `run` loads it), on the store opened as it is (no migration).
+ *
+ * A rebuild runs core's `Projection.rebuild` (the read model's `reset` and the checkpoint's deletion
+ * in one transaction), then `Projection.catchUp` replays the whole log into it. Beside a running
+ * `sluice run` of the same projection:
+ * - embedded PGlite: the data directory's lock refuses the command (stop the run first);
+ * - PostgreSQL: both may replay; every batch commits with a compare-and-set of the checkpoint, so
+ *   each event is applied once whichever wins. When the running instance wins a batch first, the
+ *   command stops replaying (its batch rolled back) and says the running instance goes on with it.
+ */
+import {
+  CheckpointConflictError,
+  type PluginConfigError,
+  type PluginStartError,
+  Projection,
+  type StoreError
+} from "@sluice/core"
+import { Console, Data, Effect, Layer, type LogLevel, Option } from "effect"
+import { UsageError } from "./Commands.ts"
+import { toDuration } from "./Config.ts"
+import type { ConfigFileError } from "./ConfigFile.ts"
+import { describeError } from "./ErrorText.ts"
+import * as Logging from "./Logging.ts"
+import { loadPlan } from "./Plan.ts"
+import * as Projections from "./Projections.ts"
+import {
+  chooseStore,
+  type DatabaseUrlError,
+  type MissingDatabaseUrlError,
+  type StoreStartError,
+  storeLayer
+} from "./StoreLayer.ts"
+import * as SubscriberStatus from "./SubscriberStatus.ts"
+
+/** NAME is not a projection of the config file (exit code 2). */
+export class UnknownProjectionError extends Data.TaggedError("UnknownProjectionError")<{
+  readonly name: string
+  readonly file: string
+  readonly known: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `no projection named ${JSON.stringify(this.name)} in ${this.file} (its projections: ${this.known.join(", ") || "none"})`
+  }
+}
+
+/** The read model could not be rebuilt (its reset or an event failed) or read (never set up?). */
+export class ReadModelError extends Data.TaggedError("ReadModelError")<{
+  readonly projection: string
+  readonly action: "rebuild" | "read"
+  readonly reason: string
+}> {
+  override get message() {
+    return this.action === "read"
+      ? `projection ${this.projection}: cannot read its read model (has sluice run set it up yet?): ${this.reason}`
+      : `projection ${this.projection}: rebuild failed (the checkpoint stays at the last batch that committed): ${this.reason}`
+  }
+}
+
+/** Why a projection command failed (what `run` fails with, and the read model's own errors). */
+export type ProjectionCommandError =
+  | MissingDatabaseUrlError
+  | DatabaseUrlError
+  | StoreStartError
+  | Projections.ProjectionSetupError
+  | PluginConfigError
+  | PluginStartError
+  | ConfigFileError
+  | UnknownProjectionError
+  | StoreError
+  | ReadModelError
+  | UsageError
+
+/** The most rows per table `projection show` prints. */
+export const maxShowLimit = 1000
+
+/** Loads the plan, finds the projection `name`, opens the store and hands `f` the ready projection. */
+const withProjection = <A, E, R>(
+  file: string,
+  name: string,
+  logLevel: Option.Option<LogLevel.LogLevel>,
+  command: string,
+  f: (projection: Projections.ReadyProjection) => Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function* () {
+    const plan = yield* loadPlan(file)
+    const { config } = plan.loaded
+    const planned = plan.projections.find((p) => p.config.name === name)
+    if (planned === undefined) {
+      return yield* new UnknownProjectionError({ name, file, known: plan.projections.map((p) => p.config.name) })
+    }
+    const choice = yield* chooseStore(config.store)
+    const logging = Logging.layer(
+      config.logging.format,
+      Option.getOrElse(logLevel, () => config.logging.level)
+    )
+    const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false })
+    return yield* Effect.flatMap(Projections.build(planned, toDuration(config.relay.gracePeriod)), f).pipe(
+      Effect.provide(open.pipe(Layer.provideMerge(logging)))
+    )
+  })
+
+/** `sluice projection rebuild NAME`: empties the read model, resets the checkpoint, replays the log; prints counts. */
+export const rebuild = (
+  file: string,
+  name: string,
+  logLevel: Option.Option<LogLevel.LogLevel>
+): Effect.Effect<void, ProjectionCommandError> =>
+  withProjection(file, name, logLevel, `projection rebuild ${name}`, (ready) =>
+    Effect.gen(function* () {
+      yield* ready.setup
+      const failed = (error: unknown) =>
+        new ReadModelError({ projection: name, action: "rebuild", reason: describeError(error) })
+      yield* Projection.rebuild(ready.projection).pipe(Effect.mapError(failed))
+      yield* Effect.logInfo("projection reset: replaying the log").pipe(Effect.annotateLogs({ subscription: name }))
+      const replayed = yield* Effect.result(Projection.catchUp(ready.projection, ready.options))
+      if (replayed._tag === "Success") {
+        const { events, batches, position } = replayed.success
+        const at = position === null ? "none (the log is empty)" : `${position.transaction_id}/${position.position}`
+        return yield* Console.log(`rebuilt ${name}: ${events} event(s) in ${batches} batch(es), checkpoint ${at}`)
+      }
+      if (!(replayed.failure instanceof CheckpointConflictError)) return yield* Effect.fail(failed(replayed.failure))
+      yield* Console.log(
+        `reset ${name}; another instance (a running sluice run) moved its checkpoint meanwhile and is replaying the log: follow it with sluice status`
+      )
+    })
+  )
+
+/** `sluice projection show NAME`: the projection's checkpoint and lag, then its read model's newest rows. */
+export const show = (
+  file: string,
+  name: string,
+  logLevel: Option.Option<LogLevel.LogLevel>,
+  options: { readonly limit: number; readonly json: boolean }
+): Effect.Effect<void, ProjectionCommandError> =>
+  options.limit < 1 || options.limit > maxShowLimit
+    ? Effect.fail(new UsageError({ reason: `--limit: must be from 1 to ${maxShowLimit}, got ${options.limit}` }))
+    : withProjection(file, name, logLevel, `projection show ${name}`, (ready) =>
+        Effect.gen(function* () {
+          const status = (yield* SubscriberStatus.measure([name])).find((s) => s.name === name)
+          const tables = Option.isNone(ready.show)
+            ? []
+            : yield* ready.show
+                .value(options.limit)
+                .pipe(
+                  Effect.mapError(
+                    (error) => new ReadModelError({ projection: name, action: "read", reason: describeError(error) })
+                  )
+                )
+          if (options.json) return yield* Console.log(JSON.stringify({ subscription: status, tables }, null, 2))
+          if (status !== undefined) {
+            const at = status.checkpoint === null ? "no checkpoint yet" : `checkpoint ${status.checkpoint}`
+            yield* Console.log(`${name}: ${at}, lag ${SubscriberStatus.lagText(status)} event(s)`)
+          }
+          if (Option.isNone(ready.show)) yield* Console.log(`(the plugin ${ready.plugin} shows no rows)`)
+          for (const table of tables) {
+            yield* Console.log(`${table.name} (${table.rows.length} row(s)):`)
+            for (const row of table.rows) yield* Console.log(`  ${JSON.stringify(row)}`)
+          }
+        })
+      )

@@ -1,0 +1,120 @@
+/**
+ * `@sluice/plugin-yfinance/read-model`: a read model of the Yahoo events in the store's database
+ * (the latest quote per symbol, one OHLC row per symbol and UTC day), kept by an async projection:
+ * its rows commit with its checkpoint, so each event is applied exactly once. The runner loads it
+ * as a projection plugin (`projections` in the config); code uses `makeReadModel` directly.
+ */
+import { type LoggedEvent, Plugin, Projection } from "@sluice/core"
+import { Effect, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { BAR_CLOSED, type BarPayload, QUOTE_UPDATED, type QuotePayload } from "./Payloads.ts"
+
+// #region read-model
+/** The read model's tables in `schema`: the latest quote per symbol, one OHLC row per symbol and (UTC) day. */
+const tablesIn = (sql: SqlClient.SqlClient, schema: string) => ({
+  quotes: sql(`${schema}.latest_quotes`),
+  days: sql(`${schema}.daily_ohlc`)
+})
+
+const setup = (schema: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const t = tablesIn(sql, schema)
+    yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(schema)}`
+    yield* sql`CREATE TABLE IF NOT EXISTS ${t.quotes} (
+      symbol text PRIMARY KEY, price float8 NOT NULL, currency text, market_time timestamptz NOT NULL)`
+    // A day's row comes from its daily bar once there is one (final); until then, quotes fold into it.
+    yield* sql`CREATE TABLE IF NOT EXISTS ${t.days} (
+      symbol text, day date, open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
+      close float8 NOT NULL, volume float8, as_of timestamptz NOT NULL, source text NOT NULL,
+      PRIMARY KEY (symbol, day))`
+  })
+
+const applyQuote = (schema: string, q: QuotePayload) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const t = tablesIn(sql, schema)
+    yield* sql`
+      INSERT INTO ${t.quotes} AS l (symbol, price, currency, market_time)
+      VALUES (${q.symbol}, ${q.price}, ${q.currency}, ${q.market_time}::timestamptz)
+      ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, currency = excluded.currency,
+        market_time = excluded.market_time
+      WHERE l.market_time <= excluded.market_time`
+    yield* sql`
+      INSERT INTO ${t.days} AS d (symbol, day, open, high, low, close, volume, as_of, source)
+      VALUES (${q.symbol}, (${q.market_time}::timestamptz AT TIME ZONE 'UTC')::date, ${q.price}, ${q.price},
+              ${q.price}, ${q.price}, ${q.volume}, ${q.market_time}::timestamptz, 'quotes')
+      ON CONFLICT (symbol, day) DO UPDATE SET high = greatest(d.high, excluded.high),
+        low = least(d.low, excluded.low), close = excluded.close, volume = excluded.volume, as_of = excluded.as_of
+      WHERE d.source = 'quotes' AND d.as_of <= excluded.as_of`
+  })
+
+const applyBar = (schema: string, b: BarPayload) =>
+  Effect.gen(function* () {
+    if (b.interval !== "1d") return
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`
+      INSERT INTO ${tablesIn(sql, schema).days} (symbol, day, open, high, low, close, volume, as_of, source)
+      VALUES (${b.symbol}, (${b.start}::timestamptz AT TIME ZONE 'UTC')::date, ${b.open}, ${b.high}, ${b.low},
+              ${b.close}, ${b.volume}, ${b.end}::timestamptz, 'bar')
+      ON CONFLICT (symbol, day) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low,
+        close = excluded.close, volume = excluded.volume, as_of = excluded.as_of, source = 'bar'`
+  })
+
+/** The projection named `name`, its tables in `schema`: its rows commit with its checkpoint. */
+export const makeReadModel = (name: string, schema = "public") => ({
+  setup: setup(schema),
+  projection: Projection.make({
+    name,
+    eventTypes: [QUOTE_UPDATED, BAR_CLOSED],
+    apply: (e: LoggedEvent) =>
+      e.event.event_type === QUOTE_UPDATED
+        ? applyQuote(schema, e.event.payload as unknown as QuotePayload)
+        : applyBar(schema, e.event.payload as unknown as BarPayload),
+    reset: Effect.flatMap(SqlClient.SqlClient, (sql) => {
+      const t = tablesIn(sql, schema)
+      return Effect.asVoid(sql`TRUNCATE ${t.quotes}, ${t.days}`)
+    })
+  })
+})
+// #endregion read-model
+
+/** The newest rows of each table (latest quotes by symbol; daily rows newest day first), at most `limit` each. */
+const show = (schema: string) => (limit: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const t = tablesIn(sql, schema)
+    const quotes = yield* sql`
+      SELECT symbol, price, currency, market_time FROM ${t.quotes} ORDER BY symbol LIMIT ${limit}`
+    const days = yield* sql`
+      SELECT symbol, day::text AS day, open, high, low, close, volume, source FROM ${t.days}
+      ORDER BY day DESC, symbol LIMIT ${limit}`
+    return [
+      { name: `${schema}.latest_quotes`, rows: quotes },
+      { name: `${schema}.daily_ohlc`, rows: days }
+    ]
+  })
+
+// #region plugin
+/** The read model's options in a config file. */
+export const ReadModelConfig = Schema.Struct({
+  /** The SQL schema of its tables (created if missing). @default "public" */
+  schema: Schema.optionalKey(
+    Schema.String.pipe(
+      Schema.check(Schema.isPattern(/^[a-z_][a-z0-9_]{0,62}$/, { expected: "a lower-case SQL identifier" }))
+    )
+  )
+})
+export type ReadModelConfig = typeof ReadModelConfig.Type
+
+/** The projection plugin the runner loads: `{ "name": "yahoo-read-model", "plugin": "@sluice/plugin-yfinance/read-model" }`. */
+export const YahooReadModel = Plugin.defineProjection({
+  name: "@sluice/plugin-yfinance/read-model",
+  config: ReadModelConfig,
+  usesSql: true,
+  make: (config, instance) => {
+    const schema = config.schema ?? "public"
+    return Effect.succeed({ ...makeReadModel(instance, schema), show: show(schema) })
+  }
+})
+// #endregion plugin
