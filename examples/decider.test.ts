@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { EventStore, layerMemory, streamName } from "@sluice/core"
+import { EventStore, layerMemory, OutboxAdmin, streamName } from "@sluice/core"
 import { DeciderSpecification } from "@sluice/core/testing"
 import { Effect } from "effect"
 import { NotEnoughShares, position, trade } from "./decider.ts"
@@ -29,12 +29,13 @@ describe("the position's command handler", () => {
     Effect.gen(function* () {
       expect(yield* trade).toEqual({ shares: 6 })
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       const stored = yield* store.readStream(streamName("position", "ACME"))
       expect(stored.map((s) => [s.revision, s.event.event_type, s.event.payload])).toEqual([
         [0, "position.bought", { shares: 10 }],
         [1, "position.sold", { shares: 4 }]
       ])
-      const outbox = yield* store.listOutbox({})
+      const outbox = yield* admin.listOutbox({})
       expect(outbox.map((o) => [o.route, o.ordering_key])).toEqual([
         ["trades", "position:ACME"],
         ["trades", "position:ACME"]

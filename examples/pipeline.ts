@@ -3,7 +3,7 @@
  * store. `memory-pipeline.ts` runs it; `pipeline.test.ts` unit-tests it with TestClock.
  */
 
-import { delivered, EventStore, encodeEvent, Pipeline, type Route, type Source, type Transport } from "@sluice/core"
+import { delivered, encodeEvent, OutboxAdmin, Pipeline, type Route, type Source, type Transport } from "@sluice/core"
 import { Clock, Console, DateTime, Effect } from "effect"
 
 // #region source
@@ -74,9 +74,9 @@ export const runDemo = (ticks: number) =>
     Effect.gen(function* () {
       yield* Pipeline.start(yield* pipeline)
       yield* Effect.sleep(`${ticks - 0.5} seconds`)
-      const store = yield* EventStore
-      while ((yield* store.stats).pending > 0) yield* Effect.sleep("50 millis")
-      return yield* store.stats
+      const admin = yield* OutboxAdmin
+      while ((yield* admin.stats).pending > 0) yield* Effect.sleep("50 millis")
+      return yield* admin.stats
     })
   )
 // #endregion run

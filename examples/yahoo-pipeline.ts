@@ -4,7 +4,7 @@
  * embedded PGlite against recorded Yahoo responses and a local webhook receiver.
  */
 // #region yahoo
-import { EventStore, Pipeline, type Plugin, type Route, Sources, Transports } from "@sluice/core"
+import { OutboxAdmin, Pipeline, type Plugin, type Route, Sources, Transports } from "@sluice/core"
 import { YFinance } from "@sluice/plugin-yfinance"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
@@ -37,13 +37,13 @@ export const pipeline = Pipeline.make({ routes })
 export const ingestAndDeliver = Effect.scoped(
   Effect.gen(function* () {
     yield* Pipeline.start(yield* pipeline)
-    const store = yield* EventStore
+    const admin = yield* OutboxAdmin
     const done = Effect.map(
-      store.stats,
+      admin.stats,
       (stats) => stats.pending === 0 && routes.every((route) => (stats.by_route[route.name]?.delivered ?? 0) > 0)
     )
     while (!(yield* done)) yield* Effect.sleep("20 millis")
-    return yield* store.stats
+    return yield* admin.stats
   })
 )
 // #endregion yahoo

@@ -7,7 +7,7 @@
  * paths answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
  * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
  */
-import { EventStore, type StoreError, SubscriptionStore } from "@sluice/core"
+import { EventStore, OutboxAdmin, type StoreError, SubscriptionStore } from "@sluice/core"
 import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
@@ -129,7 +129,9 @@ const Empty = Schema.Struct({})
 export const routes = (options: AdminOptions) =>
   Layer.unwrap(
     Effect.gen(function* () {
-      const store = yield* EventStore
+      const store = yield* OutboxAdmin
+      // Dead letters are shown with their event, read from the log.
+      const events = yield* EventStore
       // Set where the store was opened by StoreLayer (the runner); a store given otherwise has none.
       const migrations = Option.getOrUndefined(yield* Effect.serviceOption(MigrationState))
       const health = yield* StoreHealth
@@ -234,7 +236,7 @@ export const routes = (options: AdminOptions) =>
             GET: (request, [id = ""]) =>
               Effect.gen(function* () {
                 yield* query(request, [])
-                const found = yield* DeadLetters.show(store, id)
+                const found = yield* DeadLetters.show(store, events, id)
                 if (Option.isNone(found)) return Guards.error(404, `no dead letter with id ${id}`)
                 return json(found.value)
               })

@@ -3,7 +3,7 @@
  * scope; logs the address it bound (useful with port 0). A failure to listen (port taken, no
  * permission, unknown host) is an AdminServerError saying which address and what to change.
  */
-import type { EventStore } from "@sluice/core"
+import type { EventStore, OutboxAdmin } from "@sluice/core"
 import { Data, Effect, Layer, type Scope } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import * as Admin from "./Admin.ts"
@@ -51,7 +51,7 @@ export const start = (
   config: AdminConfig,
   stopping: Effect.Effect<boolean> = Effect.succeed(false),
   subscribers: ReadonlyArray<string> = []
-): Effect.Effect<string, AdminServerError, EventStore | StoreHealth | Scope.Scope> =>
+): Effect.Effect<string, AdminServerError, EventStore | OutboxAdmin | StoreHealth | Scope.Scope> =>
   Effect.gen(function* () {
     const server = yield* Layer.build(
       NodeWebServer.layer({ host: config.host, port: config.port, gracefulShutdownTimeout: "2 seconds" })

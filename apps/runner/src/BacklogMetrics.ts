@@ -5,7 +5,7 @@
  * `stats` counts every delivered row kept for audit (on PostgreSQL with 2 million delivered rows:
  * 450 ms per scrape against 0.7 ms; see the store-postgres README).
  */
-import type { EventStore, RouteBacklog, StoreError } from "@sluice/core"
+import type { OutboxAdmin, RouteBacklog, StoreError } from "@sluice/core"
 import { Clock, DateTime, Effect, Metric } from "effect"
 
 export const outboxPending = Metric.gauge("sluice_outbox_pending", { description: "Outbox rows waiting for delivery" })
@@ -41,7 +41,7 @@ const nothing: RouteBacklog = { pending: 0, leased: 0, dead: 0, oldest_pending_a
  * otherwise keep their last values). Routes are never forgotten: one with no undelivered rows left
  * (removed from the config, say) keeps reading 0 until the process restarts.
  */
-export const makeBacklogGauges = (store: EventStore["Service"]): Effect.Effect<void, StoreError> => {
+export const makeBacklogGauges = (store: OutboxAdmin["Service"]): Effect.Effect<void, StoreError> => {
   const seen = new Set<string>()
   return Effect.gen(function* () {
     const backlog = yield* store.backlog

@@ -3,7 +3,7 @@
  * the config, open the store when needed, print results on stdout. Logs go to stderr (Logging.ts).
  */
 import { existsSync } from "node:fs"
-import { EventStore } from "@sluice/core"
+import { EventStore, OutboxAdmin } from "@sluice/core"
 import { Config, Console, Data, Duration, Effect, Layer, type LogLevel, Option, type Redacted } from "effect"
 import { maxSampleMs } from "./Admin.ts"
 import * as AdminClient from "./AdminClient.ts"
@@ -85,19 +85,20 @@ const asTypedForAdmin = (args: ReadonlyArray<string> = process.argv.slice(2)): s
 /**
  * Runs `f` with the configured store open as it is: no migration and no DDL (a missing or
  * unmigrated schema, or an empty data directory, is an error naming it), an embedded data
- * directory locked under `command`, with the config's logging.
+ * directory locked under `command`, with the config's logging. `f` gets the store's outbox admin
+ * port and the config; the store's other services are in its context.
  */
 const withStore = <A, E, R>(
   file: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
   command: string,
-  f: (store: EventStore["Service"], config: LoadedConfig["config"]) => Effect.Effect<A, E, R>
+  f: (store: OutboxAdmin["Service"], config: LoadedConfig["config"]) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(file, true)
     const choice = yield* chooseStore(loaded.config.store)
     const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false, viaAdmin: asTypedForAdmin() })
-    return yield* Effect.flatMap(EventStore, (store) => f(store, loaded.config)).pipe(
+    return yield* Effect.flatMap(OutboxAdmin, (store) => f(store, loaded.config)).pipe(
       Effect.provide(open.pipe(Layer.provideMerge(logging(loaded.config.logging, logLevel))))
     )
   })
@@ -189,7 +190,7 @@ export class DeadLetterNotFoundError extends Data.TaggedError("DeadLetterNotFoun
 export const dlqShow = (file: string, logLevel: Option.Option<LogLevel.LogLevel>, id: string) =>
   withStore(file, logLevel, "dlq show", (store) =>
     Effect.gen(function* () {
-      const found = yield* DeadLetters.show(store, id)
+      const found = yield* DeadLetters.show(store, yield* EventStore, id)
       if (Option.isNone(found)) return yield* Effect.fail(new DeadLetterNotFoundError({ id }))
       yield* Console.log(JSON.stringify(found.value, null, 2))
     })

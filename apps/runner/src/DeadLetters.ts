@@ -3,7 +3,7 @@
  * a page of them, showing one with its event, and how the commands print them. (Purging is the
  * store's `purgeDead`.)
  */
-import { type EventStore, encodeEvent, type OutboxEntry, type OutboxId } from "@sluice/core"
+import { type EventStore, encodeEvent, type OutboxAdmin, type OutboxEntry, type OutboxId } from "@sluice/core"
 import { Console, DateTime, Effect, Option, Schema } from "effect"
 
 /** A dead letter as JSON (the field order is the printed order). */
@@ -53,7 +53,7 @@ export const toPage = (rows: ReadonlyArray<DeadLetter>, limit: number): Page => 
 
 /** Up to `limit` dead letters after the outbox id `after` (if given), oldest first. */
 export const page = (
-  store: EventStore["Service"],
+  store: OutboxAdmin["Service"],
   options: { readonly limit: number; readonly route?: string | undefined; readonly after?: string | undefined }
 ) =>
   Effect.map(
@@ -71,13 +71,13 @@ const maxBigint = 9_223_372_036_854_775_807n
 /** True for text that can be an outbox id (a bigint): anything else must not reach the SQL. */
 export const isOutboxId = (id: string): id is OutboxId => /^\d{1,19}$/.test(id) && BigInt(id) <= maxBigint
 
-/** One dead letter (by outbox id) with its event, or none. */
-export const show = (store: EventStore["Service"], id: string) =>
+/** One dead letter (by outbox id) with its event (read from `events`, the log), or none. */
+export const show = (store: OutboxAdmin["Service"], events: EventStore["Service"], id: string) =>
   Effect.gen(function* () {
     if (!isOutboxId(id)) return Option.none()
     const [entry] = yield* store.listOutbox({ status: "dead", outbox_ids: [id], limit: 1 })
     if (entry === undefined) return Option.none()
-    const stored = yield* store.getEvent(entry.event_id)
+    const stored = yield* events.getEvent(entry.event_id)
     return Option.some({
       ...toJson(entry),
       event: Option.isSome(stored) ? encodeEvent(stored.value.event) : null
@@ -102,7 +102,7 @@ export interface ReplayFilter {
  * Replays the dead letters a filter names. Requested ids that are not dead letters are reported,
  * not an error here: the others are still replayed.
  */
-export const replay = (store: EventStore["Service"], filter: ReplayFilter) =>
+export const replay = (store: OutboxAdmin["Service"], filter: ReplayFilter) =>
   Effect.gen(function* () {
     const route = filter.route === undefined ? {} : { route: filter.route }
     const eventType = filter.event_type === undefined ? {} : { event_type: filter.event_type }

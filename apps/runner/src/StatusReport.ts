@@ -3,7 +3,7 @@
  * subscriber's checkpoint and lag), measured from the store and printed as text or JSON. The admin API's `GET /api/status` answers the same
  * report, so `sluice status --admin URL` prints exactly what `sluice status` does.
  */
-import type { EventStore } from "@sluice/core"
+import type { OutboxAdmin } from "@sluice/core"
 import { Clock, Console, DateTime, Duration, Effect, Schema } from "effect"
 import { lagText, SubscriberStatus } from "./SubscriberStatus.ts"
 
@@ -48,7 +48,7 @@ export interface Migrations {
 
 /** Reads the store's stats twice, `sample` apart (once when it is zero), into a report. */
 export const measure = (
-  store: EventStore["Service"],
+  store: OutboxAdmin["Service"],
   sample: Duration.Duration,
   migrations?: Migrations,
   subscriptions?: ReadonlyArray<SubscriberStatus>

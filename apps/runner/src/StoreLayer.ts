@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { EventStore, layerMemory, SubscriptionStore } from "@sluice/core"
+import { EventStore, layerMemory, OutboxAdmin, OutboxQueue, SubscriptionStore } from "@sluice/core"
 import {
   isCurrent,
   type MigrationStatus,
@@ -127,8 +127,18 @@ export class StoreSql extends Context.Service<StoreSql, { readonly client: SqlCl
   "@sluice/runner/StoreSql"
 ) {}
 
-/** Every service a command gets from the store it opened. */
-export type StoreServices = EventStore | SubscriptionStore | StoreHealth | MigrationState | StoreSql
+/**
+ * Every service a command gets from the store it opened: its event log, its outbox for relays and
+ * for operators, its subscriptions' checkpoints, and the runner's views of it.
+ */
+export type StoreServices =
+  | EventStore
+  | OutboxQueue
+  | OutboxAdmin
+  | SubscriptionStore
+  | StoreHealth
+  | MigrationState
+  | StoreSql
 
 /** The bundled migrations the schema had applied when the store was opened (`status` reports it). */
 export class MigrationState extends Context.Service<
@@ -227,7 +237,7 @@ const checkSchema = (schema: string, database: string) =>
 const sqlStore = <E>(
   choice: Extract<StoreChoice, { readonly schema: string }>,
   options: OpenOptions,
-  layer: Layer.Layer<EventStore | SubscriptionStore | SqlClient.SqlClient, E>
+  layer: Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | SqlClient.SqlClient, E>
 ): Effect.Effect<Context.Context<StoreServices>, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const built = yield* Layer.build(layer)
@@ -238,6 +248,8 @@ const sqlStore = <E>(
         : checkSchema(choice.schema, describeDatabase(choice))
     ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
     return Context.make(EventStore, Context.get(built, EventStore)).pipe(
+      Context.add(OutboxQueue, Context.get(built, OutboxQueue)),
+      Context.add(OutboxAdmin, Context.get(built, OutboxAdmin)),
       Context.add(SubscriptionStore, Context.get(built, SubscriptionStore)),
       Context.add(StoreSql, StoreSql.of({ client: sql })),
       Context.add(StoreHealth, sqlHealth(sql, choice.schema)),
@@ -278,7 +290,7 @@ const messageOf = (error: unknown): string => (error instanceof StoreStartError 
 const toStart = (store: string) => (error: unknown) => new StoreStartError({ store, reason: messageOf(error) })
 
 /**
- * The EventStore and its health check, for a choice: migrated on start by default, or opened as it
+ * The store's services and its health check, for a choice: migrated on start by default, or opened as it
  * is (`migrate: false`). An embedded store also provides its DataDirLock.
  */
 export const storeLayer = (

@@ -3,7 +3,7 @@
  * readiness, Prometheus metrics, the dead-letter endpoints and bearer-token enforcement.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore, MemoryEventStore, permanent, Relay, Transports } from "@sluice/core"
+import { EventStore, MemoryEventStore, OutboxAdmin, OutboxQueue, permanent, Relay, Transports } from "@sluice/core"
 import { MemoryTransport, makeBatch, makeEvent } from "@sluice/core/testing"
 import { Effect, Layer, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
@@ -27,7 +27,8 @@ const setup = (
   Effect.gen(function* () {
     // Metrics live in the process-wide registry (as in the runner): a fresh route name keeps counts exact.
     const route = options.route ?? "hooks"
-    const store = yield* MemoryEventStore.make
+    const stores = yield* MemoryEventStore.makeStores
+    const store = stores.eventStore
     const transport = yield* MemoryTransport.make("hook", (envelope) =>
       envelope.event.event_type === "bad.thing" ? permanent("HTTP 422: nope") : permanent("HTTP 410: gone")
     )
@@ -35,17 +36,21 @@ const setup = (
       yield* makeBatch([makeEvent({ event_type: "bad.thing" }), makeEvent({ event_type: "other.thing" })], [route])
     )
     yield* Relay.runOnce({ routes: [{ name: route, transport: "hook", topic: "t", match: ["**"] }] }).pipe(
-      Effect.provideService(EventStore, store),
+      Effect.provideService(OutboxQueue, stores.outboxQueue),
       Effect.provideService(Transports, Transports.makeOf([transport.transport]))
     )
     yield* store.append(yield* makeBatch([makeEvent()], ["later"]))
     const ready = options.ready ?? true
+    // The admin server gets the log and the outbox's admin port, not the relays' queue.
     const services = Layer.mergeAll(
+      Layer.succeed(EventStore, store),
       // `stats` reads every delivered row on a database: the admin server (`/metrics` on every
       // scrape) must use `backlog`.
       Layer.succeed(
-        EventStore,
-        options.stats === true ? store : { ...store, stats: Effect.die("the admin server read stats") }
+        OutboxAdmin,
+        options.stats === true
+          ? stores.outboxAdmin
+          : { ...stores.outboxAdmin, stats: Effect.die("the admin server read stats") }
       ),
       Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: ready, migrations: ready }) })),
       HttpServer.layerServices
@@ -67,7 +72,7 @@ const setup = (
         const response = await handler(new Request(`http://admin${path}`, { ...init, headers }))
         return { status: response.status, text: await response.text() }
       })
-    return { call, store }
+    return { call, stores }
   })
 
 describe("admin HTTP API", () => {
@@ -91,13 +96,13 @@ describe("admin HTTP API", () => {
 
   it.live("a route whose backlog was delivered shows 0, not its last value", () =>
     Effect.gen(function* () {
-      const { call, store } = yield* setup()
+      const { call, stores } = yield* setup()
       const drained = `drained-${Math.random().toString(36).slice(2)}`
-      yield* store.append(yield* makeBatch([makeEvent()], [drained]))
+      yield* stores.eventStore.append(yield* makeBatch([makeEvent()], [drained]))
       assert.include((yield* call("/metrics")).text, `sluice_outbox_pending{route="${drained}"} 1`)
       const transport = yield* MemoryTransport.make("ok")
       yield* Relay.runOnce({ routes: [{ name: drained, transport: "ok", topic: "t", match: ["**"] }] }).pipe(
-        Effect.provideService(EventStore, store),
+        Effect.provideService(OutboxQueue, stores.outboxQueue),
         Effect.provideService(Transports, Transports.makeOf([transport.transport]))
       )
       assert.include((yield* call("/metrics")).text, `sluice_outbox_pending{route="${drained}"} 0`)
@@ -125,7 +130,7 @@ describe("admin HTTP API", () => {
 
   it.live("lists, shows and replays dead letters", () =>
     Effect.gen(function* () {
-      const { call, store } = yield* setup()
+      const { call, stores } = yield* setup()
       const list = JSON.parse((yield* call("/api/dead-letters")).text) as {
         dead_letters: Array<{ outbox_id: string; last_error: string; route: string }>
       }
@@ -150,7 +155,7 @@ describe("admin HTTP API", () => {
       assert.deepStrictEqual(JSON.parse(byRoute.text), { replayed: 1, not_dead_letters: [] })
       const unknown = yield* call("/api/dead-letters/replay", { method: "POST", body: '{"ids":["999"]}' })
       assert.deepStrictEqual(JSON.parse(unknown.text), { replayed: 0, not_dead_letters: ["999"] })
-      const rows = yield* store.listOutbox({ outbox_ids: [first!.outbox_id, second!.outbox_id] as never })
+      const rows = yield* stores.outboxAdmin.listOutbox({ outbox_ids: [first!.outbox_id, second!.outbox_id] as never })
       assert.deepStrictEqual(
         rows.map((r) => [r.status, r.attempts, r.replays]),
         [

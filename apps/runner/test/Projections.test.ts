@@ -5,7 +5,7 @@
  * and lag as `status` and `/api/status` report them, and the projection commands' errors.
  */
 import { assert, describe, expect, it } from "@effect/vitest"
-import { EventStore, jsonLogger, layerMemory, SubscriptionStore } from "@sluice/core"
+import { EventStore, jsonLogger, layerMemory, OutboxAdmin, SubscriptionStore } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
 import { Effect, Layer, Logger, Schedule } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
@@ -189,7 +189,8 @@ describe("subscribers in status", () => {
       )
       const subscriptions = yield* SubscriberStatus.measure(["read-model"])
       const store = yield* EventStore
-      const report = yield* StatusReport.measure(store, 0 as never, undefined, subscriptions).pipe(
+      const admin = yield* OutboxAdmin
+      const report = yield* StatusReport.measure(admin, 0 as never, undefined, subscriptions).pipe(
         Effect.provideService(EventStore, store)
       )
       yield* StatusReport.print(report, false)
@@ -201,6 +202,7 @@ describe("subscribers in status", () => {
 
       const services = Layer.mergeAll(
         Layer.succeed(EventStore, store),
+        Layer.succeed(OutboxAdmin, admin),
         Layer.succeed(SubscriptionStore, yield* SubscriptionStore),
         Layer.succeed(StoreHealth, StoreHealth.of({ check: Effect.succeed({ database: true, migrations: true }) })),
         HttpServer.layerServices

@@ -1,8 +1,10 @@
 /**
- * The EventStore port: the durable heart of Sluice. It keeps raw payloads, the immutable event log
- * and the outbox, and it is the only place where the outbox state machine (Outbox.ts) is applied.
+ * The EventStore port: the event log, the durable heart of Sluice. It keeps raw payloads and the
+ * immutable event log, and creates the outbox rows an append routes (relays take them through the
+ * OutboxQueue port, operators through OutboxAdmin, subscriptions read the log through
+ * SubscriptionStore: one adapter layer provides all four over one state or connection).
  *
- * Contract (every adapter runs the suite in `@sluice/core/testing`):
+ * Contract (every adapter runs `EventStoreContract` and `StreamContract` in `@sluice/core/testing`):
  * - `append` is atomic: the raw payload, the new events and their outbox rows are all stored or none
  *   is. An event whose id is already stored is a duplicate: it and its outbox rows are skipped.
  *   A batch holding text PostgreSQL cannot store (U+0000, lone surrogates: StorableText.ts) is
@@ -16,17 +18,11 @@
  * - `readStream` returns a stream's events in revision order (forwards or backwards); `readEvents`
  *   the whole log in position order.
  * - `transaction` runs an effect so that every append inside it commits or rolls back with it; a SQL
- *   store also runs the caller's own statements in it (the outbox pattern's business write).
- * - `claim` leases up to `limit` due pending rows in (next_attempt_at, append order) order, never a
- *   row leased by someone else; on an ordered route it never hands out an entity's row while an
- *   earlier row of that entity on that route is still pending.
- * - `complete` applies results in bulk; a result whose lease token is not the row's current,
- *   unexpired token is rejected (fencing), and reported as such, never applied.
- * - `replay` moves dead rows back to pending with attempts reset.
+ *   store also runs the caller's own statements in it (the outbox pattern's business write). The
+ *   other ports' writes (a claim, a checkpoint) join it too.
  */
-import { Context, Data, type DateTime, type Duration, type Effect, type Option } from "effect"
+import { Context, Data, type DateTime, type Effect, type Option } from "effect"
 import type { Event, EventId, RawPayload, RawPayloadId } from "./Event.ts"
-import type { OutboxEntry, OutboxId, OutboxStatus } from "./Outbox.ts"
 import { batchProblem } from "./StorableText.ts"
 import type {
   AppendToStreamOptions,
@@ -87,67 +83,6 @@ export interface AppendResult {
   readonly outbox_rows: number
 }
 
-export interface ClaimOptions {
-  /** Who claims (process and worker), recorded on the lease for operators. */
-  readonly owner: string
-  readonly limit: number
-  /** How long the lease lasts; after it, the rows may be claimed by others. */
-  readonly lease: Duration.Duration
-  /** Claim only these routes (default: all). */
-  readonly routes?: ReadonlyArray<string>
-}
-
-export interface Claimed {
-  readonly entry: OutboxEntry
-  readonly event: Event
-}
-
-export type Completion = Data.TaggedEnum<{
-  Delivered: { readonly outbox_id: OutboxId; readonly token: string }
-  /**
-   * Try again after `delay_ms`, counted by the store's clock from when it records the result (not
-   * an absolute time from the relay's clock: relays on hosts with skewed clocks would otherwise
-   * shorten or stretch every backoff).
-   */
-  Retry: {
-    readonly outbox_id: OutboxId
-    readonly token: string
-    readonly error: string
-    readonly delay_ms: number
-  }
-  Dead: { readonly outbox_id: OutboxId; readonly token: string; readonly error: string }
-  /** Give the row back without counting an attempt (graceful shutdown). */
-  Release: { readonly outbox_id: OutboxId; readonly token: string }
-}>
-export const Completion = Data.taggedEnum<Completion>()
-
-export interface CompletionReport {
-  readonly applied: ReadonlyArray<OutboxId>
-  /** Results refused because the lease was stale (expired, or the row was claimed again) or the row was no longer pending. */
-  readonly rejected: ReadonlyArray<OutboxId>
-}
-
-export interface OutboxFilter {
-  readonly status?: OutboxStatus
-  readonly route?: string
-  readonly outbox_ids?: ReadonlyArray<OutboxId>
-  /** Page after this id (rows come in id order). */
-  readonly after?: OutboxId
-  /** @default 100 */
-  readonly limit?: number
-}
-
-export interface ReplayFilter {
-  readonly outbox_ids?: ReadonlyArray<OutboxId>
-  readonly route?: string
-  readonly event_type?: string
-}
-
-/** Which dead letters `purgeDead` deletes: all, or one route's. */
-export interface PurgeFilter {
-  readonly route?: string
-}
-
 export interface StoredEvent {
   /** Monotonic global position: the order of `readEvents`. */
   readonly position: number
@@ -157,39 +92,6 @@ export interface StoredEvent {
   readonly recorded_at: DateTime.Utc
   readonly event: Event
 }
-
-/** The undelivered rows of a route (or of all routes). */
-export interface RouteBacklog {
-  readonly pending: number
-  /** Pending rows under an unexpired lease (a relay is publishing them). */
-  readonly leased: number
-  readonly dead: number
-  readonly oldest_pending_at: DateTime.Utc | null
-}
-
-export interface OutboxBacklog extends RouteBacklog {
-  readonly by_route: Readonly<Record<string, RouteBacklog>>
-}
-
-export interface RouteStats extends RouteBacklog {
-  readonly delivered: number
-}
-
-export interface OutboxStats extends RouteStats {
-  readonly by_route: Readonly<Record<string, RouteStats>>
-}
-
-const withoutDelivered = ({ delivered: _, ...backlog }: RouteStats): RouteBacklog => backlog
-
-/** The backlog part of `stats`: no delivered counts, and only the routes with pending or dead rows. */
-export const backlogOf = ({ by_route, ...total }: OutboxStats): OutboxBacklog => ({
-  ...withoutDelivered(total),
-  by_route: Object.fromEntries(
-    Object.entries(by_route)
-      .filter(([, s]) => s.pending + s.dead > 0)
-      .map(([route, s]) => [route, withoutDelivered(s)])
-  )
-})
 
 export class EventStore extends Context.Service<
   EventStore,
@@ -210,38 +112,9 @@ export class EventStore extends Context.Service<
       options?: ReadStreamOptions
     ) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreError>
     readonly transaction: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
-    readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
-    readonly complete: (results: ReadonlyArray<Completion>) => Effect.Effect<CompletionReport, StoreError>
-    readonly replay: (filter: ReplayFilter) => Effect.Effect<number, StoreError>
-    /**
-     * Deletes dead-lettered outbox rows for good and returns how many. Their events and raw payloads
-     * stay (the event log is immutable), so appending the same event again is still a duplicate.
-     */
-    readonly purgeDead: (filter: PurgeFilter) => Effect.Effect<number, StoreError>
-    readonly listOutbox: (filter: OutboxFilter) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
     readonly getEvent: (id: EventId) => Effect.Effect<Option.Option<StoredEvent>, StoreError>
     /** Events in position order, after `after` (exclusive; 0 for the start). */
     readonly readEvents: (after: number, limit: number) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreError>
     readonly getRaw: (id: RawPayloadId) => Effect.Effect<Option.Option<RawPayload>, StoreError>
-    /**
-     * Every outbox row counted by state, per route. Delivered rows are kept (audit), so a database
-     * store reads the whole outbox: for an operator's look, not for polling.
-     */
-    readonly stats: Effect.Effect<OutboxStats, StoreError>
-    /**
-     * `stats` without the delivered count, read from the pending and dead rows only: its cost follows
-     * the backlog, not the outbox's history. For metrics scraped every few seconds. `by_route` holds
-     * the routes that have pending or dead rows.
-     */
-    readonly backlog: Effect.Effect<OutboxBacklog, StoreError>
-    /**
-     * Waits until rows may have become claimable, or `maxWait` passes, whichever is first: after an
-     * append, a replay, a release, a retry (claimable once due: `Relay.start` ends its next wait at
-     * the due time itself), or a settled row of an ordered route (a plain delivery makes no work and wakes
-     * nobody). A wake-up that comes while nobody waits is kept for the next call, which returns at
-     * once (one kept wake-up per store, whichever caller waits first). Relays call it when a claim
-     * came back short; it never replaces polling.
-     */
-    readonly waitForWork: (maxWait: Duration.Duration) => Effect.Effect<void, StoreError>
   }
 >()("sluice/EventStore") {}

@@ -1,5 +1,5 @@
 /**
- * The in-memory SubscriptionStore: the memory store's other half (`MemoryEventStore.makeStores`),
+ * The in-memory SubscriptionStore: one of the memory store's services (`MemoryEventStore.makeStores`),
  * over the same log, lock and transactions. A transaction holds the store's lock until it commits,
  * so positions commit in order and a position alone orders the log: every event's transaction id
  * is 0. Reads take the lock too, so they never see a transaction's events before it commits.

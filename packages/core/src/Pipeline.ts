@@ -11,6 +11,7 @@ import { Cause, Data, Duration, Effect, Option, Schema, SchemaIssue, type Scope 
 import type { EventStore } from "./EventStore.ts"
 import * as Ingest from "./Ingest.ts"
 import { durationOption, OptionError } from "./OptionError.ts"
+import type { OutboxQueue } from "./OutboxQueue.ts"
 import * as Relay from "./Relay.ts"
 import { settingsOf } from "./RelaySettings.ts"
 import { type DuplicateRouteError, makeRouter, Route, type Router } from "./Routing.ts"
@@ -170,7 +171,11 @@ const ingestLoop = (schedule: SourceSchedule & { readonly source: Source }, rout
  */
 export const start = (
   pipeline: Pipeline
-): Effect.Effect<PipelineHandle, UnknownSourceError | UnknownTransportError, EventStore | Transports | Scope.Scope> =>
+): Effect.Effect<
+  PipelineHandle,
+  UnknownSourceError | UnknownTransportError,
+  EventStore | OutboxQueue | Transports | Scope.Scope
+> =>
   Effect.gen(function* () {
     const sources = yield* resolveSources(pipeline)
     if (pipeline.relay !== undefined) {
@@ -192,5 +197,5 @@ export const start = (
 /** Runs the pipeline until interrupted: `start` in its own scope. */
 export const run = (
   pipeline: Pipeline
-): Effect.Effect<never, UnknownSourceError | UnknownTransportError, EventStore | Transports> =>
+): Effect.Effect<never, UnknownSourceError | UnknownTransportError, EventStore | OutboxQueue | Transports> =>
   Effect.scoped(Effect.andThen(start(pipeline), Effect.never))

@@ -7,9 +7,10 @@
  * at-least-once, and every envelope carries the event id so receivers can deduplicate.
  */
 import { Clock, Deferred, Duration, Effect, Fiber, type Scope } from "effect"
-import { EventStore, StoreError } from "./EventStore.ts"
+import { StoreError } from "./EventStore.ts"
 import * as DueTimes from "./internal/DueTimes.ts"
 import { countOption, durationOption } from "./OptionError.ts"
+import { OutboxQueue } from "./OutboxQueue.ts"
 import {
   type BatchFailedError,
   type BatchReport,
@@ -33,7 +34,7 @@ export { defaultBatchSize, type RelayOptions } from "./RelaySettings.ts"
  * drops, nor re-sends, a delivery that already happened. Options that cannot work (see
  * OptionError) make it die before claiming.
  */
-export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, StoreError, EventStore | Transports> =>
+export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, StoreError, OutboxQueue | Transports> =>
   Effect.suspend(() => runBatch(settingsOf(options))).pipe(
     Effect.catchTag("BatchFailedError", (failed) => Effect.fail(failed.error))
   )
@@ -93,9 +94,9 @@ export interface RelayHandle {
  */
 export const start = (
   options: StartOptions
-): Effect.Effect<RelayHandle, never, EventStore | Transports | Scope.Scope> =>
+): Effect.Effect<RelayHandle, never, OutboxQueue | Transports | Scope.Scope> =>
   Effect.gen(function* () {
-    const store = yield* EventStore
+    const store = yield* OutboxQueue
     const stopping = yield* Deferred.make<void>()
     let stopped = false
     const settings = settingsOf(options)
@@ -170,5 +171,5 @@ export const start = (
  * Runs the relay until interrupted: `start` in its own scope. Interrupting it stops gracefully
  * (in-flight batches finish within `gracePeriod`, then are interrupted, as `stop` says).
  */
-export const run = (options: StartOptions): Effect.Effect<never, never, EventStore | Transports> =>
+export const run = (options: StartOptions): Effect.Effect<never, never, OutboxQueue | Transports> =>
   Effect.scoped(Effect.andThen(start(options), Effect.never))

@@ -5,9 +5,10 @@
  * reports: the rows that will be delivered again.
  */
 import { Cause, Clock, Context, Data, DateTime, Duration, Effect, Metric, Random } from "effect"
-import { type Claimed, Completion, EventStore, StoreError } from "./EventStore.ts"
+import { StoreError } from "./EventStore.ts"
 import { forPublishing } from "./internal/RoutePublishing.ts"
 import * as Metrics from "./Metrics.ts"
+import { type Claimed, Completion, OutboxQueue } from "./OutboxQueue.ts"
 import type { Settings } from "./RelaySettings.ts"
 import { decide, type RetryPolicy } from "./RetryPolicy.ts"
 import { escapeText } from "./StorableText.ts"
@@ -222,7 +223,7 @@ const record = (
   timeout: Duration.Duration
 ) =>
   Effect.gen(function* () {
-    const store = yield* EventStore
+    const store = yield* OutboxQueue
     // Bounded, so a hung database cannot hold a shutdown forever; unrecorded rows come back when
     // their lease expires.
     const report = yield* store.complete(completions).pipe(
@@ -283,9 +284,9 @@ const record = (
  */
 export const runBatch = (
   settings: Settings
-): Effect.Effect<BatchReport, StoreError | BatchFailedError, EventStore | Transports> =>
+): Effect.Effect<BatchReport, StoreError | BatchFailedError, OutboxQueue | Transports> =>
   Effect.gen(function* () {
-    const store = yield* EventStore
+    const store = yield* OutboxQueue
     const { policy, lease, publishTimeout, routes } = settings
     const claimed = yield* store.claim({
       owner: settings.owner,

@@ -1,7 +1,7 @@
 /**
  * The SubscriptionStore port: what catch-up subscriptions and projections need from a store, beside
- * the EventStore (one adapter layer provides both): a gap-free read of the whole log, durable
- * checkpoints, and a wake-up when events commit.
+ * the EventStore (one adapter layer provides both, with the outbox's ports): a gap-free read of the
+ * whole log, durable checkpoints, and a wake-up when events commit.
  *
  * Contract (every adapter runs the suite in `@sluice/core/testing`, SubscriptionContract.ts):
  * - `readAll(after, limit)` returns committed events strictly after `after`, in log order

@@ -1,5 +1,5 @@
 /**
- * The in-process half of `EventStore.waitForWork`, shared by the stores: `signal` wakes every fiber
+ * The in-process half of `OutboxQueue.waitForWork`, shared by the stores: `signal` wakes every fiber
  * waiting now, and when none waits it is KEPT for the next `wait`, which then returns at once.
  *
  * Why kept: a relay is not waiting while it claims and publishes. A signal that arrived then (new

@@ -5,6 +5,7 @@ import * as CommandHandler from "../src/CommandHandler.ts"
 import { EventStore } from "../src/EventStore.ts"
 import * as MemoryEventStore from "../src/MemoryEventStore.ts"
 import { OptionError } from "../src/OptionError.ts"
+import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import { makeRouterUnsafe } from "../src/Routing.ts"
 import { streamName, WrongExpectedRevisionError } from "../src/Stream.ts"
 import { makeEvent } from "../src/testing/fixtures.ts"
@@ -52,6 +53,7 @@ describe("CommandHandler", () => {
   it.effect("reads, folds, decides and appends the events with their outbox rows", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       yield* TestClock.setTime(Date.UTC(2026, 2, 4, 5, 6, 7))
       const first = yield* handler.handle(stream, { type: "open", owner: "ada" })
       assert.deepStrictEqual([first.events, first.next_expected_revision], [[opened("ada")], 0])
@@ -74,7 +76,7 @@ describe("CommandHandler", () => {
         [last.entity_type, last.entity_id, last.schema_version, DateTime.formatIso(last.occurred_at)],
         ["account", "a-1", 1, "2026-03-04T05:06:07.000Z"]
       )
-      const outbox = yield* store.listOutbox({})
+      const outbox = yield* admin.listOutbox({})
       assert.deepStrictEqual(
         outbox.filter((o) => o.event_id === last.event_id).map((o) => [o.route, o.ordering_key]),
         [
@@ -190,6 +192,7 @@ describe("CommandHandler", () => {
   it.effect("inside the caller's transaction, its events roll back with it", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       const failed = yield* store
         .transaction(
           Effect.andThen(handler.handle(stream, { type: "open", owner: "ada" }), Effect.fail("later" as const))
@@ -197,7 +200,7 @@ describe("CommandHandler", () => {
         .pipe(Effect.flip)
       assert.strictEqual(failed, "later")
       assert.isTrue(Option.isNone(Option.fromNullishOr((yield* store.readStream(stream))[0])))
-      assert.strictEqual((yield* store.stats).pending, 0)
+      assert.strictEqual((yield* admin.stats).pending, 0)
     }).pipe(Effect.provide(MemoryEventStore.layerMemory))
   )
 

@@ -6,6 +6,7 @@ import * as Ingest from "../src/Ingest.ts"
 import { hex, sha256, utf8 } from "../src/internal/hash.ts"
 import { jsonLogger } from "../src/JsonLogger.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
+import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import { makeRouterUnsafe } from "../src/Routing.ts"
 import { type EventDraft, type FetchResult, type Source, SourceError, TransformError } from "../src/Source.ts"
 
@@ -38,6 +39,7 @@ describe("ingest pipeline", () => {
   it.effect("stores the raw payload, the events and one outbox row per matching route, in one append", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       const src = source(() =>
         Effect.succeed({
           events: [quote("AAPL", 187.5, 30), { ...quote("AAPL", 0, 31), event_type: "bar.closed" }],
@@ -53,7 +55,7 @@ describe("ingest pipeline", () => {
       const events = yield* store.readEvents(0, 10)
       expect(events.map((e) => e.event.event_type)).toEqual(["quote.updated", "bar.closed"])
       assert.isTrue(events.every((e) => e.event.trace_id === raw.trace_id && e.raw_id === raw.raw_id))
-      const rows = yield* store.listOutbox({})
+      const rows = yield* admin.listOutbox({})
       expect(rows.map((r) => [r.route, r.ordering_key])).toEqual([
         ["quotes", null],
         ["ordered", "instrument:AAPL"],
@@ -65,12 +67,13 @@ describe("ingest pipeline", () => {
   it.effect("fetching the same data twice creates no new events or outbox rows", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       const src = source(() => Effect.succeed({ events: [quote("AAPL", 1, 30), quote("MSFT", 2, 30)], issues: [] }))
       yield* Ingest.tick(src, router)
       const second = yield* Ingest.tick(src, router)
       expect(second.payloads[0]).toMatchObject({ appended: 0, duplicates: 2, outbox_rows: 0 })
       expect((yield* store.readEvents(0, 10)).length).toBe(2)
-      expect((yield* store.stats).pending).toBe(4)
+      expect((yield* admin.stats).pending).toBe(4)
     }).pipe(Effect.provide(layerMemory))
   )
 

@@ -6,10 +6,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, type Scope } from "effect"
-import { EventStore } from "../src/EventStore.ts"
+import type { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
 import * as MemoryEventStore from "../src/MemoryEventStore.ts"
 import { OptionError } from "../src/OptionError.ts"
+import type { OutboxQueue } from "../src/OutboxQueue.ts"
 import * as Relay from "../src/Relay.ts"
 import type { Route } from "../src/Routing.ts"
 import { makeRouterUnsafe } from "../src/Routing.ts"
@@ -20,14 +21,14 @@ import * as MemoryTransport from "../src/testing/MemoryTransport.ts"
 
 const routes: ReadonlyArray<Route> = [{ name: "r", transport: "memory", topic: "t", match: ["**"] }]
 
-type Needs = EventStore | Transports | Scope.Scope
+type Needs = EventStore | OutboxQueue | Transports | Scope.Scope
 
-/** Runs `effect` (scoped) on `store`, or an empty memory store, with a memory transport; its exit. */
-const exitOf = <A, E>(effect: Effect.Effect<A, E, Needs>, store?: EventStore["Service"]) =>
+/** Runs `effect` (scoped) on `stores`, or an empty memory store, with a memory transport; its exit. */
+const exitOf = <A, E>(effect: Effect.Effect<A, E, Needs>, stores?: MemoryEventStore.MemoryStores) =>
   Effect.gen(function* () {
     const memory = yield* MemoryTransport.make("memory")
     return yield* effect.pipe(
-      Effect.provideService(EventStore, store ?? (yield* MemoryEventStore.make)),
+      Effect.provideContext(MemoryEventStore.toContext(stores ?? (yield* MemoryEventStore.makeStores))),
       Effect.provideService(Transports, Transports.makeOf([memory.transport])),
       Effect.scoped,
       Effect.exit
@@ -89,9 +90,9 @@ describe("OptionError: relay options", () => {
 
   it.effect("a grace period of 0 is allowed, and a batch size below 1 counts as 1", () =>
     Effect.gen(function* () {
-      const store = yield* MemoryEventStore.make
-      yield* store.append(yield* makeBatch([makeEvent(), makeEvent()], ["r"]))
-      const report = yield* exitOf(Relay.runOnce({ routes, batchSize: 0 }), store)
+      const stores = yield* MemoryEventStore.makeStores
+      yield* stores.eventStore.append(yield* makeBatch([makeEvent(), makeEvent()], ["r"]))
+      const report = yield* exitOf(Relay.runOnce({ routes, batchSize: 0 }), stores)
       assert.isTrue(Exit.isSuccess(report) && report.value.claimed === 1)
       assert.isTrue(Exit.isSuccess(yield* exitOf(Relay.start({ routes, gracePeriod: Duration.zero }))))
     })

@@ -11,9 +11,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { Completion, EventStore } from "../src/EventStore.ts"
+import { EventStore } from "../src/EventStore.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
 import type { OutboxId, OutboxStatus } from "../src/Outbox.ts"
+import { OutboxAdmin } from "../src/OutboxAdmin.ts"
+import { Completion, OutboxQueue } from "../src/OutboxQueue.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
 
 const Op = Schema.Struct({
@@ -38,6 +40,8 @@ const LEASE = 1_000
 const runProgram = (program: typeof Program.Type) =>
   Effect.gen(function* () {
     const store = yield* EventStore
+    const queue = yield* OutboxQueue
+    const admin = yield* OutboxAdmin
     const model = new Map<OutboxId, ModelRow>()
     const held: Array<{ readonly id: OutboxId; readonly token: string }> = []
     let appended = 0
@@ -53,7 +57,7 @@ const runProgram = (program: typeof Program.Type) =>
             yield* makeBatch(Array.from({ length: 1 + (op.a % 3) }, () => makeEvent()))
           )
           appended += result.outbox_rows
-          const rows = yield* store.listOutbox({ limit: 10_000 })
+          const rows = yield* admin.listOutbox({ limit: 10_000 })
           for (const row of rows) {
             if (!model.has(row.outbox_id)) {
               model.set(row.outbox_id, {
@@ -76,7 +80,7 @@ const runProgram = (program: typeof Program.Type) =>
             .sort(([, x], [, y]) => x.nextAt - y.nextAt || x.order - y.order)
             .slice(0, limit)
             .map(([id]) => id)
-          const claimed = yield* store.claim({ owner: `w${op.a}`, limit, lease: Duration.millis(LEASE) })
+          const claimed = yield* queue.claim({ owner: `w${op.a}`, limit, lease: Duration.millis(LEASE) })
           expect(claimed.map((c) => c.entry.outbox_id)).toEqual(expected)
           for (const c of claimed) {
             const row = model.get(c.entry.outbox_id)!
@@ -107,7 +111,7 @@ const runProgram = (program: typeof Program.Type) =>
                 : op.kind === "dead"
                   ? Completion.Dead({ outbox_id: id, token, error: "gave up" })
                   : Completion.Release({ outbox_id: id, token })
-          const report = yield* store.complete([completion])
+          const report = yield* queue.complete([completion])
           expect(report.applied.length === 1).toBe(valid)
           if (valid) {
             row.token = null
@@ -123,14 +127,14 @@ const runProgram = (program: typeof Program.Type) =>
           break
         case "replay": {
           const dead = [...model.values()].filter((row) => row.status === "dead")
-          expect(yield* store.replay({})).toBe(dead.length)
+          expect(yield* admin.replay({})).toBe(dead.length)
           for (const row of dead) Object.assign(row, { status: "pending", attempts: 0, nextAt: t, token: null })
           for (const row of dead) row.replays++
           break
         }
       }
       // After every step the store agrees with the model, row by row, and nothing is lost.
-      const rows = yield* store.listOutbox({ limit: 10_000 })
+      const rows = yield* admin.listOutbox({ limit: 10_000 })
       expect(rows.length).toBe(appended)
       for (const row of rows) {
         const expected = model.get(row.outbox_id)!

@@ -6,10 +6,10 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Clock, DateTime, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect"
 import { TestClock, TestConsole } from "effect/testing"
-import { EventStore } from "../src/EventStore.ts"
 import { jsonLogger } from "../src/JsonLogger.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
 import { OptionError } from "../src/OptionError.ts"
+import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import * as Pipeline from "../src/Pipeline.ts"
 import { DuplicateRouteError, type Route } from "../src/Routing.ts"
 import type { Source } from "../src/Source.ts"
@@ -165,7 +165,7 @@ describe("Pipeline", () => {
       yield* TestClock.adjust("5 seconds")
       yield* Fiber.join(closing)
       expect(fetchedAt).toEqual([0])
-      const stats = yield* (yield* EventStore).stats
+      const stats = yield* (yield* OutboxAdmin).stats
       expect(stats).toMatchObject({ delivered: 1, pending: 0 })
     }).pipe(Effect.provide(layerMemory))
   )

@@ -1,8 +1,11 @@
-import { describe, expect, it } from "@effect/vitest"
-import { Clock, DateTime, Duration, Effect, Fiber, Layer, Random } from "effect"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { Clock, DateTime, Duration, Effect, Fiber, Layer, Random, type Scope } from "effect"
 import { TestClock } from "effect/testing"
-import { EventStore } from "../src/EventStore.ts"
+import { EventStore, type StoreError } from "../src/EventStore.ts"
+import * as MemoryEventStore from "../src/MemoryEventStore.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
+import { OutboxAdmin } from "../src/OutboxAdmin.ts"
+import { OutboxQueue } from "../src/OutboxQueue.ts"
 import * as Relay from "../src/Relay.ts"
 import { defaultRetryPolicy, delayCeilingMs } from "../src/RetryPolicy.ts"
 import type { Route } from "../src/Routing.ts"
@@ -17,6 +20,7 @@ import {
 } from "../src/Transport.ts"
 import { Transports } from "../src/Transports.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
+import * as MemoryTransportModule from "../src/testing/MemoryTransport.ts"
 import { MemoryTransport } from "../src/testing/MemoryTransport.ts"
 
 const routes: ReadonlyArray<Route> = [{ name: "default", transport: "memory", topic: "t", match: ["**"] }]
@@ -38,12 +42,35 @@ const scripted = (answer: (envelope: Envelope) => Effect.Effect<PublishOutcome>)
   return { seen, layer: Layer.mergeAll(layerMemory, Transports.layerOf(transport)) }
 }
 
-const onlyRow = EventStore.use((store) => store.listOutbox({})).pipe(Effect.map((rows) => rows[0]!))
+const onlyRow = OutboxAdmin.use((admin) => admin.listOutbox({})).pipe(Effect.map((rows) => rows[0]!))
 
 describe("relay pipeline", () => {
+  // The relay depends on the outbox's queue port only: no event log, no admin port.
+  it.effect("runs with only a store's OutboxQueue (and transports) provided", () =>
+    Effect.gen(function* () {
+      const stores = yield* MemoryEventStore.makeStores
+      yield* stores.eventStore.append(yield* makeBatch([makeEvent(), makeEvent()]))
+      const memory = yield* MemoryTransportModule.make("memory")
+      const report = yield* Relay.runOnce(options).pipe(
+        Effect.provideService(OutboxQueue, stores.outboxQueue),
+        Effect.provideService(Transports, Transports.makeOf([memory.transport]))
+      )
+      expect(report.delivered).toBe(2)
+      expect((yield* stores.outboxAdmin.stats).delivered).toBe(2)
+      expectTypeOf(Relay.runOnce).returns.toEqualTypeOf<
+        Effect.Effect<Relay.BatchReport, StoreError, OutboxQueue | Transports>
+      >()
+      expectTypeOf(Relay.start).returns.toEqualTypeOf<
+        Effect.Effect<Relay.RelayHandle, never, OutboxQueue | Transports | Scope.Scope>
+      >()
+      expectTypeOf(Relay.run).returns.toEqualTypeOf<Effect.Effect<never, never, OutboxQueue | Transports>>()
+    })
+  )
+
   it.effect("delivers every event exactly once when nothing fails, with several workers", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       const memory = yield* MemoryTransport
       const events = Array.from({ length: 250 }, () => makeEvent())
       for (let i = 0; i < events.length; i += 50) yield* store.append(yield* makeBatch(events.slice(i, i + 50)))
@@ -54,7 +81,7 @@ describe("relay pipeline", () => {
       expect(published.length).toBe(250)
       expect(new Set(published).size).toBe(250)
       expect(new Set(published)).toEqual(new Set(events.map((e) => e.event_id)))
-      expect((yield* store.stats).delivered).toBe(250)
+      expect((yield* admin.stats).delivered).toBe(250)
     }).pipe(Effect.provide(Layer.mergeAll(layerMemory, MemoryTransport.layer("memory"))))
   )
 
@@ -127,10 +154,11 @@ describe("relay pipeline", () => {
     const { layer } = scripted(() => Effect.succeed(n++ === 0 ? delivered : notSent("deadline passed")))
     return Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       yield* store.append(yield* makeBatch([makeEvent(), makeEvent(), makeEvent()]))
       const report = yield* Relay.runOnce(options)
       expect(report).toMatchObject({ claimed: 3, delivered: 1, released: 2, retried: 0 })
-      const rows = yield* store.listOutbox({ status: "pending" })
+      const rows = yield* admin.listOutbox({ status: "pending" })
       expect(rows.map((r) => [r.attempts, r.lease, r.last_error])).toEqual([
         [0, null, null],
         [0, null, null]
@@ -192,10 +220,11 @@ describe("relay pipeline", () => {
     }
     return Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
       const report = yield* Relay.runOnce(options)
       expect(report).toMatchObject({ claimed: 2, retried: 2, released: 0 })
-      const rows = yield* store.listOutbox({})
+      const rows = yield* admin.listOutbox({})
       expect(rows.map((r) => r.last_error)).toEqual([
         "transport memory returned 1 outcomes for 2 envelopes",
         "transport memory returned 1 outcomes for 2 envelopes"
@@ -209,14 +238,15 @@ describe("relay pipeline", () => {
     const { layer } = scripted(() => Effect.never)
     return Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
       const fiber = yield* Effect.forkChild(Relay.runOnce(options))
       yield* TestClock.adjust("1 second")
-      expect((yield* store.stats).leased).toBe(2)
+      expect((yield* admin.stats).leased).toBe(2)
       yield* Fiber.interrupt(fiber)
-      const stats = yield* store.stats
+      const stats = yield* admin.stats
       expect([stats.pending, stats.leased]).toEqual([2, 0])
-      const rows = yield* store.listOutbox({})
+      const rows = yield* admin.listOutbox({})
       expect(rows.map((r) => [r.attempts, r.lease, r.last_error])).toEqual(
         rows.map(() => [1, null, "publish interrupted before its outcomes were known"])
       )
@@ -228,37 +258,40 @@ describe("relay pipeline", () => {
     const stuck = Transports.of({ ...Transports.makeOf([]), get: () => Effect.never })
     return Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
       const fiber = yield* Effect.forkChild(Relay.runOnce(options))
       yield* TestClock.adjust("1 second")
-      expect((yield* store.stats).leased).toBe(2)
+      expect((yield* admin.stats).leased).toBe(2)
       yield* Fiber.interrupt(fiber)
-      const rows = yield* store.listOutbox({})
+      const rows = yield* admin.listOutbox({})
       expect(rows.map((r) => [r.status, r.attempts, r.lease])).toEqual(rows.map(() => ["pending", 0, null]))
     }).pipe(Effect.provide(Layer.mergeAll(layerMemory, Layer.succeed(Transports, stuck))))
   })
 
   it.effect("once outcomes are in, an interruption still records them", () => {
     // A store whose `complete` is slow, so the interruption lands while results are being written.
-    const slowComplete = Layer.effect(
-      EventStore,
-      Effect.gen(function* () {
-        const store = yield* EventStore
-        return EventStore.of({
-          ...store,
-          complete: (results) => Effect.andThen(Effect.sleep("1 second"), store.complete(results))
+    const slowComplete = Layer.effectContext(
+      Effect.map(MemoryEventStore.makeStores, (stores) =>
+        MemoryEventStore.toContext({
+          ...stores,
+          outboxQueue: OutboxQueue.of({
+            ...stores.outboxQueue,
+            complete: (results) => Effect.andThen(Effect.sleep("1 second"), stores.outboxQueue.complete(results))
+          })
         })
-      })
-    ).pipe(Layer.provide(layerMemory))
+      )
+    )
     return Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       yield* store.append(yield* makeBatch([makeEvent()]))
       const fiber = yield* Effect.forkChild(Relay.runOnce(options))
       yield* TestClock.adjust("10 millis")
       const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber))
       yield* TestClock.adjust("2 seconds")
       yield* Fiber.join(interrupting)
-      expect((yield* store.stats).delivered).toBe(1)
+      expect((yield* admin.stats).delivered).toBe(1)
     }).pipe(Effect.provide(Layer.mergeAll(slowComplete, MemoryTransport.layer("memory"))))
   })
 
@@ -317,14 +350,15 @@ describe("relay pipeline", () => {
     ]
     return Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       yield* store.append(yield* makeBatch([makeEvent()], ["a", "b"]))
       const fiber = yield* Effect.forkChild(Relay.runOnce({ routes: twoRoutes }))
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)
-      const stats = yield* store.stats
+      const stats = yield* admin.stats
       expect(stats.by_route.a).toMatchObject({ delivered: 1, pending: 0 })
       expect(stats.by_route.b).toMatchObject({ delivered: 0, pending: 1, leased: 0 })
-      const rows = yield* store.listOutbox({})
+      const rows = yield* admin.listOutbox({})
       expect(rows.map((r) => [r.route, r.attempts])).toEqual([
         ["a", 1],
         ["b", 1]
@@ -340,26 +374,28 @@ describe("relay pipeline", () => {
     }
     return Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       yield* store.append(yield* makeBatch([makeEvent()]))
       const relay = yield* Effect.forkChild(Relay.run({ ...options, pollInterval: "1 second" }))
       yield* TestClock.adjust("5 seconds")
       expect(calls).toBeGreaterThanOrEqual(2)
-      expect((yield* store.stats).delivered).toBe(1)
+      expect((yield* admin.stats).delivered).toBe(1)
       yield* Fiber.interrupt(relay)
     }).pipe(
       Effect.provide(
         Layer.mergeAll(
-          Layer.effect(
-            EventStore,
-            Effect.gen(function* () {
-              const store = yield* EventStore
-              // The first claim dies (a bug in an adapter); later ones work.
-              return EventStore.of({
-                ...store,
-                claim: (o) => (++calls === 1 ? Effect.die(new Error("adapter bug")) : store.claim(o))
+          Layer.effectContext(
+            Effect.map(MemoryEventStore.makeStores, (stores) =>
+              MemoryEventStore.toContext({
+                ...stores,
+                // The first claim dies (a bug in an adapter); later ones work.
+                outboxQueue: OutboxQueue.of({
+                  ...stores.outboxQueue,
+                  claim: (o) => (++calls === 1 ? Effect.die(new Error("adapter bug")) : stores.outboxQueue.claim(o))
+                })
               })
-            })
-          ).pipe(Layer.provide(layerMemory)),
+            )
+          ),
           Transports.layerOf(flaky)
         )
       )
@@ -369,11 +405,12 @@ describe("relay pipeline", () => {
   it.effect("rows of routes the relay does not serve are left alone", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       const memory = yield* MemoryTransport
       yield* store.append(yield* makeBatch([makeEvent()], ["default", "elsewhere"]))
       yield* Relay.runOnce(options)
       expect((yield* memory.published).map((e) => e.route)).toEqual(["default"])
-      expect((yield* store.stats).by_route.elsewhere?.pending).toBe(1)
+      expect((yield* admin.stats).by_route.elsewhere?.pending).toBe(1)
     }).pipe(Effect.provide(Layer.mergeAll(layerMemory, MemoryTransport.layer("memory"))))
   )
 })

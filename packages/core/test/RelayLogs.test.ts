@@ -8,6 +8,8 @@ import { TestClock, TestConsole } from "effect/testing"
 import { EventStore, StoreError } from "../src/EventStore.ts"
 import { jsonLogger } from "../src/JsonLogger.ts"
 import * as MemoryEventStore from "../src/MemoryEventStore.ts"
+import { OutboxAdmin } from "../src/OutboxAdmin.ts"
+import { OutboxQueue } from "../src/OutboxQueue.ts"
 import * as Relay from "../src/Relay.ts"
 import type { Route } from "../src/Routing.ts"
 import { permanent, retryable, type Transport } from "../src/Transport.ts"
@@ -24,20 +26,22 @@ const lines = Effect.map(
 )
 const logged = Layer.mergeAll(TestConsole.layer, Logger.layer([jsonLogger]))
 
-/** The memory store with `complete` and `claim` replaced where given. */
-const storeWith = (overrides: Partial<EventStore["Service"]>) =>
-  Layer.effect(
-    EventStore,
-    Effect.map(MemoryEventStore.make, (store) => EventStore.of({ ...store, ...overrides }))
+/** The memory store with its queue's `complete` and `claim` replaced where given. */
+const storeWith = (overrides: Partial<OutboxQueue["Service"]>) =>
+  Layer.effectContext(
+    Effect.map(MemoryEventStore.makeStores, (stores) =>
+      MemoryEventStore.toContext({ ...stores, outboxQueue: OutboxQueue.of({ ...stores.outboxQueue, ...overrides }) })
+    )
   )
 
 describe("relay log lines", () => {
   it.effect("a batch whose results could not be recorded names the rows that will be delivered again", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       const events = Array.from({ length: 25 }, () => makeEvent())
       yield* store.append(yield* makeBatch(events, ["hooks"]))
-      const ids = (yield* store.listOutbox({})).map((row) => row.outbox_id)
+      const ids = (yield* admin.listOutbox({})).map((row) => row.outbox_id)
       const relay = yield* Effect.forkChild(Relay.run({ routes, lease: "30 seconds", pollInterval: "1 minute" }))
       // The database does not answer: recording gives up after the lease.
       yield* Effect.yieldNow
@@ -94,10 +98,11 @@ describe("relay log lines", () => {
     }
     return Effect.gen(function* () {
       const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       const busy = makeEvent({ entity_id: "busy", event_type: "order.placed" })
       const refused = makeEvent({ entity_id: "refused", event_type: "order.cancelled" })
       yield* store.append(yield* makeBatch([busy, refused], ["hooks"]))
-      const [busyRow, refusedRow] = yield* store.listOutbox({})
+      const [busyRow, refusedRow] = yield* admin.listOutbox({})
       yield* Relay.runOnce({ routes })
       const all = yield* lines
       const common = { route: "hooks", topic: "topic.hooks", attempt: 1 }

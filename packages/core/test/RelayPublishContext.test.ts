@@ -3,6 +3,7 @@ import { Clock, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
+import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import * as Relay from "../src/Relay.ts"
 import type { Route } from "../src/Routing.ts"
 import { delivered, type PublishContext, type Transport } from "../src/Transport.ts"
@@ -27,11 +28,12 @@ const stallsAfterFirst = (reportsSending: boolean): Transport => ({
 /** Runs one batch of two rows until its publish is in flight, interrupts it, returns the rows' attempts. */
 const interruptedAttempts = Effect.gen(function* () {
   const store = yield* EventStore
+  const admin = yield* OutboxAdmin
   yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
   const fiber = yield* Effect.forkChild(Relay.runOnce({ routes }))
   yield* TestClock.adjust("1 second")
   yield* Fiber.interrupt(fiber)
-  const rows = yield* store.listOutbox({})
+  const rows = yield* admin.listOutbox({})
   return rows.map((r) => [r.status, r.attempts, r.lease])
 })
 

@@ -6,8 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { EventStore } from "../src/EventStore.ts"
 import * as MemoryEventStore from "../src/MemoryEventStore.ts"
+import { OutboxQueue } from "../src/OutboxQueue.ts"
 import * as Relay from "../src/Relay.ts"
 import { delivered, retryable, type Transport } from "../src/Transport.ts"
 import { Transports } from "../src/Transports.ts"
@@ -18,7 +18,7 @@ const routes = [{ name: "r", transport: "slow", topic: "t", match: ["**"] }]
 /** A store with `n` pending rows and a transport whose publish runs `publish` after signalling `started`. */
 const setup = (n: number, publish: Effect.Effect<void>) =>
   Effect.gen(function* () {
-    const store = yield* MemoryEventStore.make
+    const { eventStore: store, outboxQueue: queue, outboxAdmin: admin } = yield* MemoryEventStore.makeStores
     yield* store.append(
       yield* makeBatch(
         Array.from({ length: n }, () => makeEvent()),
@@ -33,10 +33,10 @@ const setup = (n: number, publish: Effect.Effect<void>) =>
     }
     const provide = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       effect.pipe(
-        Effect.provideService(EventStore, store),
+        Effect.provideService(OutboxQueue, queue),
         Effect.provideService(Transports, Transports.makeOf([transport]))
       )
-    return { store, started, provide }
+    return { store, admin, started, provide }
   })
 
 // On the TestClock: nothing here depends on how fast the machine is. A stop that waited for
@@ -44,7 +44,7 @@ const setup = (n: number, publish: Effect.Effect<void>) =>
 describe("Relay.start: graceful stop", () => {
   it.effect("stop lets the batch in flight finish, then claims nothing more", () =>
     Effect.gen(function* () {
-      const { store, started, provide } = yield* setup(5, Effect.sleep("300 millis"))
+      const { store, admin, started, provide } = yield* setup(5, Effect.sleep("300 millis"))
       const workers = yield* provide(Relay.start({ routes, workers: 2, gracePeriod: "10 seconds" }))
       yield* Deferred.await(started)
       const stopping = yield* Effect.forkChild(workers.stop)
@@ -53,7 +53,7 @@ describe("Relay.start: graceful stop", () => {
       yield* TestClock.adjust("1 millis")
       const { drained } = yield* Fiber.join(stopping)
       assert.isTrue(drained)
-      const rows = yield* store.listOutbox({})
+      const rows = yield* admin.listOutbox({})
       assert.deepStrictEqual(
         rows.map((r) => `${r.status} leased=${r.lease !== null}`),
         rows.map(() => "delivered leased=false")
@@ -61,7 +61,7 @@ describe("Relay.start: graceful stop", () => {
       // Rows appended after the stop stay pending: nobody claims any more, however long we wait.
       yield* store.append(yield* makeBatch([makeEvent()], ["r"]))
       yield* TestClock.adjust("1 hour")
-      assert.strictEqual((yield* store.listOutbox({ status: "pending" })).length, 1)
+      assert.strictEqual((yield* admin.listOutbox({ status: "pending" })).length, 1)
     }).pipe(Effect.scoped)
   )
 
@@ -69,7 +69,7 @@ describe("Relay.start: graceful stop", () => {
   // the redelivery after a restart says attempt 2, not attempt 1 again.
   it.effect("after the grace period a publish in flight counts a failed attempt; the redelivery is attempt 2", () =>
     Effect.gen(function* () {
-      const store = yield* MemoryEventStore.make
+      const { eventStore: store, outboxQueue: queue, outboxAdmin: admin } = yield* MemoryEventStore.makeStores
       yield* store.append(yield* makeBatch([makeEvent(), makeEvent()], ["r"]))
       const sent: Array<number> = []
       let hang = true
@@ -84,7 +84,7 @@ describe("Relay.start: graceful stop", () => {
       }
       const provide = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
         effect.pipe(
-          Effect.provideService(EventStore, store),
+          Effect.provideService(OutboxQueue, queue),
           Effect.provideService(Transports, Transports.makeOf([transport]))
         )
       const first = yield* provide(Relay.start({ routes, gracePeriod: "2 seconds" }))
@@ -95,7 +95,7 @@ describe("Relay.start: graceful stop", () => {
       assert.isUndefined(stopping.pollUnsafe(), "the grace period is not over yet")
       yield* TestClock.adjust("1 millis")
       assert.deepStrictEqual(yield* Fiber.join(stopping), { drained: false })
-      const rows = yield* store.listOutbox({})
+      const rows = yield* admin.listOutbox({})
       assert.deepStrictEqual(
         rows.map((r) => [r.status, r.lease, r.attempts, r.last_error]),
         rows.map(() => ["pending", null, 1, "interrupted by shutdown after the grace period (2s)"])
@@ -106,7 +106,7 @@ describe("Relay.start: graceful stop", () => {
       yield* TestClock.adjust("2 seconds")
       assert.deepStrictEqual(sent, [1, 1, 2, 2])
       assert.deepStrictEqual(
-        (yield* store.listOutbox({})).map((r) => [r.status, r.attempts]),
+        (yield* admin.listOutbox({})).map((r) => [r.status, r.attempts]),
         rows.map(() => ["delivered", 2])
       )
     }).pipe(Effect.scoped)
@@ -126,7 +126,7 @@ describe("Relay.start: graceful stop", () => {
 
   it.effect("closing the scope stops the workers the same way", () =>
     Effect.gen(function* () {
-      const { store, started, provide } = yield* setup(2, Effect.sleep("200 millis"))
+      const { admin, started, provide } = yield* setup(2, Effect.sleep("200 millis"))
       const closing = yield* Effect.forkChild(
         Effect.scoped(
           Effect.gen(function* () {
@@ -137,7 +137,7 @@ describe("Relay.start: graceful stop", () => {
       )
       yield* TestClock.adjust("200 millis")
       yield* Fiber.join(closing)
-      const rows = yield* store.listOutbox({})
+      const rows = yield* admin.listOutbox({})
       assert.deepStrictEqual(
         rows.map((r) => r.status),
         ["delivered", "delivered"]
@@ -171,7 +171,7 @@ describe("Relay.start: retries", () => {
   const run = (delays: ReadonlyArray<number>) =>
     Effect.gen(function* () {
       const { attempts, transport } = flaky(delays)
-      const store = yield* MemoryEventStore.make
+      const { eventStore: store, outboxQueue: queue, outboxAdmin: admin } = yield* MemoryEventStore.makeStores
       yield* store.append(
         yield* makeBatch(
           delays.map(() => makeEvent()),
@@ -179,15 +179,15 @@ describe("Relay.start: retries", () => {
         )
       )
       yield* Relay.start({ routes: [{ ...routes[0]!, transport: "flaky" }], pollInterval: "1 minute" }).pipe(
-        Effect.provideService(EventStore, store),
+        Effect.provideService(OutboxQueue, queue),
         Effect.provideService(Transports, Transports.makeOf([transport]))
       )
-      return { attempts, store }
+      return { attempts, admin }
     })
 
   it.effect("a retry goes out when its backoff ends (rounded up to 25 ms), not at the next poll", () =>
     Effect.gen(function* () {
-      const { attempts, store } = yield* run([300])
+      const { attempts, admin } = yield* run([300])
       yield* TestClock.adjust(Duration.millis(299))
       assert.deepStrictEqual(attempts, [{ event: 0, at: 0 }], "not before the backoff ends")
       yield* TestClock.adjust(Duration.millis(26))
@@ -196,7 +196,7 @@ describe("Relay.start: retries", () => {
         { event: 0, at: 325 }
       ])
       assert.deepStrictEqual(
-        (yield* store.listOutbox({})).map((r) => r.status),
+        (yield* admin.listOutbox({})).map((r) => r.status),
         ["delivered"]
       )
     }).pipe(Effect.scoped)

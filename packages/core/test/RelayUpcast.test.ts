@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { EventStore } from "../src/EventStore.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
+import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import * as Relay from "../src/Relay.ts"
 import type { Route } from "../src/Routing.ts"
 import { makeBatch, makeEvent } from "../src/testing/fixtures.ts"
@@ -65,12 +66,12 @@ describe("relay publish: stored | latest", () => {
 
   it.effect("a row whose upcast fails is dead-lettered at once, naming the event; the others go out", () =>
     Effect.gen(function* () {
-      const store = yield* EventStore
+      const admin = yield* OutboxAdmin
       const [bad] = yield* append([{ price: "ten" }, { price: 3 }])
       const report = yield* Relay.runOnce({ routes, owner: "t" })
       assert.deepStrictEqual([report.delivered, report.dead], [3, 1])
       assert.deepStrictEqual(yield* publishedOn("latest"), [[2, { price: 3, currency: "USD" }]])
-      const [dead] = yield* store.listOutbox({ status: "dead" })
+      const [dead] = yield* admin.listOutbox({ status: "dead" })
       assert.strictEqual(dead!.route, "latest")
       assert.strictEqual(dead!.event_id, bad!.event_id)
       assert.strictEqual(dead!.attempts, 1, "no retries: the same payload would fail the same way")

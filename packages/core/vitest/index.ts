@@ -1,15 +1,20 @@
 /**
- * Vitest bindings for the contract suites: `eventStoreSuite(name, layer)` registers every
- * EventStore contract case (EventStoreContract and its streams part, StreamContract) as a test,
- * `subscriptionSuite(name, layer)` every SubscriptionStore and Subscription case. Lives outside `src` because core's runtime code imports only
- * `effect`; this file needs `@effect/vitest`.
+ * Vitest bindings for the contract suites, one per port: `eventLogSuite(name, layer)` registers
+ * every EventStore case (EventStoreContract and its streams part, StreamContract) as a test,
+ * `outboxQueueSuite` every OutboxQueue case, `outboxAdminSuite` every OutboxAdmin case, and
+ * `subscriptionSuite` every SubscriptionStore and Subscription case; `eventStoreSuite` runs the
+ * first three. Lives outside `src` because core's runtime code imports only `effect`; this file
+ * needs `@effect/vitest`.
  */
 import { describe, it } from "@effect/vitest"
 import { Clock, DateTime, Duration, Effect, type Layer } from "effect"
 import { TestClock } from "effect/testing"
 import type { EventStore } from "../src/EventStore.ts"
 import type { SubscriptionStore } from "../src/SubscriptionStore.ts"
+import type { ContractCase, StoreServices } from "../src/testing/ContractHarness.ts"
 import { cases, type Harness } from "../src/testing/EventStoreContract.ts"
+import { cases as outboxAdminCases } from "../src/testing/OutboxAdminContract.ts"
+import { cases as outboxQueueCases } from "../src/testing/OutboxQueueContract.ts"
 import { cases as streamCases } from "../src/testing/StreamContract.ts"
 import { cases as subscriptionCases } from "../src/testing/SubscriptionContract.ts"
 import { cases as subscriptionRunCases } from "../src/testing/SubscriptionRunContract.ts"
@@ -37,21 +42,61 @@ const real: Harness = {
   expiry: Duration.seconds(2)
 }
 
-/** Runs the EventStore contract, streams included, against `layer`, built afresh for every case. */
-export const eventStoreSuite = <E>(
-  name: string,
-  layer: Layer.Layer<EventStore, E>,
-  options: SuiteOptions = {}
+/** Registers `contractCases` under `title`, each against `layer` built afresh. */
+const register = <E>(
+  title: string,
+  contractCases: ReadonlyArray<ContractCase>,
+  layer: Layer.Layer<StoreServices, E>,
+  options: SuiteOptions
 ): void => {
   const harness = options.time === "real" ? real : virtual
   const test = options.time === "real" ? it.live : it.effect
-  const register = (contractCases: typeof cases) => {
+  describe(title, () => {
     for (const contractCase of contractCases) {
       test(contractCase.name, () => contractCase.run(harness).pipe(Effect.provide(layer)), options.timeout ?? 20_000)
     }
-  }
-  describe(`EventStore contract: ${name}`, () => register(cases))
-  describe(`EventStore contract, streams: ${name}`, () => register(streamCases))
+  })
+}
+
+/**
+ * Runs the EventStore (event log) contract, streams included, against `layer`, built afresh for
+ * every case. The layer provides the outbox's ports too: cases check the rows an append makes.
+ */
+export const eventLogSuite = <E>(
+  name: string,
+  layer: Layer.Layer<StoreServices, E>,
+  options: SuiteOptions = {}
+): void => {
+  register(`EventStore contract: ${name}`, cases, layer, options)
+  register(`EventStore contract, streams: ${name}`, streamCases, layer, options)
+}
+
+/** Runs the OutboxQueue contract (claims, results, wake-ups) against `layer`, built afresh for every case. */
+export const outboxQueueSuite = <E>(
+  name: string,
+  layer: Layer.Layer<StoreServices, E>,
+  options: SuiteOptions = {}
+): void => register(`OutboxQueue contract: ${name}`, outboxQueueCases, layer, options)
+
+/** Runs the OutboxAdmin contract (list, stats, backlog, replay, purge) against `layer`, built afresh for every case. */
+export const outboxAdminSuite = <E>(
+  name: string,
+  layer: Layer.Layer<StoreServices, E>,
+  options: SuiteOptions = {}
+): void => register(`OutboxAdmin contract: ${name}`, outboxAdminCases, layer, options)
+
+/**
+ * Runs the contracts of a store's event log and outbox against `layer`: `eventLogSuite`,
+ * `outboxQueueSuite` and `outboxAdminSuite` (the SubscriptionStore's is `subscriptionSuite`).
+ */
+export const eventStoreSuite = <E>(
+  name: string,
+  layer: Layer.Layer<StoreServices, E>,
+  options: SuiteOptions = {}
+): void => {
+  eventLogSuite(name, layer, options)
+  outboxQueueSuite(name, layer, options)
+  outboxAdminSuite(name, layer, options)
 }
 export { type TransportSuiteOptions, transportSuite } from "./transport.ts"
 

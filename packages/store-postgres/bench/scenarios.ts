@@ -3,7 +3,7 @@
  * no-op transport) and the raw-SQL reference doing the same statements. Every run gets a fresh
  * schema; only the measured part is inside the clock.
  */
-import { delivered, EventStore, Relay, type Route, Transports } from "@sluice/core"
+import { delivered, EventStore, OutboxQueue, Relay, type Route, Transports } from "@sluice/core"
 import { Context, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { PgEventStore } from "../src/index.ts"
@@ -54,9 +54,9 @@ export const WARM = "SELECT pg_sleep(0.01)"
  * pool connections are opened, as the reference does with its own pool.
  */
 export const withStore = <A>(
-  layer: Layer.Layer<EventStore | SqlClient.SqlClient, unknown>,
+  layer: Layer.Layer<EventStore | OutboxQueue | SqlClient.SqlClient, unknown>,
   connections: number,
-  f: (store: EventStore["Service"]) => Effect.Effect<A, unknown, Transports>
+  f: (store: EventStore["Service"], queue: OutboxQueue["Service"]) => Effect.Effect<A, unknown, Transports>
 ) =>
   Effect.runPromise(
     Effect.scoped(
@@ -67,7 +67,7 @@ export const withStore = <A>(
           Array.from({ length: connections }, () => sql.unsafe(WARM)),
           { concurrency: "unbounded" }
         )
-        return yield* f(Context.get(context, EventStore))
+        return yield* f(Context.get(context, EventStore), Context.get(context, OutboxQueue))
       })
     ).pipe(
       Effect.provide(Transports.layerOf({ name: "noop", publish: (envs) => Effect.succeed(envs.map(() => delivered)) }))
@@ -134,7 +134,7 @@ export const drain = (driver: Driver, side: "sluice" | "raw", rows: number, batc
     await prefill(driver, schema, rows)
     if (side === "sluice") {
       const layer = await storeLayer(driver, schema)
-      return withStore(layer, workers, (store) =>
+      return withStore(layer, workers, (_, queue) =>
         Effect.gen(function* () {
           const start = performance.now()
           const worker = (n: number) =>
@@ -152,7 +152,7 @@ export const drain = (driver: Driver, side: "sluice" | "raw", rows: number, batc
             {
               concurrency: "unbounded"
             }
-          ).pipe(Effect.provideService(EventStore, store))
+          ).pipe(Effect.provideService(OutboxQueue, queue))
           const total = counts.reduce((a, b) => a + b, 0)
           if (total !== rows) return yield* Effect.die(new Error(`drained ${total} of ${rows}`))
           return rows / ((performance.now() - start) / 1000)

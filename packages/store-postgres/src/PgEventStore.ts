@@ -1,6 +1,8 @@
 /**
- * The EventStore on PostgreSQL, written once against Effect's SqlClient and run by two drivers:
- * postgres.js for a PostgreSQL server (`layer`) and PGlite in process (`layerPglite`).
+ * The store on PostgreSQL, written once against Effect's SqlClient and run by two drivers:
+ * postgres.js for a PostgreSQL server (`layer`) and PGlite in process (`layerPglite`). This file is
+ * the EventStore (the log) and the layers; the outbox's ports are PgOutbox.ts, the
+ * SubscriptionStore PgSubscriptionStore.ts, all built together by `makeStores` on one SqlClient.
  *
  * Because the store uses the SqlClient of its context, every operation joins the caller's
  * `sql.withTransaction` (or `store.transaction`): a business write, events and outbox rows commit
@@ -11,17 +13,12 @@ import type { PGlite } from "@electric-sql/pglite"
 import {
   type AppendBatch,
   type AppendToStreamOptions,
-  backlogOf,
-  type Completion,
   durationOption,
   EventStore,
   expectedRevisionProblem,
-  type OutboxFilter,
-  type OutboxStats,
-  type PurgeFilter,
+  OutboxAdmin,
+  OutboxQueue,
   type ReadStreamOptions,
-  type ReplayFilter,
-  type RouteStats,
   readStreamProblem,
   StoreError,
   type StreamName,
@@ -29,16 +26,16 @@ import {
   streamBatchProblem,
   WrongExpectedRevisionError
 } from "@sluice/core"
-import { Context, DateTime, type Duration, Effect, Layer, Option, type Scope } from "effect"
+import { Context, type Duration, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Append from "./Append.ts"
 import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
-import * as OutboxSql from "./OutboxSql.ts"
 import * as Pglite from "./Pglite.ts"
 import { PgNotifications } from "./PgNotifications.ts"
+import * as PgOutbox from "./PgOutbox.ts"
 import * as PgSubscriptionStore from "./PgSubscriptionStore.ts"
 import * as PostgresJs from "./PostgresJs.ts"
-import { type RawRow, type StoredEventRow, toEntry, toEvent, toRaw, toStoredEvent } from "./Rows.ts"
+import { type RawRow, type StoredEventRow, toRaw, toStoredEvent } from "./Rows.ts"
 import * as StreamAppend from "./StreamAppend.ts"
 import * as StreamRead from "./StreamRead.ts"
 import { tableNames, tables } from "./Tables.ts"
@@ -71,58 +68,16 @@ class Boxed {
   }
 }
 
-type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
-
-const emptyStats = (): Counts => ({
-  pending: 0,
-  leased: 0,
-  delivered: 0,
-  dead: 0,
-  oldest_pending_at: null
-})
-
-/** A row of the stats or backlog query (the backlog has no delivered count). */
-interface CountRow {
-  readonly route: string
-  readonly pending: number
-  readonly leased: number
-  readonly delivered?: number
-  readonly dead: number
-  readonly oldest_pending_at: Date | null
-}
-
-/** Totals and per-route counts from the rows; a route may come in several rows. */
-const summarize = (rows: ReadonlyArray<CountRow>) => {
-  const total = emptyStats()
-  const byRoute: Record<string, Counts> = {}
-  for (const row of rows) {
-    const oldest = row.oldest_pending_at === null ? null : DateTime.makeUnsafe(row.oldest_pending_at)
-    byRoute[row.route] ??= emptyStats()
-    for (const counts of [total, byRoute[row.route]!]) {
-      counts.pending += row.pending
-      counts.leased += row.leased
-      counts.delivered += row.delivered ?? 0
-      counts.dead += row.dead
-      if (
-        oldest !== null &&
-        (counts.oldest_pending_at === null || DateTime.isLessThan(oldest, counts.oldest_pending_at))
-      )
-        counts.oldest_pending_at = oldest
-    }
-  }
-  return { total, byRoute }
-}
-
-/** Both halves of one store, on one SqlClient and one set of wake-ups. */
-export interface Stores {
+/** The services of one store, on one SqlClient and one set of wake-ups. */
+export interface Stores extends PgOutbox.PgOutbox {
   readonly eventStore: EventStore["Service"]
   readonly subscriptionStore: SubscriptionStore["Service"]
 }
 
 /**
- * Builds the store on the SqlClient in context (migrating first unless told not to): its EventStore
- * and its SubscriptionStore. LISTEN is used when a PgNotifications service is present; without it
- * relays and subscriptions poll.
+ * Builds the store on the SqlClient in context (migrating first unless told not to): its
+ * EventStore, OutboxQueue, OutboxAdmin and SubscriptionStore. LISTEN is used when a
+ * PgNotifications service is present; without it relays and subscriptions poll.
  */
 export const makeStores = (
   options: StoreOptions = {}
@@ -141,7 +96,6 @@ export const makeStores = (
     const appendStatements = Append.statements(names)
     const streamStatements = StreamAppend.statements(names)
     const readStatements = StreamRead.statements(names)
-    const outboxStatements = OutboxSql.statements(names)
     const notifications = Option.getOrUndefined(yield* Effect.serviceOption(PgNotifications))
     const wakeup = yield* Wakeup.make(sql, notifications, {
       channel: `sluice_${schema}`,
@@ -149,7 +103,6 @@ export const makeStores = (
       debounce
     })
     // After the outermost transaction commits (at once when there is none); never on rollback.
-    const signalAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK))
     const appendedAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.EVENTS))
     const appendedWorkAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK | Wakeup.EVENTS))
 
@@ -197,52 +150,6 @@ export const makeStores = (
       }
     })
 
-    const claim = Effect.fnUntraced(function* (options: Parameters<EventStore["Service"]["claim"]>[0]) {
-      if (options.limit <= 0 || options.routes?.length === 0) return []
-      const rows = yield* OutboxSql.claim(sql, outboxStatements, options).pipe(Effect.mapError(toStoreError("claim")))
-      return rows.map((row) => ({ entry: toEntry(row), event: toEvent(row) }))
-    })
-
-    const complete = Effect.fnUntraced(function* (results: ReadonlyArray<Completion>) {
-      // Malformed ids, and second results for one row, are refused without a round trip; so are
-      // malformed tokens of retries and dead letters (the statement casts those to uuid; the
-      // others are compared as text and simply match nothing).
-      const seen = new Set<string>()
-      const valid: Array<Completion> = []
-      for (const result of results) {
-        if (!seen.has(result.outbox_id) && OutboxSql.isId(result.outbox_id)) {
-          if ((result._tag !== "Retry" && result._tag !== "Dead") || OutboxSql.isToken(result.token)) valid.push(result)
-        }
-        seen.add(result.outbox_id)
-      }
-      const changed =
-        valid.length === 0
-          ? []
-          : yield* OutboxSql.complete(sql, outboxStatements, valid).pipe(Effect.mapError(toStoreError("complete")))
-      const applied = new Set(changed.map((row) => row.outbox_id))
-      // A delivery on an unordered route makes no new work: no wake-up (nor NOTIFY) for it.
-      if (changed.some((row) => row.frees)) yield* signalAfterCommit
-      return {
-        applied: results.filter((r) => applied.has(r.outbox_id)).map((r) => r.outbox_id),
-        rejected: results.filter((r) => !applied.has(r.outbox_id)).map((r) => r.outbox_id)
-      }
-    })
-
-    const replay = Effect.fn("PgEventStore.replay")(function* (filter: ReplayFilter) {
-      const count = yield* OutboxSql.replay(sql, t, filter).pipe(Effect.mapError(toStoreError("replay")))
-      if (count > 0) yield* signalAfterCommit
-      return count
-    })
-
-    const purgeDead = Effect.fn("PgEventStore.purgeDead")(function* (filter: PurgeFilter) {
-      return yield* OutboxSql.purgeDead(sql, t, filter).pipe(Effect.mapError(toStoreError("purgeDead")))
-    })
-
-    const listOutbox = Effect.fn("PgEventStore.listOutbox")(function* (filter: OutboxFilter) {
-      const rows = yield* OutboxSql.list(sql, t, filter).pipe(Effect.mapError(toStoreError("listOutbox")))
-      return rows.map(toEntry)
-    })
-
     const eventColumns = sql.literal(
       `e.event_id::text AS event_id, e.position::text AS position, e.revision::text AS revision, e.raw_id::text AS raw_id, e.recorded_at,
        e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload`
@@ -283,18 +190,6 @@ export const makeStores = (
       return Option.map(Option.fromNullishOr(rows[0]), toRaw)
     })
 
-    const stats = Effect.gen(function* () {
-      const rows = yield* OutboxSql.stats(sql, t).pipe(Effect.mapError(toStoreError("stats")))
-      const { total, byRoute } = summarize(rows)
-      return { ...total, by_route: byRoute } satisfies OutboxStats
-    }).pipe(Effect.withSpan("PgEventStore.stats"))
-
-    const backlog = Effect.gen(function* () {
-      const rows = yield* OutboxSql.backlog(sql, names).pipe(Effect.mapError(toStoreError("backlog")))
-      const { total, byRoute } = summarize(rows)
-      return backlogOf({ ...total, by_route: byRoute })
-    }).pipe(Effect.withSpan("PgEventStore.backlog"))
-
     // The caller's own errors are boxed through withTransaction so that only BEGIN/COMMIT failures
     // become StoreErrors; a SqlError the caller's effect raised comes back to it unchanged.
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
@@ -311,19 +206,15 @@ export const makeStores = (
       appendToStream: (stream, batch, options) => appendToStream(stream, batch, options),
       readStream: (stream, options) => readStream(stream, options),
       transaction,
-      claim,
-      complete,
-      replay,
-      purgeDead,
-      listOutbox,
       getEvent: (id) => getEvent(id),
       readEvents,
-      getRaw: (id) => getRaw(id),
-      stats,
-      backlog,
-      waitForWork: (maxWait) => wakeup.wait(maxWait)
+      getRaw: (id) => getRaw(id)
     })
-    return { eventStore, subscriptionStore: PgSubscriptionStore.make(sql, schema, wakeup) }
+    return {
+      eventStore,
+      ...PgOutbox.make(sql, schema, wakeup),
+      subscriptionStore: PgSubscriptionStore.make(sql, schema, wakeup)
+    }
   })
 
 /** Builds the EventStore alone (see `makeStores`). */
@@ -333,15 +224,20 @@ export const make = (
   Effect.map(makeStores(options), (stores) => stores.eventStore)
 
 /**
- * The store (EventStore and SubscriptionStore) on a SqlClient the application already has (e.g.
- * `@effect/sql-pg`); relays and subscriptions poll unless PgNotifications is provided too.
+ * The store (EventStore, OutboxQueue, OutboxAdmin and SubscriptionStore) on a SqlClient the
+ * application already has (e.g. `@effect/sql-pg`); relays and subscriptions poll unless
+ * PgNotifications is provided too.
  */
 export const layerSql = (
   options: StoreOptions = {}
-): Layer.Layer<EventStore | SubscriptionStore, MigrationError, SqlClient.SqlClient> =>
+): Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore, MigrationError, SqlClient.SqlClient> =>
   Layer.effectContext(
-    Effect.map(makeStores(options), ({ eventStore, subscriptionStore }) =>
-      Context.make(EventStore, eventStore).pipe(Context.add(SubscriptionStore, subscriptionStore))
+    Effect.map(makeStores(options), (stores) =>
+      Context.make(EventStore, stores.eventStore).pipe(
+        Context.add(OutboxQueue, stores.outboxQueue),
+        Context.add(OutboxAdmin, stores.outboxAdmin),
+        Context.add(SubscriptionStore, stores.subscriptionStore)
+      )
     )
   )
 
@@ -355,7 +251,7 @@ export interface PostgresStoreOptions extends StoreOptions, PostgresJs.PostgresJ
 export const layer = (
   options: PostgresStoreOptions
 ): Layer.Layer<
-  EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
   MigrationError | SqlError.SqlError
 > => layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
 
@@ -369,7 +265,7 @@ export interface PgliteStoreOptions extends StoreOptions, Pglite.PgliteOptions {
 export const layerPglite = (
   options: PgliteStoreOptions = {}
 ): Layer.Layer<
-  EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
   MigrationError | SqlError.SqlError
 > => layerSql({ notify: false, ...options }).pipe(Layer.provideMerge(Pglite.layer(options)))
 
@@ -380,7 +276,10 @@ export const layerPglite = (
 export const layerPgliteInstance = (
   pg: PGlite,
   options: StoreOptions = {}
-): Layer.Layer<EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications, MigrationError> =>
+): Layer.Layer<
+  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  MigrationError
+> =>
   layerSql({ notify: false, ...options }).pipe(
     Layer.provideMerge(
       Layer.effectContext(

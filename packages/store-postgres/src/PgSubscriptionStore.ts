@@ -1,5 +1,5 @@
 /**
- * The SubscriptionStore on PostgreSQL (and PGlite), the EventStore's other half: built by
+ * The SubscriptionStore on PostgreSQL (and PGlite), beside the EventStore and the outbox: built by
  * `PgEventStore.makeStores` on the same SqlClient and wake-ups, so its checkpoint writes join the
  * caller's `store.transaction` / `sql.withTransaction` like every other statement.
  *

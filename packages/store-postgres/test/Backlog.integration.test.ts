@@ -7,7 +7,7 @@
  * counts every row) with the delivered count dropped.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore } from "@sluice/core"
+import { EventStore, OutboxAdmin } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -68,6 +68,7 @@ describe("backlog on PostgreSQL", () => {
       const schema = freshSchemaName()
       yield* Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const sql = yield* SqlClient.SqlClient
         for (let i = 0; i < 2; i++)
           yield* store.append(yield* makeBatch(Array.from({ length: 1000 }, () => makeEvent())))
@@ -79,13 +80,13 @@ describe("backlog on PostgreSQL", () => {
         yield* sql.unsafe(`VACUUM ANALYZE ${schema}.outbox`)
 
         const before = yield* outboxReads(schema)
-        const backlog = yield* store.backlog
+        const backlog = yield* admin.backlog
         const read = (yield* outboxReads(schema)) - before
         assert.strictEqual(backlog.pending, 3)
         assert.isBelow(read, 100, `backlog read ${read} outbox rows`)
 
         const beforeStats = yield* outboxReads(schema)
-        const stats = yield* store.stats
+        const stats = yield* admin.stats
         const readByStats = (yield* outboxReads(schema)) - beforeStats
         assert.strictEqual(stats.delivered, 2000)
         assert.isAtLeast(readByStats, 2000, `stats read ${readByStats} outbox rows`)

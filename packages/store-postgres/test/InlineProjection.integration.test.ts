@@ -4,7 +4,15 @@
  * append path; duplicates are not projected again.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { CommandHandler, Decider, EventStore, InlineProjection, streamName, type TraceId } from "@sluice/core"
+import {
+  CommandHandler,
+  Decider,
+  EventStore,
+  InlineProjection,
+  OutboxAdmin,
+  streamName,
+  type TraceId
+} from "@sluice/core"
 import { makeEvent } from "@sluice/core/testing"
 import { Data, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
@@ -37,7 +45,9 @@ const counter = Decider.make({
 
 for (const [name, makeLayer] of Object.entries(drivers)) {
   describe(`inline projections (${name})`, () => {
-    const withStore = <A, E>(f: (counts: string) => Effect.Effect<A, E, EventStore | SqlClient.SqlClient>) =>
+    const withStore = <A, E>(
+      f: (counts: string) => Effect.Effect<A, E, EventStore | OutboxAdmin | SqlClient.SqlClient>
+    ) =>
       Effect.gen(function* () {
         const schema = freshSchemaName("inline")
         const counts = `${schema}.counts`
@@ -75,6 +85,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
       withStore((counts) =>
         Effect.gen(function* () {
           const store = yield* EventStore
+          const admin = yield* OutboxAdmin
           const events = [
             makeEvent({ entity_id: "e2", trace_id: traceId }),
             makeEvent({ entity_id: "e2", trace_id: traceId, payload: { refuse: true } })
@@ -85,7 +96,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
           assert.instanceOf(error.cause, Refused)
           assert.strictEqual(yield* count(counts, "e2"), 0)
           assert.deepStrictEqual(yield* store.readEvents(0, 10), [])
-          assert.strictEqual((yield* store.stats).pending, 0)
+          assert.strictEqual((yield* admin.stats).pending, 0)
         })
       )
     )

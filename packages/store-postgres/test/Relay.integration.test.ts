@@ -6,7 +6,16 @@
  *   results are refused.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Completion, delivered, EventStore, Relay, type Route, Transports } from "@sluice/core"
+import {
+  Completion,
+  delivered,
+  EventStore,
+  OutboxAdmin,
+  OutboxQueue,
+  Relay,
+  type Route,
+  Transports
+} from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
 import { Clock, Duration, Effect, Fiber, Layer } from "effect"
 import { PgEventStore } from "../src/index.ts"
@@ -62,9 +71,9 @@ describe("relay on PostgreSQL", () => {
           { concurrency: "unbounded" }
         )
         const stats = yield* Effect.gen(function* () {
-          const store = yield* EventStore
+          const admin = yield* OutboxAdmin
           while (true) {
-            const stats = yield* store.stats
+            const stats = yield* admin.stats
             if (stats.delivered === total) return stats
             yield* Effect.sleep("100 millis")
           }
@@ -87,6 +96,8 @@ describe("relay on PostgreSQL", () => {
       const { counts, layer } = countingTransport()
       yield* Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
+        const admin = yield* OutboxAdmin
         yield* store.append(
           yield* makeBatch(
             Array.from({ length: 10 }, () => makeEvent()),
@@ -95,7 +106,7 @@ describe("relay on PostgreSQL", () => {
         )
         // The worker that will stop: it claims a batch with a short lease and never reports back.
         // Short, but not so short that a busy machine lets it run out before the next statement.
-        const stuck = yield* store.claim({ owner: "stopped", limit: 10, lease: Duration.seconds(2) })
+        const stuck = yield* queue.claim({ owner: "stopped", limit: 10, lease: Duration.seconds(2) })
         assert.strictEqual(stuck.length, 10)
         const healthy = Relay.runOnce({ routes: [route], owner: "healthy" })
         const before = yield* healthy
@@ -108,11 +119,11 @@ describe("relay on PostgreSQL", () => {
           after = yield* healthy
         }
         assert.deepStrictEqual([after.claimed, after.delivered], [10, 10])
-        const late = yield* store.complete(
+        const late = yield* queue.complete(
           stuck.map((c) => Completion.Delivered({ outbox_id: c.entry.outbox_id, token: c.entry.lease!.token }))
         )
         assert.deepStrictEqual([late.applied.length, late.rejected.length], [0, 10])
-        const rows = yield* store.listOutbox({})
+        const rows = yield* admin.listOutbox({})
         assert.isTrue(rows.every((r) => r.status === "delivered" && r.attempts === 1))
         assert.strictEqual(counts.size, 10)
       }).pipe(Effect.provide(Layer.mergeAll(storeIn(schema), layer)))

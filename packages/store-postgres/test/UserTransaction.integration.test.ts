@@ -4,7 +4,7 @@
  */
 
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore, type TraceId } from "@sluice/core"
+import { EventStore, OutboxAdmin, OutboxQueue, type TraceId } from "@sluice/core"
 import { makeEvent } from "@sluice/core/testing"
 import { Data, Duration, Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
@@ -20,7 +20,9 @@ const drivers = storeDrivers(2)
 
 for (const [name, makeLayer] of Object.entries(drivers)) {
   describe(`appending in the caller's transaction (${name})`, () => {
-    const withStore = <A, E>(f: (orders: string) => Effect.Effect<A, E, EventStore | SqlClient.SqlClient>) =>
+    const withStore = <A, E>(
+      f: (orders: string) => Effect.Effect<A, E, EventStore | OutboxQueue | OutboxAdmin | SqlClient.SqlClient>
+    ) =>
       Effect.gen(function* () {
         const schema = freshSchemaName("usertx")
         const orders = `${schema}.orders`
@@ -40,6 +42,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
       withStore((orders) =>
         Effect.gen(function* () {
           const store = yield* EventStore
+          const queue = yield* OutboxQueue
           const result = yield* placeOrder({ id: "o-1", total: 42 }, traceId, orders)
           assert.strictEqual(result.outbox_rows, 1)
           assert.strictEqual(yield* countOrders(orders, "o-1"), 1)
@@ -48,7 +51,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
             Option.map(stored, (s) => s.event.payload),
             Option.some({ total: 42 })
           )
-          const [claimed] = yield* store.claim({ owner: "t", limit: 10, lease: Duration.seconds(10) })
+          const [claimed] = yield* queue.claim({ owner: "t", limit: 10, lease: Duration.seconds(10) })
           assert.strictEqual(claimed?.entry.route, "billing")
         })
       )
@@ -58,6 +61,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
       withStore((orders) =>
         Effect.gen(function* () {
           const store = yield* EventStore
+          const admin = yield* OutboxAdmin
           const error = yield* placeOrder({ id: "o-2", total: 7 }, traceId, orders).pipe(
             Effect.andThen(Effect.fail(new OutOfStockError())),
             store.transaction,
@@ -66,7 +70,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
           assert.strictEqual(error._tag, "OutOfStockError", "the caller's own error comes back unchanged")
           assert.strictEqual(yield* countOrders(orders, "o-2"), 0)
           assert.deepStrictEqual(yield* store.readEvents(0, 10), [])
-          assert.strictEqual((yield* store.stats).pending, 0)
+          assert.strictEqual((yield* admin.stats).pending, 0)
         })
       )
     )
@@ -75,6 +79,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
       withStore((orders) =>
         Effect.gen(function* () {
           const store = yield* EventStore
+          const admin = yield* OutboxAdmin
           yield* placeOrder({ id: "o-3", total: 1 }, traceId, orders)
           const sql = yield* SqlClient.SqlClient
           // The same order id again: the INSERT violates the primary key after a fresh append.
@@ -95,7 +100,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
           assert.strictEqual(failed._tag, "SqlError")
           assert.isTrue(Option.isNone(yield* store.getEvent(event.event_id)), "the event was rolled back")
           assert.strictEqual((yield* store.readEvents(0, 10)).length, 1, "only the first order's event")
-          assert.strictEqual((yield* store.stats).pending, 1, "only the first order's outbox row")
+          assert.strictEqual((yield* admin.stats).pending, 1, "only the first order's outbox row")
         })
       )
     )

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
-  EventStore,
   encodeEvent,
   MemoryEventStore,
   noDeadline,
+  OutboxQueue,
   type PublishOutcome,
   Relay,
   Transports
@@ -218,8 +218,8 @@ describe("HttpTransport: outcomes", () => {
           () => new Promise((resolve) => setTimeout(() => resolve({ status: 204 }), 450))
         )
         const transport = yield* transportFor(receiver, { mode: "single", concurrency: 1 })
-        const store = yield* MemoryEventStore.make
-        yield* store.append(
+        const stores = yield* MemoryEventStore.makeStores
+        yield* stores.eventStore.append(
           yield* makeBatch(
             Array.from({ length: 12 }, () => makeEvent()),
             ["r"]
@@ -229,14 +229,14 @@ describe("HttpTransport: outcomes", () => {
           routes: [{ name: "r", transport: "hook", topic: "t", match: ["**"] }],
           publishTimeout: "3 seconds"
         }).pipe(
-          Effect.provideService(EventStore, store),
+          Effect.provideService(OutboxQueue, stores.outboxQueue),
           Effect.provideService(Transports, Transports.makeOf([transport]))
         )
         assert.isAtLeast(report.delivered, 1, "some were accepted in time")
         assert.isAtLeast(report.released, 1, "not all could start before the deadline")
         assert.isAtMost(report.retried, 1, "at most the request in flight at the deadline is retried")
         assert.strictEqual(report.delivered + report.retried + report.released, 12)
-        const rows = yield* store.listOutbox({})
+        const rows = yield* stores.outboxAdmin.listOutbox({})
         const received = (yield* receiver.requests).map((r) => header(r, "webhook-id"))
         const deliveredIds = rows.filter((r) => r.status === "delivered").map((r) => r.event_id as string)
         assert.includeMembers(received, deliveredIds, "only what the receiver got is delivered")
@@ -258,8 +258,8 @@ describe("HttpTransport: outcomes", () => {
       // A receiver that never answers, one request at a time: of 3 rows only the first is sent.
       const receiver = yield* startReceiver(() => new Promise(() => {}))
       const transport = yield* transportFor(receiver, { mode: "single", concurrency: 1 })
-      const store = yield* MemoryEventStore.make
-      yield* store.append(
+      const stores = yield* MemoryEventStore.makeStores
+      yield* stores.eventStore.append(
         yield* makeBatch(
           Array.from({ length: 3 }, () => makeEvent()),
           ["r"]
@@ -267,7 +267,7 @@ describe("HttpTransport: outcomes", () => {
       )
       const relay = yield* Effect.forkChild(
         Relay.runOnce({ routes: [{ name: "r", transport: "hook", topic: "t", match: ["**"] }] }).pipe(
-          Effect.provideService(EventStore, store),
+          Effect.provideService(OutboxQueue, stores.outboxQueue),
           Effect.provideService(Transports, Transports.makeOf([transport]))
         )
       )
@@ -277,7 +277,7 @@ describe("HttpTransport: outcomes", () => {
       yield* Fiber.interrupt(relay)
       const sent = (yield* receiver.requests).map((r) => header(r, "webhook-id"))
       assert.strictEqual(sent.length, 1)
-      const rows = yield* store.listOutbox({})
+      const rows = yield* stores.outboxAdmin.listOutbox({})
       assert.deepStrictEqual(
         rows.map((r) => [r.event_id === sent[0] ? "sent" : "not sent", r.status, r.attempts, r.lease]),
         [

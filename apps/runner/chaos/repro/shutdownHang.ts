@@ -6,7 +6,7 @@
  *
  *   node apps/runner/chaos/repro/shutdownHang.ts     # prints "closed" when fixed
  */
-import { EventStore } from "@sluice/core"
+import { OutboxQueue } from "@sluice/core"
 import { PgEventStore } from "@sluice/store-postgres"
 import { Duration, Effect, Exit, Layer, Scope } from "effect"
 import { startPrivatePg } from "../../test/chaos/lib/privatePg.ts"
@@ -19,7 +19,7 @@ const store = await Effect.runPromise(
   Effect.gen(function* () {
     const layer = PgEventStore.layer({ url: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`, schema: "repro" })
     const context = yield* Layer.buildWithScope(layer, scope)
-    return context.mapUnsafe.get(EventStore.key) as EventStore["Service"]
+    return context.mapUnsafe.get(OutboxQueue.key) as OutboxQueue["Service"]
   })
 )
 await Effect.runPromise(store.waitForWork(Duration.millis(200))) // starts the LISTEN

@@ -15,7 +15,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Completion, EventStore, type OutboxId, type OutboxStatus } from "@sluice/core"
+import { Completion, EventStore, OutboxAdmin, type OutboxId, OutboxQueue, type OutboxStatus } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
 import { PgEventStore } from "@sluice/store-postgres"
 import { Duration, Effect, Schema } from "effect"
@@ -57,6 +57,8 @@ afterAll(async () => {
 const runProgram = (program: typeof Program.Type, schema: string) =>
   Effect.gen(function* () {
     const store = yield* EventStore
+    const queue = yield* OutboxQueue
+    const admin = yield* OutboxAdmin
     const sql = yield* SqlClient.SqlClient
     const model = new Map<OutboxId, ModelRow>()
     const held: Array<{ readonly id: OutboxId; readonly token: string }> = []
@@ -72,7 +74,7 @@ const runProgram = (program: typeof Program.Type, schema: string) =>
             yield* makeBatch(Array.from({ length: 1 + (op.a % 3) }, () => makeEvent()))
           )
           appended += result.outbox_rows
-          for (const row of yield* store.listOutbox({ limit: 10_000 })) {
+          for (const row of yield* admin.listOutbox({ limit: 10_000 })) {
             if (!model.has(row.outbox_id))
               model.set(row.outbox_id, {
                 status: "pending",
@@ -104,7 +106,7 @@ const runProgram = (program: typeof Program.Type, schema: string) =>
             })
             .slice(0, limit)
             .map(([id]) => id)
-          const claimed = yield* store.claim({
+          const claimed = yield* queue.claim({
             owner: `w${op.a}`,
             limit,
             lease: Duration.millis(short ? SHORT_LEASE_MS : LONG_LEASE_HOURS * HOUR_MS)
@@ -138,7 +140,7 @@ const runProgram = (program: typeof Program.Type, schema: string) =>
                 : op.kind === "dead"
                   ? Completion.Dead({ outbox_id: id, token, error: "gave up" })
                   : Completion.Release({ outbox_id: id, token })
-          const report = yield* store.complete([completion])
+          const report = yield* queue.complete([completion])
           expect(report.applied.length === 1, `${op.kind} with a ${valid ? "valid" : "stale"} token`).toBe(valid)
           if (valid) {
             row.token = null
@@ -159,14 +161,14 @@ const runProgram = (program: typeof Program.Type, schema: string) =>
           break
         case "replay": {
           const dead = [...model.values()].filter((row) => row.status === "dead")
-          expect(yield* store.replay({})).toBe(dead.length)
+          expect(yield* admin.replay({})).toBe(dead.length)
           for (const row of dead)
             Object.assign(row, { status: "pending", attempts: 0, dueFromEpoch: epoch, token: null })
           for (const row of dead) row.replays++
           break
         }
       }
-      const rows = yield* store.listOutbox({ limit: 10_000 })
+      const rows = yield* admin.listOutbox({ limit: 10_000 })
       expect(rows.length).toBe(appended)
       for (const row of rows) {
         const expected = model.get(row.outbox_id)!

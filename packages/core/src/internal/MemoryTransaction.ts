@@ -1,5 +1,5 @@
 /**
- * The memory store's transactions, shared by its EventStore and SubscriptionStore halves: the undo
+ * The memory store's transactions, shared by its EventStore, outbox and SubscriptionStore: the undo
  * log of the transaction in progress (a fiber reference), and how a write records its undo in it.
  */
 import { Context } from "effect"

@@ -2,8 +2,8 @@
  * The memory store's `stats`: every outbox entry counted by state, in total and per route.
  */
 import { DateTime } from "effect"
-import type { OutboxStats, RouteStats } from "../EventStore.ts"
 import * as Outbox from "../Outbox.ts"
+import type { OutboxStats, RouteStats } from "../OutboxAdmin.ts"
 
 type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
 

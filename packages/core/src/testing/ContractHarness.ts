@@ -1,10 +1,13 @@
 /**
- * What the EventStore contract's cases share: the harness a suite gives them (how time moves) and
- * small steps on the store (claim everything, wait for a waiter to wake).
+ * What the store contracts' cases share (EventStoreContract, StreamContract, OutboxQueueContract,
+ * OutboxAdminContract): the harness a suite gives them (how time moves), the services they run on,
+ * and small steps on the store (claim everything, wait for a waiter to wake).
  */
 import { DateTime, Duration, Effect, Fiber } from "effect"
-import { EventStore } from "../EventStore.ts"
+import type { EventStore } from "../EventStore.ts"
 import type { OutboxId } from "../Outbox.ts"
+import { OutboxAdmin } from "../OutboxAdmin.ts"
+import { OutboxQueue } from "../OutboxQueue.ts"
 import * as check from "./check.ts"
 
 /** How a suite moves time forward: TestClock for the memory store, real sleeps for a database. */
@@ -21,9 +24,16 @@ export interface Harness {
   readonly expiry?: Duration.Duration
 }
 
+/**
+ * The services a store layer provides to the store contracts: one store's event log and outbox. A
+ * case checks one port, but needs the others to make and see its rows (an outbox row comes from
+ * an append).
+ */
+export type StoreServices = EventStore | OutboxQueue | OutboxAdmin
+
 export interface ContractCase {
   readonly name: string
-  readonly run: (harness: Harness) => Effect.Effect<void, unknown, EventStore>
+  readonly run: (harness: Harness) => Effect.Effect<void, unknown, StoreServices>
 }
 
 /** The lease of cases that do not wait for one to expire: it never does while a case runs. */
@@ -32,7 +42,7 @@ export const lease = Duration.minutes(10)
 export const expiryOf = (harness: Harness): Duration.Duration => harness.expiry ?? Duration.millis(400)
 
 export const claimAll = (owner = "w1", limit = 100, leaseFor = lease) =>
-  EventStore.use((store) => store.claim({ owner, limit, lease: leaseFor }))
+  OutboxQueue.use((queue) => queue.claim({ owner, limit, lease: leaseFor }))
 
 export const tokenOf = (claimed: { readonly entry: { readonly lease: { readonly token: string } | null } }) =>
   claimed.entry.lease?.token ?? ""
@@ -40,7 +50,7 @@ export const tokenOf = (claimed: { readonly entry: { readonly lease: { readonly 
 /** Returns once any wake-up kept by the store is used up (a short wait, whatever the clock). */
 export const settleSignals = (harness: Harness) =>
   Effect.gen(function* () {
-    const wait = yield* Effect.forkChild(EventStore.use((store) => store.waitForWork(Duration.millis(1))))
+    const wait = yield* Effect.forkChild(OutboxQueue.use((queue) => queue.waitForWork(Duration.millis(1))))
     yield* harness.advance(Duration.millis(10))
     yield* Fiber.join(wait)
   })
@@ -65,4 +75,4 @@ export const ended = (
   })
 
 export const entryOf = (id: OutboxId) =>
-  EventStore.use((store) => store.listOutbox({ outbox_ids: [id] })).pipe(Effect.map((rows) => rows[0]!))
+  OutboxAdmin.use((admin) => admin.listOutbox({ outbox_ids: [id] })).pipe(Effect.map((rows) => rows[0]!))

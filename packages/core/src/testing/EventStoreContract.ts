@@ -1,22 +1,24 @@
 /**
- * The EventStore contract: the behaviour every adapter (memory, PGlite, PostgreSQL) must show.
- * This file holds the event log's cases (append, transactions, positions, duplicates); the outbox's
- * are in OutboxContract.ts and OutboxStatsContract.ts, the text checks in StorableTextContract.ts
- * (the streams' cases, StreamContract.ts, run beside these).
+ * The EventStore contract: what every adapter (memory, PGlite, PostgreSQL) must do as the event
+ * log. This file holds the cases on append, transactions, positions and duplicates, with the text
+ * checks of StorableTextContract.ts; the streams' cases (StreamContract.ts) run beside them. The
+ * other ports' contracts are OutboxQueueContract.ts, OutboxAdminContract.ts and
+ * SubscriptionContract.ts. Cases check what an append leaves in the outbox through those ports: a
+ * store provides them all.
  *
- * Cases are plain Effects so the suite runs under any test runner and runtime; `@sluice/core/vitest`
- * wraps them as `suite(name, layer, harness)`. Each case needs a fresh, empty store.
+ * Cases are plain Effects so the suites run under any test runner and runtime; `@sluice/core/vitest`
+ * wraps them (`eventLogSuite`, `outboxQueueSuite`, `outboxAdminSuite`, `subscriptionSuite`, and
+ * `eventStoreSuite` for the first three). Each case needs a fresh, empty store.
  */
 import { Duration, Effect, Fiber, Option } from "effect"
 import { EventStore } from "../EventStore.ts"
+import { OutboxAdmin } from "../OutboxAdmin.ts"
 import { type ContractCase, claimAll } from "./ContractHarness.ts"
 import * as check from "./check.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
-import * as OutboxContract from "./OutboxContract.ts"
-import * as OutboxStatsContract from "./OutboxStatsContract.ts"
 import * as StorableTextContract from "./StorableTextContract.ts"
 
-export type { ContractCase, Harness } from "./ContractHarness.ts"
+export type { ContractCase, Harness, StoreServices } from "./ContractHarness.ts"
 
 export const cases: ReadonlyArray<ContractCase> = [
   {
@@ -24,6 +26,7 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const events = [makeEvent(), makeEvent()]
         const batch = yield* makeBatch(events, ["a", "b"])
         const result = yield* store.append(batch)
@@ -54,7 +57,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           Option.some(events[1]!.event_id),
           "getEvent"
         )
-        const stats = yield* store.stats
+        const stats = yield* admin.stats
         yield* check.equal([stats.pending, stats.by_route.a?.pending, stats.by_route.b?.pending], [4, 2, 2], "stats")
         yield* check.equal((yield* store.readEvents(stored[0]!.position, 10)).length, 1, "readEvents pages")
       })
@@ -64,6 +67,7 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const batch = yield* makeBatch([makeEvent()])
         const failed = yield* store
           .transaction(Effect.andThen(store.append(batch), Effect.fail("business rule broken" as const)))
@@ -71,7 +75,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal(failed, "business rule broken", "the caller's error comes back")
         yield* check.equal((yield* store.readEvents(0, 10)).length, 0, "no event")
         yield* check.that(Option.isNone(yield* store.getRaw(batch.raw!.raw_id)), "no raw payload")
-        yield* check.equal((yield* store.stats).pending, 0, "no outbox row")
+        yield* check.equal((yield* admin.stats).pending, 0, "no outbox row")
         const ok = yield* store.transaction(store.append(batch))
         yield* check.equal(ok.outbox_rows, 1, "the same batch commits afterwards")
       })
@@ -81,6 +85,7 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: (harness) =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const batch = yield* makeBatch([makeEvent()])
         const tx = yield* Effect.forkChild(
           store.transaction(
@@ -97,7 +102,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* Fiber.await(tx)
         const claimed = yield* Fiber.join(claimer)
         yield* check.equal(claimed.length, 0, "nothing from an uncommitted transaction is claimed")
-        yield* check.equal((yield* store.stats).pending, 0, "rolled back")
+        yield* check.equal((yield* admin.stats).pending, 0, "rolled back")
       })
   },
   {
@@ -105,6 +110,7 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const kept = yield* makeBatch([makeEvent()])
         const dropped = yield* makeBatch([makeEvent()])
         yield* store.transaction(
@@ -119,7 +125,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           [kept.events[0]!.event_id],
           "only the outer append"
         )
-        yield* check.equal((yield* store.stats).pending, 1, "one outbox row")
+        yield* check.equal((yield* admin.stats).pending, 1, "one outbox row")
       })
   },
   {
@@ -148,6 +154,7 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const batch = yield* makeBatch([makeEvent()])
         const stray = makeEvent()
         const error = yield* store
@@ -157,7 +164,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.that(!error.retryable, "invalid input is not retryable")
         yield* check.equal((yield* store.readEvents(0, 10)).length, 0, "no event")
         yield* check.that(Option.isNone(yield* store.getRaw(batch.raw!.raw_id)), "no raw payload")
-        yield* check.equal((yield* store.stats).pending, 0, "no outbox row")
+        yield* check.equal((yield* admin.stats).pending, 0, "no outbox row")
       })
   },
   {
@@ -165,6 +172,7 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const event = makeEvent()
         const first = yield* store.append(yield* makeBatch([event]))
         const second = yield* store.append(yield* makeBatch([event]))
@@ -182,10 +190,8 @@ export const cases: ReadonlyArray<ContractCase> = [
           "twice in one batch"
         )
         yield* check.equal((yield* store.readEvents(0, 10)).length, 2, "two events stored")
-        yield* check.equal((yield* store.stats).pending, 2, "two outbox rows")
+        yield* check.equal((yield* admin.stats).pending, 2, "two outbox rows")
       })
   },
-  ...OutboxContract.cases,
-  ...OutboxStatsContract.cases,
   ...StorableTextContract.cases
 ]

@@ -1,20 +1,21 @@
 /**
- * EventStore contract cases for text a database cannot store (U+0000, lone surrogates; see
- * StorableText.ts): what ingest makes of it, what `append` does when handed it directly, and how a
- * failure reason holding it is recorded. Part of
- * `cases` in EventStoreContract.ts, so memory, PGlite and PostgreSQL all run them.
+ * Contract cases for text a database cannot store (U+0000, lone surrogates; see StorableText.ts):
+ * what ingest makes of it and what `append` does when handed it directly (`cases`, part of
+ * EventStoreContract's), and how a failure reason holding it is recorded (`outboxCases`, part of
+ * OutboxQueueContract's), so memory, PGlite and PostgreSQL all run them.
  */
 import { DateTime, Effect, Option } from "effect"
 import { EventStore } from "../EventStore.ts"
 import * as Ingest from "../Ingest.ts"
 import { hex, sha256, utf8 } from "../internal/hash.ts"
+import { OutboxAdmin } from "../OutboxAdmin.ts"
 import * as Relay from "../Relay.ts"
 import { makeRouterUnsafe } from "../Routing.ts"
 import type { EventDraft, Source } from "../Source.ts"
 import { permanent, retryable, type Transport } from "../Transport.ts"
 import { Transports } from "../Transports.ts"
+import type { ContractCase } from "./ContractHarness.ts"
 import * as check from "./check.ts"
-import type { ContractCase } from "./EventStoreContract.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
 
 const router = makeRouterUnsafe([{ name: "all", transport: "memory", topic: "all", match: ["**"], ordered: true }])
@@ -106,6 +107,7 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const variants = [
           { event: makeEvent({ payload: { name: "a\u0000b" } }), field: 'payload["name"] contains U+0000' },
           { event: makeEvent({ payload: { "k\u0000": 1 } }), field: 'payload["k\\u0000"] key contains U+0000' },
@@ -127,16 +129,21 @@ export const cases: ReadonlyArray<ContractCase> = [
         const error = yield* Effect.flip(store.append(badRaw))
         yield* check.that(error.reason.includes("body contains U+0000"), `a raw body is named: ${error.reason}`)
         yield* check.equal((yield* store.readEvents(0, 10)).length, 0, "no event stored")
-        yield* check.equal((yield* store.stats).pending, 0, "no outbox row")
+        yield* check.equal((yield* admin.stats).pending, 0, "no outbox row")
         const ok = yield* store.append(yield* makeBatch([makeEvent({ payload: { smile: "\ud83d\ude00" } })]))
         yield* check.equal(ok.appended.length, 1, "a surrogate pair is stored")
       })
-  },
+  }
+]
+
+/** The case on what the outbox records: part of `OutboxQueueContract.cases`. */
+export const outboxCases: ReadonlyArray<ContractCase> = [
   {
     name: "a failure reason holding U+0000 (from a receiver's answer) is recorded with escapes, not lost",
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const [busy, refused] = [makeEvent(), makeEvent()]
         yield* store.append(yield* makeBatch([busy, refused], ["r"]))
         const receiver: Transport = {
@@ -154,7 +161,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           routes: [{ name: "r", transport: "t", topic: "t", match: ["**"] }]
         }).pipe(Effect.provideService(Transports, Transports.makeOf([receiver])))
         yield* check.equal([report.retried, report.dead], [1, 1], "both results are recorded")
-        const rows = yield* store.listOutbox({})
+        const rows = yield* admin.listOutbox({})
         yield* check.equal(
           rows.map((r) => [r.event_id === busy.event_id ? "busy" : "refused", r.attempts, r.last_error]),
           [

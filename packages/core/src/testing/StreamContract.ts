@@ -1,14 +1,15 @@
 /**
  * The streams part of the EventStore contract: revisions, expected revisions and stream reads, run
- * by every adapter beside EventStoreContract (`eventStoreSuite` runs both). Cases are plain Effects;
+ * by every adapter beside EventStoreContract (`eventLogSuite` runs both). Cases are plain Effects;
  * each needs a fresh, empty store.
  */
 import { Deferred, Duration, Effect, Fiber, Option } from "effect"
 import type { Event } from "../Event.ts"
 import { EventStore } from "../EventStore.ts"
+import { OutboxAdmin } from "../OutboxAdmin.ts"
 import { type ExpectedRevision, type StreamName, streamName, WrongExpectedRevisionError } from "../Stream.ts"
+import type { ContractCase } from "./ContractHarness.ts"
 import * as check from "./check.ts"
-import type { ContractCase } from "./EventStoreContract.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
 
 let streams = 0
@@ -51,14 +52,15 @@ const wrongRevision = <A, E>(
 const refusedWritesNothing = (stream: StreamName, expected: ExpectedRevision, actual: number | "no_stream") =>
   Effect.gen(function* () {
     const store = yield* EventStore
+    const admin = yield* OutboxAdmin
     const before = yield* revisionsOf(stream)
-    const pendingBefore = (yield* store.stats).pending
+    const pendingBefore = (yield* admin.stats).pending
     const event = eventOf(stream)
     const batch = yield* makeBatch([event], ["a"])
     yield* wrongRevision(store.appendToStream(stream, batch, { expectedRevision: expected }), stream, expected, actual)
     yield* check.that(Option.isNone(yield* store.getEvent(event.event_id)), "no event")
     yield* check.that(Option.isNone(yield* store.getRaw(batch.raw!.raw_id)), "no raw payload")
-    yield* check.equal((yield* store.stats).pending, pendingBefore, "no outbox row")
+    yield* check.equal((yield* admin.stats).pending, pendingBefore, "no outbox row")
     yield* check.equal(yield* revisionsOf(stream), before, "the stream is unchanged")
   })
 

@@ -1,5 +1,5 @@
 /** Test support: a source instance wired to the replaying fetch, and the store's contents. */
-import { EventStore, makeRouterUnsafe, Plugin, type RawPayloadId } from "@sluice/core"
+import { EventStore, makeRouterUnsafe, OutboxAdmin, Plugin, type RawPayloadId } from "@sluice/core"
 import { Effect, Option } from "effect"
 import { layerFetch, YFinance } from "../../src/index.ts"
 import type { FetchFn } from "../../src/YahooFetch.ts"
@@ -34,6 +34,6 @@ export const storedRaw = (id: string) =>
 
 /** Every outbox row. */
 export const outboxRows = Effect.gen(function* () {
-  const store = yield* EventStore
-  return yield* store.listOutbox({ limit: 10_000 })
+  const admin = yield* OutboxAdmin
+  return yield* admin.listOutbox({ limit: 10_000 })
 })

@@ -1,13 +1,27 @@
 /**
- * The EventStore contract's outbox cases: claims and leases, results and fencing, ordered routes.
- * Part of `EventStoreContract.cases`, with OutboxStatsContract.ts (wake-ups, stats, purge, backlog).
+ * The OutboxQueue contract: what every adapter (memory, PGlite, PostgreSQL) must do for relays.
+ * Claims and leases, results and fencing, ordered routes, and wake-ups (`waitForWork`). The rows
+ * come from `EventStore.append`, and cases read them back through OutboxAdmin: a store provides all
+ * three. Each case needs a fresh, empty store.
  */
-import { DateTime, Duration, Effect } from "effect"
-import { Completion, EventStore } from "../EventStore.ts"
+import { DateTime, Duration, Effect, Fiber } from "effect"
+import { EventStore } from "../EventStore.ts"
 import type { OutboxId } from "../Outbox.ts"
-import { type ContractCase, claimAll, entryOf, expiryOf, lease, tokenOf } from "./ContractHarness.ts"
+import { OutboxAdmin } from "../OutboxAdmin.ts"
+import { Completion, OutboxQueue } from "../OutboxQueue.ts"
+import {
+  type ContractCase,
+  claimAll,
+  ended,
+  entryOf,
+  expiryOf,
+  lease,
+  settleSignals,
+  tokenOf
+} from "./ContractHarness.ts"
 import * as check from "./check.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
+import * as StorableTextContract from "./StorableTextContract.ts"
 
 export const cases: ReadonlyArray<ContractCase> = [
   {
@@ -15,6 +29,7 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const admin = yield* OutboxAdmin
         const events = [makeEvent(), makeEvent(), makeEvent()]
         yield* store.append(yield* makeBatch(events))
         const first = yield* claimAll("w1", 2)
@@ -35,7 +50,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           "only the unleased row"
         )
         yield* check.equal((yield* claimAll("w3")).length, 0, "nothing left")
-        yield* check.equal((yield* store.stats).leased, 3, "three leased")
+        yield* check.equal((yield* admin.stats).leased, 3, "three leased")
       })
   },
   {
@@ -43,10 +58,11 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         yield* store.append(yield* makeBatch(Array.from({ length: 30 }, () => makeEvent())))
         const batches = yield* Effect.forEach(
           Array.from({ length: 8 }, (_, i) => `w${i}`),
-          (owner) => store.claim({ owner, limit: 5, lease }),
+          (owner) => queue.claim({ owner, limit: 5, lease }),
           { concurrency: "unbounded" }
         )
         const ids = batches.flat().map((c) => c.entry.outbox_id)
@@ -59,8 +75,9 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         yield* store.append(yield* makeBatch([makeEvent()], ["a", "b"]))
-        const claimed = yield* store.claim({ owner: "w", limit: 10, lease, routes: ["b"] })
+        const claimed = yield* queue.claim({ owner: "w", limit: 10, lease, routes: ["b"] })
         yield* check.equal(
           claimed.map((c) => c.entry.route),
           ["b"],
@@ -73,9 +90,10 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         yield* store.append(yield* makeBatch([makeEvent()]))
         const [claimed] = yield* claimAll()
-        const report = yield* store.complete([
+        const report = yield* queue.complete([
           Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
         ])
         yield* check.equal(report, { applied: [claimed!.entry.outbox_id], rejected: [] }, "applied")
@@ -83,7 +101,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal([entry.status, entry.attempts, entry.lease], ["delivered", 1, null], "delivered row")
         yield* check.that(entry.delivered_at !== null, "delivered_at set")
         yield* check.equal((yield* claimAll()).length, 0, "not claimable again")
-        const again = yield* store.complete([
+        const again = yield* queue.complete([
           Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
         ])
         yield* check.equal(again.rejected, [claimed!.entry.outbox_id], "a second result is refused")
@@ -94,11 +112,12 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: (harness) =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         const delay = Duration.toMillis(expiryOf(harness))
         yield* store.append(yield* makeBatch([makeEvent()]))
         const [claimed] = yield* claimAll()
         const before = DateTime.toEpochMillis(yield* harness.now)
-        yield* store.complete([
+        yield* queue.complete([
           Completion.Retry({
             outbox_id: claimed!.entry.outbox_id,
             token: tokenOf(claimed!),
@@ -127,40 +146,11 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   {
-    name: "dead: the row stops with its reason; replay makes it pending with attempts reset",
-    run: () =>
-      Effect.gen(function* () {
-        const store = yield* EventStore
-        const event = makeEvent({ event_type: "test.dead" })
-        yield* store.append(yield* makeBatch([event, makeEvent()]))
-        const claimed = yield* claimAll()
-        const target = claimed.find((c) => c.event.event_id === event.event_id)!
-        yield* store.complete([
-          Completion.Dead({ outbox_id: target.entry.outbox_id, token: tokenOf(target), error: "permanent: 400" })
-        ])
-        const dead = yield* store.listOutbox({ status: "dead" })
-        yield* check.equal(
-          dead.map((d) => [d.outbox_id, d.last_error, d.attempts]),
-          [[target.entry.outbox_id, "permanent: 400", 1]],
-          "dead list"
-        )
-        yield* check.equal((yield* store.stats).dead, 1, "stats count the dead row")
-        yield* check.equal(yield* store.replay({ event_type: "test.other" }), 0, "filter matches nothing")
-        yield* check.equal(yield* store.replay({ event_type: "test.dead" }), 1, "replayed one")
-        const replayed = yield* entryOf(target.entry.outbox_id)
-        yield* check.equal(
-          [replayed.status, replayed.attempts, replayed.replays, replayed.last_error],
-          ["pending", 0, 1, "permanent: 400"],
-          "replayed row keeps its history"
-        )
-        yield* check.equal(yield* store.replay({ outbox_ids: [target.entry.outbox_id] }), 0, "not dead any more")
-      })
-  },
-  {
     name: "an expired lease lets another worker claim the row, and the first worker's late result is refused",
     run: (harness) =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         const short = expiryOf(harness)
         yield* store.append(yield* makeBatch([makeEvent()]))
         const [first] = yield* claimAll("slow", 100, short)
@@ -169,13 +159,13 @@ export const cases: ReadonlyArray<ContractCase> = [
         const [second] = yield* claimAll("fast", 100, short)
         yield* check.equal(second?.entry.outbox_id, first!.entry.outbox_id, "taken over after expiry")
         yield* check.that(tokenOf(second!) !== tokenOf(first!), "a new fencing token")
-        const late = yield* store.complete([
+        const late = yield* queue.complete([
           Completion.Delivered({ outbox_id: first!.entry.outbox_id, token: tokenOf(first!) })
         ])
         yield* check.equal(late, { applied: [], rejected: [first!.entry.outbox_id] }, "late result refused")
         const entry = yield* entryOf(first!.entry.outbox_id)
         yield* check.equal([entry.status, entry.attempts], ["pending", 0], "no attempt counted for the refused result")
-        const ok = yield* store.complete([
+        const ok = yield* queue.complete([
           Completion.Retry({
             outbox_id: second!.entry.outbox_id,
             token: tokenOf(second!),
@@ -191,11 +181,12 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: (harness) =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         const short = expiryOf(harness)
         yield* store.append(yield* makeBatch([makeEvent()]))
         const [claimed] = yield* claimAll("w1", 100, short)
         yield* harness.advance(Duration.times(short, 1.5))
-        const report = yield* store.complete([
+        const report = yield* queue.complete([
           Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
         ])
         yield* check.equal(report.rejected, [claimed!.entry.outbox_id], "refused")
@@ -206,9 +197,10 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
         const claimed = yield* claimAll()
-        yield* store.complete(
+        yield* queue.complete(
           claimed.map((c) => Completion.Release({ outbox_id: c.entry.outbox_id, token: tokenOf(c) }))
         )
         const again = yield* claimAll("w2")
@@ -224,9 +216,10 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
         const [a, b] = yield* claimAll()
-        const report = yield* store.complete([
+        const report = yield* queue.complete([
           Completion.Delivered({ outbox_id: a!.entry.outbox_id, token: tokenOf(a!) }),
           Completion.Delivered({ outbox_id: b!.entry.outbox_id, token: "not-the-token" }),
           Completion.Delivered({ outbox_id: "999999999" as OutboxId, token: "x" })
@@ -240,6 +233,7 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         const a1 = makeEvent({ entity_id: "A" })
         const a2 = makeEvent({ entity_id: "A" })
         const b1 = makeEvent({ entity_id: "B" })
@@ -252,7 +246,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         )
         yield* check.equal((yield* claimAll("w2")).length, 0, "A's second row waits while A's first is leased")
         const a1Claim = first[0]!
-        yield* store.complete([
+        yield* queue.complete([
           Completion.Dead({ outbox_id: a1Claim.entry.outbox_id, token: tokenOf(a1Claim), error: "gave up" })
         ])
         const next = yield* claimAll("w2")
@@ -268,11 +262,12 @@ export const cases: ReadonlyArray<ContractCase> = [
     run: () =>
       Effect.gen(function* () {
         const store = yield* EventStore
+        const queue = yield* OutboxQueue
         const a1 = makeEvent({ entity_id: "A" })
         const a2 = makeEvent({ entity_id: "A" })
         yield* store.append(yield* makeBatch([a1, a2], ["ordered"], { ordered: true }))
         const [head] = yield* claimAll()
-        yield* store.complete([
+        yield* queue.complete([
           Completion.Retry({
             outbox_id: head!.entry.outbox_id,
             token: tokenOf(head!),
@@ -282,5 +277,86 @@ export const cases: ReadonlyArray<ContractCase> = [
         ])
         yield* check.equal((yield* claimAll()).length, 0, "a2 waits for a1's retry")
       })
-  }
+  },
+  {
+    name: "waitForWork returns when rows are appended, and after maxWait otherwise",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const queue = yield* OutboxQueue
+        const waiter = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
+        yield* Effect.yieldNow
+        yield* harness.advance(Duration.millis(50))
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        yield* ended(harness, waiter, "woken by the append")
+        const idle = yield* Effect.forkChild(queue.waitForWork(Duration.millis(200)))
+        yield* harness.advance(Duration.millis(200))
+        yield* ended(harness, idle, "back after maxWait")
+      })
+  },
+  {
+    // A relay is busy claiming when rows arrive; the signal must wait for it, not be lost.
+    name: "waitForWork returns at once after an append that came while nobody waited, and only once",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const queue = yield* OutboxQueue
+        // Use up whatever the setup signalled, so the next append's signal is the only one kept.
+        yield* settleSignals(harness)
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        yield* harness.advance(Duration.millis(100))
+        const first = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
+        yield* ended(harness, first, "the kept signal ends the wait at once")
+        const second = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
+        yield* harness.advance(Duration.millis(50))
+        yield* check.that(second.pollUnsafe() === undefined, "a kept signal is used once")
+        yield* Fiber.interrupt(second)
+      })
+  },
+  {
+    name: "waitForWork: a delivery on an unordered route wakes nobody; a release does",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const queue = yield* OutboxQueue
+        yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
+        yield* settleSignals(harness)
+        const [a, b] = yield* claimAll("w", 2)
+        const waiter = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
+        yield* harness.advance(Duration.millis(50))
+        yield* queue.complete([Completion.Delivered({ outbox_id: a!.entry.outbox_id, token: tokenOf(a!) })])
+        yield* harness.advance(Duration.millis(50))
+        yield* check.that(waiter.pollUnsafe() === undefined, "still waiting after a delivery")
+        yield* queue.complete([Completion.Release({ outbox_id: b!.entry.outbox_id, token: tokenOf(b!) })])
+        yield* ended(harness, waiter, "woken by the release")
+      })
+  },
+  {
+    name: "waitForWork: a retry wakes a waiter, and so does a delivery that unblocks an ordered entity",
+    run: (harness) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const queue = yield* OutboxQueue
+        yield* store.append(yield* makeBatch([makeEvent()]))
+        const first = makeEvent({ entity_id: "ordered-entity" })
+        const second = makeEvent({ entity_id: "ordered-entity" })
+        yield* store.append(yield* makeBatch([first, second], ["ordered"], { ordered: true }))
+        yield* settleSignals(harness)
+        const claimed = yield* claimAll("w", 10)
+        const plain = claimed.find((c) => c.entry.route === "default")!
+        const head = claimed.find((c) => c.entry.route === "ordered")!
+        yield* check.equal(claimed.length, 2, "the ordered entity's second event waits for its first")
+        const afterRetry = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
+        yield* harness.advance(Duration.millis(50))
+        yield* queue.complete([
+          Completion.Retry({ outbox_id: plain.entry.outbox_id, token: tokenOf(plain), error: "503", delay_ms: 0 })
+        ])
+        yield* ended(harness, afterRetry, "woken by the retry")
+        const afterOrdered = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
+        yield* harness.advance(Duration.millis(50))
+        yield* queue.complete([Completion.Delivered({ outbox_id: head.entry.outbox_id, token: tokenOf(head) })])
+        yield* ended(harness, afterOrdered, "woken by the delivery that frees the entity")
+      })
+  },
+  ...StorableTextContract.outboxCases
 ]

@@ -1,0 +1,92 @@
+/**
+ * The OutboxAdmin port: what operators (the runner's `dlq` and `status` commands, its admin API and
+ * metrics) need from the store's outbox: read it, count it, and repair dead letters. Relays use the
+ * OutboxQueue port instead; both are views of the same rows.
+ *
+ * Contract (every adapter runs `OutboxAdminContract` in `@sluice/core/testing`):
+ * - `replay` moves dead rows back to pending with attempts reset, and wakes relays.
+ * - `purgeDead` deletes dead rows only; their events and raw payloads stay.
+ * - `listOutbox` pages rows in id order, filtered; `stats` counts every row by state and route;
+ *   `backlog` counts as `stats` does without the delivered rows.
+ */
+import { Context, type DateTime, type Effect } from "effect"
+import type { StoreError } from "./EventStore.ts"
+import type { OutboxEntry, OutboxId, OutboxStatus } from "./Outbox.ts"
+
+export interface OutboxFilter {
+  readonly status?: OutboxStatus
+  readonly route?: string
+  readonly outbox_ids?: ReadonlyArray<OutboxId>
+  /** Page after this id (rows come in id order). */
+  readonly after?: OutboxId
+  /** @default 100 */
+  readonly limit?: number
+}
+
+export interface ReplayFilter {
+  readonly outbox_ids?: ReadonlyArray<OutboxId>
+  readonly route?: string
+  readonly event_type?: string
+}
+
+/** Which dead letters `purgeDead` deletes: all, or one route's. */
+export interface PurgeFilter {
+  readonly route?: string
+}
+
+/** The undelivered rows of a route (or of all routes). */
+export interface RouteBacklog {
+  readonly pending: number
+  /** Pending rows under an unexpired lease (a relay is publishing them). */
+  readonly leased: number
+  readonly dead: number
+  readonly oldest_pending_at: DateTime.Utc | null
+}
+
+export interface OutboxBacklog extends RouteBacklog {
+  readonly by_route: Readonly<Record<string, RouteBacklog>>
+}
+
+export interface RouteStats extends RouteBacklog {
+  readonly delivered: number
+}
+
+export interface OutboxStats extends RouteStats {
+  readonly by_route: Readonly<Record<string, RouteStats>>
+}
+
+const withoutDelivered = ({ delivered: _, ...backlog }: RouteStats): RouteBacklog => backlog
+
+/** The backlog part of `stats`: no delivered counts, and only the routes with pending or dead rows. */
+export const backlogOf = ({ by_route, ...total }: OutboxStats): OutboxBacklog => ({
+  ...withoutDelivered(total),
+  by_route: Object.fromEntries(
+    Object.entries(by_route)
+      .filter(([, s]) => s.pending + s.dead > 0)
+      .map(([route, s]) => [route, withoutDelivered(s)])
+  )
+})
+
+export class OutboxAdmin extends Context.Service<
+  OutboxAdmin,
+  {
+    readonly replay: (filter: ReplayFilter) => Effect.Effect<number, StoreError>
+    /**
+     * Deletes dead-lettered outbox rows for good and returns how many. Their events and raw payloads
+     * stay (the event log is immutable), so appending the same event again is still a duplicate.
+     */
+    readonly purgeDead: (filter: PurgeFilter) => Effect.Effect<number, StoreError>
+    readonly listOutbox: (filter: OutboxFilter) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
+    /**
+     * Every outbox row counted by state, per route. Delivered rows are kept (audit), so a database
+     * store reads the whole outbox: for an operator's look, not for polling.
+     */
+    readonly stats: Effect.Effect<OutboxStats, StoreError>
+    /**
+     * `stats` without the delivered count, read from the pending and dead rows only: its cost follows
+     * the backlog, not the outbox's history. For metrics scraped every few seconds. `by_route` holds
+     * the routes that have pending or dead rows.
+     */
+    readonly backlog: Effect.Effect<OutboxBacklog, StoreError>
+  }
+>()("sluice/OutboxAdmin") {}

@@ -1,0 +1,149 @@
+/**
+ * The outbox on PostgreSQL (and PGlite): the OutboxQueue relays claim from and the OutboxAdmin
+ * operators read, built by `PgEventStore.makeStores` on the same SqlClient and wake-ups as the
+ * EventStore, whose appends create the rows. The statements are OutboxSql.ts; this file turns
+ * their rows into the ports' values and wakes relays when a result makes work.
+ */
+import {
+  backlogOf,
+  type ClaimOptions,
+  type Completion,
+  OutboxAdmin,
+  type OutboxFilter,
+  OutboxQueue,
+  type OutboxStats,
+  type PurgeFilter,
+  type ReplayFilter,
+  type RouteStats,
+  StoreError
+} from "@sluice/core"
+import { DateTime, Effect } from "effect"
+import type { SqlClient, SqlError } from "effect/sql"
+import * as OutboxSql from "./OutboxSql.ts"
+import { toEntry, toEvent } from "./Rows.ts"
+import { tableNames, tables } from "./Tables.ts"
+import * as Wakeup from "./Wakeup.ts"
+
+const toStoreError =
+  (operation: string) =>
+  (error: SqlError.SqlError): StoreError =>
+    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })
+
+type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
+
+const emptyStats = (): Counts => ({
+  pending: 0,
+  leased: 0,
+  delivered: 0,
+  dead: 0,
+  oldest_pending_at: null
+})
+
+/** A row of the stats or backlog query (the backlog has no delivered count). */
+interface CountRow {
+  readonly route: string
+  readonly pending: number
+  readonly leased: number
+  readonly delivered?: number
+  readonly dead: number
+  readonly oldest_pending_at: Date | null
+}
+
+/** Totals and per-route counts from the rows; a route may come in several rows. */
+const summarize = (rows: ReadonlyArray<CountRow>) => {
+  const total = emptyStats()
+  const byRoute: Record<string, Counts> = {}
+  for (const row of rows) {
+    const oldest = row.oldest_pending_at === null ? null : DateTime.makeUnsafe(row.oldest_pending_at)
+    byRoute[row.route] ??= emptyStats()
+    for (const counts of [total, byRoute[row.route]!]) {
+      counts.pending += row.pending
+      counts.leased += row.leased
+      counts.delivered += row.delivered ?? 0
+      counts.dead += row.dead
+      if (
+        oldest !== null &&
+        (counts.oldest_pending_at === null || DateTime.isLessThan(oldest, counts.oldest_pending_at))
+      )
+        counts.oldest_pending_at = oldest
+    }
+  }
+  return { total, byRoute }
+}
+
+/** The outbox's two services, on one SqlClient and one set of wake-ups. */
+export interface PgOutbox {
+  readonly outboxQueue: OutboxQueue["Service"]
+  readonly outboxAdmin: OutboxAdmin["Service"]
+}
+
+export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wakeup): PgOutbox => {
+  const t = tables(sql, schema)
+  const names = tableNames(schema)
+  const outboxStatements = OutboxSql.statements(names)
+  // After the outermost transaction commits (at once when there is none); never on rollback.
+  const signalAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK))
+
+  const claim = Effect.fnUntraced(function* (options: ClaimOptions) {
+    if (options.limit <= 0 || options.routes?.length === 0) return []
+    const rows = yield* OutboxSql.claim(sql, outboxStatements, options).pipe(Effect.mapError(toStoreError("claim")))
+    return rows.map((row) => ({ entry: toEntry(row), event: toEvent(row) }))
+  })
+
+  const complete = Effect.fnUntraced(function* (results: ReadonlyArray<Completion>) {
+    // Malformed ids, and second results for one row, are refused without a round trip; so are
+    // malformed tokens of retries and dead letters (the statement casts those to uuid; the
+    // others are compared as text and simply match nothing).
+    const seen = new Set<string>()
+    const valid: Array<Completion> = []
+    for (const result of results) {
+      if (!seen.has(result.outbox_id) && OutboxSql.isId(result.outbox_id)) {
+        if ((result._tag !== "Retry" && result._tag !== "Dead") || OutboxSql.isToken(result.token)) valid.push(result)
+      }
+      seen.add(result.outbox_id)
+    }
+    const changed =
+      valid.length === 0
+        ? []
+        : yield* OutboxSql.complete(sql, outboxStatements, valid).pipe(Effect.mapError(toStoreError("complete")))
+    const applied = new Set(changed.map((row) => row.outbox_id))
+    // A delivery on an unordered route makes no new work: no wake-up (nor NOTIFY) for it.
+    if (changed.some((row) => row.frees)) yield* signalAfterCommit
+    return {
+      applied: results.filter((r) => applied.has(r.outbox_id)).map((r) => r.outbox_id),
+      rejected: results.filter((r) => !applied.has(r.outbox_id)).map((r) => r.outbox_id)
+    }
+  })
+
+  const replay = Effect.fn("PgEventStore.replay")(function* (filter: ReplayFilter) {
+    const count = yield* OutboxSql.replay(sql, t, filter).pipe(Effect.mapError(toStoreError("replay")))
+    if (count > 0) yield* signalAfterCommit
+    return count
+  })
+
+  const purgeDead = Effect.fn("PgEventStore.purgeDead")(function* (filter: PurgeFilter) {
+    return yield* OutboxSql.purgeDead(sql, t, filter).pipe(Effect.mapError(toStoreError("purgeDead")))
+  })
+
+  const listOutbox = Effect.fn("PgEventStore.listOutbox")(function* (filter: OutboxFilter) {
+    const rows = yield* OutboxSql.list(sql, t, filter).pipe(Effect.mapError(toStoreError("listOutbox")))
+    return rows.map(toEntry)
+  })
+
+  const stats = Effect.gen(function* () {
+    const rows = yield* OutboxSql.stats(sql, t).pipe(Effect.mapError(toStoreError("stats")))
+    const { total, byRoute } = summarize(rows)
+    return { ...total, by_route: byRoute } satisfies OutboxStats
+  }).pipe(Effect.withSpan("PgEventStore.stats"))
+
+  const backlog = Effect.gen(function* () {
+    const rows = yield* OutboxSql.backlog(sql, names).pipe(Effect.mapError(toStoreError("backlog")))
+    const { total, byRoute } = summarize(rows)
+    return backlogOf({ ...total, by_route: byRoute })
+  }).pipe(Effect.withSpan("PgEventStore.backlog"))
+
+  return {
+    outboxQueue: OutboxQueue.of({ claim, complete, waitForWork: (maxWait) => wakeup.wait(maxWait) }),
+    outboxAdmin: OutboxAdmin.of({ replay, purgeDead, listOutbox, stats, backlog })
+  }
+}
