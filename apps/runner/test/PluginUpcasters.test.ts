@@ -44,19 +44,18 @@ describe("plugins' upcasters in sluice run", () => {
           relay: { pollInterval: "50 millis" }
         })
         assert.strictEqual(planned.upcasters.latest("reading.taken"), 2)
-        yield* Effect.scoped(
-          Effect.gen(function* () {
-            yield* Effect.forkScoped(run(planned))
-            const done = Effect.gen(function* () {
-              const wire = recorded.get("wire")
-              const delivered = wire === undefined ? [] : yield* wire.delivered
-              return delivered.length >= 6 && seen.get("readings-seen")?.length === 3
-            })
-            yield* done.pipe(
-              Effect.repeat({ until: (ok) => ok, schedule: Schedule.spaced("20 millis") }),
-              Effect.timeout("30 seconds")
-            )
-          })
+        const done = Effect.gen(function* () {
+          const wire = recorded.get("wire")
+          const delivered = wire === undefined ? [] : yield* wire.delivered
+          return delivered.length >= 6 && seen.get("readings-seen")?.length === 3
+        })
+        // The run until everything arrived (then it is interrupted, as by SIGTERM); failing to start fails the test.
+        yield* Effect.raceFirst(
+          run(planned),
+          done.pipe(
+            Effect.repeat({ until: (ok) => ok, schedule: Schedule.spaced("20 millis") }),
+            Effect.timeout("30 seconds")
+          )
         )
         const delivered = yield* recorded.get("wire")!.delivered
         const asPublished = (topic: string) =>
