@@ -6,6 +6,7 @@
  * (not in stages) and `run` never starts half a pipeline.
  */
 import { dirname, resolve } from "node:path"
+import type { Upcasters } from "@sluice/core"
 import { Effect } from "effect"
 import type { ProjectionConfig, SourceConfig, TransportConfig } from "./Config.ts"
 import {
@@ -26,6 +27,7 @@ import {
   type LoadedProjectionPlugin,
   resolvePlugin
 } from "./PluginLoader.ts"
+import * as PluginUpcasters from "./PluginUpcasters.ts"
 
 /** A source, transport or projection instance, its plugin resolved and its options checked. */
 export interface PlannedInstance<C, P extends AnyLoadedPlugin = LoadedPlugin> {
@@ -38,6 +40,8 @@ export interface Plan {
   readonly sources: ReadonlyArray<PlannedInstance<SourceConfig>>
   readonly transports: ReadonlyArray<PlannedInstance<TransportConfig>>
   readonly projections: ReadonlyArray<PlannedInstance<ProjectionConfig, LoadedProjectionPlugin>>
+  /** The upcasters the plugins declare (PluginUpcasters.ts), for the relay and the projections. */
+  readonly upcasters: Upcasters.Registry
 }
 
 const entriesOf = (value: unknown, key: string): ReadonlyArray<unknown> => {
@@ -120,13 +124,15 @@ export const plan = (loaded: LoadedConfig): Effect.Effect<Plan, ConfigFileError>
     const sources = yield* checkPlugins(loaded.config, loaded.dir, "source", "sources")
     const transports = yield* checkPlugins(loaded.config, loaded.dir, "transport", "transports")
     const projections = yield* checkProjections(loaded.config, loaded.dir)
-    const problems = [...sources.problems, ...transports.problems, ...projections.problems]
+    const upcasters = PluginUpcasters.check({ sources: sources.plugins, transports: transports.plugins })
+    const problems = [...sources.problems, ...transports.problems, ...projections.problems, ...upcasters.problems]
     if (problems.length > 0) return yield* problemsError(loaded.file, problems)
     return {
       loaded,
       sources: instances(loaded.config.sources, sources.plugins),
       transports: instances(loaded.config.transports, transports.plugins),
-      projections: instances(loaded.config.projections, projections.plugins)
+      projections: instances(loaded.config.projections, projections.plugins),
+      upcasters: upcasters.registry
     }
   })
 
@@ -145,15 +151,20 @@ export const loadPlan = (
     const sources = yield* checkPlugins(checked.value, dir, "source", "sources")
     const transports = yield* checkPlugins(checked.value, dir, "transport", "transports")
     const projections = yield* checkProjections(checked.value, dir)
+    const upcasters = PluginUpcasters.check({ sources: sources.plugins, transports: transports.plugins })
     const problems = [
       ...checked.problems,
-      ...dropFollowing([...sources.problems, ...transports.problems, ...projections.problems], checked.unset)
+      ...dropFollowing(
+        [...sources.problems, ...transports.problems, ...projections.problems, ...upcasters.problems],
+        checked.unset
+      )
     ]
     if (checked.config === undefined || problems.length > 0) return yield* problemsError(file, problems)
     return {
       loaded: locate(file, dir, checked.config),
       sources: instances(checked.config.sources, sources.plugins),
       transports: instances(checked.config.transports, transports.plugins),
-      projections: instances(checked.config.projections, projections.plugins)
+      projections: instances(checked.config.projections, projections.plugins),
+      upcasters: upcasters.registry
     }
   })

@@ -39,6 +39,8 @@ export interface LoadedPlugin {
   ) => Layer.Layer<never, Plugin.PluginConfigError | Plugin.PluginStartError, Sources | Transports>
   /** The options' Schema, for `config schema`. */
   readonly schema: Schema.Top
+  /** The upcasters the plugin declares (source plugins; checked by PluginUpcasters.ts). */
+  readonly upcasters?: unknown
 }
 
 /** What a projection plugin's effects may require: the runner provides them from the store it opened. */
@@ -124,6 +126,7 @@ export const fromPlugin = <K extends "source" | "transport", C, R extends Scope.
   kind: plugin.kind,
   schema: plugin.config,
   decode: decoder(plugin.config as Schema.Codec<unknown, unknown>),
+  upcasters: plugin.upcasters,
   layer: (options, instance) =>
     plugin.layer(options, instance) as unknown as Layer.Layer<
       never,

@@ -15,7 +15,8 @@ import {
   type PluginConfigError,
   type PluginStartError,
   Projection,
-  type StoreError
+  type StoreError,
+  Upcasters
 } from "@sluice/core"
 import { Console, Data, Effect, Layer, type LogLevel, Option } from "effect"
 import { UsageError } from "./Commands.ts"
@@ -97,6 +98,8 @@ const withProjection = <A, E, R>(
     )
     const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false })
     return yield* Effect.flatMap(Projections.build(planned, toDuration(config.relay.gracePeriod)), f).pipe(
+      // A rebuild replays the log at the versions `run` projects it at.
+      Effect.provideService(Upcasters.Upcasters, plan.upcasters),
       Effect.provide(open.pipe(Layer.provideMerge(logging)))
     )
   })

@@ -8,7 +8,7 @@
  * `Pipeline`, built from the config's routes, sources (with their schedules) and relay section.
  */
 import { hostname } from "node:os"
-import { Pipeline, Plugin, Sources, Transports } from "@sluice/core"
+import { Pipeline, Plugin, Sources, Transports, Upcasters } from "@sluice/core"
 import { Effect, Layer, Option } from "effect"
 import * as AdminServer from "./AdminServer.ts"
 import { toDuration } from "./Config.ts"
@@ -65,7 +65,12 @@ export const run = (plan: Plan): Effect.Effect<never, RunError> =>
         projections: plan.projections.map((p) => p.config.name)
       })
       const context = yield* Layer.build(
-        Layer.merge(storeLayer(choice, { command: "sluice run", migrate: true }), pluginLayer(plan))
+        Layer.mergeAll(
+          storeLayer(choice, { command: "sluice run", migrate: true }),
+          pluginLayer(plan),
+          // The plugins' upcasters: "latest" routes publish, and projections read, at the latest version.
+          Layer.succeed(Upcasters.Upcasters, plan.upcasters)
+        )
       )
       return yield* Effect.gen(function* () {
         let stopping = false

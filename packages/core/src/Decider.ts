@@ -14,7 +14,10 @@ import type { Effect } from "effect"
 export interface DomainEvent {
   readonly type: string
   readonly payload: unknown
-  /** @default 1 */
+  /**
+   * The payload's schema version. When left out, `CommandHandler` writes the type's latest version
+   * (the newest its registered Upcasters upcast to), or 1 when the type has no upcasters.
+   */
   readonly schema_version?: number
 }
 

@@ -2,13 +2,15 @@
  * The Plugin contract: a package exports a `Plugin` value with a name, a kind, a config Schema and
  * `layer(config)`, which decodes the config and registers one instance of the source or transport
  * into the `Sources` or `Transports` registry. The runner loads plugins by package name or path;
- * code can use them directly. Projection plugins are the third kind (ProjectionPlugin.ts).
+ * code can use them directly. Projection plugins are the third kind (ProjectionPlugin.ts). A source
+ * plugin may also declare the upcasters of the event types it emits (`upcasters`).
  */
 import { Data, Effect, Layer, Schema, SchemaIssue, type Scope } from "effect"
 import type { Source } from "./Source.ts"
 import { Sources } from "./Sources.ts"
 import type { Transport } from "./Transport.ts"
 import { Transports } from "./Transports.ts"
+import type { Upcaster } from "./Upcaster.ts"
 
 export { FilePath, mapFilePaths } from "./FilePath.ts"
 export {
@@ -64,6 +66,12 @@ export interface Plugin<Kind extends keyof Kinds, C, R = never> {
   >
   /** Builds an instance from an already-decoded config (for composing in code). */
   readonly make: (config: C, instance: string) => Effect.Effect<Kinds[Kind], PluginStartError, R | Scope.Scope>
+  /**
+   * Source plugins: the upcasters of the event types its sources emit (their older schema versions
+   * to the latest). The runner registers those of every plugin it loads; in code, pass them to
+   * `Upcasters.layer`. @default none
+   */
+  readonly upcasters?: ReadonlyArray<Upcaster>
 }
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
@@ -86,6 +94,8 @@ export const define = <Kind extends keyof Kinds, C, R = never>(definition: {
   readonly kind: Kind
   readonly config: Schema.Codec<C, unknown>
   readonly make: (config: C, instance: string) => Effect.Effect<Kinds[Kind], PluginStartError, R | Scope.Scope>
+  /** A source plugin's upcasters (see `Plugin.upcasters`). */
+  readonly upcasters?: Kind extends "source" ? ReadonlyArray<Upcaster> : never
 }): Plugin<Kind, C, R> => ({
   ...definition,
   layer: (config, instance = definition.name) =>
