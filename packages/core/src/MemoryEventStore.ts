@@ -14,7 +14,6 @@ import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Result, Sema
 import type { EventId, RawPayload } from "./Event.ts"
 import {
   type AppendBatch,
-  type AppendResult,
   appendBatchProblem,
   backlogOf,
   type Claimed,
@@ -27,6 +26,8 @@ import {
   type StoredEvent,
   StoreError
 } from "./EventStore.ts"
+import { nextEventId } from "./Ids.ts"
+import * as MemoryCorrections from "./internal/MemoryCorrections.ts"
 import * as MemoryStreams from "./internal/MemoryStreams.ts"
 import { CurrentTransaction, type UndoLog, write } from "./internal/MemoryTransaction.ts"
 import { countOutbox } from "./internal/OutboxCounts.ts"
@@ -60,6 +61,7 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
   const events = new Map<EventId, StoredEvent>()
   const log: Array<StoredEvent> = []
   const streams = MemoryStreams.make()
+  const corrections = MemoryCorrections.make(events, raws)
   const outbox = new Map<number, Outbox.OutboxEntry>()
   const outboxKeys = new Set<string>()
   const pending = new Set<number>()
@@ -110,41 +112,39 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
           () => void raws.delete(raw.raw_id)
         )
       }
-      const appended: Array<EventId> = []
-      const duplicates: Array<EventId> = []
+      const tally = corrections.tally(raw)
       for (const event of batch.events) {
-        if (events.has(event.event_id)) {
-          duplicates.push(event.event_id)
-          continue
-        }
-        const stored: StoredEvent = {
+        const outcome = tally.classify(event)
+        if (outcome._tag === "Duplicate" || outcome._tag === "Outdated") continue
+        const event_id = outcome._tag === "Fresh" ? event.event_id : yield* nextEventId
+        const entry: StoredEvent = {
           position: nextPosition++,
           revision: streams.nextRevision(event),
           raw_id: raw?.raw_id ?? null,
           recorded_at: at,
-          event
+          event: outcome._tag === "Fresh" ? event : { ...event, event_id, supersedes: outcome.supersedes }
         }
         write(
           undoLog,
           () => {
-            events.set(event.event_id, stored)
-            log.push(stored)
-            streams.add(stored)
+            events.set(event_id, entry)
+            log.push(entry)
+            streams.add(entry)
           },
           () => {
-            events.delete(event.event_id)
-            log.splice(log.indexOf(stored), 1)
+            events.delete(event_id)
+            log.splice(log.indexOf(entry), 1)
             // Undone newest first: this is its stream's last event.
-            streams.removeLast(stored)
+            streams.removeLast(entry)
           }
         )
-        appended.push(event.event_id)
+        tally.stored(undoLog, event, entry)
       }
-      const fresh = new Set(appended)
       let rows = 0
       for (const draft of batch.outbox) {
-        const key = `${draft.event_id}\u0000${draft.route}`
-        if (!fresh.has(draft.event_id) || outboxKeys.has(key)) continue
+        const event_id = tally.storedId(draft.event_id)
+        const key = `${event_id}\u0000${draft.route}`
+        if (event_id === undefined || outboxKeys.has(key)) continue
         const id = nextOutboxId++
         write(
           undoLog,
@@ -153,7 +153,7 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
         )
         setEntry(undoLog, {
           outbox_id: toId(id),
-          event_id: draft.event_id,
+          event_id,
           route: draft.route,
           topic: draft.topic,
           status: "pending",
@@ -169,8 +169,9 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
         rows++
       }
       if (undoLog === undefined && rows > 0) notify()
-      if (undoLog === undefined && appended.length > 0) committed.signal()
-      return { appended, duplicates, outbox_rows: rows } satisfies AppendResult
+      const result = tally.result(rows)
+      if (undoLog === undefined && result.appended.length + result.corrected.length > 0) committed.signal()
+      return result
     })
 
   const appendToStreamUnguarded = (stream: StreamName, batch: AppendBatch, expected: ExpectedRevision) =>

@@ -161,7 +161,7 @@ export const makeStores = (
       const result = yield* retrying("append", Append.run(sql, appendStatements, batch, prepared))
       // Outbox rows are work for relays; new events are news for subscriptions.
       if (result.outbox_rows > 0) yield* appendedWorkAfterCommit
-      else if (result.appended.length > 0) yield* appendedAfterCommit
+      else if (result.appended.length + result.corrected.length > 0) yield* appendedAfterCommit
       return result
     })
 
@@ -185,16 +185,10 @@ export const makeStores = (
         )
         return yield* new WrongExpectedRevisionError({ stream, expected, actual })
       }
-      if (outcome.outbox_rows > 0) yield* appendedWorkAfterCommit
-      else if (outcome.appended.size > 0) yield* appendedAfterCommit
-      const appended = prepared.unique.filter((e) => outcome.appended.has(e.event_id)).map((e) => e.event_id)
-      const duplicates = prepared.unique.filter((e) => !outcome.appended.has(e.event_id)).map((e) => e.event_id)
-      return {
-        appended,
-        duplicates: [...duplicates, ...prepared.repeated],
-        outbox_rows: outcome.outbox_rows,
-        next_expected_revision: outcome.revision
-      }
+      const result = Append.toResult(prepared, outcome.row)
+      if (result.outbox_rows > 0) yield* appendedWorkAfterCommit
+      else if (result.appended.length + result.corrected.length > 0) yield* appendedAfterCommit
+      return { ...result, next_expected_revision: outcome.revision }
     })
 
     const claim = Effect.fnUntraced(function* (options: Parameters<EventStore["Service"]["claim"]>[0]) {
@@ -245,7 +239,8 @@ export const makeStores = (
 
     const eventColumns = sql.literal(
       `e.event_id::text AS event_id, e.position::text AS position, e.revision::text AS revision, e.raw_id::text AS raw_id, e.recorded_at,
-       e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload`
+       e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload,
+       e.supersedes::text AS supersedes`
     )
 
     const getEvent = Effect.fn("PgEventStore.getEvent")(function* (id: string) {

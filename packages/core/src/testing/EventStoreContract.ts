@@ -10,6 +10,7 @@
 import { Duration, Effect, Fiber, Option } from "effect"
 import { EventStore } from "../EventStore.ts"
 import { type ContractCase, claimAll } from "./ContractHarness.ts"
+import * as CorrectionContract from "./CorrectionContract.ts"
 import * as check from "./check.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
 import * as OutboxContract from "./OutboxContract.ts"
@@ -187,5 +188,6 @@ export const cases: ReadonlyArray<ContractCase> = [
   },
   ...OutboxContract.cases,
   ...OutboxStatsContract.cases,
-  ...StorableTextContract.cases
+  ...StorableTextContract.cases,
+  ...CorrectionContract.cases
 ]
