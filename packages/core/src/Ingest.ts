@@ -50,7 +50,7 @@ const formatIssue = SchemaIssue.makeFormatterDefault()
 const validateEvent = Schema.decodeUnknownExit(Event)
 
 /** Completes a draft into a canonical event, or explains (naming the field) why it cannot be one. */
-const completeDraft = (
+export const completeDraft = (
   source: string,
   traceId: string,
   draft: EventDraft

@@ -28,11 +28,13 @@ import {
 } from "./EventStore.ts"
 import { nextEventId } from "./Ids.ts"
 import * as MemoryCorrections from "./internal/MemoryCorrections.ts"
+import * as MemoryRawPayloads from "./internal/MemoryRawPayloads.ts"
 import * as MemoryStreams from "./internal/MemoryStreams.ts"
 import { CurrentTransaction, type UndoLog, write } from "./internal/MemoryTransaction.ts"
 import { countOutbox } from "./internal/OutboxCounts.ts"
 import * as MemorySubscriptionStore from "./MemorySubscriptionStore.ts"
 import * as Outbox from "./Outbox.ts"
+import { RawPayloadStore } from "./RawPayloadStore.ts"
 import {
   type ExpectedRevision,
   expectedRevisionProblem,
@@ -48,10 +50,11 @@ import * as WorkSignal from "./WorkSignal.ts"
 
 const toId = (n: number) => String(n) as Outbox.OutboxId
 
-/** Both halves of one in-memory store, sharing its log, lock and transactions. */
+/** The parts of one in-memory store, sharing its log, lock and transactions. */
 export interface MemoryStores {
   readonly eventStore: EventStore["Service"]
   readonly subscriptionStore: SubscriptionStore["Service"]
+  readonly rawPayloadStore: RawPayloadStore["Service"]
 }
 
 /** Builds a fresh, empty in-memory store: its EventStore and its SubscriptionStore. */
@@ -387,15 +390,18 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
     waitForWork
   })
   const subscriptionStore = MemorySubscriptionStore.make({ log, guarded, now, listen: committed.listen })
-  return { eventStore, subscriptionStore }
+  return { eventStore, subscriptionStore, rawPayloadStore: MemoryRawPayloads.make({ raws, guarded, now }) }
 })
 
 /** Builds a fresh, empty in-memory EventStore (without its SubscriptionStore: see `makeStores`). */
 export const make: Effect.Effect<EventStore["Service"]> = Effect.map(makeStores, (stores) => stores.eventStore)
 
 /** A fresh in-memory store for each use of the layer: its EventStore and its SubscriptionStore. */
-export const layerMemory: Layer.Layer<EventStore | SubscriptionStore> = Layer.effectContext(
-  Effect.map(makeStores, ({ eventStore, subscriptionStore }) =>
-    Context.make(EventStore, eventStore).pipe(Context.add(SubscriptionStore, subscriptionStore))
+export const layerMemory: Layer.Layer<EventStore | SubscriptionStore | RawPayloadStore> = Layer.effectContext(
+  Effect.map(makeStores, (stores) =>
+    Context.make(EventStore, stores.eventStore).pipe(
+      Context.add(SubscriptionStore, stores.subscriptionStore),
+      Context.add(RawPayloadStore, stores.rawPayloadStore)
+    )
   )
 )

@@ -19,6 +19,7 @@ import {
   type OutboxFilter,
   type OutboxStats,
   type PurgeFilter,
+  RawPayloadStore,
   type ReadStreamOptions,
   type ReplayFilter,
   type RouteStats,
@@ -38,6 +39,7 @@ import * as Pglite from "./Pglite.ts"
 import { PgNotifications } from "./PgNotifications.ts"
 import * as PgSubscriptionStore from "./PgSubscriptionStore.ts"
 import * as PostgresJs from "./PostgresJs.ts"
+import * as RawRead from "./RawRead.ts"
 import { type RawRow, type StoredEventRow, toEntry, toEvent, toRaw, toStoredEvent } from "./Rows.ts"
 import * as StreamAppend from "./StreamAppend.ts"
 import * as StreamRead from "./StreamRead.ts"
@@ -117,6 +119,7 @@ const summarize = (rows: ReadonlyArray<CountRow>) => {
 export interface Stores {
   readonly eventStore: EventStore["Service"]
   readonly subscriptionStore: SubscriptionStore["Service"]
+  readonly rawPayloadStore: RawPayloadStore["Service"]
 }
 
 /**
@@ -318,7 +321,11 @@ export const makeStores = (
       backlog,
       waitForWork: (maxWait) => wakeup.wait(maxWait)
     })
-    return { eventStore, subscriptionStore: PgSubscriptionStore.make(sql, schema, wakeup) }
+    return {
+      eventStore,
+      subscriptionStore: PgSubscriptionStore.make(sql, schema, wakeup),
+      rawPayloadStore: RawRead.make(sql, schema)
+    }
   })
 
 /** Builds the EventStore alone (see `makeStores`). */
@@ -333,10 +340,13 @@ export const make = (
  */
 export const layerSql = (
   options: StoreOptions = {}
-): Layer.Layer<EventStore | SubscriptionStore, MigrationError, SqlClient.SqlClient> =>
+): Layer.Layer<EventStore | SubscriptionStore | RawPayloadStore, MigrationError, SqlClient.SqlClient> =>
   Layer.effectContext(
-    Effect.map(makeStores(options), ({ eventStore, subscriptionStore }) =>
-      Context.make(EventStore, eventStore).pipe(Context.add(SubscriptionStore, subscriptionStore))
+    Effect.map(makeStores(options), (stores) =>
+      Context.make(EventStore, stores.eventStore).pipe(
+        Context.add(SubscriptionStore, stores.subscriptionStore),
+        Context.add(RawPayloadStore, stores.rawPayloadStore)
+      )
     )
   )
 
@@ -350,7 +360,7 @@ export interface PostgresStoreOptions extends StoreOptions, PostgresJs.PostgresJ
 export const layer = (
   options: PostgresStoreOptions
 ): Layer.Layer<
-  EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  EventStore | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient | PgNotifications,
   MigrationError | SqlError.SqlError
 > => layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
 
@@ -364,7 +374,7 @@ export interface PgliteStoreOptions extends StoreOptions, Pglite.PgliteOptions {
 export const layerPglite = (
   options: PgliteStoreOptions = {}
 ): Layer.Layer<
-  EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  EventStore | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient | PgNotifications,
   MigrationError | SqlError.SqlError
 > => layerSql({ notify: false, ...options }).pipe(Layer.provideMerge(Pglite.layer(options)))
 
@@ -375,7 +385,10 @@ export const layerPglite = (
 export const layerPgliteInstance = (
   pg: PGlite,
   options: StoreOptions = {}
-): Layer.Layer<EventStore | SubscriptionStore | SqlClient.SqlClient | PgNotifications, MigrationError> =>
+): Layer.Layer<
+  EventStore | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient | PgNotifications,
+  MigrationError
+> =>
   layerSql({ notify: false, ...options }).pipe(
     Layer.provideMerge(
       Layer.effectContext(
