@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { EventStore, layerMemory } from "@sluice/core"
+import { EventStore, layerMemory, RawPayloadStore } from "@sluice/core"
 import {
   isCurrent,
   type MigrationStatus,
@@ -216,8 +216,8 @@ const checkSchema = (schema: string, database: string) =>
 const sqlStore = <E>(
   choice: Extract<StoreChoice, { readonly schema: string }>,
   options: OpenOptions,
-  layer: Layer.Layer<EventStore | SqlClient.SqlClient, E>
-): Effect.Effect<Context.Context<EventStore | StoreHealth | MigrationState>, unknown, Scope.Scope> =>
+  layer: Layer.Layer<EventStore | RawPayloadStore | SqlClient.SqlClient, E>
+): Effect.Effect<Context.Context<EventStore | RawPayloadStore | StoreHealth | MigrationState>, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const built = yield* Layer.build(layer)
     const sql = Context.get(built, SqlClient.SqlClient)
@@ -227,6 +227,7 @@ const sqlStore = <E>(
         : checkSchema(choice.schema, describeDatabase(choice))
     ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
     return Context.make(EventStore, Context.get(built, EventStore)).pipe(
+      Context.add(RawPayloadStore, Context.get(built, RawPayloadStore)),
       Context.add(StoreHealth, sqlHealth(sql, choice.schema)),
       Context.add(
         MigrationState,
@@ -271,7 +272,7 @@ const toStart = (store: string) => (error: unknown) => new StoreStartError({ sto
 export const storeLayer = (
   choice: StoreChoice,
   options: OpenOptions = defaultOpen
-): Layer.Layer<EventStore | StoreHealth | MigrationState, StoreStartError> => {
+): Layer.Layer<EventStore | RawPayloadStore | StoreHealth | MigrationState, StoreStartError> => {
   switch (choice._tag) {
     case "memory":
       return Layer.mergeAll(
