@@ -8,6 +8,7 @@ import * as Commands from "./Commands.ts"
 import { configJsonSchema } from "./JsonSchema.ts"
 import { newPlugin } from "./NewPlugin.ts"
 import * as ProjectionCommands from "./ProjectionCommands.ts"
+import * as Rederive from "./Rederive.ts"
 
 /** The runner's version, printed by `--version`. */
 export const version = "0.1.0"
@@ -252,11 +253,36 @@ const projectionCommand = Command.make("projection").pipe(
 )
 
 /** The root command. */
+const rederive = Command.make(
+  "rederive",
+  {
+    config,
+    json,
+    source: Flag.String("source").pipe(Flag.withDescription("The source instance whose raw payloads to re-derive")),
+    since: Flag.String("since").pipe(
+      Flag.withDescription(
+        "Only payloads received at or after this ISO-8601 date or time (2020-01-01, 2020-01-01T12:00:00Z)"
+      ),
+      Flag.optional
+    ),
+    dryRun: Flag.Boolean("dry-run").pipe(
+      Flag.withDescription("Count what would happen, keep nothing"),
+      Flag.withDefault(false)
+    )
+  },
+  ({ config, json, source, since, dryRun }) =>
+    Effect.flatMap(logLevel, (level) => Rederive.rederive(config, level, { source, since, dryRun, json }))
+).pipe(
+  Command.withDescription(
+    "Re-run a source's current transformer over its stored raw payloads: append what is new or corrected, resolve payloads that failed before"
+  )
+)
+
 export const sluice = Command.make("sluice").pipe(
   Command.withDescription(
     "Sluice event-ingestion runner. Exit codes: 0 ok (also after a graceful SIGTERM/SIGINT), 1 runtime failure, 2 usage or config error, 130/143 second signal"
   ),
-  Command.withSubcommands([run, validate, migrate, status, dlq, configCommand, newCommand, projectionCommand])
+  Command.withSubcommands([run, validate, migrate, status, dlq, configCommand, newCommand, projectionCommand, rederive])
 )
 
 /**

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { EventStore, layerMemory, OutboxAdmin, OutboxQueue, SubscriptionStore } from "@sluice/core"
+import { EventStore, layerMemory, OutboxAdmin, OutboxQueue, RawPayloadStore, SubscriptionStore } from "@sluice/core"
 import {
   isCurrent,
   type MigrationStatus,
@@ -136,6 +136,7 @@ export type StoreServices =
   | OutboxQueue
   | OutboxAdmin
   | SubscriptionStore
+  | RawPayloadStore
   | StoreHealth
   | MigrationState
   | StoreSql
@@ -237,7 +238,7 @@ const checkSchema = (schema: string, database: string) =>
 const sqlStore = <E>(
   choice: Extract<StoreChoice, { readonly schema: string }>,
   options: OpenOptions,
-  layer: Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | SqlClient.SqlClient, E>
+  layer: Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient, E>
 ): Effect.Effect<Context.Context<StoreServices>, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const built = yield* Layer.build(layer)
@@ -252,6 +253,7 @@ const sqlStore = <E>(
       Context.add(OutboxAdmin, Context.get(built, OutboxAdmin)),
       Context.add(SubscriptionStore, Context.get(built, SubscriptionStore)),
       Context.add(StoreSql, StoreSql.of({ client: sql })),
+      Context.add(RawPayloadStore, Context.get(built, RawPayloadStore)),
       Context.add(StoreHealth, sqlHealth(sql, choice.schema)),
       Context.add(
         MigrationState,

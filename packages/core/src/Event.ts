@@ -61,7 +61,13 @@ export const Event = Schema.Struct({
   schema_version: Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))),
   occurred_at: UtcTimestamp,
   /** Any JSON whose strings and keys a database can store; a problem is reported at its path. */
-  payload: Schema.Json.pipe(Schema.check(isStorableJson))
+  payload: Schema.Json.pipe(Schema.check(isStorableJson)),
+  /**
+   * Set on a correction only (Correction.ts): the id of the event this one replaces, an earlier
+   * version of the same fact whose source restated it. Absent on every other event, so their wire
+   * form is unchanged; a consumer that keeps state per fact replaces that event's effect by this one's.
+   */
+  supersedes: Schema.optionalKey(EventId)
 })
 export type Event = typeof Event.Type
 /** An event as JSON: what a transport puts on the wire. */

@@ -6,7 +6,10 @@
  *
  * Contract (every adapter runs `EventStoreContract` and `StreamContract` in `@sluice/core/testing`):
  * - `append` is atomic: the raw payload, the new events and their outbox rows are all stored or none
- *   is. An event whose id is already stored is a duplicate: it and its outbox rows are skipped.
+ *   is. An event whose id is already stored with the same content as that id's latest version is a
+ *   duplicate: it and its outbox rows are skipped. With other content it is a correction
+ *   (Correction.ts): stored under a new id with `supersedes`, its outbox rows going with it; or
+ *   outdated when its raw payload is older than the latest version's, and skipped.
  *   A batch holding text PostgreSQL cannot store (U+0000, lone surrogates: StorableText.ts) is
  *   refused whole, not retryable, naming the field, by every store alike.
  * - Every stored event gets the next revision of its entity's stream (Stream.ts), gap-free from 0;
@@ -22,6 +25,7 @@
  *   other ports' writes (a claim, a checkpoint) join it too.
  */
 import { Context, Data, type DateTime, type Effect, type Option } from "effect"
+import { batchContentProblem, type Correction } from "./Correction.ts"
 import type { Event, EventId, RawPayload, RawPayloadId } from "./Event.ts"
 import { batchProblem } from "./StorableText.ts"
 import type {
@@ -71,14 +75,18 @@ export const appendBatchProblem = (batch: AppendBatch): string | undefined => {
   const stray = batch.outbox.find((draft) => !ids.has(draft.event_id))
   if (stray !== undefined)
     return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
-  return batchProblem(batch)
+  return batchProblem(batch) ?? batchContentProblem(batch.events)
 }
 
 export interface AppendResult {
   /** Events stored by this call. */
   readonly appended: ReadonlyArray<EventId>
-  /** Events skipped because their id was already stored (or repeated in the batch). */
+  /** Events skipped because their id was already stored with the same content (or repeated in the batch). */
   readonly duplicates: ReadonlyArray<EventId>
+  /** Events whose id was stored with other content: each stored anew as a correction (Correction.ts). */
+  readonly corrected: ReadonlyArray<Correction>
+  /** Events whose id was stored with other content from a later raw payload: skipped (Correction.ts). */
+  readonly outdated: ReadonlyArray<EventId>
   /** Outbox rows created. */
   readonly outbox_rows: number
 }

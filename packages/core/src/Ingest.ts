@@ -30,6 +30,10 @@ export interface PayloadReport {
   readonly trace_id: string
   readonly appended: number
   readonly duplicates: number
+  /** Events stored as corrections: their key was stored with other content (Correction.ts). */
+  readonly corrected: number
+  /** Events skipped: a later raw payload already gave their key other content. */
+  readonly outdated: number
   readonly outbox_rows: number
   /** Why the payload, or parts of it, did not become events. */
   readonly issues: ReadonlyArray<string>
@@ -46,7 +50,7 @@ const formatIssue = SchemaIssue.makeFormatterDefault()
 const validateEvent = Schema.decodeUnknownExit(Event)
 
 /** Completes a draft into a canonical event, or explains (naming the field) why it cannot be one. */
-const completeDraft = (
+export const completeDraft = (
   source: string,
   traceId: string,
   draft: EventDraft
@@ -125,6 +129,7 @@ export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
   yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, source.name), 1)
   yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, source.name), result.appended.length)
   yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, source.name), result.duplicates.length)
+  yield* reportCorrections(source.name, result)
   if (issues.length > 0) {
     yield* Metric.update(Metrics.forSource(Metrics.transformFailures, source.name), issues.length)
     for (const issue of issues) {
@@ -134,6 +139,7 @@ export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
   yield* Effect.logDebug("payload ingested", {
     events: result.appended.length,
     duplicates: result.duplicates.length,
+    corrected: result.corrected.length,
     outbox_rows: result.outbox_rows
   })
   return {
@@ -141,10 +147,39 @@ export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
     trace_id: traceId,
     appended: result.appended.length,
     duplicates: result.duplicates.length,
+    corrected: result.corrected.length,
+    outdated: result.outdated.length,
     outbox_rows: result.outbox_rows,
     issues
   }
 }, Effect.scoped)
+
+/**
+ * Counts and logs an append's corrections and outdated events: one line each, since a restatement
+ * is news to an operator (a split, a revised figure) and rare.
+ */
+export const reportCorrections = (source: string, result: AppendResult): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    if (result.corrected.length > 0)
+      yield* Metric.update(Metrics.forSource(Metrics.eventsCorrected, source), result.corrected.length)
+    if (result.outdated.length > 0)
+      yield* Metric.update(Metrics.forSource(Metrics.eventsOutdated, source), result.outdated.length)
+    for (const correction of result.corrected) {
+      yield* Effect.logInfo("source restated an event: correction appended").pipe(
+        Effect.annotateLogs({
+          source,
+          event_id: correction.event_id,
+          supersedes: correction.supersedes,
+          key_event_id: correction.of
+        })
+      )
+    }
+    for (const id of result.outdated) {
+      yield* Effect.logInfo("event skipped: a later payload already restated it").pipe(
+        Effect.annotateLogs({ source, key_event_id: id })
+      )
+    }
+  })
 
 /**
  * One tick: fetch, then ingest each payload. Partial fetch failures (one bad symbol) are reported
@@ -178,14 +213,16 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
   const payloads = yield* Effect.forEach(fetched.payloads, (payload) => ingestPayload(source, router, payload))
   const appended = payloads.reduce((sum, p) => sum + p.appended, 0)
   const duplicates = payloads.reduce((sum, p) => sum + p.duplicates, 0)
+  const corrected = payloads.reduce((sum, p) => sum + p.corrected, 0)
   // One line per tick, so a source that finds nothing new (a replay of data already stored, a
   // closed market) does not look hung.
-  yield* Effect.logInfo(tickSummary(payloads.length, appended, duplicates)).pipe(
+  yield* Effect.logInfo(tickSummary(payloads.length, appended, duplicates, corrected)).pipe(
     Effect.annotateLogs({
       source: source.name,
       payloads: payloads.length,
       events: appended,
       duplicates,
+      corrected,
       fetch_failures: fetched.failures.length
     })
   )
@@ -195,8 +232,10 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
 
 /** What a tick found, in words: `fetched 2 payloads: all 10 events already stored (duplicates), ...`. */
-const tickSummary = (payloads: number, appended: number, duplicates: number): string => {
+const tickSummary = (payloads: number, appended: number, duplicates: number, corrected: number): string => {
   const fetched = `fetched ${plural(payloads, "payload", "payloads")}`
+  if (corrected > 0)
+    return `${fetched}: ${plural(appended, "new event", "new events")}, ${plural(corrected, "correction", "corrections")}, ${plural(duplicates, "duplicate", "duplicates")}`
   if (appended === 0 && duplicates > 0)
     return `${fetched}: all ${plural(duplicates, "event", "events")} already stored (duplicates), nothing new to deliver`
   if (appended === 0) return `${fetched}: no events`

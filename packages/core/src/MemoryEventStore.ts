@@ -15,18 +15,21 @@ import { Clock, Context, DateTime, Effect, Layer, Option, Semaphore } from "effe
 import type { EventId, RawPayload } from "./Event.ts"
 import {
   type AppendBatch,
-  type AppendResult,
   appendBatchProblem,
   EventStore,
   type StoredEvent,
   StoreError
 } from "./EventStore.ts"
 import * as MemoryOutbox from "./internal/MemoryOutbox.ts"
+import { nextEventId } from "./Ids.ts"
+import * as MemoryCorrections from "./internal/MemoryCorrections.ts"
+import * as MemoryRawPayloads from "./internal/MemoryRawPayloads.ts"
 import * as MemoryStreams from "./internal/MemoryStreams.ts"
 import { CurrentTransaction, type UndoLog, write } from "./internal/MemoryTransaction.ts"
 import * as MemorySubscriptionStore from "./MemorySubscriptionStore.ts"
 import { OutboxAdmin } from "./OutboxAdmin.ts"
 import { OutboxQueue } from "./OutboxQueue.ts"
+import { RawPayloadStore } from "./RawPayloadStore.ts"
 import {
   type ExpectedRevision,
   expectedRevisionProblem,
@@ -46,6 +49,7 @@ export interface MemoryStores {
   readonly outboxQueue: OutboxQueue["Service"]
   readonly outboxAdmin: OutboxAdmin["Service"]
   readonly subscriptionStore: SubscriptionStore["Service"]
+  readonly rawPayloadStore: RawPayloadStore["Service"]
 }
 
 /** Builds a fresh, empty in-memory store: its EventStore, OutboxQueue, OutboxAdmin and SubscriptionStore. */
@@ -55,6 +59,7 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
   const events = new Map<EventId, StoredEvent>()
   const log: Array<StoredEvent> = []
   const streams = MemoryStreams.make()
+  const corrections = MemoryCorrections.make(events, raws)
   let nextPosition = 1
   // Wakes subscriptions when appended events commit.
   const committed = WorkSignal.makeBroadcast()
@@ -75,41 +80,44 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
           () => void raws.delete(raw.raw_id)
         )
       }
-      const appended: Array<EventId> = []
-      const duplicates: Array<EventId> = []
+      const tally = corrections.tally(raw)
       for (const event of batch.events) {
-        if (events.has(event.event_id)) {
-          duplicates.push(event.event_id)
-          continue
-        }
-        const stored: StoredEvent = {
+        const outcome = tally.classify(event)
+        if (outcome._tag === "Duplicate" || outcome._tag === "Outdated") continue
+        const event_id = outcome._tag === "Fresh" ? event.event_id : yield* nextEventId
+        const entry: StoredEvent = {
           position: nextPosition++,
           revision: streams.nextRevision(event),
           raw_id: raw?.raw_id ?? null,
           recorded_at: at,
-          event
+          event: outcome._tag === "Fresh" ? event : { ...event, event_id, supersedes: outcome.supersedes }
         }
         write(
           undoLog,
           () => {
-            events.set(event.event_id, stored)
-            log.push(stored)
-            streams.add(stored)
+            events.set(event_id, entry)
+            log.push(entry)
+            streams.add(entry)
           },
           () => {
-            events.delete(event.event_id)
-            log.splice(log.indexOf(stored), 1)
+            events.delete(event_id)
+            log.splice(log.indexOf(entry), 1)
             // Undone newest first: this is its stream's last event.
-            streams.removeLast(stored)
+            streams.removeLast(entry)
           }
         )
-        appended.push(event.event_id)
+        tally.stored(undoLog, event, entry)
       }
-      const fresh = new Set(appended)
-      const rows = outbox.add(undoLog, batch.outbox, fresh, at)
+      // A correction's outbox rows go to the id it was stored under; a duplicate's to none.
+      const drafts = batch.outbox.flatMap((draft) => {
+        const event_id = tally.storedId(draft.event_id)
+        return event_id === undefined ? [] : [{ ...draft, event_id }]
+      })
+      const rows = outbox.add(undoLog, drafts, new Set(drafts.map((draft) => draft.event_id)), at)
       if (undoLog === undefined && rows > 0) outbox.notify()
-      if (undoLog === undefined && appended.length > 0) committed.signal()
-      return { appended, duplicates, outbox_rows: rows } satisfies AppendResult
+      const result = tally.result(rows)
+      if (undoLog === undefined && result.appended.length + result.corrected.length > 0) committed.signal()
+      return result
     })
 
   const appendToStreamUnguarded = (stream: StreamName, batch: AppendBatch, expected: ExpectedRevision) =>
@@ -184,7 +192,13 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
     getRaw: (id) => Effect.sync(() => Option.fromNullishOr(raws.get(id)))
   })
   const subscriptionStore = MemorySubscriptionStore.make({ log, guarded, now, listen: committed.listen })
-  return { eventStore, outboxQueue: outbox.queue, outboxAdmin: outbox.admin, subscriptionStore }
+  return {
+    eventStore,
+    outboxQueue: outbox.queue,
+    outboxAdmin: outbox.admin,
+    subscriptionStore,
+    rawPayloadStore: MemoryRawPayloads.make({ raws, guarded, now })
+  }
 })
 
 /** Builds a fresh, empty in-memory EventStore (without its other services: see `makeStores`). */
@@ -193,17 +207,20 @@ export const make: Effect.Effect<EventStore["Service"]> = Effect.map(makeStores,
 /** The services of `stores` as a context: what `layerMemory` provides. */
 export const toContext = (
   stores: MemoryStores
-): Context.Context<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore> =>
+): Context.Context<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore> =>
   Context.make(EventStore, stores.eventStore).pipe(
     Context.add(OutboxQueue, stores.outboxQueue),
     Context.add(OutboxAdmin, stores.outboxAdmin),
-    Context.add(SubscriptionStore, stores.subscriptionStore)
+    Context.add(SubscriptionStore, stores.subscriptionStore),
+    Context.add(RawPayloadStore, stores.rawPayloadStore)
   )
 
 /**
- * A fresh in-memory store for each use of the layer: its EventStore, OutboxQueue, OutboxAdmin and
- * SubscriptionStore, over one log.
+ * A fresh in-memory store for each use of the layer: its EventStore, OutboxQueue, OutboxAdmin,
+ * SubscriptionStore and RawPayloadStore, over one log.
  */
-export const layerMemory: Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore> = Layer.effectContext(
+export const layerMemory: Layer.Layer<
+  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore
+> = Layer.effectContext(
   Effect.map(makeStores, toContext)
 )

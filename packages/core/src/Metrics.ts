@@ -13,6 +13,12 @@ export const eventsIngested = Metric.counter("sluice_events_ingested_total", {
 export const eventsDuplicate = Metric.counter("sluice_events_duplicate_total", {
   description: "Events skipped because their deterministic id was already stored"
 })
+export const eventsCorrected = Metric.counter("sluice_events_corrected_total", {
+  description: "Corrections appended: events whose source restated content it had sent before (Correction.ts)"
+})
+export const eventsOutdated = Metric.counter("sluice_events_outdated_total", {
+  description: "Events skipped because a later raw payload already gave their key other content"
+})
 export const transformFailures = Metric.counter("sluice_transform_failures_total", {
   description: "Raw payloads (or parts of them) that could not become events"
 })

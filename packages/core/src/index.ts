@@ -2,6 +2,7 @@
  * `@sluice/core`: the runtime-agnostic kernel. Imports only `effect`.
  */
 export * as CommandHandler from "./CommandHandler.ts"
+export * from "./Correction.ts"
 export * as Decider from "./Decider.ts"
 export * from "./DurationText.ts"
 export * from "./Event.ts"
@@ -24,6 +25,8 @@ export * as Pipeline from "./Pipeline.ts"
 export type { PluginConfigError, PluginStartError } from "./Plugin.ts"
 export * as Plugin from "./Plugin.ts"
 export * as Projection from "./Projection.ts"
+export * from "./RawPayloadStore.ts"
+export * as Rederive from "./Rederive.ts"
 export * as Relay from "./Relay.ts"
 export * from "./RetryPolicy.ts"
 export * from "./Routing.ts"

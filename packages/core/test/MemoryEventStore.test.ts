@@ -1,4 +1,5 @@
 import { layerMemory } from "../src/MemoryEventStore.ts"
-import { eventStoreSuite } from "../vitest/index.ts"
+import { eventStoreSuite, rawPayloadSuite } from "../vitest/index.ts"
 
 eventStoreSuite("memory", layerMemory)
+rawPayloadSuite("memory", layerMemory)

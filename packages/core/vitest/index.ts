@@ -10,11 +10,13 @@ import { describe, it } from "@effect/vitest"
 import { Clock, DateTime, Duration, Effect, type Layer } from "effect"
 import { TestClock } from "effect/testing"
 import type { EventStore } from "../src/EventStore.ts"
+import type { RawPayloadStore } from "../src/RawPayloadStore.ts"
 import type { SubscriptionStore } from "../src/SubscriptionStore.ts"
 import type { ContractCase, StoreServices } from "../src/testing/ContractHarness.ts"
 import { cases, type Harness } from "../src/testing/EventStoreContract.ts"
 import { cases as outboxAdminCases } from "../src/testing/OutboxAdminContract.ts"
 import { cases as outboxQueueCases } from "../src/testing/OutboxQueueContract.ts"
+import { cases as rawPayloadCases } from "../src/testing/RawPayloadContract.ts"
 import { cases as streamCases } from "../src/testing/StreamContract.ts"
 import { cases as subscriptionCases } from "../src/testing/SubscriptionContract.ts"
 import { cases as subscriptionRunCases } from "../src/testing/SubscriptionRunContract.ts"
@@ -116,6 +118,20 @@ export const subscriptionSuite = <E>(
         () => Effect.scoped(contractCase.run(harness)).pipe(Effect.provide(layer)),
         options.timeout ?? 120_000
       )
+    }
+  })
+}
+
+/** Runs the RawPayloadStore contract against `layer`, built afresh for every case. */
+export const rawPayloadSuite = <E>(
+  name: string,
+  layer: Layer.Layer<EventStore | RawPayloadStore, E>,
+  options: SuiteOptions = {}
+): void => {
+  const test = options.time === "real" ? it.live : it.effect
+  describe(`RawPayloadStore contract: ${name}`, () => {
+    for (const contractCase of rawPayloadCases) {
+      test(contractCase.name, () => contractCase.run.pipe(Effect.provide(layer)), options.timeout ?? 20_000)
     }
   })
 }

@@ -5,7 +5,6 @@
  * unqualified: the reference's connections put the bench schema on their search_path.
  */
 import type { AppendBatch } from "@sluice/core"
-import { DateTime } from "effect"
 import * as Append from "../src/Append.ts"
 
 /** What the reference needs from a driver: one statement with positional parameters. */
@@ -84,34 +83,14 @@ SELECT outbox_id::text AS outbox_id, frees FROM delivered
 UNION ALL SELECT outbox_id::text, frees FROM released
 UNION ALL SELECT outbox_id::text, frees FROM failed`
 
-/** Appends one batch with one statement (the store's variant for one event or many). */
+/**
+ * Appends one batch with one statement (the store's variant for one event or many). Its values come
+ * from the statement's own parameter readers, which only pick fields (as a hand-written list would),
+ * so they cannot drift from its text.
+ */
 export const append = (query: Query, batch: AppendBatch) => {
-  const raw = batch.raw!
-  const ev = batch.events
-  const ob = batch.outbox
-  return query(appendStatements[ev.length === 1 ? "one" : "many"].text, [
-    raw.raw_id,
-    raw.source,
-    raw.content_type,
-    raw.body,
-    JSON.stringify(raw.request),
-    DateTime.formatIso(raw.received_at),
-    raw.trace_id,
-    raw.content_hash,
-    raw.transform_error,
-    ev.map((e) => e.event_id),
-    ev.map((e) => e.event_type),
-    ev.map((e) => e.entity_type),
-    ev.map((e) => e.entity_id),
-    ev.map((e) => e.trace_id),
-    ev.map((e) => e.schema_version),
-    ev.map((e) => DateTime.formatIso(e.occurred_at)),
-    ev.map((e) => JSON.stringify(e.payload)),
-    ob.map((o) => o.event_id),
-    ob.map((o) => o.route),
-    ob.map((o) => o.topic),
-    ob.map((o) => o.ordering_key)
-  ])
+  const statement = appendStatements[batch.events.length === 1 ? "one" : "many"]
+  return query(statement.text, statement.params({ raw: batch.raw, unique: batch.events, outbox: batch.outbox }))
 }
 
 /** Claims up to `limit` rows of `route` for 30 s. */

@@ -9,6 +9,7 @@ import {
   type AppendBatch,
   type AppendResult,
   appendBatchProblem,
+  type Correction,
   type EventId,
   type OutboxDraft,
   StoreError
@@ -96,12 +97,18 @@ export type Statements = Variants<Input>
 export type Param<I> = (read: (input: I) => unknown) => string
 
 /**
- * `fresh`: the batch's events not stored yet, with `ord` (their place in the batch), `n` (their
- * place among their stream's fresh events, from 1) and `k` (how many fresh events their stream has).
+ * `probe`: each event of the batch with its `outcome` (Correction.ts): `fresh` when its id is not
+ * stored; else compared with its key's latest version (`latest_id`: the newest correction whose
+ * `key_id` is the id, else the event stored under it): `duplicate` (same content), `outdated`
+ * (other content, but that version's raw payload was received after this batch's) or `corrected`.
+ * `fresh`: the events to insert, a correction under a new id with `supersedes` and `key_id`, with
+ * `ord` (their place in the batch), `n` (their place among their stream's events to insert, from
+ * 1) and `k` (how many their stream has).
  * "Not stored yet" is read from the statement's snapshot: an event a concurrent append stored after
- * it started looks fresh, and inserting it again fails on events_pkey (see `isConcurrentDuplicate`).
- * The probe is a scalar subquery, one index lookup per event whatever the plan (an anti-join may
- * hash a sequential scan of the whole log).
+ * it started looks fresh, and inserting it again fails on events_pkey (or, for a correction, on
+ * events_supersedes: see `isConcurrentDuplicate`). The probes are LATERAL subqueries, index lookups
+ * per event whatever the plan (an anti-join may hash a sequential scan of the whole log); the
+ * latest-correction probe runs only for an id found stored, so a fresh event costs one lookup.
  */
 export const freshEvents = <I extends Input>(t: TableNames, p: Param<I>, shape: Shape): string => {
   const columns = [
@@ -124,22 +131,89 @@ export const freshEvents = <I extends Input>(t: TableNames, p: Param<I>, shape: 
     "occurred_at",
     "payload"
   ]
-  if (shape === "one")
-    return `
-    fresh AS (
-      SELECT ${columns.map((c, i) => `(${c})[1] AS ${names[i]}`).join(", ")}, 1::bigint AS ord, 1::bigint AS n, 1::bigint AS k
-      WHERE (SELECT true FROM ${t.events} x WHERE x.event_id = (${columns[0]})[1]) IS NULL
-    )`
+  const receivedAt = `${p((i) => (i.raw === null ? null : DateTime.formatIso(i.raw.received_at)))}::timestamptz`
+  const same = (a: string) =>
+    `(${a}.event_type = i.event_type AND ${a}.entity_type = i.entity_type AND ${a}.entity_id = i.entity_id
+      AND ${a}.schema_version = i.schema_version AND ${a}.occurred_at = i.occurred_at AND ${a}.payload = i.payload::jsonb)`
+  const latest = (column: string) => `CASE WHEN c.event_id IS NULL THEN o.${column} ELSE c.${column} END`
+  const corrected = (value: string, otherwise: string) =>
+    `CASE WHEN p.outcome = 'corrected' THEN ${value} ELSE ${otherwise} END`
+  const insert = `${corrected("gen_random_uuid()", "p.event_id")} AS event_id, ${names
+    .slice(1)
+    .map((n) => `p.${n}`)
+    .join(", ")},
+      ${corrected("p.latest_id", "NULL::uuid")} AS supersedes, ${corrected("p.event_id", "NULL::uuid")} AS key_id, p.ord`
   return `
     input AS (
-      SELECT * FROM unnest(${columns.join(", ")}) WITH ORDINALITY AS e(${names.join(", ")}, ord)
+      ${
+        shape === "one"
+          ? `SELECT ${columns.map((c, i) => `(${c})[1] AS ${names[i]}`).join(", ")}, 1::bigint AS ord`
+          : `SELECT * FROM unnest(${columns.join(", ")}) WITH ORDINALITY AS e(${names.join(", ")}, ord)`
+      }
+    ),
+    probe AS (
+      SELECT i.*, ${latest("event_id")} AS latest_id,
+             CASE WHEN o.event_id IS NULL THEN 'fresh'
+                  WHEN ${latest("same")} THEN 'duplicate'
+                  WHEN (SELECT r.received_at FROM ${t.raw} r WHERE r.raw_id = ${latest("raw_id")}) > ${receivedAt} THEN 'outdated'
+                  ELSE 'corrected' END AS outcome
+      FROM input i
+      LEFT JOIN LATERAL (SELECT x.event_id, x.raw_id, ${same("x")} AS same FROM ${t.events} x WHERE x.event_id = i.event_id) o ON true
+      LEFT JOIN LATERAL (
+        SELECT y.event_id, y.raw_id, ${same("y")} AS same FROM ${t.events} y
+        WHERE o.event_id IS NOT NULL AND y.key_id = i.event_id ORDER BY y.position DESC LIMIT 1
+      ) c ON true
     ),
     fresh AS (
-      SELECT i.*, row_number() OVER (PARTITION BY i.entity_type, i.entity_id ORDER BY i.ord) AS n,
-             count(*) OVER (PARTITION BY i.entity_type, i.entity_id) AS k
-      FROM input i
-      WHERE (SELECT true FROM ${t.events} x WHERE x.event_id = i.event_id) IS NULL
+      ${
+        shape === "one"
+          ? `SELECT ${insert}, 1::bigint AS n, 1::bigint AS k`
+          : `SELECT ${insert}, row_number() OVER (PARTITION BY p.entity_type, p.entity_id ORDER BY p.ord) AS n,
+             count(*) OVER (PARTITION BY p.entity_type, p.entity_id) AS k`
+      }
+      FROM probe p WHERE p.outcome IN ('fresh', 'corrected')
     )`
+}
+
+/**
+ * The columns every append statement returns (see `Outcome`): the batch ids appended, the
+ * corrections (`batch id, new id, superseded id`, space-separated) and the outdated batch ids.
+ */
+export const outcomeColumns = `(SELECT array_agg(event_id::text) FROM ev WHERE supersedes IS NULL) AS appended,
+    (SELECT array_agg(concat_ws(' ', batch_id, event_id, supersedes)) FROM ev WHERE supersedes IS NOT NULL) AS corrected,
+    (SELECT array_agg(event_id::text) FROM probe WHERE outcome = 'outdated') AS outdated,
+    (SELECT count(*) FROM ob)::int AS outbox_rows`
+
+/** What `outcomeColumns` return. */
+export interface OutcomeRow {
+  readonly appended: ReadonlyArray<string> | null
+  readonly corrected: ReadonlyArray<string> | null
+  readonly outdated: ReadonlyArray<string> | null
+  readonly outbox_rows: number
+}
+
+/** `append`'s report from a statement's `OutcomeRow` (undefined: no row). */
+export const toResult = (prepared: Prepared, row: OutcomeRow | undefined): AppendResult => {
+  const fresh = new Set(row?.appended ?? [])
+  const outdated = new Set(row?.outdated ?? [])
+  const corrected = (row?.corrected ?? []).map((text): Correction => {
+    const [of, event_id, supersedes] = text.split(" ") as [EventId, EventId, EventId]
+    return { of, event_id, supersedes }
+  })
+  const correctedIds = new Set<string>(corrected.map((c) => c.of))
+  const appended: Array<EventId> = []
+  const duplicates: Array<EventId> = []
+  for (const { event_id } of prepared.unique) {
+    if (fresh.has(event_id)) appended.push(event_id)
+    else if (!correctedIds.has(event_id) && !outdated.has(event_id)) duplicates.push(event_id)
+  }
+  return {
+    appended,
+    duplicates: [...duplicates, ...prepared.repeated],
+    corrected,
+    outdated: prepared.unique.filter((e) => outdated.has(e.event_id)).map((e) => e.event_id),
+    outbox_rows: row?.outbox_rows ?? 0
+  }
 }
 
 /**
@@ -171,20 +245,20 @@ export const eventsAndOutbox = <I extends Input>(
   revisions: { readonly from: string; readonly last: string }
 ): string => `
     ev AS (
-      INSERT INTO ${t.events} (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id, revision)
+      INSERT INTO ${t.events} (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, raw_id, revision, supersedes, key_id)
       SELECT f.event_id, f.event_type, f.entity_type, f.entity_id, f.trace_id, f.schema_version, f.occurred_at, f.payload::jsonb,
-             ${rawId}::uuid, ${revisions.last} - f.k + f.n
+             ${rawId}::uuid, ${revisions.last} - f.k + f.n, f.supersedes, f.key_id
       FROM ${revisions.from}
       ORDER BY f.ord
-      RETURNING event_id
+      RETURNING event_id, coalesce(key_id, event_id) AS batch_id, supersedes
     ),
     ob AS (
       INSERT INTO ${t.outbox} (event_id, route, topic, ordering_key)
-      SELECT o.event_id, o.route, o.topic, o.ordering_key
+      SELECT ev.event_id, o.route, o.topic, o.ordering_key
       FROM unnest(${p((i) => i.outbox.map((o) => o.event_id))}::uuid[], ${p((i) => i.outbox.map((o) => o.route))}::text[],
                   ${p((i) => i.outbox.map((o) => o.topic))}::text[], ${p((i) => i.outbox.map((o) => o.ordering_key))}::text[])
            WITH ORDINALITY AS o(event_id, route, topic, ordering_key, ord)
-      WHERE o.event_id IN (SELECT event_id FROM ev)
+      JOIN ev ON ev.batch_id = o.event_id
       ORDER BY o.ord
       RETURNING 1
     )`
@@ -218,18 +292,20 @@ const statement = (t: TableNames, withRaw: boolean, shape: Shape) =>
       ON CONFLICT (entity_type, entity_id) DO UPDATE SET revision = s.revision + excluded.revision + 1
       RETURNING entity_type, entity_id, revision
     ), ${eventsAndOutbox(t, p, raw.rawId, byStream[shape])}
-    SELECT (SELECT array_agg(event_id::text) FROM ev) AS appended, (SELECT count(*) FROM ob)::int AS outbox_rows`
+    SELECT ${outcomeColumns}`
   })
 
 /** Builds a schema's append statements (once, when the store starts). */
 export const statements = (t: TableNames): Statements => variants((withRaw, shape) => statement(t, withRaw, shape))
 
 /**
- * True when `error` says that an event of the batch was stored by an append that committed while
- * this one ran (see `freshEvents`): the same statement run again counts it as a duplicate.
+ * True when `error` says that an event of the batch was stored (or its key corrected) by an append
+ * that committed while this one ran (see `freshEvents`): the same statement run again compares it
+ * with what that append stored.
  */
 export const isConcurrentDuplicate = (error: SqlError.SqlError): boolean =>
-  error.reason._tag === "UniqueViolation" && /events_pkey/.test(`${error.reason.constraint} ${error.message}`)
+  error.reason._tag === "UniqueViolation" &&
+  /events_pkey|events_supersedes/.test(`${error.reason.constraint} ${error.message}`)
 
 /**
  * True when `error` says that a later transaction appended to one of the batch's streams first
@@ -246,20 +322,9 @@ export const run = (
   batch: AppendBatch,
   prepared: Prepared
 ): Effect.Effect<AppendResult, SqlError.SqlError> => {
-  const { unique, repeated, outbox } = prepared
-  const input: Input = { raw: batch.raw, unique, outbox }
-  const statement = FixedStatement.execute<{ appended: ReadonlyArray<string> | null; outbox_rows: number }, Input>(
-    sql,
-    variantFor(statements, input),
-    input
-  )
-  return Effect.map(statement, (rows) => {
-    const fresh = new Set(rows[0]?.appended ?? [])
-    const appended: Array<EventId> = []
-    const duplicates: Array<EventId> = []
-    for (const event of unique) (fresh.has(event.event_id) ? appended : duplicates).push(event.event_id)
-    return { appended, duplicates: [...duplicates, ...repeated], outbox_rows: rows[0]?.outbox_rows ?? 0 }
-  })
+  const input: Input = { raw: batch.raw, unique: prepared.unique, outbox: prepared.outbox }
+  const statement = FixedStatement.execute<OutcomeRow, Input>(sql, variantFor(statements, input), input)
+  return Effect.map(statement, (rows) => toResult(prepared, rows[0]))
 }
 
 /**

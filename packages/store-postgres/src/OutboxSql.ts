@@ -84,10 +84,11 @@ const claimStatement = (t: TableNames, asyncCommit: boolean) =>
         ORDER BY c.next_attempt_at, c.outbox_id
         LIMIT ${p((o) => Math.max(0, Math.floor(o.limit)))}
         FOR UPDATE SKIP LOCKED))
-      RETURNING o.*, e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload
+      RETURNING o.*, e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload,
+                e.supersedes::text AS supersedes
     )
     SELECT ${entryColumns},
-           o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload${commitMode}
+           o.event_type, o.entity_id, o.entity_type, o.trace_id, o.schema_version, o.occurred_at, o.payload, o.supersedes${commitMode}
     FROM claimed o
     ORDER BY o.next_attempt_at, o.outbox_id`
   })

@@ -18,6 +18,7 @@ import {
   expectedRevisionProblem,
   OutboxAdmin,
   OutboxQueue,
+  RawPayloadStore,
   type ReadStreamOptions,
   readStreamProblem,
   StoreError,
@@ -35,6 +36,7 @@ import { PgNotifications } from "./PgNotifications.ts"
 import * as PgOutbox from "./PgOutbox.ts"
 import * as PgSubscriptionStore from "./PgSubscriptionStore.ts"
 import * as PostgresJs from "./PostgresJs.ts"
+import * as RawRead from "./RawRead.ts"
 import { type RawRow, type StoredEventRow, toRaw, toStoredEvent } from "./Rows.ts"
 import * as StreamAppend from "./StreamAppend.ts"
 import * as StreamRead from "./StreamRead.ts"
@@ -72,6 +74,7 @@ class Boxed {
 export interface Stores extends PgOutbox.PgOutbox {
   readonly eventStore: EventStore["Service"]
   readonly subscriptionStore: SubscriptionStore["Service"]
+  readonly rawPayloadStore: RawPayloadStore["Service"]
 }
 
 /**
@@ -114,7 +117,7 @@ export const makeStores = (
       const result = yield* retrying("append", Append.run(sql, appendStatements, batch, prepared))
       // Outbox rows are work for relays; new events are news for subscriptions.
       if (result.outbox_rows > 0) yield* appendedWorkAfterCommit
-      else if (result.appended.length > 0) yield* appendedAfterCommit
+      else if (result.appended.length + result.corrected.length > 0) yield* appendedAfterCommit
       return result
     })
 
@@ -138,21 +141,16 @@ export const makeStores = (
         )
         return yield* new WrongExpectedRevisionError({ stream, expected, actual })
       }
-      if (outcome.outbox_rows > 0) yield* appendedWorkAfterCommit
-      else if (outcome.appended.size > 0) yield* appendedAfterCommit
-      const appended = prepared.unique.filter((e) => outcome.appended.has(e.event_id)).map((e) => e.event_id)
-      const duplicates = prepared.unique.filter((e) => !outcome.appended.has(e.event_id)).map((e) => e.event_id)
-      return {
-        appended,
-        duplicates: [...duplicates, ...prepared.repeated],
-        outbox_rows: outcome.outbox_rows,
-        next_expected_revision: outcome.revision
-      }
+      const result = Append.toResult(prepared, outcome.row)
+      if (result.outbox_rows > 0) yield* appendedWorkAfterCommit
+      else if (result.appended.length + result.corrected.length > 0) yield* appendedAfterCommit
+      return { ...result, next_expected_revision: outcome.revision }
     })
 
     const eventColumns = sql.literal(
       `e.event_id::text AS event_id, e.position::text AS position, e.revision::text AS revision, e.raw_id::text AS raw_id, e.recorded_at,
-       e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload`
+       e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload,
+       e.supersedes::text AS supersedes`
     )
 
     const getEvent = Effect.fn("PgEventStore.getEvent")(function* (id: string) {
@@ -213,7 +211,8 @@ export const makeStores = (
     return {
       eventStore,
       ...PgOutbox.make(sql, schema, wakeup),
-      subscriptionStore: PgSubscriptionStore.make(sql, schema, wakeup)
+      subscriptionStore: PgSubscriptionStore.make(sql, schema, wakeup),
+      rawPayloadStore: RawRead.make(sql, schema)
     }
   })
 
@@ -230,13 +229,14 @@ export const make = (
  */
 export const layerSql = (
   options: StoreOptions = {}
-): Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore, MigrationError, SqlClient.SqlClient> =>
+): Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore, MigrationError, SqlClient.SqlClient> =>
   Layer.effectContext(
     Effect.map(makeStores(options), (stores) =>
       Context.make(EventStore, stores.eventStore).pipe(
         Context.add(OutboxQueue, stores.outboxQueue),
         Context.add(OutboxAdmin, stores.outboxAdmin),
-        Context.add(SubscriptionStore, stores.subscriptionStore)
+        Context.add(SubscriptionStore, stores.subscriptionStore),
+        Context.add(RawPayloadStore, stores.rawPayloadStore)
       )
     )
   )
@@ -251,7 +251,7 @@ export interface PostgresStoreOptions extends StoreOptions, PostgresJs.PostgresJ
 export const layer = (
   options: PostgresStoreOptions
 ): Layer.Layer<
-  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient | PgNotifications,
   MigrationError | SqlError.SqlError
 > => layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
 
@@ -265,7 +265,7 @@ export interface PgliteStoreOptions extends StoreOptions, Pglite.PgliteOptions {
 export const layerPglite = (
   options: PgliteStoreOptions = {}
 ): Layer.Layer<
-  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient | PgNotifications,
   MigrationError | SqlError.SqlError
 > => layerSql({ notify: false, ...options }).pipe(Layer.provideMerge(Pglite.layer(options)))
 
@@ -277,7 +277,7 @@ export const layerPgliteInstance = (
   pg: PGlite,
   options: StoreOptions = {}
 ): Layer.Layer<
-  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | SqlClient.SqlClient | PgNotifications,
+  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient | PgNotifications,
   MigrationError
 > =>
   layerSql({ notify: false, ...options }).pipe(

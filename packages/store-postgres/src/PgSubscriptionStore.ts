@@ -80,7 +80,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
   const columns = sql.literal(
     `e.event_id::text AS event_id, e.position::text AS position, e.transaction_id::text AS transaction_id,
      e.raw_id::text AS raw_id, e.recorded_at, e.event_type, e.entity_id, e.entity_type, e.trace_id,
-     e.schema_version, e.occurred_at, e.payload, e.revision::text AS revision`
+     e.schema_version, e.occurred_at, e.payload, e.revision::text AS revision, e.supersedes::text AS supersedes`
   )
   // Every transaction below the snapshot's xmin has ended: committed ones are visible, and no new
   // event can get an id below it.

@@ -44,6 +44,8 @@ export interface EventRow {
   readonly schema_version: number
   readonly occurred_at: Date
   readonly payload: Event["payload"]
+  /** Null but on corrections. */
+  readonly supersedes: string | null
 }
 
 export interface StoredEventRow extends EventRow {
@@ -94,7 +96,9 @@ export const toEvent = (row: EventRow): Event => ({
   trace_id: row.trace_id as TraceId,
   schema_version: row.schema_version,
   occurred_at: utc(row.occurred_at),
-  payload: row.payload
+  payload: row.payload,
+  // Absent, not undefined, on other events: their wire form stays as it was.
+  ...(row.supersedes === null ? {} : { supersedes: row.supersedes as EventId })
 })
 
 export const toStoredEvent = (row: StoredEventRow): StoredEvent => ({

@@ -12,6 +12,8 @@ import {
   eventsAndOutbox,
   freshEvents,
   type Input,
+  type OutcomeRow,
+  outcomeColumns,
   type Param,
   rawInsert,
   type Shape,
@@ -94,8 +96,7 @@ const statement = (t: TableNames, form: Form, withRaw: boolean, shape: Shape): S
     WITH ${fresh},
     st AS (${st}),
     ok AS (SELECT ${okExpression(t, form, type, id)} AS ok), ${raw.cte} ${eventsAndOutbox(t, p, raw.rawId, oneStream)}
-    SELECT (SELECT ok FROM ok) AS ok, (SELECT array_agg(event_id::text) FROM ev) AS appended,
-           (SELECT count(*) FROM ob)::int AS outbox_rows,
+    SELECT (SELECT ok FROM ok) AS ok, ${outcomeColumns},
            coalesce((SELECT revision FROM st),
                     (SELECT revision FROM ${t.streams} WHERE entity_type = ${type} AND entity_id = ${id}))::text AS revision`
   })
@@ -109,8 +110,8 @@ export const statements = (t: TableNames): Statements => {
 /** What the statement did: nothing (`ok` false: the stream was not at the expected revision), or the append. */
 export interface Outcome {
   readonly ok: boolean
-  readonly appended: ReadonlySet<string>
-  readonly outbox_rows: number
+  /** What the append did (see `Append.toResult`). */
+  readonly row: OutcomeRow | undefined
   /** The stream's revision afterwards (when `ok`). */
   readonly revision: StreamRevision
 }
@@ -126,14 +127,14 @@ export const run = (
   input: Input
 ): Effect.Effect<Outcome, SqlError.SqlError> => {
   const streamInput: StreamInput = { ...input, stream, expected: typeof expected === "number" ? expected : -1 }
-  const row = FixedStatement.execute<
-    { ok: boolean; appended: ReadonlyArray<string> | null; outbox_rows: number; revision: string | null },
-    StreamInput
-  >(sql, variantFor(statements[formOf(expected)], input), streamInput)
+  const row = FixedStatement.execute<OutcomeRow & { ok: boolean; revision: string | null }, StreamInput>(
+    sql,
+    variantFor(statements[formOf(expected)], input),
+    streamInput
+  )
   return Effect.map(row, (rows) => ({
     ok: rows[0]?.ok === true,
-    appended: new Set(rows[0]?.appended ?? []),
-    outbox_rows: rows[0]?.outbox_rows ?? 0,
+    row: rows[0],
     revision: toRevision(rows[0]?.revision ?? null)
   }))
 }

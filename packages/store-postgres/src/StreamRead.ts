@@ -16,7 +16,7 @@ export interface Statements {
 /** The columns Rows.toStoredEvent reads. */
 const columns = `e.event_id::text AS event_id, e.position::text AS position, e.revision::text AS revision,
   e.raw_id::text AS raw_id, e.recorded_at, e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version,
-  e.occurred_at, e.payload`
+  e.occurred_at, e.payload, e.supersedes::text AS supersedes`
 
 export const statements = (t: TableNames): Statements => ({
   forwards: `SELECT ${columns} FROM ${t.events} e

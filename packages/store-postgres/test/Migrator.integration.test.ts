@@ -37,7 +37,8 @@ describe("migrator", () => {
           "raw_payloads",
           "sluice_migrations",
           "streams",
-          "subscription_checkpoints"
+          "subscription_checkpoints",
+          "transform_resolutions"
         ])
         const second = yield* migrate({ schema })
         assert.deepStrictEqual(second.applied, [])

@@ -3,7 +3,7 @@
  * PGlite takes seconds, so one in-memory instance, started before the first case, serves the whole
  * file and each case gets a fresh schema in it (dropped afterwards).
  */
-import { eventStoreSuite } from "@sluice/core/vitest"
+import { eventStoreSuite, rawPayloadSuite } from "@sluice/core/vitest"
 import { Effect, Layer } from "effect"
 import { PgEventStore } from "../src/index.ts"
 import { freshSchemaName, sharedPglite } from "./utils.ts"
@@ -20,3 +20,4 @@ const freshPgliteLayer = Layer.unwrap(
 )
 
 eventStoreSuite("pglite", freshPgliteLayer, { time: "real" })
+rawPayloadSuite("pglite", freshPgliteLayer, { time: "real" })

@@ -14,6 +14,7 @@ import { Duration, Effect, Fiber, Option } from "effect"
 import { EventStore } from "../EventStore.ts"
 import { OutboxAdmin } from "../OutboxAdmin.ts"
 import { type ContractCase, claimAll } from "./ContractHarness.ts"
+import * as CorrectionContract from "./CorrectionContract.ts"
 import * as check from "./check.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
 import * as StorableTextContract from "./StorableTextContract.ts"
@@ -193,5 +194,6 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal((yield* admin.stats).pending, 2, "two outbox rows")
       })
   },
-  ...StorableTextContract.cases
+  ...StorableTextContract.cases,
+  ...CorrectionContract.cases
 ]

@@ -1,0 +1,38 @@
+/**
+ * The RawPayloadStore port: reading back stored raw payloads of a source (for re-derivation,
+ * Rederive.ts) and recording that a payload's transform error was resolved. Raw payloads are
+ * immutable: their `transform_error` keeps saying what failed at the time, and a resolution is
+ * recorded beside it (the audit keeps both).
+ *
+ * Contract (RawPayloadContract.ts, run by every adapter): `readRaw` returns a source's payloads
+ * received at or after `since`, in raw id order (UUIDv7: the order they were stored in), after the
+ * `after` id, at most `limit`; `resolve` is idempotent and commits or rolls back with the
+ * transaction it runs in.
+ */
+import { Context, type DateTime, type Effect } from "effect"
+import type { RawPayload, RawPayloadId, TraceId } from "./Event.ts"
+import type { StoreError } from "./EventStore.ts"
+
+/** A stored raw payload, and when its transform error was resolved (null: never, or it had none). */
+export interface StoredRaw {
+  readonly raw: RawPayload
+  readonly resolved_at: DateTime.Utc | null
+}
+
+export interface RawPage {
+  readonly source: string
+  /** Only payloads received at or after this time. */
+  readonly since?: DateTime.Utc
+  /** Only payloads whose id is greater (the last id of the previous page). */
+  readonly after?: RawPayloadId
+  readonly limit: number
+}
+
+export class RawPayloadStore extends Context.Service<
+  RawPayloadStore,
+  {
+    readonly readRaw: (page: RawPage) => Effect.Effect<ReadonlyArray<StoredRaw>, StoreError>
+    /** Records that `raw_id`'s transform error no longer holds (by the re-derivation `trace_id`). */
+    readonly resolve: (raw_id: RawPayloadId, trace_id: TraceId) => Effect.Effect<void, StoreError>
+  }
+>()("sluice/RawPayloadStore") {}
