@@ -238,7 +238,10 @@ const checkSchema = (schema: string, database: string) =>
 const sqlStore = <E>(
   choice: Extract<StoreChoice, { readonly schema: string }>,
   options: OpenOptions,
-  layer: Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient, E>
+  layer: Layer.Layer<
+    EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient,
+    E
+  >
 ): Effect.Effect<Context.Context<StoreServices>, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const built = yield* Layer.build(layer)

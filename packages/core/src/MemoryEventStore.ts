@@ -13,16 +13,10 @@
  */
 import { Clock, Context, DateTime, Effect, Layer, Option, Semaphore } from "effect"
 import type { EventId, RawPayload } from "./Event.ts"
-import {
-  type AppendBatch,
-  appendBatchProblem,
-  EventStore,
-  type StoredEvent,
-  StoreError
-} from "./EventStore.ts"
-import * as MemoryOutbox from "./internal/MemoryOutbox.ts"
+import { type AppendBatch, appendBatchProblem, EventStore, type StoredEvent, StoreError } from "./EventStore.ts"
 import { nextEventId } from "./Ids.ts"
 import * as MemoryCorrections from "./internal/MemoryCorrections.ts"
+import * as MemoryOutbox from "./internal/MemoryOutbox.ts"
 import * as MemoryRawPayloads from "./internal/MemoryRawPayloads.ts"
 import * as MemoryStreams from "./internal/MemoryStreams.ts"
 import { CurrentTransaction, type UndoLog, write } from "./internal/MemoryTransaction.ts"
@@ -219,8 +213,5 @@ export const toContext = (
  * A fresh in-memory store for each use of the layer: its EventStore, OutboxQueue, OutboxAdmin,
  * SubscriptionStore and RawPayloadStore, over one log.
  */
-export const layerMemory: Layer.Layer<
-  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore
-> = Layer.effectContext(
-  Effect.map(makeStores, toContext)
-)
+export const layerMemory: Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore> =
+  Layer.effectContext(Effect.map(makeStores, toContext))

@@ -229,7 +229,11 @@ export const make = (
  */
 export const layerSql = (
   options: StoreOptions = {}
-): Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore, MigrationError, SqlClient.SqlClient> =>
+): Layer.Layer<
+  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore,
+  MigrationError,
+  SqlClient.SqlClient
+> =>
   Layer.effectContext(
     Effect.map(makeStores(options), (stores) =>
       Context.make(EventStore, stores.eventStore).pipe(
