@@ -40,6 +40,7 @@ const run = (
   const log = output === "inherit" ? undefined : createWriteStream(output.log, { flags: "a" })
   if (log === undefined) process.stdout.write(header)
   else log.write(header)
+  const started = Date.now()
   const child = spawn(command, args, {
     cwd: root,
     stdio: log === undefined ? "inherit" : ["ignore", "pipe", "pipe"],
@@ -53,8 +54,11 @@ const run = (
       resolve(1)
     })
     child.on("close", (status) => {
-      if (log === undefined) resolve(status ?? 1)
-      else log.end(() => resolve(status ?? 1))
+      const footer = `=== ${label}: exit ${status} after ${((Date.now() - started) / 1000).toFixed(0)} s\n`
+      if (log === undefined) {
+        process.stdout.write(footer)
+        resolve(status ?? 1)
+      } else log.end(footer, () => resolve(status ?? 1))
     })
   })
 }
