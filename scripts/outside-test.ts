@@ -16,8 +16,9 @@
  * Options: `--report FILE` writes `{ passed, failed, problems }` (scripts/test-all.ts counts each
  * check as a test); `--keep` keeps the temp folder; `--only GROUP,...` runs some groups (packages,
  * vitest, cli, deno); `--packs DIR` installs tarballs packed earlier (DIR as pack.ts lays it out)
- * instead of building and packing; `--break KIND` breaks one tarball first (outside/breakage.ts),
- * and the test must then fail.
+ * instead of building and packing; `--from DIR` starts from a copy of a project installed earlier
+ * from those tarballs (outside/project.ts: npm then installs only what changed); `--break KIND`
+ * breaks one tarball first (outside/breakage.ts), and the test must then fail.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -37,7 +38,7 @@ const unknownGroup = only.find((group) => !(groups as ReadonlyArray<string>).inc
 const breakage = flagValue("--break")
 if (unknownGroup !== undefined || (breakage !== undefined && !isBreakage(breakage))) {
   console.error(
-    `usage: node scripts/outside-test.ts [--report FILE] [--keep] [--only ${groups.join(",")}] [--packs DIR] [--break ${breakages.join("|")}]`
+    `usage: node scripts/outside-test.ts [--report FILE] [--keep] [--only ${groups.join(",")}] [--packs DIR] [--from DIR] [--break ${breakages.join("|")}]`
   )
   process.exit(2)
 }
@@ -50,14 +51,19 @@ const folders = { packs: join(tmp, "packs"), project: join(tmp, "project"), plug
 for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true })
 console.log(`outside-the-workspace test in ${tmp}`)
 
-/** Tarballs packed earlier (`--packs DIR`), copied so that a breakage never edits the originals. */
+/**
+ * Tarballs packed earlier (`--packs DIR`), copied so that a breakage never edits the originals; laid
+ * out as pack.ts lays them out, so a project installed from DIR (`--from`) names the same paths.
+ */
 const reusePacks = (dir: string): ReadonlyArray<Packed> =>
   packageDirs.flatMap((packageDir) => {
-    const from = join(dir, packageDir.replaceAll("/", "-"))
+    const folder = packageDir.replaceAll("/", "-")
+    const from = join(dir, folder)
     const name = existsSync(from) ? readdirSync(from).find((file) => file.endsWith(".tgz")) : undefined
     if (name === undefined) return []
-    cpSync(join(from, name), join(folders.packs, name))
-    return [{ dir: packageDir, tarball: join(folders.packs, name) }]
+    mkdirSync(join(folders.packs, folder))
+    cpSync(join(from, name), join(folders.packs, folder, name))
+    return [{ dir: packageDir, tarball: join(folders.packs, folder, name) }]
   })
 
 const packsDir = flagValue("--packs")
@@ -75,7 +81,7 @@ try {
     if (breakage !== undefined && isBreakage(breakage))
       console.log(`      broken on purpose: ${applyBreakage(breakage, packed)}`)
     const tarballs = packed.map((p) => p.tarball)
-    if (createProject(checks, folders.project, tarballs)) {
+    if (createProject(checks, folders.project, tarballs, flagValue("--from"))) {
       const names = packed.map(
         (p) => (JSON.parse(readFileSync(join(root, p.dir, "package.json"), "utf8")) as { name: string }).name
       )

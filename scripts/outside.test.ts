@@ -2,21 +2,24 @@
  * The outside-the-workspace test (scripts/outside-test.ts) fails when a package is broken the way a
  * careless release breaks it: each `--break` makes exactly the checks that should see it fail, and no
  * other (every other check passes, so the failures come from the breakage). These run its `packages`
- * group (install, exports, declared dependencies, types) on tarballs packed once; bin/test runs the
- * whole test, unbroken, separately.
+ * group (install, exports, declared dependencies, types) on tarballs packed once, each from a copy
+ * of one project installed from them (`--from`: npm reinstalls only the broken package); bin/test
+ * runs the whole test, unbroken, separately.
  */
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { makeChecks } from "./checks.ts"
 import type { Breakage } from "./outside/breakage.ts"
+import { createProject } from "./outside/project.ts"
 import { buildPackages, packPackages, root } from "./pack.ts"
 import { packageDirs } from "./package-manifests.ts"
 
 let tmp = ""
 const packs = () => join(tmp, "packs")
+const project = () => join(tmp, "project")
 
 interface Report {
   readonly passed: number
@@ -27,7 +30,7 @@ interface Report {
 /** Runs the outside test's packages group on the packed tarballs, `breakage` applied: it must fail. */
 const runOutside = (breakage: Breakage): Report & { readonly output: string } => {
   const report = join(tmp, `${breakage}.json`)
-  const args = ["--only", "packages", "--packs", packs(), "--break", breakage, "--report", report]
+  const args = ["--only", "packages", "--packs", packs(), "--from", project(), "--break", breakage, "--report", report]
   const result = spawnSync(process.execPath, ["scripts/outside-test.ts", ...args], {
     cwd: root,
     encoding: "utf8",
@@ -41,8 +44,16 @@ const runOutside = (breakage: Breakage): Report & { readonly output: string } =>
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "sluice-outside-test-"))
   const checks = makeChecks()
-  const built = buildPackages(checks) && packPackages(checks, packs()).length === packageDirs.length
-  if (!built) throw new Error("building or packing the packages failed (see the output above)")
+  const packed = buildPackages(checks) ? packPackages(checks, packs()) : []
+  if (packed.length !== packageDirs.length)
+    throw new Error("building or packing the packages failed (see the output above)")
+  mkdirSync(project())
+  const installed = createProject(
+    checks,
+    project(),
+    packed.map((p) => p.tarball)
+  )
+  if (!installed) throw new Error("installing the packed packages failed (see the output above)")
 }, 240_000)
 
 afterAll(() => {

@@ -4,9 +4,15 @@
  * project outside the repository (scripts/outside-test.ts), every vitest project on Node 22, then
  * core, the plugins and the examples again on Deno 2. Each step's failures count; the last line is
  * "N passed, N failed" (tests passed and failed, plus one failed per failing check step).
+ *
+ * After typecheck and lint, two lanes run at the same time (on 2 cores the Node tests leave room:
+ * much of their time is waiting): the Node tests, printing as they go, and beside them the package
+ * checks, the outside test and the Deno tests, whose output (in .test-results/*.log) is printed
+ * once the Node tests are done. Spawned Node processes share a compile cache
+ * (node_modules/.cache/node-compile): the tests start `sluice` a few hundred times.
  */
-import { spawnSync } from "node:child_process"
-import { mkdirSync, readFileSync, rmSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { createWriteStream, mkdirSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 
 const root = join(import.meta.dirname, "..")
@@ -18,14 +24,47 @@ let passed = 0
 let failed = 0
 const problems: Array<string> = []
 
-const run = (label: string, command: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  console.log(`\n=== ${label}: ${command} ${args.join(" ")}`)
-  const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...env } })
-  return result.status ?? 1
+process.env.NODE_COMPILE_CACHE ??= join(root, "node_modules/.cache/node-compile")
+
+/** Where a step's output goes: this terminal, or a log file printed later (`printLog`). */
+type Output = "inherit" | { readonly log: string }
+
+const run = (
+  label: string,
+  command: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  output: Output = "inherit"
+): Promise<number> => {
+  const header = `\n=== ${label}: ${command} ${args.join(" ")}\n`
+  const log = output === "inherit" ? undefined : createWriteStream(output.log, { flags: "a" })
+  if (log === undefined) process.stdout.write(header)
+  else log.write(header)
+  const started = Date.now()
+  const child = spawn(command, args, {
+    cwd: root,
+    stdio: log === undefined ? "inherit" : ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env }
+  })
+  child.stdout?.pipe(log!, { end: false })
+  child.stderr?.pipe(log!, { end: false })
+  return new Promise((resolve) => {
+    child.on("error", (error) => {
+      log?.write(`${error.message}\n`)
+      resolve(1)
+    })
+    child.on("close", (status) => {
+      const footer = `=== ${label}: exit ${status} after ${((Date.now() - started) / 1000).toFixed(0)} s\n`
+      if (log === undefined) {
+        process.stdout.write(footer)
+        resolve(status ?? 1)
+      } else log.end(footer, () => resolve(status ?? 1))
+    })
+  })
 }
 
-const check = (label: string, command: string, args: ReadonlyArray<string>) => {
-  if (run(label, command, args) === 0) return
+const check = async (label: string, command: string, args: ReadonlyArray<string>) => {
+  if ((await run(label, command, args)) === 0) return
   failed++
   problems.push(label)
 }
@@ -39,16 +78,17 @@ interface VitestJson {
   readonly numFailedTestSuites: number
 }
 
-const vitest = (
+const vitest = async (
   label: string,
   runtime: string[],
   file: string,
   projects: ReadonlyArray<string>,
-  env: Record<string, string>
+  env: Record<string, string>,
+  output: Output = "inherit"
 ) => {
   const out = join(results, file)
   const projectArgs = projects.flatMap((p) => ["--project", p])
-  const status = run(
+  const status = await run(
     label,
     runtime[0]!,
     [
@@ -60,7 +100,8 @@ const vitest = (
       "--reporter=json",
       `--outputFile.json=${out}`
     ],
-    env
+    env,
+    output
   )
   let report: VitestJson
   try {
@@ -93,9 +134,9 @@ const vitest = (
  * one test. scripts/check-packages.ts (build, pack, publint, attw, deno) and scripts/outside-test.ts
  * (the packed packages installed with npm in a project outside the repository).
  */
-const reported = (label: string, script: string) => {
+const reported = async (label: string, script: string, output: Output = "inherit") => {
   const out = join(results, `${label}.json`)
-  const status = run(label, "node", [script, "--report", out])
+  const status = await run(label, "node", [script, "--report", out], {}, output)
   try {
     const report = JSON.parse(readFileSync(out, "utf8")) as { passed: number; failed: number; problems: string[] }
     passed += report.passed
@@ -111,19 +152,32 @@ const reported = (label: string, script: string) => {
   }
 }
 
-check("typecheck", "pnpm", ["exec", "tsc", "-b"])
-check("lint", "pnpm", ["exec", "biome", "check", "."])
-reported("packages", "scripts/check-packages.ts")
-reported("outside", "scripts/outside-test.ts")
-vitest("tests on Node", ["node"], "node.json", [], { SLUICE_EXPECT_RUNTIME: "node" })
-// The runtime-agnostic packages again on Deno 2 (the store and the runner are Node-first).
-vitest(
-  "core and plugins on Deno",
-  [join(root, ".tools/node_modules/.bin/deno"), "run", "-A"],
-  "deno.json",
-  ["core", "plugin-yfinance", "transport-http", "transport-console", "examples"],
-  { SLUICE_EXPECT_RUNTIME: "deno" }
-)
+await check("typecheck", "pnpm", ["exec", "tsc", "-b"])
+await check("lint", "pnpm", ["exec", "biome", "check", "."])
+// Built here once, as the steps below run at the same time and each builds (then an up-to-date
+// no-op): two builds writing dist/ at once could pack a half-written file. A failure shows there.
+await run("build", "pnpm", ["exec", "tsc", "-b", "tsconfig.build.json"])
+
+const besideLog = join(results, "beside-node.log")
+console.log(`\n=== packages, outside, then Deno: beside the tests on Node (output in ${besideLog}, printed below)`)
+const beside = (async () => {
+  const output = { log: besideLog }
+  await reported("packages", "scripts/check-packages.ts", output)
+  await reported("outside", "scripts/outside-test.ts", output)
+  // The runtime-agnostic packages again on Deno 2 (the store and the runner are Node-first). Fewer
+  // files at once than alone: the Node tests run beside them.
+  await vitest(
+    "core and plugins on Deno",
+    [join(root, ".tools/node_modules/.bin/deno"), "run", "-A"],
+    "deno.json",
+    ["core", "plugin-yfinance", "transport-http", "transport-console", "examples"],
+    { SLUICE_EXPECT_RUNTIME: "deno", SLUICE_TEST_WORKERS: "2" },
+    output
+  )
+})()
+await vitest("tests on Node", ["node"], "node.json", [], { SLUICE_EXPECT_RUNTIME: "node" })
+await beside
+process.stdout.write(readFileSync(besideLog, "utf8"))
 
 if (problems.length > 0) console.log(`\nProblems:\n- ${problems.join("\n- ")}`)
 console.log(`\n${passed} passed, ${failed} failed`)

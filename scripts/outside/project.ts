@@ -38,16 +38,26 @@ const workspaceVersions = (): Record<string, string> =>
 export const npmWarnings = (output: string): ReadonlyArray<string> =>
   [...new Set(output.split("\n").filter((line) => line.startsWith("npm warn")))].slice(0, 10)
 
+/** What an install leaves in the project, copied by `createProject`'s `from`. */
+const installed = ["package.json", "package-lock.json", "node_modules"]
+
 /**
  * Creates the project in `dir` with the fixtures (scripts/outside/fixtures) and installs the
  * tarballs and the registry packages (one check). Returns whether it installed.
+ *
+ * `from`: a project this function installed earlier from tarballs at the same paths relative to
+ * it (e.g. `../packs/packages-core/*.tgz`). Its install is copied first, so npm only replaces the
+ * packages whose tarball changed (a breakage's): seconds instead of a whole install.
  */
-export const createProject = (checks: Checks, dir: string, tarballs: ReadonlyArray<string>): boolean => {
+export const createProject = (checks: Checks, dir: string, tarballs: ReadonlyArray<string>, from?: string): boolean => {
   cpSync(join(import.meta.dirname, "fixtures"), dir, { recursive: true })
-  writeFileSync(
-    join(dir, "package.json"),
-    `${JSON.stringify({ name: "sluice-outside", private: true, type: "module" }, null, 2)}\n`
-  )
+  if (from !== undefined)
+    for (const name of installed) cpSync(join(from, name), join(dir, name), { recursive: true, verbatimSymlinks: true })
+  else
+    writeFileSync(
+      join(dir, "package.json"),
+      `${JSON.stringify({ name: "sluice-outside", private: true, type: "module" }, null, 2)}\n`
+    )
   const versions = workspaceVersions()
   const fromRegistry = registryPackages.map((name) => `${name}@${versions[name]}`)
   const args = ["install", ...npmInstallFlags, ...tarballs, ...fromRegistry]

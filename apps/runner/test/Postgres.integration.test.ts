@@ -175,5 +175,5 @@ describe("sluice run on PostgreSQL", () => {
     expect(await count(schema, "status = 'dead'")).toBe(0)
     // The events themselves are immutable and stay.
     expect((await eventIds(schema)).length).toBe(4)
-  }, 60_000)
+  }, 120_000)
 })

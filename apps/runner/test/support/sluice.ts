@@ -55,7 +55,7 @@ export const start = (
     })
   }
   const exited = new Promise<Exit>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })))
-  const waitForLine = (stream: "stdout" | "stderr", match: RegExp, timeoutMs = 30_000) =>
+  const waitForLine = (stream: "stdout" | "stderr", match: RegExp, timeoutMs = 60_000) =>
     new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -103,7 +103,7 @@ export const eventually = async (what: string, check: () => boolean | Promise<bo
  * Configs in tests bind the admin server to port 0 (`admin: { port: 0 }`; `exampleConfig` does it
  * for the examples) and read the port here: a fixed port fails whenever anything else holds it.
  */
-export const adminUrl = async (sluice: Sluice, timeoutMs = 30_000): Promise<string> => {
+export const adminUrl = async (sluice: Sluice, timeoutMs = 60_000): Promise<string> => {
   const line = await sluice.waitForLine("stderr", /admin server listening/, timeoutMs)
   const url = /"url":"([^"]+)"/.exec(line)?.[1]
   if (url === undefined) throw new Error(`no url in the admin server's log line: ${line}`)
