@@ -19,7 +19,7 @@ SELECT gen_random_uuid(), 'quote.updated', 'quote', 'SYM' || (g % 500), '4bf92f3
        jsonb_build_object('symbol', 'SYM' || (g % 500), 'price', 100 + (g % 97) / 10.0, 'volume', g)
 FROM generate_series(1, $1::int) g`
 
-const READ = `
+export const READ = `
 SELECT e.event_id::text AS event_id, e.position::text AS position, e.transaction_id::text AS transaction_id,
        e.raw_id::text AS raw_id, e.recorded_at, e.event_type, e.entity_id, e.entity_type, e.trace_id,
        e.schema_version, e.occurred_at, e.payload
@@ -29,11 +29,11 @@ WHERE (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
 ORDER BY e.transaction_id, e.position
 LIMIT $3`
 
-const FIRST_SAVE = `
+export const FIRST_SAVE = `
 INSERT INTO subscription_checkpoints (name, transaction_id, position) VALUES ($1, $2::xid8, $3::bigint)
 ON CONFLICT (name) DO NOTHING RETURNING 1`
 
-const SAVE = `
+export const SAVE = `
 UPDATE subscription_checkpoints SET transaction_id = $2::xid8, position = $3::bigint, updated_at = now()
 WHERE name = $1 AND transaction_id = $4::xid8 AND position = $5::bigint RETURNING 1`
 
