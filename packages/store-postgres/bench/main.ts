@@ -13,6 +13,7 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { closePglite, median } from "./harness.ts"
+import { liveSubscription } from "./liveSubscription.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import { type Driver, drain, ingest, latency } from "./scenarios.ts"
 import { appendToStream, commands, readStreams } from "./streamScenarios.ts"
@@ -95,16 +96,19 @@ const measure = async (name: string, driver: Driver, f: (side: Side) => Promise<
   })
 }
 
-/** Measures the commit-to-publish p50 and p99 rows (one set of runs gives both). */
-const measureLatency = async (rate: number, events: number) => {
-  const name = (p: "p50" | "p99") => `commit-to-publish ${p} at ${rate} events/s (NOTIFY)`
-  if (!selected("postgres", name("p50")) && !selected("postgres", name("p99"))) return
+/** Measures a latency's p50 and p99 rows (one set of runs gives both). */
+const measureLatency = async (
+  driver: Driver,
+  name: (p: "p50" | "p99") => string,
+  f: (side: Side) => Promise<{ readonly p50: number; readonly p99: number }>
+) => {
+  if (!selected(driver, name("p50")) && !selected(driver, name("p99"))) return
   await isolated(async () => {
-    const { sluice, raw } = await sample((side) => latency(side, rate, events))
+    const { sluice, raw } = await sample(f)
     const latencyRows = (["p50", "p99"] as const).map(
       (p) =>
         ({
-          driver: "postgres",
+          driver,
           name: name(p),
           unit: "ms",
           sluice: sluice.map((r) => r[p]),
@@ -113,7 +117,7 @@ const measureLatency = async (rate: number, events: number) => {
     )
     for (const row of latencyRows)
       console.error(
-        `  postgres ${row.name}: sluice ${median(row.sluice).toFixed(1)} ms, raw ${median(row.raw).toFixed(1)} ms`
+        `  ${driver} ${row.name}: sluice ${median(row.sluice).toFixed(1)} ms, raw ${median(row.raw).toFixed(1)} ms`
       )
     return latencyRows
   })
@@ -184,7 +188,18 @@ export const main = async (resultsDir: string) => {
   await measure("readStream of 100-event streams, 16 connections", "postgres", (s) => readStreams(s, n(2000), 16))
   // 2,000 events (10 s) per run: a p99 over 1,000 events is the 10th slowest one, and the
   // reference's moved between 2.9 and 4.5 ms across three runs of the same code.
-  await measureLatency(200, n(2000))
+  await measureLatency(
+    "postgres",
+    (p) => `commit-to-publish ${p} at 200 events/s (NOTIFY)`,
+    (s) => latency(s, 200, n(2000))
+  )
+  // The same 2,000 events at 200/s, followed live by a subscription (liveSubscription.ts).
+  const live = (p: "p50" | "p99") => `live subscription commit-to-handler ${p} at 200 events/s`
+  await measureLatency(
+    "postgres",
+    (p) => `${live(p)} (NOTIFY)`,
+    (s) => liveSubscription("postgres", s, 200, n(2000))
+  )
   const catchUpEvents = n(100_000)
   await measure(
     `subscription catch-up over ${catchUpEvents} events, batch 1000, checkpoint per batch`,
@@ -203,6 +218,11 @@ export const main = async (resultsDir: string) => {
   }
   await measure(`subscription catch-up over ${catchUpEvents} events, batch 1000, checkpoint per batch`, "pglite", (s) =>
     catchUp("pglite", s, catchUpEvents, 1000)
+  )
+  await measureLatency(
+    "pglite",
+    (p) => `${live(p)} (in process)`,
+    (s) => liveSubscription("pglite", s, 200, n(2000))
   )
   await closePglite()
   // The runner's memory (a real `sluice run` process, webhook transport, no sources)

@@ -122,3 +122,42 @@ export const drainOnce = async (
     total += rows.length
   }
 }
+
+/**
+ * The NOTIFY that tells relays in other processes there is work, as the store sends it after an
+ * append with outbox rows commits (Wakeup.ts): at most one per `window` ms on average with a
+ * burst of `burst`, signals in between covered by one trailing NOTIFY, none awaited, each its own
+ * statement with an asynchronous commit. A reference that writes outbox rows and wakes no relay
+ * does less than the store guarantees (relays learn of work at once, not at their next poll).
+ */
+export const notifier = (query: Query, channel: string, window = 4, burst = 4) => {
+  const text = "SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)"
+  let tokens = burst
+  let refilledAt = performance.now()
+  let trailing = false
+  const send = () => {
+    query(text, [channel, "raw:3"]).catch(() => {})
+  }
+  return () => {
+    if (trailing) return
+    const now = performance.now()
+    tokens = Math.min(burst, tokens + (now - refilledAt) / window)
+    refilledAt = now
+    if (tokens >= 1) {
+      tokens -= 1
+      send()
+      return
+    }
+    trailing = true
+    setTimeout(
+      () => {
+        trailing = false
+        const at = performance.now()
+        tokens = Math.max(0, Math.min(burst, tokens + (at - refilledAt) / window) - 1)
+        refilledAt = at
+        send()
+      },
+      (1 - tokens) * window
+    )
+  }
+}

@@ -22,6 +22,7 @@ import { DateTime, Effect, Schema } from "effect"
 import * as StreamAppend from "../src/StreamAppend.ts"
 import * as StreamRead from "../src/StreamRead.ts"
 import { rawPg } from "./harness.ts"
+import { notifier } from "./rawSql.ts"
 import { route, storeLayer, WARM, withSchema, withStore } from "./scenarios.ts"
 
 type Side = "sluice" | "raw"
@@ -70,9 +71,14 @@ const outboxOf = (event: Event) => [
   { event_id: event.event_id, route: route.name, topic: route.topic, ordering_key: null }
 ]
 
-/** The raw reference's exact-revision append of one event; throws if the revision was not the stream's. */
+/**
+ * The raw reference's exact-revision append of one event; throws if the revision was not the
+ * stream's. Its outbox row is work for relays: after the commit it wakes them as the store does
+ * (`notify`, from rawSql.notifier).
+ */
 const rawAppend = async (
   query: ReturnType<typeof rawPg>["query"],
+  notify: () => void,
   stream: StreamName,
   expected: number,
   event: Event
@@ -80,6 +86,7 @@ const rawAppend = async (
   const params = appendExact.params({ raw: null, unique: [event], outbox: outboxOf(event), stream, expected })
   const rows = await query(appendExact.text, params)
   if (rows[0]?.ok !== true) throw new Error(`raw append: ${stream.entity_id} was not at ${expected}`)
+  notify()
 }
 
 /**
@@ -124,11 +131,12 @@ export const appendToStream = (side: Side, total: number, connections: number) =
       )
     }
     const { sql, query } = rawPg(schema, connections)
+    const notify = notifier(query, `sluice_${schema}`)
     await Promise.all(Array.from({ length: connections }, () => sql.unsafe(WARM)))
     const start = performance.now()
     await Promise.all(
       writers.map(async (jobs) => {
-        for (const job of jobs) await rawAppend(query, job.stream, job.expected, job.event)
+        for (const job of jobs) await rawAppend(query, notify, job.stream, job.expected, job.event)
       })
     )
     const rate = total / ((performance.now() - start) / 1000)
@@ -181,6 +189,7 @@ export const commands = (side: Side, count: number, connections: number) =>
       )
     }
     const { sql, query } = rawPg(schema, connections)
+    const notify = notifier(query, `sluice_${schema}`)
     await Promise.all(Array.from({ length: connections }, () => sql.unsafe(WARM)))
     let next = 0
     const start = performance.now()
@@ -193,7 +202,7 @@ export const commands = (side: Side, count: number, connections: number) =>
           for (const row of rows) state += (row.payload as { n: number }).n
           if (state !== 20) throw new Error(`raw fold: ${state}`)
           const event = counterEvent(stream, DateTime.makeUnsafe(Date.now()))
-          await rawAppend(query, stream, Number(rows.at(-1)!.revision), event)
+          await rawAppend(query, notify, stream, Number(rows.at(-1)!.revision), event)
         }
       })
     )

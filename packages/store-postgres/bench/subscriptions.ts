@@ -12,14 +12,15 @@ import { databaseUrl, dropPg, migratePg, migratePglite, rawPg, rawPglite, schema
 import type { Query } from "./rawSql.ts"
 import type { Driver } from "./scenarios.ts"
 
-/** `events` events, 1,000 per transaction. */
+/** Events $2 + 1 to $2 + $1 of the log (one transaction), over 500 streams numbered gap-free. */
 const FILL = `
-INSERT INTO events (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload)
+INSERT INTO events (event_id, event_type, entity_type, entity_id, trace_id, schema_version, occurred_at, payload, revision)
 SELECT gen_random_uuid(), 'quote.updated', 'quote', 'SYM' || (g % 500), '4bf92f3577b34da6a3ce929d0e0e4736', 1, now(),
-       jsonb_build_object('symbol', 'SYM' || (g % 500), 'price', 100 + (g % 97) / 10.0, 'volume', g)
-FROM generate_series(1, $1::int) g`
+       jsonb_build_object('symbol', 'SYM' || (g % 500), 'price', 100 + (g % 97) / 10.0, 'volume', g), (g - 1) / 500
+FROM generate_series($2::int + 1, $2::int + $1::int) g
+ORDER BY g`
 
-const READ = `
+export const READ = `
 SELECT e.event_id::text AS event_id, e.position::text AS position, e.transaction_id::text AS transaction_id,
        e.raw_id::text AS raw_id, e.recorded_at, e.event_type, e.entity_id, e.entity_type, e.trace_id,
        e.schema_version, e.occurred_at, e.payload
@@ -29,11 +30,11 @@ WHERE (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
 ORDER BY e.transaction_id, e.position
 LIMIT $3`
 
-const FIRST_SAVE = `
+export const FIRST_SAVE = `
 INSERT INTO subscription_checkpoints (name, transaction_id, position) VALUES ($1, $2::xid8, $3::bigint)
 ON CONFLICT (name) DO NOTHING RETURNING 1`
 
-const SAVE = `
+export const SAVE = `
 UPDATE subscription_checkpoints SET transaction_id = $2::xid8, position = $3::bigint, updated_at = now()
 WHERE name = $1 AND transaction_id = $4::xid8 AND position = $5::bigint RETURNING 1`
 
@@ -62,13 +63,13 @@ const withLog = async <A>(driver: Driver, events: number, f: (schema: string) =>
   if (driver === "postgres") {
     await migratePg(schema)
     const { sql } = rawPg(schema, 1)
-    for (let done = 0; done < events; done += 1000) await sql.unsafe(FILL, [Math.min(1000, events - done)])
+    for (let done = 0; done < events; done += 1000) await sql.unsafe(FILL, [Math.min(1000, events - done), done])
     await sql.unsafe("VACUUM ANALYZE events")
     await sql.end()
   } else {
     await migratePglite(schema)
     const { pg } = await rawPglite(schema)
-    for (let done = 0; done < events; done += 1000) await pg.query(FILL, [Math.min(1000, events - done)])
+    for (let done = 0; done < events; done += 1000) await pg.query(FILL, [Math.min(1000, events - done), done])
     await pg.exec("VACUUM ANALYZE events")
   }
   try {

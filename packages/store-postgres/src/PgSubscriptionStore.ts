@@ -19,7 +19,7 @@ import {
   SubscriptionStore
 } from "@sluice/core"
 import { DateTime, Effect, Option } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import { type SqlClient, type SqlError, Statement } from "effect/sql"
 import { type StoredEventRow, toStoredEvent } from "./Rows.ts"
 import type { Wakeup } from "./Wakeup.ts"
 
@@ -73,29 +73,49 @@ const checkName = (operation: string, name: string) => {
     : Effect.fail(new StoreError({ operation, reason: problem, retryable: false }))
 }
 
+/** The columns Rows.toStoredEvent and toPosition read. */
+const columns = `e.event_id::text AS event_id, e.position::text AS position, e.transaction_id::text AS transaction_id,
+  e.raw_id::text AS raw_id, e.recorded_at, e.event_type, e.entity_id, e.entity_type, e.trace_id,
+  e.schema_version, e.occurred_at, e.payload, e.revision::text AS revision, e.supersedes::text AS supersedes`
+
+/** The read after a (transaction id, position) pair and the checkpoint's compare-and-set, for `schema`. */
+const statements = (schema: string) => {
+  const quote = Statement.defaultEscape('"')
+  const events = quote(`${schema}.events`)
+  const checkpoints = quote(`${schema}.subscription_checkpoints`)
+  return {
+    readAll: `SELECT ${columns} FROM ${events} e
+      WHERE (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
+        AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY e.transaction_id, e.position
+      LIMIT $3::int`,
+    // A compare-and-set: a concurrent save of the same name waits for the first to end, then finds
+    // the row changed (or, for the first save, present) and changes nothing.
+    firstSave: `INSERT INTO ${checkpoints} (name, transaction_id, position) VALUES ($1, $2::xid8, $3::bigint)
+      ON CONFLICT (name) DO NOTHING RETURNING 1`,
+    save: `UPDATE ${checkpoints} SET transaction_id = $2::xid8, position = $3::bigint, updated_at = now()
+      WHERE name = $1 AND transaction_id = $4::xid8 AND position = $5::bigint RETURNING 1`
+  }
+}
+
 /** The subscription half over `schema` (already validated and migrated). */
 export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): SubscriptionStore["Service"] => {
   const events = sql(`${schema}.events`)
   const checkpoints = sql(`${schema}.subscription_checkpoints`)
-  const columns = sql.literal(
-    `e.event_id::text AS event_id, e.position::text AS position, e.transaction_id::text AS transaction_id,
-     e.raw_id::text AS raw_id, e.recorded_at, e.event_type, e.entity_id, e.entity_type, e.trace_id,
-     e.schema_version, e.occurred_at, e.payload, e.revision::text AS revision, e.supersedes::text AS supersedes`
-  )
   // Every transaction below the snapshot's xmin has ended: committed ones are visible, and no new
   // event can get an id below it.
   const settled = sql.literal("pg_snapshot_xmin(pg_current_snapshot())")
+  // The statements a running subscription sends for every batch, their texts built once (as
+  // StreamRead's and FixedStatement's): the sql template compiles its whole text on every call.
+  const text = statements(schema)
 
   const readAll = Effect.fn("PgSubscriptionStore.readAll")(function* (after: LogPosition.LogPosition, limit: number) {
     yield* checkPosition("readAll", "after", after)
     const count = Math.max(0, Math.min(maxReadLimit, Math.floor(limit)))
     if (count === 0) return []
-    const rows = yield* sql<LoggedEventRow>`
-      SELECT ${columns} FROM ${events} e
-      WHERE (e.transaction_id, e.position) > (${String(after.transaction_id)}::xid8, ${after.position}::bigint)
-        AND e.transaction_id < ${settled}
-      ORDER BY e.transaction_id, e.position
-      LIMIT ${count}`.pipe(Effect.mapError(toStoreError("readAll")))
+    const rows = yield* sql
+      .unsafe<LoggedEventRow>(text.readAll, [String(after.transaction_id), after.position, count])
+      .pipe(Effect.mapError(toStoreError("readAll")))
     return rows.map((row): LoggedEvent => ({ ...toStoredEvent(row), log_position: toPosition(row) }))
   })
 
@@ -117,19 +137,17 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
       if (save.from !== null) yield* checkPosition("saveCheckpoint", "from", save.from)
       yield* checkPosition("saveCheckpoint", "to", save.to)
       const to = { tx: String(save.to.transaction_id), position: save.to.position }
-      // A compare-and-set: a concurrent save of the same name waits for the first to end, then finds
-      // the row changed (or, for the first save, present) and changes nothing.
+      // A compare-and-set (see `statements`).
       const changed =
         save.from === null
-          ? yield* sql`
-            INSERT INTO ${checkpoints} (name, transaction_id, position)
-            VALUES (${save.name}, ${to.tx}::xid8, ${to.position}::bigint)
-            ON CONFLICT (name) DO NOTHING RETURNING 1`
-          : yield* sql`
-            UPDATE ${checkpoints} SET transaction_id = ${to.tx}::xid8, position = ${to.position}::bigint, updated_at = now()
-            WHERE name = ${save.name} AND transaction_id = ${String(save.from.transaction_id)}::xid8
-              AND position = ${save.from.position}::bigint
-            RETURNING 1`
+          ? yield* sql.unsafe(text.firstSave, [save.name, to.tx, to.position])
+          : yield* sql.unsafe(text.save, [
+              save.name,
+              to.tx,
+              to.position,
+              String(save.from.transaction_id),
+              save.from.position
+            ])
       if (changed.length > 0) return
       const actual = yield* current(save.name)
       return yield* new CheckpointConflictError({

@@ -67,7 +67,7 @@ export interface RawRow {
   readonly transform_error: string | null
 }
 
-const utc = (date: Date): DateTime.Utc => DateTime.makeUnsafe(date)
+const utc = (date: Date): DateTime.Utc => DateTime.fromDateUnsafe(date)
 
 export const toEntry = (row: EntryRow): OutboxEntry => ({
   outbox_id: row.outbox_id as OutboxId,
