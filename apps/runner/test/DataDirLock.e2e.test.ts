@@ -56,7 +56,7 @@ describe("the embedded data directory lock", () => {
     const dataDir = join(dir, "data")
     const first = await startRun(dir, file)
     const pid = first.sluice.child.pid!
-    await eventually("the first events delivered", () => eventLines(first.sluice).length >= 10, 30_000)
+    await eventually("the first events delivered", () => eventLines(first.sluice).length >= 10, 60_000)
 
     const cli = (...args: Array<string>) => runToEnd([...args, "--config", file], { cwd: dir, env })
     const [second, status, purge, migrate] = await Promise.all([
@@ -80,7 +80,7 @@ describe("the embedded data directory lock", () => {
 
     // The first one still serves and delivers everything, once.
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200)
-    await eventually("all 30 events delivered", () => eventLines(first.sluice).length === 30, 30_000)
+    await eventually("all 30 events delivered", () => eventLines(first.sluice).length === 30, 60_000)
     first.sluice.child.kill("SIGTERM")
     expect((await first.sluice.exited).code).toBe(0)
     expect(existsSync(join(dataDir, "sluice.lock"))).toBe(false)
@@ -96,7 +96,7 @@ describe("the embedded data directory lock", () => {
     const dataDir = join(dir, "data")
     const first = await startRun(dir, file)
     const pid = first.sluice.child.pid!
-    await eventually("the events delivered", () => eventLines(first.sluice).length === 10, 30_000)
+    await eventually("the events delivered", () => eventLines(first.sluice).length === 10, 60_000)
     first.sluice.child.kill("SIGKILL")
     await first.sluice.exited
     const left = JSON.parse(readFileSync(join(dataDir, "sluice.lock"), "utf8")) as { pid: number; admin_url: string }

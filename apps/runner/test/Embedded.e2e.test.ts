@@ -31,7 +31,7 @@ describe("the embedded default", () => {
     const cwd = tempDir("sluice-elsewhere-")
     const first = start(["run", "--config", example], { cwd, env: envWithout() })
     started.push(first)
-    await eventually("quotes and bars on stdout", () => eventLines(first.stdout).length >= 10, 30_000)
+    await eventually("quotes and bars on stdout", () => eventLines(first.stdout).length >= 10, 60_000)
     const events = eventLines(first.stdout)
     expect(
       events
@@ -50,7 +50,7 @@ describe("the embedded default", () => {
     // (deterministic ids), stores nothing new and delivers nothing twice.
     const second = start(["run", "--config", example], { cwd, env: envWithout() })
     started.push(second)
-    await second.waitForLine("stderr", /sluice is running/, 30_000)
+    await second.waitForLine("stderr", /sluice is running/, 60_000)
     const admin = await adminUrl(second)
     // Wait until both sources have ticked and found only duplicates.
     await eventually(
@@ -65,7 +65,7 @@ describe("the embedded default", () => {
           metrics.includes('sluice_events_duplicate_total{source="bars"} 8')
         )
       },
-      30_000
+      60_000
     )
     expect(await fetch(`${admin}/metrics`).then((r) => r.text())).toContain(
       'sluice_events_ingested_total{source="quotes"} 0'
@@ -73,5 +73,5 @@ describe("the embedded default", () => {
     second.child.kill("SIGTERM")
     expect((await second.exited).code).toBe(0)
     expect(eventLines(second.stdout)).toEqual([])
-  }, 90_000)
+  }, 240_000)
 })

@@ -152,7 +152,7 @@ describe("sluice new plugin: the generated packages work as generated", () => {
     )
     const sluice = start(["run", "--config", file])
     try {
-      await eventually("both items delivered", () => receiver.acknowledged.size >= 2, 30_000)
+      await eventually("both items delivered", () => receiver.acknowledged.size >= 2, 60_000)
       const bodies = receiver.received.map((d) => JSON.parse(d.body) as { topic: string; event: { event_id: string } })
       expect(bodies.map((b) => b.topic)).toEqual(["things", "things"])
       expect(receiver.received.map((d) => d.id)).toEqual(bodies.map((b) => b.event.event_id))
@@ -161,5 +161,5 @@ describe("sluice new plugin: the generated packages work as generated", () => {
       await receiver.close()
     }
     expect((await sluice.exited).code).toBe(0)
-  }, 60_000)
+  }, 120_000)
 })

@@ -94,14 +94,14 @@ describe("sluice run on PostgreSQL", () => {
     await eventually(
       "every committed event delivered",
       () => committed.every((id) => receiver.acknowledged.has(id)),
-      30_000
+      60_000
     )
     await eventually("all rows recorded as delivered", async () => (await count(schema, "status = 'delivered'")) === 40)
     // At least once: a retry after the crash may repeat a delivery, never skip one.
     expect(new Set(receiver.received.map((d) => d.id)).size).toBe(40)
     second.child.kill("SIGTERM")
     expect((await second.exited).code).toBe(0)
-  }, 60_000)
+  }, 150_000)
 
   it("two runner processes on one database share the work: each event delivered once", async () => {
     const schema = freshSchema()
@@ -115,7 +115,7 @@ describe("sluice run on PostgreSQL", () => {
     // Both relays hold a claimed batch, blocked on the receiver, before anything is answered.
     await eventually("a batch in flight from each process", () => receiver.received.length >= 8)
     receiver.release()
-    await eventually("all rows delivered", async () => (await count(schema, "status = 'delivered'")) === 40, 30_000)
+    await eventually("all rows delivered", async () => (await count(schema, "status = 'delivered'")) === 40, 60_000)
     expect(receiver.received.length).toBe(40)
     expect(new Set(receiver.received.map((d) => d.id)).size).toBe(40)
     const deliveredBy = async (admin: string) => {
@@ -129,7 +129,7 @@ describe("sluice run on PostgreSQL", () => {
     a.child.kill("SIGTERM")
     b.child.kill("SIGTERM")
     expect([(await a.exited).code, (await b.exited).code]).toEqual([0, 0])
-  }, 60_000)
+  }, 150_000)
 
   it("migrate, status and dlq list | show | replay | purge work on the same database", async () => {
     const schema = freshSchema()
