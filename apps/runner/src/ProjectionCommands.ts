@@ -12,6 +12,7 @@
  */
 import {
   CheckpointConflictError,
+  type Plugin,
   type PluginConfigError,
   type PluginStartError,
   Projection,
@@ -75,6 +76,14 @@ export type ProjectionCommandError =
 
 /** The most rows per table `projection show` prints. */
 export const maxShowLimit = 1000
+
+/** What a table's heading says it shows: all its rows, or some of how many. */
+export const rowsHeading = (table: Plugin.ReadModelTable, limit: number): string => {
+  const shown = table.rows.length
+  if (table.total !== undefined && table.total > shown) return `showing ${shown} of ${table.total} rows`
+  if (table.total !== undefined || shown < limit) return `all ${shown} row(s)`
+  return `the first ${shown} row(s) (--limit ${limit}); there may be more`
+}
 
 /** Loads the plan, finds the projection `name`, opens the store and hands `f` the ready projection. */
 const withProjection = <A, E, R>(
@@ -158,7 +167,7 @@ export const show = (
           }
           if (Option.isNone(ready.show)) yield* Console.log(`(the plugin ${ready.plugin} shows no rows)`)
           for (const table of tables) {
-            yield* Console.log(`${table.name} (${table.rows.length} row(s)):`)
+            yield* Console.log(`${table.name} (${rowsHeading(table, options.limit)}):`)
             for (const row of table.rows) yield* Console.log(`  ${JSON.stringify(row)}`)
           }
         })

@@ -228,6 +228,16 @@ describe("subscribers in status", () => {
 })
 
 describe("projection commands", () => {
+  it("show's heading says how many of the table's rows it shows", () => {
+    const rows = [{ symbol: "AAPL" }]
+    expect(ProjectionCommands.rowsHeading({ name: "q", rows, total: 2 }, 1)).toBe("showing 1 of 2 rows")
+    expect(ProjectionCommands.rowsHeading({ name: "q", rows, total: 1 }, 1)).toBe("all 1 row(s)")
+    expect(ProjectionCommands.rowsHeading({ name: "q", rows }, 20)).toBe("all 1 row(s)")
+    expect(ProjectionCommands.rowsHeading({ name: "q", rows }, 1)).toBe(
+      "the first 1 row(s) (--limit 1); there may be more"
+    )
+  })
+
   it.effect("an unknown NAME is a usage error listing the config's projections", () =>
     Effect.gen(function* () {
       const { file } = writeConfig({

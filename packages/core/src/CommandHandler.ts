@@ -8,7 +8,8 @@
  * Events cross a schema both ways: the stream's stored events, upcast to their latest version by the
  * current Upcasters, are decoded into the decider's events (`{ type, payload, schema_version }` in),
  * and decided events are encoded into canonical events (ids from Ids.ts, `occurred_at` from the
- * Clock, entity from the stream, `schema_version` the type's latest when the schema leaves it out).
+ * Clock, entity from the stream, `schema_version` the type's latest when the schema leaves it out,
+ * after checking the payload against that version's schema when the upcasters know it).
  */
 import { type Cause, Clock, Data, DateTime, Effect, Exit, Schema, SchemaIssue } from "effect"
 import type { Decider, DomainEvent } from "./Decider.ts"
@@ -47,6 +48,25 @@ export class DomainEventError extends Data.TaggedError("DomainEventError")<{
   override get message() {
     const which = this.event_id === undefined ? "a decided event" : `event ${this.event_id}`
     return `stream ${formatStream(this.stream)}: ${which}: ${this.reason}`
+  }
+}
+
+/**
+ * A decided event left out `schema_version`, so it was to be written at its type's latest version,
+ * but its payload is not a payload of that version (the target schema of the type's last upcaster):
+ * a decider still emitting an older shape. Nothing is written. Checked only where the last upcaster
+ * has a target schema (`Upcaster.make`); after an `Upcaster.fromFunction` the payload is written as is.
+ */
+export class LatestVersionPayloadError extends Data.TaggedError("LatestVersionPayloadError")<{
+  readonly stream: StreamName
+  readonly event_type: string
+  /** The version the event would have been written at: its type's latest. */
+  readonly schema_version: number
+  /** What the version's schema said, naming the bad field. */
+  readonly reason: string
+}> {
+  override get message() {
+    return `stream ${formatStream(this.stream)}: a decided ${this.event_type} event without a schema_version would be written at the type's latest version, ${this.schema_version}, but its payload is not a version ${this.schema_version} payload: ${this.reason}`
   }
 }
 
@@ -151,13 +171,26 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
       const events: Array<Event> = []
       for (const domain of decided) {
         const encoded = yield* orDomainError(encode(domain), stream)
+        const latest = encoded.schema_version === undefined ? upcasters.latest(encoded.type) : undefined
+        if (latest !== undefined) {
+          // Stamping the latest version onto an older shape would store a malformed event.
+          const reason = upcasters.latestPayloadProblem(encoded.type, encoded.payload)
+          if (reason !== undefined) {
+            return yield* new LatestVersionPayloadError({
+              stream,
+              event_type: encoded.type,
+              schema_version: latest,
+              reason
+            })
+          }
+        }
         const candidate = {
           event_id: yield* nextEventId,
           event_type: encoded.type,
           entity_type: stream.entity_type,
           entity_id: stream.entity_id,
           trace_id: traceId,
-          schema_version: encoded.schema_version ?? upcasters.latest(encoded.type) ?? 1,
+          schema_version: encoded.schema_version ?? latest ?? 1,
           occurred_at,
           payload: encoded.payload
         }
@@ -184,7 +217,7 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
     handleOptions: HandleOptions = {}
   ): Effect.fn.Return<
     CommandResult<State, Ev>,
-    E | WrongExpectedRevisionError | DomainEventError | UpcastError | StoreError,
+    E | WrongExpectedRevisionError | DomainEventError | LatestVersionPayloadError | UpcastError | StoreError,
     EventStore
   > {
     yield* Effect.annotateCurrentSpan({ entity_type: stream.entity_type, entity_id: stream.entity_id })

@@ -27,7 +27,10 @@ export interface ProjectionInstance<R> {
 /** One table of a read model, as `sluice projection show` prints it. */
 export interface ReadModelTable {
   readonly name: string
+  /** Plain JSON values, the same on every driver (cast bigint and numeric columns in SQL). */
   readonly rows: ReadonlyArray<Readonly<Record<string, unknown>>>
+  /** How many rows the table holds, when the plugin counts them (`rows` may be fewer). */
+  readonly total?: number
 }
 
 export interface ProjectionPlugin<C, R = never> {

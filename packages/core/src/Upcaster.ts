@@ -15,6 +15,11 @@ export interface Upcaster {
   readonly from: number
   /** The payload at version `from + 1`, or why this payload cannot be upcast. */
   readonly upcast: (payload: Schema.Json) => Result.Result<Schema.Json, string>
+  /**
+   * Why `payload` is not a valid version `from + 1` payload, or undefined when it is. Only
+   * upcasters that know that version's schema (`make`'s `target`) have it; `fromFunction`'s do not.
+   */
+  readonly checkTarget?: (payload: Schema.Json) => string | undefined
 }
 
 /**
@@ -58,9 +63,14 @@ export const make = <From, To>(options: {
 }): Upcaster => {
   const decode = Schema.decodeUnknownExit(options.source)
   const encode = Schema.encodeExit(options.target)
+  const decodeTarget = Schema.decodeUnknownExit(options.target)
   return {
     event_type: options.event_type,
     from: options.from,
+    checkTarget: (payload) => {
+      const decoded = decodeTarget(payload)
+      return Exit.isFailure(decoded) ? reasonOf(decoded.cause) : undefined
+    },
     upcast: (payload) => {
       const decoded = decode(payload)
       if (Exit.isFailure(decoded)) return Result.fail(`version ${options.from} payload: ${reasonOf(decoded.cause)}`)

@@ -7,7 +7,7 @@
  * - the relay, per route: `publish: "latest"` (see Route); "stored", the default, publishes as stored.
  * The stored row is never rewritten. An upcaster that fails gives an UpcastError naming the event.
  */
-import { Context, Effect, Layer, Option, Result } from "effect"
+import { Context, Effect, Layer, Option, Result, type Schema } from "effect"
 import type { Event, EventId } from "./Event.ts"
 import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
 import { OptionError } from "./OptionError.ts"
@@ -22,11 +22,18 @@ export interface Registry {
   readonly latest: (event_type: string) => number | undefined
   /** `event` at its type's latest version (itself when it is there already, or newer). */
   readonly upcast: (event: Event) => Result.Result<Event, UpcastError>
+  /**
+   * Why `payload` is not a valid payload of `event_type` at its latest version, or undefined when it
+   * is, or when that is not known: the type has no upcasters, or its last one has no target schema
+   * (`Upcaster.fromFunction`).
+   */
+  readonly latestPayloadProblem: (event_type: string, payload: Schema.Json) => string | undefined
 }
 
 const none: Registry = {
   isEmpty: true,
   latest: () => undefined,
+  latestPayloadProblem: () => undefined,
   upcast: Result.succeed
 }
 
@@ -69,6 +76,10 @@ export const make = (upcasters: ReadonlyArray<Upcaster>): Registry => {
   return {
     isEmpty: false,
     latest: (type) => chains.get(type)?.latest,
+    latestPayloadProblem: (type, payload) => {
+      const chain = chains.get(type)
+      return chain === undefined ? undefined : chain.steps.get(chain.latest - 1)!.checkTarget?.(payload)
+    },
     upcast: (event) => {
       const chain = chains.get(event.event_type)
       if (chain === undefined || event.schema_version >= chain.latest) return Result.succeed(event)

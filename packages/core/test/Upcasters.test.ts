@@ -48,6 +48,19 @@ describe("Upcasters registry", () => {
     assert.deepStrictEqual([v2.schema_version, v2.payload], [3, { amount: { value: 7, currency: "EUR" } }])
   })
 
+  it("checks a payload against its type's latest version when the last upcaster has a target schema", () => {
+    assert.strictEqual(
+      registry.latestPayloadProblem("quote.updated", { amount: { value: 1, currency: "USD" } }),
+      undefined
+    )
+    assert.match(registry.latestPayloadProblem("quote.updated", { price: 1 }) ?? "", /amount/)
+    assert.strictEqual(registry.latestPayloadProblem("other.type", { price: 1 }), undefined, "no upcasters: unknown")
+    const unchecked = Upcasters.make([
+      Upcaster.fromFunction({ event_type: "quote.updated", from: 1, upcast: (p) => p })
+    ])
+    assert.strictEqual(unchecked.latestPayloadProblem("quote.updated", { price: 1 }), undefined, "no target schema")
+  })
+
   it("leaves events at (or past) the latest version, and types without upcasters, as they are", () => {
     for (const event of [quote(3, { amount: { value: 1, currency: "USD" } }), quote(4, {}), makeEvent()]) {
       assert.strictEqual(Result.getOrThrow(registry.upcast(event)), event)
@@ -225,5 +238,47 @@ describe("CommandHandler with upcasters", () => {
       assert.strictEqual(error._tag, "UpcastError")
       assert.strictEqual(error._tag === "UpcastError" && error.event_id, events[1]!.event_id)
     }).pipe(Effect.provide([layerMemory, Upcasters.layer(depositUpcasters)]))
+  )
+
+  // account.deposited: v1 { amount }, v2 { amount, currency }; the decider still emits v1's shape.
+  const currencyStep = { event_type: "account.deposited", from: 1 } as const
+  const withCurrency = Upcaster.make({
+    ...currencyStep,
+    source: Schema.Struct({ amount: Schema.Number }),
+    target: Schema.Struct({ amount: Schema.Number, currency: Schema.String }),
+    upcast: (v1) => ({ ...v1, currency: "USD" })
+  })
+  const opening = makeEvent({ ...stream, event_type: "account.opened", payload: { owner: "ada" } })
+
+  it.effect(
+    "refuses a decided event whose payload is not its type's latest version, naming the field; writes nothing",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        yield* store.append({ raw: null, events: [opening], outbox: [] })
+        const error = yield* handler.handle(stream, { type: "deposit", amount: 5 }).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "LatestVersionPayloadError")
+        if (error._tag !== "LatestVersionPayloadError") return
+        assert.deepStrictEqual([error.event_type, error.schema_version], ["account.deposited", 2])
+        assert.match(error.reason, /currency/)
+        assert.match(error.message, /account\.deposited .*version 2.*currency/)
+        assert.strictEqual((yield* store.readStream(stream)).length, 1, "nothing written")
+      }).pipe(Effect.provide([layerMemory, Upcasters.layer([withCurrency])]))
+  )
+
+  it.effect("without a target schema (fromFunction) the payload is written at the latest version unchecked", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append({ raw: null, events: [opening], outbox: [] })
+      const result = yield* handler.handle(stream, { type: "deposit", amount: 5 })
+      assert.deepStrictEqual([result.stored[0]!.schema_version, result.stored[0]!.payload], [2, { amount: 5 }])
+    }).pipe(
+      Effect.provide([
+        layerMemory,
+        Upcasters.layer([
+          Upcaster.fromFunction({ ...currencyStep, upcast: (v1) => ({ ...(v1 as object), currency: "USD" }) })
+        ])
+      ])
+    )
   )
 })

@@ -89,9 +89,12 @@ const show = (schema: string) => (limit: number) =>
     const days = yield* sql`
       SELECT symbol, day::text AS day, open, high, low, close, volume, source FROM ${t.days}
       ORDER BY day DESC, symbol LIMIT ${limit}`
+    // ::int: count(*) is a bigint, a string from postgres.js and a number from PGlite.
+    const [counts] = yield* sql<{ readonly quotes: number; readonly days: number }>`
+      SELECT (SELECT count(*) FROM ${t.quotes})::int AS quotes, (SELECT count(*) FROM ${t.days})::int AS days`
     return [
-      { name: `${schema}.latest_quotes`, rows: quotes },
-      { name: `${schema}.daily_ohlc`, rows: days }
+      { name: `${schema}.latest_quotes`, rows: quotes, total: counts!.quotes },
+      { name: `${schema}.daily_ohlc`, rows: days, total: counts!.days }
     ]
   })
 

@@ -45,6 +45,10 @@ export const cases: ReadonlyArray<ContractCase> = [
         const correction = result.corrected[0]!
         yield* check.equal([correction.of, correction.supersedes], [original.event_id, original.event_id], "supersedes")
         yield* check.that(correction.event_id !== original.event_id, "a new id: an id never means two payloads")
+        yield* check.that(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(correction.event_id),
+          `a UUIDv7, as events without a natural key get: ${correction.event_id}`
+        )
         yield* check.equal(result.outbox_rows, 1, "its outbox row")
         const log = yield* store.readEvents(0, 10)
         yield* check.equal(
