@@ -88,9 +88,26 @@ UNION ALL SELECT outbox_id::text, frees FROM failed`
  * from the statement's own parameter readers, which only pick fields (as a hand-written list would),
  * so they cannot drift from its text.
  */
-export const append = (query: Query, batch: AppendBatch) => {
+export const append = async (query: Query, batch: AppendBatch) => {
   const statement = appendStatements[batch.events.length === 1 ? "one" : "many"]
-  return query(statement.text, statement.params({ raw: batch.raw, unique: batch.events, outbox: batch.outbox }))
+  const params = statement.params({ raw: batch.raw, unique: batch.events, outbox: batch.outbox })
+  // Runs it again after the races the store runs it again after (Append.retryingRaces), as often.
+  for (let retries = 3; ; retries--) {
+    try {
+      return await query(statement.text, params)
+    } catch (error) {
+      if (retries === 0 || !isRace(error)) throw error
+    }
+  }
+}
+
+/** The errors Append.isConcurrentDuplicate and Append.isStreamOutOfOrder name, as postgres.js or PGlite throw them. */
+const isRace = (error: unknown): boolean => {
+  const { code, constraint_name, constraint, message } = error as Record<string, string | undefined>
+  return (
+    (code === "40001" && /appended to by a later transaction/.test(message ?? "")) ||
+    (code === "23505" && /events_pkey|events_supersedes/.test(`${constraint_name ?? constraint} ${message}`))
+  )
 }
 
 /** Claims up to `limit` rows of `route` for 30 s. */
