@@ -87,7 +87,26 @@ export const makePool = (options: PostgresJsOptions) => {
       Effect.promise(() => pg.end({ timeout: 1 })).pipe(
         Effect.timeoutOrElse({ duration: Duration.seconds(3), orElse: () => Effect.void })
       )
-  ).pipe(Effect.tap((pg) => reachable(pg, seconds, url)))
+  ).pipe(
+    Effect.tap((pg) => reachable(pg, seconds, url)),
+    Effect.tap((pg) => Effect.sync(() => keepArrayTypes(pg)))
+  )
+}
+
+/** text[]: it has a serializer once postgres.js has fetched the array types. */
+const TEXT_ARRAY_OID = 1009
+
+/**
+ * postgres.js 3.4.9 asks for the array types on every connection it opens (`fetch_types`) and drops
+ * that query's promise: when the query fails (its backend terminated by pg_terminate_backend or a
+ * restart while the connection opens), the error escapes as an unhandled rejection, which ends the
+ * process (porsager/postgres#1223; a relay died of it in the chaos suite). The types land in the
+ * pool's shared options, so once the first connection has them (`reachable`), later connections
+ * skip the query, and with it the window (and a round trip). The first connection's window
+ * remains, at start-up only.
+ */
+const keepArrayTypes = (pg: postgres.Sql): void => {
+  if (pg.options.serializers[TEXT_ARRAY_OID] !== undefined) pg.options.fetch_types = false
 }
 
 /** Where a URL points, without its credentials. */
