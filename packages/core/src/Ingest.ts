@@ -49,6 +49,18 @@ export interface TickReport {
 const formatIssue = SchemaIssue.makeFormatterDefault()
 const validateEvent = Schema.decodeUnknownExit(Event)
 
+/**
+ * Runs `source`'s transformer on `raw`. A transformer that throws (JSON.parse of an HTML error
+ * page...) is a transform failure like any other, with the reason.
+ */
+export const transformSafely = (source: Source, raw: RawPayload) =>
+  source.transform(raw).pipe(
+    Effect.catchDefect((defect) =>
+      Effect.fail(new TransformError({ reason: `transformer crashed: ${String(defect)}`, cause: defect }))
+    ),
+    Effect.result
+  )
+
 /** Completes a draft into a canonical event, or explains (naming the field) why it cannot be one. */
 export const completeDraft = (
   source: string,
@@ -101,14 +113,8 @@ export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
     content_hash: hex(sha256(utf8(fetched.body))),
     transform_error: null
   }
-  // A transformer that throws (JSON.parse of an HTML error page...) is a transform failure like any
-  // other: the raw payload is still stored, with the reason.
-  const transformed = yield* source.transform(raw).pipe(
-    Effect.catchDefect((defect) =>
-      Effect.fail(new TransformError({ reason: `transformer crashed: ${String(defect)}`, cause: defect }))
-    ),
-    Effect.result
-  )
+  // The raw payload is stored whatever the transformer does, with the reason when it failed.
+  const transformed = yield* transformSafely(source, raw)
   const issues: Array<string> = []
   const events: Array<Event> = []
   if (transformed._tag === "Failure") {

@@ -16,10 +16,10 @@ import { Data, type DateTime, Effect } from "effect"
 import type { Event, RawPayloadId } from "./Event.ts"
 import { type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import { nextTraceId } from "./Ids.ts"
-import { completeDraft, reportCorrections } from "./Ingest.ts"
+import { completeDraft, reportCorrections, transformSafely } from "./Ingest.ts"
 import { RawPayloadStore } from "./RawPayloadStore.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
-import { type Source, TransformError } from "./Source.ts"
+import type { Source } from "./Source.ts"
 
 export interface RederiveOptions {
   /** Only payloads received at or after this time. */
@@ -86,12 +86,7 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
     for (const { raw, resolved_at } of page) {
       counts.payloads++
       const traceId = yield* nextTraceId
-      const transformed = yield* source.transform(raw).pipe(
-        Effect.catchDefect((defect) =>
-          Effect.fail(new TransformError({ reason: `transformer crashed: ${String(defect)}`, cause: defect }))
-        ),
-        Effect.result
-      )
+      const transformed = yield* transformSafely(source, raw)
       const issues: Array<string> = []
       const events: Array<Event> = []
       if (transformed._tag === "Failure") issues.push(transformed.failure.reason)
