@@ -224,9 +224,14 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
     const store = yield* EventStore
     const upcasters = yield* Upcasters
     const traceId = handleOptions.trace_id ?? (yield* nextTraceId)
-    return yield* attempt(store, upcasters, stream, command, traceId).pipe(
-      Effect.retry({ while: (error) => error instanceof WrongExpectedRevisionError, times: retries })
-    )
+    // A catch, not Effect.retry: the schedule's machinery cost every command, retried or not.
+    const tryAgain = (left: number): ReturnType<typeof attempt> =>
+      Effect.catchIf(
+        attempt(store, upcasters, stream, command, traceId),
+        (error) => left > 0 && error instanceof WrongExpectedRevisionError,
+        () => tryAgain(left - 1)
+      )
+    return yield* tryAgain(retries)
   })
 
   return { handle }
