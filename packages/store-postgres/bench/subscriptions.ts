@@ -23,7 +23,7 @@ ORDER BY g`
 export const READ = `
 SELECT e.event_id::text AS event_id, e.position::text AS position, e.transaction_id::text AS transaction_id,
        e.raw_id::text AS raw_id, e.recorded_at, e.event_type, e.entity_id, e.entity_type, e.trace_id,
-       e.schema_version, e.occurred_at, e.payload
+       e.schema_version, e.occurred_at, e.payload, e.revision::text AS revision, e.supersedes::text AS supersedes
 FROM events e
 WHERE (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
   AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
