@@ -26,7 +26,7 @@ import {
   WrongExpectedRevisionError
 } from "./Stream.ts"
 import type { UpcastError } from "./Upcaster.ts"
-import { type Registry, Upcasters } from "./Upcasters.ts"
+import { type Registry, Upcasters, upcastAll } from "./Upcasters.ts"
 
 /** A decider's event as stored: what its schema encodes to and decodes from. */
 export interface EncodedDomainEvent {
@@ -155,10 +155,9 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
     traceId: TraceId
   ) =>
     Effect.gen(function* () {
-      const stored = yield* readAll(store, stream)
+      const stored = yield* Effect.fromResult(upcastAll(upcasters, yield* readAll(store, stream)))
       let state = decider.initialState()
-      for (const { event: asStored } of stored) {
-        const event = upcasters.isEmpty ? asStored : yield* Effect.fromResult(upcasters.upcast(asStored))
+      for (const { event } of stored) {
         const input = { type: event.event_type, payload: event.payload, schema_version: event.schema_version }
         state = decider.evolve(state, yield* orDomainError(decode(input), stream, event.event_id))
       }

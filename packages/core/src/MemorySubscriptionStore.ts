@@ -30,10 +30,13 @@ export interface Shared {
   readonly listen: Effect.Effect<Listener, never, Scope.Scope>
 }
 
-const logged = (stored: StoredEvent): LoggedEvent => ({
-  ...stored,
-  log_position: { transaction_id: 0, position: stored.position }
+/** The memory store's positions commit in order: transaction id 0 throughout (LogPosition.ts). */
+const logPositionOf = (stored: StoredEvent): LogPosition.LogPosition => ({
+  transaction_id: 0,
+  position: stored.position
 })
+
+const logged = (stored: StoredEvent): LoggedEvent => ({ ...stored, log_position: logPositionOf(stored) })
 
 const checkName = (operation: string, name: string) => {
   const problem = nameProblem(name)
@@ -52,7 +55,7 @@ export const make = (shared: Shared): SubscriptionStore["Service"] => {
     let high = log.length
     while (low < high) {
       const mid = (low + high) >>> 1
-      if (LogPosition.isAfter(logged(log[mid]!).log_position, after)) high = mid
+      if (LogPosition.isAfter(logPositionOf(log[mid]!), after)) high = mid
       else low = mid + 1
     }
     return low
@@ -122,7 +125,7 @@ export const make = (shared: Shared): SubscriptionStore["Service"] => {
   const head = guarded(
     Effect.sync(() => {
       const last = log.at(-1)
-      return last === undefined ? LogPosition.start : logged(last).log_position
+      return last === undefined ? LogPosition.start : logPositionOf(last)
     })
   )
 

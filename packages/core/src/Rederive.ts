@@ -17,6 +17,7 @@ import type { Event, RawPayloadId } from "./Event.ts"
 import { type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import { nextTraceId } from "./Ids.ts"
 import { completeDraft, reportCorrections, transformSafely } from "./Ingest.ts"
+import { countOption } from "./OptionError.ts"
 import { RawPayloadStore } from "./RawPayloadStore.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import type { Source } from "./Source.ts"
@@ -63,7 +64,7 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
   const store = yield* EventStore
   const raws = yield* RawPayloadStore
   const dryRun = options.dryRun ?? false
-  const limit = Math.max(1, Math.floor(options.pageSize ?? 100))
+  const limit = countOption("rederive", "pageSize", options.pageSize, 100)
   const counts = {
     payloads: 0,
     events_new: 0,

@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect } from "effect"
+import { Cause, DateTime, Effect, Exit } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
+import { OptionError } from "../src/OptionError.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import { RawPayloadStore } from "../src/RawPayloadStore.ts"
 import * as Rederive from "../src/Rederive.ts"
@@ -134,6 +135,16 @@ describe("rederive", () => {
         events.map((s) => (s.event.payload as { close: number }).close),
         [1367.37, 68.3685, 68.37]
       )
+    }).pipe(Effect.provide(layerMemory))
+  )
+
+  it.effect("refuses a page size that is not a number, naming it", () =>
+    Effect.gen(function* () {
+      yield* ingest({ symbol: "GOOG", close: 1 }, 1)
+      const exit = yield* Effect.exit(Rederive.rederive(source(2), router, { pageSize: Number.NaN }))
+      const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      assert.instanceOf(defect, OptionError)
+      assert.strictEqual((defect as OptionError).option, "pageSize")
     }).pipe(Effect.provide(layerMemory))
   )
 })
