@@ -39,11 +39,16 @@ export const measure = (
 ): Effect.Effect<ReadonlyArray<SubscriberStatus>, StoreError, SubscriptionStore> =>
   Effect.map(measureWithPositions(configured), (all) => all.map((s) => s.status))
 
-const measureWithPositions = (configured: ReadonlyArray<string>) =>
+/** The subscriber `name` alone (lag counted for it only), whether or not it has a checkpoint. */
+export const measureOne = (name: string): Effect.Effect<SubscriberStatus, StoreError, SubscriptionStore> =>
+  Effect.map(measureWithPositions([name], true), ([one]) => one!.status)
+
+/** `only`: the `configured` names alone, not every subscriber with a checkpoint. */
+const measureWithPositions = (configured: ReadonlyArray<string>, only = false) =>
   Effect.gen(function* () {
     const store = yield* SubscriptionStore
     const checkpoints = new Map((yield* store.listCheckpoints).map((c) => [c.name, c]))
-    const names = [...new Set([...checkpoints.keys(), ...configured])].sort()
+    const names = [...new Set([...(only ? [] : checkpoints.keys()), ...configured])].sort()
     if (names.length === 0) return []
     const head = yield* store.head
     const now = yield* Clock.currentTimeMillis
