@@ -225,6 +225,21 @@ describe("subscribers in status", () => {
       expect(withoutAge(body.subscriptions)).toEqual(withoutAge(subscriptions))
     }).pipe(Effect.provide(Layer.mergeAll(memoryStore, TestConsole.layer)))
   )
+  it.effect("measureOne measures the subscriber asked for, checkpointed or not", () =>
+    Effect.gen(function* () {
+      yield* append(["x.happened", "x.happened"])
+      yield* SubscriptionStore.use((s) =>
+        s.saveCheckpoint({ name: "audit", from: null, to: { transaction_id: 0, position: 1 } })
+      )
+      const all = yield* SubscriberStatus.measure(["read-model"])
+      expect(yield* SubscriberStatus.measureOne("read-model")).toEqual(all.find((s) => s.name === "read-model"))
+      expect(yield* SubscriberStatus.measureOne("audit")).toMatchObject({
+        name: "audit",
+        checkpoint: "0/1",
+        lag_events: 1
+      })
+    }).pipe(Effect.provide(memoryStore))
+  )
 })
 
 describe("projection commands", () => {
