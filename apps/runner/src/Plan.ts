@@ -118,22 +118,34 @@ const instances = <C, P extends AnyLoadedPlugin>(
     return plugin === undefined ? [] : [{ config, plugin }]
   })
 
+/**
+ * Resolves and checks every plugin of a config read as `value` (leniently) from `dir`: the
+ * problems, and the plan of the config once it has decoded.
+ */
+const checkAllPlugins = (value: unknown, dir: string) =>
+  Effect.gen(function* () {
+    const sources = yield* checkPlugins(value, dir, "source", "sources")
+    const transports = yield* checkPlugins(value, dir, "transport", "transports")
+    const projections = yield* checkProjections(value, dir)
+    const upcasters = PluginUpcasters.check({ sources: sources.plugins, transports: transports.plugins })
+    return {
+      problems: [...sources.problems, ...transports.problems, ...projections.problems, ...upcasters.problems],
+      planOf: (loaded: LoadedConfig): Plan => ({
+        loaded,
+        sources: instances(loaded.config.sources, sources.plugins),
+        transports: instances(loaded.config.transports, transports.plugins),
+        projections: instances(loaded.config.projections, projections.plugins),
+        upcasters: upcasters.registry
+      })
+    }
+  })
+
 /** Resolves and checks every plugin of a decoded config. */
 export const plan = (loaded: LoadedConfig): Effect.Effect<Plan, ConfigFileError> =>
   Effect.gen(function* () {
-    const sources = yield* checkPlugins(loaded.config, loaded.dir, "source", "sources")
-    const transports = yield* checkPlugins(loaded.config, loaded.dir, "transport", "transports")
-    const projections = yield* checkProjections(loaded.config, loaded.dir)
-    const upcasters = PluginUpcasters.check({ sources: sources.plugins, transports: transports.plugins })
-    const problems = [...sources.problems, ...transports.problems, ...projections.problems, ...upcasters.problems]
-    if (problems.length > 0) return yield* problemsError(loaded.file, problems)
-    return {
-      loaded,
-      sources: instances(loaded.config.sources, sources.plugins),
-      transports: instances(loaded.config.transports, transports.plugins),
-      projections: instances(loaded.config.projections, projections.plugins),
-      upcasters: upcasters.registry
-    }
+    const plugins = yield* checkAllPlugins(loaded.config, loaded.dir)
+    if (plugins.problems.length > 0) return yield* problemsError(loaded.file, plugins.problems)
+    return plugins.planOf(loaded)
   })
 
 /**
@@ -148,23 +160,8 @@ export const loadPlan = (
     const absolute = resolve(file)
     const dir = dirname(absolute)
     const checked = yield* checkConfig(yield* readConfigFile(file, absolute), env)
-    const sources = yield* checkPlugins(checked.value, dir, "source", "sources")
-    const transports = yield* checkPlugins(checked.value, dir, "transport", "transports")
-    const projections = yield* checkProjections(checked.value, dir)
-    const upcasters = PluginUpcasters.check({ sources: sources.plugins, transports: transports.plugins })
-    const problems = [
-      ...checked.problems,
-      ...dropFollowing(
-        [...sources.problems, ...transports.problems, ...projections.problems, ...upcasters.problems],
-        checked.unset
-      )
-    ]
+    const plugins = yield* checkAllPlugins(checked.value, dir)
+    const problems = [...checked.problems, ...dropFollowing(plugins.problems, checked.unset)]
     if (checked.config === undefined || problems.length > 0) return yield* problemsError(file, problems)
-    return {
-      loaded: locate(file, dir, checked.config),
-      sources: instances(checked.config.sources, sources.plugins),
-      transports: instances(checked.config.transports, transports.plugins),
-      projections: instances(checked.config.projections, projections.plugins),
-      upcasters: upcasters.registry
-    }
+    return plugins.planOf(locate(file, dir, checked.config))
   })

@@ -150,7 +150,7 @@ export const show = (
     ? Effect.fail(new UsageError({ reason: `--limit: must be from 1 to ${maxShowLimit}, got ${options.limit}` }))
     : withProjection(file, name, logLevel, `projection show ${name}`, (ready) =>
         Effect.gen(function* () {
-          const status = (yield* SubscriberStatus.measure([name])).find((s) => s.name === name)
+          const status = yield* SubscriberStatus.measureOne(name)
           const tables = Option.isNone(ready.show)
             ? []
             : yield* ready.show
@@ -161,10 +161,8 @@ export const show = (
                   )
                 )
           if (options.json) return yield* Console.log(JSON.stringify({ subscription: status, tables }, null, 2))
-          if (status !== undefined) {
-            const at = status.checkpoint === null ? "no checkpoint yet" : `checkpoint ${status.checkpoint}`
-            yield* Console.log(`${name}: ${at}, lag ${SubscriberStatus.lagText(status)} event(s)`)
-          }
+          const at = status.checkpoint === null ? "no checkpoint yet" : `checkpoint ${status.checkpoint}`
+          yield* Console.log(`${name}: ${at}, lag ${SubscriberStatus.lagText(status)} event(s)`)
           if (Option.isNone(ready.show)) yield* Console.log(`(the plugin ${ready.plugin} shows no rows)`)
           for (const table of tables) {
             yield* Console.log(`${table.name} (${rowsHeading(table, options.limit)}):`)

@@ -7,7 +7,7 @@
  * largest read): a subscriber further behind shows `lag_capped` ("10000+"). A caught-up subscriber
  * (checkpoint at the head) costs no read.
  */
-import { LogPosition, maxReadLimit, type StoreError, SubscriptionStore } from "@sluice/core"
+import { type LoggedEvent, LogPosition, maxReadLimit, type StoreError, SubscriptionStore } from "@sluice/core"
 import { Clock, DateTime, Effect, Metric, Schema } from "effect"
 
 /** The most events counted behind one checkpoint. */
@@ -39,19 +39,33 @@ export const measure = (
 ): Effect.Effect<ReadonlyArray<SubscriberStatus>, StoreError, SubscriptionStore> =>
   Effect.map(measureWithPositions(configured), (all) => all.map((s) => s.status))
 
-const measureWithPositions = (configured: ReadonlyArray<string>) =>
+/** The subscriber `name` alone (lag counted for it only), whether or not it has a checkpoint. */
+export const measureOne = (name: string): Effect.Effect<SubscriberStatus, StoreError, SubscriptionStore> =>
+  Effect.map(measureWithPositions([name], true), ([one]) => one!.status)
+
+/** `only`: the `configured` names alone, not every subscriber with a checkpoint. */
+const measureWithPositions = (configured: ReadonlyArray<string>, only = false) =>
   Effect.gen(function* () {
     const store = yield* SubscriptionStore
     const checkpoints = new Map((yield* store.listCheckpoints).map((c) => [c.name, c]))
-    const names = [...new Set([...checkpoints.keys(), ...configured])].sort()
+    const names = [...new Set([...(only ? [] : checkpoints.keys()), ...configured])].sort()
     if (names.length === 0) return []
     const head = yield* store.head
     const now = yield* Clock.currentTimeMillis
+    // Subscribers at the same position (every configured one before its first checkpoint) share one read.
+    const reads = new Map<string, ReadonlyArray<LoggedEvent>>()
+    const eventsAfter = (from: LogPosition.LogPosition) => {
+      const key = LogPosition.format(from)
+      const read = reads.get(key)
+      return read !== undefined
+        ? Effect.succeed(read)
+        : Effect.tap(store.readAll(from, lagCap), (events) => Effect.sync(() => reads.set(key, events)))
+    }
     return yield* Effect.forEach(names, (name) =>
       Effect.gen(function* () {
         const checkpoint = checkpoints.get(name)
         const from: LogPosition.LogPosition = checkpoint?.position ?? LogPosition.start
-        const behind = LogPosition.isAfter(head, from) ? yield* store.readAll(from, lagCap) : []
+        const behind = LogPosition.isAfter(head, from) ? yield* eventsAfter(from) : []
         const oldest = behind[0]
         const status: SubscriberStatus = {
           name,

@@ -225,6 +225,42 @@ describe("subscribers in status", () => {
       expect(withoutAge(body.subscriptions)).toEqual(withoutAge(subscriptions))
     }).pipe(Effect.provide(Layer.mergeAll(memoryStore, TestConsole.layer)))
   )
+  it.effect("subscribers at the same position share one read of the log", () =>
+    Effect.gen(function* () {
+      yield* append(["x.happened", "x.happened"])
+      const store = yield* SubscriptionStore
+      let reads = 0
+      const counting = SubscriptionStore.of({
+        ...store,
+        readAll: (after, limit) =>
+          Effect.suspend(() => {
+            reads++
+            return store.readAll(after, limit)
+          })
+      })
+      const all = yield* SubscriberStatus.measure(["a", "b", "c"]).pipe(
+        Effect.provideService(SubscriptionStore, counting)
+      )
+      expect(all.map((s) => s.lag_events)).toEqual([2, 2, 2])
+      expect(reads).toBe(1)
+    }).pipe(Effect.provide(memoryStore))
+  )
+
+  it.effect("measureOne measures the subscriber asked for, checkpointed or not", () =>
+    Effect.gen(function* () {
+      yield* append(["x.happened", "x.happened"])
+      yield* SubscriptionStore.use((s) =>
+        s.saveCheckpoint({ name: "audit", from: null, to: { transaction_id: 0, position: 1 } })
+      )
+      const all = yield* SubscriberStatus.measure(["read-model"])
+      expect(yield* SubscriberStatus.measureOne("read-model")).toEqual(all.find((s) => s.name === "read-model"))
+      expect(yield* SubscriberStatus.measureOne("audit")).toMatchObject({
+        name: "audit",
+        checkpoint: "0/1",
+        lag_events: 1
+      })
+    }).pipe(Effect.provide(memoryStore))
+  )
 })
 
 describe("projection commands", () => {
