@@ -31,6 +31,7 @@ import { Context, type Duration, Effect, Layer, Option, type Scope } from "effec
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Append from "./Append.ts"
 import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
+import { toStoreError } from "./PgErrors.ts"
 import * as Pglite from "./Pglite.ts"
 import { PgNotifications } from "./PgNotifications.ts"
 import * as PgOutbox from "./PgOutbox.ts"
@@ -57,11 +58,6 @@ export interface StoreOptions {
    */
   readonly notifyDebounce?: Duration.Input
 }
-
-const toStoreError =
-  (operation: string) =>
-  (error: SqlError.SqlError): StoreError =>
-    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })
 
 class Boxed {
   readonly error: unknown

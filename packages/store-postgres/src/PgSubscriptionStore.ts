@@ -19,7 +19,8 @@ import {
   SubscriptionStore
 } from "@sluice/core"
 import { DateTime, Effect, Option } from "effect"
-import { type SqlClient, type SqlError, Statement } from "effect/sql"
+import { type SqlClient, Statement } from "effect/sql"
+import { toStoreError } from "./PgErrors.ts"
 import { type StoredEventRow, toStoredEvent } from "./Rows.ts"
 import type { Wakeup } from "./Wakeup.ts"
 
@@ -36,11 +37,6 @@ interface CheckpointRow extends PositionRow {
   readonly name: string
   readonly updated_at: Date
 }
-
-const toStoreError =
-  (operation: string) =>
-  (error: SqlError.SqlError): StoreError =>
-    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })
 
 /** xid8 and bigint travel as text; both stay far below 2^53 (xid8 is epoch << 32 | xid). */
 const toPosition = (row: PositionRow): LogPosition.LogPosition => ({
