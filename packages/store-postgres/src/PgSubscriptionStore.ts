@@ -104,6 +104,10 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
   // The statements a running subscription sends for every batch, their texts built once (as
   // StreamRead's and FixedStatement's): the sql template compiles its whole text on every call.
   const text = statements(schema)
+  // What toCheckpoint reads.
+  const checkpointColumns = sql.literal(
+    "name, transaction_id::text AS transaction_id, position::text AS position, updated_at"
+  )
 
   const readAll = Effect.fn("PgSubscriptionStore.readAll")(function* (after: LogPosition.LogPosition, limit: number) {
     yield* checkPosition("readAll", "after", after)
@@ -116,9 +120,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
   })
 
   const current = (name: string) =>
-    sql<CheckpointRow>`
-      SELECT name, transaction_id::text AS transaction_id, position::text AS position, updated_at
-      FROM ${checkpoints} WHERE name = ${name}`.pipe(
+    sql<CheckpointRow>`SELECT ${checkpointColumns} FROM ${checkpoints} WHERE name = ${name}`.pipe(
       Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toCheckpoint))
     )
 
@@ -163,9 +165,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
     return rows.length > 0
   })
 
-  const listCheckpoints = sql<CheckpointRow>`
-    SELECT name, transaction_id::text AS transaction_id, position::text AS position, updated_at
-    FROM ${checkpoints} ORDER BY name`.pipe(
+  const listCheckpoints = sql<CheckpointRow>`SELECT ${checkpointColumns} FROM ${checkpoints} ORDER BY name`.pipe(
     Effect.map((rows) => rows.map(toCheckpoint)),
     Effect.mapError(toStoreError("listCheckpoints")),
     Effect.withSpan("PgSubscriptionStore.listCheckpoints")
