@@ -17,6 +17,7 @@ import {
 import { DateTime, Effect, Option } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import * as FixedStatement from "./FixedStatement.ts"
+import { toStoreError } from "./PgErrors.ts"
 import type { TableNames } from "./Tables.ts"
 
 /** The batch after validation and de-duplication: what the statement is given. */
@@ -341,22 +342,21 @@ export const run = (
  * (`isConcurrentDuplicate`) runs again, now seeing it as a duplicate; one refused because a later
  * transaction appended to its stream first (`isStreamOutOfOrder`) runs again as a new transaction.
  * Inside the caller's transaction neither can (the failed statement aborted it, and its transaction
- * id stays), and it fails retryable instead. Other errors go through `otherwise`.
+ * id stays), and it fails retryable instead. Other errors become StoreErrors (`toStoreError`).
  */
 export const retryingRaces = <A>(
   sql: SqlClient.SqlClient,
   operation: string,
   statement: Effect.Effect<A, SqlError.SqlError>,
-  otherwise: (error: SqlError.SqlError) => StoreError,
   retries = 3
 ): Effect.Effect<A, StoreError> =>
   // Nothing but a catch on the way of a statement that succeeds (the usual case).
   Effect.catch(statement, (error) => {
     const duplicate = isConcurrentDuplicate(error)
-    if (!duplicate && !isStreamOutOfOrder(error)) return Effect.fail(otherwise(error))
+    if (!duplicate && !isStreamOutOfOrder(error)) return Effect.fail(toStoreError(operation)(error))
     return Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
       retries > 0 && Option.isNone(transaction)
-        ? retryingRaces(sql, operation, statement, otherwise, retries - 1)
+        ? retryingRaces(sql, operation, statement, retries - 1)
         : Effect.fail(
             new StoreError({
               operation,

@@ -2,6 +2,7 @@
  * Maps driver errors (postgres.js `PostgresError`, PGlite `DatabaseError`, socket errors) to Effect's
  * structured `SqlError` by SQLSTATE, so callers can tell a lost connection (retry) from bad input.
  */
+import { StoreError } from "@sluice/core"
 import { Predicate } from "effect"
 import { SqlError } from "effect/sql"
 
@@ -54,3 +55,9 @@ export const toSqlError = (cause: unknown, operation: string): SqlError.SqlError
                         : new SqlError.UnknownError(fields)
   return new SqlError.SqlError({ reason })
 }
+
+/** A failed statement as the ports' StoreError: retryable when the SqlError's reason is. */
+export const toStoreError =
+  (operation: string) =>
+  (error: SqlError.SqlError): StoreError =>
+    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })

@@ -12,6 +12,7 @@
 import type { PGlite } from "@electric-sql/pglite"
 import {
   type AppendBatch,
+  type AppendResult,
   type AppendToStreamOptions,
   durationOption,
   EventStore,
@@ -31,6 +32,7 @@ import { Context, type Duration, Effect, Layer, Option, type Scope } from "effec
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Append from "./Append.ts"
 import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
+import { toStoreError } from "./PgErrors.ts"
 import * as Pglite from "./Pglite.ts"
 import { PgNotifications } from "./PgNotifications.ts"
 import * as PgOutbox from "./PgOutbox.ts"
@@ -57,11 +59,6 @@ export interface StoreOptions {
    */
   readonly notifyDebounce?: Duration.Input
 }
-
-const toStoreError =
-  (operation: string) =>
-  (error: SqlError.SqlError): StoreError =>
-    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })
 
 class Boxed {
   readonly error: unknown
@@ -109,15 +106,18 @@ export const makeStores = (
     const appendedAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.EVENTS))
     const appendedWorkAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK | Wakeup.EVENTS))
 
-    const retrying = <A>(operation: string, statement: Effect.Effect<A, SqlError.SqlError>) =>
-      Append.retryingRaces(sql, operation, statement, toStoreError(operation))
+    // Outbox rows are work for relays; new events are news for subscriptions.
+    const signalAppended = (result: AppendResult) =>
+      result.outbox_rows > 0
+        ? appendedWorkAfterCommit
+        : result.appended.length + result.corrected.length > 0
+          ? appendedAfterCommit
+          : Effect.void
 
     const append = Effect.fnUntraced(function* (batch: AppendBatch) {
       const prepared = yield* Append.prepare(batch)
-      const result = yield* retrying("append", Append.run(sql, appendStatements, batch, prepared))
-      // Outbox rows are work for relays; new events are news for subscriptions.
-      if (result.outbox_rows > 0) yield* appendedWorkAfterCommit
-      else if (result.appended.length + result.corrected.length > 0) yield* appendedAfterCommit
+      const result = yield* Append.retryingRaces(sql, "append", Append.run(sql, appendStatements, batch, prepared))
+      yield* signalAppended(result)
       return result
     })
 
@@ -131,7 +131,8 @@ export const makeStores = (
       const problem = expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
-      const outcome = yield* retrying(
+      const outcome = yield* Append.retryingRaces(
+        sql,
         "appendToStream",
         StreamAppend.run(sql, streamStatements, stream, expected, { ...prepared, raw: batch.raw })
       )
@@ -142,8 +143,7 @@ export const makeStores = (
         return yield* new WrongExpectedRevisionError({ stream, expected, actual })
       }
       const result = Append.toResult(prepared, outcome.row)
-      if (result.outbox_rows > 0) yield* appendedWorkAfterCommit
-      else if (result.appended.length + result.corrected.length > 0) yield* appendedAfterCommit
+      yield* signalAppended(result)
       return { ...result, next_expected_revision: outcome.revision }
     })
 

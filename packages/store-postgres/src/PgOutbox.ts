@@ -14,20 +14,15 @@ import {
   type OutboxStats,
   type PurgeFilter,
   type ReplayFilter,
-  type RouteStats,
-  StoreError
+  type RouteStats
 } from "@sluice/core"
 import { DateTime, Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import type { SqlClient } from "effect/sql"
 import * as OutboxSql from "./OutboxSql.ts"
+import { toStoreError } from "./PgErrors.ts"
 import { toEntry, toEvent } from "./Rows.ts"
 import { tableNames, tables } from "./Tables.ts"
 import * as Wakeup from "./Wakeup.ts"
-
-const toStoreError =
-  (operation: string) =>
-  (error: SqlError.SqlError): StoreError =>
-    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })
 
 type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
 

@@ -19,7 +19,8 @@ import {
   SubscriptionStore
 } from "@sluice/core"
 import { DateTime, Effect, Option } from "effect"
-import { type SqlClient, type SqlError, Statement } from "effect/sql"
+import { type SqlClient, Statement } from "effect/sql"
+import { toStoreError } from "./PgErrors.ts"
 import { type StoredEventRow, toStoredEvent } from "./Rows.ts"
 import type { Wakeup } from "./Wakeup.ts"
 
@@ -36,11 +37,6 @@ interface CheckpointRow extends PositionRow {
   readonly name: string
   readonly updated_at: Date
 }
-
-const toStoreError =
-  (operation: string) =>
-  (error: SqlError.SqlError): StoreError =>
-    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })
 
 /** xid8 and bigint travel as text; both stay far below 2^53 (xid8 is epoch << 32 | xid). */
 const toPosition = (row: PositionRow): LogPosition.LogPosition => ({
@@ -108,6 +104,10 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
   // The statements a running subscription sends for every batch, their texts built once (as
   // StreamRead's and FixedStatement's): the sql template compiles its whole text on every call.
   const text = statements(schema)
+  // What toCheckpoint reads.
+  const checkpointColumns = sql.literal(
+    "name, transaction_id::text AS transaction_id, position::text AS position, updated_at"
+  )
 
   const readAll = Effect.fn("PgSubscriptionStore.readAll")(function* (after: LogPosition.LogPosition, limit: number) {
     yield* checkPosition("readAll", "after", after)
@@ -120,9 +120,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
   })
 
   const current = (name: string) =>
-    sql<CheckpointRow>`
-      SELECT name, transaction_id::text AS transaction_id, position::text AS position, updated_at
-      FROM ${checkpoints} WHERE name = ${name}`.pipe(
+    sql<CheckpointRow>`SELECT ${checkpointColumns} FROM ${checkpoints} WHERE name = ${name}`.pipe(
       Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toCheckpoint))
     )
 
@@ -167,9 +165,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
     return rows.length > 0
   })
 
-  const listCheckpoints = sql<CheckpointRow>`
-    SELECT name, transaction_id::text AS transaction_id, position::text AS position, updated_at
-    FROM ${checkpoints} ORDER BY name`.pipe(
+  const listCheckpoints = sql<CheckpointRow>`SELECT ${checkpointColumns} FROM ${checkpoints} ORDER BY name`.pipe(
     Effect.map((rows) => rows.map(toCheckpoint)),
     Effect.mapError(toStoreError("listCheckpoints")),
     Effect.withSpan("PgSubscriptionStore.listCheckpoints")

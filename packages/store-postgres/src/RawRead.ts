@@ -6,15 +6,11 @@
  * source and time: no index on (source, received_at), which every ingest would pay for, for a
  * command an operator runs now and then. A re-derivation therefore reads the whole table once.
  */
-import { RawPayloadStore, StoreError } from "@sluice/core"
+import { RawPayloadStore } from "@sluice/core"
 import { DateTime, Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import type { SqlClient } from "effect/sql"
+import { toStoreError } from "./PgErrors.ts"
 import { type RawRow, toRaw } from "./Rows.ts"
-
-const toStoreError =
-  (operation: string) =>
-  (error: SqlError.SqlError): StoreError =>
-    new StoreError({ operation, reason: error.message, retryable: error.isRetryable, cause: error })
 
 /** `schema` must already be validated (see `validateSchema`). */
 export const make = (sql: SqlClient.SqlClient, schema: string): RawPayloadStore["Service"] => {

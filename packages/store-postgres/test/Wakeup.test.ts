@@ -88,6 +88,26 @@ describe("Wakeup: NOTIFY rate limit", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.effect("a NOTIFY held back by the limit carries the kinds of every signal it covers", () =>
+    Effect.gen(function* () {
+      const sent: Array<number> = []
+      const payloads: Array<string> = []
+      const sql = yield* recordingClient(sent, payloads)
+      const wakeup = yield* Wakeup.make(sql, undefined, {
+        channel: "sluice_test",
+        notify: true,
+        debounce: Duration.millis(5)
+      })
+      for (let i = 0; i < Wakeup.BURST; i++) yield* wakeup.signal(Wakeup.WORK)
+      // The bucket is empty: these two share the next NOTIFY.
+      yield* wakeup.signal(Wakeup.EVENTS)
+      yield* wakeup.signal(Wakeup.WORK)
+      yield* TestClock.adjust(Duration.millis(10))
+      assert.strictEqual(payloads.length, Wakeup.BURST + 1)
+      assert.strictEqual(payloads.at(-1)?.split(":")[1], String(Wakeup.WORK | Wakeup.EVENTS))
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("a wall clock stepped back does not take tokens away", () =>
     Effect.gen(function* () {
       const { sent, wakeup } = yield* setupWith(Wakeup.defaultDebounce)
