@@ -55,9 +55,20 @@ export const durationOption = (
   return checked.duration
 }
 
-/** A count of at least 1 (smaller values count as 1); throws OptionError for NaN and infinities. */
-export const countOption = (owner: string, option: string, value: number | undefined, fallback: number): number => {
+/**
+ * A count of at least 1 (smaller values count as 1) and at most `most`; throws OptionError for NaN,
+ * infinities and counts over `most`.
+ */
+export const countOption = (
+  owner: string,
+  option: string,
+  value: number | undefined,
+  fallback: number,
+  most = Number.MAX_SAFE_INTEGER
+): number => {
   if (value === undefined) return fallback
   if (!Number.isFinite(value)) throw new OptionError({ owner, option, reason: `${value} is not a finite number` })
-  return Math.max(1, Math.floor(value))
+  const count = Math.max(1, Math.floor(value))
+  if (count > most) throw new OptionError({ owner, option, reason: `${count} is over ${most}` })
+  return count
 }

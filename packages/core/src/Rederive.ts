@@ -21,6 +21,7 @@ import { countOption } from "./OptionError.ts"
 import { RawPayloadStore } from "./RawPayloadStore.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import type { Source } from "./Source.ts"
+import { maxReadLimit } from "./SubscriptionStore.ts"
 
 export interface RederiveOptions {
   /** Only payloads received at or after this time. */
@@ -64,7 +65,7 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
   const store = yield* EventStore
   const raws = yield* RawPayloadStore
   const dryRun = options.dryRun ?? false
-  const limit = countOption("rederive", "pageSize", options.pageSize, 100)
+  const limit = countOption("rederive", "pageSize", options.pageSize, 100, maxReadLimit)
   const counts = {
     payloads: 0,
     events_new: 0,

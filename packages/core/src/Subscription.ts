@@ -61,10 +61,7 @@ const settingsOf = <E, R>(options: SubscriptionOptions<E, R>): Settings<E, R> =>
   const owner = `subscription ${JSON.stringify(options.name)}`
   const problem = nameProblem(options.name)
   if (problem !== undefined) throw new OptionError({ owner: "subscription", option: "name", reason: problem })
-  const batchSize = countOption(owner, "batchSize", options.batchSize, 500)
-  if (batchSize > maxReadLimit) {
-    throw new OptionError({ owner, option: "batchSize", reason: `${batchSize} is over ${maxReadLimit}` })
-  }
+  const batchSize = countOption(owner, "batchSize", options.batchSize, 500, maxReadLimit)
   return {
     name: options.name,
     handle: options.handle,

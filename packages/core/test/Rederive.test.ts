@@ -138,13 +138,15 @@ describe("rederive", () => {
     }).pipe(Effect.provide(layerMemory))
   )
 
-  it.effect("refuses a page size that is not a number, naming it", () =>
+  it.effect("refuses a page size that is not a number, or over the read limit, naming it", () =>
     Effect.gen(function* () {
       yield* ingest({ symbol: "GOOG", close: 1 }, 1)
-      const exit = yield* Effect.exit(Rederive.rederive(source(2), router, { pageSize: Number.NaN }))
-      const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-      assert.instanceOf(defect, OptionError)
-      assert.strictEqual((defect as OptionError).option, "pageSize")
+      for (const pageSize of [Number.NaN, 10_001]) {
+        const exit = yield* Effect.exit(Rederive.rederive(source(2), router, { pageSize }))
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.instanceOf(defect, OptionError, String(pageSize))
+        assert.strictEqual((defect as OptionError).option, "pageSize")
+      }
     }).pipe(Effect.provide(layerMemory))
   )
 })
