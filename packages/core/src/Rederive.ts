@@ -28,7 +28,7 @@ export interface RederiveOptions {
   readonly since?: DateTime.Utc
   /** Count what would happen, keep nothing. @default false */
   readonly dryRun?: boolean
-  /** Payloads read per page. @default 100 */
+  /** Payloads read per page, at most `maxReadLimit` (10,000). @default 100 */
   readonly pageSize?: number
 }
 
