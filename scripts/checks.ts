@@ -21,6 +21,11 @@ export interface RunOptions {
   readonly timeout?: number
 }
 
+export interface CheckOptions extends RunOptions {
+  /** What else must hold of a command that exited 0 (a throw fails the check). @default nothing */
+  readonly accept?: (result: RunResult) => boolean
+}
+
 /** Runs a command to completion, capturing its stdout, then its stderr. */
 export const run = (command: string, args: ReadonlyArray<string>, cwd: string, options: RunOptions = {}): RunResult => {
   const result = spawnSync(command, args, {
@@ -44,14 +49,17 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 export interface Checks {
   /** Counts one check; prints it with its duration when given. Returns `ok`. */
   readonly record: (label: string, ok: boolean, detail: string, durationMs?: number) => boolean
-  /** Runs a command as one check: passes when it exits 0; on failure prints the command and its output. */
+  /**
+   * Runs a command as one check: passes when it exits 0 and `accept` holds; on failure prints the
+   * command and its output. Returns the run, its `ok` the check's verdict.
+   */
   readonly check: (
     label: string,
     command: string,
     args: ReadonlyArray<string>,
     cwd: string,
-    options?: RunOptions
-  ) => boolean
+    options?: CheckOptions
+  ) => RunResult
   /** Times setup work that is not itself a check, printing its duration (a promise: when it settles). */
   readonly time: <A>(label: string, f: () => A) => A
   /** Prints the problems and "N passed, N failed", writes the report, and exits (1 on any failure). */
@@ -81,11 +89,18 @@ export const makeChecks = (): Checks => {
     command: string,
     args: ReadonlyArray<string>,
     cwd: string,
-    options: RunOptions = {}
-  ) => {
+    options: CheckOptions = {}
+  ): RunResult => {
     const started = Date.now()
-    const { ok, output } = run(command, args, cwd, options)
-    return record(label, ok, `${command} ${args.join(" ")}\n${output.trim()}`, Date.now() - started)
+    const result = run(command, args, cwd, options)
+    let accepted = result.ok
+    try {
+      accepted &&= options.accept?.(result) ?? true
+    } catch {
+      accepted = false
+    }
+    const detail = `${command} ${args.join(" ")}\n${result.output.trim()}`
+    return { ...result, ok: record(label, accepted, detail, Date.now() - started) }
   }
 
   const time = <A>(label: string, f: () => A): A => {

@@ -12,7 +12,7 @@ export const root = join(import.meta.dirname, "..")
 
 /** Builds every package to `dist/` (one check). */
 export const buildPackages = (checks: Checks): boolean =>
-  checks.check("build (tsc -b tsconfig.build.json)", "pnpm", ["exec", "tsc", "-b", "tsconfig.build.json"], root)
+  checks.check("build (tsc -b tsconfig.build.json)", "pnpm", ["exec", "tsc", "-b", "tsconfig.build.json"], root).ok
 
 export interface Packed {
   /** The package's folder in the repository, e.g. `packages/core`. */
@@ -28,7 +28,7 @@ export const packPackages = (checks: Checks, out: string): ReadonlyArray<Packed>
   packageDirs.flatMap((dir) => {
     const dest = join(out, dir.replaceAll("/", "-"))
     mkdirSync(dest, { recursive: true })
-    if (!checks.check(`${dir}: pnpm pack`, "pnpm", ["pack", "--pack-destination", dest], join(root, dir))) return []
+    if (!checks.check(`${dir}: pnpm pack`, "pnpm", ["pack", "--pack-destination", dest], join(root, dir)).ok) return []
     const name = readdirSync(dest).find((file) => file.endsWith(".tgz"))
     return name === undefined ? [] : [{ dir, tarball: join(dest, name) }]
   })

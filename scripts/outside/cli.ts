@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { type Checks, run } from "../checks.ts"
+import type { Checks } from "../checks.ts"
 import { pluginOptions } from "./plugin.ts"
 import { outside, outsideEnv } from "./project.ts"
 import { type Receiver, startReceiver } from "./receiver.ts"
@@ -178,15 +178,11 @@ const sluiceRun = async (checks: Checks, project: string, receiver: Receiver, pl
 
 export const checkCli = async (checks: Checks, project: string, plugin: string | undefined): Promise<void> => {
   /** `npx sluice ...args` as one check: it exits 0 and `accept` holds for its stdout. */
-  const sluice = (label: string, args: ReadonlyArray<string>, accept: (stdout: string) => boolean) => {
-    const started = Date.now()
-    const result = run("npx", ["sluice", ...args], project, outside(120_000))
-    let ok = false
-    try {
-      ok = result.ok && accept(result.stdout)
-    } catch {}
-    return checks.record(label, ok, `npx sluice ${args.join(" ")}\n${result.output.trim()}`, Date.now() - started)
-  }
+  const sluice = (label: string, args: ReadonlyArray<string>, accept: (stdout: string) => boolean) =>
+    checks.check(label, "npx", ["sluice", ...args], project, {
+      ...outside(120_000),
+      accept: (result) => accept(result.stdout)
+    })
   sluice("npx sluice --help", ["--help"], (out) => out.includes("USAGE") && out.includes("validate"))
   const receiver = await startReceiver()
   try {

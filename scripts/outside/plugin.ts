@@ -49,7 +49,7 @@ export const makePlugin = (
 ): string | undefined => {
   const dir = join(folders.plugins, pluginName)
   const args = ["sluice", "new", "plugin", pluginName, "--kind", "transport", "--dir", folders.plugins]
-  if (!checks.check(`plugin: npx ${args.join(" ")}`, "npx", args, folders.project, outside())) return undefined
+  if (!checks.check(`plugin: npx ${args.join(" ")}`, "npx", args, folders.project, outside()).ok) return undefined
   const manifest = readManifest(join(dir, "package.json"))
   const sluice = Object.keys({ ...manifest.devDependencies, ...manifest.peerDependencies }).filter((name) =>
     name.startsWith("@sluice/")
@@ -62,13 +62,13 @@ export const makePlugin = (
     ["plugin: npm test", ["test"]],
     ["plugin: npm pack", ["pack", "--pack-destination", folders.plugins]]
   ]
-  for (const [label, args] of steps) if (!checks.check(label, "npm", args, dir, outside())) return undefined
+  for (const [label, args] of steps) if (!checks.check(label, "npm", args, dir, outside()).ok) return undefined
   // Its tarball, as the plugin's README says (or `npm publish`, then `npm install` by name): a
   // symlinked folder (`npm install ../my-transport`) would load the effect and @sluice/core of the
   // plugin's own node_modules (its devDependencies), which the runner refuses (two copies).
   const tarball = readdirSync(folders.plugins).find((file) => file.endsWith(".tgz"))
   const add = ["install", ...npmInstallFlags, join(folders.plugins, tarball ?? "missing.tgz")]
-  if (!checks.check(`plugin: npm install ${tarball} into the project`, "npm", add, folders.project, outside())) {
+  if (!checks.check(`plugin: npm install ${tarball} into the project`, "npm", add, folders.project, outside()).ok) {
     return undefined
   }
   return manifest.name

@@ -5,7 +5,7 @@
  */
 import { cpSync, readFileSync, writeFileSync } from "node:fs"
 import { delimiter, dirname, join } from "node:path"
-import { type Checks, type RunOptions, run } from "../checks.ts"
+import type { Checks, RunOptions } from "../checks.ts"
 import { root } from "../pack.ts"
 
 /** The registry packages the project needs besides the tarballs, at the workspace's versions. */
@@ -61,10 +61,7 @@ export const createProject = (checks: Checks, dir: string, tarballs: ReadonlyArr
   const versions = workspaceVersions()
   const fromRegistry = registryPackages.map((name) => `${name}@${versions[name]}`)
   const args = ["install", ...npmInstallFlags, ...tarballs, ...fromRegistry]
-  const started = Date.now()
-  const result = run("npm", args, dir, outside())
-  const label = `npm install the tarballs and ${fromRegistry.join(" ")}`
-  const ok = checks.record(label, result.ok, `npm ${args.join(" ")}\n${result.output.trim()}`, Date.now() - started)
+  const result = checks.check(`npm install the tarballs and ${fromRegistry.join(" ")}`, "npm", args, dir, outside())
   for (const warning of npmWarnings(result.output)) console.log(`      ${warning}`)
-  return ok
+  return result.ok
 }
