@@ -83,6 +83,7 @@ export const decorate = <R>(
       const registry = yield* Upcasters
       const latest: Array<Event> = []
       for (const event of events) {
+        if (!wants(event.event_type)) continue
         const upcast = registry.upcast(event)
         if (Result.isFailure(upcast)) return yield* asStoreError("upcast")(upcast.failure)
         latest.push(upcast.success)
