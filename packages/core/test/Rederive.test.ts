@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, DateTime, Effect, Exit } from "effect"
+import { Cause, DateTime, Effect, Exit, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
+import * as Metrics from "../src/Metrics.ts"
 import { OptionError } from "../src/OptionError.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import { RawPayloadStore } from "../src/RawPayloadStore.ts"
@@ -147,6 +148,17 @@ describe("rederive", () => {
         assert.instanceOf(defect, OptionError, String(pageSize))
         assert.strictEqual((defect as OptionError).option, "pageSize")
       }
+    }).pipe(Effect.provide(layerMemory))
+  )
+
+  it.effect("an ingest that restates an event counts a correction; the same content again counts none", () =>
+    Effect.gen(function* () {
+      const corrected = Metrics.forSource(Metrics.eventsCorrected, "bars")
+      const before = (yield* Metric.value(corrected)).count
+      yield* ingest({ symbol: "GOOG", close: 1367.37 }, 1)
+      yield* ingest({ symbol: "GOOG", close: 68.37 }, 2)
+      yield* ingest({ symbol: "GOOG", close: 68.37 }, 3)
+      assert.strictEqual((yield* Metric.value(corrected)).count - before, 1)
     }).pipe(Effect.provide(layerMemory))
   )
 })
