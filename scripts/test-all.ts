@@ -76,7 +76,14 @@ interface VitestJson {
   readonly numTodoTests: number
   readonly success: boolean
   readonly numFailedTestSuites: number
+  readonly testResults?: ReadonlyArray<{ readonly name: string; readonly status: string; readonly message?: string }>
 }
+
+/** The files that failed without a failed test (a hook, an import, a worker), with their first error line. */
+const failedFiles = (report: VitestJson) =>
+  (report.testResults ?? [])
+    .filter((file) => file.status === "failed")
+    .map((file) => `${file.name.replace(`${root}/`, "")}: ${(file.message ?? "").split("\n")[0]?.slice(0, 300)}`)
 
 const vitest = async (
   label: string,
@@ -121,7 +128,7 @@ const vitest = async (
   // A suite that failed to load has no failed tests but is a failure all the same.
   if (report.numFailedTestSuites > 0 && report.numFailedTests === 0) {
     failed += report.numFailedTestSuites
-    problems.push(`${label}: ${report.numFailedTestSuites} test files failed to run`)
+    problems.push(`${label}: ${report.numFailedTestSuites} test files failed to run`, ...failedFiles(report))
   }
   if (status !== 0 && report.success) {
     failed++
