@@ -37,7 +37,7 @@ describe("config files", () => {
   it.effect("a JSON file may carry comments and start with a byte-order mark", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "sluice-config-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 })))
       const file = join(dir, "sluice.json")
       writeFileSync(file, '\uFEFF{\n  // memory only\n  "store": { "driver": "memory" /* trials */ }\n}\n')
       const loaded = yield* load(file, {})

@@ -14,7 +14,7 @@ import { sluiceWorkspaceOf, workspaceGlobs } from "../src/PnpmWorkspace.ts"
 
 const repo = join(import.meta.dirname, "../../..")
 const scratch = mkdtempSync(join(tmpdir(), "sluice-new-plugin-unit-"))
-afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+afterAll(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }))
 let count = 0
 const freshDir = () => {
   const dir = join(scratch, `d${++count}`)

@@ -34,7 +34,7 @@ const olderNodes = () =>
 
 const temp: Array<string> = []
 afterAll(() => {
-  for (const dir of temp) rmSync(dir, { recursive: true, force: true })
+  for (const dir of temp) rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
 })
 
 /** main.ts and NodeVersion.ts compiled to JavaScript, beside a copy of the runner's package.json. */

@@ -46,7 +46,7 @@ describe("requiredNode", () => {
       writeFileSync(join(dir, "package.json"), JSON.stringify({ engines: { node: ">=99.0.0" } }))
       expect(requiredNode(pathToFileURL(join(dir, "dist", "src", "main.js")).href)).toBe(">=99.0.0")
     } finally {
-      rmSync(dir, { recursive: true, force: true })
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
     }
   })
 })

@@ -145,7 +145,7 @@ describe("loadPlan: every problem of a file in one pass", () => {
   it.effect("the file's fields, cross-field checks, URLs, environment, plugins and their options together", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "sluice-plan-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 })))
       const file = join(dir, "sluice.json")
       writeFileSync(
         file,

@@ -22,7 +22,7 @@ const scaffoldBlocks = [...guide.matchAll(/<!-- scaffold (source|transport):(\S+
 const configBlocks = [...guide.matchAll(/<!-- config -->\n```json\n([\s\S]*?)```/g)].map(([, text]) => text!)
 
 const dir = mkdtempSync(join(tmpdir(), "sluice-guide-"))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }))
 
 const generated = {
   transport: Effect.runSync(createPlugin({ name: "my-transport", kind: "transport", dir })),

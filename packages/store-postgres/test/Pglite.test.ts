@@ -17,7 +17,7 @@ const tempDir = () => {
   return dir
 }
 afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
 })
 afterEach(() => {
   vi.restoreAllMocks()

@@ -21,9 +21,12 @@ export const tempDir = (prefix = "sluice-e2e-"): string => {
   return dir
 }
 
-/** Removes every directory `tempDir` made (call it in afterAll). */
+/**
+ * Removes every directory `tempDir` made (call it in afterAll), retrying: a child that was just
+ * killed may still be writing in its directory (ENOTEMPTY).
+ */
 export const removeTempDirs = (): void => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
 }
 
 /** A temporary directory holding `config` as sluice.json; returns both paths. */
