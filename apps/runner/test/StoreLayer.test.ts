@@ -45,7 +45,9 @@ describe("choosing the store", () => {
     () =>
       Effect.gen(function* () {
         const root = mkdtempSync(join(tmpdir(), "sluice-pglite-"))
-        yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true, maxRetries: 5 })))
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => rmSync(root, { recursive: true, force: true, maxRetries: 5 }))
+        )
         const dataDir = join(root, "data")
         const choice = { _tag: "embedded", dataDir, schema: "sluice" } as const
         const appended = yield* Effect.gen(function* () {

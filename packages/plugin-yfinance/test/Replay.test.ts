@@ -67,7 +67,9 @@ describe("the replay plugin", () => {
       assert.include(error.message, `cannot read recordings in ${missing}: ENOENT`)
 
       const empty = mkdtempSync(join(tmpdir(), "sluice-replay-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(empty, { recursive: true, force: true, maxRetries: 5 })))
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => rmSync(empty, { recursive: true, force: true, maxRetries: 5 }))
+      )
       const none = yield* Effect.flip(instance({ recordings: empty, symbols: ["AAPL"] }))
       assert.include(none.message, `cannot read recordings in ${empty}: it holds no recording (*.json)`)
     }).pipe(Effect.scoped, Effect.provide(layerMemory))
