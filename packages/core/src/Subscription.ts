@@ -94,7 +94,14 @@ const batch = <E, R>(settings: Settings<E, R>, from: Position) =>
     yield* settings.transactional ? (yield* EventStore).transaction(work) : work
     yield* Metric.update(Metrics.forSubscription(Metrics.subscriptionEvents, settings.name), events.length)
     return { handled: events.length, position: to as Position }
-  }).pipe(Effect.withSpan("sluice.subscription.batch", { attributes: { "sluice.subscription": settings.name } }))
+    // No stack trace on the span: a new Error per batch, between each wake-up and the handler.
+  }).pipe(
+    Effect.withSpan(
+      "sluice.subscription.batch",
+      { attributes: { "sluice.subscription": settings.name } },
+      { captureStackTrace: false }
+    )
+  )
 
 /** What `catchUp` did. */
 export interface CatchUpReport {
@@ -152,10 +159,22 @@ export const start = <E, R>(
     const store = yield* SubscriptionStore
     // Registered before the first read: a commit landing while a batch is read is kept for the next wait.
     const listener = yield* store.listen
-    const stopping = yield* Deferred.make<void>()
     let stopped = false
-    const untilStopped = <A, E2, R2>(effect: Effect.Effect<A, E2, R2>) =>
-      Effect.raceFirst(Effect.asVoid(effect), Deferred.await(stopping))
+    // True while the loop only waits (for events, or to retry): stopping then interrupts it. No
+    // batch is in flight then, and it spares every wait a race against a stop signal (two more
+    // fibers on the way from each wake-up to the read).
+    let idle = false
+    const idly = (wait: Effect.Effect<void>) =>
+      Effect.suspend(() => {
+        idle = true
+        return wait
+      }).pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            idle = false
+          })
+        )
+      )
     const annotate = Effect.annotateLogs({ subscription: settings.name })
     const loop = Effect.gen(function* () {
       // undefined: load it (at start, after a conflict, and when idle: a reset must be noticed).
@@ -189,14 +208,14 @@ export const start = <E, R>(
             Effect.annotateLogs({ error: failure instanceof Error ? failure.message : String(failure) }),
             annotate
           )
-          if (!stopped) yield* untilStopped(Effect.sleep(settings.poll))
+          if (!stopped) yield* idly(Effect.sleep(settings.poll))
           continue
         }
         const { handled } = result.success
         position = result.success.position
         // A full batch: read on at once. A short one: wait (a commit that landed since the read was
         // kept by the listener, so the wait returns at once).
-        if (handled < settings.batchSize && !stopped) yield* untilStopped(listener.wait(settings.poll))
+        if (handled < settings.batchSize && !stopped) yield* idly(listener.wait(settings.poll))
         // Nothing new: reload before the next read, so a reset (rebuild) is noticed without a new event.
         if (handled === 0) position = undefined
       }
@@ -205,7 +224,7 @@ export const start = <E, R>(
     const done = yield* Deferred.make<void>()
     const drain = Effect.gen(function* () {
       stopped = true
-      yield* Deferred.succeed(stopping, undefined)
+      if (idle) yield* Fiber.interrupt(fiber)
       const drained = yield* Fiber.await(fiber).pipe(
         Effect.as(true),
         Effect.timeoutOrElse({ duration: settings.grace, orElse: () => Effect.succeed(false) })

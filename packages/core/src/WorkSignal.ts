@@ -30,21 +30,44 @@ export const make = (): WorkSignal => {
     waiters.clear()
     for (const wake of woken) wake()
   }
-  const wait = (maxWait: Duration.Duration) =>
-    Effect.raceFirst(
-      Effect.callback<void>((resume) => {
-        // Checked where the waiter registers, so no signal can slip in between.
-        if (kept) {
-          kept = false
-          resume(Effect.void)
-          return
-        }
-        const wake = () => resume(Effect.void)
-        waiters.add(wake)
-        return Effect.sync(() => void waiters.delete(wake))
-      }),
-      Effect.sleep(maxWait)
-    )
+  // One callback and one timer fiber, not a race (which suspends a third fiber and a fourth for
+  // the race itself): every suspended fiber costs an async resource at suspension and a scope
+  // switch at resumption, and this wait sits between each wake-up and the read or claim it starts.
+  const wait = (maxWait: Duration.Duration): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (kept) {
+        kept = false
+        return Effect.void
+      }
+      let wake: (() => void) | undefined
+      let timedOut = false
+      const timeout = Effect.andThen(
+        Effect.sleep(maxWait),
+        Effect.sync(() => {
+          timedOut = true
+          wake?.()
+        })
+      )
+      return Effect.flatMap(Effect.forkDetach(timeout, { startImmediately: true }), (timer) =>
+        Effect.callback<void>((resume) => {
+          // Checked where the waiter registers, so no signal can slip in between.
+          if (kept || timedOut) {
+            kept = false
+            resume(Effect.void)
+            return
+          }
+          wake = () => resume(Effect.void)
+          waiters.add(wake)
+        }).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              if (wake !== undefined) waiters.delete(wake)
+              timer.interruptUnsafe()
+            })
+          )
+        )
+      )
+    })
   return { signal, wait }
 }
 

@@ -61,3 +61,26 @@ describe("Subscription options", () => {
     })
   )
 })
+
+// On the TestClock: a stop that waited out the poll interval would not have ended.
+describe("Subscription stop", () => {
+  it.effect(
+    "stopping an idle subscription, or one pausing after a failed batch, does not wait for the poll interval",
+    () =>
+      Effect.gen(function* () {
+        yield* EventStore.use((store) => store.append({ raw: null, events: [makeEvent()], outbox: [] }))
+        const idle = yield* Subscription.start({ name: "idle", pollInterval: "1 hour", handle })
+        const failing = yield* Subscription.start({
+          name: "failing",
+          pollInterval: "1 hour",
+          handle: () => Effect.fail("no")
+        })
+        yield* TestClock.adjust("1 second")
+        for (const subscription of [idle, failing]) {
+          const stopping = yield* Effect.forkChild(subscription.stop)
+          yield* TestClock.adjust("1 second")
+          assert.isDefined(stopping.pollUnsafe())
+        }
+      }).pipe(Effect.scoped, Effect.provide(layerMemory))
+  )
+})

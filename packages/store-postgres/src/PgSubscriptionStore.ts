@@ -109,7 +109,11 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
     "name, transaction_id::text AS transaction_id, position::text AS position, updated_at"
   )
 
-  const readAll = Effect.fn("PgSubscriptionStore.readAll")(function* (after: LogPosition.LogPosition, limit: number) {
+  // The statements a live subscription sends per batch keep their spans, without the two Errors
+  // (definition and call site) Effect.fn captures on every call.
+  const traced = (name: string) => Effect.withSpan(name, undefined, { captureStackTrace: false })
+
+  const readAll = Effect.fnUntraced(function* (after: LogPosition.LogPosition, limit: number) {
     yield* checkPosition("readAll", "after", after)
     const count = Math.max(0, Math.min(maxReadLimit, Math.floor(limit)))
     if (count === 0) return []
@@ -117,7 +121,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
       .unsafe<LoggedEventRow>(text.readAll, [String(after.transaction_id), after.position, count])
       .pipe(Effect.mapError(toStoreError("readAll")))
     return rows.map((row): LoggedEvent => ({ ...toStoredEvent(row), log_position: toPosition(row) }))
-  })
+  }, traced("PgSubscriptionStore.readAll"))
 
   const current = (name: string) =>
     sql<CheckpointRow>`SELECT ${checkpointColumns} FROM ${checkpoints} WHERE name = ${name}`.pipe(
@@ -129,7 +133,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
     return yield* current(name).pipe(Effect.mapError(toStoreError("loadCheckpoint")))
   })
 
-  const saveCheckpoint = Effect.fn("PgSubscriptionStore.saveCheckpoint")(
+  const saveCheckpoint = Effect.fnUntraced(
     function* (save: CheckpointSave) {
       yield* checkName("saveCheckpoint", save.name)
       if (save.from !== null) yield* checkPosition("saveCheckpoint", "from", save.from)
@@ -154,7 +158,8 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
         actual: Option.getOrNull(Option.map(actual, (c) => c.position))
       })
     },
-    Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError("saveCheckpoint")(error)))
+    Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError("saveCheckpoint")(error))),
+    traced("PgSubscriptionStore.saveCheckpoint")
   )
 
   const resetCheckpoint = Effect.fn("PgSubscriptionStore.resetCheckpoint")(function* (name: string) {

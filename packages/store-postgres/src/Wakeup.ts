@@ -76,6 +76,8 @@ export const BURST = 4
  */
 export const defaultDebounce: Duration.Duration = Duration.millis(4)
 
+const NOTIFY = "SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)"
+
 /** Starts the NOTIFY sender and the LISTEN (when a listener port is given), both ending with the scope. */
 export const make = (
   sql: SqlClient.SqlClient,
@@ -113,8 +115,10 @@ export const make = (
     let trailing = false
     let trailingKinds = 0
     // synchronous_commit off for this transaction only: a NOTIFY need not wait for a WAL flush.
+    // Fixed text (not the sql template, compiled anew on every call): it runs right after every
+    // append, in the moments its NOTIFY travels to the listeners.
     const send = (kinds: number) =>
-      sql`SELECT pg_notify(${options.channel}, ${`${self}:${kinds}`}), set_config('synchronous_commit', 'off', true)`.pipe(
+      sql.unsafe(NOTIFY, [options.channel, `${self}:${kinds}`]).pipe(
         Effect.catchCause((cause) => Effect.logDebug("sluice: NOTIFY failed; relays will poll", cause)),
         Effect.asVoid
       )
