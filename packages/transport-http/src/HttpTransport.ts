@@ -17,7 +17,7 @@ import {
   type PublishOutcome,
   type Transport
 } from "@sluice/core"
-import { Cause, Clock, Effect, Option, Redacted, type Scope } from "effect"
+import { Clock, Effect, Option, Redacted, type Scope } from "effect"
 import { HttpTransportConfig } from "./HttpTransportConfig.ts"
 import { connectionFailed, cutByDeadline, notStarted, outcomeOf, timedOut } from "./Outcome.ts"
 import { makeSigner } from "./StandardWebhooks.ts"
@@ -112,13 +112,13 @@ export const make = (
       // Told to the relay before the request goes out: if a shutdown interrupts this publish, these
       // envelopes count a failed attempt (the receiver may have them), the ones not sent do not.
       context.sending(envelopes)
-      const answer = yield* post(headers, body).pipe(Effect.timeout(waitMs), Effect.result)
+      const answer = yield* Effect.result(post(headers, body, waitMs))
       if (answer._tag === "Success") {
         yield* Effect.annotateCurrentSpan({ "http.response.status_code": answer.success.status })
         return outcomeOf(answer.success, yield* Clock.currentTimeMillis, config.maxRetryAfterMs)
       }
       const error = answer.failure
-      if (Cause.isTimeoutError(error)) return waitMs < config.timeoutMs ? cutByDeadline(waitMs) : timedOut(waitMs)
+      if (error._tag === "SendTimeout") return waitMs < config.timeoutMs ? cutByDeadline(waitMs) : timedOut(waitMs)
       return connectionFailed(origin, error.detail)
     })
 

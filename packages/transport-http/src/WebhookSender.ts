@@ -14,12 +14,19 @@ export const excerptBytes = 1024
 /** A request failed before an answer (refused, reset, DNS...); `detail` names the cause, URL-free. */
 export class SendError extends Data.TaggedError("SendError")<{ readonly detail: string }> {}
 
+/** No answer (status, headers and, for a failure, the body excerpt) within the request's time. */
+export class SendTimeout extends Data.TaggedError("SendTimeout")<{}> {}
+
 /**
- * POSTs `body` (JSON) with `headers` to the URL the sender was opened for. A 2xx answer's body is
- * not read (`body` is empty); another's `body` is its first `excerptBytes`. Interrupting it aborts
- * the request.
+ * POSTs `body` (JSON) with `headers` to the URL the sender was opened for, giving up (and aborting
+ * it) after `timeoutMs`. A 2xx answer's body is not read (`body` is empty); another's `body` is its
+ * first `excerptBytes`. Interrupting it aborts the request.
  */
-export type Send = (headers: Readonly<Record<string, string>>, body: string) => Effect.Effect<Answer, SendError>
+export type Send = (
+  headers: Readonly<Record<string, string>>,
+  body: string,
+  timeoutMs: number
+) => Effect.Effect<Answer, SendError | SendTimeout>
 
 /** Opens a sender to one URL for as long as the scope lasts (its connections close with it). */
 export class WebhookSender extends Context.Service<
@@ -80,7 +87,7 @@ export const httpClientSender = (base: HttpClient.HttpClient): WebhookSender["Se
     Effect.sync((): Send => {
       // withScope: the connection is released as soon as the outcome is known (body unread on success).
       const client = HttpClient.withScope(base)
-      return (headers, body) =>
+      return (headers, body, timeoutMs) =>
         client
           .execute(
             HttpClientRequest.post(url).pipe(
@@ -100,17 +107,18 @@ export const httpClientSender = (base: HttpClient.HttpClient): WebhookSender["Se
                     }))
             ),
             Effect.scoped,
-            Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
-            // No client span: it would replace our traceparent (which carries the event's trace id) and
-            // record the URL and headers (credentials) as span attributes.
-            Effect.provideService(HttpClient.TracerDisabledWhen, () => true),
             Effect.mapError(
               (error) =>
                 new SendError({
                   detail:
                     error.reason._tag === "TransportError" ? describeFailure(error.reason.cause) : error.reason._tag
                 })
-            )
+            ),
+            Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => Effect.fail(new SendTimeout()) }),
+            Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
+            // No client span: it would replace our traceparent (which carries the event's trace id) and
+            // record the URL and headers (credentials) as span attributes.
+            Effect.provideService(HttpClient.TracerDisabledWhen, () => true)
           )
     })
 })

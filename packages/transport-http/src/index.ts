@@ -16,5 +16,6 @@ export {
   httpClientSender,
   type Send,
   SendError,
+  SendTimeout,
   WebhookSender
 } from "./WebhookSender.ts"
