@@ -341,6 +341,16 @@ describe.each(platforms)("over $name", ({ platform }) => {
       })
     )
 
+    it.live("a header value the client refuses (a line break) is Retryable, never a defect", () =>
+      Effect.gen(function* () {
+        const receiver = yield* startReceiver()
+        const outcome = yield* publishOne(yield* transportFor(receiver, { headers: { "x-api-key": "a\r\nb" } }))
+        assert.strictEqual(outcome._tag, "Retryable")
+        assert.include(errorOf(outcome), `request to http://127.0.0.1:${receiver.port} failed`)
+        assert.strictEqual((yield* receiver.requests).length, 0)
+      })
+    )
+
     it.live("a dropped connection is Retryable", () =>
       Effect.gen(function* () {
         const receiver = yield* startReceiver(() => ({ drop: true }))

@@ -3,7 +3,13 @@
  * transport instance), closed with the transport. node:http never follows redirects.
  */
 import { Buffer } from "node:buffer"
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http"
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage
+} from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import { Effect } from "effect"
 import type { Answer } from "../Outcome.ts"
@@ -103,37 +109,45 @@ export const nodeWebhookSender = (options: NodeSenderOptions = {}): WebhookSende
             // of the throughput (measured: 0.6x vs 0.85x of a plain node:http loop).
             const timer = setTimeout(
               () => {
-                req.destroy()
+                req?.destroy()
                 settle(Effect.fail(new SendTimeout()))
               },
               Math.min(timeoutMs, maxTimerMs)
             )
-            const req = request(
-              {
-                ...base,
-                headers: {
-                  ...headers,
-                  "content-type": "application/json",
-                  "content-length": Buffer.byteLength(body)
+            const fail = (error: unknown) => settle(Effect.fail(new SendError({ detail: describeFailure(error) })))
+            let req: ClientRequest | undefined
+            try {
+              req = request(
+                {
+                  ...base,
+                  headers: {
+                    ...headers,
+                    "content-type": "application/json",
+                    "content-length": Buffer.byteLength(body)
+                  }
+                },
+                (response) => {
+                  const status = response.statusCode ?? 0
+                  if (status >= 200 && status < 300) {
+                    discard(response)
+                    settle(Effect.succeed({ status, headers: {}, body: "" }))
+                  } else {
+                    const answerHeaders = flat(response.headers)
+                    excerpt(response, (text) => settle(Effect.succeed({ status, headers: answerHeaders, body: text })))
+                  }
                 }
-              },
-              (response) => {
-                const status = response.statusCode ?? 0
-                if (status >= 200 && status < 300) {
-                  discard(response)
-                  settle(Effect.succeed({ status, headers: {}, body: "" }))
-                } else {
-                  const answerHeaders = flat(response.headers)
-                  excerpt(response, (text) => settle(Effect.succeed({ status, headers: answerHeaders, body: text })))
-                }
-              }
-            )
-            req.on("error", (error) => settle(Effect.fail(new SendError({ detail: describeFailure(error) }))))
+              )
+            } catch (error) {
+              // node:http refuses some header values (a line break...) by throwing, fetch by rejecting.
+              fail(error)
+              return
+            }
+            req.on("error", fail)
             req.end(body)
             return Effect.sync(() => {
               settled = true
               clearTimeout(timer)
-              req.destroy()
+              req?.destroy()
             })
           })
       }
