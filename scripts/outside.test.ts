@@ -70,7 +70,7 @@ describe("the outside-the-workspace test", { timeout: 300_000 }, () => {
   it("fails when a package exports a path that is not in it", () => {
     const report = runOutside("missing-export")
     expect(report.problems).toEqual([
-      "@sluice/transport-http: every export loads in Node (@sluice/transport-http, @sluice/transport-http/testing)",
+      "@sluice/transport-http: every export loads in Node (@sluice/transport-http, @sluice/transport-http/node, @sluice/transport-http/testing)",
       "tsc --noEmit: the user's program (strict, NodeNext) and every export's types"
     ])
     expect(report.output).toContain("Cannot find module '@sluice/transport-http/testing'")

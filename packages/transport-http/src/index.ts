@@ -8,3 +8,14 @@ export { HttpTransportConfig, type HttpTransportConfigInput, WebhookSecret } fro
 export { excerpt, outcomeOf } from "./Outcome.ts"
 export { parseRetryAfter } from "./RetryAfter.ts"
 export { InvalidSecretError, makeSigner, type Signer } from "./StandardWebhooks.ts"
+export { type HmacKey, WebhookCrypto, webCrypto } from "./WebhookCrypto.ts"
+export {
+  currentSender,
+  describeFailure,
+  excerptBytes,
+  httpClientSender,
+  type Send,
+  SendError,
+  SendTimeout,
+  WebhookSender
+} from "./WebhookSender.ts"

@@ -1,8 +1,9 @@
 import type { TransportContract } from "@sluice/core/testing"
 import { transportSuite } from "@sluice/core/vitest"
-import { Deferred, Effect, Redacted } from "effect"
+import { Deferred, Effect, Layer, Redacted } from "effect"
 import { make } from "../src/HttpTransport.ts"
 import { HttpTransportConfig } from "../src/HttpTransportConfig.ts"
+import * as NodeHttpTransport from "../src/node/index.ts"
 import { type ReceivedRequest, startReceiver } from "./receiver.ts"
 import { verify } from "./verify.ts"
 
@@ -19,7 +20,7 @@ const eventsOf = (request: ReceivedRequest): ReadonlyArray<{ readonly event_id: 
  * The receiver verifies every signature (401 when one does not verify, which the contract sees as a
  * wrong outcome) and answers a request with the worst answer among its events.
  */
-const httpSubject = (mode: "single" | "batch") =>
+const httpSubject = (mode: "single" | "batch", platform: Layer.Layer<never>) =>
   Effect.gen(function* () {
     let decide: (eventId: string) => TransportContract.Answer = () => "accept"
     let gate: Promise<void> | undefined
@@ -48,7 +49,7 @@ const httpSubject = (mode: "single" | "batch") =>
       maxRetryAfterMs: 60_000,
       headers: {}
     })
-    const transport = yield* make(config, "webhook")
+    const transport = yield* make(config, "webhook").pipe(Effect.provide(platform))
     const subject: TransportContract.TransportSubject = {
       transport,
       accepted: Effect.sync(() => [...accepted]),
@@ -75,10 +76,16 @@ const httpSubject = (mode: "single" | "batch") =>
     return subject
   })
 
-transportSuite("http (single)", httpSubject("single"), { time: "real" })
-transportSuite("http (batch)", httpSubject("batch"), {
-  time: "real",
-  features: {
-    perEnvelopeOutcomes: { unsupported: "batch mode: the envelopes of one request share its answer" }
-  }
-})
+// Both senders: the portable default (fetch, Web Crypto) and the Node one (node:http, node:crypto).
+for (const [name, platform] of [
+  ["fetch", Layer.empty],
+  ["node", NodeHttpTransport.layer()]
+] as const) {
+  transportSuite(`http (single, ${name})`, httpSubject("single", platform), { time: "real" })
+  transportSuite(`http (batch, ${name})`, httpSubject("batch", platform), {
+    time: "real",
+    features: {
+      perEnvelopeOutcomes: { unsupported: "batch mode: the envelopes of one request share its answer" }
+    }
+  })
+}

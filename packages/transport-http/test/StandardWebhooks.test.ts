@@ -1,6 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
+import { makeEvent, TransportContract } from "@sluice/core/testing"
 import { Effect, Redacted } from "effect"
+import { batchId } from "../src/HttpTransport.ts"
+import { nodeCrypto } from "../src/node/index.ts"
 import { makeSigner } from "../src/StandardWebhooks.ts"
+import { webCrypto } from "../src/WebhookCrypto.ts"
 
 describe("StandardWebhooks signer", () => {
   // The example of the Standard Webhooks specification and its reference libraries.
@@ -32,6 +36,25 @@ describe("StandardWebhooks signer", () => {
       assert.strictEqual(error._tag, "InvalidSecretError")
       assert.strictEqual(error.message, "secrets[1] is not a whsec_<base64 key> secret")
       assert.notInclude(error.message, "hunter2")
+    })
+  )
+
+  it.effect("node:crypto signs bit-identically to Web Crypto, and gives the same batch ids", () =>
+    Effect.gen(function* () {
+      const secrets = [Redacted.make("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Redacted.make("whsec_c2Vjb25kLWtleQ==")]
+      const node = yield* makeSigner(secrets, nodeCrypto)
+      const web = yield* makeSigner(secrets, webCrypto)
+      const vector = yield* node.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, '{"test": 2432232314}')
+      assert.strictEqual(vector.split(" ")[0], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+      for (const body of ["{}", '{"price":"é ü 漢字 🎉"}', "x".repeat(5000)]) {
+        assert.strictEqual(yield* node.sign("id", 1700000000, body), yield* web.sign("id", 1700000000, body))
+      }
+      const envelopes = [makeEvent(), makeEvent({ entity_id: "ünïcode" })].map((event) =>
+        TransportContract.envelope(event)
+      )
+      for (const batch of [envelopes, envelopes.slice(1), [...envelopes].reverse()]) {
+        assert.strictEqual(batchId(batch, nodeCrypto.uuidV5), batchId(batch))
+      }
     })
   )
 })
