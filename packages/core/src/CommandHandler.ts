@@ -124,12 +124,13 @@ const orDomainError = <A>(
 
 /** Every event of `stream`, in pages (one read when the stream is shorter than a page). */
 const readAll = (store: EventStore["Service"], stream: StreamName) => {
-  const from = (read: ReadonlyArray<StoredEvent>): Effect.Effect<ReadonlyArray<StoredEvent>, StoreError> =>
-    Effect.flatMap(store.readStream(stream, { from: read.length, limit: defaultReadLimit }), (page) => {
-      const all = read.length === 0 ? page : [...read, ...page]
+  const from = (all: Array<StoredEvent>): Effect.Effect<ReadonlyArray<StoredEvent>, StoreError> =>
+    Effect.flatMap(store.readStream(stream, { from: all.length, limit: defaultReadLimit }), (page) => {
+      if (all.length === 0 && page.length < defaultReadLimit) return Effect.succeed(page)
+      all.push(...page)
       return page.length < defaultReadLimit ? Effect.succeed(all) : from(all)
     })
-  return from([])
+  return Effect.suspend(() => from([]))
 }
 
 /**
