@@ -16,6 +16,7 @@ import type { Decider, DomainEvent } from "./Decider.ts"
 import { Event, type TraceId } from "./Event.ts"
 import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
 import { nextEventId, nextTraceId } from "./Ids.ts"
+import { isCertainlyEvent } from "./internal/EventRules.ts"
 import { OptionError } from "./OptionError.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import {
@@ -109,28 +110,28 @@ const reasonOf = (cause: Cause.Cause<Schema.SchemaError>): string => {
   return failure === undefined ? String(cause) : formatIssue(failure.error.issue).replace(/\n\s*/g, " ")
 }
 
+/** A DomainEventError about `event_id` (a stored event) or a decided one, from what a schema said. */
+const domainError = (cause: Cause.Cause<Schema.SchemaError>, stream: StreamName, event_id?: string) =>
+  new DomainEventError({ stream, reason: reasonOf(cause), ...(event_id === undefined ? {} : { event_id }) })
+
 /** The schema's result, or a DomainEventError about `event_id` (a stored event) or a decided one. */
 const orDomainError = <A>(
   exit: Exit.Exit<A, Schema.SchemaError>,
   stream: StreamName,
   event_id?: string
 ): Effect.Effect<A, DomainEventError> =>
-  Exit.isSuccess(exit)
-    ? Effect.succeed(exit.value)
-    : Effect.fail(
-        new DomainEventError({ stream, reason: reasonOf(exit.cause), ...(event_id === undefined ? {} : { event_id }) })
-      )
+  Exit.isSuccess(exit) ? Effect.succeed(exit.value) : Effect.fail(domainError(exit.cause, stream, event_id))
 
-/** Every event of `stream`, in pages. */
-const readAll = (store: EventStore["Service"], stream: StreamName) =>
-  Effect.gen(function* () {
-    const all: Array<StoredEvent> = []
-    while (true) {
-      const page = yield* store.readStream(stream, { from: all.length, limit: defaultReadLimit })
+/** Every event of `stream`, in pages (one read when the stream is shorter than a page). */
+const readAll = (store: EventStore["Service"], stream: StreamName) => {
+  const from = (all: Array<StoredEvent>): Effect.Effect<ReadonlyArray<StoredEvent>, StoreError> =>
+    Effect.flatMap(store.readStream(stream, { from: all.length, limit: defaultReadLimit }), (page) => {
+      if (all.length === 0 && page.length < defaultReadLimit) return Effect.succeed(page)
       all.push(...page)
-      if (page.length < defaultReadLimit) return all
-    }
-  })
+      return page.length < defaultReadLimit ? Effect.succeed(all) : from(all)
+    })
+  return Effect.suspend(() => from([]))
+}
 
 /**
  * A command handler: `handle(stream, command)` runs the command against the entity's stream. It
@@ -147,6 +148,17 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
   const decode = Schema.decodeUnknownExit(options.events)
   const encode = Schema.encodeExit(options.events)
 
+  /** The state `stored` folds into, or the DomainEventError of the first event the schema refuses. */
+  const fold = (stream: StreamName, stored: ReadonlyArray<StoredEvent>): Effect.Effect<State, DomainEventError> => {
+    let state = decider.initialState()
+    for (const { event } of stored) {
+      const decoded = decode({ type: event.event_type, payload: event.payload, schema_version: event.schema_version })
+      if (Exit.isFailure(decoded)) return Effect.fail(domainError(decoded.cause, stream, event.event_id))
+      state = decider.evolve(state, decoded.value)
+    }
+    return Effect.succeed(state)
+  }
+
   const attempt = (
     store: EventStore["Service"],
     upcasters: Registry,
@@ -156,17 +168,13 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
   ) =>
     Effect.gen(function* () {
       const stored = yield* Effect.fromResult(upcastAll(upcasters, yield* readAll(store, stream)))
-      let state = decider.initialState()
-      for (const { event } of stored) {
-        const input = { type: event.event_type, payload: event.payload, schema_version: event.schema_version }
-        state = decider.evolve(state, yield* orDomainError(decode(input), stream, event.event_id))
-      }
+      const state = yield* fold(stream, stored)
       const revision: StreamRevision = stored.at(-1)?.revision ?? "no_stream"
       const decided = yield* decider.decide(command, state)
       if (decided.length === 0) {
         return { state, events: decided, stored: [], next_expected_revision: revision, outbox_rows: 0 }
       }
-      const occurred_at = DateTime.formatIso(DateTime.makeUnsafe(yield* Clock.currentTimeMillis))
+      const occurred_at = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
       const events: Array<Event> = []
       for (const domain of decided) {
         const encoded = yield* orDomainError(encode(domain), stream)
@@ -183,17 +191,25 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
             })
           }
         }
+        // In the schema's field order: the same object the schema would decode.
         const candidate = {
           event_id: yield* nextEventId,
           event_type: encoded.type,
-          entity_type: stream.entity_type,
           entity_id: stream.entity_id,
+          entity_type: stream.entity_type,
           trace_id: traceId,
           schema_version: encoded.schema_version ?? latest ?? 1,
           occurred_at,
           payload: encoded.payload
         }
-        events.push(yield* orDomainError(validateEvent(candidate), stream))
+        events.push(
+          isCertainlyEvent(candidate)
+            ? (candidate as Event)
+            : yield* orDomainError(
+                validateEvent({ ...candidate, occurred_at: DateTime.formatIso(candidate.occurred_at) }),
+                stream
+              )
+        )
       }
       const result = yield* store.appendToStream(
         stream,
@@ -210,28 +226,34 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
     })
 
   /** Handles `command` on `stream`. */
-  const handle = Effect.fn("sluice.command")(function* (
+  const handle = (
     stream: StreamName,
     command: Command,
     handleOptions: HandleOptions = {}
-  ): Effect.fn.Return<
+  ): Effect.Effect<
     CommandResult<State, Ev>,
     E | WrongExpectedRevisionError | DomainEventError | LatestVersionPayloadError | UpcastError | StoreError,
     EventStore
-  > {
-    yield* Effect.annotateCurrentSpan({ entity_type: stream.entity_type, entity_id: stream.entity_id })
-    const store = yield* EventStore
-    const upcasters = yield* Upcasters
-    const traceId = handleOptions.trace_id ?? (yield* nextTraceId)
-    // A catch, not Effect.retry: the schedule's machinery cost every command, retried or not.
-    const tryAgain = (left: number): ReturnType<typeof attempt> =>
-      Effect.catchIf(
-        attempt(store, upcasters, stream, command, traceId),
-        (error) => left > 0 && error instanceof WrongExpectedRevisionError,
-        () => tryAgain(left - 1)
-      )
-    return yield* tryAgain(retries)
-  })
+  > =>
+    // Data first: the data-last form of withSpan takes a stack trace whatever the options say.
+    Effect.withSpan(
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const upcasters = yield* Upcasters
+        const traceId = handleOptions.trace_id ?? (yield* nextTraceId)
+        // A catch, not Effect.retry: the schedule's machinery cost every command, retried or not.
+        const tryAgain = (left: number): ReturnType<typeof attempt> =>
+          Effect.catchIf(
+            attempt(store, upcasters, stream, command, traceId),
+            (error) => left > 0 && error instanceof WrongExpectedRevisionError,
+            () => tryAgain(left - 1)
+          )
+        return yield* tryAgain(retries)
+      }),
+      "sluice.command",
+      // No stack trace (Effect.fn took two per call): each cost more than the span itself.
+      { attributes: { entity_type: stream.entity_type, entity_id: stream.entity_id }, captureStackTrace: false }
+    )
 
   return { handle }
 }

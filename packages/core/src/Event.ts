@@ -4,9 +4,8 @@
  * once appended: a bad field must be caught before the transaction, not by a consumer later.
  */
 import { DateTime, Schema, SchemaTransformation } from "effect"
+import { EVENT_ID, EVENT_TYPE, EVENT_TYPE_MAX, ISO_UTC, NAME_MAX, TRACE_ID } from "./internal/EventRules.ts"
 import { isStorableJson, isStorableText } from "./StorableText.ts"
-
-const ISO_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z$/
 
 /**
  * A UTC instant written as ISO-8601 with a `Z` suffix (`2026-01-02T03:04:05.678Z`), decoded to a
@@ -21,7 +20,7 @@ export const UtcTimestamp = Schema.String.pipe(
 /** An RFC 9562 UUID in lower case, the id of an event. */
 export const EventId = Schema.String.pipe(
   Schema.check(
-    Schema.isPattern(/^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, {
+    Schema.isPattern(EVENT_ID, {
       expected: "a lower-case RFC 9562 UUID"
     })
   ),
@@ -31,9 +30,7 @@ export type EventId = typeof EventId.Type
 
 /** A W3C Trace Context trace id: 32 lower-case hex digits, not all zero. */
 export const TraceId = Schema.String.pipe(
-  Schema.check(
-    Schema.isPattern(/^(?!0{32})[0-9a-f]{32}$/, { expected: "a W3C trace id (32 lower-case hex digits, not all zero)" })
-  ),
+  Schema.check(Schema.isPattern(TRACE_ID, { expected: "a W3C trace id (32 lower-case hex digits, not all zero)" })),
   Schema.brand("sluice/TraceId")
 )
 export type TraceId = typeof TraceId.Type
@@ -41,15 +38,13 @@ export type TraceId = typeof TraceId.Type
 /** A dotted name such as `quote.updated`: letters, digits, `_` and `-` in each dot-separated segment. */
 export const EventType = Schema.String.pipe(
   Schema.check(
-    Schema.isPattern(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, {
-      expected: "a dotted event type such as quote.updated"
-    }),
-    Schema.isMaxLength(200)
+    Schema.isPattern(EVENT_TYPE, { expected: "a dotted event type such as quote.updated" }),
+    Schema.isMaxLength(EVENT_TYPE_MAX)
   )
 )
 
 // Text a database can store (no U+0000, no lone surrogate): see StorableText.ts.
-const Name = Schema.String.pipe(Schema.check(Schema.isNonEmpty(), Schema.isMaxLength(500), isStorableText))
+const Name = Schema.String.pipe(Schema.check(Schema.isNonEmpty(), Schema.isMaxLength(NAME_MAX), isStorableText))
 
 /** The canonical event. Field names are the wire names: what stores keep and transports send. */
 export const Event = Schema.Struct({

@@ -74,16 +74,19 @@ export const uuidV7Millis = (uuid: string): number => Number.parseInt(uuid.repla
  * [0, 1) cannot reach 2^16. (Not `nextIntBetween(0, 0x10000)`: its upper bound is inclusive; not
  * `nextIntUnsafe`: from `Math.random` it is always odd, which fixed one bit in every 32.)
  */
-const randomBytes = Effect.fnUntraced(function* (n: number) {
-  const random = yield* Random.Random
-  const out = new Uint8Array(n)
-  for (let i = 0; i < n; i += 2) {
-    const word = Math.floor(random.nextDoubleUnsafe() * 0x10000) & 0xffff
-    out[i] = word >>> 8
-    if (i + 1 < n) out[i + 1] = word & 0xff
-  }
-  return out
-})
+const randomBytes = (n: number): Effect.Effect<Uint8Array> =>
+  // The fiber's Random read directly (as Random.next does): a generator per id cost more garbage
+  // than the id.
+  Effect.withFiber((fiber) => {
+    const random = fiber.getRef(Random.Random)
+    const out = new Uint8Array(n)
+    for (let i = 0; i < n; i += 2) {
+      const word = Math.floor(random.nextDoubleUnsafe() * 0x10000) & 0xffff
+      out[i] = word >>> 8
+      if (i + 1 < n) out[i + 1] = word & 0xff
+    }
+    return Effect.succeed(out)
+  })
 
 /** A fresh UUIDv7 at the Clock's current time. */
 export const nextUuidV7: Effect.Effect<string> = Effect.flatMap(Clock.currentTimeMillis, (ms) =>

@@ -151,6 +151,25 @@ describe("CommandHandler", () => {
     }
   )
 
+  it.effect("folds a stream longer than one read (pages of 1,000 events)", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const deposits = Array.from({ length: 2_500 }, () =>
+        makeEvent({
+          entity_type: stream.entity_type,
+          entity_id: stream.entity_id,
+          event_type: "account.deposited",
+          payload: { amount: 1 }
+        })
+      )
+      yield* handler.handle(stream, { type: "open", owner: "ada" })
+      yield* store.append({ raw: null, events: deposits, outbox: [] })
+      const result = yield* handler.handle(stream, { type: "withdraw", amount: 7 })
+      assert.deepStrictEqual(result.state, { open: true, balance: 2_493 })
+      assert.strictEqual(result.next_expected_revision, 2_501)
+    }).pipe(Effect.provide(MemoryEventStore.layerMemory))
+  )
+
   it.effect("by default it starts over 3 times", () => {
     const racing = racingStore(10)
     return Effect.gen(function* () {

@@ -156,7 +156,7 @@ const counter = Decider.make({
 })
 
 /** `connections` loops running `job(i)` for i < count, sharing one counter (as scenarios.ts's appenders do). */
-const loops = <A>(connections: number, count: number, job: (i: number) => Effect.Effect<A, unknown>) => {
+const loops = <A, R>(connections: number, count: number, job: (i: number) => Effect.Effect<A, unknown, R>) => {
   let next = 0
   return Effect.all(
     Array.from({ length: connections }, () =>
@@ -181,8 +181,9 @@ export const commands = (side: Side, count: number, connections: number) =>
       return withStore(layer, connections, (store) =>
         Effect.gen(function* () {
           const start = performance.now()
-          yield* loops(connections, count, (i) =>
-            handler.handle(counterStream(i), { n: 1 }).pipe(Effect.provideService(EventStore, store))
+          // The store provided once, as an application provides it, not once per command.
+          yield* loops(connections, count, (i) => handler.handle(counterStream(i), { n: 1 })).pipe(
+            Effect.provideService(EventStore, store)
           )
           return count / ((performance.now() - start) / 1000)
         })

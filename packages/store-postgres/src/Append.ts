@@ -32,6 +32,13 @@ export interface Prepared {
  * no text may be one PostgreSQL cannot store.
  */
 export const prepare = (batch: AppendBatch, operation = "append"): Effect.Effect<Prepared, StoreError> => {
+  // PostgreSQL would refuse U+0000 (and a lone surrogate in jsonb) and silently replace a lone
+  // surrogate in text: refused here, naming the field, as the memory store does.
+  const problem = appendBatchProblem(batch)
+  if (problem !== undefined) return Effect.fail(new StoreError({ operation, reason: problem, retryable: false }))
+  // One event and at most one outbox row (a command's usual append): nothing to de-duplicate.
+  if (batch.events.length <= 1 && batch.outbox.length <= 1)
+    return Effect.succeed({ unique: batch.events, repeated: [], outbox: batch.outbox })
   const seen = new Set<string>()
   const unique: Array<AppendBatch["events"][number]> = []
   const repeated: Array<EventId> = []
@@ -42,10 +49,6 @@ export const prepare = (batch: AppendBatch, operation = "append"): Effect.Effect
       unique.push(event)
     }
   }
-  // PostgreSQL would refuse U+0000 (and a lone surrogate in jsonb) and silently replace a lone
-  // surrogate in text: refused here, naming the field, as the memory store does.
-  const problem = appendBatchProblem(batch)
-  if (problem !== undefined) return Effect.fail(new StoreError({ operation, reason: problem, retryable: false }))
   const keys = new Set<string>()
   const outbox: Array<OutboxDraft> = []
   for (const draft of batch.outbox) {
@@ -204,6 +207,22 @@ export interface OutcomeRow {
 
 /** `append`'s report from a statement's `OutcomeRow` (undefined: no row). */
 export const toResult = (prepared: Prepared, row: OutcomeRow | undefined): AppendResult => {
+  // The usual case, every event of the batch fresh: no sets to build (appended ids are distinct
+  // ids of the batch, so as many of them as the batch has are all of them).
+  if (
+    row !== undefined &&
+    row.corrected === null &&
+    row.outdated === null &&
+    (row.appended?.length ?? 0) === prepared.unique.length
+  ) {
+    return {
+      appended: prepared.unique.map((e) => e.event_id),
+      duplicates: [...prepared.repeated],
+      corrected: [],
+      outdated: [],
+      outbox_rows: row.outbox_rows
+    }
+  }
   const fresh = new Set(row?.appended ?? [])
   const outdated = new Set(row?.outdated ?? [])
   const corrected = (row?.corrected ?? []).map((text): Correction => {

@@ -22,6 +22,7 @@ import {
   RawPayloadStore,
   type ReadStreamOptions,
   readStreamProblem,
+  type StoredEvent,
   StoreError,
   type StreamName,
   SubscriptionStore,
@@ -31,6 +32,7 @@ import {
 import { Context, type Duration, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Append from "./Append.ts"
+import * as DirectStatement from "./DirectStatement.ts"
 import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
 import { toStoreError } from "./PgErrors.ts"
 import * as Pglite from "./Pglite.ts"
@@ -96,6 +98,7 @@ export const makeStores = (
     const appendStatements = Append.statements(names)
     const streamStatements = StreamAppend.statements(names)
     const readStatements = StreamRead.statements(names)
+    const execute = DirectStatement.executorFor(sql)
     const notifications = Option.getOrUndefined(yield* Effect.serviceOption(PgNotifications))
     const wakeup = yield* Wakeup.make(sql, notifications, {
       channel: `sluice_${schema}`,
@@ -134,7 +137,7 @@ export const makeStores = (
       const outcome = yield* Append.retryingRaces(
         sql,
         "appendToStream",
-        StreamAppend.run(sql, streamStatements, stream, expected, { ...prepared, raw: batch.raw })
+        StreamAppend.run(execute, streamStatements, stream, expected, { ...prepared, raw: batch.raw })
       )
       if (!outcome.ok) {
         const actual = yield* StreamAppend.currentRevision(sql, names, stream).pipe(
@@ -168,18 +171,20 @@ export const makeStores = (
       return rows.map(toStoredEvent)
     })
 
-    const readStream = Effect.fn("PgEventStore.readStream")(function* (
+    // No span of its own (its statement has one): this runs for every command, and Effect.fn's
+    // span and stack traces cost more than decoding the rows.
+    const readStream = (
       stream: StreamName,
       options: ReadStreamOptions = {}
-    ) {
+    ): Effect.Effect<ReadonlyArray<StoredEvent>, StoreError> => {
       const problem = readStreamProblem(options)
       if (problem !== undefined)
-        return yield* new StoreError({ operation: "readStream", reason: problem, retryable: false })
-      const rows = yield* StreamRead.run(sql, readStatements, stream, options).pipe(
-        Effect.mapError(toStoreError("readStream"))
+        return Effect.fail(new StoreError({ operation: "readStream", reason: problem, retryable: false }))
+      return StreamRead.run(execute, readStatements, stream, options).pipe(
+        Effect.mapError(toStoreError("readStream")),
+        Effect.map((rows) => rows.map(toStoredEvent))
       )
-      return rows.map(toStoredEvent)
-    })
+    }
 
     const getRaw = Effect.fn("PgEventStore.getRaw")(function* (id: string) {
       const rows = yield* sql<RawRow>`
@@ -202,7 +207,7 @@ export const makeStores = (
     const eventStore = EventStore.of({
       append,
       appendToStream: (stream, batch, options) => appendToStream(stream, batch, options),
-      readStream: (stream, options) => readStream(stream, options),
+      readStream,
       transaction,
       getEvent: (id) => getEvent(id),
       readEvents,

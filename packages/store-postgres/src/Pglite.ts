@@ -14,6 +14,7 @@ import { PGlite } from "@electric-sql/pglite"
 import { Context, Effect, Layer, Semaphore, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, type SqlError } from "effect/sql"
+import * as DirectStatement from "./DirectStatement.ts"
 import { makeCompiler } from "./PgCompiler.ts"
 import { toSqlError } from "./PgErrors.ts"
 import { PgNotifications } from "./PgNotifications.ts"
@@ -139,6 +140,7 @@ export const fromInstance = (pg: PGlite) =>
       driver: "pglite",
       spanAttributes: [["db.system.name", "postgresql"]]
     })
+    DirectStatement.register(sql, (f) => semaphore.withPermit(f(connection)))
     const notifications = PgNotifications.of({
       listen: (channel, onNotify) =>
         Effect.acquireRelease(

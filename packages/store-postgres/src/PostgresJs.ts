@@ -7,6 +7,7 @@ import { Context, Duration, Effect, Layer, Redacted, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, type SqlError } from "effect/sql"
 import postgres from "postgres"
+import * as DirectStatement from "./DirectStatement.ts"
 import { makeCompiler } from "./PgCompiler.ts"
 import { toSqlError } from "./PgErrors.ts"
 import { PgNotifications } from "./PgNotifications.ts"
@@ -254,6 +255,7 @@ export const fromPool = (pg: postgres.Sql) =>
       driver: "postgres",
       spanAttributes: [["db.system.name", "postgresql"]]
     })
+    DirectStatement.register(sql, (f) => f(pooled))
     const notifications = PgNotifications.of({
       listen: (channel, onNotify) =>
         Effect.acquireRelease(

@@ -21,6 +21,7 @@ import {
   variantFor,
   variants
 } from "./Append.ts"
+import type { Execute } from "./DirectStatement.ts"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
 
@@ -120,17 +121,17 @@ const toRevision = (text: string | null): StreamRevision => (text === null ? "no
 
 /** Runs the statement for `expected` on a batch prepared by `Append.prepare` (`input`). */
 export const run = (
-  sql: SqlClient.SqlClient,
+  execute: Execute,
   statements: Statements,
   stream: StreamName,
   expected: ExpectedRevision,
   input: Input
 ): Effect.Effect<Outcome, SqlError.SqlError> => {
   const streamInput: StreamInput = { ...input, stream, expected: typeof expected === "number" ? expected : -1 }
-  const row = FixedStatement.execute<OutcomeRow & { ok: boolean; revision: string | null }, StreamInput>(
-    sql,
-    variantFor(statements[formOf(expected)], input),
-    streamInput
+  const statement = variantFor(statements[formOf(expected)], input)
+  const row = execute<OutcomeRow & { ok: boolean; revision: string | null }>(
+    statement.text,
+    statement.params(streamInput)
   )
   return Effect.map(row, (rows) => ({
     ok: rows[0]?.ok === true,

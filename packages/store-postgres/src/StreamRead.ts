@@ -4,7 +4,8 @@
  */
 import { defaultReadLimit, type ReadStreamOptions, type StreamName } from "@sluice/core"
 import type { Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import type { SqlError } from "effect/sql"
+import type { Execute } from "./DirectStatement.ts"
 import type { StoredEventRow } from "./Rows.ts"
 import type { TableNames } from "./Tables.ts"
 
@@ -27,13 +28,13 @@ export const statements = (t: TableNames): Statements => ({
 
 /** Reads the stream; `options` must already be checked (Stream.readStreamProblem). */
 export const run = (
-  sql: SqlClient.SqlClient,
+  execute: Execute,
   statements: Statements,
   stream: StreamName,
   options: ReadStreamOptions
 ): Effect.Effect<ReadonlyArray<StoredEventRow>, SqlError.SqlError> => {
   const backwards = options.direction === "backwards"
-  return sql.unsafe<StoredEventRow>(backwards ? statements.backwards : statements.forwards, [
+  return execute<StoredEventRow>(backwards ? statements.backwards : statements.forwards, [
     stream.entity_type,
     stream.entity_id,
     options.from ?? (backwards ? Number.MAX_SAFE_INTEGER : 0),

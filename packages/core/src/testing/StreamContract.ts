@@ -234,6 +234,35 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   {
+    name: "readStream inside a transaction reads what the transaction appended, and nothing once it rolled back",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const stream = freshStream()
+        const [first, second] = [eventOf(stream), eventOf(stream)]
+        const failed = yield* store
+          .transaction(
+            Effect.gen(function* () {
+              yield* appendTo(stream, [first], "no_stream")
+              yield* check.equal(yield* revisionsOf(stream), [[0, first.event_id]], "the transaction's own event")
+              yield* appendTo(stream, [second], 0)
+              yield* check.equal(
+                yield* revisionsOf(stream),
+                [
+                  [0, first.event_id],
+                  [1, second.event_id]
+                ],
+                "both of its events"
+              )
+              return yield* Effect.fail("rolled back" as const)
+            })
+          )
+          .pipe(Effect.flip)
+        yield* check.equal(failed, "rolled back", "the caller's error")
+        yield* check.equal(yield* revisionsOf(stream), [], "nothing after the rollback")
+      })
+  },
+  {
     name: "readStream reads forwards or backwards, from a revision, up to a limit",
     run: () =>
       Effect.gen(function* () {
