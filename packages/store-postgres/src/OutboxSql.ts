@@ -61,7 +61,7 @@ export const claim = (
 // Only the columns a claimed row does not already know come back (ClaimRow): its status is
 // pending, its lease owner the claimer, it has no delivered_at. The payload comes back as its JSON
 // text, decoded only if the event is read (Rows.toClaimed): each column converted on both sides
-// costs the drain (measured: 1.25x the rows per second without those columns and the decoding).
+// costs the drain (measured on the bare statements, 2 workers: 1.22-1.33x the rows per second).
 const claimStatement = (t: TableNames, asyncCommit: boolean) =>
   FixedStatement.make<ClaimOptions>((p) => {
     const routes = p((o) => o.routes ?? null)
