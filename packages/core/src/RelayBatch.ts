@@ -102,9 +102,13 @@ class Progress {
   }
 }
 
+// `event` stays a getter: a store may decode the event only when it is read (PgOutbox does), and a
+// transport that only forwards other fields never reads it.
 const envelopeOf = (claimed: Claimed): Envelope => ({
   outbox_id: claimed.entry.outbox_id,
-  event: claimed.event,
+  get event() {
+    return claimed.event
+  },
   route: claimed.entry.route,
   topic: claimed.entry.topic,
   attempt: claimed.entry.attempts + 1

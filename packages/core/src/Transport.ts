@@ -26,6 +26,10 @@ import type { OutboxId } from "./Outbox.ts"
 /** One event on its way to one route. */
 export interface Envelope {
   readonly outbox_id: OutboxId
+  /**
+   * A store may decode it when first read (the relay's envelopes pass it through as a getter):
+   * a transport that does not need the event's fields should not read it.
+   */
   readonly event: Event
   readonly route: string
   readonly topic: string

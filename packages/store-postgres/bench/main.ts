@@ -15,7 +15,7 @@ import { join } from "node:path"
 import { closePglite, median } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
 import { drainRss, idleRss } from "./rss.ts"
-import { type Driver, drain, ingest, latency } from "./scenarios.ts"
+import { type Driver, drain, drainAtRunnerDefaults, ingest, latency, runnerRelayDefaults } from "./scenarios.ts"
 import { appendToStream, commands, readStreams } from "./streamScenarios.ts"
 import { catchUp } from "./subscriptions.ts"
 import { type WebhookLoad, type WebhookRun, webhook } from "./webhook.ts"
@@ -194,6 +194,11 @@ export const main = async (resultsDir: string) => {
       drain("postgres", s, drainRows, batch, workers)
     )
   }
+  await measure(
+    `relay drain ${drainRows} rows at the runner's defaults (batch ${runnerRelayDefaults.batchSize}, ${runnerRelayDefaults.workers} workers)`,
+    "postgres",
+    (s) => drainAtRunnerDefaults(s, drainRows)
+  )
   // Streams: 1 event per transaction with an exact expected revision; a command (read 20 events,
   // fold, decide, append with the revision read); whole 100-event streams read.
   for (const [events, connections] of [

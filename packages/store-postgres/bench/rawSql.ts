@@ -23,6 +23,9 @@ const appendStatements = Append.statements({
   streams: "streams"
 }).withRaw
 
+// The lease-based claim as the store sent it before it trimmed its columns (every outbox column, the
+// payload as jsonb, all decoded by the driver): kept as is, the fixed reference the relay's drain
+// target is stated against, so the drain rows' ratio can exceed 1.
 const CLAIM = `
 WITH claimed AS (
   UPDATE outbox o

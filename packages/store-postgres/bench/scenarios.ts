@@ -4,7 +4,7 @@
  * schema; only the measured part is inside the clock.
  */
 import { delivered, EventStore, OutboxQueue, Relay, type Route, Transports } from "@sluice/core"
-import { Context, Effect, Fiber, Layer } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { PgEventStore } from "../src/index.ts"
 import { makeBatches } from "./data.ts"
@@ -176,6 +176,70 @@ export const drain = (driver: Driver, side: "sluice" | "raw", rows: number, batc
     const total = await Raw.drainOnce(query, "bench", batch, "w0")
     if (total !== rows) throw new Error("raw drain lost rows")
     return rows / ((performance.now() - start) / 1000)
+  })
+
+/**
+ * The relay options `sluice run` starts with when the config's `relay` section is empty
+ * (apps/runner/src/Config.ts RelayConfig, turned into options by Run.ts); keep them in step.
+ */
+export const runnerRelayDefaults = {
+  workers: 2,
+  batchSize: 500,
+  lease: "30 seconds",
+  pollInterval: "1 second",
+  gracePeriod: "10 seconds"
+} as const
+
+/**
+ * Rows per second draining `rows` pending rows as `sluice run` would with its default relay settings:
+ * `Relay.start` (the loop the runner's pipeline runs: workers that wait for work when a claim comes
+ * back short) with the runner's defaults, timed until the no-op transport has seen every row. The
+ * reference drains with the same batch size and number of workers.
+ */
+export const drainAtRunnerDefaults = (side: "sluice" | "raw", rows: number) =>
+  withSchema("postgres", "drain_defaults", async (schema) => {
+    await prefill("postgres", schema, rows)
+    const { workers, batchSize } = runnerRelayDefaults
+    if (side === "raw") {
+      const { sql, query } = rawPg(schema, workers)
+      await Promise.all(Array.from({ length: workers }, () => sql.unsafe(WARM)))
+      const start = performance.now()
+      const counts = await Promise.all(
+        Array.from({ length: workers }, (_, n) => Raw.drainOnce(query, "bench", batchSize, `w${n}`))
+      )
+      const rate = rows / ((performance.now() - start) / 1000)
+      await sql.end()
+      if (counts.reduce((a, b) => a + b, 0) !== rows) throw new Error("raw drain lost rows")
+      return rate
+    }
+    const layer = await storeLayer("postgres", schema)
+    return withStore(layer, workers, (_, queue) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const done = yield* Deferred.make<void>()
+          let seen = 0
+          const counting = Transports.layerOf({
+            name: "noop",
+            publish: (envs) =>
+              Effect.sync(() => {
+                seen += envs.length
+                if (seen >= rows) Deferred.doneUnsafe(done, Effect.void)
+                return envs.map(() => delivered)
+              })
+          })
+          const start = performance.now()
+          const relay = yield* Relay.start({ routes: [route], owner: "bench", ...runnerRelayDefaults }).pipe(
+            Effect.provideService(OutboxQueue, queue),
+            Effect.provide(counting)
+          )
+          yield* Deferred.await(done)
+          const rate = rows / ((performance.now() - start) / 1000)
+          // The last batch's results are recorded before the relay stops.
+          yield* relay.stop
+          return rate
+        })
+      )
+    )
   })
 
 /**

@@ -20,7 +20,7 @@ import { DateTime, Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import * as OutboxSql from "./OutboxSql.ts"
 import { toStoreError } from "./PgErrors.ts"
-import { toEntry, toEvent } from "./Rows.ts"
+import { toClaimed, toEntry } from "./Rows.ts"
 import { tableNames, tables } from "./Tables.ts"
 import * as Wakeup from "./Wakeup.ts"
 
@@ -82,7 +82,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
   const claim = Effect.fnUntraced(function* (options: ClaimOptions) {
     if (options.limit <= 0 || options.routes?.length === 0) return []
     const rows = yield* OutboxSql.claim(sql, outboxStatements, options).pipe(Effect.mapError(toStoreError("claim")))
-    return rows.map((row) => ({ entry: toEntry(row), event: toEvent(row) }))
+    return rows.map((row) => toClaimed(row, options.owner))
   })
 
   const complete = Effect.fnUntraced(function* (results: ReadonlyArray<Completion>) {

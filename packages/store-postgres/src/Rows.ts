@@ -4,6 +4,7 @@
  * numbers), so this file only has to deal with Dates, JSON and nulls.
  */
 import type {
+  Claimed,
   Event,
   EventId,
   OutboxEntry,
@@ -46,6 +47,26 @@ export interface EventRow {
   readonly payload: Event["payload"]
   /** Null but on corrections. */
   readonly supersedes: string | null
+}
+
+/**
+ * A claimed row (OutboxSql's claim): the outbox columns a claim does not already know, and the
+ * event's, its payload as JSON text.
+ */
+export interface ClaimRow extends Omit<EventRow, "payload"> {
+  readonly outbox_id: string
+  readonly route: string
+  readonly topic: string
+  readonly attempts: number
+  readonly next_attempt_at: Date
+  readonly lease_token: string
+  readonly lease_expires_at: Date
+  readonly last_error: string | null
+  readonly ordering_key: string | null
+  readonly replays: number
+  readonly created_at: Date
+  /** The payload's JSON text. */
+  readonly payload: string
 }
 
 export interface StoredEventRow extends EventRow {
@@ -103,6 +124,35 @@ export const toEvent = (row: EventRow): Event => {
   // spread in: the spread cost a fifth of the row's allocation on every read.
   if (row.supersedes !== null) event.supersedes = row.supersedes as EventId
   return event
+}
+
+/**
+ * A claimed row for the relay. The event is decoded when first read: a transport that reads only
+ * the envelope's other fields never pays for parsing its payload (read again, it is the same object).
+ */
+export const toClaimed = (row: ClaimRow, owner: string): Claimed => {
+  let event: Event | undefined
+  return {
+    entry: {
+      outbox_id: row.outbox_id as OutboxId,
+      event_id: row.event_id as EventId,
+      route: row.route,
+      topic: row.topic,
+      status: "pending",
+      attempts: row.attempts,
+      next_attempt_at: utc(row.next_attempt_at),
+      lease: { owner, token: row.lease_token, expires_at: utc(row.lease_expires_at) },
+      last_error: row.last_error,
+      ordering_key: row.ordering_key,
+      replays: row.replays,
+      created_at: utc(row.created_at),
+      delivered_at: null
+    },
+    get event() {
+      event ??= toEvent({ ...row, payload: JSON.parse(row.payload) as Event["payload"] })
+      return event
+    }
+  }
 }
 
 export const toStoredEvent = (row: StoredEventRow): StoredEvent => ({
