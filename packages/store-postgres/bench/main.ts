@@ -99,7 +99,7 @@ const measure = async (name: string, driver: Driver, f: (side: Side) => Promise<
   await isolated(async () => {
     const { sluice, raw } = await sample(f)
     console.error(
-      `  ${driver} ${peer ?? ""} ${name}: sluice ${Math.round(median(sluice))}, ${peer ?? "raw"} ${Math.round(median(raw))}`
+      `  ${[driver, peer, name].filter((x) => x !== undefined).join(" ")}: sluice ${Math.round(median(sluice))}, ${peer ?? "raw"} ${Math.round(median(raw))}`
     )
     return [{ driver, name, unit: "events/s", sluice, raw, ...(peer === undefined ? {} : { peer }) }]
   })
