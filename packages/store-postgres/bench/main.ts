@@ -6,14 +6,18 @@
  * scenario inherits another's heap, JIT state or connections: measured after the drains in one
  * process, the latency p99 of both sides grew by 20-50%. Writes bench/results/<timestamp>.json and
  * prints a table. BENCH_ONLY (comma-separated substrings, any case, e.g. "latency,pglite relay" or
- * "rss") runs only the rows whose "<driver> <scenario>" contains one of them. The "runner ... RSS"
- * rows are the memory of the real runner process (rss.ts), without a reference.
+ * "rss") runs only the rows whose "<driver> <scenario>" contains one of them ("<driver> peers <peer>
+ * <scenario>" for the peer rows, so "peers" or "graphile" select those). The "runner ... RSS"
+ * rows are the memory of the real runner process (rss.ts), without a reference. The peer rows
+ * (peers.ts) set the relay at the runner's defaults against graphile-worker and pg-boss, each in the
+ * reference's place, and print as a table of their own.
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { closePglite, median } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
+import { peerDrain, peerLabel, peerSetups, runnerDefaultsLabel, sluiceAtRunnerDefaults } from "./peers.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import { type Driver, drain, drainAtRunnerDefaults, ingest, latency, runnerRelayDefaults } from "./scenarios.ts"
 import { appendToStream, commands, readStreams } from "./streamScenarios.ts"
@@ -25,8 +29,10 @@ interface Row {
   readonly name: string
   readonly unit: "events/s" | "ms" | "MB"
   readonly sluice: ReadonlyArray<number>
-  /** The raw-SQL reference's runs; none for the runner's memory rows. */
+  /** The reference's runs (the raw SQL, or the peer's); none for the runner's memory rows. */
   readonly raw?: ReadonlyArray<number>
+  /** For a row against a peer job queue (peers.ts): which, e.g. "pg-boss 12.38.1". */
+  readonly peer?: string
 }
 
 const runs = Number(process.env.BENCH_RUNS ?? 3)
@@ -39,8 +45,9 @@ const only = (process.env.BENCH_ONLY ?? "")
   .split(",")
   .map((s) => s.trim().toLowerCase())
   .filter((s) => s !== "")
-const selected = (driver: Driver, name: string) =>
-  only.length === 0 || only.some((s) => `${driver} ${name}`.toLowerCase().includes(s))
+const selected = (driver: Driver, name: string, peer?: string) =>
+  only.length === 0 ||
+  only.some((s) => `${driver} ${peer === undefined ? "" : `peers ${peer} `}${name}`.toLowerCase().includes(s))
 const rows: Array<Row> = []
 
 // Which scenario this process runs: all of them (the parent, which delegates each to a child) or one.
@@ -88,12 +95,14 @@ const sample = async <A>(f: (side: Side) => Promise<A>) => {
 }
 
 /** Measures one throughput row (unless BENCH_ONLY leaves it out) and adds it to `rows`. */
-const measure = async (name: string, driver: Driver, f: (side: Side) => Promise<number>) => {
-  if (!selected(driver, name)) return
+const measure = async (name: string, driver: Driver, f: (side: Side) => Promise<number>, peer?: string) => {
+  if (!selected(driver, name, peer)) return
   await isolated(async () => {
     const { sluice, raw } = await sample(f)
-    console.error(`  ${driver} ${name}: sluice ${Math.round(median(sluice))}, raw ${Math.round(median(raw))}`)
-    return [{ driver, name, unit: "events/s", sluice, raw }]
+    console.error(
+      `  ${[driver, peer, name].filter((x) => x !== undefined).join(" ")}: sluice ${Math.round(median(sluice))}, ${peer ?? "raw"} ${Math.round(median(raw))}`
+    )
+    return [{ driver, name, unit: "events/s", sluice, raw, ...(peer === undefined ? {} : { peer }) }]
   })
 }
 
@@ -182,10 +191,12 @@ export const main = async (resultsDir: string) => {
   await measure("ingest, 1 event/transaction, 16 connections", "postgres", (s) => ingest("postgres", s, n(8000), 1, 16))
   await measure("ingest, batches of 100, 2 connections", "postgres", (s) => ingest("postgres", s, n(40_000), 100, 2))
   await measure("ingest, batches of 1000, 2 connections", "postgres", (s) => ingest("postgres", s, n(50_000), 1000, 2))
-  const drainRows = n(50_000)
+  // The relay drains as many rows as the peers below drain jobs.
+  const drainRows = n(100_000)
   for (const [batch, workers] of [
     [100, 1],
     [500, 1],
+    [500, 2],
     [1000, 1],
     [1000, 2],
     [1000, 4]
@@ -199,6 +210,17 @@ export const main = async (resultsDir: string) => {
     "postgres",
     (s) => drainAtRunnerDefaults(s, drainRows)
   )
+  // Peers: the relay at the runner's defaults against each peer draining as many jobs (peers.ts).
+  for (const setup of peerSetups) {
+    const peer = peerLabel(setup.options.peer)
+    const window = setup.windowSeconds === undefined ? "" : `, the peer timed over its first ${setup.windowSeconds} s`
+    await measure(
+      `drain ${drainRows} jobs${window}: ${setup.settings}`,
+      "postgres",
+      (s) => (s === "sluice" ? sluiceAtRunnerDefaults(drainRows) : peerDrain(setup, drainRows)),
+      peer
+    )
+  }
   // Streams: 1 event per transaction with an exact expected revision; a command (read 20 events,
   // fold, decide, append with the revision read); whole 100-event streams read.
   for (const [events, connections] of [
@@ -302,19 +324,38 @@ export const main = async (resultsDir: string) => {
         ? `${x.toFixed(1)} ms`
         : unit === "MB"
           ? `${Math.round(x)} MB`
-          : `${Math.round(x).toLocaleString("en-US")}/s`
+          : x < 10
+            ? `${x.toFixed(1)}/s`
+            : `${Math.round(x).toLocaleString("en-US")}/s`
+  const ratio = ({ ratio: x }: (typeof table)[number]) =>
+    x === null ? "-" : x >= 100 ? `${Math.round(x).toLocaleString("en-US")}x` : `${x.toFixed(2)}x`
   const lines = [
     "| store | scenario | Sluice | raw SQL | ratio |",
     "|---|---|---:|---:|---:|",
-    ...table.map(
-      (r) =>
-        `| ${r.driver} | ${r.name} | ${fmt(r.median.sluice, r.unit)} | ${fmt(r.median.raw, r.unit)} | ${r.ratio === null ? "-" : `${r.ratio.toFixed(2)}x`} |`
-    )
+    ...table
+      .filter((r) => r.peer === undefined)
+      .map(
+        (r) =>
+          `| ${r.driver} | ${r.name} | ${fmt(r.median.sluice, r.unit)} | ${fmt(r.median.raw, r.unit)} | ${ratio(r)} |`
+      )
   ]
+  const peers = table.filter((r) => r.peer !== undefined)
+  if (peers.length > 0)
+    lines.push(
+      "",
+      `Peers on the same PostgreSQL, no-op handler. Sluice: ${runnerDefaultsLabel} (the runner's defaults).`,
+      "",
+      "| peer | scenario | Sluice | peer | Sluice / peer |",
+      "|---|---|---:|---:|---:|",
+      ...peers.map(
+        (r) =>
+          `| ${r.peer} | ${r.name} | ${fmt(r.median.sluice, r.unit)} | ${fmt(r.median.raw, r.unit)} | ${ratio(r)} |`
+      )
+    )
   console.log(lines.join("\n"))
   const seconds = (performance.now() - started) / 1000
   console.log(
-    `\n${runs} runs per row (median), ${seconds.toFixed(0)} s total. Ratio: Sluice / raw (latency: raw / Sluice).`
+    `\n${runs} runs per row (median), ${seconds.toFixed(0)} s total. Ratio: Sluice / raw or peer (latency: raw / Sluice).`
   )
   mkdirSync(resultsDir, { recursive: true })
   const stamp = new Date().toISOString().replace(/[:.]/g, "-")
