@@ -9,17 +9,25 @@
  * "rss") runs only the rows whose "<driver> <scenario>" contains one of them ("<driver> peers <peer>
  * <scenario>" for the peer rows, so "peers" or "graphile" select those). The "runner ... RSS"
  * rows are the memory of the real runner process (rss.ts), without a reference. The peer rows
- * (peers.ts) set the relay at the runner's defaults against graphile-worker and pg-boss, each in the
+ * (bench/peers/peers.ts) set the relay at the runner's defaults against graphile-worker and pg-boss, each in the
  * reference's place, and print as a table of their own.
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { peerDrain, peerLabel, peerSetups } from "@sluice/bench-peers"
 import { closePglite, median } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
-import { peerDrain, peerLabel, peerSetups, runnerDefaultsLabel, sluiceAtRunnerDefaults } from "./peers.ts"
 import { drainRss, idleRss } from "./rss.ts"
-import { type Driver, drain, drainAtRunnerDefaults, ingest, latency, runnerRelayDefaults } from "./scenarios.ts"
+import {
+  type Driver,
+  drain,
+  drainAtRunnerDefaults,
+  ingest,
+  latency,
+  runnerDefaultsLabel,
+  runnerRelayDefaults
+} from "./scenarios.ts"
 import { appendToStream, commands, readStreams } from "./streamScenarios.ts"
 import { catchUp } from "./subscriptions.ts"
 import { type WebhookLoad, type WebhookRun, webhook } from "./webhook.ts"
@@ -31,7 +39,7 @@ interface Row {
   readonly sluice: ReadonlyArray<number>
   /** The reference's runs (the raw SQL, or the peer's); none for the runner's memory rows. */
   readonly raw?: ReadonlyArray<number>
-  /** For a row against a peer job queue (peers.ts): which, e.g. "pg-boss 12.38.1". */
+  /** For a row against a peer job queue (bench/peers/peers.ts): which, e.g. "pg-boss 12.38.1". */
   readonly peer?: string
 }
 
@@ -210,14 +218,14 @@ export const main = async (resultsDir: string) => {
     "postgres",
     (s) => drainAtRunnerDefaults(s, drainRows)
   )
-  // Peers: the relay at the runner's defaults against each peer draining as many jobs (peers.ts).
+  // Peers: the relay at the runner's defaults against each peer draining as many jobs (bench/peers/peers.ts).
   for (const setup of peerSetups) {
     const peer = peerLabel(setup.options.peer)
     const window = setup.windowSeconds === undefined ? "" : `, the peer timed over its first ${setup.windowSeconds} s`
     await measure(
       `drain ${drainRows} jobs${window}: ${setup.settings}`,
       "postgres",
-      (s) => (s === "sluice" ? sluiceAtRunnerDefaults(drainRows) : peerDrain(setup, drainRows)),
+      (s) => (s === "sluice" ? drainAtRunnerDefaults("sluice", drainRows) : peerDrain(setup, drainRows)),
       peer
     )
   }

@@ -341,3 +341,6 @@ export const latency = (side: "sluice" | "raw", rate: number, events: number) =>
     const lags = [...committed].map(([id, at]) => published.get(id)! - at)
     return { p50: percentile(lags, 50), p99: percentile(lags, 99) }
   })
+
+/** The runner's relay defaults as the peer rows name Sluice's side. */
+export const runnerDefaultsLabel = `relay, batch ${runnerRelayDefaults.batchSize}, ${runnerRelayDefaults.workers} workers, 1 process`

@@ -12,15 +12,11 @@ import { readFileSync } from "node:fs"
 import { Logger, makeWorkerUtils } from "graphile-worker"
 import { PgBoss, type WorkOptions } from "pg-boss"
 import postgres from "postgres"
-import { databaseUrl, schemaName, sleep } from "./harness.ts"
-import { drainAtRunnerDefaults, runnerRelayDefaults } from "./scenarios.ts"
 
-/**
- * Sluice's side of every peer row: `Relay.start` with the runner's defaults (scenarios.ts
- * `runnerRelayDefaults`, in one process), as `sluice run` drains.
- */
-export const sluiceAtRunnerDefaults = (jobs: number): Promise<number> => drainAtRunnerDefaults("sluice", jobs)
-export const runnerDefaultsLabel = `relay, batch ${runnerRelayDefaults.batchSize}, ${runnerRelayDefaults.workers} workers, 1 process`
+const databaseUrl: string = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+let counter = 0
+const schemaName = (name: string): string => `bench_${name}_${process.pid}_${++counter}`
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export type PeerName = "graphile-worker" | "pg-boss"
 
@@ -52,13 +48,13 @@ export interface PeerSetup {
   readonly windowSeconds?: number
 }
 
-const devDependencies = (
-  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-    devDependencies: Record<string, string>
+const dependencies = (
+  JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as {
+    dependencies: Record<string, string>
   }
-).devDependencies
+).dependencies
 /** The peer and its version as package.json pins it, e.g. "graphile-worker 0.18.0". */
-export const peerLabel = (peer: PeerName) => `${peer} ${devDependencies[peer]}`
+export const peerLabel = (peer: PeerName) => `${peer} ${dependencies[peer]}`
 
 /** The rows: each peer tuned (the best found on the 2-core machine, see the README) and at its defaults. */
 export const peerSetups: ReadonlyArray<PeerSetup> = [
