@@ -8,16 +8,11 @@
  */
 import { Clock, Deferred, Duration, Effect, Fiber, type Scope } from "effect"
 import { StoreError } from "./EventStore.ts"
+import { redeliveryAnnotations } from "./internal/DeliveryAnnotations.ts"
 import * as DueTimes from "./internal/DueTimes.ts"
 import { countOption, durationOption } from "./OptionError.ts"
 import { OutboxQueue } from "./OutboxQueue.ts"
-import {
-  type BatchFailedError,
-  type BatchReport,
-  InterruptedPublishReason,
-  redeliveryAnnotations,
-  runBatch
-} from "./RelayBatch.ts"
+import { type BatchFailedError, type BatchReport, InterruptedPublishReason, runBatch } from "./RelayBatch.ts"
 import { type RelayOptions, type Settings, settingsOf } from "./RelaySettings.ts"
 import type { Transports } from "./Transports.ts"
 

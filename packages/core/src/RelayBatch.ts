@@ -6,6 +6,7 @@
  */
 import { Cause, Clock, Context, Data, DateTime, Duration, Effect, Metric, Random } from "effect"
 import { StoreError } from "./EventStore.ts"
+import { deliveryAnnotations, redeliveryAnnotations } from "./internal/DeliveryAnnotations.ts"
 import { forPublishing } from "./internal/RoutePublishing.ts"
 import * as Metrics from "./Metrics.ts"
 import { type Claimed, Completion, OutboxQueue } from "./OutboxQueue.ts"
@@ -64,27 +65,6 @@ export class BatchFailedError extends Data.TaggedError("BatchFailedError")<{
  */
 export const InterruptedPublishReason = Context.Reference<string>("sluice/relay/InterruptedPublishReason", {
   defaultValue: () => "publish interrupted before its outcomes were known"
-})
-
-/** The log annotations of one delivery: `outbox_id` is what `sluice dlq show/replay` take. */
-export const deliveryAnnotations = (envelope: Envelope) => ({
-  outbox_id: envelope.outbox_id,
-  event_id: envelope.event.event_id,
-  event_type: envelope.event.event_type,
-  trace_id: envelope.event.trace_id,
-  attempt: envelope.attempt,
-  route: envelope.route,
-  topic: envelope.topic
-})
-
-/** Ids listed in one log line at most; the count says how many there are in all. */
-const listedIds = 20
-
-/** The annotations naming rows that will be delivered again: a count and at most 20 of each id. */
-export const redeliveryAnnotations = (envelopes: ReadonlyArray<Envelope>) => ({
-  redelivered: envelopes.length,
-  outbox_ids: envelopes.slice(0, listedIds).map((e) => e.outbox_id),
-  event_ids: envelopes.slice(0, listedIds).map((e) => e.event.event_id)
 })
 
 /** How far one route's publish got: what an interruption must count as attempted. */
