@@ -9,7 +9,7 @@ const packages = ["core", "store-postgres", "plugin-yfinance", "transport-http",
  * statement or a spawned process can take seconds. A hang still fails, later. Shared resources start
  * in `beforeAll` with their own timeout (e.g. store-postgres/test/utils.ts `sharedPglite`).
  */
-const io = new Set(["store-postgres", "transport-http", "runner", "examples"])
+const io = new Set(["store-postgres", "transport-http", "runner", "examples", "repo"])
 // The others only compute, but share the machine with several test files at once (see `workers`):
 // a property test that takes 2 s alone may take 10 on a busy machine.
 const timeouts = (name: string) =>
@@ -34,7 +34,7 @@ export default defineConfig({
       })),
       { test: { name: "runner", root: "apps/runner", include: ["test/**/*.test.ts"], ...timeouts("runner") } },
       { test: { name: "examples", root: "examples", include: ["*.test.ts"], ...timeouts("examples") } },
-      { test: { name: "repo", root: "scripts", include: ["*.test.ts"] } }
+      { test: { name: "repo", root: "scripts", include: ["*.test.ts"], ...timeouts("repo") } }
     ]
   }
 })
