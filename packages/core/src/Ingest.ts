@@ -270,6 +270,7 @@ export const run = (source: Source, router: Router, options: RunOptions): Effect
     const maxBackoff = Duration.toMillis(
       durationOption("ingest", "maxBackoff", options.maxBackoff ?? "5 minutes", { least: 1, infinite: true })
     )
+    yield* Metrics.initialiseSource(source.name)
     let failures = 0
     while (true) {
       const result = yield* tick(source, router).pipe(

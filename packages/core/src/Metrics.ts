@@ -1,8 +1,11 @@
 /**
- * The metrics every pipeline step updates. Names follow Prometheus conventions; labels are the
- * source or route, never an event id (unbounded label values would exhaust memory).
+ * The metrics every pipeline step updates. Names follow Prometheus' naming and instrumentation
+ * guidelines: base units (`_seconds`), one label set per family (the source, route or subscription,
+ * never an event id: unbounded label values would exhaust memory), and every series a running
+ * source, relay or subscription can update exists from its start at 0 (`initialise*`), so
+ * `increase()` sees the first failure.
  */
-import { Metric } from "effect"
+import { Effect, Metric } from "effect"
 
 export const rawPayloads = Metric.counter("sluice_raw_payloads_total", {
   description: "Raw payloads stored (including those that failed to transform)"
@@ -31,13 +34,15 @@ export const deadLettered = Metric.counter("sluice_dead_lettered_total", { descr
 export const staleCompletions = Metric.counter("sluice_stale_completions_total", {
   description: "Results refused because the worker's lease had expired or been taken over"
 })
-export const publishDuration = Metric.histogram("sluice_publish_duration_ms", {
-  description: "Time a transport took to publish one batch, in milliseconds",
-  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 14 })
+export const publishDuration = Metric.histogram("sluice_publish_duration_seconds", {
+  description: "Time a transport took to publish one batch, in seconds",
+  // 1 ms to ~8 s
+  boundaries: Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 14 })
 })
-export const deliveryLag = Metric.histogram("sluice_delivery_lag_ms", {
-  description: "Time from an outbox row's creation to its delivery, in milliseconds",
-  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 20 })
+export const deliveryLag = Metric.histogram("sluice_delivery_lag_seconds", {
+  description: "Time from an outbox row's creation to its delivery, in seconds",
+  // 1 ms to ~9 min
+  boundaries: Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 20 })
 })
 
 export const subscriptionEvents = Metric.counter("sluice_subscription_events_total", {
@@ -80,3 +85,37 @@ export const forRoute = <I, S>(metric: Metric.Metric<I, S>, route: string): Metr
 /** Labels a metric with a subscription name. */
 export const forSubscription = <I, S>(metric: Metric.Metric<I, S>, subscription: string): Metric.Metric<I, S> =>
   withLabel(metric, "subscription", subscription)
+
+/** Every counter labelled by source. */
+const sourceMetrics = [
+  rawPayloads,
+  eventsIngested,
+  eventsDuplicate,
+  eventsCorrected,
+  eventsOutdated,
+  transformFailures,
+  fetchFailures
+]
+/** Every counter and histogram labelled by route. */
+const routeMetrics: ReadonlyArray<Metric.Metric<never, unknown>> = [
+  delivered,
+  retried,
+  deadLettered,
+  publishDuration,
+  deliveryLag
+]
+const subscriptionMetrics = [subscriptionEvents, subscriptionBatchFailures]
+
+// Reading a series registers it: counters at 0, histograms with no observations.
+const touch = (metrics: ReadonlyArray<Metric.Metric<never, unknown>>) =>
+  Effect.forEach(metrics, (metric) => Metric.value(metric), { discard: true })
+
+/** Registers a source's series at 0 (an ingest loop does it when it starts). */
+export const initialiseSource = (source: string): Effect.Effect<void> =>
+  touch(sourceMetrics.map((metric) => forSource(metric, source)))
+/** Registers each route's series at 0, and the unlabelled stale-completion counter (a relay does it when it starts). */
+export const initialiseRoutes = (routes: ReadonlyArray<string>): Effect.Effect<void> =>
+  touch([staleCompletions, ...routes.flatMap((route) => routeMetrics.map((metric) => forRoute(metric, route)))])
+/** Registers a subscription's series at 0 (a subscription does it when it starts). */
+export const initialiseSubscription = (subscription: string): Effect.Effect<void> =>
+  touch(subscriptionMetrics.map((metric) => forSubscription(metric, subscription)))

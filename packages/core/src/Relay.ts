@@ -10,6 +10,7 @@ import { Clock, Deferred, Duration, Effect, Fiber, type Scope } from "effect"
 import { StoreError } from "./EventStore.ts"
 import { redeliveryAnnotations } from "./internal/DeliveryAnnotations.ts"
 import * as DueTimes from "./internal/DueTimes.ts"
+import * as Metrics from "./Metrics.ts"
 import { countOption, durationOption } from "./OptionError.ts"
 import { OutboxQueue } from "./OutboxQueue.ts"
 import { type BatchFailedError, type BatchReport, InterruptedPublishReason, runBatch } from "./RelayBatch.ts"
@@ -103,6 +104,7 @@ export const start = (
       infinite: true
     })
     const workers = countOption("relay", "workers", options.workers, 1)
+    yield* Metrics.initialiseRoutes(options.routes.map((route) => route.name))
     // Which workers only wait (idle, or after a failed batch): stopping interrupts those, as no
     // batch of theirs is in flight. Cheaper than racing every wait against a stop signal: two more
     // fibers on the way from each wake-up to the claim.

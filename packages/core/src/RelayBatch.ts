@@ -130,7 +130,7 @@ const publishRoute = (
       })
     )
     const took = (yield* Clock.currentTimeMillis) - start
-    yield* Metric.update(Metrics.forRoute(Metrics.publishDuration, envelopes[0]?.route ?? ""), took)
+    yield* Metric.update(Metrics.forRoute(Metrics.publishDuration, envelopes[0]?.route ?? ""), took / 1000)
     if (outcomes.length !== envelopes.length) {
       return envelopes.map(() =>
         retryable(`transport ${transportName} returned ${outcomes.length} outcomes for ${envelopes.length} envelopes`)
@@ -230,7 +230,7 @@ const record = (
         )
       } else if (completion._tag === "Delivered") {
         counts.delivered++
-        lags.push(now - DateTime.toEpochMillis(createdAt.get(completion.outbox_id)!))
+        lags.push((now - DateTime.toEpochMillis(createdAt.get(completion.outbox_id)!)) / 1000)
       } else if (completion._tag === "Retry") {
         counts.retried++
         counts.retriesDueAt.push(recordedAt + completion.delay_ms)

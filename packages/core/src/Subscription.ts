@@ -157,6 +157,7 @@ export const start = <E, R>(
   Effect.gen(function* () {
     const settings = settingsOf(options)
     const store = yield* SubscriptionStore
+    yield* Metrics.initialiseSubscription(settings.name)
     // Registered before the first read: a commit landing while a batch is read is kept for the next wait.
     const listener = yield* store.listen
     let stopped = false
