@@ -27,6 +27,8 @@ export interface AdminOptions {
   readonly hosts: Guards.HostRule
   /** Subscribers to report even before their first checkpoint (the config's projections). @default [] */
   readonly subscribers?: ReadonlyArray<string> | undefined
+  /** Routes whose backlog gauges read 0 before any of their rows is written (the config's). @default [] */
+  readonly routes?: ReadonlyArray<string> | undefined
 }
 
 type Response = HttpServerResponse.HttpServerResponse
@@ -135,7 +137,7 @@ export const routes = (options: AdminOptions) =>
       // Set where the store was opened by StoreLayer (the runner); a store given otherwise has none.
       const migrations = Option.getOrUndefined(yield* Effect.serviceOption(MigrationState))
       const health = yield* StoreHealth
-      const refreshBacklogGauges = makeBacklogGauges(store)
+      const refreshBacklogGauges = makeBacklogGauges(store, options.routes ?? [])
       // Where the store has subscriptions (every store layer of the runner): their checkpoints and lag.
       const subscriptionStore = Option.getOrUndefined(yield* Effect.serviceOption(SubscriptionStore))
       const subscribers = options.subscribers ?? []

@@ -10,6 +10,7 @@ import * as Admin from "./Admin.ts"
 import { hostRule } from "./AdminGuards.ts"
 import type { AdminConfig } from "./Config.ts"
 import * as NodeWebServer from "./NodeWebServer.ts"
+import * as ProcessMetrics from "./ProcessMetrics.ts"
 import type { StoreHealth } from "./StoreLayer.ts"
 
 /** The admin server could not listen on its address (exit code 1). */
@@ -46,11 +47,20 @@ const listenError = (config: AdminConfig) => (cause: unknown) => {
   })
 }
 
+/** What the runner tells the admin server besides its config. */
+export interface AdminServerOptions {
+  /** True once the process is shutting down (`/readyz` answers 503). @default never */
+  readonly stopping?: Effect.Effect<boolean>
+  /** The config's projections: reported before their first checkpoint. @default [] */
+  readonly subscribers?: ReadonlyArray<string>
+  /** The config's routes: their backlog gauges read 0 before any row is written. @default [] */
+  readonly routes?: ReadonlyArray<string>
+}
+
 /** Starts the server in the current scope and returns its URL. */
 export const start = (
   config: AdminConfig,
-  stopping: Effect.Effect<boolean> = Effect.succeed(false),
-  subscribers: ReadonlyArray<string> = []
+  { stopping = Effect.succeed(false), subscribers = [], routes: knownRoutes = [] }: AdminServerOptions = {}
 ): Effect.Effect<string, AdminServerError, EventStore | OutboxAdmin | StoreHealth | Scope.Scope> =>
   Effect.gen(function* () {
     const server = yield* Layer.build(
@@ -63,13 +73,15 @@ export const start = (
       token: config.token,
       stopping,
       hosts: hostRule(config.host, port, config.allowedHosts),
-      subscribers
+      subscribers,
+      routes: knownRoutes
     })
     yield* Layer.build(
       HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
         Layer.provide(Layer.succeedContext(server))
       )
     )
+    yield* ProcessMetrics.register
     const url = HttpServer.formatAddress(address)
     yield* Effect.logInfo("admin server listening", { url, auth: config.token === undefined ? "none" : "bearer" })
     return url

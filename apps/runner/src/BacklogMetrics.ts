@@ -1,7 +1,7 @@
 /**
  * Outbox backlog gauges for `/metrics`, read from `store.backlog` when Prometheus scrapes (always
  * current, no background polling): pending, leased and dead rows, and the age of the oldest
- * pending row, in total and per route. `backlog`, not `stats`: its cost follows the backlog, while
+ * pending row, per route (one label set per family: `sum()` gives the total). `backlog`, not `stats`: its cost follows the backlog, while
  * `stats` counts every delivered row kept for audit (on PostgreSQL with 2 million delivered rows:
  * 450 ms per scrape against 0.7 ms; see the store-postgres README).
  */
@@ -37,16 +37,18 @@ const nothing: RouteBacklog = { pending: 0, leased: 0, dead: 0, oldest_pending_a
 
 /**
  * An effect that sets the gauges from the store's current backlog. The backlog lists only routes
- * with undelivered rows, so a route seen before and absent now is set to 0 (its gauges would
- * otherwise keep their last values). Routes are never forgotten: one with no undelivered rows left
- * (removed from the config, say) keeps reading 0 until the process restarts.
+ * with undelivered rows, so a known route (`routes`: the config's) or one seen before that is absent
+ * now reads 0. Routes are never forgotten: one with no undelivered rows left (removed from the
+ * config, say) keeps reading 0 until the process restarts.
  */
-export const makeBacklogGauges = (store: OutboxAdmin["Service"]): Effect.Effect<void, StoreError> => {
-  const seen = new Set<string>()
+export const makeBacklogGauges = (
+  store: OutboxAdmin["Service"],
+  routes: ReadonlyArray<string> = []
+): Effect.Effect<void, StoreError> => {
+  const seen = new Set<string>(routes)
   return Effect.gen(function* () {
     const backlog = yield* store.backlog
     const now = yield* Clock.currentTimeMillis
-    yield* update(backlog, now, {})
     for (const route of seen) if (!(route in backlog.by_route)) yield* update(nothing, now, { route })
     for (const [route, byRoute] of Object.entries(backlog.by_route)) {
       seen.add(route)

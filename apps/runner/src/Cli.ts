@@ -9,9 +9,9 @@ import { configJsonSchema } from "./JsonSchema.ts"
 import { newPlugin } from "./NewPlugin.ts"
 import * as ProjectionCommands from "./ProjectionCommands.ts"
 import * as Rederive from "./Rederive.ts"
+import { version } from "./Version.ts"
 
-/** The runner's version, printed by `--version`. */
-export const version = "0.1.0"
+export { version }
 
 const config = Flag.String("config").pipe(
   Flag.withAlias("c"),

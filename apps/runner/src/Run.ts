@@ -81,11 +81,11 @@ export const run = (plan: Plan): Effect.Effect<never, RunError> =>
       return yield* Effect.gen(function* () {
         let stopping = false
         if (config.admin.enabled) {
-          const url = yield* AdminServer.start(
-            config.admin,
-            Effect.sync(() => stopping),
-            plan.projections.map((p) => p.config.name)
-          )
+          const url = yield* AdminServer.start(config.admin, {
+            stopping: Effect.sync(() => stopping),
+            subscribers: plan.projections.map((p) => p.config.name),
+            routes: config.routes.map((r) => r.name)
+          })
           // A second opener of the embedded store is refused; the lock tells it where to ask instead.
           const lock = yield* Effect.serviceOption(DataDirLock)
           if (Option.isSome(lock)) yield* lock.value.recordAdminUrl(url)

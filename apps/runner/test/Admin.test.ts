@@ -22,6 +22,8 @@ const setup = (
     readonly stopping?: boolean
     /** Let the store's `stats` be read (`/api/status` does, on request; a scrape must not). */
     readonly stats?: boolean
+    /** The config's routes (their gauges read 0 before any row). */
+    readonly routes?: ReadonlyArray<string>
   } = {}
 ) =>
   Effect.gen(function* () {
@@ -59,7 +61,8 @@ const setup = (
       Admin.routes({
         token: options.token === undefined ? undefined : Redacted.make(options.token),
         stopping: Effect.succeed(options.stopping ?? false),
-        hosts: hostRule("127.0.0.1", 9464, ["admin"])
+        hosts: hostRule("127.0.0.1", 9464, ["admin"]),
+        routes: options.routes
       }).pipe(Layer.provide(services)),
       { disableLogger: true }
     )
@@ -87,10 +90,12 @@ describe("admin HTTP API", () => {
       const metrics = yield* call("/metrics")
       assert.strictEqual(metrics.status, 200)
       assert.include(metrics.text, `sluice_dead_lettered_total{route="${route}"} 2`)
-      assert.include(metrics.text, "# TYPE sluice_publish_duration_ms histogram")
+      assert.include(metrics.text, "# TYPE sluice_publish_duration_seconds histogram")
       assert.include(metrics.text, 'sluice_outbox_pending{route="later"} 1')
       assert.include(metrics.text, `sluice_outbox_dead{route="${route}"} 2`)
-      assert.match(metrics.text, /sluice_outbox_oldest_pending_age_seconds \d/)
+      assert.match(metrics.text, /sluice_outbox_oldest_pending_age_seconds\{route="later"\} \d/)
+      // Per route only: an unlabelled total in the same family would double every sum().
+      assert.notMatch(metrics.text, /^sluice_outbox_pending \d/m)
     })
   )
 
@@ -106,6 +111,16 @@ describe("admin HTTP API", () => {
         Effect.provideService(Transports, Transports.makeOf([transport.transport]))
       )
       assert.include((yield* call("/metrics")).text, `sluice_outbox_pending{route="${drained}"} 0`)
+    })
+  )
+
+  it.live("a configured route with no rows yet reads 0", () =>
+    Effect.gen(function* () {
+      const quiet = `quiet-${Math.random().toString(36).slice(2)}`
+      const { call } = yield* setup({ routes: [quiet] })
+      const text = (yield* call("/metrics")).text
+      for (const gauge of ["pending", "leased", "dead", "oldest_pending_age_seconds"])
+        assert.include(text, `sluice_outbox_${gauge}{route="${quiet}"} 0`)
     })
   )
 
