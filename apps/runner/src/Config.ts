@@ -6,6 +6,7 @@
  */
 import { DurationText, Route, toDuration } from "@sluice/core"
 import { Effect, Schema } from "effect"
+import { TelemetryConfig } from "./Telemetry.ts"
 
 /** Durations are core's `DurationText` (re-exported: the runner's config and its docs refer to it). */
 export { DurationText, toDuration }
@@ -284,7 +285,9 @@ export const SluiceConfig = Schema.Struct({
   /** @default { "level": "info", "format": "auto" } */
   logging: LoggingConfig.pipe(withDefault({})),
   /** Projection instances: read models kept from the log beside the relay. @default [] */
-  projections: Schema.Array(ProjectionConfig).pipe(withDefault([]))
+  projections: Schema.Array(ProjectionConfig).pipe(withDefault([])),
+  /** OpenTelemetry export (traces and metrics over OTLP/HTTP). @default {} (nothing exported) */
+  telemetry: TelemetryConfig.pipe(withDefault({}))
 }).check(Schema.makeFilter(crossFieldIssues))
 export type SluiceConfig = typeof SluiceConfig.Type
 /** The config as written in a file (every defaulted field optional). */

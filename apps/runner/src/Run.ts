@@ -24,6 +24,7 @@ import {
   type StoreStartError,
   storeLayer
 } from "./StoreLayer.ts"
+import * as Telemetry from "./Telemetry.ts"
 
 /** The plugin instances of a plan, registered into fresh registries. */
 export const pluginLayer = (
@@ -58,6 +59,9 @@ export type RunError =
 
 /** Runs the plan until interrupted; returns only by interruption (or fails at start). */
 export const run = (plan: Plan): Effect.Effect<never, RunError> =>
+  runScoped(plan).pipe(Effect.provide(Telemetry.layer(plan.loaded.config.telemetry)))
+
+const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const { config } = plan.loaded

@@ -6,9 +6,10 @@
  * transform is stored with its reason; a draft that fails validation is left out and its reason is
  * stored on the raw row and logged; the other drafts of the payload still become events.
  */
-import { Clock, DateTime, Duration, Effect, Metric, Schema, SchemaIssue, type Scope } from "effect"
-import { Event, type RawPayload } from "./Event.ts"
+import { Clock, DateTime, Duration, Effect, Metric, Option, Schema, SchemaIssue, type Scope } from "effect"
+import { Event, type RawPayload, type TraceId } from "./Event.ts"
 import { type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
+import * as EventTrace from "./EventTrace.ts"
 import { deterministicEventId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
 import { hex, sha256, utf8 } from "./internal/hash.ts"
 import * as Metrics from "./Metrics.ts"
@@ -92,13 +93,34 @@ export const completeDraft = (
  * Stores one fetched payload and the events it yields, atomically. Returns what happened; fails only
  * when the store does (then nothing of the payload was stored and the caller may retry).
  */
-export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
+export const ingestPayload = (
   source: Source,
   router: Router,
   fetched: RawFetch
+): Effect.Effect<PayloadReport, StoreError, EventStore> =>
+  Effect.gen(function* () {
+    const traceId = yield* nextTraceId
+    // The payload's events are traced by `traceId` (EventTrace.ts); the tick that fetched it is linked.
+    const tick = yield* Effect.option(Effect.currentSpan)
+    return yield* Effect.withSpan(
+      Effect.scoped(storePayload(source, router, fetched, traceId)),
+      "sluice.ingest.payload",
+      {
+        parent: EventTrace.parentOf(traceId),
+        links: Option.isSome(tick) ? [{ span: tick.value, attributes: {} }] : [],
+        attributes: { "sluice.source": source.name },
+        captureStackTrace: false
+      }
+    )
+  })
+
+const storePayload = Effect.fnUntraced(function* (
+  source: Source,
+  router: Router,
+  fetched: RawFetch,
+  traceId: TraceId
 ): Effect.fn.Return<PayloadReport, StoreError, EventStore | Scope.Scope> {
   const store = yield* EventStore
-  const traceId = yield* nextTraceId
   const rawId = yield* nextRawPayloadId
   const receivedAt = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
   yield* Effect.annotateLogsScoped({ trace_id: traceId, source: source.name, raw_id: rawId })

@@ -6,6 +6,7 @@
  */
 import { Cause, Clock, Context, Data, DateTime, Duration, Effect, Metric, Random } from "effect"
 import { StoreError } from "./EventStore.ts"
+import { withAttemptSpans } from "./internal/AttemptSpans.ts"
 import { deliveryAnnotations, redeliveryAnnotations } from "./internal/DeliveryAnnotations.ts"
 import { forPublishing } from "./internal/RoutePublishing.ts"
 import * as Metrics from "./Metrics.ts"
@@ -13,7 +14,7 @@ import { type Claimed, Completion, OutboxQueue } from "./OutboxQueue.ts"
 import type { Settings } from "./RelaySettings.ts"
 import { decide, type RetryPolicy } from "./RetryPolicy.ts"
 import { escapeText } from "./StorableText.ts"
-import { type Envelope, type PublishOutcome, retryable } from "./Transport.ts"
+import { type Envelope, type PublishContext, type PublishOutcome, retryable } from "./Transport.ts"
 import { Transports } from "./Transports.ts"
 import { Upcasters } from "./Upcasters.ts"
 
@@ -109,6 +110,14 @@ const publishRoute = (
   envelopes: ReadonlyArray<Envelope>,
   timeout: Duration.Duration,
   progress: Progress
+) => withAttemptSpans(envelopes, (spanOf) => publishTraced(transportName, envelopes, timeout, progress, spanOf))
+
+const publishTraced = (
+  transportName: string,
+  envelopes: ReadonlyArray<Envelope>,
+  timeout: Duration.Duration,
+  progress: Progress,
+  spanOf: PublishContext["spanOf"]
 ) =>
   Effect.gen(function* () {
     const transports = yield* Transports
@@ -120,7 +129,9 @@ const publishRoute = (
     const deadline = start + millis - Math.min(1000, Math.floor(millis / 10))
     progress.handedOver = true
     progress.reportsSending = transport.reportsSending === true
-    const outcomes = yield* transport.publish(envelopes, { deadline, sending: progress.sending }).pipe(
+    const context: PublishContext =
+      spanOf === undefined ? { deadline, sending: progress.sending } : { deadline, sending: progress.sending, spanOf }
+    const outcomes = yield* transport.publish(envelopes, context).pipe(
       Effect.timeoutOrElse({
         duration: timeout,
         orElse: () =>

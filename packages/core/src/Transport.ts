@@ -19,7 +19,7 @@
  *   been sent.
  * - Every delivery carries the event id (header, message id...) so receivers can deduplicate.
  */
-import { Data, type Duration, type Effect } from "effect"
+import { Data, type Duration, type Effect, type Tracer } from "effect"
 import type { Event } from "./Event.ts"
 import type { OutboxId } from "./Outbox.ts"
 
@@ -65,6 +65,12 @@ export interface PublishContext {
    * transports that set `reportsSending`; calling it more than once for an envelope is harmless.
    */
   readonly sending: (envelopes: ReadonlyArray<Envelope>) => void
+  /**
+   * The relay's span for this attempt at `envelope`, in the event's trace (EventTrace.ts), when the
+   * relay records per-event spans: a transport makes its request's span a child of it (for a request
+   * carrying several envelopes, of the first's) and sends that span's id in `traceparent`.
+   */
+  readonly spanOf?: (envelope: Envelope) => Tracer.AnySpan | undefined
 }
 
 /** A context for calling `publish` outside a relay (tests, scripts): no deadline, nothing recorded. */

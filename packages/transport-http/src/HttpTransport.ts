@@ -83,6 +83,15 @@ export const make = (
       Object.entries(config.headers).map(([header, value]) => [header, Redacted.value(value)] as const)
     )
 
+    /**
+     * The `traceparent` parent id: this request's span when it is in the event's trace (the relay
+     * traces events), otherwise a fresh id, so the receiver still continues the event's trace.
+     */
+    const parentId = (traceId: string) =>
+      Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+        Option.isSome(span) && span.value.traceId === traceId ? Effect.succeed(span.value.spanId) : Ids.nextSpanId
+      )
+
     const send = Effect.fn("sluice.transport.http.send")(function* (
       envelopes: ReadonlyArray<Envelope>,
       context: PublishContext
@@ -103,7 +112,7 @@ export const make = (
         "webhook-id": id,
         "webhook-timestamp": String(timestamp),
         "webhook-signature": yield* signer.sign(id, timestamp, body),
-        traceparent: `00-${first.event.trace_id}-${yield* Ids.nextSpanId}-01`,
+        traceparent: `00-${first.event.trace_id}-${yield* parentId(first.event.trace_id)}-01`,
         "sluice-route": first.route,
         "sluice-topic": first.topic
       }
@@ -130,11 +139,15 @@ export const make = (
         const requests = planRequests(config, envelopes)
         const results = yield* Effect.forEach(
           requests,
-          (indexes) =>
-            send(
+          (indexes) => {
+            const request = send(
               indexes.map((i) => envelopes[i]!),
               context
-            ),
+            )
+            // In the event's trace when the relay traces events (EventTrace.ts in core).
+            const parent = context.spanOf?.(envelopes[indexes[0]!]!)
+            return parent === undefined ? request : Effect.withParentSpan(request, parent)
+          },
           {
             concurrency: config.concurrency
           }

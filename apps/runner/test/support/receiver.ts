@@ -10,6 +10,7 @@ export interface Delivery {
   readonly id: string
   readonly body: string
   readonly attempt: string | undefined
+  readonly traceparent: string | undefined
 }
 
 export interface Receiver {
@@ -42,7 +43,8 @@ export const startReceiver = async (
       const delivery = {
         id: String(req.headers["webhook-id"]),
         body: Buffer.concat(chunks).toString("utf8"),
-        attempt: req.headers["sluice-attempt"] as string | undefined
+        attempt: req.headers["sluice-attempt"] as string | undefined,
+        traceparent: req.headers.traceparent as string | undefined
       }
       received.push(delivery)
       const status = options.status?.(delivery) ?? 200
