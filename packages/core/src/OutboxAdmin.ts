@@ -8,6 +8,9 @@
  * - `purgeDead` deletes dead rows only; their events and raw payloads stay.
  * - `listOutbox` pages rows in id order, filtered; `stats` counts every row by state and route;
  *   `backlog` counts as `stats` does without the delivered rows.
+ * - `pauseRoute` stops every relay (of every process: the pause is stored) from claiming the route's
+ *   rows until `resumeRoute`; rows already leased finish their attempt. Pausing touches no row, and
+ *   rows keep arriving while paused. `resumeRoute` wakes relays.
  */
 import { Context, type DateTime, type Effect } from "effect"
 import type { StoreError } from "./EventStore.ts"
@@ -67,6 +70,14 @@ export const backlogOf = ({ by_route, ...total }: OutboxStats): OutboxBacklog =>
   )
 })
 
+/** A route whose rows no relay claims until it is resumed. */
+export interface PausedRoute {
+  readonly route: string
+  readonly paused_at: DateTime.Utc
+  /** What the operator said, if anything. */
+  readonly reason: string | null
+}
+
 export class OutboxAdmin extends Context.Service<
   OutboxAdmin,
   {
@@ -88,5 +99,11 @@ export class OutboxAdmin extends Context.Service<
      * the routes that have pending or dead rows.
      */
     readonly backlog: Effect.Effect<OutboxBacklog, StoreError>
+    /** Pauses a route; false when it was already paused (its first pause and reason stay). */
+    readonly pauseRoute: (route: string, reason?: string) => Effect.Effect<boolean, StoreError>
+    /** Resumes a paused route and wakes relays; false when it was not paused. */
+    readonly resumeRoute: (route: string) => Effect.Effect<boolean, StoreError>
+    /** The paused routes, by name. */
+    readonly pausedRoutes: Effect.Effect<ReadonlyArray<PausedRoute>, StoreError>
   }
 >()("sluice/OutboxAdmin") {}

@@ -7,6 +7,7 @@
 import { Cause, Clock, Context, Data, DateTime, Duration, Effect, Metric, Random } from "effect"
 import { StoreError } from "./EventStore.ts"
 import { withAttemptSpans } from "./internal/AttemptSpans.ts"
+import { claimBatch } from "./internal/ClaimBatch.ts"
 import { deliveryAnnotations, redeliveryAnnotations } from "./internal/DeliveryAnnotations.ts"
 import { forPublishing } from "./internal/RoutePublishing.ts"
 import * as Metrics from "./Metrics.ts"
@@ -32,8 +33,8 @@ export interface BatchReport {
   /** Results refused by the store because this worker's lease was no longer valid. */
   readonly stale: number
   /**
-   * When each retry this batch recorded becomes due (Clock millis). `start` claims again then,
-   * instead of at the next poll.
+   * When each retry this batch recorded becomes due, and when a rate-limited route may go again
+   * (Clock millis). `start` claims again then, instead of at the next poll.
    */
   readonly retriesDueAt: ReadonlyArray<number>
 }
@@ -283,13 +284,8 @@ export const runBatch = (
   Effect.gen(function* () {
     const store = yield* OutboxQueue
     const { policy, lease, publishTimeout, routes } = settings
-    const claimed = yield* store.claim({
-      owner: settings.owner,
-      limit: settings.batchSize,
-      lease,
-      routes: settings.routeNames
-    })
-    if (claimed.length === 0) return emptyReport
+    const { claimed, dueAt } = yield* claimBatch(settings)
+    if (claimed.length === 0) return dueAt.length === 0 ? emptyReport : { ...emptyReport, retriesDueAt: dueAt }
     const tokens = new Map(claimed.map((c) => [c.entry.outbox_id as string, c.entry.lease?.token ?? ""] as const))
     const createdAt = new Map(claimed.map((c) => [c.entry.outbox_id as string, c.entry.created_at] as const))
     const byRoute = new Map<string, Array<Envelope>>()
@@ -368,6 +364,7 @@ export const runBatch = (
     )
     const total = zeroCounts()
     total.claimed = claimed.length
+    total.retriesDueAt.push(...dueAt)
     const failures: Array<BatchFailedError> = []
     for (const result of perRoute) {
       if (result._tag === "Failure") {

@@ -3,6 +3,7 @@
  * applied and durations parsed, once per `start`, not per batch).
  */
 import { Duration } from "effect"
+import * as RateLimiter from "./internal/RateLimiter.ts"
 import { countOption, durationOption } from "./OptionError.ts"
 import { defaultRetryPolicy, type RetryPolicy } from "./RetryPolicy.ts"
 import type { Route } from "./Routing.ts"
@@ -52,6 +53,8 @@ export interface Settings {
   readonly policy: RetryPolicy
   readonly routes: ReadonlyMap<string, Route>
   readonly routeNames: ReadonlyArray<string>
+  /** The rate-limited routes' limiters, shared by the relay's workers. */
+  readonly limiters: ReadonlyMap<string, RateLimiter.RateLimiter>
 }
 
 export const settingsOf = (options: RelayOptions): Settings => {
@@ -67,6 +70,11 @@ export const settingsOf = (options: RelayOptions): Settings => {
         : durationOption("relay", "publishTimeout", options.publishTimeout, { least: 1, infinite: false }),
     policy: options.retryPolicy ?? defaultRetryPolicy,
     routes,
-    routeNames: [...routes.keys()]
+    routeNames: [...routes.keys()],
+    limiters: new Map(
+      options.routes.flatMap((route) =>
+        route.rateLimit === undefined ? [] : [[route.name, RateLimiter.make(route.rateLimit)] as const]
+      )
+    )
   }
 }

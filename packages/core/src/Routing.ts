@@ -36,7 +36,15 @@ export const Route = Schema.Struct({
    * registered Upcasters (Upcasters.ts). A row whose upcast fails is dead-lettered with the reason.
    * @default "stored"
    */
-  publish: Schema.optionalKey(Schema.Literals(["stored", "latest"]))
+  publish: Schema.optionalKey(Schema.Literals(["stored", "latest"])),
+  /**
+   * Most events per second the relay publishes on this route, for a fragile receiver: a limit per
+   * relay (each process running `Relay.start` keeps its own), with bursts of up to one second's
+   * worth. @default none (as fast as the relay goes)
+   */
+  rateLimit: Schema.optionalKey(
+    Schema.Number.pipe(Schema.check(Schema.isFinite(), Schema.isBetween({ minimum: 0.001, maximum: 1_000_000 })))
+  )
 })
 export type Route = typeof Route.Type
 

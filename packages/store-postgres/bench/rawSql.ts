@@ -20,7 +20,8 @@ const appendStatements = Append.statements({
   raw: "raw_payloads",
   events: "events",
   outbox: "outbox",
-  streams: "streams"
+  streams: "streams",
+  routePauses: "route_pauses"
 }).withRaw
 
 // The lease-based claim as the store sent it before it trimmed its columns (every outbox column, the

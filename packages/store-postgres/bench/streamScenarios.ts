@@ -27,7 +27,13 @@ import { route, storeLayer, WARM, withSchema, withStore } from "./scenarios.ts"
 
 type Side = "sluice" | "raw"
 
-const names = { raw: "raw_payloads", events: "events", outbox: "outbox", streams: "streams" }
+const names = {
+  raw: "raw_payloads",
+  events: "events",
+  outbox: "outbox",
+  streams: "streams",
+  routePauses: "route_pauses"
+}
 // One event per append, no raw payload: the variant the store picks for these appends.
 const appendExact = StreamAppend.statements(names).exact.withoutRaw.one
 const read = StreamRead.statements(names)

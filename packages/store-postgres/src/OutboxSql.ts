@@ -81,6 +81,7 @@ const claimStatement = (t: TableNames, asyncCommit: boolean) =>
         WHERE c.status = 'pending' AND c.next_attempt_at <= now()
           AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= now())
           AND (${routes}::text[] IS NULL OR c.route = ANY(${routes}::text[]))
+          AND c.route <> ALL(ARRAY(SELECT route FROM ${t.routePauses}))
           AND (c.ordering_key IS NULL OR NOT EXISTS (
             SELECT 1 FROM ${t.outbox} p
             WHERE p.status = 'pending' AND p.ordering_key IS NOT NULL

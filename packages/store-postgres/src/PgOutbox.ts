@@ -125,6 +125,32 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
     return rows.map(toEntry)
   })
 
+  const pauseRoute = Effect.fn("PgEventStore.pauseRoute")(function* (route: string, reason?: string) {
+    const rows = yield* sql<{ route: string }>`
+      INSERT INTO ${t.routePauses} (route, reason) VALUES (${route}, ${reason ?? null})
+      ON CONFLICT (route) DO NOTHING RETURNING route`.pipe(Effect.mapError(toStoreError("pauseRoute")))
+    return rows.length > 0
+  })
+
+  const resumeRoute = Effect.fn("PgEventStore.resumeRoute")(function* (route: string) {
+    const rows = yield* sql<{
+      route: string
+    }>`DELETE FROM ${t.routePauses} WHERE route = ${route} RETURNING route`.pipe(
+      Effect.mapError(toStoreError("resumeRoute"))
+    )
+    if (rows.length > 0) yield* signalAfterCommit
+    return rows.length > 0
+  })
+
+  const pausedRoutes = sql<{ route: string; paused_at: Date; reason: string | null }>`
+    SELECT route, paused_at, reason FROM ${t.routePauses} ORDER BY route`.pipe(
+    Effect.map((rows) =>
+      rows.map((row) => ({ route: row.route, paused_at: DateTime.makeUnsafe(row.paused_at), reason: row.reason }))
+    ),
+    Effect.mapError(toStoreError("pausedRoutes")),
+    Effect.withSpan("PgEventStore.pausedRoutes")
+  )
+
   const stats = Effect.gen(function* () {
     const rows = yield* OutboxSql.stats(sql, t).pipe(Effect.mapError(toStoreError("stats")))
     const { total, byRoute } = summarize(rows)
@@ -139,6 +165,15 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
 
   return {
     outboxQueue: OutboxQueue.of({ claim, complete, waitForWork: (maxWait) => wakeup.wait(maxWait) }),
-    outboxAdmin: OutboxAdmin.of({ replay, purgeDead, listOutbox, stats, backlog })
+    outboxAdmin: OutboxAdmin.of({
+      replay,
+      purgeDead,
+      listOutbox,
+      stats,
+      backlog,
+      pauseRoute,
+      resumeRoute,
+      pausedRoutes
+    })
   }
 }

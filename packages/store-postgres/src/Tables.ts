@@ -9,6 +9,7 @@ export interface Tables {
   readonly events: Statement.Identifier
   readonly outbox: Statement.Identifier
   readonly streams: Statement.Identifier
+  readonly routePauses: Statement.Identifier
 }
 
 /** `schema` must already be validated (see `validateSchema`). */
@@ -16,7 +17,8 @@ export const tables = (sql: SqlClient.SqlClient, schema: string): Tables => ({
   raw: sql(`${schema}.raw_payloads`),
   events: sql(`${schema}.events`),
   outbox: sql(`${schema}.outbox`),
-  streams: sql(`${schema}.streams`)
+  streams: sql(`${schema}.streams`),
+  routePauses: sql(`${schema}.route_pauses`)
 })
 
 /** The same names as quoted SQL text, for statements whose text is built once (FixedStatement.ts). */
@@ -25,6 +27,7 @@ export interface TableNames {
   readonly events: string
   readonly outbox: string
   readonly streams: string
+  readonly routePauses: string
 }
 
 const quote = Statement.defaultEscape('"')
@@ -34,5 +37,6 @@ export const tableNames = (schema: string): TableNames => ({
   raw: quote(`${schema}.raw_payloads`),
   events: quote(`${schema}.events`),
   outbox: quote(`${schema}.outbox`),
-  streams: quote(`${schema}.streams`)
+  streams: quote(`${schema}.streams`),
+  routePauses: quote(`${schema}.route_pauses`)
 })

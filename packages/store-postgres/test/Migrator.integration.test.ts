@@ -35,6 +35,7 @@ describe("migrator", () => {
           "events",
           "outbox",
           "raw_payloads",
+          "route_pauses",
           "sluice_migrations",
           "streams",
           "subscription_checkpoints",

@@ -7,7 +7,14 @@ import { DateTime, Duration, Effect, Result } from "effect"
 import type { Event, EventId } from "../Event.ts"
 import type { OutboxDraft } from "../EventStore.ts"
 import * as Outbox from "../Outbox.ts"
-import { backlogOf, OutboxAdmin, type OutboxFilter, type PurgeFilter, type ReplayFilter } from "../OutboxAdmin.ts"
+import {
+  backlogOf,
+  OutboxAdmin,
+  type OutboxFilter,
+  type PausedRoute,
+  type PurgeFilter,
+  type ReplayFilter
+} from "../OutboxAdmin.ts"
 import { type Claimed, type ClaimOptions, type Completion, OutboxQueue } from "../OutboxQueue.ts"
 import * as WorkSignal from "../WorkSignal.ts"
 import { CurrentTransaction, type UndoLog, write } from "./MemoryTransaction.ts"
@@ -46,6 +53,7 @@ export const make = (shared: Shared): MemoryOutbox => {
   const outbox = new Map<number, Outbox.OutboxEntry>()
   const outboxKeys = new Set<string>()
   const pending = new Set<number>()
+  const paused = new Map<string, PausedRoute>()
   let nextOutboxId = 1
   let leaseCounter = 0
   const work = WorkSignal.make()
@@ -124,6 +132,7 @@ export const make = (shared: Shared): MemoryOutbox => {
         .filter(
           (entry) =>
             (routes === undefined || routes.has(entry.route)) &&
+            !paused.has(entry.route) &&
             Outbox.isClaimable(entry, at) &&
             (entry.ordering_key === null ||
               headOfKey.get(`${entry.route}\u0000${entry.ordering_key}`) === Number(entry.outbox_id))
@@ -238,6 +247,40 @@ export const make = (shared: Shared): MemoryOutbox => {
   // Computed from stats: the memory store has no history to skip.
   const backlog = Effect.map(stats, backlogOf)
 
+  const pauseRoute = (route: string, reason?: string) =>
+    guarded(
+      Effect.gen(function* () {
+        if (paused.has(route)) return false
+        const undoLog = yield* CurrentTransaction
+        const entry: PausedRoute = { route, paused_at: yield* now, reason: reason ?? null }
+        write(
+          undoLog,
+          () => paused.set(route, entry),
+          () => paused.delete(route)
+        )
+        return true
+      })
+    )
+
+  const resumeRoute = (route: string) =>
+    guarded(
+      Effect.gen(function* () {
+        const entry = paused.get(route)
+        if (entry === undefined) return false
+        const undoLog = yield* CurrentTransaction
+        write(
+          undoLog,
+          () => paused.delete(route),
+          () => paused.set(route, entry)
+        )
+        // In a transaction, its commit wakes relays (MemoryEventStore.ts).
+        if (undoLog === undefined) notify()
+        return true
+      })
+    )
+
+  const pausedRoutes = Effect.sync(() => [...paused.values()].sort((a, b) => a.route.localeCompare(b.route)))
+
   const queue = OutboxQueue.of({
     claim: (options) => guarded(claimUnguarded(options)),
     complete: (results) => guarded(completeUnguarded(results)),
@@ -248,7 +291,10 @@ export const make = (shared: Shared): MemoryOutbox => {
     purgeDead: (filter) => guarded(purgeDeadUnguarded(filter)),
     listOutbox,
     stats,
-    backlog
+    backlog,
+    pauseRoute,
+    resumeRoute,
+    pausedRoutes
   })
   return { add, notify, queue, admin }
 }

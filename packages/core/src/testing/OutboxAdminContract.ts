@@ -11,6 +11,7 @@ import { Completion, OutboxQueue } from "../OutboxQueue.ts"
 import { type ContractCase, claimAll, ended, entryOf, lease, settleSignals, tokenOf } from "./ContractHarness.ts"
 import * as check from "./check.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
+import { cases as routePauseCases } from "./RoutePauseCases.ts"
 
 export const cases: ReadonlyArray<ContractCase> = [
   {
@@ -201,5 +202,6 @@ export const cases: ReadonlyArray<ContractCase> = [
         )
         yield* check.that(backlog.oldest_pending_at !== null, "there is a pending row")
       })
-  }
+  },
+  ...routePauseCases
 ]
