@@ -7,13 +7,14 @@
  * paths answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
  * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
  */
-import { EventStore, OutboxAdmin, type StoreError, SubscriptionStore } from "@sluice/core"
+import { EventStore, OutboxAdmin, type Route, type StoreError, SubscriptionStore } from "@sluice/core"
 import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import * as Guards from "./AdminGuards.ts"
 import { makeBacklogGauges } from "./BacklogMetrics.ts"
 import * as DeadLetters from "./DeadLetters.ts"
+import * as RouteControl from "./RouteControl.ts"
 import * as StatusReport from "./StatusReport.ts"
 import { MigrationState, StoreHealth } from "./StoreLayer.ts"
 import * as SubscriberStatus from "./SubscriberStatus.ts"
@@ -27,8 +28,11 @@ export interface AdminOptions {
   readonly hosts: Guards.HostRule
   /** Subscribers to report even before their first checkpoint (the config's projections). @default [] */
   readonly subscribers?: ReadonlyArray<string> | undefined
-  /** Routes whose backlog gauges read 0 before any of their rows is written (the config's). @default [] */
-  readonly routes?: ReadonlyArray<string> | undefined
+  /**
+   * The config's routes: their backlog gauges read 0 before any of their rows is written, and
+   * `/api/routes` lists them with their rate limits. @default []
+   */
+  readonly routes?: ReadonlyArray<Pick<Route, "name" | "rateLimit">> | undefined
 }
 
 type Response = HttpServerResponse.HttpServerResponse
@@ -127,6 +131,10 @@ const PurgeBody = Schema.Struct({
 
 const Empty = Schema.Struct({})
 
+const PauseBody = Schema.Struct({
+  reason: Schema.optionalKey(Schema.String.pipe(Schema.check(Schema.isMaxLength(500))))
+})
+
 /** The admin routes, as an HttpRouter layer (one catch-all route; the table below dispatches). */
 export const routes = (options: AdminOptions) =>
   Layer.unwrap(
@@ -137,7 +145,11 @@ export const routes = (options: AdminOptions) =>
       // Set where the store was opened by StoreLayer (the runner); a store given otherwise has none.
       const migrations = Option.getOrUndefined(yield* Effect.serviceOption(MigrationState))
       const health = yield* StoreHealth
-      const refreshBacklogGauges = makeBacklogGauges(store, options.routes ?? [])
+      const configured = options.routes ?? []
+      const refreshBacklogGauges = makeBacklogGauges(
+        store,
+        configured.map((r) => r.name)
+      )
       // Where the store has subscriptions (every store layer of the runner): their checkpoints and lag.
       const subscriptionStore = Option.getOrUndefined(yield* Effect.serviceOption(SubscriptionStore))
       const subscribers = options.subscribers ?? []
@@ -241,6 +253,32 @@ export const routes = (options: AdminOptions) =>
                 const found = yield* DeadLetters.show(store, events, id)
                 if (Option.isNone(found)) return Guards.error(404, `no dead letter with id ${id}`)
                 return json(found.value)
+              })
+          }
+        },
+        {
+          path: /^\/api\/routes$/,
+          methods: {
+            GET: (request) =>
+              Effect.gen(function* () {
+                yield* query(request, [])
+                return json(yield* RouteControl.states(store, configured))
+              })
+          }
+        },
+        {
+          path: /^\/api\/routes\/([^/]+)\/(pause|resume)$/,
+          methods: {
+            POST: (request, [route = "", action = ""]) =>
+              Effect.gen(function* () {
+                yield* query(request, [])
+                if (!RouteControl.isRouteName(route)) return Guards.error(400, `not a route name: ${route}`)
+                if (action === "resume") {
+                  yield* body(request, Empty)
+                  return json(yield* RouteControl.resume(store, route))
+                }
+                const { reason } = yield* body(request, PauseBody)
+                return json(yield* RouteControl.pause(store, route, reason))
               })
           }
         },

@@ -8,6 +8,7 @@ import { Data, Duration, Effect, Option, type Redacted, Schema } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { maxPageSize } from "./Admin.ts"
 import * as DeadLetters from "./DeadLetters.ts"
+import * as RouteControl from "./RouteControl.ts"
 import { StatusReport } from "./StatusReport.ts"
 
 /** Where the running process's admin API is, and its bearer token. */
@@ -154,4 +155,25 @@ export const purge = (target: Target, route: Option.Option<string>) =>
     })
     yield* expect(answer, 200)
     return (yield* decode(Purged, answer)).purged
+  })
+
+/** `GET /api/routes`: the routes' state as the running process sees it. */
+export const routes = (target: Target) =>
+  Effect.gen(function* () {
+    const answer = yield* call(target, "GET", "/api/routes")
+    yield* expect(answer, 200)
+    return yield* decode(RouteControl.RouteStates, answer)
+  })
+
+/** `POST /api/routes/:route/pause` or `/resume`. */
+export const toggleRoute = (target: Target, action: "pause" | "resume", route: string, reason: string | undefined) =>
+  Effect.gen(function* () {
+    const answer = yield* call(
+      target,
+      "POST",
+      `/api/routes/${encodeURIComponent(route)}/${action}`,
+      reason === undefined ? {} : { reason }
+    )
+    yield* expect(answer, 200)
+    return yield* decode(RouteControl.Toggled, answer)
   })

@@ -3,7 +3,7 @@
  * scope; logs the address it bound (useful with port 0). A failure to listen (port taken, no
  * permission, unknown host) is an AdminServerError saying which address and what to change.
  */
-import type { EventStore, OutboxAdmin } from "@sluice/core"
+import type { EventStore, OutboxAdmin, Route } from "@sluice/core"
 import { Data, Effect, Layer, type Scope } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import * as Admin from "./Admin.ts"
@@ -53,8 +53,8 @@ export interface AdminServerOptions {
   readonly stopping?: Effect.Effect<boolean>
   /** The config's projections: reported before their first checkpoint. @default [] */
   readonly subscribers?: ReadonlyArray<string>
-  /** The config's routes: their backlog gauges read 0 before any row is written. @default [] */
-  readonly routes?: ReadonlyArray<string>
+  /** The config's routes: their gauges read 0 before any row is written; `/api/routes` lists them. @default [] */
+  readonly routes?: ReadonlyArray<Pick<Route, "name" | "rateLimit">>
 }
 
 /** Starts the server in the current scope and returns its URL. */

@@ -3,36 +3,19 @@
  * command, and the handlers of Commands.ts.
  */
 import { Console, Duration, Effect, Option } from "effect"
-import { Argument, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
+import { Argument, CliOutput, Command, Flag } from "effect/cli"
+import * as CliFlags from "./CliFlags.ts"
 import * as Commands from "./Commands.ts"
 import { configJsonSchema } from "./JsonSchema.ts"
 import { newPlugin } from "./NewPlugin.ts"
 import * as ProjectionCommands from "./ProjectionCommands.ts"
 import * as Rederive from "./Rederive.ts"
+import { routesCommand } from "./RouteCli.ts"
 import { version } from "./Version.ts"
 
 export { version }
 
-const config = Flag.String("config").pipe(
-  Flag.withAlias("c"),
-  Flag.withDescription("The config file (JSON, or a .ts/.js module exporting `config`)"),
-  Flag.withDefault("sluice.json")
-)
-const json = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of text"), Flag.withDefault(false))
-const route = Flag.String("route").pipe(Flag.withDescription("Only rows of this route"), Flag.optional)
-const logLevel = GlobalFlag.LogLevel
-const admin = Flag.String("admin").pipe(
-  Flag.withDescription(
-    "Ask a running `sluice run` through its admin API at this URL (e.g. http://127.0.0.1:9464) instead of opening the store; --config is then not read"
-  ),
-  Flag.optional
-)
-const token = Flag.Redacted("token").pipe(
-  Flag.withDescription(
-    "The admin API's bearer token, with --admin (default: the SLUICE_ADMIN_TOKEN environment variable)"
-  ),
-  Flag.optional
-)
+const { config, json, route, logLevel, admin, token } = CliFlags
 
 const run = Command.make("run", { config }, ({ config }) =>
   Effect.flatMap(logLevel, (level) => Commands.run(config, level))
@@ -282,7 +265,18 @@ export const sluice = Command.make("sluice").pipe(
   Command.withDescription(
     "Sluice event-ingestion runner. Exit codes: 0 ok (also after a graceful SIGTERM/SIGINT), 1 runtime failure, 2 usage or config error, 130/143 second signal"
   ),
-  Command.withSubcommands([run, validate, migrate, status, dlq, configCommand, newCommand, projectionCommand, rederive])
+  Command.withSubcommands([
+    run,
+    validate,
+    migrate,
+    status,
+    dlq,
+    routesCommand,
+    configCommand,
+    newCommand,
+    projectionCommand,
+    rederive
+  ])
 )
 
 /**

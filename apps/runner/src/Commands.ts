@@ -88,7 +88,8 @@ const asTypedForAdmin = (args: ReadonlyArray<string> = process.argv.slice(2)): s
  * directory locked under `command`, with the config's logging. `f` gets the store's outbox admin
  * port and the config; the store's other services are in its context.
  */
-const withStore = <A, E, R>(
+/** Runs `f` on the store the config file names, opened without migrating (as `status` and `dlq` do). */
+export const withStore = <A, E, R>(
   file: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
   command: string,

@@ -88,7 +88,7 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
           const url = yield* AdminServer.start(config.admin, {
             stopping: Effect.sync(() => stopping),
             subscribers: plan.projections.map((p) => p.config.name),
-            routes: config.routes.map((r) => r.name)
+            routes: config.routes
           })
           // A second opener of the embedded store is refused; the lock tells it where to ask instead.
           const lock = yield* Effect.serviceOption(DataDirLock)

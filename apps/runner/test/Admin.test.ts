@@ -62,7 +62,7 @@ const setup = (
         token: options.token === undefined ? undefined : Redacted.make(options.token),
         stopping: Effect.succeed(options.stopping ?? false),
         hosts: hostRule("127.0.0.1", 9464, ["admin"]),
-        routes: options.routes
+        routes: options.routes?.map((name) => (name === "throttled" ? { name, rateLimit: 5 } : { name }))
       }).pipe(Layer.provide(services)),
       { disableLogger: true }
     )
@@ -121,6 +121,34 @@ describe("admin HTTP API", () => {
       const text = (yield* call("/metrics")).text
       for (const gauge of ["pending", "leased", "dead", "oldest_pending_age_seconds"])
         assert.include(text, `sluice_outbox_${gauge}{route="${quiet}"} 0`)
+    })
+  )
+
+  it.live("routes: listed with their pause and rate limit; pause and resume; bad names refused", () =>
+    Effect.gen(function* () {
+      const { call } = yield* setup({ routes: ["throttled", "plain"] })
+      const list = () => Effect.map(call("/api/routes"), (r) => JSON.parse(r.text) as Array<Record<string, unknown>>)
+      assert.deepStrictEqual(
+        (yield* list()).map((r) => [r.route, r.paused, r.rate_limit_per_s]),
+        [
+          ["plain", false, null],
+          ["throttled", false, 5]
+        ]
+      )
+      const paused = yield* call("/api/routes/plain/pause", { method: "POST", body: '{"reason":"receiver down"}' })
+      assert.deepStrictEqual(JSON.parse(paused.text), { route: "plain", paused: true, changed: true })
+      const again = yield* call("/api/routes/plain/pause", { method: "POST", body: "{}" })
+      assert.deepStrictEqual(JSON.parse(again.text), { route: "plain", paused: true, changed: false })
+      const listed = (yield* list()).find((r) => r.route === "plain")!
+      assert.deepInclude(listed, { paused: true, reason: "receiver down" })
+      assert.match(String(listed.paused_at), /^\d{4}-\d\d-\d\dT/)
+      assert.include((yield* call("/metrics")).text, 'sluice_route_paused{route="plain"} 1')
+      const resumed = yield* call("/api/routes/plain/resume", { method: "POST", body: "{}" })
+      assert.deepStrictEqual(JSON.parse(resumed.text), { route: "plain", paused: false, changed: true })
+      assert.include((yield* call("/metrics")).text, 'sluice_route_paused{route="plain"} 0')
+      assert.strictEqual((yield* call("/api/routes/bad%20name/pause", { method: "POST", body: "{}" })).status, 400)
+      assert.strictEqual((yield* call("/api/routes/plain/pause", { method: "POST", body: '{"why":1}' })).status, 400)
+      assert.strictEqual((yield* call("/api/routes/plain/pause")).status, 405)
     })
   )
 
