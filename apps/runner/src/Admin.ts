@@ -1,17 +1,20 @@
 /**
  * The admin HTTP API: `/healthz` (the process is up), `/readyz` (database reachable, migrations
  * applied), `/metrics` (Prometheus text, with backlog and subscriber gauges read at each scrape),
- * `/api/status` (the report of `sluice status`) and
- * `/api/dead-letters` (list, show, replay, purge). Every request passes AdminGuards' checks
+ * `/api/status` (the report of `sluice status`),
+ * `/api/dead-letters` (list, show, replay, purge), `/api/routes` (pause, resume) and the store's
+ * events and raw payloads (AdminInspect.ts). Every request passes AdminGuards' checks
  * (Host, Origin, token but on `/healthz`, JSON content type and body size on POST); unknown
  * paths answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
  * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
  */
-import { EventStore, OutboxAdmin, type Route, type StoreError, SubscriptionStore } from "@sluice/core"
+import { EventStore, OutboxAdmin, RawPayloadStore, type Route, type StoreError, SubscriptionStore } from "@sluice/core"
 import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
-import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpIncomingMessage, HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
+import * as AdminEndpoint from "./AdminEndpoint.ts"
 import * as Guards from "./AdminGuards.ts"
+import * as AdminInspect from "./AdminInspect.ts"
 import { makeBacklogGauges } from "./BacklogMetrics.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as RouteControl from "./RouteControl.ts"
@@ -35,77 +38,15 @@ export interface AdminOptions {
   readonly routes?: ReadonlyArray<Pick<Route, "name" | "rateLimit">> | undefined
 }
 
-type Response = HttpServerResponse.HttpServerResponse
-type Request = HttpServerRequest.HttpServerRequest
-/** A handler fails with the response that refuses the request (400...), or with a StoreError (503). */
-type Handler = (request: Request, params: ReadonlyArray<string>) => Effect.Effect<Response, Response | StoreError>
-
-interface Endpoint {
-  readonly path: RegExp
-  readonly methods: Partial<Record<"GET" | "POST", Handler>>
-  /** No token needed. */
-  readonly open?: boolean
-}
-
-const json = (body: unknown, status = 200) => HttpServerResponse.jsonUnsafe(body, { status })
+const { json, query, intParam, textParam, body } = AdminEndpoint
+type Request = AdminEndpoint.Request
+type Response = AdminEndpoint.Response
+type Endpoint = AdminEndpoint.Endpoint
 
 /** The most rows one `GET /api/dead-letters` answers (`sluice dlq list --admin` pages through more). */
 export const maxPageSize = 1000
 /** The longest `sample_ms` of `GET /api/status`. */
 export const maxSampleMs = 60_000
-
-const query = (request: Request, known: ReadonlyArray<string>) => {
-  const params = new URL(request.url, "http://admin").searchParams
-  for (const key of params.keys()) {
-    if (!known.includes(key)) {
-      return Effect.fail(
-        Guards.error(
-          400,
-          `unknown query parameter ${JSON.stringify(key)} (known: ${known.length === 0 ? "none" : known.join(", ")})`
-        )
-      )
-    }
-  }
-  return Effect.succeed(params)
-}
-
-const intParam = (params: URLSearchParams, name: string, min: number, max: number, fallback: number) => {
-  const raw = params.get(name)
-  if (raw === null) return Effect.succeed(fallback)
-  const value = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN
-  return value >= min && value <= max
-    ? Effect.succeed(value)
-    : Effect.fail(Guards.error(400, `${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`))
-}
-
-const textParam = (params: URLSearchParams, name: string, pattern: RegExp, expected: string) => {
-  const raw = params.get(name)
-  if (raw === null) return Effect.succeed(undefined)
-  return pattern.test(raw)
-    ? Effect.succeed(raw)
-    : Effect.fail(Guards.error(400, `${name}: expected ${expected}, got ${JSON.stringify(raw)}`))
-}
-
-/** The body decoded with `schema` (unknown fields refused); an empty body reads as `{}`. */
-const body = <A>(request: Request, schema: Schema.Decoder<A>) =>
-  request.text.pipe(
-    Effect.mapError((e) =>
-      e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
-        ? Guards.tooLarge()
-        : Guards.error(400, "cannot read the request body")
-    ),
-    Effect.flatMap((text) =>
-      Effect.try({
-        try: (): unknown => (text.trim() === "" ? {} : JSON.parse(text)),
-        catch: (e) => Guards.error(400, `request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`)
-      })
-    ),
-    Effect.flatMap((value) =>
-      Schema.decodeUnknownEffect(schema)(value, { onExcessProperty: "error", errors: "all" }).pipe(
-        Effect.mapError((e) => Guards.error(400, `invalid request body: ${e.message.replace(/\n\s*/g, " ")}`))
-      )
-    )
-  )
 
 const decodeSegment = (segment: string) => {
   try {
@@ -152,6 +93,8 @@ export const routes = (options: AdminOptions) =>
       )
       // Where the store has subscriptions (every store layer of the runner): their checkpoints and lag.
       const subscriptionStore = Option.getOrUndefined(yield* Effect.serviceOption(SubscriptionStore))
+      // Raw payloads to list (every store layer of the runner has them).
+      const rawStore = Option.getOrUndefined(yield* Effect.serviceOption(RawPayloadStore))
       const subscribers = options.subscribers ?? []
       const withSubscriptions = <A>(
         effect: Effect.Effect<A, StoreError, SubscriptionStore>
@@ -293,7 +236,8 @@ export const routes = (options: AdminOptions) =>
                 return json({ replayed }, replayed === 0 ? 404 : 200)
               })
           }
-        }
+        },
+        ...AdminInspect.endpoints(events, subscriptionStore, rawStore)
       ]
 
       const dispatch = (request: Request): Effect.Effect<Response> => {

@@ -8,6 +8,7 @@ import { Data, Duration, Effect, Option, type Redacted, Schema } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { maxPageSize } from "./Admin.ts"
 import * as DeadLetters from "./DeadLetters.ts"
+import * as Inspect from "./Inspect.ts"
 import * as RouteControl from "./RouteControl.ts"
 import { StatusReport } from "./StatusReport.ts"
 
@@ -176,4 +177,56 @@ export const toggleRoute = (target: Target, action: "pause" | "resume", route: s
     )
     yield* expect(answer, 200)
     return yield* decode(RouteControl.Toggled, answer)
+  })
+
+/** `GET /api/events/:id`: the stored event, or none. */
+export const event = (target: Target, id: string) =>
+  Effect.gen(function* () {
+    const answer = yield* call(target, "GET", `/api/events/${encodeURIComponent(id)}`)
+    if (answer.status === 404) return Option.none<Inspect.ShownEvent>()
+    yield* expect(answer, 200)
+    return Option.some(yield* decode(Inspect.ShownEvent, answer))
+  })
+
+/** `GET /api/events`: one page of a tail. */
+export const tail = (
+  target: Target,
+  options: Inspect.EventFilter & { readonly after?: string | undefined; readonly last: number }
+) =>
+  Effect.gen(function* () {
+    const params = new URLSearchParams({ last: String(options.last) })
+    if (options.after !== undefined) params.set("after", options.after)
+    if (options.type !== undefined) params.set("type", options.type)
+    if (options.entity !== undefined) params.set("entity", options.entity)
+    const answer = yield* call(target, "GET", `/api/events?${params}`)
+    yield* expect(answer, 200)
+    return yield* decode(Inspect.TailPage, answer)
+  })
+
+/** `GET /api/raw/:id`: the raw payload, or none. */
+export const raw = (target: Target, id: string) =>
+  Effect.gen(function* () {
+    const answer = yield* call(target, "GET", `/api/raw/${encodeURIComponent(id)}`)
+    if (answer.status === 404) return Option.none<unknown>()
+    yield* expect(answer, 200)
+    return Option.some(answer.json as unknown)
+  })
+
+/** `GET /api/raw`: one page of raw payloads. */
+export const rawList = (
+  target: Target,
+  options: {
+    readonly source?: string | undefined
+    readonly failed: boolean
+    readonly after?: string | undefined
+    readonly limit: number
+  }
+) =>
+  Effect.gen(function* () {
+    const params = new URLSearchParams({ limit: String(options.limit), failed: String(options.failed) })
+    if (options.source !== undefined) params.set("source", options.source)
+    if (options.after !== undefined) params.set("after", options.after)
+    const answer = yield* call(target, "GET", `/api/raw?${params}`)
+    yield* expect(answer, 200)
+    return yield* decode(Inspect.RawListPage, answer)
   })

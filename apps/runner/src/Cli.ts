@@ -6,6 +6,7 @@ import { Console, Duration, Effect, Option } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import * as CliFlags from "./CliFlags.ts"
 import * as Commands from "./Commands.ts"
+import { eventsCommand, rawCommand } from "./InspectCli.ts"
 import { configJsonSchema } from "./JsonSchema.ts"
 import { newPlugin } from "./NewPlugin.ts"
 import * as ProjectionCommands from "./ProjectionCommands.ts"
@@ -272,6 +273,8 @@ export const sluice = Command.make("sluice").pipe(
     status,
     dlq,
     routesCommand,
+    eventsCommand,
+    rawCommand,
     configCommand,
     newCommand,
     projectionCommand,

@@ -4,9 +4,9 @@
  * immutable: their `transform_error` keeps saying what failed at the time, and a resolution is
  * recorded beside it (the audit keeps both).
  *
- * Contract (RawPayloadContract.ts, run by every adapter): `readRaw` returns a source's payloads
- * received at or after `since`, in raw id order (UUIDv7: the order they were stored in), after the
- * `after` id, at most `limit`; `resolve` is idempotent and commits or rolls back with the
+ * Contract (RawPayloadContract.ts, run by every adapter): `readRaw` returns a source's payloads (or
+ * every source's), only the unresolved failed ones when `failed`, received at or after `since`, in raw
+ * id order (UUIDv7: the order they were stored in), after the `after` id, at most `limit`; `resolve` is idempotent and commits or rolls back with the
  * transaction it runs in.
  */
 import { Context, type DateTime, type Effect } from "effect"
@@ -20,7 +20,10 @@ export interface StoredRaw {
 }
 
 export interface RawPage {
-  readonly source: string
+  /** Only this source's payloads (every source's when absent). */
+  readonly source?: string
+  /** Only payloads whose transform failed (in whole or in part) and that no re-derivation resolved. */
+  readonly failed?: boolean
   /** Only payloads received at or after this time. */
   readonly since?: DateTime.Utc
   /** Only payloads whose id is greater (the last id of the previous page). */

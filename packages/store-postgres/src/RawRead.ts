@@ -3,8 +3,9 @@
  * `sluice rederive`), and transform resolutions (0005's transform_resolutions).
  *
  * Paging walks the raw_payloads primary key (raw ids are UUIDv7: stored order) and filters by
- * source and time: no index on (source, received_at), which every ingest would pay for, for a
- * command an operator runs now and then. A re-derivation therefore reads the whole table once.
+ * source, failure and time: no index on (source, received_at) nor on failures, which every ingest
+ * would pay for, for commands an operator runs now and then (`sluice rederive`, `sluice raw list
+ * --failed`). A re-derivation therefore reads the whole table once.
  */
 import { RawPayloadStore } from "@sluice/core"
 import { DateTime, Effect } from "effect"
@@ -22,7 +23,8 @@ export const make = (sql: SqlClient.SqlClient, schema: string): RawPayloadStore[
         SELECT r.raw_id::text AS raw_id, r.source, r.content_type, r.body, r.request, r.received_at, r.trace_id,
                r.content_hash, r.transform_error, s.resolved_at
         FROM ${raw} r LEFT JOIN ${resolutions} s ON s.raw_id = r.raw_id
-        WHERE r.source = ${page.source}
+        WHERE (${page.source ?? null}::text IS NULL OR r.source = ${page.source ?? null})
+          AND (${page.failed === true} = false OR (r.transform_error IS NOT NULL AND s.raw_id IS NULL))
           AND r.raw_id > ${page.after ?? "00000000-0000-0000-0000-000000000000"}::uuid
           AND r.received_at >= ${page.since === undefined ? "-infinity" : DateTime.formatIso(page.since)}::text::timestamptz
         ORDER BY r.raw_id LIMIT ${Math.max(0, Math.floor(page.limit))}`.pipe(

@@ -21,7 +21,9 @@ export const make = (deps: {
           const out: Array<StoredRaw> = []
           for (const raw of [...deps.raws.values()].sort((a, b) => (a.raw_id < b.raw_id ? -1 : 1))) {
             if (out.length >= page.limit) break
-            if (raw.source !== page.source || (page.after !== undefined && raw.raw_id <= page.after)) continue
+            if (page.source !== undefined && raw.source !== page.source) continue
+            if (page.after !== undefined && raw.raw_id <= page.after) continue
+            if (page.failed === true && (raw.transform_error === null || resolved.has(raw.raw_id))) continue
             if (since !== undefined && DateTime.toEpochMillis(raw.received_at) < since) continue
             out.push({ raw, resolved_at: resolved.get(raw.raw_id) ?? null })
           }

@@ -77,5 +77,33 @@ export const cases: ReadonlyArray<RawPayloadCase> = [
       yield* check.equal(of(kept.raw_id).raw.transform_error, "bad", "the error itself is kept (audit)")
       yield* check.equal(of(dropped.raw_id).resolved_at, null, "rolled back")
     })
+  },
+  {
+    name: "readRaw lists every source's payloads without a source, and only the unresolved failed ones with failed",
+    run: Effect.gen(function* () {
+      const raws = yield* RawPayloadStore
+      const ok = yield* storeRaw("a", 1)
+      const bad = yield* storeRaw("a", 2, "bad json")
+      const fixed = yield* storeRaw("b", 3, "unknown field")
+      const badB = yield* storeRaw("b", 4, "partly: 1 of 2 bars")
+      yield* raws.resolve(fixed.raw_id, trace)
+      const ids = (page: ReadonlyArray<{ readonly raw: { readonly raw_id: RawPayloadId } }>) =>
+        page.map((s) => s.raw.raw_id).sort()
+      yield* check.equal(
+        ids(yield* raws.readRaw({ limit: 10 })),
+        [ok, bad, fixed, badB].map((r) => r.raw_id).sort(),
+        "every source"
+      )
+      yield* check.equal(
+        ids(yield* raws.readRaw({ limit: 10, failed: true })),
+        [bad, badB].map((r) => r.raw_id).sort(),
+        "failed and not resolved"
+      )
+      yield* check.equal(
+        ids(yield* raws.readRaw({ source: "b", limit: 10, failed: true })),
+        [badB.raw_id],
+        "of one source"
+      )
+    })
   }
 ]
