@@ -2,18 +2,24 @@
  * The admin HTTP API: `/healthz` (the process is up), `/readyz` (database reachable, migrations
  * applied), `/metrics` (Prometheus text, with backlog and subscriber gauges read at each scrape),
  * `/api/status` (the report of `sluice status`) and
- * `/api/dead-letters` (list, show, replay, purge). Every request passes AdminGuards' checks
+ * `/api/dead-letters` (list, show, replay, purge), and the dashboard (`/` and the endpoints it
+ * reads: src/dashboard/). Every request passes AdminGuards' checks
  * (Host, Origin, token but on `/healthz`, JSON content type and body size on POST); unknown
  * paths answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
  * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
  */
 import { EventStore, OutboxAdmin, type StoreError, SubscriptionStore } from "@sluice/core"
 import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
-import { HttpIncomingMessage, HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpIncomingMessage, HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
+import { type Endpoint, json, type Request, type Response } from "./AdminEndpoint.ts"
 import * as Guards from "./AdminGuards.ts"
 import { makeBacklogGauges } from "./BacklogMetrics.ts"
 import * as DeadLetters from "./DeadLetters.ts"
+import * as DashboardApi from "./dashboard/DashboardApi.ts"
+import * as DashboardPage from "./dashboard/DashboardPage.ts"
+import * as RateHistory from "./RateHistory.ts"
+import type { SourceHealth } from "./SourceHealth.ts"
 import * as StatusReport from "./StatusReport.ts"
 import { MigrationState, StoreHealth } from "./StoreLayer.ts"
 import * as SubscriberStatus from "./SubscriberStatus.ts"
@@ -29,21 +35,11 @@ export interface AdminOptions {
   readonly subscribers?: ReadonlyArray<string> | undefined
   /** Routes whose backlog gauges read 0 before any of their rows is written (the config's). @default [] */
   readonly routes?: ReadonlyArray<string> | undefined
+  /** The dashboard's delivery rates (sampled by the caller). @default rates since the routes were built */
+  readonly rates?: RateHistory.RateHistory | undefined
+  /** The dashboard's source ticks. @default none listed */
+  readonly sources?: SourceHealth | undefined
 }
-
-type Response = HttpServerResponse.HttpServerResponse
-type Request = HttpServerRequest.HttpServerRequest
-/** A handler fails with the response that refuses the request (400...), or with a StoreError (503). */
-type Handler = (request: Request, params: ReadonlyArray<string>) => Effect.Effect<Response, Response | StoreError>
-
-interface Endpoint {
-  readonly path: RegExp
-  readonly methods: Partial<Record<"GET" | "POST", Handler>>
-  /** No token needed. */
-  readonly open?: boolean
-}
-
-const json = (body: unknown, status = 200) => HttpServerResponse.jsonUnsafe(body, { status })
 
 /** The most rows one `GET /api/dead-letters` answers (`sluice dlq list --admin` pages through more). */
 export const maxPageSize = 1000
@@ -141,6 +137,7 @@ export const routes = (options: AdminOptions) =>
       // Where the store has subscriptions (every store layer of the runner): their checkpoints and lag.
       const subscriptionStore = Option.getOrUndefined(yield* Effect.serviceOption(SubscriptionStore))
       const subscribers = options.subscribers ?? []
+      const rates = options.rates ?? (yield* RateHistory.make(options.routes ?? []))
       const withSubscriptions = <A>(
         effect: Effect.Effect<A, StoreError, SubscriptionStore>
       ): Effect.Effect<A | undefined, StoreError> =>
@@ -255,7 +252,10 @@ export const routes = (options: AdminOptions) =>
                 return json({ replayed }, replayed === 0 ? 404 : 200)
               })
           }
-        }
+        },
+        // The dashboard: its page and the endpoints only it reads (src/dashboard/).
+        ...DashboardPage.endpoints,
+        ...DashboardApi.endpoints({ store, events, routes: options.routes ?? [], rates, sources: options.sources })
       ]
 
       const dispatch = (request: Request): Effect.Effect<Response> => {
