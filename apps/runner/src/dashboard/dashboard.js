@@ -160,7 +160,7 @@
       const buttons = el(
         "div",
         { class: "actions", "data-route-actions": route },
-        el("span", { class: "mono" }, route),
+        el("span", {}, "Route ", el("span", { class: "mono" }, route), ":"),
         el(
           "button",
           { type: "button", onclick: () => act(`replay ${route}`, () => post("/api/dead-letters/replay", { route })) },
@@ -314,7 +314,7 @@
         td(s.ticks, "num"),
         td(s.events_ingested_total, "num"),
         td(s.fetch_failures_total, "num"),
-        td(s.last_error, "bad mono")
+        td(s.last_error, s.last_error === null ? "muted" : "bad mono")
       )
     )
     $("sources").tBodies[0].replaceChildren(...rows)
