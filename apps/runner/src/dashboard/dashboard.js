@@ -153,10 +153,12 @@
     $("rates-note").dataset.windowS = String(rates.window_s)
   }
 
-  const renderRouteActions = (deadLetters) => {
+  const renderRouteActions = (deadLetters, backlog) => {
     const routes = [...new Set(deadLetters.map((d) => d.route))].sort()
     const parts = routes.map((route) => {
-      const count = deadLetters.filter((d) => d.route === route).length
+      // The backlog counts every dead letter of the route, the list only the first page.
+      const listed = deadLetters.filter((d) => d.route === route).length
+      const count = Math.max(listed, backlog.routes.find((r) => r.route === route)?.dead ?? 0)
       const buttons = el(
         "div",
         { class: "actions", "data-route-actions": route },
@@ -183,11 +185,7 @@
       return el(
         "div",
         { class: "confirm", role: "alertdialog", "data-confirm-purge": route },
-        el(
-          "p",
-          {},
-          `Delete the dead letters of route ${route} for good (${count} listed)? Their events stay in the log.`
-        ),
+        el("p", {}, `Delete the ${count} dead letter(s) of route ${route} for good? Their events stay in the log.`),
         el(
           "div",
           { class: "actions" },
@@ -325,7 +323,7 @@
   const render = () => {
     if (last === undefined) return
     renderRoutes(last.backlog, last.rates, last.paused)
-    renderRouteActions(last.deadLetters)
+    renderRouteActions(last.deadLetters, last.backlog)
     renderDeadLetters(last.deadLetters)
     renderSources(last.sources)
   }
@@ -375,7 +373,10 @@
       }
       $("updated").textContent = `update failed: ${error.message}`
     }
-    timer = setTimeout(refresh, pollMs)
+    // A hidden tab does not poll; it refreshes when shown again.
+    // (Refreshes may overlap: an action's, a poll's: keep one timer.)
+    clearTimeout(timer)
+    if (!document.hidden) timer = setTimeout(refresh, pollMs)
   }
 
   // Runs an action, says what it did, and refreshes at once.
@@ -409,6 +410,9 @@
     sessionStorage.removeItem(tokenKey)
     last = undefined
     refresh()
+  })
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) refresh()
   })
   refresh()
 })()
