@@ -3,7 +3,9 @@
  * a real `sluice run` (memory store, a token) whose webhook receiver first answers 410 makes two
  * dead letters; the page asks for the token, lists them with their event and raw payload, replays
  * one once the receiver answers 200 (the receiver gets it), and purges the other after its
- * confirmation step. Set DASHBOARD_SCREENSHOT=<file.png> to save the page as the README shows it.
+ * confirmation step; and the pause controls against answers the browser makes up (the pause
+ * endpoints may not exist on this server). DASHBOARD_SCREENSHOT=<file.png> saves the page as the
+ * README shows it.
  */
 import { existsSync } from "node:fs"
 import { type Browser, chromium, type Page } from "playwright-core"
@@ -153,4 +155,43 @@ describe("the dashboard", () => {
     expect(problems).toEqual([])
     await page.close()
   }, 240_000)
+
+  it("shows paused routes with Resume, and Pause on running ones, where the server has /api/routes", async () => {
+    // The page's side of the pause endpoints, whatever this server has: the browser answers them.
+    const page = await browser.newPage()
+    const posted: Array<{ path: string; authorization: string | undefined; type: string | undefined }> = []
+    let paused = true
+    await page.route("**/api/routes", (route) =>
+      route.fulfill({
+        json: [
+          { route: "hooks", paused, paused_at: paused ? new Date().toISOString() : null, rate_limit_per_s: null },
+          { route: "other", paused: false, paused_at: null, rate_limit_per_s: null }
+        ]
+      })
+    )
+    await page.route("**/api/routes/*/*", (route) => {
+      const request = route.request()
+      const headers = request.headers()
+      posted.push({
+        path: new URL(request.url()).pathname,
+        authorization: headers.authorization,
+        type: headers["content-type"]
+      })
+      paused = false
+      return route.fulfill({ json: { route: "hooks", paused: false } })
+    })
+    await page.goto(`${url}/`)
+    await page.locator("#token-input").fill(token)
+    await page.locator("#token-form button[type=submit]").click()
+    const hooks = page.locator('#routes tr[data-route="hooks"]')
+    await hooks.getByRole("button", { name: "Resume" }).waitFor({ timeout: patience })
+    expect(await page.locator("th.pause-column").isVisible()).toBe(true)
+    expect(await page.locator('#routes tr[data-route="other"]').getByRole("button", { name: "Pause" }).count()).toBe(1)
+    await hooks.getByRole("button", { name: "Resume" }).click()
+    await hooks.getByRole("button", { name: "Pause" }).waitFor({ timeout: patience })
+    expect(posted).toEqual([
+      { path: "/api/routes/hooks/resume", authorization: `Bearer ${token}`, type: "application/json" }
+    ])
+    await page.close()
+  }, 120_000)
 })
