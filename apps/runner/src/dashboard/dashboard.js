@@ -101,6 +101,21 @@
     return svg
   }
 
+  // Rates over the last minute or so (the newest points back to 60 s), not the newest point alone:
+  // it may span a second only.
+  const recent = (points) => {
+    const used = []
+    for (let i = points.length - 1; i >= 0 && used.reduce((sum, p) => sum + p.span_s, 0) < 60; i--) used.push(points[i])
+    const span = used.reduce((sum, p) => sum + p.span_s, 0)
+    if (span === 0) return undefined
+    const average = (key) => used.reduce((sum, p) => sum + p[key] * p.span_s, 0) / span
+    return {
+      delivered_per_s: average("delivered_per_s"),
+      retried_per_s: average("retried_per_s"),
+      dead_lettered_per_s: average("dead_lettered_per_s")
+    }
+  }
+
   const renderRoutes = (backlog, rates, paused) => {
     const byRoute = new Map(rates.routes.map((r) => [r.route, r.points]))
     const pausedBy = new Map((paused ?? []).map((r) => [r.route, r]))
@@ -108,7 +123,7 @@
     const rows = names.map((route) => {
       const b = backlog.routes.find((r) => r.route === route) ?? {}
       const points = byRoute.get(route) ?? []
-      const last = points[points.length - 1]
+      const last = recent(points)
       const state = pausedBy.get(route)
       const pauseCell = el(
         "td",
@@ -150,7 +165,7 @@
     })
     $("routes").tBodies[0].replaceChildren(...rows)
     for (const th of document.querySelectorAll("th.pause-column")) th.hidden = !pauseSupported
-    $("rates-note").dataset.windowS = String(rates.window_s)
+    $("spark-head").textContent = `Last ${Math.round(rates.window_s / 60)} min`
   }
 
   const renderRouteActions = (deadLetters, backlog) => {
