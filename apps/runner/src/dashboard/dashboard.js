@@ -5,7 +5,11 @@
 ;(() => {
   const pollMs = 5000
   const tokenKey = "sluice-admin-token"
-  const $ = (id) => document.getElementById(id)
+  /** @type {(id: string) => HTMLElement} */
+  const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
+  /** @type {(id: string) => HTMLTableSectionElement} */
+  const tbody = (id) => /** @type {HTMLTableElement} */ ($(id)).tBodies[0]
+  const tokenInput = () => /** @type {HTMLInputElement} */ ($("token-input"))
 
   /** Dead letters whose details are open, and their details once read (by outbox id). */
   const expanded = new Map()
@@ -16,6 +20,13 @@
   let timer
 
   class Unauthorized extends Error {}
+  class ApiError extends Error {
+    /** @param {string} message @param {number} status */
+    constructor(message, status) {
+      super(message)
+      this.status = status
+    }
+  }
 
   const api = async (path, init = {}) => {
     const headers = { accept: "application/json" }
@@ -26,9 +37,7 @@
     if (response.status === 401) throw new Unauthorized("the admin token is missing or wrong")
     const body = await response.json().catch(() => ({}))
     if (!response.ok) {
-      const error = new Error(body.error ?? `${response.status} ${response.statusText}`)
-      error.status = response.status
-      throw error
+      throw new ApiError(body.error ?? `${response.status} ${response.statusText}`, response.status)
     }
     return body
   }
@@ -163,8 +172,9 @@
         pauseCell
       )
     })
-    $("routes").tBodies[0].replaceChildren(...rows)
-    for (const th of document.querySelectorAll("th.pause-column")) th.hidden = !pauseSupported
+    tbody("routes").replaceChildren(...rows)
+    for (const th of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("th.pause-column")))
+      th.hidden = !pauseSupported
     $("spark-head").textContent = `Last ${Math.round(rates.window_s / 60)} min`
   }
 
@@ -308,7 +318,7 @@
       )
       return open ? [row, detailRow(d.outbox_id)] : [row]
     })
-    $("dead-letters").tBodies[0].replaceChildren(...rows)
+    tbody("dead-letters").replaceChildren(...rows)
     $("dead-letters").hidden = rows.length === 0
     $("dead-letters-empty").hidden = rows.length > 0
     // Forget details of rows that are gone (replayed, purged).
@@ -330,7 +340,7 @@
         td(s.last_error, s.last_error === null ? "muted" : "bad mono")
       )
     )
-    $("sources").tBodies[0].replaceChildren(...rows)
+    tbody("sources").replaceChildren(...rows)
   }
 
   let last
@@ -378,7 +388,7 @@
       if (error instanceof Unauthorized) {
         // Nothing read with an earlier token stays on the page.
         last = undefined
-        for (const id of ["routes", "dead-letters", "sources"]) $(id).tBodies[0].replaceChildren()
+        for (const id of ["routes", "dead-letters", "sources"]) tbody(id).replaceChildren()
         $("route-actions").replaceChildren()
         $("forget-token").hidden = true
         $("token-panel").hidden = false
@@ -415,10 +425,10 @@
 
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault()
-    const value = $("token-input").value.trim()
+    const value = tokenInput().value.trim()
     if (value === "") return
     sessionStorage.setItem(tokenKey, value)
-    $("token-input").value = ""
+    tokenInput().value = ""
     refresh()
   })
   $("forget-token").addEventListener("click", () => {
