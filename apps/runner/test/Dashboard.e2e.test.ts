@@ -159,13 +159,19 @@ describe("the dashboard", () => {
   it("shows paused routes with Resume, and Pause on running ones, where the server has /api/routes", async () => {
     // The page's side of the pause endpoints, whatever this server has: the browser answers them.
     const page = await browser.newPage()
-    const posted: Array<{ path: string; authorization: string | undefined; type: string | undefined }> = []
+    const posted: Array<Record<string, string | null | undefined>> = []
     let paused = true
     await page.route("**/api/routes", (route) =>
       route.fulfill({
         json: [
-          { route: "hooks", paused, paused_at: paused ? new Date().toISOString() : null, rate_limit_per_s: null },
-          { route: "other", paused: false, paused_at: null, rate_limit_per_s: null }
+          {
+            route: "hooks",
+            paused,
+            paused_at: paused ? new Date().toISOString() : null,
+            reason: paused ? "receiver down" : null,
+            rate_limit_per_s: null
+          },
+          { route: "other", paused: false, paused_at: null, reason: null, rate_limit_per_s: 50 }
         ]
       })
     )
@@ -175,22 +181,29 @@ describe("the dashboard", () => {
       posted.push({
         path: new URL(request.url()).pathname,
         authorization: headers.authorization,
-        type: headers["content-type"]
+        type: headers["content-type"],
+        body: request.postData()
       })
-      paused = false
-      return route.fulfill({ json: { route: "hooks", paused: false } })
+      if (request.url().endsWith("/hooks/resume")) paused = false
+      return route.fulfill({ json: { route: "hooks", paused: false, changed: true } })
     })
     await page.goto(`${url}/`)
     await page.locator("#token-input").fill(token)
     await page.locator("#token-form button[type=submit]").click()
     const hooks = page.locator('#routes tr[data-route="hooks"]')
     await hooks.getByRole("button", { name: "Resume" }).waitFor({ timeout: patience })
+    expect(await hooks.textContent()).toContain("receiver down")
     expect(await page.locator("th.pause-column").isVisible()).toBe(true)
-    expect(await page.locator('#routes tr[data-route="other"]').getByRole("button", { name: "Pause" }).count()).toBe(1)
+    const other = page.locator('#routes tr[data-route="other"]')
+    expect(await other.textContent()).toContain("≤ 50/s")
     await hooks.getByRole("button", { name: "Resume" }).click()
     await hooks.getByRole("button", { name: "Pause" }).waitFor({ timeout: patience })
+    await other.getByRole("button", { name: "Pause" }).click()
+    await eventually("the pause request", () => posted.length === 2, patience)
+    const sent = { authorization: `Bearer ${token}`, type: "application/json" }
     expect(posted).toEqual([
-      { path: "/api/routes/hooks/resume", authorization: `Bearer ${token}`, type: "application/json" }
+      { path: "/api/routes/hooks/resume", ...sent, body: "{}" },
+      { path: "/api/routes/other/pause", ...sent, body: '{"reason":"paused from the dashboard"}' }
     ])
     await page.close()
   }, 120_000)

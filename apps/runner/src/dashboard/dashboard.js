@@ -142,7 +142,14 @@
           : el(
               "span",
               { class: "actions" },
-              state.paused ? el("span", { class: "warn" }, `paused ${since(state.paused_at)}`) : "running",
+              state.paused
+                ? el(
+                    "span",
+                    { class: "warn" },
+                    `paused ${since(state.paused_at)} ago${state.reason ? `: ${state.reason}` : ""}`
+                  )
+                : "running",
+              state.rate_limit_per_s ? el("span", { class: "muted" }, `≤ ${state.rate_limit_per_s}/s`) : undefined,
               el(
                 "button",
                 {
@@ -150,7 +157,11 @@
                   "data-action": state.paused ? "resume" : "pause",
                   onclick: () =>
                     act(`${state.paused ? "resume" : "pause"} ${route}`, () =>
-                      post(`/api/routes/${encodeURIComponent(route)}/${state.paused ? "resume" : "pause"}`, {})
+                      state.paused
+                        ? post(`/api/routes/${encodeURIComponent(route)}/resume`, {})
+                        : post(`/api/routes/${encodeURIComponent(route)}/pause`, {
+                            reason: "paused from the dashboard"
+                          })
                     )
                 },
                 state.paused ? "Resume" : "Pause"
