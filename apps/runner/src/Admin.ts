@@ -3,9 +3,9 @@
  * applied), `/metrics` (Prometheus text, with backlog and subscriber gauges read at each scrape),
  * `/api/status` (the report of `sluice status`) and
  * `/api/dead-letters` (list, show, replay, purge), and the dashboard (`/` and the endpoints it
- * reads: src/dashboard/). Every request passes AdminGuards' checks
- * (Host, Origin, token but on `/healthz`, JSON content type and body size on POST); unknown
- * paths answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
+ * reads: src/dashboard/). Every request passes AdminGuards' checks (Host, Origin, token but on
+ * `/healthz` and the dashboard's page, JSON content type and body size on POST); unknown paths
+ * answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
  * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
  */
 import { EventStore, OutboxAdmin, type StoreError, SubscriptionStore } from "@sluice/core"
