@@ -2,10 +2,11 @@
  * The admin HTTP API: `/healthz` (the process is up), `/readyz` (database reachable, migrations
  * applied), `/metrics` (Prometheus text, with backlog and subscriber gauges read at each scrape),
  * `/api/status` (the report of `sluice status`),
- * `/api/dead-letters` (list, show, replay, purge), `/api/routes` (pause, resume) and the store's
- * events and raw payloads (AdminInspect.ts). Every request passes AdminGuards' checks
- * (Host, Origin, token but on `/healthz`, JSON content type and body size on POST); unknown
- * paths answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
+ * `/api/dead-letters` (list, show, replay, purge), `/api/routes` (pause, resume), the store's
+ * events and raw payloads (AdminInspect.ts) and the dashboard (`/` and the endpoints it reads:
+ * src/dashboard/). Every request passes AdminGuards' checks (Host, Origin, token but on
+ * `/healthz` and the dashboard's page, JSON content type and body size on POST); unknown paths
+ * answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
  * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
  */
 import { EventStore, OutboxAdmin, RawPayloadStore, type Route, type StoreError, SubscriptionStore } from "@sluice/core"
@@ -17,7 +18,11 @@ import * as Guards from "./AdminGuards.ts"
 import * as AdminInspect from "./AdminInspect.ts"
 import { makeBacklogGauges } from "./BacklogMetrics.ts"
 import * as DeadLetters from "./DeadLetters.ts"
+import * as DashboardApi from "./dashboard/DashboardApi.ts"
+import * as DashboardPage from "./dashboard/DashboardPage.ts"
+import * as RateHistory from "./RateHistory.ts"
 import * as RouteControl from "./RouteControl.ts"
+import type { SourceHealth } from "./SourceHealth.ts"
 import * as StatusReport from "./StatusReport.ts"
 import { MigrationState, StoreHealth } from "./StoreLayer.ts"
 import * as SubscriberStatus from "./SubscriberStatus.ts"
@@ -36,6 +41,10 @@ export interface AdminOptions {
    * `/api/routes` lists them with their rate limits. @default []
    */
   readonly routes?: ReadonlyArray<Pick<Route, "name" | "rateLimit">> | undefined
+  /** The dashboard's delivery rates (sampled by the caller). @default rates since the routes were built */
+  readonly rates?: RateHistory.RateHistory | undefined
+  /** The dashboard's source ticks. @default none listed */
+  readonly sources?: SourceHealth | undefined
 }
 
 const { json, query, intParam, textParam, body } = AdminEndpoint
@@ -96,6 +105,7 @@ export const routes = (options: AdminOptions) =>
       // Raw payloads to list (every store layer of the runner has them).
       const rawStore = Option.getOrUndefined(yield* Effect.serviceOption(RawPayloadStore))
       const subscribers = options.subscribers ?? []
+      const rates = options.rates ?? (yield* RateHistory.make(configured.map((r) => r.name)))
       const withSubscriptions = <A>(
         effect: Effect.Effect<A, StoreError, SubscriptionStore>
       ): Effect.Effect<A | undefined, StoreError> =>
@@ -237,7 +247,15 @@ export const routes = (options: AdminOptions) =>
               })
           }
         },
-        ...AdminInspect.endpoints(events, subscriptionStore, rawStore)
+        ...AdminInspect.endpoints(events, subscriptionStore, rawStore),
+        // The dashboard: its page and the endpoints only it reads (src/dashboard/).
+        ...DashboardPage.endpoints,
+        ...DashboardApi.endpoints({
+          store,
+          routes: configured.map((r) => r.name),
+          rates,
+          sources: options.sources
+        })
       ]
 
       const dispatch = (request: Request): Effect.Effect<Response> => {

@@ -85,7 +85,7 @@ export const checkOrigin = (request: HttpServerRequest.HttpServerRequest) => {
   if (origin.toLowerCase() === `http://${host}` || origin.toLowerCase() === `https://${host}`) return undefined
   return error(
     403,
-    `cross-origin request refused (Origin ${JSON.stringify(origin)}): the admin API serves no web pages`
+    `cross-origin request refused (Origin ${JSON.stringify(origin)}): only the admin server's own dashboard may call it`
   )
 }
 

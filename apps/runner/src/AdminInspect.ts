@@ -3,13 +3,15 @@
  * (a tail page), `GET /api/raw/:id` and `GET /api/raw` (pages of raw payloads, `failed=true` for the
  * unresolved transform failures). What `sluice events` and `sluice raw` print with `--admin`.
  */
-import { type EventId, type EventStore, RawPayloadStore, type SubscriptionStore } from "@sluice/core"
-import { Effect, Option } from "effect"
+import { EventId, type EventStore, RawPayloadId, RawPayloadStore, type SubscriptionStore } from "@sluice/core"
+import { Effect, Option, Schema } from "effect"
 import { type Endpoint, intParam, json, query, textParam } from "./AdminEndpoint.ts"
 import * as Guards from "./AdminGuards.ts"
 import * as Inspect from "./Inspect.ts"
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const isEventId = Schema.is(EventId)
+const isRawId = Schema.is(RawPayloadId)
 /** The most raw payloads one `GET /api/raw` answers. */
 export const maxRawPage = 500
 
@@ -40,7 +42,8 @@ export const endpoints = (
       GET: (request, [id = ""]) =>
         Effect.gen(function* () {
           yield* query(request, [])
-          const found = uuid.test(id) ? yield* events.getEvent(id as EventId) : Option.none()
+          if (!isEventId(id)) return Guards.error(400, `not an event id (a lower-case UUID): ${JSON.stringify(id)}`)
+          const found = yield* events.getEvent(id)
           if (Option.isNone(found)) return Guards.error(404, `no event with id ${id}`)
           return json(Inspect.showEvent(found.value))
         })
@@ -71,7 +74,8 @@ export const endpoints = (
       GET: (request, [id = ""]) =>
         Effect.gen(function* () {
           yield* query(request, [])
-          const found = uuid.test(id) ? yield* events.getRaw(id as never) : Option.none()
+          if (!isRawId(id)) return Guards.error(400, `not a raw payload id (a UUID): ${JSON.stringify(id)}`)
+          const found = yield* events.getRaw(id)
           if (Option.isNone(found)) return Guards.error(404, `no raw payload with id ${id}`)
           return json(Inspect.showRaw(found.value))
         })

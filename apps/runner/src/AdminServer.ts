@@ -11,6 +11,8 @@ import { hostRule } from "./AdminGuards.ts"
 import type { AdminConfig } from "./Config.ts"
 import * as NodeWebServer from "./NodeWebServer.ts"
 import * as ProcessMetrics from "./ProcessMetrics.ts"
+import * as RateHistory from "./RateHistory.ts"
+import type { SourceHealth } from "./SourceHealth.ts"
 import type { StoreHealth } from "./StoreLayer.ts"
 
 /** The admin server could not listen on its address (exit code 1). */
@@ -55,12 +57,14 @@ export interface AdminServerOptions {
   readonly subscribers?: ReadonlyArray<string>
   /** The config's routes: their gauges read 0 before any row is written; `/api/routes` lists them. @default [] */
   readonly routes?: ReadonlyArray<Pick<Route, "name" | "rateLimit">>
+  /** The sources' last ticks, for the dashboard. @default none listed */
+  readonly sources?: SourceHealth
 }
 
 /** Starts the server in the current scope and returns its URL. */
 export const start = (
   config: AdminConfig,
-  { stopping = Effect.succeed(false), subscribers = [], routes: knownRoutes = [] }: AdminServerOptions = {}
+  { stopping = Effect.succeed(false), subscribers = [], routes: knownRoutes = [], sources }: AdminServerOptions = {}
 ): Effect.Effect<string, AdminServerError, EventStore | OutboxAdmin | StoreHealth | Scope.Scope> =>
   Effect.gen(function* () {
     const server = yield* Layer.build(
@@ -69,12 +73,17 @@ export const start = (
     const { address } = yield* HttpServer.HttpServer.pipe(Effect.provideContext(server))
     // The bound port (config.port may be 0) is part of every Host header the server answers.
     const port = "port" in address ? address.port : config.port
+    // Delivery rates for the dashboard: sampled for the life of the server.
+    const rates = yield* RateHistory.make(knownRoutes.map((r) => r.name))
+    yield* Effect.forkScoped(rates.run)
     const routes = Admin.routes({
       token: config.token,
       stopping,
       hosts: hostRule(config.host, port, config.allowedHosts),
       subscribers,
-      routes: knownRoutes
+      routes: knownRoutes,
+      rates,
+      sources
     })
     yield* Layer.build(
       HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(

@@ -16,6 +16,7 @@ import { toDuration } from "./Config.ts"
 import { DataDirLock } from "./DataDirLock.ts"
 import type { Plan } from "./Plan.ts"
 import * as Projections from "./Projections.ts"
+import * as SourceHealth from "./SourceHealth.ts"
 import {
   chooseStore,
   type DatabaseUrlError,
@@ -84,11 +85,15 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
       )
       return yield* Effect.gen(function* () {
         let stopping = false
+        // Each source's last tick, for the dashboard: the sources are wrapped to record their fetches.
+        const sourceHealth = SourceHealth.make(plan.sources.map((s) => s.config.name))
+        const registered = new Map((yield* (yield* Sources).all).map((s) => [s.name, s]))
         if (config.admin.enabled) {
           const url = yield* AdminServer.start(config.admin, {
             stopping: Effect.sync(() => stopping),
             subscribers: plan.projections.map((p) => p.config.name),
-            routes: config.routes
+            routes: config.routes,
+            sources: sourceHealth
           })
           // A second opener of the embedded store is refused; the lock tells it where to ask instead.
           const lock = yield* Effect.serviceOption(DataDirLock)
@@ -99,7 +104,8 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
         const pipeline = yield* Pipeline.make({
           routes: config.routes,
           sources: plan.sources.map(({ config: source }) => ({
-            source: source.name,
+            // A name not registered stays a name: the pipeline reports it (UnknownSourceError below).
+            source: registered.has(source.name) ? sourceHealth.track(registered.get(source.name)!) : source.name,
             ...(source.schedule?.every === undefined ? {} : { every: toDuration(source.schedule.every) }),
             maxBackoff: toDuration(source.schedule?.maxBackoff ?? "5 minutes")
           })),
