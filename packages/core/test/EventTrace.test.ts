@@ -57,21 +57,27 @@ const recording = () => {
   return { spans, tracer, handed, transport }
 }
 
+/** One tick of `source` and one relay batch under a recording tracer, `TraceEvents` as given. */
+const ingestAndRelay = (traceEvents: boolean) =>
+  Effect.gen(function* () {
+    const { spans, tracer, handed, transport } = recording()
+    const stores = yield* makeStores
+    const program = Effect.gen(function* () {
+      yield* Ingest.tick(source, makeRouterUnsafe([route])).pipe(Effect.provideService(EventStore, stores.eventStore))
+      yield* Relay.runOnce({ routes: [route] }).pipe(
+        Effect.provideService(OutboxQueue, stores.outboxQueue),
+        Effect.provideService(Transports, Transports.makeOf([transport])),
+        Effect.provideService(EventTrace.TraceEvents, traceEvents)
+      )
+    })
+    yield* Effect.withTracer(program, tracer)
+    return { spans, handed, events: yield* stores.eventStore.readEvents(0, 10) }
+  })
+
 describe("an event's trace", () => {
   it.effect("the payload's ingest and each relay attempt are in the event's trace, under its derived parent", () =>
     Effect.gen(function* () {
-      const { spans, tracer, handed, transport } = recording()
-      const stores = yield* makeStores
-      const program = Effect.gen(function* () {
-        yield* Ingest.tick(source, makeRouterUnsafe([route])).pipe(Effect.provideService(EventStore, stores.eventStore))
-        yield* Relay.runOnce({ routes: [route] }).pipe(
-          Effect.provideService(OutboxQueue, stores.outboxQueue),
-          Effect.provideService(Transports, Transports.makeOf([transport])),
-          Effect.provideService(EventTrace.TraceEvents, true)
-        )
-      })
-      yield* Effect.withTracer(program, tracer)
-      const events = yield* stores.eventStore.readEvents(0, 10)
+      const { spans, handed, events } = yield* ingestAndRelay(true)
       assert.strictEqual(events.length, 2)
       const traceId = events[0]!.event.trace_id
       assert.strictEqual(events[1]!.event.trace_id, traceId, "one payload, one trace")
@@ -105,16 +111,7 @@ describe("an event's trace", () => {
 
   it.effect("with TraceEvents off (the default) the relay records no per-event span", () =>
     Effect.gen(function* () {
-      const { spans, tracer, handed, transport } = recording()
-      const stores = yield* makeStores
-      const program = Effect.gen(function* () {
-        yield* Ingest.tick(source, makeRouterUnsafe([route])).pipe(Effect.provideService(EventStore, stores.eventStore))
-        yield* Relay.runOnce({ routes: [route] }).pipe(
-          Effect.provideService(OutboxQueue, stores.outboxQueue),
-          Effect.provideService(Transports, Transports.makeOf([transport]))
-        )
-      })
-      yield* Effect.withTracer(program, tracer)
+      const { spans, handed } = yield* ingestAndRelay(false)
       assert.strictEqual(spans.filter((s) => s.name === "sluice.relay.attempt").length, 0)
       assert.deepStrictEqual(handed, [undefined, undefined])
       assert.strictEqual(spans.filter((s) => s.name === "sluice.ingest.payload").length, 1)
