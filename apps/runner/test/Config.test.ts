@@ -192,7 +192,8 @@ describe("config JSON Schema", () => {
       "relay",
       "admin",
       "logging",
-      "projections"
+      "projections",
+      "telemetry"
     ])
     assert.property(schema.properties.relay!.properties!, "gracePeriod")
     const clauses = JSON.stringify(schema.properties.sources!.items!.allOf)
