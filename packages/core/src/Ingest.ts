@@ -9,7 +9,7 @@
 import { Clock, DateTime, Duration, Effect, Metric, Schema, SchemaIssue, type Scope } from "effect"
 import { Event, type RawPayload } from "./Event.ts"
 import { type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
-import { deterministicEventId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
+import { deterministicEventId, deterministicRawPayloadId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
 import { hex, sha256, utf8 } from "./internal/hash.ts"
 import * as Metrics from "./Metrics.ts"
 import { durationOption } from "./OptionError.ts"
@@ -99,7 +99,9 @@ export const ingestPayload = Effect.fn("sluice.ingest.payload")(function* (
 ): Effect.fn.Return<PayloadReport, StoreError, EventStore | Scope.Scope> {
   const store = yield* EventStore
   const traceId = yield* nextTraceId
-  const rawId = yield* nextRawPayloadId
+  // A keyed payload delivered again gets the id it was stored under: the store keeps one copy.
+  const rawId =
+    fetched.key === undefined ? yield* nextRawPayloadId : deterministicRawPayloadId(source.name, fetched.key)
   const receivedAt = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
   yield* Effect.annotateLogsScoped({ trace_id: traceId, source: source.name, raw_id: rawId })
   const raw: RawPayload = {
@@ -188,8 +190,10 @@ export const reportCorrections = (source: string, result: AppendResult): Effect.
   })
 
 /**
- * One tick: fetch, then ingest each payload. Partial fetch failures (one bad symbol) are reported
- * and logged while the rest ingests; a failed fetch as a whole fails the tick with SourceError.
+ * One tick: fetch, then ingest each payload, all of the fetch's payloads in one transaction; once it
+ * committed, the fetch's `acknowledge` runs (its `release` when storing failed). Partial fetch
+ * failures (one bad symbol) are reported and logged while the rest ingests; a failed fetch as a
+ * whole fails the tick with SourceError.
  */
 export const tick = Effect.fn("sluice.ingest.tick")(function* (
   source: Source,
@@ -216,7 +220,21 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
       })
     )
   }
-  const payloads = yield* Effect.forEach(fetched.payloads, (payload) => ingestPayload(source, router, payload))
+  // One transaction per fetch: one commit for a batch of messages, and an acknowledgement that
+  // covers exactly what committed.
+  const store = yield* EventStore
+  const payloads = yield* store
+    .transaction(Effect.forEach(fetched.payloads, (payload) => ingestPayload(source, router, payload)))
+    .pipe(Effect.onError(() => fetched.release ?? Effect.void))
+  if (fetched.acknowledge !== undefined) {
+    yield* fetched.acknowledge.pipe(
+      Effect.catch((error) =>
+        Effect.logWarning("acknowledging a committed fetch failed: its source may deliver it again").pipe(
+          Effect.annotateLogs({ source: source.name, error: error.reason })
+        )
+      )
+    )
+  }
   const appended = payloads.reduce((sum, p) => sum + p.appended, 0)
   const duplicates = payloads.reduce((sum, p) => sum + p.duplicates, 0)
   const corrected = payloads.reduce((sum, p) => sum + p.corrected, 0)

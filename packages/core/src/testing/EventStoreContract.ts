@@ -194,6 +194,27 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal((yield* admin.stats).pending, 2, "two outbox rows")
       })
   },
+  {
+    name: "a raw payload appended again under its id (a redelivered message) is stored once, its events duplicates",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const event = makeEvent()
+        const first = yield* makeBatch([event])
+        yield* store.append(first)
+        // The same id with another trace and receipt time: a second delivery of one message.
+        const again = yield* makeBatch([event])
+        const second = yield* store.append({ ...again, raw: { ...again.raw!, raw_id: first.raw!.raw_id } })
+        yield* check.equal([second.appended, second.duplicates], [[], [event.event_id]], "second append")
+        const raw = yield* store.getRaw(first.raw!.raw_id)
+        yield* check.equal(
+          Option.map(raw, (r) => r.trace_id),
+          Option.some(first.raw!.trace_id),
+          "the first copy kept"
+        )
+        yield* check.equal((yield* store.readEvents(0, 10)).length, 1, "one event stored")
+      })
+  },
   ...StorableTextContract.cases,
   ...CorrectionContract.cases
 ]
