@@ -182,7 +182,11 @@ export const make = (
       )
     )
     yield* Effect.addFinalizer(() =>
-      Effect.flatMap(Queue.clear(state.queue), (held) => Effect.sync(() => held.forEach((m) => m.nak())))
+      Effect.flatMap(Queue.clear(state.queue), (held) =>
+        Effect.sync(() => {
+          for (const message of held) message.nak()
+        })
+      )
     )
     yield* Effect.forkScoped(pump(state))
     const { queue, problem } = state
