@@ -183,8 +183,11 @@ export const make = (
     )
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(Queue.clear(state.queue), (held) =>
-        Effect.sync(() => {
+        Effect.promise(async () => {
+          const nc = Option.getOrUndefined(Ref.getUnsafe(state.connection))
           for (const message of held) message.nak()
+          // Sent before the connection closes (close does not wait for them).
+          await nc?.flush().catch(() => undefined)
         })
       )
     )

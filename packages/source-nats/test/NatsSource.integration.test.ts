@@ -169,6 +169,27 @@ describe("NATS JetStream source", () => {
     }).pipe(Effect.provide(layerMemory))
   )
 
+  it.live("shutdown acks nothing it did not store: the next runner gets every message it held", () =>
+    Effect.gen(function* () {
+      const stream = yield* testStream
+      // Held messages are naked; one that JetStream hands to the closing runner's last pull comes
+      // back after ackWait.
+      const c = config(stream, { ackWait: "1 second" })
+      yield* Effect.promise(async () => {
+        for (let i = 0; i < 20; i++) await stream.publish(`o${i}`, JSON.stringify({ i }))
+      })
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* source(c)
+          yield* eventually(async () => (await stream.consumerState(c.consumer)).ackPending === 20, "all pulled")
+        })
+      )
+      expect((yield* (yield* EventStore).readEvents(0, 10)).length).toBe(0)
+      const next = yield* source(c)
+      expect((yield* ingestUntil([next], 20, 10_000)).length).toBe(20)
+    }).pipe(Effect.provide(layerMemory))
+  )
+
   it.live("two runners sharing one durable each get distinct messages, together all of them", () =>
     Effect.gen(function* () {
       const stream = yield* testStream

@@ -19,7 +19,7 @@ export interface TestStream {
   readonly subject: string
   /** Publishes `body` on `subject.<token>` with `headers`; resolves once JetStream stored it. */
   readonly publish: (token: string, body: string, headers?: Readonly<Record<string, string>>) => Promise<number>
-  /** The durable consumer's unacked and undelivered counts. */
+  /** The durable consumer's unacked and undelivered counts (-1 before it exists). */
   readonly consumerState: (consumer: string) => Promise<{ readonly ackPending: number; readonly pending: number }>
 }
 
@@ -47,8 +47,9 @@ export const testStream: Effect.Effect<TestStream, never, Scope.Scope> = Effect.
       return ack.seq
     },
     consumerState: async (consumer) => {
-      const info = await jsm.consumers.info(stream, consumer)
-      return { ackPending: info.num_ack_pending, pending: info.num_pending }
+      // -1 while the source has not made its durable yet.
+      const info = await jsm.consumers.info(stream, consumer).catch(() => undefined)
+      return { ackPending: info?.num_ack_pending ?? -1, pending: info?.num_pending ?? -1 }
     }
   }
 })
