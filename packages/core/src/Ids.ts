@@ -35,9 +35,20 @@ export const UuidNamespace = {
   X500: "6ba7b814-9dad-11d1-80b4-00c04fd430c8"
 } as const
 
+// Parsed name spaces: a handful per process (Sluice's own and the RFC's), each id needs its bytes.
+const namespaces = new Map<string, Uint8Array>()
+const namespaceBytes = (namespace: string): Uint8Array => {
+  let bytes = namespaces.get(namespace)
+  if (bytes === undefined) {
+    bytes = parseUuid(namespace)
+    if (namespaces.size < 64) namespaces.set(namespace, bytes)
+  }
+  return bytes
+}
+
 /** UUIDv5: SHA-1 of namespace bytes + UTF-8 name, with version 5 and the RFC variant. */
 export const uuidV5 = (namespace: string, name: string): string => {
-  const ns = parseUuid(namespace)
+  const ns = namespaceBytes(namespace)
   const nameBytes = utf8(name)
   const input = new Uint8Array(ns.length + nameBytes.length)
   input.set(ns)

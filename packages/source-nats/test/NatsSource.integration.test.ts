@@ -226,14 +226,12 @@ const failingAppends = (failing: Ref.Ref<boolean>) =>
     EventStore,
     Effect.gen(function* () {
       const store = yield* EventStore
+      const down = new StoreError({ operation: "append", reason: "database down", retryable: true })
       return EventStore.of({
         ...store,
-        append: (batch) =>
-          Effect.flatMap(Ref.get(failing), (fail) =>
-            fail
-              ? Effect.fail(new StoreError({ operation: "append", reason: "database down", retryable: true }))
-              : store.append(batch)
-          )
+        append: (batch) => Effect.flatMap(Ref.get(failing), (fail) => (fail ? Effect.fail(down) : store.append(batch))),
+        appendAll: (batches) =>
+          Effect.flatMap(Ref.get(failing), (fail) => (fail ? Effect.fail(down) : store.appendAll(batches)))
       })
     })
   ).pipe(Layer.provideMerge(layerMemory))
