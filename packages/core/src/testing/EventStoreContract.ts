@@ -292,6 +292,27 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   {
+    name: "appendAll reports a restated event as a correction of its batch, with its outbox row",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const first = makeEvent()
+        yield* store.append(yield* makeBatch([first]))
+        const restated = { ...first, payload: { restated: true } }
+        const other = makeEvent()
+        const results = yield* store.appendAll([yield* makeBatch([restated]), yield* makeBatch([other])])
+        yield* check.equal(
+          results.map((r) => [r.appended, r.corrected.map((c) => [c.of, c.supersedes]), r.outbox_rows]),
+          [
+            [[], [[first.event_id, first.event_id]], 1],
+            [[other.event_id], [], 1]
+          ],
+          "results per batch"
+        )
+        yield* check.equal((yield* store.readEvents(0, 10)).length, 3, "the correction stored under a new id")
+      })
+  },
+  {
     name: "appendAll is atomic: one invalid batch and none is stored",
     run: () =>
       Effect.gen(function* () {
