@@ -33,19 +33,21 @@ const reason = (error: unknown): string => (error instanceof Error ? error.messa
 
 /** The raw payload of a message: its body, and what the transform and an audit need to know. */
 export const toRawFetch = (message: JsMsg, consumer: string): RawFetch => {
+  // Each `info` read parses the reply subject again: once here.
+  const info = message.info
   const headers: Record<string, ReadonlyArray<string>> = {}
   for (const [key, values] of message.headers ?? []) headers[key] = values
   const msgId = message.headers?.get("Nats-Msg-Id")
-  const id = identity(message.info.stream, message.seq, msgId === "" ? undefined : msgId)
+  const id = identity(info.stream, message.seq, msgId === "" ? undefined : msgId)
   const request: MessageRequest = {
-    stream: message.info.stream,
+    stream: info.stream,
     consumer,
     subject: message.subject,
     seq: message.seq,
     id,
-    timestamp: new Date(Math.floor(Number(message.info.timestampNanos) / 1_000_000)).toISOString(),
+    timestamp: new Date(Math.floor(Number(info.timestampNanos) / 1_000_000)).toISOString(),
     headers,
-    deliveries: message.info.deliveryCount
+    deliveries: info.deliveryCount
   }
   return {
     content_type: message.headers?.get("Content-Type") || "application/json",
