@@ -18,7 +18,7 @@ import { join } from "node:path"
 import { peerDrain, peerLabel, peerSetups } from "@sluice/bench-peers"
 import { closePglite, median } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
-import { natsIngest } from "./natsSource.ts"
+import { closeNats, natsIngest } from "./natsSource.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import {
   type Driver,
@@ -205,6 +205,7 @@ export const main = async (resultsDir: string) => {
   await measure(`nats-source: ${natsMessages} ~600-byte messages, fetch 256, 1 connection`, "postgres", (s) =>
     natsIngest(s, natsMessages, 256)
   )
+  await closeNats()
   // The relay drains as many rows as the peers below drain jobs.
   const drainRows = n(100_000)
   for (const [batch, workers] of [

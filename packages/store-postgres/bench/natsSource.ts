@@ -29,15 +29,14 @@ const body = (i: number) =>
     note: "x".repeat(380)
   })
 
-let prefilled: Promise<string> | undefined
-/** One stream per process, prefilled once with `total` messages (ids set), deleted at exit. */
-const stream = (total: number): Promise<string> => {
+let prefilled: Promise<{ readonly name: string; readonly close: () => Promise<void> }> | undefined
+/** One stream per process, prefilled once with `total` messages (ids set); `closeNats` deletes it. */
+const stream = async (total: number): Promise<string> => {
   prefilled ??= (async () => {
     const nc = await connect({ servers: natsUrl, noAsyncTraces: true })
     const jsm = await jetstreamManager(nc)
     const name = `bench_nats_source_${process.pid}`
     await jsm.streams.add({ name, subjects: [`${name}.>`] })
-    process.once("beforeExit", () => void jsm.streams.delete(name).finally(() => nc.close()))
     const js = jetstream(nc)
     for (let from = 0; from < total; from += 1000) {
       const wave: Array<Promise<unknown>> = []
@@ -48,9 +47,20 @@ const stream = (total: number): Promise<string> => {
       }
       await Promise.all(wave)
     }
-    return name
+    const close = async () => {
+      await jsm.streams.delete(name).catch(() => false)
+      await nc.close()
+    }
+    return { name, close }
   })()
-  return prefilled
+  return (await prefilled).name
+}
+
+/** Deletes this process's stream, if it made one (the bench's processes end with `process.exit`). */
+export const closeNats = async (): Promise<void> => {
+  const made = prefilled
+  prefilled = undefined
+  if (made !== undefined) await (await made).close()
 }
 
 let consumers = 0
