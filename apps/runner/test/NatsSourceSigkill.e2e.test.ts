@@ -1,7 +1,7 @@
 /**
  * The NATS source's proof on the real process: a producer publishes messages with ids to a stream
- * on a private nats-server while the `sluice run` consuming it is SIGKILLed again and again and
- * restarted. Afterwards PostgreSQL holds exactly one event per message and each raw payload once:
+ * on a private nats-server while two `sluice run` processes share its durable consumer, one of them
+ * SIGKILLed again and again and restarted. Afterwards PostgreSQL holds exactly one event per message and each raw payload once:
  * messages are acked only after their commit, and a redelivered message is a duplicate.
  *
  * 5,000 messages here (under a minute on a busy machine); SLUICE_NATS_SIGKILL_MESSAGES=50000 runs
@@ -41,7 +41,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const count = async (sql: string): Promise<number> => Number((await query<{ n: string }>(sql))[0]?.n ?? 0)
 
 describe("NATS source under SIGKILL", () => {
-  it(`${total} messages published while the consuming runner is SIGKILLed repeatedly: one event and one raw payload each`, async () => {
+  it(`${total} messages published while one of two runners sharing the durable is SIGKILLed repeatedly: one event and one raw payload each`, async () => {
     const server = await startNatsServer()
     cleanup.push(server.stop)
     const schema = freshSchema()
@@ -74,7 +74,10 @@ describe("NATS source under SIGKILL", () => {
       logging: { format: "json" }
     })
 
-    // The producer: ids on every message, in waves of concurrent publishes.
+    // The producer: ids on every message, in waves of concurrent publishes spread over about 10 s,
+    // so the kills land while messages flow.
+    const waves = Math.ceil(total / 250)
+    const gap = Math.max(20, Math.floor(10_000 / waves))
     let published = 0
     const producing = (async () => {
       for (let from = 0; from < total; from += 250) {
@@ -86,23 +89,26 @@ describe("NATS source under SIGKILL", () => {
         }
         await Promise.all(wave)
         published = Math.min(total, from + 250)
-        await pause(20)
+        await pause(gap)
       }
     })()
 
-    // Kill while the runner is ingesting: after it stored something, at a random point of a batch;
+    // A second runner on the same durable the whole time: the two share its messages.
+    const steady = startSluice(file)
+    // Kill the other while it ingests: once it stored messages itself, at a random point of a batch;
     // at least 3 times, and on through the ingest (up to 10 kills or 90% of the messages stored).
     let kills = 0
+    let killedWhileIngesting = 0
     const stored = () => count(`SELECT count(*) AS n FROM ${schema}.events`).catch(() => 0)
     while (published < total || kills < 3 || (kills < 10 && (await stored()) < 0.9 * total)) {
-      const before = await count(`SELECT count(*) AS n FROM ${schema}.events`).catch(() => 0)
       const runner = startSluice(file)
-      await eventually(
-        "the runner to ingest",
-        async () => (await count(`SELECT count(*) AS n FROM ${schema}.events`).catch(() => 0)) > before,
-        60_000
-      ).catch(() => undefined)
-      await pause(50 + Math.floor(Math.random() * 400))
+      // Its own tick summary with new events (none may come once the stream is drained).
+      const ingesting = await runner
+        .waitForLine("stderr", /"events":[1-9]/, 20_000)
+        .then(() => true)
+        .catch(() => false)
+      if (ingesting) killedWhileIngesting++
+      await pause(Math.floor(Math.random() * 300))
       runner.child.kill("SIGKILL")
       await runner.exited
       kills++
@@ -125,10 +131,11 @@ describe("NATS source under SIGKILL", () => {
       },
       60_000
     )
-    last.child.kill("SIGTERM")
-    await last.exited
+    for (const runner of [last, steady]) runner.child.kill("SIGTERM")
+    await Promise.all([last.exited, steady.exited])
 
     expect(kills).toBeGreaterThanOrEqual(3)
+    expect(killedWhileIngesting).toBeGreaterThan(0)
     const [events] = await query<{ n: string; entities: string }>(
       `SELECT count(*) AS n, count(DISTINCT entity_id) AS entities FROM ${schema}.events`
     )
@@ -154,6 +161,21 @@ describe("NATS source under SIGKILL", () => {
       .flatMap((r) => r.stderr)
       .map((line) => /"duplicates":(\d+)/.exec(line)?.[1])
       .reduce((sum, n) => sum + Number(n ?? 0), 0)
-    console.log(JSON.stringify({ total, kills, storedOnARedelivery: later, duplicatesSeen: duplicates }))
+    // The steady runner stored its share of the messages (the durable is shared, not copied).
+    const steadyEvents = steady.stderr
+      .map((line) => /"events":(\d+)/.exec(line)?.[1])
+      .reduce((sum, n) => sum + Number(n ?? 0), 0)
+    expect(steadyEvents).toBeGreaterThan(0)
+    expect(steadyEvents).toBeLessThan(total)
+    console.log(
+      JSON.stringify({
+        total,
+        kills,
+        killedWhileIngesting,
+        steadyEvents,
+        storedOnARedelivery: later,
+        duplicatesSeen: duplicates
+      })
+    )
   }, 240_000)
 })
