@@ -14,6 +14,7 @@ import { type EventStore, Plugin, type Sources, type SubscriptionStore, type Tra
 import { YFinance } from "@sluice/plugin-yfinance"
 import { YahooReadModel } from "@sluice/plugin-yfinance/read-model"
 import { YahooReplay } from "@sluice/plugin-yfinance/replay"
+import { NatsSourcePlugin } from "@sluice/source-nats"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
 import { Data, Effect, type Layer, Schema, type Scope } from "effect"
@@ -169,6 +170,7 @@ export const builtins: ReadonlyMap<string, AnyLoadedPlugin> = new Map<string, An
   ["yfinance", fromPlugin(YFinance)],
   ["@sluice/plugin-yfinance/replay", fromPlugin(YahooReplay)],
   ["yahoo-replay", fromPlugin(YahooReplay)],
+  ["@sluice/source-nats", fromPlugin(NatsSourcePlugin)],
   ["@sluice/transport-http", fromPlugin(HttpTransportPlugin)],
   ["http", fromPlugin(HttpTransportPlugin)],
   ["@sluice/transport-console", fromPlugin(ConsoleTransportPlugin)],

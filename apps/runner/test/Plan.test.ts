@@ -124,6 +124,41 @@ describe("plan", () => {
     })
   )
 
+  it.effect("the NATS source's options: bad fields named with their path; its creds file resolved", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        planOf({
+          sources: [
+            {
+              name: "orders",
+              plugin: "@sluice/source-nats",
+              options: { stream: "ORD ERS", consumer: "ingest", batchSize: 0, auth: { token: "s3cret", user: 1 } }
+            }
+          ]
+        })
+      )
+      assert.include(error.message, 'at ["sources"][0]["options"]["stream"]')
+      assert.include(error.message, 'at ["sources"][0]["options"]["batchSize"]')
+      assert.include(error.message, 'at ["sources"][0]["options"]["auth"]')
+      assert.notInclude(error.message, "s3cret")
+      const seen: Array<unknown> = []
+      const nats = yield* resolvePlugin("@sluice/source-nats", "source", "/srv/sluice")
+      const spy: LoadedPlugin = { ...nats, decode: (options) => Effect.sync(() => seen.push(options)) }
+      yield* locatedIn(spy, "/srv/sluice").decode(
+        { stream: "S", consumer: "c", auth: { credsFile: "keys/app.creds" }, tls: { caFile: "/etc/ca.pem" } },
+        []
+      )
+      assert.deepStrictEqual(seen, [
+        {
+          stream: "S",
+          consumer: "c",
+          auth: { credsFile: "/srv/sluice/keys/app.creds" },
+          tls: { caFile: "/etc/ca.pem" }
+        }
+      ])
+    })
+  )
+
   it.effect("a plugin's FilePath options resolve against the config's directory before the plugin sees them", () =>
     Effect.gen(function* () {
       const seen: Array<unknown> = []

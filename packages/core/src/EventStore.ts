@@ -6,7 +6,7 @@
  *
  * Contract (every adapter runs `EventStoreContract` and `StreamContract` in `@sluice/core/testing`):
  * - `append` is atomic: the raw payload, the new events and their outbox rows are all stored or none
- *   is. An event whose id is already stored with the same content as that id's latest version is a
+ *   is; `appendAll` likewise for many batches, as if appended one after the other in a transaction. An event whose id is already stored with the same content as that id's latest version is a
  *   duplicate: it and its outbox rows are skipped. With other content it is a correction
  *   (Correction.ts): stored under a new id with `supersedes`, its outbox rows going with it; or
  *   outdated when its raw payload is older than the latest version's, and skipped.
@@ -105,6 +105,12 @@ export class EventStore extends Context.Service<
   EventStore,
   {
     readonly append: (batch: AppendBatch) => Effect.Effect<AppendResult, StoreError>
+    /**
+     * Appends `batches` in order, atomically (all of them or none): each result is what `append`
+     * of that batch would report after the batches before it. For many raw payloads at once (a
+     * fetch of broker messages): a SQL store writes them with one statement, not one per batch.
+     */
+    readonly appendAll: (batches: ReadonlyArray<AppendBatch>) => Effect.Effect<ReadonlyArray<AppendResult>, StoreError>
     /**
      * `append` for the events of one stream, after checking the stream's revision (default
      * `any`): every event of `batch` must belong to `stream`.

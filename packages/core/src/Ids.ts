@@ -35,9 +35,20 @@ export const UuidNamespace = {
   X500: "6ba7b814-9dad-11d1-80b4-00c04fd430c8"
 } as const
 
+// Parsed name spaces: a handful per process (Sluice's own and the RFC's), each id needs its bytes.
+const namespaces = new Map<string, Uint8Array>()
+const namespaceBytes = (namespace: string): Uint8Array => {
+  let bytes = namespaces.get(namespace)
+  if (bytes === undefined) {
+    bytes = parseUuid(namespace)
+    if (namespaces.size < 64) namespaces.set(namespace, bytes)
+  }
+  return bytes
+}
+
 /** UUIDv5: SHA-1 of namespace bytes + UTF-8 name, with version 5 and the RFC variant. */
 export const uuidV5 = (namespace: string, name: string): string => {
-  const ns = parseUuid(namespace)
+  const ns = namespaceBytes(namespace)
   const nameBytes = utf8(name)
   const input = new Uint8Array(ns.length + nameBytes.length)
   input.set(ns)
@@ -105,7 +116,7 @@ export const nextSpanId: Effect.Effect<string> = Effect.map(randomBytes(8), (byt
   return id === "0000000000000000" ? "0000000000000001" : id
 })
 
-/** A fresh id for a raw payload. */
+/** A fresh id for a raw payload (one its source gives no key for: see `deterministicRawPayloadId`). */
 export const nextRawPayloadId: Effect.Effect<RawPayloadId> = nextUuidV7 as Effect.Effect<RawPayloadId>
 
 /** A fresh, time-ordered event id, for events without a natural key. */
@@ -120,3 +131,14 @@ export const SluiceEventNamespace: string = uuidV5(UuidNamespace.URL, "urn:sluic
  */
 export const deterministicEventId = (source: string, naturalKey: string): EventId =>
   uuidV5(SluiceEventNamespace, `${source}\u0000${naturalKey}`) as EventId
+
+/** The name space of Sluice's deterministic raw payload ids: UUIDv5(URL, "urn:sluice:raw"). */
+export const SluiceRawNamespace: string = uuidV5(UuidNamespace.URL, "urn:sluice:raw")
+
+/**
+ * The deterministic id of the raw payload that `source` identifies by `key` (`RawFetch.key`, e.g. a
+ * JetStream stream and sequence): a payload delivered again gets the id it was stored under, and the
+ * store keeps the first copy only. A name space of its own: a raw key never collides with an event's.
+ */
+export const deterministicRawPayloadId = (source: string, key: string): RawPayloadId =>
+  uuidV5(SluiceRawNamespace, `${source}\u0000${key}`) as RawPayloadId

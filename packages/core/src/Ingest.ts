@@ -6,11 +6,11 @@
  * transform is stored with its reason; a draft that fails validation is left out and its reason is
  * stored on the raw row and logged; the other drafts of the payload still become events.
  */
-import { Clock, DateTime, Duration, Effect, Metric, Option, Schema, SchemaIssue, type Scope } from "effect"
+import { Clock, DateTime, Duration, Effect, Metric, Option, Schema, SchemaIssue } from "effect"
 import { Event, type RawPayload, type TraceId } from "./Event.ts"
-import { type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
+import { type AppendBatch, type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import * as EventTrace from "./EventTrace.ts"
-import { deterministicEventId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
+import { deterministicEventId, deterministicRawPayloadId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
 import { hex, sha256, utf8 } from "./internal/hash.ts"
 import * as Metrics from "./Metrics.ts"
 import { durationOption } from "./OptionError.ts"
@@ -89,41 +89,46 @@ export const completeDraft = (
     return { issue: `${draft.event_type} ${draft.entity_id}: ${detail.replace(/\n\s*/g, " ")}` }
   })
 
-/**
- * Stores one fetched payload and the events it yields, atomically. Returns what happened; fails only
- * when the store does (then nothing of the payload was stored and the caller may retry).
- */
-export const ingestPayload = (
-  source: Source,
-  router: Router,
-  fetched: RawFetch
-): Effect.Effect<PayloadReport, StoreError, EventStore> =>
-  Effect.gen(function* () {
-    const traceId = yield* nextTraceId
-    // The payload's events are traced by `traceId` (EventTrace.ts); the tick that fetched it is linked.
-    const tick = yield* Effect.option(Effect.currentSpan)
-    return yield* Effect.withSpan(
-      Effect.scoped(storePayload(source, router, fetched, traceId)),
-      "sluice.ingest.payload",
-      {
-        parent: EventTrace.parentOf(traceId),
-        links: Option.isSome(tick) ? [{ span: tick.value, attributes: {} }] : [],
-        attributes: { "sluice.source": source.name },
-        captureStackTrace: false
-      }
-    )
-  })
+/** A fetched payload made ready to append: its raw payload, events, outbox rows and issues. */
+export interface PreparedPayload {
+  readonly batch: AppendBatch & { readonly raw: RawPayload }
+  /** Why the payload, or parts of it, did not become events. */
+  readonly issues: ReadonlyArray<string>
+}
 
-const storePayload = Effect.fnUntraced(function* (
+/**
+ * Transforms one fetched payload into what to append: the raw payload (kept whatever the
+ * transformer does, with the reason when it failed), the events and their outbox rows.
+ */
+export const preparePayload = (source: Source, router: Router, fetched: RawFetch): Effect.Effect<PreparedPayload> =>
+  Effect.flatMap(nextTraceId, (traceId) =>
+    inPayloadTrace(source, traceId, prepareTraced(source, router, fetched, traceId))
+  )
+
+/**
+ * The span of a payload's ingest, in the trace its events carry (EventTrace.ts: so a relay attempt
+ * days later lands in the same trace), linked to the tick that fetched it.
+ */
+const inPayloadTrace = <A, E, R>(source: Source, traceId: TraceId, self: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.option(Effect.currentSpan), (tick) =>
+    Effect.withSpan(self, "sluice.ingest.payload", {
+      parent: EventTrace.parentOf(traceId),
+      links: Option.isSome(tick) ? [{ span: tick.value, attributes: {} }] : [],
+      attributes: { "sluice.source": source.name },
+      captureStackTrace: false
+    })
+  )
+
+const prepareTraced = Effect.fnUntraced(function* (
   source: Source,
   router: Router,
   fetched: RawFetch,
   traceId: TraceId
-): Effect.fn.Return<PayloadReport, StoreError, EventStore | Scope.Scope> {
-  const store = yield* EventStore
-  const rawId = yield* nextRawPayloadId
+): Effect.fn.Return<PreparedPayload> {
+  // A keyed payload delivered again gets the id it was stored under: the store keeps one copy.
+  const rawId =
+    fetched.key === undefined ? yield* nextRawPayloadId : deterministicRawPayloadId(source.name, fetched.key)
   const receivedAt = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
-  yield* Effect.annotateLogsScoped({ trace_id: traceId, source: source.name, raw_id: rawId })
   const raw: RawPayload = {
     raw_id: rawId,
     source: source.name,
@@ -135,7 +140,6 @@ const storePayload = Effect.fnUntraced(function* (
     content_hash: hex(sha256(utf8(fetched.body))),
     transform_error: null
   }
-  // The raw payload is stored whatever the transformer does, with the reason when it failed.
   const transformed = yield* transformSafely(source, raw)
   const issues: Array<string> = []
   const events: Array<Event> = []
@@ -149,38 +153,64 @@ const storePayload = Effect.fnUntraced(function* (
       else issues.push(completed.issue)
     }
   }
-  const outbox = outboxDrafts(router, events)
   // A body or request the database cannot hold is kept in a form it can, and said so (StorableText.ts).
   const stored = yield* storableRaw({ ...raw, transform_error: issues.length === 0 ? null : issues.join("\n") })
-  const result: AppendResult = yield* store.append({ raw: stored, events, outbox })
+  return { batch: { raw: stored, events, outbox: outboxDrafts(router, events) }, issues }
+})
 
-  yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, source.name), 1)
-  yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, source.name), result.appended.length)
-  yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, source.name), result.duplicates.length)
-  yield* reportCorrections(source.name, result)
-  if (issues.length > 0) {
-    yield* Metric.update(Metrics.forSource(Metrics.transformFailures, source.name), issues.length)
-    for (const issue of issues) {
-      yield* Effect.logWarning("payload kept with a transform issue").pipe(Effect.annotateLogs({ error: issue }))
+/** Counts and logs what one stored payload became, and reports it. */
+const reportPayload = (source: string, prepared: PreparedPayload, result: AppendResult) =>
+  Effect.gen(function* () {
+    yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, source), 1)
+    yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, source), result.appended.length)
+    yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, source), result.duplicates.length)
+    yield* reportCorrections(source, result)
+    const { issues } = prepared
+    if (issues.length > 0) {
+      yield* Metric.update(Metrics.forSource(Metrics.transformFailures, source), issues.length)
+      for (const issue of issues) {
+        yield* Effect.logWarning("payload kept with a transform issue").pipe(Effect.annotateLogs({ error: issue }))
+      }
     }
-  }
-  yield* Effect.logDebug("payload ingested", {
-    events: result.appended.length,
-    duplicates: result.duplicates.length,
-    corrected: result.corrected.length,
-    outbox_rows: result.outbox_rows
-  })
-  return {
-    raw_id: rawId,
-    trace_id: traceId,
-    appended: result.appended.length,
-    duplicates: result.duplicates.length,
-    corrected: result.corrected.length,
-    outdated: result.outdated.length,
-    outbox_rows: result.outbox_rows,
-    issues
-  }
-}, Effect.scoped)
+    yield* Effect.logDebug("payload ingested", {
+      events: result.appended.length,
+      duplicates: result.duplicates.length,
+      corrected: result.corrected.length,
+      outbox_rows: result.outbox_rows
+    })
+    return {
+      raw_id: prepared.batch.raw.raw_id,
+      trace_id: prepared.batch.raw.trace_id,
+      appended: result.appended.length,
+      duplicates: result.duplicates.length,
+      corrected: result.corrected.length,
+      outdated: result.outdated.length,
+      outbox_rows: result.outbox_rows,
+      issues
+    } satisfies PayloadReport
+  }).pipe(Effect.annotateLogs({ trace_id: prepared.batch.raw.trace_id, source, raw_id: prepared.batch.raw.raw_id }))
+
+/**
+ * Stores one fetched payload and the events it yields, atomically. Returns what happened; fails only
+ * when the store does (then nothing of the payload was stored and the caller may retry).
+ */
+export const ingestPayload = (
+  source: Source,
+  router: Router,
+  fetched: RawFetch
+): Effect.Effect<PayloadReport, StoreError, EventStore> =>
+  Effect.flatMap(nextTraceId, (traceId) =>
+    inPayloadTrace(
+      source,
+      traceId,
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const prepared = yield* prepareTraced(source, router, fetched, traceId)
+        const result = yield* store.append(prepared.batch)
+        return yield* reportPayload(source.name, prepared, result)
+      })
+    )
+  )
 
 /**
  * Counts and logs an append's corrections and outdated events: one line each, since a restatement
@@ -210,8 +240,10 @@ export const reportCorrections = (source: string, result: AppendResult): Effect.
   })
 
 /**
- * One tick: fetch, then ingest each payload. Partial fetch failures (one bad symbol) are reported
- * and logged while the rest ingests; a failed fetch as a whole fails the tick with SourceError.
+ * One tick: fetch, then store all of the fetch's payloads with one atomic `appendAll`; once it
+ * committed, the fetch's `acknowledge` runs (its `release` when storing failed). Partial fetch
+ * failures (one bad symbol) are reported and logged while the rest ingests; a failed fetch as a
+ * whole fails the tick with SourceError.
  */
 export const tick = Effect.fn("sluice.ingest.tick")(function* (
   source: Source,
@@ -238,7 +270,23 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
       })
     )
   }
-  const payloads = yield* Effect.forEach(fetched.payloads, (payload) => ingestPayload(source, router, payload))
+  // One atomic append per fetch (`appendAll`: one statement on a SQL store), and an
+  // acknowledgement that covers exactly what committed.
+  const store = yield* EventStore
+  const prepared = yield* Effect.forEach(fetched.payloads, (payload) => preparePayload(source, router, payload))
+  const results = yield* (
+    prepared.length === 0 ? Effect.succeed([]) : store.appendAll(prepared.map((p) => p.batch))
+  ).pipe(Effect.onError(() => fetched.release ?? Effect.void))
+  const payloads = yield* Effect.forEach(prepared, (p, i) => reportPayload(source.name, p, results[i]!))
+  if (fetched.acknowledge !== undefined) {
+    yield* fetched.acknowledge.pipe(
+      Effect.catch((error) =>
+        Effect.logWarning("acknowledging a committed fetch failed: its source may deliver it again").pipe(
+          Effect.annotateLogs({ source: source.name, error: error.reason })
+        )
+      )
+    )
+  }
   const appended = payloads.reduce((sum, p) => sum + p.appended, 0)
   const duplicates = payloads.reduce((sum, p) => sum + p.duplicates, 0)
   const corrected = payloads.reduce((sum, p) => sum + p.corrected, 0)

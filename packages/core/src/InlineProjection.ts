@@ -128,6 +128,11 @@ export const decorate = <R>(
   return EventStore.of({
     ...store,
     append: (batch) => appendProjecting(batch, () => store.append(batch)),
+    // With a projected event among them: batch by batch, each projected in the one transaction.
+    appendAll: (batches) =>
+      batches.some((batch) => batch.events.some((event) => wants(event.event_type)))
+        ? store.transaction(Effect.forEach(batches, (batch) => appendProjecting(batch, () => store.append(batch))))
+        : store.appendAll(batches),
     appendToStream: (stream, batch, options) =>
       appendProjecting(batch, () => store.appendToStream(stream, batch, options))
   })

@@ -172,6 +172,7 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
 
   const eventStore = EventStore.of({
     append: (batch) => guarded(appendUnguarded(batch)),
+    appendAll: (batches) => transaction(Effect.forEach(batches, (batch) => appendUnguarded(batch))),
     appendToStream: (stream, batch, options) =>
       guarded(appendToStreamUnguarded(stream, batch, options?.expectedRevision ?? "any")),
     // Under the lock, as the claims: what a transaction wrote stays invisible until it commits.

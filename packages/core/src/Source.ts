@@ -12,6 +12,13 @@ export interface RawFetch {
   readonly body: string
   /** What was asked for, as JSON (URL, symbols, range...): kept with the payload for audit. */
   readonly request: unknown
+  /**
+   * What identifies this payload within its source, when the source can say (a JetStream stream and
+   * sequence, a webhook id). The raw payload id is then a UUIDv5 of (source, key): a payload
+   * delivered again (a redelivered message, a retried webhook) is stored once, and its events are
+   * duplicates. Without it every fetch stores a new raw payload (a UUIDv7). @default none
+   */
+  readonly key?: string
 }
 
 /** A part of a fetch that failed while the rest succeeded (e.g. one unknown symbol of five). */
@@ -26,6 +33,21 @@ export interface FetchFailure {
 export interface FetchResult {
   readonly payloads: ReadonlyArray<RawFetch>
   readonly failures: ReadonlyArray<FetchFailure>
+  /**
+   * Run by the ingest pipeline once every payload of this fetch (and its events and outbox rows)
+   * is committed, in one transaction: the moment a source may tell its origin that the data is
+   * safe (ack a broker's messages, answer a webhook 2xx). Never run when storing failed, nor when
+   * the tick is interrupted first: then the origin delivers again and `key`s and natural keys
+   * make the second delivery a duplicate. A failure is logged and not retried (the data is
+   * stored either way). @default nothing
+   */
+  readonly acknowledge?: Effect.Effect<void, SourceError>
+  /**
+   * Run instead of `acknowledge` when the fetch's payloads could not be stored (nothing of them
+   * was committed), so the origin can deliver them again at once (nak) rather than after its own
+   * timeout. @default nothing
+   */
+  readonly release?: Effect.Effect<void>
 }
 
 /**

@@ -18,6 +18,7 @@ import { join } from "node:path"
 import { peerDrain, peerLabel, peerSetups } from "@sluice/bench-peers"
 import { closePglite, median } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
+import { closeNats, natsIngest } from "./natsSource.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import {
   type Driver,
@@ -199,6 +200,12 @@ export const main = async (resultsDir: string) => {
   await measure("ingest, 1 event/transaction, 16 connections", "postgres", (s) => ingest("postgres", s, n(8000), 1, 16))
   await measure("ingest, batches of 100, 2 connections", "postgres", (s) => ingest("postgres", s, n(40_000), 100, 2))
   await measure("ingest, batches of 1000, 2 connections", "postgres", (s) => ingest("postgres", s, n(50_000), 1000, 2))
+  // The NATS JetStream source (natsSource.ts): messages/s, not events/s (one event per message).
+  const natsMessages = n(50_000)
+  await measure(`nats-source: ${natsMessages} ~600-byte messages, fetch 256, 1 connection`, "postgres", (s) =>
+    natsIngest(s, natsMessages, 256)
+  )
+  await closeNats()
   // The relay drains as many rows as the peers below drain jobs.
   const drainRows = n(100_000)
   for (const [batch, workers] of [

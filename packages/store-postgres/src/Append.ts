@@ -110,6 +110,15 @@ const uuidV7 = `encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) plac
   substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid`
 
 /**
+ * For a statement over many raw payloads (AppendAll.ts): each event's raw payload id and receipt
+ * time (ISO), as arrays in the events' order; they become the `raw_id` and `received_at` columns.
+ */
+export interface PerEventRaw<I> {
+  readonly rawId: (input: I) => ReadonlyArray<string>
+  readonly receivedAt: (input: I) => ReadonlyArray<string>
+}
+
+/**
  * `probe`: each event of the batch with its `outcome` (Correction.ts): `fresh` when its id is not
  * stored; else compared with its key's latest version (`latest_id`: the newest correction whose
  * `key_id` is the id, else the event stored under it): `duplicate` (same content), `outdated`
@@ -123,7 +132,12 @@ const uuidV7 = `encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) plac
  * per event whatever the plan (an anti-join may hash a sequential scan of the whole log); the
  * latest-correction probe runs only for an id found stored, so a fresh event costs one lookup.
  */
-export const freshEvents = <I extends Input>(t: TableNames, p: Param<I>, shape: Shape): string => {
+export const freshEvents = <I extends Input>(
+  t: TableNames,
+  p: Param<I>,
+  shape: Shape,
+  perEvent?: PerEventRaw<I>
+): string => {
   const columns = [
     `${p((i) => i.unique.map((e) => e.event_id))}::uuid[]`,
     `${p((i) => i.unique.map((e) => e.event_type))}::text[]`,
@@ -144,7 +158,14 @@ export const freshEvents = <I extends Input>(t: TableNames, p: Param<I>, shape: 
     "occurred_at",
     "payload"
   ]
-  const receivedAt = `${p((i) => (i.raw === null ? null : DateTime.formatIso(i.raw.received_at)))}::timestamptz`
+  if (perEvent !== undefined) {
+    columns.push(`${p(perEvent.rawId)}::uuid[]`, `${p(perEvent.receivedAt)}::timestamptz[]`)
+    names.push("raw_id", "received_at")
+  }
+  const receivedAt =
+    perEvent !== undefined
+      ? "i.received_at"
+      : `${p((i) => (i.raw === null ? null : DateTime.formatIso(i.raw.received_at)))}::timestamptz`
   const same = (a: string) =>
     `(${a}.event_type = i.event_type AND ${a}.entity_type = i.entity_type AND ${a}.entity_id = i.entity_id
       AND ${a}.schema_version = i.schema_version AND ${a}.occurred_at = i.occurred_at AND ${a}.payload = i.payload::jsonb)`
@@ -299,7 +320,7 @@ const streamKey = (alias: string) => `length(${alias}entity_type) || ':' || ${al
 // not by joining `st`: a prepared statement's generic plan estimates every CTE at one row and nests
 // the loops, comparing every event with every stream (1,000 events of 500 streams: 94 ms instead of
 // 8, measured). The map is an uncorrelated scalar subquery: computed once (an InitPlan).
-const byStream = {
+export const byStream = {
   many: {
     from: "fresh f",
     last: `((SELECT jsonb_object_agg(${streamKey("")}, revision) FROM st) ->> (${streamKey("f.")}))::bigint`
@@ -310,17 +331,19 @@ const byStream = {
 // Each stream of the batch moves k revisions on: one locked row per stream, whose latest version
 // the upsert reads even if it was committed after this statement's snapshot (see 0003_streams.sql).
 // Rows are locked in (entity_type, entity_id) order, so two batches sharing streams cannot deadlock.
-const statement = (t: TableNames, withRaw: boolean, shape: Shape) =>
-  FixedStatement.make<Input>((p) => {
-    const raw = withRaw ? rawInsert(t, p) : { rawId: "NULL", cte: "" }
-    return `
-    WITH ${raw.cte} ${freshEvents(t, p, shape)},
+export const streamsCte = (t: TableNames) => `
     st AS (
       INSERT INTO ${t.streams} AS s (entity_type, entity_id, revision)
       SELECT entity_type, entity_id, max(k) - 1 FROM fresh GROUP BY entity_type, entity_id ORDER BY entity_type, entity_id
       ON CONFLICT (entity_type, entity_id) DO UPDATE SET revision = s.revision + excluded.revision + 1
       RETURNING entity_type, entity_id, revision
-    ), ${eventsAndOutbox(t, p, raw.rawId, byStream[shape])}
+    )`
+
+const statement = (t: TableNames, withRaw: boolean, shape: Shape) =>
+  FixedStatement.make<Input>((p) => {
+    const raw = withRaw ? rawInsert(t, p) : { rawId: "NULL", cte: "" }
+    return `
+    WITH ${raw.cte} ${freshEvents(t, p, shape)},${streamsCte(t)}, ${eventsAndOutbox(t, p, raw.rawId, byStream[shape])}
     SELECT ${outcomeColumns}`
   })
 

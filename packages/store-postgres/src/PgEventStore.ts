@@ -32,6 +32,7 @@ import {
 import { Context, type Duration, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Append from "./Append.ts"
+import * as AppendAll from "./AppendAll.ts"
 import * as DirectStatement from "./DirectStatement.ts"
 import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
 import { toStoreError } from "./PgErrors.ts"
@@ -96,6 +97,7 @@ export const makeStores = (
     const t = tables(sql, schema)
     const names = tableNames(schema)
     const appendStatements = Append.statements(names)
+    const appendAllStatement = AppendAll.statement(names)
     const streamStatements = StreamAppend.statements(names)
     const readStatements = StreamRead.statements(names)
     const execute = DirectStatement.executorFor(sql)
@@ -122,6 +124,28 @@ export const makeStores = (
       const result = yield* Append.retryingRaces(sql, "append", Append.run(sql, appendStatements, batch, prepared))
       yield* signalAppended(result)
       return result
+    })
+
+    // One statement for independent batches with raw payloads (AppendAll.ts); otherwise each in
+    // turn, in one transaction.
+    const appendAll = Effect.fnUntraced(function* (batches: ReadonlyArray<AppendBatch>) {
+      if (batches.length === 0) return []
+      if (batches.length === 1) return [yield* append(batches[0]!)]
+      const prepared = yield* Effect.forEach(batches, (batch) => Append.prepare(batch))
+      if (!AppendAll.canCombine(batches, prepared)) return yield* transaction(Effect.forEach(batches, append))
+      const results = yield* Append.retryingRaces(
+        sql,
+        "append",
+        AppendAll.run(sql, appendAllStatement, batches, prepared)
+      )
+      yield* signalAppended({
+        appended: results.flatMap((r) => r.appended),
+        duplicates: [],
+        corrected: results.flatMap((r) => r.corrected),
+        outdated: [],
+        outbox_rows: results.reduce((n, r) => n + r.outbox_rows, 0)
+      })
+      return results
     })
 
     const appendToStream = Effect.fnUntraced(function* (
@@ -206,6 +230,7 @@ export const makeStores = (
 
     const eventStore = EventStore.of({
       append,
+      appendAll,
       appendToStream: (stream, batch, options) => appendToStream(stream, batch, options),
       readStream,
       transaction,

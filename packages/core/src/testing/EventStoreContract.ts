@@ -194,6 +194,137 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal((yield* admin.stats).pending, 2, "two outbox rows")
       })
   },
+  {
+    name: "a raw payload appended again under its id (a redelivered message) is stored once, its events duplicates",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const event = makeEvent()
+        const first = yield* makeBatch([event])
+        yield* store.append(first)
+        // The same id with another trace and receipt time: a second delivery of one message.
+        const again = yield* makeBatch([event])
+        const second = yield* store.append({ ...again, raw: { ...again.raw!, raw_id: first.raw!.raw_id } })
+        yield* check.equal([second.appended, second.duplicates], [[], [event.event_id]], "second append")
+        const raw = yield* store.getRaw(first.raw!.raw_id)
+        yield* check.equal(
+          Option.map(raw, (r) => r.trace_id),
+          Option.some(first.raw!.trace_id),
+          "the first copy kept"
+        )
+        yield* check.equal((yield* store.readEvents(0, 10)).length, 1, "one event stored")
+      })
+  },
+  {
+    name: "appendAll appends batches in order, each seeing the ones before it, and keeps a raw id once",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const admin = yield* OutboxAdmin
+        const [e1, e2, e3] = [makeEvent(), makeEvent(), makeEvent()]
+        const a = yield* makeBatch([e1!, e2!])
+        const b = yield* makeBatch([e3!, e1!])
+        const again = yield* makeBatch([e2!])
+        const c = { ...again, raw: { ...again.raw!, raw_id: a.raw!.raw_id } }
+        const results = yield* store.appendAll([a, b, c])
+        yield* check.equal(
+          results.map((r) => [r.appended, r.duplicates, r.outbox_rows]),
+          [
+            [[e1!.event_id, e2!.event_id], [], 2],
+            [[e3!.event_id], [e1!.event_id], 1],
+            [[], [e2!.event_id], 0]
+          ],
+          "results per batch"
+        )
+        const stored = yield* store.readEvents(0, 10)
+        yield* check.equal(
+          stored.map((s) => [s.event.event_id, s.raw_id]),
+          [
+            [e1!.event_id, a.raw!.raw_id],
+            [e2!.event_id, a.raw!.raw_id],
+            [e3!.event_id, b.raw!.raw_id]
+          ],
+          "log order and raw payloads"
+        )
+        const raw = yield* store.getRaw(a.raw!.raw_id)
+        yield* check.equal(
+          Option.map(raw, (r) => r.trace_id),
+          Option.some(a.raw!.trace_id),
+          "the first copy kept"
+        )
+        yield* check.equal((yield* admin.stats).pending, 3, "outbox rows")
+        yield* check.equal(yield* store.appendAll([]), [], "nothing to append")
+      })
+  },
+  {
+    name: "appendAll of independent batches: stream revisions in batch order, stored events duplicates",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const admin = yield* OutboxAdmin
+        const stored = makeEvent()
+        yield* store.append(yield* makeBatch([stored]))
+        const entity = { entity_type: "order", entity_id: "o-1" }
+        const [x1, x2, x3] = [makeEvent(entity), makeEvent(entity), makeEvent(entity)]
+        const a = yield* makeBatch([x1!, stored])
+        const b = yield* makeBatch([x2!, x3!])
+        const results = yield* store.appendAll([a, b])
+        yield* check.equal(
+          results.map((r) => [r.appended, r.duplicates, r.outbox_rows]),
+          [
+            [[x1!.event_id], [stored.event_id], 1],
+            [[x2!.event_id, x3!.event_id], [], 2]
+          ],
+          "results per batch"
+        )
+        const log = (yield* store.readEvents(0, 10)).slice(1)
+        yield* check.equal(
+          log.map((e) => [e.event.event_id, e.revision, e.raw_id]),
+          [
+            [x1!.event_id, 0, a.raw!.raw_id],
+            [x2!.event_id, 1, b.raw!.raw_id],
+            [x3!.event_id, 2, b.raw!.raw_id]
+          ],
+          "positions, revisions and raw payloads in batch order"
+        )
+        yield* check.that(Option.isSome(yield* store.getRaw(b.raw!.raw_id)), "every raw payload stored")
+        yield* check.equal((yield* admin.stats).pending, 4, "outbox rows")
+      })
+  },
+  {
+    name: "appendAll reports a restated event as a correction of its batch, with its outbox row",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const first = makeEvent()
+        yield* store.append(yield* makeBatch([first]))
+        const restated = { ...first, payload: { restated: true } }
+        const other = makeEvent()
+        const results = yield* store.appendAll([yield* makeBatch([restated]), yield* makeBatch([other])])
+        yield* check.equal(
+          results.map((r) => [r.appended, r.corrected.map((c) => [c.of, c.supersedes]), r.outbox_rows]),
+          [
+            [[], [[first.event_id, first.event_id]], 1],
+            [[other.event_id], [], 1]
+          ],
+          "results per batch"
+        )
+        yield* check.equal((yield* store.readEvents(0, 10)).length, 3, "the correction stored under a new id")
+      })
+  },
+  {
+    name: "appendAll is atomic: one invalid batch and none is stored",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const good = yield* makeBatch([makeEvent()])
+        const bad = yield* makeBatch([makeEvent({ entity_id: "a\u0000b" })])
+        const error = yield* Effect.flip(store.appendAll([good, bad]))
+        yield* check.equal([error._tag, error.retryable], ["StoreError", false], "refused")
+        yield* check.equal((yield* store.readEvents(0, 10)).length, 0, "no event")
+        yield* check.that(Option.isNone(yield* store.getRaw(good.raw!.raw_id)), "no raw payload")
+      })
+  },
   ...StorableTextContract.cases,
   ...CorrectionContract.cases
 ]
