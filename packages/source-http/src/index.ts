@@ -1,0 +1,12 @@
+/**
+ * `@sluice/source-http`: push sources. A Web-standard `(Request) => Promise<Response>` handler that
+ * stores each request's body and its events in one transaction before answering, with Standard
+ * Webhooks or bearer verification, idempotency on the delivery id and bounded reading.
+ */
+export * from "./Answers.ts"
+export { DraftJson, pointer, transformer } from "./GenericJson.ts"
+export * from "./PushConfig.ts"
+export * from "./PushEndpoints.ts"
+export * from "./PushHandler.ts"
+export * from "./PushPlugin.ts"
+export { InvalidSecretError, makeVerifier, signaturesOf, type Verifier, whsecKey } from "./Verification.ts"
