@@ -116,6 +116,9 @@ const handlerFields = {
   retryAfterSeconds: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 3600 })), withDefault(5))
 }
 
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+
 /** What the handler itself needs (code serving it on its own server gives this). */
 export const HandlerConfig = Schema.Struct(handlerFields)
 export type HandlerConfig = typeof HandlerConfig.Type
@@ -127,5 +130,14 @@ export const PushConfig = Schema.Struct({
   /** Port the runner listens on for this source (0 picks a free one, logged at start). */
   port: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))),
   ...handlerFields
-})
+}).check(
+  Schema.makeFilter((config) =>
+    config.auth.type === "none" && !isLoopback(config.host)
+      ? {
+          path: ["auth"],
+          issue: `auth "none" is for a loopback host only (host is ${config.host}): use "standard-webhooks" or "bearer"`
+        }
+      : true
+  )
+)
 export type PushConfig = typeof PushConfig.Type

@@ -79,15 +79,24 @@ const toBase64 = (bytes: Uint8Array) => {
 }
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
-/** Builds the handler of one push source over the EventStore in context. */
+/**
+ * Builds the handler of one push source over the EventStore in context, from its options as JSON
+ * (decoded here: a bad field is a PushConfigError naming it).
+ */
 export const makePushHandler = (
   options: PushHandlerOptions
 ): Effect.Effect<PushHandler, PushConfigError | InvalidSecretError, EventStore> =>
+  Schema.decodeUnknownEffect(HandlerConfig)(options.config, { errors: "all", onExcessProperty: "error" }).pipe(
+    Effect.mapError((error) => new PushConfigError({ details: error.message })),
+    Effect.flatMap((config) => make({ ...options, config }))
+  )
+
+/** `makePushHandler` from already-decoded options (the runner's plugin decoded them). */
+export const make = (
+  options: Omit<PushHandlerOptions, "config"> & { readonly config: HandlerConfig }
+): Effect.Effect<PushHandler, InvalidSecretError, EventStore> =>
   Effect.gen(function* () {
-    const config = yield* Schema.decodeUnknownEffect(HandlerConfig)(options.config, {
-      errors: "all",
-      onExcessProperty: "error"
-    }).pipe(Effect.mapError((error) => new PushConfigError({ details: error.message })))
+    const { config } = options
     const verifier = yield* makeVerifier(config.auth)
     const store = yield* EventStore
     const context = yield* Effect.context<never>()
