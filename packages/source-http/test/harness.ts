@@ -12,7 +12,7 @@ import {
   StoreError
 } from "@sluice/core"
 import { makeSigner } from "@sluice/transport-http"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Logger, Redacted } from "effect"
 import { makePushHandler, type PushHandler, type PushHandlerOptions } from "../src/index.ts"
 
 export const secretA = `whsec_${btoa("a secret key of thirty-two bytes!")}`
@@ -47,7 +47,11 @@ export const harness = (config: PushHandlerOptions["config"], transform?: PushHa
       router,
       config,
       ...(transform === undefined ? {} : { transform })
-    }).pipe(Effect.provideService(EventStore, flaky))
+    }).pipe(
+      Effect.provideService(EventStore, flaky),
+      // The refusals' warnings are expected here: keep the test output for failures.
+      Effect.provide(Logger.layer([]))
+    )
     const raws = Effect.orDie(
       (context.mapUnsafe.get(RawPayloadStore.key) as RawPayloadStore["Service"]).readRaw({ limit: 100_000 })
     )
