@@ -1,9 +1,9 @@
 /**
  * `sluice run`: a plan becomes a running process. Start order is store -> plugin instances ->
- * admin server -> projections -> relay workers -> ingest loops, so interruption (SIGTERM/SIGINT)
- * closes them in reverse: ingest stops first, the relay stops claiming and drains its batches in
- * flight (within the grace period; then a request in flight counts a failed attempt and unsent rows
- * are released), the projections finish their batch in flight (Projections.ts), the admin server
+ * admin server -> projections -> relay workers -> ingest loops -> push listeners, so interruption
+ * (SIGTERM/SIGINT) closes them in reverse: push sources drain (503 + Retry-After) and close,
+ * ingest stops, the relay stops claiming and drains its batches in flight (within the grace period;
+ * then a request in flight counts a failed attempt and unsent rows are released), the projections finish their batch in flight (Projections.ts), the admin server
  * closes, transports and the store last. The relay and ingest are core's
  * `Pipeline`, built from the config's routes, sources (with their schedules) and relay section.
  */
