@@ -99,6 +99,8 @@ export const make = (
     const { config } = options
     const verifier = yield* makeVerifier(config.auth)
     const store = yield* EventStore
+    // Its series read 0 before the first request, as a polled source's do before its first tick.
+    yield* Metrics.initialiseSource(options.name)
     const context = yield* Effect.context<never>()
     const source = { name: options.name, transform: options.transform ?? transformer(config.format) } as Source
     const timeout = Duration.fromInputUnsafe(config.limits.timeout as Duration.Input)
