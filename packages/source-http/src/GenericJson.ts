@@ -139,3 +139,29 @@ export const transformer =
     Effect.map(parseJson(raw), (body) =>
       format.type === "events" ? fromDrafts(raw, body) : fromMapped(raw, body, format)
     )
+
+/** The delivery id a push handler recorded with a raw payload (`request.delivery_id`), if any. */
+export const deliveryIdOf = (raw: RawPayload): string | undefined => {
+  const request = raw.request
+  if (typeof request !== "object" || request === null || Array.isArray(request)) return undefined
+  const id = (request as { readonly delivery_id?: unknown }).delivery_id
+  return typeof id === "string" && id.length > 0 ? id : undefined
+}
+
+/**
+ * `transform` whose drafts without a natural key get `<delivery id>#<index>` when the payload was
+ * delivered with an id: a redelivery, and a re-derivation (`sluice rederive`), then give the same
+ * event ids as the first delivery did.
+ */
+export const withDeliveryKeys =
+  (transform: (raw: RawPayload) => Effect.Effect<TransformResult, TransformError>) =>
+  (raw: RawPayload): Effect.Effect<TransformResult, TransformError> => {
+    const id = deliveryIdOf(raw)
+    if (id === undefined) return transform(raw)
+    return Effect.map(transform(raw), (result) => ({
+      ...result,
+      events: result.events.map((draft, index) =>
+        draft.natural_key === undefined ? { ...draft, natural_key: `${id}#${index}` } : draft
+      )
+    }))
+  }

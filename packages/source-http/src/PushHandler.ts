@@ -31,7 +31,7 @@ import {
 import { Cause, Clock, Data, DateTime, Deferred, Duration, Effect, Exit, Metric, Option, Schema } from "effect"
 import { accepted, refused, refusedEarly, unavailable } from "./Answers.ts"
 import { isProblem, readBody } from "./BodyReader.ts"
-import { transformer } from "./GenericJson.ts"
+import { transformer, withDeliveryKeys } from "./GenericJson.ts"
 import { HandlerConfig } from "./PushConfig.ts"
 import { type InvalidSecretError, makeVerifier, type Verifier } from "./Verification.ts"
 
@@ -102,7 +102,10 @@ export const make = (
     // Its series read 0 before the first request, as a polled source's do before its first tick.
     yield* Metrics.initialiseSource(options.name)
     const context = yield* Effect.context<never>()
-    const source = { name: options.name, transform: options.transform ?? transformer(config.format) } as Source
+    const source = {
+      name: options.name,
+      transform: withDeliveryKeys(options.transform ?? transformer(config.format))
+    } as Source
     const timeout = Duration.fromInputUnsafe(config.limits.timeout as Duration.Input)
     const inFlight = new Map<string, Deferred.Deferred<void>>()
     let draining = false
@@ -193,7 +196,7 @@ export const make = (
         const rawId = deliveryId === undefined ? yield* Ids.nextRawPayloadId : deliveryRawId(options.name, deliveryId)
         if (deliveryId !== undefined) {
           const stored = yield* store.getRaw(rawId)
-          if (Option.isSome(stored)) return yield* redelivery(stored.value, deliveryId)
+          if (Option.isSome(stored)) return yield* redelivery(stored.value)
         }
         let text: string
         let badText: string | undefined
@@ -225,7 +228,7 @@ export const make = (
         const issues = [...drafts.issues]
         if (drafts.events.length > config.limits.maxEvents)
           issues.push(`${drafts.events.length} events: at most ${config.limits.maxEvents} per request`)
-        const events = issues.length > 0 ? [] : yield* complete(raw, drafts.events, deliveryId, issues)
+        const events = issues.length > 0 ? [] : yield* complete(raw, drafts.events, issues)
         if (issues.length > 0) return yield* reject(raw, issues)
         const result = yield* store.append({
           raw: yield* StorableText.storableRaw(raw),
@@ -254,21 +257,16 @@ export const make = (
           : result.success
       )
 
-    /** Completes drafts into events; a delivery id keys those without a natural key. */
+    /** Completes drafts into events (keyed by the delivery id: `withDeliveryKeys`). */
     const complete = (
       raw: RawPayload,
       drafts: ReadonlyArray<EventDraft>,
-      deliveryId: string | undefined,
       issues: Array<string>
     ): Effect.Effect<ReadonlyArray<Event>> =>
       Effect.gen(function* () {
         const events: Array<Event> = []
         for (const [index, draft] of drafts.entries()) {
-          const keyed =
-            draft.natural_key === undefined && deliveryId !== undefined
-              ? { ...draft, natural_key: `${deliveryId}#${index}` }
-              : draft
-          const done = yield* Ingest.completeDraft(options.name, raw.trace_id as TraceId, keyed)
+          const done = yield* Ingest.completeDraft(options.name, raw.trace_id as TraceId, draft)
           if ("event" in done) events.push(done.event)
           else issues.push(`[${index}] ${done.issue}`)
         }
@@ -291,11 +289,10 @@ export const make = (
       })
 
     /** A delivery id seen before: the first delivery's ids, from its stored payload; nothing stored. */
-    const redelivery = (raw: RawPayload, deliveryId: string) =>
+    const redelivery = (raw: RawPayload) =>
       Effect.gen(function* () {
         const drafts = yield* transformRaw(raw)
-        const issues: Array<string> = []
-        const events = yield* complete(raw, drafts.events, deliveryId, issues)
+        const events = yield* complete(raw, drafts.events, [])
         const ids = events.map((e) => e.event_id as string)
         yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), ids.length)
         return accepted({ raw_id: raw.raw_id, event_ids: ids, appended: [], duplicates: ids, redelivery: true })

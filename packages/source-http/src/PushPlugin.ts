@@ -6,7 +6,7 @@
  */
 import { Plugin, SourceError } from "@sluice/core"
 import { Effect } from "effect"
-import { transformer } from "./GenericJson.ts"
+import { transformer, withDeliveryKeys } from "./GenericJson.ts"
 import { PushConfig } from "./PushConfig.ts"
 import { PushEndpoints } from "./PushEndpoints.ts"
 
@@ -18,7 +18,8 @@ export const PushSourcePlugin = Plugin.define({
     Effect.gen(function* () {
       const source = {
         name: instance,
-        transform: transformer(config.format),
+        // Keyed as the handler keys them, so `sluice rederive` gives the delivered events' ids.
+        transform: withDeliveryKeys(transformer(config.format)),
         fetch: Effect.fail(
           new SourceError({
             source: instance,

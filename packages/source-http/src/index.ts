@@ -4,7 +4,7 @@
  * Webhooks or bearer verification, idempotency on the delivery id and bounded reading.
  */
 export * from "./Answers.ts"
-export { DraftJson, pointer, transformer } from "./GenericJson.ts"
+export { DraftJson, deliveryIdOf, pointer, transformer, withDeliveryKeys } from "./GenericJson.ts"
 export * from "./PushConfig.ts"
 export * from "./PushEndpoints.ts"
 export * from "./PushHandler.ts"

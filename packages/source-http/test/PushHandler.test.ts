@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Rederive } from "@sluice/core"
 import { Effect } from "effect"
-import { call, draft, harness, nowSeconds, secretA, secretB, signed, token } from "./harness.ts"
+import { transformer, withDeliveryKeys } from "../src/index.ts"
+import { call, draft, harness, nowSeconds, router, secretA, secretB, signed, token } from "./harness.ts"
 
 const webhooks = { auth: { type: "standard-webhooks" as const, secrets: [secretA] } }
 
@@ -325,6 +327,22 @@ describe("PushHandler", () => {
       const ok = yield* call(h.handler, post([body[0]]))
       assert.strictEqual(ok.status, 200)
       assert.strictEqual(yield* h.eventCount, 1)
+    })
+  )
+
+  it.live("sluice rederive of delivered payloads finds the delivered events (same ids), storing nothing", () =>
+    Effect.gen(function* () {
+      const h = yield* harness(webhooks)
+      yield* call(h.handler, yield* signed(JSON.stringify([draft(1), draft(2)]), { id: "r-1" }))
+      yield* call(h.handler, yield* signed(JSON.stringify(draft(3)), { id: "r-2" }))
+      const source = {
+        name: "inbox",
+        fetch: Effect.die("not fetched"),
+        transform: withDeliveryKeys(transformer({ type: "events" }))
+      }
+      const report = yield* Rederive.rederive(source, router).pipe(Effect.provideContext(h.context), Effect.orDie)
+      assert.deepInclude(report, { payloads: 2, events_new: 0, duplicates: 3, unkeyed: 0 })
+      assert.strictEqual(yield* h.eventCount, 3)
     })
   )
 

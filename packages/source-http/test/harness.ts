@@ -12,7 +12,7 @@ import {
   StoreError
 } from "@sluice/core"
 import { makeSigner } from "@sluice/transport-http"
-import { Effect, Layer, Logger, Redacted } from "effect"
+import { type Context, Effect, Layer, Logger, Redacted } from "effect"
 import { makePushHandler, type PushHandler, type PushHandlerOptions } from "../src/index.ts"
 
 export const secretA = `whsec_${btoa("a secret key of thirty-two bytes!")}`
@@ -22,6 +22,8 @@ export const token = "a-bearer-token-of-enough-length"
 export const router = makeRouterUnsafe([{ name: "all", transport: "t", topic: "events", match: ["**"] }])
 
 export interface Harness {
+  /** The memory store's services (EventStore, RawPayloadStore...). */
+  readonly context: Context.Context<EventStore | RawPayloadStore>
   readonly handler: PushHandler
   /** Makes the store fail (retryably) until set back. */
   readonly storeDown: (down: boolean) => void
@@ -61,6 +63,7 @@ export const harness = (config: PushHandlerOptions["config"], transform?: PushHa
       (stats) => stats.pending
     )
     return {
+      context,
       handler,
       storeDown: (value: boolean) => {
         down = value
