@@ -88,12 +88,12 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
       )
       return yield* Effect.gen(function* () {
         let stopping = false
-        // Each source's last tick, for the dashboard: the sources are wrapped to record their fetches.
-        const sourceHealth = SourceHealth.make(plan.sources.map((s) => s.config.name))
         const registered = new Map((yield* (yield* Sources).all).map((s) => [s.name, s]))
         // Push sources are served over HTTP (PushServer.ts), not polled.
         const pushed = yield* (yield* PushEndpoints).all
         const polled = plan.sources.filter((s) => !pushed.some((p) => p.source.name === s.config.name))
+        // Each source's last tick, for the dashboard: the polled sources are wrapped to record their fetches.
+        const sourceHealth = SourceHealth.make(polled.map((s) => s.config.name))
         if (config.admin.enabled) {
           const url = yield* AdminServer.start(config.admin, {
             stopping: Effect.sync(() => stopping),
