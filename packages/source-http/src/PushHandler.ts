@@ -10,7 +10,8 @@
  * derived from (source, delivery id), and its events without a natural key get the key
  * `<delivery id>#<index>`. A redelivery finds the raw payload stored and is answered with the first
  * delivery's event ids, storing nothing; concurrent deliveries of one id in this process take turns,
- * and across processes the deterministic ids make the store drop the second as a duplicate.
+ * and across processes the append's transaction checks that the raw payload under the id is its own
+ * (else it rolls back and answers as a redelivery).
  */
 import {
   type Event,
@@ -28,7 +29,20 @@ import {
   type StoreError,
   type TraceId
 } from "@sluice/core"
-import { Cause, Clock, Data, DateTime, Deferred, Duration, Effect, Exit, Metric, Option, Schema } from "effect"
+import {
+  Cause,
+  Clock,
+  Data,
+  DateTime,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Metric,
+  Option,
+  Schedule,
+  Schema
+} from "effect"
 import { accepted, refused, refusedEarly, unavailable } from "./Answers.ts"
 import { isProblem, readBody } from "./BodyReader.ts"
 import { transformer, withDeliveryKeys } from "./GenericJson.ts"
@@ -63,6 +77,9 @@ export class PushConfigError extends Data.TaggedError("PushConfigError")<{ reado
     return `invalid push source config:\n${this.details}`
   }
 }
+
+/** Another process stored the same delivery first (see `ingest`). */
+class LostRace extends Data.TaggedError("LostRace")<{ readonly winner: RawPayload }> {}
 
 /** The name space of push raw ids: UUIDv5(URL, "urn:sluice:push"). */
 const PushNamespace = Ids.uuidV5(Ids.UuidNamespace.URL, "urn:sluice:push")
@@ -181,7 +198,14 @@ export const make = (
         const deliveryId = request.headers.get("webhook-id") ?? request.headers.get("idempotency-key") ?? undefined
         if (deliveryId !== undefined && (deliveryId.length === 0 || deliveryId.length > 256))
           return refused(400, { error: "bad_delivery_id", reason: "webhook-id / Idempotency-Key: 1 to 256 characters" })
-        return yield* exclusive(deliveryId, ingest(request, path, media, body, deliveryId, now))
+        // A store that reports a concurrent append of the same ids (another process storing the same
+        // delivery) asks for the transaction to run again: the next run finds the delivery stored.
+        return yield* exclusive(
+          deliveryId,
+          ingest(request, path, media, body, deliveryId, now).pipe(
+            Effect.retry({ times: 3, schedule: Schedule.exponential("20 millis"), while: (error) => error.retryable })
+          )
+        )
       })
 
     const ingest = (
@@ -230,11 +254,32 @@ export const make = (
           issues.push(`${drafts.events.length} events: at most ${config.limits.maxEvents} per request`)
         const events = issues.length > 0 ? [] : yield* complete(raw, drafts.events, issues)
         if (issues.length > 0) return yield* reject(raw, issues)
-        const result = yield* store.append({
+        const batch = {
           raw: yield* StorableText.storableRaw(raw),
           events,
           outbox: outboxDrafts(options.router, events)
-        })
+        }
+        // Another process may be storing the same delivery right now: its raw payload wins the
+        // deterministic id, and ours, received at another time, could differ in its events' default
+        // time, so they would be stored as corrections. Checked in the append's transaction: the
+        // loser rolls back and answers as a redelivery.
+        const appended = yield* store
+          .transaction(
+            Effect.gen(function* () {
+              const result = yield* store.append(batch)
+              if (deliveryId === undefined) return result
+              const kept = yield* store.getRaw(rawId)
+              if (Option.isSome(kept) && kept.value.trace_id !== raw.trace_id)
+                return yield* new LostRace({ winner: kept.value })
+              return result
+            })
+          )
+          .pipe(Effect.result)
+        if (appended._tag === "Failure") {
+          if (appended.failure._tag === "LostRace") return yield* redelivery(appended.failure.winner)
+          return yield* Effect.fail(appended.failure)
+        }
+        const result = appended.success
         yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, options.name), 1)
         yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, options.name), result.appended.length)
         yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), result.duplicates.length)
