@@ -7,7 +7,7 @@ import { createHmac } from "node:crypto"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { envRef, removeTempDirs, webhookSecret, writeConfig } from "./support/config.ts"
 import { startReceiver } from "./support/receiver.ts"
-import { envWithout, eventually, pushUrl, type Sluice, start } from "./support/sluice.ts"
+import { adminUrl, envWithout, eventually, pushUrl, type Sluice, start } from "./support/sluice.ts"
 
 const pushSecret = `whsec_${Buffer.from("sluice-e2e-push-key-0123456789abc").toString("base64")}`
 
@@ -112,6 +112,9 @@ describe("push source", () => {
 
       await eventually("1,000 deliveries", () => new Set(receiver.received.map((d) => d.id)).size >= 1000, 120_000)
       expect(new Set(receiver.received.map((d) => d.id))).toEqual(ids)
+      const metrics = await fetch(`${await adminUrl(sluice)}/metrics`).then((r) => r.text())
+      expect(metrics).toMatch(/sluice_push_requests_total\{[^}]*status="200"[^}]*\} 1100/)
+      expect(metrics).toMatch(/sluice_events_ingested_total\{source="inbox"\} 1000/)
 
       sluice.child.kill("SIGTERM")
       expect(await sluice.exited).toEqual({ code: 0, signal: null })

@@ -78,6 +78,11 @@ export class PushConfigError extends Data.TaggedError("PushConfigError")<{ reado
   }
 }
 
+/** Requests answered, by source and status: a sender's mistakes (4xx) and the store's trouble (503) show here. */
+export const pushRequests = Metric.counter("sluice_push_requests_total", {
+  description: "Requests a push source answered, by HTTP status"
+})
+
 /** Another process stored the same delivery first (see `ingest`). */
 class LostRace extends Data.TaggedError("LostRace")<{ readonly winner: RawPayload }> {}
 
@@ -160,6 +165,12 @@ export const make = (
           Effect.as(
             Effect.logError("push: request failed").pipe(Effect.annotateLogs({ error: Cause.pretty(cause) })),
             unavailable("internal error: try again later", config.retryAfterSeconds)
+          )
+        ),
+        Effect.tap((response) =>
+          Metric.update(
+            pushRequests.pipe(Metric.withAttributes({ source: options.name, status: String(response.status) })),
+            1
           )
         ),
         Effect.annotateLogs({ source: options.name }),
