@@ -164,7 +164,8 @@ export const make = (
         Effect.catchCause((cause) =>
           Effect.as(
             Effect.logError("push: request failed").pipe(Effect.annotateLogs({ error: Cause.pretty(cause) })),
-            unavailable("internal error: try again later", config.retryAfterSeconds)
+            // A bug, not the store: nothing was committed (the append is one transaction).
+            refused(500, { error: "internal", reason: "internal error: nothing was stored" })
           )
         ),
         Effect.tap((response) =>
@@ -192,7 +193,9 @@ export const make = (
             reason: `content-type must be one of ${config.limits.contentTypes.join(", ")}`
           })
         const declared = request.headers.get("content-length")
-        if (declared !== null && !(/^\d+$/.test(declared) && Number(declared) <= config.limits.maxBodyBytes))
+        if (declared !== null && !/^\d+$/.test(declared))
+          return refusedEarly(400, { error: "bad_request", reason: "content-length is not a number" })
+        if (declared !== null && Number(declared) > config.limits.maxBodyBytes)
           return refusedEarly(413, tooLarge(config.limits.maxBodyBytes))
         const now = yield* Clock.currentTimeMillis
         const denied = yield* verifier.headers(request.headers, now)
