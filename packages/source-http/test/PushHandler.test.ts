@@ -288,6 +288,21 @@ describe("PushHandler", () => {
     })
   )
 
+  it.live("500 on a defect, nothing stored; a transformer that throws is a 400", () =>
+    Effect.gen(function* () {
+      const h = yield* harness(webhooks)
+      h.storeDies(true)
+      const res = yield* call(h.handler, yield* signed(JSON.stringify(draft(1))))
+      assert.strictEqual(res.status, 500)
+      assert.isNull(res.headers.get("retry-after"))
+      assert.strictEqual((yield* h.raws).length, 0)
+      const throwing = yield* harness(webhooks, () => Effect.die(new Error("boom")))
+      const crashed = yield* call(throwing.handler, yield* signed(JSON.stringify(draft(1))))
+      assert.strictEqual(crashed.status, 400)
+      assert.include(crashed.body.reason as string, "boom")
+    })
+  )
+
   it.live("503 + Retry-After once draining", () =>
     Effect.gen(function* () {
       const h = yield* harness({ ...webhooks, retryAfterSeconds: 7 })

@@ -27,6 +27,8 @@ export interface Harness {
   readonly handler: PushHandler
   /** Makes the store fail (retryably) until set back. */
   readonly storeDown: (down: boolean) => void
+  /** Makes the store's append die (a defect, as a bug would) until set back. */
+  readonly storeDies: (dies: boolean) => void
   readonly raws: Effect.Effect<ReadonlyArray<StoredRaw>>
   readonly eventCount: Effect.Effect<number>
   readonly outboxCount: Effect.Effect<number>
@@ -38,10 +40,12 @@ export const harness = (config: PushHandlerOptions["config"], transform?: PushHa
     const context = yield* Layer.build(layerMemory)
     const memory = context.mapUnsafe.get(EventStore.key) as EventStore["Service"]
     let down = false
+    let dies = false
     const fail = (operation: string) => new StoreError({ operation, reason: "connection refused", retryable: true })
     const flaky = EventStore.of({
       ...memory,
-      append: (batch) => (down ? Effect.fail(fail("append")) : memory.append(batch)),
+      append: (batch) =>
+        dies ? Effect.die(new Error("bug")) : down ? Effect.fail(fail("append")) : memory.append(batch),
       getRaw: (id) => (down ? Effect.fail(fail("getRaw")) : memory.getRaw(id))
     })
     const handler = yield* makePushHandler({
@@ -67,6 +71,9 @@ export const harness = (config: PushHandlerOptions["config"], transform?: PushHa
       handler,
       storeDown: (value: boolean) => {
         down = value
+      },
+      storeDies: (value: boolean) => {
+        dies = value
       },
       raws,
       eventCount,
