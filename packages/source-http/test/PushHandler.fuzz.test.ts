@@ -47,7 +47,7 @@ const mutation = fc.constantFrom<Mutation>(
   "other-secret"
 )
 
-const scenario = fc.record({
+const anything = fc.record({
   method: fc.constantFrom("POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH", "OPTIONS"),
   path: fc.constantFrom("/", "/", "/other", "/%ff", "/a/../"),
   contentType: fc.constantFrom(
@@ -62,6 +62,32 @@ const scenario = fc.record({
   mutation,
   extra: fc.array(fc.tuple(token, headerValue), { maxLength: 4 })
 })
+
+// Requests a sender means well with (200), the same past the size limit (413) or with a bad body
+// (400): random requests alone reach them too rarely for every run to see them.
+const wellMeant = fc.record({
+  method: fc.constant("POST"),
+  path: fc.constant("/"),
+  contentType: fc.constantFrom("application/json", "application/json; charset=utf-8"),
+  body: fc
+    .array(fc.nat({ max: 50 }), { minLength: 1, maxLength: 5 })
+    .map((ns) => new TextEncoder().encode(JSON.stringify(ns.map(draft)))),
+  id: fc.oneof(token, fc.constant("same-id")),
+  mutation: fc.constantFrom<Mutation>("none", "duplicate-signature", "reorder"),
+  extra: fc.constant<Array<[string, string]>>([])
+})
+const oversize = wellMeant.map((s) => ({
+  ...s,
+  body: new TextEncoder().encode(JSON.stringify({ ...draft(1), payload: "x".repeat(5000) }))
+}))
+// Signed and well formed but for the body: malformed JSON, invalid UTF-8, events that do not validate (400).
+const badBody = fc.tuple(wellMeant, bodyBytes).map(([s, body]) => ({ ...s, body }))
+const scenario = fc.oneof(
+  { arbitrary: anything, weight: 3 },
+  { arbitrary: wellMeant, weight: 1 },
+  { arbitrary: oversize, weight: 1 },
+  { arbitrary: badBody, weight: 1 }
+)
 
 describe("PushHandler fuzz", () => {
   it.live("every request gets an answer and the store stays consistent", () =>
