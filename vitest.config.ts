@@ -1,7 +1,15 @@
 import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
-const packages = ["core", "store-postgres", "plugin-yfinance", "transport-http", "transport-console", "source-nats"]
+const packages = [
+  "core",
+  "store-postgres",
+  "plugin-yfinance",
+  "transport-http",
+  "transport-console",
+  "source-nats",
+  "source-http"
+]
 
 /**
  * Projects whose tests talk to a database, a server or a child process. Vitest's 5 s default is

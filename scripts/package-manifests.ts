@@ -40,6 +40,7 @@ export const packageDirs: ReadonlyArray<string> = [
   "packages/transport-http",
   "packages/transport-console",
   "packages/source-nats",
+  "packages/source-http",
   "apps/runner"
 ]
 

@@ -58,8 +58,11 @@ const answer = (outgoing: ServerResponse, status: number, text: string) => {
   outgoing.end(text)
 }
 
-/** Listens on `options.host:port` for the life of the scope and serves what `HttpServer.serve` gives it. */
-export const make = (options: Options) =>
+/**
+ * Listens on `options.host:port` for the life of the scope; requests go to the handler `setHandler`
+ * last set (503 while none is). Returns the bound address.
+ */
+export const listen = (options: Options) =>
   Effect.gen(function* () {
     let handler: WebHandler | undefined
     const server = createServer((incoming, outgoing) => {
@@ -99,6 +102,25 @@ export const make = (options: Options) =>
     const address = yield* Effect.fromResult(NetAddress.inetAddressFromIpString(bound.address, bound.port)).pipe(
       Effect.mapError((cause) => new ListenError({ cause }))
     )
+    return {
+      address,
+      setHandler: (next: WebHandler | undefined) => {
+        handler = next
+      }
+    }
+  })
+
+/** Serves a Web-standard handler (a push source's) on `options.host:port` for the life of the scope. */
+export const serveWeb = (options: Options, handler: WebHandler) =>
+  Effect.map(listen(options), ({ address, setHandler }) => {
+    setHandler(handler)
+    return address
+  })
+
+/** Listens on `options.host:port` for the life of the scope and serves what `HttpServer.serve` gives it. */
+export const make = (options: Options) =>
+  Effect.gen(function* () {
+    const { address, setHandler } = yield* listen(options)
     return HttpServer.make({
       address,
       serve: (httpEffect, middleware) =>
@@ -109,13 +131,8 @@ export const make = (options: Options) =>
             middleware
           )
           yield* Effect.acquireRelease(
-            Effect.sync(() => {
-              handler = (request) => web(request)
-            }),
-            () =>
-              Effect.sync(() => {
-                handler = undefined
-              })
+            Effect.sync(() => setHandler((request) => web(request))),
+            () => Effect.sync(() => setHandler(undefined))
           )
         })
     })

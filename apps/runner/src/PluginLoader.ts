@@ -14,6 +14,8 @@ import { type EventStore, Plugin, type Sources, type SubscriptionStore, type Tra
 import { YFinance } from "@sluice/plugin-yfinance"
 import { YahooReadModel } from "@sluice/plugin-yfinance/read-model"
 import { YahooReplay } from "@sluice/plugin-yfinance/replay"
+import type { PushEndpoints } from "@sluice/source-http"
+import { PushSourcePlugin } from "@sluice/source-http"
 import { NatsSourcePlugin } from "@sluice/source-nats"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
@@ -118,9 +120,10 @@ const decoder =
 
 /**
  * Erases a typed Plugin to the runner's uniform shape. A plugin may require `Scope` (transports
- * hold resources): the layer it builds provides one.
+ * hold resources): the layer it builds provides one. Push sources also declare themselves in
+ * `PushEndpoints`, which `Run.pluginLayer` provides.
  */
-export const fromPlugin = <K extends "source" | "transport", C, R extends Scope.Scope = never>(
+export const fromPlugin = <K extends "source" | "transport", C, R extends Scope.Scope | PushEndpoints = never>(
   plugin: Plugin.Plugin<K, C, R>
 ): LoadedPlugin => ({
   name: plugin.name,
@@ -171,6 +174,8 @@ export const builtins: ReadonlyMap<string, AnyLoadedPlugin> = new Map<string, An
   ["@sluice/plugin-yfinance/replay", fromPlugin(YahooReplay)],
   ["yahoo-replay", fromPlugin(YahooReplay)],
   ["@sluice/source-nats", fromPlugin(NatsSourcePlugin)],
+  ["@sluice/source-http", fromPlugin(PushSourcePlugin)],
+  ["push", fromPlugin(PushSourcePlugin)],
   ["@sluice/transport-http", fromPlugin(HttpTransportPlugin)],
   ["http", fromPlugin(HttpTransportPlugin)],
   ["@sluice/transport-console", fromPlugin(ConsoleTransportPlugin)],

@@ -1,14 +1,15 @@
 /**
  * `sluice run`: a plan becomes a running process. Start order is store -> plugin instances ->
- * admin server -> projections -> relay workers -> ingest loops, so interruption (SIGTERM/SIGINT)
- * closes them in reverse: ingest stops first, the relay stops claiming and drains its batches in
- * flight (within the grace period; then a request in flight counts a failed attempt and unsent rows
- * are released), the projections finish their batch in flight (Projections.ts), the admin server
+ * admin server -> projections -> relay workers -> ingest loops -> push listeners, so interruption
+ * (SIGTERM/SIGINT) closes them in reverse: push sources drain (503 + Retry-After) and close,
+ * ingest stops, the relay stops claiming and drains its batches in flight (within the grace period;
+ * then a request in flight counts a failed attempt and unsent rows are released), the projections finish their batch in flight (Projections.ts), the admin server
  * closes, transports and the store last. The relay and ingest are core's
  * `Pipeline`, built from the config's routes, sources (with their schedules) and relay section.
  */
 import { hostname } from "node:os"
-import { Pipeline, Plugin, Sources, Transports, Upcasters } from "@sluice/core"
+import { makeRouterUnsafe, Pipeline, Plugin, Sources, Transports, Upcasters } from "@sluice/core"
+import { PushEndpoints } from "@sluice/source-http"
 import * as NodeHttpTransport from "@sluice/transport-http/node"
 import { Effect, Layer, Option } from "effect"
 import * as AdminServer from "./AdminServer.ts"
@@ -16,6 +17,7 @@ import { toDuration } from "./Config.ts"
 import { DataDirLock } from "./DataDirLock.ts"
 import type { Plan } from "./Plan.ts"
 import * as Projections from "./Projections.ts"
+import * as PushServer from "./PushServer.ts"
 import * as SourceHealth from "./SourceHealth.ts"
 import {
   chooseStore,
@@ -30,7 +32,7 @@ import * as Telemetry from "./Telemetry.ts"
 /** The plugin instances of a plan, registered into fresh registries. */
 export const pluginLayer = (
   plan: Plan
-): Layer.Layer<Sources | Transports, Plugin.PluginConfigError | Plugin.PluginStartError> => {
+): Layer.Layer<Sources | Transports | PushEndpoints, Plugin.PluginConfigError | Plugin.PluginStartError> => {
   const instances = [
     ...plan.sources.map((s) => s.plugin.layer(s.config.options, s.config.name)),
     ...plan.transports.map((t) => t.plugin.layer(t.config.options, t.config.name))
@@ -41,7 +43,7 @@ export const pluginLayer = (
   // of the portable fetch and Web Crypto (measured: about 2x the requests per second).
   return all.pipe(
     Layer.provide(NodeHttpTransport.layer()),
-    Layer.provideMerge(Layer.merge(Sources.layer, Transports.layer))
+    Layer.provideMerge(Layer.mergeAll(Sources.layer, Transports.layer, PushEndpoints.layer))
   )
 }
 
@@ -57,6 +59,7 @@ export type RunError =
   | Plugin.PluginStartError
   | AdminServer.AdminServerError
   | Projections.ProjectionSetupError
+  | PushServer.PushServerError
 
 /** Runs the plan until interrupted; returns only by interruption (or fails at start). */
 export const run = (plan: Plan): Effect.Effect<never, RunError> =>
@@ -85,9 +88,12 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
       )
       return yield* Effect.gen(function* () {
         let stopping = false
-        // Each source's last tick, for the dashboard: the sources are wrapped to record their fetches.
-        const sourceHealth = SourceHealth.make(plan.sources.map((s) => s.config.name))
         const registered = new Map((yield* (yield* Sources).all).map((s) => [s.name, s]))
+        // Push sources are served over HTTP (PushServer.ts), not polled.
+        const pushed = yield* (yield* PushEndpoints).all
+        const polled = plan.sources.filter((s) => !pushed.some((p) => p.source.name === s.config.name))
+        // Each source's last tick, for the dashboard: the polled sources are wrapped to record their fetches.
+        const sourceHealth = SourceHealth.make(polled.map((s) => s.config.name))
         if (config.admin.enabled) {
           const url = yield* AdminServer.start(config.admin, {
             stopping: Effect.sync(() => stopping),
@@ -103,7 +109,7 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
         yield* Projections.start(plan, toDuration(config.relay.gracePeriod))
         const pipeline = yield* Pipeline.make({
           routes: config.routes,
-          sources: plan.sources.map(({ config: source }) => ({
+          sources: polled.map(({ config: source }) => ({
             // A name not registered stays a name: the pipeline reports it (UnknownSourceError below).
             source: registered.has(source.name) ? sourceHealth.track(registered.get(source.name)!) : source.name,
             ...(source.schedule?.every === undefined ? {} : { every: toDuration(source.schedule.every) }),
@@ -134,6 +140,8 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
             )
           })
         )
+        // After the pipeline, so they stop first: each drains (503 + Retry-After), then closes.
+        yield* PushServer.start(pushed, makeRouterUnsafe(config.routes))
         yield* Effect.addFinalizer(() =>
           Effect.andThen(
             Effect.sync(() => {

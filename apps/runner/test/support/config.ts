@@ -79,7 +79,7 @@ const examples = new URL("../../../../examples/", import.meta.url).pathname
 
 /**
  * A copy of `examples/<name>` written as `<dir>/sluice.json` (dir: a fresh temporary directory
- * unless given), for e2e tests: the admin server on port 0 (the examples' fixed ports may be taken
+ * unless given), for e2e tests: the admin server and push sources on port 0 (the examples' fixed ports may be taken
  * by anything else on the machine: read the bound URL with `adminUrl`), JSON logs, and the
  * examples' relative plugin paths made absolute so they hold from the new place. `store.dataDir`
  * is left as it is: relative, it lands in `dir`.
@@ -91,9 +91,13 @@ export const exampleConfig = (
   const source = join(examples, name)
   const from = (path: string) => (path.startsWith(".") && !isAbsolute(path) ? resolve(dirname(source), path) : path)
   const { $schema: _, ...config } = JSON.parse(readFileSync(source, "utf8")) as Record<string, unknown>
-  const sources = (config.sources ?? []) as Array<{ plugin: string }>
+  const sources = (config.sources ?? []) as Array<{ plugin: string; options?: Record<string, unknown> }>
   const transports = (config.transports ?? []) as Array<{ plugin: string }>
   for (const plugin of [...sources, ...transports]) plugin.plugin = from(plugin.plugin)
+  // Push sources listen on a free port too (read the URL with `pushUrl`).
+  for (const source of sources)
+    if (source.plugin === "push" || source.plugin === "@sluice/source-http")
+      source.options = { ...source.options, port: 0 }
   const copy = {
     ...config,
     admin: { ...(config.admin as object | undefined), port: 0 },

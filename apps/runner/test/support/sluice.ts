@@ -109,3 +109,15 @@ export const adminUrl = async (sluice: Sluice, timeoutMs = 60_000): Promise<stri
   if (url === undefined) throw new Error(`no url in the admin server's log line: ${line}`)
   return url
 }
+
+/** The URL a running sluice's push source `source` logged at start ("push source listening"). */
+export const pushUrl = async (sluice: Sluice, source: string, timeoutMs = 60_000): Promise<string> => {
+  const line = await sluice.waitForLine(
+    "stderr",
+    new RegExp(`push source listening.*"source":"${source}"|"source":"${source}".*push source listening`),
+    timeoutMs
+  )
+  const url = /"url":"([^"]+)"/.exec(line)?.[1]
+  if (url === undefined) throw new Error(`no url in the push source's log line: ${line}`)
+  return url
+}

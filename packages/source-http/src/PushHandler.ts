@@ -1,0 +1,376 @@
+/**
+ * The push handler: a Web-standard `(Request) => Promise<Response>` (and its Effect form) that keeps
+ * each request's body as a raw payload, transforms it into events and appends raw + events + outbox
+ * rows in ONE store transaction before answering. 2xx means stored; 4xx means the request is wrong
+ * (nothing stored but, once verified and read, the raw payload with its reason); 503 + Retry-After
+ * means try again (store unavailable, server draining). Nothing here is runtime-specific: the
+ * runner serves it with node:http, a Deno program with `Deno.serve(handler.fetch)`.
+ *
+ * Idempotency: a request naming a delivery id (`webhook-id`, else `Idempotency-Key`) gets a raw id
+ * derived from (source, delivery id), and its events without a natural key get the key
+ * `<delivery id>#<index>`. A redelivery finds the raw payload stored and is answered with the first
+ * delivery's event ids, storing nothing; concurrent deliveries of one id in this process take turns,
+ * and across processes the append's transaction checks that the raw payload under the id is its own
+ * (else it rolls back and answers as a redelivery).
+ */
+import {
+  type Event,
+  type EventDraft,
+  EventStore,
+  Ids,
+  Ingest,
+  Metrics,
+  outboxDrafts,
+  type RawPayload,
+  type RawPayloadId,
+  type Router,
+  type Source,
+  StorableText,
+  type StoreError,
+  type TraceId
+} from "@sluice/core"
+import {
+  Cause,
+  Clock,
+  Data,
+  DateTime,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Metric,
+  Option,
+  Schedule,
+  Schema
+} from "effect"
+import { accepted, refused, refusedEarly, unavailable } from "./Answers.ts"
+import { isProblem, readBody } from "./BodyReader.ts"
+import { transformer, withDeliveryKeys } from "./GenericJson.ts"
+import { HandlerConfig } from "./PushConfig.ts"
+import { type InvalidSecretError, makeVerifier, type Verifier } from "./Verification.ts"
+
+/** What `makePushHandler` needs. */
+export interface PushHandlerOptions {
+  /** The source's name: part of every deterministic id, so keep it stable. */
+  readonly name: string
+  /** Which routes each event goes to. */
+  readonly router: Router
+  /** The handler's options as JSON (the runner's `sources[].options` without host and port). */
+  readonly config: typeof HandlerConfig.Encoded
+  /** A transformer of your own. @default the generic JSON transformer of `config.format` */
+  readonly transform?: Source["transform"]
+}
+
+/** A push source's handler, bound to the store it was made with. */
+export interface PushHandler {
+  /** The Effect form: never fails; every outcome is a Response. */
+  readonly handle: (request: Request) => Effect.Effect<Response>
+  /** The Web-standard form, for `Deno.serve`, Bun, edge runtimes or a Node adapter. */
+  readonly fetch: (request: Request) => Promise<Response>
+  /** From now on answer 503 + Retry-After (requests in flight finish): call it before closing the server. */
+  readonly drain: Effect.Effect<void>
+}
+
+/** The handler's options are invalid: `details` names each bad field. */
+export class PushConfigError extends Data.TaggedError("PushConfigError")<{ readonly details: string }> {
+  override get message() {
+    return `invalid push source config:\n${this.details}`
+  }
+}
+
+/** Requests answered, by source and status: a sender's mistakes (4xx) and the store's trouble (503) show here. */
+export const pushRequests = Metric.counter("sluice_push_requests_total", {
+  description: "Requests a push source answered, by HTTP status"
+})
+
+/** Another process stored the same delivery first (see `ingest`). */
+class LostRace extends Data.TaggedError("LostRace")<{ readonly winner: RawPayload }> {}
+
+/** The name space of push raw ids: UUIDv5(URL, "urn:sluice:push"). */
+const PushNamespace = Ids.uuidV5(Ids.UuidNamespace.URL, "urn:sluice:push")
+
+/** The raw id of a delivery: the same source and delivery id always give the same raw id. */
+export const deliveryRawId = (source: string, deliveryId: string): RawPayloadId =>
+  Ids.uuidV5(PushNamespace, `${source}\u0000${deliveryId}`) as RawPayloadId
+
+const hexOf = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("")
+const toBase64 = (bytes: Uint8Array) => {
+  let binary = ""
+  for (const byte of bytes) binary += String.fromCharCode(byte)
+  return btoa(binary)
+}
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
+/**
+ * Builds the handler of one push source over the EventStore in context, from its options as JSON
+ * (decoded here: a bad field is a PushConfigError naming it).
+ */
+export const makePushHandler = (
+  options: PushHandlerOptions
+): Effect.Effect<PushHandler, PushConfigError | InvalidSecretError, EventStore> =>
+  Schema.decodeUnknownEffect(HandlerConfig)(options.config, { errors: "all", onExcessProperty: "error" }).pipe(
+    Effect.mapError((error) => new PushConfigError({ details: error.message })),
+    Effect.flatMap((config) => make({ ...options, config }))
+  )
+
+/** `makePushHandler` from already-decoded options (the runner's plugin decoded them). */
+export const make = (
+  options: Omit<PushHandlerOptions, "config"> & { readonly config: HandlerConfig }
+): Effect.Effect<PushHandler, InvalidSecretError, EventStore> =>
+  Effect.gen(function* () {
+    const { config } = options
+    const verifier = yield* makeVerifier(config.auth)
+    const store = yield* EventStore
+    // Its series read 0 before the first request, as a polled source's do before its first tick.
+    yield* Metrics.initialiseSource(options.name)
+    const context = yield* Effect.context<never>()
+    const source = {
+      name: options.name,
+      transform: withDeliveryKeys(options.transform ?? transformer(config.format))
+    } as Source
+    const timeout = Duration.fromInputUnsafe(config.limits.timeout as Duration.Input)
+    const inFlight = new Map<string, Deferred.Deferred<void>>()
+    let draining = false
+
+    /** Runs `self` alone among requests with the same delivery id (in this process). */
+    const exclusive = <A, E>(key: string | undefined, self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      key === undefined
+        ? self
+        : Effect.suspend(() => {
+            const running = inFlight.get(key)
+            if (running !== undefined) return Effect.andThen(Deferred.await(running), exclusive(key, self))
+            const mine = Deferred.makeUnsafe<void>()
+            inFlight.set(key, mine)
+            return self.pipe(
+              Effect.ensuring(
+                Effect.sync(() => {
+                  inFlight.delete(key)
+                  Deferred.doneUnsafe(mine, Exit.void)
+                })
+              )
+            )
+          })
+
+    const handle = (request: Request): Effect.Effect<Response> =>
+      serve(request).pipe(
+        Effect.catchTag("StoreError", (error) =>
+          Effect.as(
+            Effect.logWarning("push: store unavailable").pipe(Effect.annotateLogs({ error: error.message })),
+            error.retryable
+              ? unavailable("the store is unavailable: try again later", config.retryAfterSeconds)
+              : refused(500, { error: "store_error", reason: error.reason })
+          )
+        ),
+        Effect.catchCause((cause) =>
+          Effect.as(
+            Effect.logError("push: request failed").pipe(Effect.annotateLogs({ error: Cause.pretty(cause) })),
+            // A bug, not the store: nothing was committed (the append is one transaction).
+            refused(500, { error: "internal", reason: "internal error: nothing was stored" })
+          )
+        ),
+        Effect.tap((response) =>
+          Metric.update(
+            pushRequests.pipe(Metric.withAttributes({ source: options.name, status: String(response.status) })),
+            1
+          )
+        ),
+        Effect.annotateLogs({ source: options.name }),
+        Effect.withSpan("sluice.push.request", { attributes: { "sluice.source": options.name } })
+      )
+
+    const serve = (request: Request): Effect.Effect<Response, StoreError> =>
+      Effect.gen(function* () {
+        if (draining) return unavailable("the server is shutting down", config.retryAfterSeconds)
+        const path = URL.canParse(request.url) ? new URL(request.url).pathname : undefined
+        if (path !== config.path) return refusedEarly(404, { error: "not_found", reason: `POST to ${config.path}` })
+        if (request.method !== "POST")
+          return refusedEarly(405, { error: "method_not_allowed", reason: "only POST" }, { allow: "POST" })
+        const contentType = request.headers.get("content-type") ?? ""
+        const media = contentType.split(";")[0]!.trim().toLowerCase()
+        if (!config.limits.contentTypes.includes(media))
+          return refusedEarly(415, {
+            error: "unsupported_media_type",
+            reason: `content-type must be one of ${config.limits.contentTypes.join(", ")}`
+          })
+        const declared = request.headers.get("content-length")
+        if (declared !== null && !/^\d+$/.test(declared))
+          return refusedEarly(400, { error: "bad_request", reason: "content-length is not a number" })
+        if (declared !== null && Number(declared) > config.limits.maxBodyBytes)
+          return refusedEarly(413, tooLarge(config.limits.maxBodyBytes))
+        const now = yield* Clock.currentTimeMillis
+        const denied = yield* verifier.headers(request.headers, now)
+        if (denied !== undefined) return unauthorized(verifier, denied)
+        const body = yield* readBody(request, config.limits.maxBodyBytes, timeout)
+        if (isProblem(body)) {
+          if (body._tag === "TooLarge") return refusedEarly(413, tooLarge(config.limits.maxBodyBytes))
+          if (body._tag === "TooSlow")
+            return refusedEarly(408, { error: "timeout", reason: `body not received within ${config.limits.timeout}` })
+          return refusedEarly(400, { error: "bad_body", reason: body.reason })
+        }
+        const badSignature = yield* verifier.body(request.headers, body)
+        if (badSignature !== undefined) return unauthorized(verifier, badSignature)
+        const deliveryId = request.headers.get("webhook-id") ?? request.headers.get("idempotency-key") ?? undefined
+        if (deliveryId !== undefined && (deliveryId.length === 0 || deliveryId.length > 256))
+          return refused(400, { error: "bad_delivery_id", reason: "webhook-id / Idempotency-Key: 1 to 256 characters" })
+        // A store that reports a concurrent append of the same ids (another process storing the same
+        // delivery) asks for the transaction to run again: the next run finds the delivery stored.
+        return yield* exclusive(
+          deliveryId,
+          ingest(request, path, media, body, deliveryId, now).pipe(
+            Effect.retry({ times: 3, schedule: Schedule.exponential("20 millis"), while: (error) => error.retryable })
+          )
+        )
+      })
+
+    const ingest = (
+      request: Request,
+      path: string,
+      media: string,
+      bytes: Uint8Array,
+      deliveryId: string | undefined,
+      now: number
+    ): Effect.Effect<Response, StoreError> =>
+      Effect.gen(function* () {
+        const rawId = deliveryId === undefined ? yield* Ids.nextRawPayloadId : deliveryRawId(options.name, deliveryId)
+        if (deliveryId !== undefined) {
+          const stored = yield* store.getRaw(rawId)
+          if (Option.isSome(stored)) return yield* redelivery(stored.value)
+        }
+        let text: string
+        let badText: string | undefined
+        try {
+          text = utf8.decode(bytes)
+        } catch {
+          text = toBase64(bytes)
+          badText = "body is not valid UTF-8 (kept as base64)"
+        }
+        const headers: Record<string, string> = {}
+        for (const name of config.keepHeaders) {
+          const value = request.headers.get(name)
+          if (value !== null) headers[name] = value
+        }
+        const raw: RawPayload = {
+          raw_id: rawId,
+          source: options.name,
+          content_type: badText === undefined ? media : "application/octet-stream",
+          body: text,
+          request: { method: "POST", path, headers, auth: verifier.kind, delivery_id: deliveryId ?? null },
+          received_at: DateTime.makeUnsafe(now),
+          trace_id: yield* Ids.nextTraceId,
+          content_hash: hexOf(
+            yield* Effect.promise(() => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
+          ),
+          transform_error: null
+        }
+        const drafts = badText === undefined ? yield* transformRaw(raw) : { events: [], issues: [badText] }
+        const issues = [...drafts.issues]
+        if (drafts.events.length > config.limits.maxEvents)
+          issues.push(`${drafts.events.length} events: at most ${config.limits.maxEvents} per request`)
+        const events = issues.length > 0 ? [] : yield* complete(raw, drafts.events, issues)
+        if (issues.length > 0) return yield* reject(raw, issues)
+        const batch = {
+          raw: yield* StorableText.storableRaw(raw),
+          events,
+          outbox: outboxDrafts(options.router, events)
+        }
+        // Another process may be storing the same delivery right now: its raw payload wins the
+        // deterministic id, and ours, received at another time, could differ in its events' default
+        // time, so they would be stored as corrections. Checked in the append's transaction: the
+        // loser rolls back and answers as a redelivery.
+        const appended = yield* store
+          .transaction(
+            Effect.gen(function* () {
+              const result = yield* store.append(batch)
+              if (deliveryId === undefined) return result
+              const kept = yield* store.getRaw(rawId)
+              if (Option.isSome(kept) && kept.value.trace_id !== raw.trace_id)
+                return yield* new LostRace({ winner: kept.value })
+              return result
+            })
+          )
+          .pipe(Effect.result)
+        if (appended._tag === "Failure") {
+          if (appended.failure._tag === "LostRace") return yield* redelivery(appended.failure.winner)
+          return yield* Effect.fail(appended.failure)
+        }
+        const result = appended.success
+        yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, options.name), 1)
+        yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, options.name), result.appended.length)
+        yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), result.duplicates.length)
+        yield* Ingest.reportCorrections(options.name, result)
+        const correctedAs = new Map(result.corrected.map((c) => [c.of as string, c.event_id as string]))
+        yield* Effect.logDebug("push: payload stored", { raw_id: rawId, events: result.appended.length })
+        return accepted({
+          raw_id: rawId,
+          event_ids: events.map((e) => correctedAs.get(e.event_id) ?? e.event_id),
+          appended: [...result.appended, ...result.corrected.map((c) => c.event_id)],
+          duplicates: result.duplicates,
+          redelivery: false
+        })
+      })
+
+    const transformRaw = (raw: RawPayload) =>
+      Effect.map(Ingest.transformSafely(source, raw), (result) =>
+        result._tag === "Failure"
+          ? { events: [] as ReadonlyArray<EventDraft>, issues: [result.failure.reason] }
+          : result.success
+      )
+
+    /** Completes drafts into events (keyed by the delivery id: `withDeliveryKeys`). */
+    const complete = (
+      raw: RawPayload,
+      drafts: ReadonlyArray<EventDraft>,
+      issues: Array<string>
+    ): Effect.Effect<ReadonlyArray<Event>> =>
+      Effect.gen(function* () {
+        const events: Array<Event> = []
+        for (const [index, draft] of drafts.entries()) {
+          const done = yield* Ingest.completeDraft(options.name, raw.trace_id as TraceId, draft)
+          if ("event" in done) events.push(done.event)
+          else issues.push(`[${index}] ${done.issue}`)
+        }
+        return events
+      })
+
+    /** Keeps the payload with its reason (under a fresh id: a fixed redelivery must not look stored). */
+    const reject = (raw: RawPayload, issues: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        const rawId = yield* Ids.nextRawPayloadId
+        const kept = yield* StorableText.storableRaw({ ...raw, raw_id: rawId, transform_error: issues.join("\n") })
+        yield* store.append({ raw: kept, events: [], outbox: [] })
+        yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, options.name), 1)
+        yield* Metric.update(Metrics.forSource(Metrics.transformFailures, options.name), issues.length)
+        yield* Effect.logWarning("push: payload refused, kept with its reason").pipe(
+          Effect.annotateLogs({ raw_id: rawId, error: issues.join("; ") })
+        )
+        const error = issues.some((issue) => issue.startsWith("body is not JSON")) ? "bad_json" : "invalid_events"
+        return refused(400, { error, reason: issues[0]!, issues, raw_id: rawId })
+      })
+
+    /** A delivery id seen before: the first delivery's ids, from its stored payload; nothing stored. */
+    const redelivery = (raw: RawPayload) =>
+      Effect.gen(function* () {
+        const drafts = yield* transformRaw(raw)
+        const events = yield* complete(raw, drafts.events, [])
+        const ids = events.map((e) => e.event_id as string)
+        yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), ids.length)
+        return accepted({ raw_id: raw.raw_id, event_ids: ids, appended: [], duplicates: ids, redelivery: true })
+      })
+
+    return {
+      handle,
+      fetch: (request) => Effect.runPromiseWith(context)(handle(request)),
+      drain: Effect.sync(() => {
+        draining = true
+      })
+    }
+  })
+
+const tooLarge = (max: number) => ({ error: "too_large", reason: `body larger than ${max} bytes` })
+
+const unauthorized = (verifier: Verifier, reason: string): Response =>
+  refusedEarly(
+    401,
+    { error: "unauthorized", reason },
+    verifier.kind === "bearer" ? { "www-authenticate": 'Bearer realm="sluice"' } : {}
+  )

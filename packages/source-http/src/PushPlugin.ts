@@ -1,0 +1,34 @@
+/**
+ * The push source as a plugin (`sources[].plugin: "@sluice/source-http"`, alias `push`): it
+ * registers a Source (so `sluice rederive` can transform its stored payloads again) and declares
+ * the endpoint in `PushEndpoints`, which the runner serves. The Source is never fetched: the runner
+ * does not poll push sources, and a fetch says why.
+ */
+import { Plugin, SourceError } from "@sluice/core"
+import { Effect } from "effect"
+import { transformer, withDeliveryKeys } from "./GenericJson.ts"
+import { PushConfig } from "./PushConfig.ts"
+import { PushEndpoints } from "./PushEndpoints.ts"
+
+export const PushSourcePlugin = Plugin.define({
+  name: "@sluice/source-http",
+  kind: "source",
+  config: PushConfig,
+  make: (config: PushConfig, instance: string) =>
+    Effect.gen(function* () {
+      const source = {
+        name: instance,
+        // Keyed as the handler keys them, so `sluice rederive` gives the delivered events' ids.
+        transform: withDeliveryKeys(transformer(config.format)),
+        fetch: Effect.fail(
+          new SourceError({
+            source: instance,
+            reason: "a push source is not fetched: it is served over HTTP",
+            retryable: false
+          })
+        )
+      }
+      yield* (yield* PushEndpoints).register({ source, config })
+      return source
+    })
+})
