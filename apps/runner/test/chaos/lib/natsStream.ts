@@ -20,6 +20,17 @@ const bodyEventId = (data: Uint8Array): string | null => {
   }
 }
 
+/** The node leading `stream` (its RAFT leader), or undefined while it has none. */
+export const streamLeader = async (servers: ReadonlyArray<string>, stream: string): Promise<string | undefined> => {
+  const nc = await connectCluster(servers)
+  try {
+    const info = await (await jetstreamManager(nc, { timeout: 5000 })).streams.info(stream)
+    return info.cluster?.leader
+  } finally {
+    await nc.close()
+  }
+}
+
 /** Every message of `stream`, in sequence order (an ordered consumer from the first message). */
 export const readStream = async (
   servers: ReadonlyArray<string>,
