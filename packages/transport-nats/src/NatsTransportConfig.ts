@@ -55,9 +55,10 @@ export const EnsureStream = Schema.Struct({
   ),
   /**
    * How long the stream remembers a `Nats-Msg-Id` to drop a second copy. A redelivery after it is a
-   * duplicate in the stream: keep it longer than a row's retries can last (see README). @default "2 minutes"
+   * duplicate in the stream: keep it longer than a row's resends can last (see README; with the relay's
+   * defaults they can last 2 min 21 s, over the server's default of 2 minutes). @default "10 minutes"
    */
-  duplicateWindow: DurationText.pipe(Schema.withDecodingDefault(Effect.succeed("2 minutes"))),
+  duplicateWindow: DurationText.pipe(Schema.withDecodingDefault(Effect.succeed("10 minutes"))),
   /** Where the stream keeps messages. @default "file" */
   storage: Schema.Literals(["file", "memory"]).pipe(Schema.withDecodingDefault(Effect.succeed("file" as const)))
 })
