@@ -140,7 +140,7 @@ describe("a server that goes down", () => {
     "publishes are Retryable while it is down, and Delivered once it is back (the client reconnects)",
     () =>
       Effect.gen(function* () {
-        const server = yield* privateServer
+        const server = yield* privateServer()
         const prefix = uniqueName("it")
         const name = uniqueName("S")
         const transport = yield* make(

@@ -20,9 +20,9 @@ const freePort = () =>
   })
 
 /** Starts nats-server on `port`; resolves once it is ready, rejects when it exits first. */
-const startOn = (port: number, dir: string) =>
+const startOn = (port: number, dir: string, args: ReadonlyArray<string>) =>
   new Promise<ChildProcess>((resolve, reject) => {
-    const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir], {
+    const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir, ...args], {
       stdio: ["ignore", "ignore", "pipe"]
     })
     let log = ""
@@ -41,30 +41,34 @@ export interface PrivateServer {
   readonly start: Effect.Effect<void>
 }
 
-/** A private JetStream server for the scope, on a free port (another is tried when one is taken). */
-export const privateServer: Effect.Effect<PrivateServer, never, Scope.Scope> = Effect.gen(function* () {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-nats-"))
-  let port = 0
-  let child: ChildProcess | undefined
-  for (let tries = 0; child === undefined; tries++) {
-    port = yield* Effect.promise(freePort)
-    child = yield* Effect.promise(() =>
-      startOn(port, dir).catch((error: unknown) => (tries < 5 ? undefined : Promise.reject(error)))
+/**
+ * A private JetStream server for the scope, on a free port (another is tried when one is taken);
+ * `args` are more nats-server flags (`--user`, `--auth`...).
+ */
+export const privateServer = (args: ReadonlyArray<string> = []): Effect.Effect<PrivateServer, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-nats-"))
+    let port = 0
+    let child: ChildProcess | undefined
+    for (let tries = 0; child === undefined; tries++) {
+      port = yield* Effect.promise(freePort)
+      child = yield* Effect.promise(() =>
+        startOn(port, dir, args).catch((error: unknown) => (tries < 5 ? undefined : Promise.reject(error)))
+      )
+    }
+    const stop = Effect.promise(async () => {
+      const running = child
+      child = undefined
+      if (running === undefined || running.exitCode !== null) return
+      const exited = new Promise((resolve) => running.once("exit", resolve))
+      running.kill("SIGTERM")
+      await exited
+    })
+    const start = Effect.promise(async () => {
+      child = await startOn(port, dir, args)
+    })
+    yield* Effect.addFinalizer(() =>
+      stop.pipe(Effect.andThen(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))))
     )
-  }
-  const stop = Effect.promise(async () => {
-    const running = child
-    child = undefined
-    if (running === undefined || running.exitCode !== null) return
-    const exited = new Promise((resolve) => running.once("exit", resolve))
-    running.kill("SIGTERM")
-    await exited
+    return { url: `nats://127.0.0.1:${port}`, stop, start }
   })
-  const start = Effect.promise(async () => {
-    child = await startOn(port, dir)
-  })
-  yield* Effect.addFinalizer(() =>
-    stop.pipe(Effect.andThen(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))))
-  )
-  return { url: `nats://127.0.0.1:${port}`, stop, start }
-})
