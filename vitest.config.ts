@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
-const packages = ["core", "store-postgres", "plugin-yfinance", "transport-http", "transport-console"]
+const packages = ["core", "store-postgres", "plugin-yfinance", "transport-http", "transport-console", "transport-nats"]
 
 /**
  * Projects whose tests talk to a database, a server or a child process. Vitest's 5 s default is
@@ -9,7 +9,7 @@ const packages = ["core", "store-postgres", "plugin-yfinance", "transport-http",
  * statement or a spawned process can take seconds. A hang still fails, later. Shared resources start
  * in `beforeAll` with their own timeout (e.g. store-postgres/test/utils.ts `sharedPglite`).
  */
-const io = new Set(["store-postgres", "transport-http", "runner", "examples", "repo"])
+const io = new Set(["store-postgres", "transport-http", "transport-nats", "runner", "examples", "repo"])
 // The others only compute, but share the machine with several test files at once (see `workers`):
 // a property test that takes 2 s alone may take 10 on a busy machine.
 const timeouts = (name: string) =>

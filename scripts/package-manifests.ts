@@ -39,6 +39,7 @@ export const packageDirs: ReadonlyArray<string> = [
   "packages/plugin-yfinance",
   "packages/transport-http",
   "packages/transport-console",
+  "packages/transport-nats",
   "apps/runner"
 ]
 

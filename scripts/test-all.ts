@@ -177,7 +177,7 @@ const beside = (async () => {
     "core and plugins on Deno",
     [join(root, ".tools/node_modules/.bin/deno"), "run", "-A"],
     "deno.json",
-    ["core", "plugin-yfinance", "transport-http", "transport-console", "examples"],
+    ["core", "plugin-yfinance", "transport-http", "transport-console", "transport-nats", "examples"],
     { SLUICE_EXPECT_RUNTIME: "deno", SLUICE_TEST_WORKERS: "2" },
     output
   )

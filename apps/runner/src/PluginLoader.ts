@@ -16,6 +16,7 @@ import { YahooReadModel } from "@sluice/plugin-yfinance/read-model"
 import { YahooReplay } from "@sluice/plugin-yfinance/replay"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
+import { NatsTransportPlugin } from "@sluice/transport-nats"
 import { Data, Effect, type Layer, Schema, type Scope } from "effect"
 import type { SqlClient } from "effect/sql"
 import { ownCopies, PluginCopyError } from "./PluginCopies.ts"
@@ -173,6 +174,8 @@ export const builtins: ReadonlyMap<string, AnyLoadedPlugin> = new Map<string, An
   ["http", fromPlugin(HttpTransportPlugin)],
   ["@sluice/transport-console", fromPlugin(ConsoleTransportPlugin)],
   ["console", fromPlugin(ConsoleTransportPlugin)],
+  ["@sluice/transport-nats", fromPlugin(NatsTransportPlugin)],
+  ["nats", fromPlugin(NatsTransportPlugin)],
   ["@sluice/plugin-yfinance/read-model", fromProjectionPlugin(YahooReadModel)],
   ["yahoo-read-model", fromProjectionPlugin(YahooReadModel)]
 ])
