@@ -96,7 +96,7 @@ export interface Member {
 
 export interface Fleet {
   readonly members: Array<Member>
-  /** Starts one more process and waits until its relay runs. */
+  /** Starts one more process and waits until its relay runs; rejects if it exits before. */
   readonly spawn: () => Promise<Member>
   /** Sends a signal and records it as a fault marker (returned, so a lasting fault can be ended). */
   readonly signal: (member: Member, signal: NodeJS.Signals, detail?: string) => Marker | undefined
@@ -141,7 +141,18 @@ export const startFleet = (history: History, databaseUrl: string, config: Sluice
         if (text.includes("relay batch failed")) history.mark("failed-batch", member.name)
       })
       members.push(member)
-      await sluice.waitForLine("stderr", /sluice is running/, 30_000)
+      // A process that exits before it runs (a plugin that could not start) fails the spawn at once.
+      const running = sluice.waitForLine("stderr", /sluice is running/, 30_000)
+      const died = sluice.exited.then((exit) =>
+        Promise.reject(
+          new Error(
+            `${member.name} exited (${exit.code ?? exit.signal}) before it ran: ${sluice.stderr.slice(-2).join(" | ")}`
+          )
+        )
+      )
+      running.catch(() => undefined)
+      died.catch(() => undefined)
+      await Promise.race([running, died])
       member.ready = true
       return member
     },

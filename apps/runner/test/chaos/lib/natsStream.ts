@@ -31,6 +31,43 @@ export const streamLeader = async (servers: ReadonlyArray<string>, stream: strin
   }
 }
 
+/**
+ * Waits until `stream` has a leader and every other replica is online and current (a restarted
+ * node caught up): another node may be killed then without the stream waiting for it to catch up.
+ */
+export const awaitStreamCurrent = async (
+  servers: ReadonlyArray<string>,
+  stream: string,
+  replicas: number,
+  timeoutMs: number
+): Promise<void> => {
+  const nc = await connectCluster(servers)
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 2000 })
+    const deadline = Date.now() + timeoutMs
+    let last = "no answer"
+    for (;;) {
+      const cluster = await jsm.streams.info(stream).then(
+        (info) => info.cluster,
+        () => undefined
+      )
+      const followers = cluster?.replicas ?? []
+      if (
+        cluster?.leader !== undefined &&
+        followers.length === replicas - 1 &&
+        followers.every((r) => r.current && !r.offline)
+      )
+        return
+      if (cluster !== undefined)
+        last = `leader ${cluster.leader ?? "none"}, replicas ${followers.map((r) => `${r.name}${r.current ? "" : " (behind)"}${r.offline ? " (offline)" : ""}`).join(", ")}`
+      if (Date.now() > deadline) throw new Error(`stream ${stream} not current within ${timeoutMs} ms: ${last}`)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  } finally {
+    await nc.close()
+  }
+}
+
 /** Every message of `stream`, in sequence order (an ordered consumer from the first message). */
 export const readStream = async (
   servers: ReadonlyArray<string>,
