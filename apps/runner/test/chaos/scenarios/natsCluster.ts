@@ -107,7 +107,7 @@ export const natsCluster: Scenario = {
 
       const plan: WriterPlan = {
         entities: 6,
-        transactionsPerEntity: options.long ? 400 : 80,
+        transactionsPerEntity: options.long ? 600 : 80,
         maxEvents: 3,
         rollbackRate: 0.05,
         slowRate: 0,
@@ -116,30 +116,30 @@ export const natsCluster: Scenario = {
       }
       const written = writer.run(plan, random)
 
-      // The NATS nodes: the stream's leader killed and restarted, `nodeKills` times over the run.
-      const nodeKills = options.long ? 3 : 1
-      const nodeFaults = (async () => {
-        for (let i = 0; i < nodeKills; i++) {
-          await sleep((options.long ? 15_000 : 2500) + faults() * 2000)
-          await killNode(ctx, cluster, 2000 + faults() * 2000)
-        }
-      })()
-
-      // The relay: SIGKILLed and replaced, `relayKills` times, while the writer writes.
+      // One schedule of faults, one at a time, so a node dies while the relay publishes: the
+      // stream's leader node killed and restarted first (and again every 8 relay kills in the long
+      // run), the relay SIGKILLed and replaced after a short while of publishing.
       const relayKills = options.long ? 25 : 5
+      const schedule = Array.from({ length: relayKills }, (_, i) =>
+        i % 8 === 0 ? ["node", "relay"] : ["relay"]
+      ).flat()
       let kills = 0
-      while (kills < relayKills) {
+      let nodeKills = 0
+      for (const fault of schedule) {
         await sleep(600 + faults() * (options.long ? 2400 : 1200))
-        const ready = fleet.ready()
-        if (ready.length === 0) continue
-        const victim = pick(faults, ready)
+        if (fault === "node") {
+          await killNode(ctx, cluster, 2000 + faults() * 2000)
+          nodeKills += 1
+          continue
+        }
+        const victim = pick(faults, fleet.ready())
         fleet.signal(victim, "SIGKILL", "relay")
         await victim.sluice.exited
         kills += 1
         ctx.log(`killed ${victim.name} (${kills}/${relayKills})`)
         await spawnRelay(ctx, fleet)
       }
-      await Promise.all([written, nodeFaults])
+      await written
       ctx.facts.relayKills = kills
       ctx.facts.nodeKills = nodeKills
       ctx.facts.writerFailures = writer.failures.count
