@@ -148,7 +148,8 @@ export const natsCluster: Scenario = {
         rolledBack: writer.rolledBack,
         settleMs: options.long ? 180_000 : 45_000,
         stream: async () => {
-          // After the drain: rows sent more than once (a retry, or a killed relay's lease run out).
+          // After the drain: rows that needed more than one attempt (a publish failed under the
+          // node's death; a killed relay's resend does not count one).
           const retried = await ctx.pg.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM ${SCHEMA}.outbox WHERE attempts > 1`
           )
