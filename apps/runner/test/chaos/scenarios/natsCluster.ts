@@ -126,9 +126,9 @@ export const natsCluster: Scenario = {
       let kills = 0
       let nodeKills = 0
       for (const fault of schedule) {
-        await sleep(600 + faults() * (options.long ? 2400 : 1200))
+        await sleep(options.long ? 600 + faults() * 2400 : 400 + faults() * 800)
         if (fault === "node") {
-          await killNode(ctx, cluster, 2000 + faults() * 2000)
+          await killNode(ctx, cluster, options.long ? 2000 + faults() * 2000 : 1000 + faults() * 1000)
           nodeKills += 1
           continue
         }
