@@ -201,6 +201,20 @@ describe("the stream checker", () => {
     expect(verdict.counts).toMatchObject({ deadLettered: 1, lost: 0 })
   })
 
+  it("reports an entity's events stored out of order on an ordered route, by their first copy", () => {
+    const rows = [row("first", 1, "delivered", 1), row("second", 2, "delivered", 1), row("third", 3, "delivered", 1)]
+    const resent = [message(1, "first"), message(2, "second"), message(3, "first"), message(4, "third")]
+    expect(checkStream(rows, resent, { rolledBack: new Set(), ordered: true }).violations.join("\n")).toMatch(
+      /DUPLICATE first/
+    )
+    expect(checkStream(rows, resent, { rolledBack: new Set(), ordered: true }).violations).toHaveLength(1)
+    const swapped = [message(1, "second"), message(2, "first"), message(3, "third")]
+    expect(checkStream(rows, swapped, { rolledBack: new Set(), ordered: true }).violations).toEqual([
+      "order broken for entity e: second (position 2) stored at #1, before first (position 1) at #2"
+    ])
+    expect(checkStream(rows, swapped, { rolledBack: new Set() }).violations).toEqual([])
+  })
+
   it("reports a rolled-back or unknown event in the stream, a message without id, and a header naming another event", () => {
     const verdict = checkStream(
       [row("a", 1, "delivered", 1)],

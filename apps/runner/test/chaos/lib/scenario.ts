@@ -57,7 +57,11 @@ export interface Context {
  */
 export type Verification =
   | { readonly check: Omit<CheckOptions, "rolledBack"> }
-  | { readonly stream: () => Promise<ReadonlyArray<StreamMessage>> }
+  | {
+      readonly stream: () => Promise<ReadonlyArray<StreamMessage>>
+      /** The route is ordered: each entity's events must be stored in their order. */
+      readonly ordered: boolean
+    }
 
 /**
  * Runs a scenario body with a fresh private cluster, then waits for quiescence, stops the fleet
@@ -159,7 +163,7 @@ export const runScenario = async (
     const rows = await readCommitted(pg.query)
     const rolledBack = outcome.rolledBack ?? new Set<string>()
     if ("stream" in outcome) {
-      const verdict = checkStream(rows, await outcome.stream(), { rolledBack })
+      const verdict = checkStream(rows, await outcome.stream(), { rolledBack, ordered: outcome.ordered })
       const c = verdict.counts
       return {
         name,

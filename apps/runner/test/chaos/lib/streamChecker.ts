@@ -9,7 +9,9 @@
  * - a dead letter or a row still pending is a broken promise (the broker stayed available: every
  *   event should have been delivered);
  * - a message that is not a committed event (rolled back, unknown, or without an id) must not be
- *   there, and a message's `Nats-Msg-Id` header must name the event of its body.
+ *   there, and a message's `Nats-Msg-Id` header must name the event of its body;
+ * - on an ordered route (`ordered`), each entity's events are stored in their order (by their
+ *   first copy: a resend of a stored event is dropped, so it cannot reorder anything).
  */
 import type { CommittedRow } from "./checker.ts"
 
@@ -44,7 +46,7 @@ const MAX_LINES = 25
 export const checkStream = (
   rows: ReadonlyArray<CommittedRow>,
   messages: ReadonlyArray<StreamMessage>,
-  options: { readonly rolledBack: ReadonlySet<string> }
+  options: { readonly rolledBack: ReadonlySet<string>; readonly ordered?: boolean }
 ): StreamVerdict => {
   const violations: Array<string> = []
   const seqsOf = new Map<string, Array<number>>()
@@ -85,6 +87,21 @@ export const checkStream = (
     } else if (seqs.length > 1) {
       duplicatesInStream += seqs.length - 1
       violations.push(`DUPLICATE ${row.event_id} stored ${seqs.length} times (#${seqs.join(", #")})`)
+    }
+  }
+  if (options.ordered === true) {
+    // Per entity, the earlier event stored latest so far: a later event must come after it.
+    const latest = new Map<string, { readonly seq: number; readonly row: CommittedRow }>()
+    for (const row of [...rows].sort((a, b) => a.position - b.position)) {
+      const seqs = seqsOf.get(row.event_id)
+      if (seqs === undefined) continue
+      const seq = Math.min(...seqs)
+      const before = latest.get(row.entity_id)
+      if (before !== undefined && before.seq > seq)
+        violations.push(
+          `order broken for entity ${row.entity_id}: ${row.event_id} (position ${row.position}) stored at #${seq}, before ${before.row.event_id} (position ${before.row.position}) at #${before.seq}`
+        )
+      else latest.set(row.entity_id, { seq, row })
     }
   }
   const shown =

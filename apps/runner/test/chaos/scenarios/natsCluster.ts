@@ -147,6 +147,7 @@ export const natsCluster: Scenario = {
         fleet,
         rolledBack: writer.rolledBack,
         settleMs: options.long ? 180_000 : 45_000,
+        ordered: settings.ordered,
         stream: async () => {
           // After the drain: rows that needed more than one attempt (a publish failed under the
           // node's death; a killed relay's resend does not count one).
