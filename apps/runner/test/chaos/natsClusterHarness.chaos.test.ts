@@ -1,10 +1,14 @@
 /**
  * The chaos harness's JetStream cluster (lib/natsCluster.ts): three routed nodes elect a meta
  * leader; a stream with 3 replicas keeps taking publishes when the node leading it is SIGKILLed,
- * and the node rejoins when restarted; `stop` leaves no server process behind.
+ * and the node rejoins when restarted (also when its port was taken meanwhile); `stop` leaves no
+ * server process behind.
  */
+
+import { createServer } from "node:net"
 import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { eventually } from "../support/sluice.ts"
 import { type NatsCluster, startNatsCluster } from "./lib/natsCluster.ts"
 import { connectCluster, readStream } from "./lib/natsStream.ts"
 
@@ -83,6 +87,25 @@ describe("NatsCluster (chaos harness)", () => {
     const read = await readStream(cluster.servers, "HARNESS")
     expect(read.map((m) => m.msgId)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`))
   }, 120_000)
+
+  it("a restart waits for a port another process took meanwhile", async () => {
+    const node = cluster.nodes[0]!
+    await cluster.kill(0)
+    const port = Number(new URL(node.url).port)
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", resolve))
+    const restarted = cluster.restart(0)
+    try {
+      await eventually("the restart to hit the taken port", () =>
+        node.log.some((line) => line.includes("address already in use"))
+      )
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+    }
+    await restarted
+    expect(node.process).not.toBeNull()
+    expect(await cluster.awaitMetaLeader()).toBeTruthy()
+  }, 90_000)
 
   it("stop kills every server process", async () => {
     const other = await startNatsCluster()

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Data } from "effect"
 import { freePort } from "./privatePg.ts"
 import { sleep } from "./random.ts"
 
@@ -36,9 +37,8 @@ export interface NatsCluster {
   readonly stop: () => Promise<void>
 }
 
-export class PortTaken extends Error {
-  readonly _tag = "PortTaken"
-}
+/** A node could not bind one of its ports: another process took it after `freePort` found it. */
+export class PortTaken extends Data.TaggedError("PortTaken")<{ readonly message: string }> {}
 
 interface Ports {
   readonly client: number
@@ -97,7 +97,7 @@ const launch = (slot: Slot, timeoutMs: number): Promise<void> =>
       if (slot.log.length > 2000) slot.log.splice(0, slot.log.length - 1000)
       if (lines.some((l) => l.includes("Server is ready"))) settle()
       if (lines.some((l) => l.includes("address already in use")))
-        settle(new PortTaken(`${slot.name}: ${lines.find((l) => l.includes("address already in use"))}`))
+        settle(new PortTaken({ message: `${slot.name}: ${lines.find((l) => l.includes("address already in use"))}` }))
     })
     child.on("error", (e) => settle(e))
     child.on("exit", (code, signal) => {
@@ -105,7 +105,7 @@ const launch = (slot: Slot, timeoutMs: number): Promise<void> =>
       const taken = slot.log.find((l) => l.includes("address already in use"))
       settle(
         taken !== undefined
-          ? new PortTaken(`${slot.name}: ${taken}`)
+          ? new PortTaken({ message: `${slot.name}: ${taken}` })
           : new Error(`${slot.name} exited (${code ?? signal}) before it was ready: ${slot.log.slice(-5).join(" | ")}`)
       )
     })
