@@ -26,10 +26,11 @@ const headerValue = (value: string) => value.replace(lineBreaks, " ")
 /** A W3C `traceparent` for the event's trace, with `spanId` as the publishing span. */
 export const traceparent = (traceId: string, spanId: string): string => `00-${traceId}-${spanId}-01`
 
-/** The message headers of `envelope` (`Nats-Msg-Id` is set by the publish's `msgID` option). */
+/** The message headers of `envelope`. */
 export const messageHeaders = (envelope: Envelope, spanId: string): MsgHdrs => {
   const { event } = envelope
   const h = headers()
+  h.set(headerNames.msgId, event.event_id)
   h.set(headerNames.traceparent, traceparent(event.trace_id, spanId))
   h.set(headerNames.eventType, event.event_type)
   h.set(headerNames.schemaVersion, String(event.schema_version))

@@ -7,19 +7,16 @@
 import { type ConnectionOptions, credsAuthenticator, type NatsConnection, nkeyAuthenticator } from "@nats-io/nats-core"
 import { Plugin } from "@sluice/core"
 import { Duration, Effect, Redacted, type Scope, Stream } from "effect"
-import type { NatsConnectionConfig } from "./NatsConnectionConfig.ts"
-import { safeServer } from "./NatsConnectionConfig.ts"
+import { type NatsConnectionConfig, safeServer } from "./NatsConnectionConfig.ts"
 import { currentConnector } from "./NatsConnector.ts"
 import { messageOf } from "./Outcome.ts"
 
 /** Longest wait for a drain at shutdown; then the connection is closed. */
 const drainBound = Duration.seconds(10)
 
-type ConnectionFields = Omit<NatsConnectionConfig, never>
-
 /** The client's options for `config` (reading a `.creds` file through `readFile`). */
 export const connectionOptions = async (
-  config: ConnectionFields,
+  config: NatsConnectionConfig,
   name: string,
   readFile: (path: string) => Promise<Uint8Array>
 ): Promise<ConnectionOptions> => {
@@ -57,7 +54,7 @@ export const connectionOptions = async (
  * start (the reason names the servers, never a credential).
  */
 export const openConnection = (
-  config: ConnectionFields,
+  config: NatsConnectionConfig,
   plugin: string,
   instance: string
 ): Effect.Effect<NatsConnection, Plugin.PluginStartError, Scope.Scope> =>

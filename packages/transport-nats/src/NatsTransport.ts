@@ -5,9 +5,8 @@
  * at once and their acks are awaited together; each envelope's outcome is its own ack's (see
  * Outcome.ts). Exported as a Plugin.
  */
-import { jetstream, jetstreamManager, type PubAck } from "@nats-io/jetstream"
+import { jetstreamManager } from "@nats-io/jetstream"
 import {
-  delivered,
   type Envelope,
   encodeEvent,
   Ids,
@@ -16,15 +15,15 @@ import {
   type PublishContext,
   type PublishOutcome,
   permanent,
-  retryable,
   type Transport,
   toDuration
 } from "@sluice/core"
 import { Clock, Duration, Effect, type Scope } from "effect"
+import { type Answer, makeAckInbox } from "./AckInbox.ts"
 import { messageHeaders } from "./Headers.ts"
 import { openConnection } from "./NatsConnection.ts"
 import { NatsTransportConfig } from "./NatsTransportConfig.ts"
-import { classify, noStream, streamUnavailable } from "./Outcome.ts"
+import { noStream, outcomeOfAnswer, outcomeOfThrown, streamUnavailable, unanswered } from "./Outcome.ts"
 import { duplicateWindowOf, ensureStream } from "./StreamSetup.ts"
 import { parse, render } from "./SubjectTemplate.ts"
 
@@ -36,8 +35,6 @@ export interface NatsTransport extends Transport {
   /** The stream's duplicate window found at start; undefined when no stream was found then. */
   readonly duplicateWindow: Duration.Duration | undefined
 }
-
-type Settled = { readonly ack: PubAck } | { readonly error: unknown }
 
 /**
  * Builds a NATS transport named `name` from a decoded config: connects (for the scope's lifetime,
@@ -55,7 +52,7 @@ export const make = (
     const parts = parsed.parts
     const timeoutMs = Duration.toMillis(toDuration(config.publishTimeout))
     const nc = yield* openConnection(config, pluginName, name)
-    const js = jetstream(nc, { timeout: timeoutMs })
+    const inbox = makeAckInbox(nc)
     const jsm = yield* Effect.tryPromise({
       try: () => jetstreamManager(nc, { checkAPI: false }),
       catch: (cause) => fail(`JetStream: ${String(cause)}`)
@@ -115,47 +112,46 @@ export const make = (
         // Told to the relay before anything goes out: if a shutdown interrupts this publish, these
         // envelopes count a failed attempt (the stream may have them).
         context.sending(sending)
-        const settled = new Array<Settled | undefined>(to - from)
-        const pending: Array<Promise<void>> = []
+        const answers = new Array<Answer | undefined>(to - from)
+        const tokens: Array<string> = []
+        let allAnswered: () => void = () => {}
+        const answered = new Promise<void>((resolve) => {
+          allAnswered = resolve
+        })
+        let waiting = 0
         for (let i = from; i < to; i++) {
           const subject = subjects[i - from]
           if (subject === undefined) continue
           const envelope = envelopes[i]!
-          // Settles into `settled`, never rejects: an interrupted publish leaves nothing unhandled.
-          const publish = async () => {
-            try {
-              const ack = await js.publish(subject, JSON.stringify(encodeEvent(envelope.event)), {
-                msgID: envelope.event.event_id,
-                headers: messageHeaders(envelope, spanId),
-                timeout: waitMs
-              })
-              settled[i - from] = { ack }
-            } catch (error) {
-              settled[i - from] = { error }
-            }
+          const k = i - from
+          waiting++
+          try {
+            const data = JSON.stringify(encodeEvent(envelope.event))
+            const token = inbox.publish(subject, data, messageHeaders(envelope, spanId), (answer) => {
+              answers[k] = answer
+              if (--waiting === 0) allAnswered()
+            })
+            tokens.push(token)
+          } catch (error) {
+            waiting--
+            outcomes[i] = outcomeOfThrown(error, subject)
           }
-          pending.push(publish())
         }
-        yield* Effect.promise(() => Promise.all(pending)).pipe(Effect.timeoutOption(Duration.millis(waitMs)))
+        if (waiting === 0) allAnswered()
+        // One bound for the whole window; the answers not in by then are forgotten (interrupted too).
+        yield* Effect.promise(() => answered).pipe(
+          Effect.timeoutOption(Duration.millis(waitMs)),
+          Effect.ensuring(Effect.sync(() => inbox.forget(tokens)))
+        )
         const cut = waitMs < timeoutMs
         const unavailable = new Map<string, Array<number>>()
         for (let i = from; i < to; i++) {
           const subject = subjects[i - from]
-          if (subject === undefined) continue
-          const result = settled[i - from]
-          if (result === undefined) {
-            outcomes[i] = retryable(
-              `no ack from JetStream within ${waitMs} ms publishing to ${JSON.stringify(subject)}${
-                cut ? " (cut by the publish's deadline)" : ""
-              }`
-            )
-          } else if ("ack" in result) {
-            outcomes[i] = delivered
-          } else {
-            const failure = classify(result.error, subject, waitMs)
-            if (failure._tag === "Outcome") outcomes[i] = failure.outcome
-            else unavailable.set(subject, [...(unavailable.get(subject) ?? []), i])
-          }
+          if (subject === undefined || outcomes[i] !== undefined) continue
+          const answer = answers[i - from]
+          const outcome = answer === undefined ? unanswered(subject, waitMs, cut) : outcomeOfAnswer(answer, subject)
+          if (outcome !== "NoResponders") outcomes[i] = outcome
+          else unavailable.set(subject, [...(unavailable.get(subject) ?? []), i])
         }
         for (const [subject, indexes] of unavailable) {
           const outcome = yield* noResponders(subject, Math.max(1, waitMs))

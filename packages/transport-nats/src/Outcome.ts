@@ -5,56 +5,57 @@
  * try and is Retryable: no ack in time, a connection lost or closing, `503 no responders` while a
  * stream's leader is elected or the server restarts, a stream out of space.
  */
-
-import { JetStreamApiError } from "@nats-io/jetstream"
 import {
   ClosedConnectionError,
   ConnectionError,
   DrainingConnectionError,
   InvalidArgumentError,
-  InvalidSubjectError,
-  RequestError,
-  TimeoutError
+  InvalidSubjectError
 } from "@nats-io/nats-core"
-import { type PublishOutcome, permanent, retryable } from "@sluice/core"
+import { delivered, type PublishOutcome, permanent, retryable } from "@sluice/core"
+import type { Answer } from "./AckInbox.ts"
 
-/** Why a publish failed, as the transport sorts it. */
-export type Failure =
-  /** No one answered on the subject: no stream captures it, or its stream has no leader now. */
-  { readonly _tag: "NoResponders" } | { readonly _tag: "Outcome"; readonly outcome: PublishOutcome }
+const on = (subject: string) => `publishing to ${JSON.stringify(subject)}`
 
-// The client wraps the request's no-responders error ("jetstream is not enabled"): look at the causes.
-const isNoResponders = (error: unknown): boolean => {
-  let current = error
-  for (let depth = 0; depth < 3 && current instanceof Error; depth++) {
-    if (current instanceof RequestError && current.isNoResponders()) return true
-    current = current.cause
+/**
+ * The outcome of an answer, or "NoResponders" for the caller to look into (is there a stream for
+ * the subject at all?).
+ */
+export const outcomeOfAnswer = (answer: Answer, subject: string): PublishOutcome | "NoResponders" => {
+  switch (answer._tag) {
+    case "Ack":
+      return delivered
+    case "NoResponders":
+      return "NoResponders"
+    case "ApiError": {
+      const what = `JetStream refused the message ${on(subject)}: ${answer.description} (${answer.status}/${answer.code})`
+      return answer.status >= 400 && answer.status < 500 ? permanent(what) : retryable(what)
+    }
+    case "Unreadable":
+      return retryable(`an answer that is not a JetStream ack ${on(subject)}: ${JSON.stringify(answer.text)}`)
   }
-  return false
 }
 
-/** The outcome of a failed publish to `subject`, or NoResponders for the caller to look into. */
-export const classify = (error: unknown, subject: string, timeoutMs: number): Failure => {
-  const on = `publishing to ${JSON.stringify(subject)}`
-  const outcome = (o: PublishOutcome): Failure => ({ _tag: "Outcome", outcome: o })
-  if (isNoResponders(error)) return { _tag: "NoResponders" }
-  if (error instanceof TimeoutError) return outcome(retryable(`no ack from JetStream within ${timeoutMs} ms ${on}`))
-  if (error instanceof JetStreamApiError) {
-    const what = `JetStream refused the message ${on}: ${error.message} (${error.status}/${error.code})`
-    return outcome(error.status >= 400 && error.status < 500 ? permanent(what) : retryable(what))
-  }
+/** The outcome of a publish the client refused to send (it threw): nothing went out. */
+export const outcomeOfThrown = (error: unknown, subject: string): PublishOutcome => {
   if (error instanceof InvalidSubjectError || error instanceof InvalidArgumentError) {
-    return outcome(permanent(`the client refused the message ${on}: ${messageOf(error)}`))
+    return permanent(`the client refused the message ${on(subject)}: ${messageOf(error)}`)
   }
   if (
     error instanceof ClosedConnectionError ||
     error instanceof DrainingConnectionError ||
     error instanceof ConnectionError
   ) {
-    return outcome(retryable(`the connection to NATS is unavailable ${on}: ${messageOf(error)}`))
+    return retryable(`the connection to NATS is unavailable ${on(subject)}: ${messageOf(error)}`)
   }
-  return outcome(retryable(`${on}: ${messageOf(error)}`))
+  return retryable(`${on(subject)}: ${messageOf(error)}`)
 }
+
+/** No ack by the end of the wait. */
+export const unanswered = (subject: string, waitMs: number, cutByDeadline: boolean): PublishOutcome =>
+  retryable(
+    `no ack from JetStream within ${waitMs} ms ${on(subject)}${cutByDeadline ? " (cut by the publish's deadline)" : ""}`
+  )
 
 /** A subject no stream captures: retrying cannot help until someone creates one. */
 export const noStream = (subject: string): PublishOutcome =>
@@ -66,8 +67,8 @@ export const noStream = (subject: string): PublishOutcome =>
 export const streamUnavailable = (subject: string, stream: string | undefined): PublishOutcome =>
   retryable(
     stream === undefined
-      ? `no responders publishing to ${JSON.stringify(subject)} (JetStream unavailable)`
-      : `no responders publishing to ${JSON.stringify(subject)}: stream ${stream} unavailable`
+      ? `no responders ${on(subject)} (JetStream unavailable)`
+      : `no responders ${on(subject)}: stream ${stream} unavailable`
   )
 
 export const messageOf = (error: unknown): string =>

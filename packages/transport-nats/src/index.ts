@@ -3,6 +3,7 @@
  * by `Nats-Msg-Id`. See README.md for the config, the guarantees and the duplicate-window caveat.
  */
 
+export { type Answer, answerOf } from "./AckInbox.ts"
 export { headerNames, messageHeaders, traceparent } from "./Headers.ts"
 export { connectionOptions, openConnection } from "./NatsConnection.ts"
 export {
@@ -15,6 +16,6 @@ export {
 export { currentConnector, NatsConnector, type NatsConnectorShape } from "./NatsConnector.ts"
 export { make, type NatsTransport, NatsTransportPlugin, pluginName } from "./NatsTransport.ts"
 export { EnsureStream, NatsTransportConfig, type NatsTransportConfigInput } from "./NatsTransportConfig.ts"
-export { classify, noStream, streamUnavailable } from "./Outcome.ts"
+export { noStream, outcomeOfAnswer, outcomeOfThrown, streamUnavailable, unanswered } from "./Outcome.ts"
 export { defaultSubjects, duplicateWindowOf, ensureStream } from "./StreamSetup.ts"
 export * as SubjectTemplate from "./SubjectTemplate.ts"

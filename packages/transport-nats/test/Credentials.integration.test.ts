@@ -1,11 +1,16 @@
 /**
- * Credentials against private servers that require them: a user with a password, a token. A wrong
+ * Credentials against private servers that require them: a user with a password, a token, an NKey. A wrong
  * secret fails the start, and neither the error nor the decoded config shows the secret.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import { nkeys } from "@nats-io/nats-core"
 import { noDeadline } from "@sluice/core"
 import { makeEvent, TransportContract } from "@sluice/core/testing"
 import { Effect, Redacted, Schema } from "effect"
+import { connectionOptions } from "../src/NatsConnection.ts"
 import { make } from "../src/NatsTransport.ts"
 import { NatsTransportConfig } from "../src/NatsTransportConfig.ts"
 import { uniqueName } from "./nats.ts"
@@ -49,6 +54,40 @@ describe("credentials", () => {
         assert.notInclude(badToken.message, "other-token")
       }),
     60_000
+  )
+
+  it.live("an NKey seed opens the connection to a server that knows its public key", () =>
+    Effect.gen(function* () {
+      const user = nkeys.createUser()
+      const seed = new TextDecoder().decode(user.getSeed())
+      const dir = mkdtempSync(join(tmpdir(), "sluice-nkey-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const conf = join(dir, "server.conf")
+      writeFileSync(conf, `authorization { users: [ { nkey: "${user.getPublicKey()}" } ] }\n`)
+      const server = yield* privateServer(["-c", conf])
+      const config = decode({ servers: [server.url], nkeySeed: seed })
+      assert.notInclude(JSON.stringify(config), seed)
+      yield* make(config, "nats")
+      const other = new TextDecoder().decode(nkeys.createUser().getSeed())
+      const refused = yield* Effect.flip(make(decode({ servers: [server.url], nkeySeed: other }), "nats"))
+      assert.notInclude(refused.message, other)
+    })
+  )
+
+  it.effect("a creds file is read through the connector and becomes the authenticator", () =>
+    Effect.gen(function* () {
+      const read: Array<string> = []
+      const options = yield* Effect.promise(() =>
+        connectionOptions(decode({ credsFile: "/etc/sluice/app.creds" }), "bus", async (path) => {
+          read.push(path)
+          return new TextEncoder().encode("creds")
+        })
+      )
+      assert.deepStrictEqual(read, ["/etc/sluice/app.creds"])
+      assert.isFunction(options.authenticator)
+      assert.strictEqual(options.name, "bus")
+      assert.strictEqual(options.maxReconnectAttempts, -1)
+    })
   )
 
   it("secrets decode Redacted, and a URL's user info is never in an error", () => {

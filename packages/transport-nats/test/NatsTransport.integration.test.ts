@@ -9,7 +9,7 @@ import { Clock, Duration, Effect, Schema } from "effect"
 import { headerNames } from "../src/Headers.ts"
 import { make } from "../src/NatsTransport.ts"
 import { NatsTransportConfig, type NatsTransportConfigInput } from "../src/NatsTransportConfig.ts"
-import { natsUrl, testConnection, testStreams, uniqueName } from "./nats.ts"
+import { fakeStream, natsUrl, testConnection, testStreams, uniqueName } from "./nats.ts"
 import { privateServer } from "./privateServer.ts"
 
 const { envelope } = TransportContract
@@ -131,6 +131,49 @@ describe("publishing to JetStream", () => {
       assert.deepStrictEqual(tags(passed), ["NotSent"])
       const info = yield* Effect.promise(() => streams.jsm.streams.info(stream))
       assert.strictEqual(info.state.messages, 0)
+    })
+  )
+})
+
+describe("no responders", () => {
+  it.live("is Retryable while a stream captures the subject (its leader is away), and when JetStream is silent", () =>
+    Effect.gen(function* () {
+      // A server without JetStream, where a fake JetStream API says which stream captures a subject.
+      const server = yield* privateServer([], { jetstream: false })
+      const nc = yield* testConnection(server.url)
+      const prefix = uniqueName("nr")
+      yield* fakeStream(nc, "$JS.API.STREAM.NAMES", (msg) => {
+        const { subject } = msg.json<{ subject: string }>()
+        const streams = subject.startsWith(`${prefix}.captured.`) ? ["ORDERS"] : []
+        msg.respond(JSON.stringify({ total: streams.length, offset: 0, limit: 1024, streams }))
+      })
+      const transport = yield* make(
+        Schema.decodeUnknownSync(NatsTransportConfig)({ servers: [server.url], subject: `${prefix}.{topic}` }),
+        "nats"
+      )
+      const outcomes = yield* transport.publish(
+        [envelope(makeEvent(), "r1", "captured.a"), envelope(makeEvent(), "r1", "missing")],
+        noDeadline
+      )
+      assert.deepStrictEqual(tags(outcomes), ["Retryable", "Permanent"])
+      assert.include(
+        errorOf(outcomes[0]),
+        `no responders publishing to "${prefix}.captured.a": stream ORDERS unavailable`
+      )
+      assert.include(errorOf(outcomes[1]), `no JetStream stream captures the subject "${prefix}.missing"`)
+    })
+  )
+
+  it.live("is Retryable when JetStream does not answer which stream captures the subject", () =>
+    Effect.gen(function* () {
+      const server = yield* privateServer([], { jetstream: false })
+      const transport = yield* make(
+        Schema.decodeUnknownSync(NatsTransportConfig)({ servers: [server.url], subject: "x.{topic}" }),
+        "nats"
+      )
+      const outcomes = yield* transport.publish([envelope(makeEvent(), "r1", "orders")], noDeadline)
+      assert.deepStrictEqual(tags(outcomes), ["Retryable"])
+      assert.include(errorOf(outcomes[0]), 'no responders publishing to "x.orders" (JetStream unavailable)')
     })
   )
 })

@@ -20,11 +20,15 @@ const freePort = () =>
   })
 
 /** Starts nats-server on `port`; resolves once it is ready, rejects when it exits first. */
-const startOn = (port: number, dir: string, args: ReadonlyArray<string>) =>
+const startOn = (port: number, dir: string, args: ReadonlyArray<string>, js: boolean) =>
   new Promise<ChildProcess>((resolve, reject) => {
-    const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir, ...args], {
-      stdio: ["ignore", "ignore", "pipe"]
-    })
+    const child = spawn(
+      "nats-server",
+      [...(js ? ["-js", "-sd", dir] : []), "-a", "127.0.0.1", "-p", String(port), ...args],
+      {
+        stdio: ["ignore", "ignore", "pipe"]
+      }
+    )
     let log = ""
     child.stderr?.on("data", (chunk: Buffer) => {
       log += chunk.toString()
@@ -43,9 +47,12 @@ export interface PrivateServer {
 
 /**
  * A private JetStream server for the scope, on a free port (another is tried when one is taken);
- * `args` are more nats-server flags (`--user`, `--auth`...).
+ * `args` are more nats-server flags (`--user`, `--auth`...); `jetstream: false` leaves JetStream off.
  */
-export const privateServer = (args: ReadonlyArray<string> = []): Effect.Effect<PrivateServer, never, Scope.Scope> =>
+export const privateServer = (
+  args: ReadonlyArray<string> = [],
+  { jetstream = true }: { readonly jetstream?: boolean } = {}
+): Effect.Effect<PrivateServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const dir = mkdtempSync(join(tmpdir(), "sluice-nats-"))
     let port = 0
@@ -53,7 +60,7 @@ export const privateServer = (args: ReadonlyArray<string> = []): Effect.Effect<P
     for (let tries = 0; child === undefined; tries++) {
       port = yield* Effect.promise(freePort)
       child = yield* Effect.promise(() =>
-        startOn(port, dir, args).catch((error: unknown) => (tries < 5 ? undefined : Promise.reject(error)))
+        startOn(port, dir, args, jetstream).catch((error: unknown) => (tries < 5 ? undefined : Promise.reject(error)))
       )
     }
     const stop = Effect.promise(async () => {
@@ -65,7 +72,7 @@ export const privateServer = (args: ReadonlyArray<string> = []): Effect.Effect<P
       await exited
     })
     const start = Effect.promise(async () => {
-      child = await startOn(port, dir, args)
+      child = await startOn(port, dir, args, jetstream)
     })
     yield* Effect.addFinalizer(() =>
       stop.pipe(Effect.andThen(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))))
