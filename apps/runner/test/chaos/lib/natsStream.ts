@@ -20,6 +20,46 @@ const bodyEventId = (data: Uint8Array): string | null => {
   }
 }
 
+/** What a plain subscriber on the stream's subjects saw: every publish, resends included. */
+export interface PublishWatch {
+  /** Publishes seen per event id (a count above 1 is a resend the stream's window must drop). */
+  readonly seen: Map<string, number>
+  /** Resolves at the next publish seen, or after `timeoutMs` (false). */
+  readonly next: (timeoutMs: number) => Promise<boolean>
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Watches the publishes on `subject` with a core subscription (JetStream does not deduplicate
+ * what subscribers see). A best-effort count: a reconnect across a node's death may miss some.
+ */
+export const watchPublishes = async (servers: ReadonlyArray<string>, subject: string): Promise<PublishWatch> => {
+  const nc = await connectCluster(servers)
+  const seen = new Map<string, number>()
+  const waiters: Array<() => void> = []
+  nc.subscribe(subject, {
+    callback: (error, m) => {
+      if (error !== null) return
+      const id = m.headers?.get("Nats-Msg-Id") || bodyEventId(m.data)
+      if (id !== null) seen.set(id, (seen.get(id) ?? 0) + 1)
+      for (const wake of waiters.splice(0)) wake()
+    }
+  })
+  await nc.flush()
+  return {
+    seen,
+    next: (timeoutMs) =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs)
+        waiters.push(() => {
+          clearTimeout(timer)
+          resolve(true)
+        })
+      }),
+    close: () => nc.close()
+  }
+}
+
 /** The node leading `stream` (its RAFT leader), or undefined while it has none. */
 export const streamLeader = async (servers: ReadonlyArray<string>, stream: string): Promise<string | undefined> => {
   const nc = await connectCluster(servers)

@@ -9,12 +9,13 @@
  */
 import { type Fleet, relayConfigWith, SCHEMA, startFleet } from "../lib/fleet.ts"
 import { type NatsCluster, startNatsCluster } from "../lib/natsCluster.ts"
-import { awaitStreamCurrent, readStream, streamLeader } from "../lib/natsStream.ts"
+import { awaitStreamCurrent, readStream, streamLeader, watchPublishes } from "../lib/natsStream.ts"
 import { pick, rng, sleep } from "../lib/random.ts"
 import { type Context, type RunOptions, runScenario, type Scenario } from "../lib/scenario.ts"
 import { makeWriter, type WriterPlan } from "../lib/writer.ts"
 
 const STREAM = "SLUICE_CHAOS"
+const SUBJECTS = "sluice.chaos.>"
 /**
  * Retries that outlast a stream leader's election (about 5 s with nats-server 2.9, more on a busy
  * machine), so no row is dead-lettered for it: 40 attempts, backoff up to 2 s, span about a minute.
@@ -73,6 +74,8 @@ export const natsCluster: Scenario = {
       const faults = rng(options.seed + 1)
       const cluster = await startNatsCluster()
       ctx.cleanup.push(cluster.stop)
+      const watch = await watchPublishes(cluster.servers, SUBJECTS)
+      ctx.cleanup.push(watch.close)
       const writer = await makeWriter(ctx.pg.url)
       ctx.cleanup.push(writer.close)
       const transport = {
@@ -82,7 +85,7 @@ export const natsCluster: Scenario = {
           servers: [...cluster.servers],
           ensureStream: {
             name: STREAM,
-            subjects: ["sluice.chaos.>"],
+            subjects: [SUBJECTS],
             replicas: 3,
             // Longer than the whole run: a redelivery inside it is dropped, never stored twice.
             duplicateWindow: options.long ? "1 hour" : "10 minutes",
@@ -118,7 +121,8 @@ export const natsCluster: Scenario = {
 
       // One schedule of faults, one at a time, so a node dies while the relay publishes: the
       // stream's leader node killed and restarted first (and again every 8 relay kills in the long
-      // run), the relay SIGKILLed and replaced after a short while of publishing.
+      // run), the relay SIGKILLed and replaced after a short while of publishing, mid-batch: just
+      // after a publish was seen, before the relay could record it (so its replacement resends).
       const relayKills = options.long ? 25 : 5
       const schedule = Array.from({ length: relayKills }, (_, i) =>
         i % 8 === 0 ? ["node", "relay"] : ["relay"]
@@ -133,6 +137,7 @@ export const natsCluster: Scenario = {
           continue
         }
         const victim = pick(faults, fleet.ready())
+        await watch.next(2000)
         fleet.signal(victim, "SIGKILL", "relay")
         await victim.sluice.exited
         kills += 1
@@ -155,6 +160,11 @@ export const natsCluster: Scenario = {
             `SELECT count(*)::int AS n FROM ${SCHEMA}.outbox WHERE attempts > 1`
           )
           ctx.facts.retriedRows = retried[0]?.n ?? 0
+          // Publishes a subscriber saw beyond the first of each event: resends (a retry after the
+          // node's death, a killed relay's batch sent again) that the stream's window dropped.
+          const seen = [...watch.seen.values()]
+          ctx.facts.publishesSeen = seen.reduce((a, n) => a + n, 0)
+          ctx.facts.resendsSeen = seen.reduce((a, n) => a + n - 1, 0)
           return readStream(cluster.servers, STREAM)
         }
       }
