@@ -1,8 +1,8 @@
 /**
  * Chaos harness: what a scenario is and what it reports. A scenario runs against its own private
- * PostgreSQL cluster, its receiver and its fleet of `sluice` processes, then hands the database
- * rows and the History to the checker. `long` selects the size used by `pnpm test:chaos`; the
- * vitest files run the short size.
+ * PostgreSQL cluster, its receiver (or a private JetStream cluster) and its fleet of `sluice`
+ * processes, then hands the database rows and the History (or the stream read back) to the checker.
+ * `long` selects the size used by `pnpm test:chaos`; the vitest files run the short size.
  */
 import { writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
