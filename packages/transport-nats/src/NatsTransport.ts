@@ -154,7 +154,9 @@ export const make = (
           else unavailable.set(subject, [...(unavailable.get(subject) ?? []), i])
         }
         for (const [subject, indexes] of unavailable) {
-          const outcome = yield* noResponders(subject, Math.max(1, waitMs))
+          // Asked within what is left of the deadline: the publish still returns by it.
+          const left = Math.min(timeoutMs, context.deadline - (yield* Clock.currentTimeMillis))
+          const outcome = left > 0 ? yield* noResponders(subject, left) : streamUnavailable(subject, undefined)
           for (const i of indexes) outcomes[i] = outcome
         }
       })
