@@ -8,7 +8,8 @@ const packages = [
   "transport-http",
   "transport-console",
   "source-nats",
-  "source-http"
+  "source-http",
+  "transport-nats"
 ]
 
 /**
@@ -17,7 +18,7 @@ const packages = [
  * statement or a spawned process can take seconds. A hang still fails, later. Shared resources start
  * in `beforeAll` with their own timeout (e.g. store-postgres/test/utils.ts `sharedPglite`).
  */
-const io = new Set(["store-postgres", "transport-http", "source-nats", "runner", "examples", "repo"])
+const io = new Set(["store-postgres", "transport-http", "source-nats", "transport-nats", "runner", "examples", "repo"])
 // The others only compute, but share the machine with several test files at once (see `workers`):
 // a property test that takes 2 s alone may take 10 on a busy machine.
 const timeouts = (name: string) =>

@@ -5,7 +5,8 @@
  * BENCH_WARMUP (discarded runs per side first, default 1), BENCH_SCALE (default 1: multiplies every
  * row's event count), BENCH_ONLY (see main.ts), BENCH_RSS_SETTLE (seconds before idle RSS is read,
  * default 30). `--only X` is BENCH_ONLY=X: `pnpm bench --only rss` measures only the runner's memory,
- * `pnpm bench --only peers` only the relay against graphile-worker and pg-boss.
+ * `pnpm bench --only peers` only the relay against graphile-worker and pg-boss, `pnpm bench --only nats`
+ * the NATS JetStream rows (the local server at NATS_URL, default nats://127.0.0.1:4222).
  */
 import { parseArgs } from "node:util"
 

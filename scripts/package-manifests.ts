@@ -41,6 +41,7 @@ export const packageDirs: ReadonlyArray<string> = [
   "packages/transport-console",
   "packages/source-nats",
   "packages/source-http",
+  "packages/transport-nats",
   "apps/runner"
 ]
 

@@ -177,7 +177,16 @@ const beside = (async () => {
     "core and plugins on Deno",
     [join(root, ".tools/node_modules/.bin/deno"), "run", "-A"],
     "deno.json",
-    ["core", "plugin-yfinance", "transport-http", "transport-console", "source-nats", "source-http", "examples"],
+    [
+      "core",
+      "plugin-yfinance",
+      "transport-http",
+      "transport-console",
+      "source-nats",
+      "source-http",
+      "transport-nats",
+      "examples"
+    ],
     { SLUICE_EXPECT_RUNTIME: "deno", SLUICE_TEST_WORKERS: "2" },
     output
   )

@@ -19,6 +19,7 @@ import { PushSourcePlugin } from "@sluice/source-http"
 import { NatsSourcePlugin } from "@sluice/source-nats"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
+import { NatsTransportPlugin } from "@sluice/transport-nats"
 import { Data, Effect, type Layer, Schema, type Scope } from "effect"
 import type { SqlClient } from "effect/sql"
 import { ownCopies, PluginCopyError } from "./PluginCopies.ts"
@@ -180,6 +181,8 @@ export const builtins: ReadonlyMap<string, AnyLoadedPlugin> = new Map<string, An
   ["http", fromPlugin(HttpTransportPlugin)],
   ["@sluice/transport-console", fromPlugin(ConsoleTransportPlugin)],
   ["console", fromPlugin(ConsoleTransportPlugin)],
+  ["@sluice/transport-nats", fromPlugin(NatsTransportPlugin)],
+  ["nats", fromPlugin(NatsTransportPlugin)],
   ["@sluice/plugin-yfinance/read-model", fromProjectionPlugin(YahooReadModel)],
   ["yahoo-read-model", fromProjectionPlugin(YahooReadModel)]
 ])

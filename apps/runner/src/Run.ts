@@ -8,13 +8,14 @@
  * `Pipeline`, built from the config's routes, sources (with their schedules) and relay section.
  */
 import { hostname } from "node:os"
-import { makeRouterUnsafe, Pipeline, Plugin, Sources, Transports, Upcasters } from "@sluice/core"
+import { makeRouterUnsafe, Pipeline, Plugin, Relay, Sources, Transports, Upcasters } from "@sluice/core"
 import { PushEndpoints } from "@sluice/source-http"
 import * as NodeHttpTransport from "@sluice/transport-http/node"
 import { Effect, Layer, Option } from "effect"
 import * as AdminServer from "./AdminServer.ts"
 import { toDuration } from "./Config.ts"
 import { DataDirLock } from "./DataDirLock.ts"
+import { warnAboutWindows } from "./DuplicateWindow.ts"
 import type { Plan } from "./Plan.ts"
 import * as Projections from "./Projections.ts"
 import * as PushServer from "./PushServer.ts"
@@ -107,6 +108,21 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
         }
         // Before the pipeline: they stop after it (the relay drains first), each within the grace period.
         yield* Projections.start(plan, toDuration(config.relay.gracePeriod))
+        if (config.relay.enabled) {
+          // Routes whose resends can outlast their receiver's duplicate window (a JetStream stream's).
+          const settings = Relay.settingsOf({
+            routes: [],
+            lease: toDuration(config.relay.lease),
+            retryPolicy: config.relay.retry
+          })
+          const transports = yield* Transports
+          const routes = yield* Effect.forEach(config.routes, (route) =>
+            Effect.map(Effect.option(transports.get(route.transport)), (found) =>
+              Option.map(found, (transport) => ({ name: route.name, transport }))
+            )
+          )
+          yield* warnAboutWindows(routes.flatMap(Option.toArray), settings)
+        }
         const pipeline = yield* Pipeline.make({
           routes: config.routes,
           sources: polled.map(({ config: source }) => ({

@@ -18,7 +18,7 @@ import { type RelayOptions, type Settings, settingsOf } from "./RelaySettings.ts
 import type { Transports } from "./Transports.ts"
 
 export type { BatchReport } from "./RelayBatch.ts"
-export { defaultBatchSize, type RelayOptions } from "./RelaySettings.ts"
+export { defaultBatchSize, type RelayOptions, settingsOf } from "./RelaySettings.ts"
 
 /**
  * Claims one batch and publishes it route by route (routes concurrently); each route's results are

@@ -85,6 +85,12 @@ export interface Transport {
    */
   readonly reportsSending?: boolean
   /**
+   * How long the receiver drops a second copy of an event id, when the transport knows it (a
+   * JetStream stream's duplicate window). A resend after it is a duplicate at the receiver: the
+   * `sluice` runner warns at start when a route's retries can outlast it. @default unknown
+   */
+  readonly duplicateWindow?: Duration.Duration | undefined
+  /**
    * Publishes a batch (an empty one yields no outcomes and sends nothing); see the contract above.
    * A transport that needs nothing from `context` may leave the parameter out.
    */

@@ -126,19 +126,21 @@ export const completeDelivered = (query: Query, rows: ReadonlyArray<Record<strin
     { prepare: false }
   )
 
-/** Delivers everything claimable with a no-op publish; returns rows delivered. */
+/** Delivers everything claimable (a no-op publish unless `onPublish` publishes); returns rows delivered. */
 export const drainOnce = async (
   query: Query,
   route: string,
   limit: number,
   owner: string,
-  onPublish?: (rows: ReadonlyArray<Record<string, unknown>>) => void
+  onPublish?: (rows: ReadonlyArray<Record<string, unknown>>) => void | Promise<void>
 ) => {
   let total = 0
   while (true) {
     const rows = await claim(query, route, limit, owner)
     if (rows.length === 0) return total
-    onPublish?.(rows)
+    // Awaited only when it publishes asynchronously (a real broker): the no-op path stays as it was.
+    const publishing = onPublish?.(rows)
+    if (publishing !== undefined) await publishing
     await completeDelivered(query, rows)
     total += rows.length
   }

@@ -3,8 +3,8 @@
  * no-op transport) and the raw-SQL reference doing the same statements. Every run gets a fresh
  * schema; only the measured part is inside the clock.
  */
-import { delivered, EventStore, OutboxQueue, Relay, type Route, Transports } from "@sluice/core"
-import { Context, Deferred, Effect, Fiber, Layer } from "effect"
+import { delivered, EventStore, OutboxQueue, Relay, type Route, type Transport, Transports } from "@sluice/core"
+import { Context, Deferred, Effect, Fiber, Layer, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { PgEventStore } from "../src/index.ts"
 import { makeBatches } from "./data.ts"
@@ -113,7 +113,7 @@ export const ingest = (driver: Driver, side: "sluice" | "raw", total: number, si
     return total / ((performance.now() - start) / 1000)
   })
 
-const prefill = async (driver: Driver, schema: string, rows: number) => {
+export const prefill = async (driver: Driver, schema: string, rows: number) => {
   if (driver === "postgres") {
     const { sql } = rawPg(schema, 1)
     await sql.unsafe(PREFILL, [rows])
@@ -242,12 +242,20 @@ export const drainAtRunnerDefaults = (side: "sluice" | "raw", rows: number) =>
     )
   })
 
+/** Where the latency rows publish to instead of the no-op transport (nats.ts: a JetStream stream). */
+export interface LatencyPublisher {
+  /** Sluice's side: the transport (in the run's scope); an event counts as published once delivered. */
+  readonly transport: Effect.Effect<Transport, unknown, Scope.Scope>
+  /** The reference's side: publishes the claimed rows, resolving once they are acknowledged. */
+  readonly raw: (rows: ReadonlyArray<Record<string, unknown>>) => Promise<void>
+}
+
 /**
  * Commit-to-publish latency (ms, p50 and p99) at a steady `rate` of single-event appends. The relay
  * runs on its own store instance (its own pool and LISTEN connection), as in another process, so
- * it learns of work through NOTIFY only.
+ * it learns of work through NOTIFY only. With a `publisher`, published means acknowledged by it.
  */
-export const latency = (side: "sluice" | "raw", rate: number, events: number) =>
+export const latency = (side: "sluice" | "raw", rate: number, events: number, publisher?: LatencyPublisher) =>
   withSchema("postgres", "latency", async (schema) => {
     const batches = makeBatches(events, 1)
     const committed = new Map<string, number>()
@@ -258,14 +266,32 @@ export const latency = (side: "sluice" | "raw", rate: number, events: number) =>
     }
     const interval = 1000 / rate
     if (side === "sluice") {
-      const transport = Transports.layerOf({
-        name: "noop",
-        publish: (envs) =>
-          Effect.sync(() => {
-            record(envs.map((e) => e.event.event_id))
-            return envs.map(() => delivered)
-          })
-      })
+      const transport =
+        publisher === undefined
+          ? Transports.layerOf({
+              name: "noop",
+              publish: (envs) =>
+                Effect.sync(() => {
+                  record(envs.map((e) => e.event.event_id))
+                  return envs.map(() => delivered)
+                })
+            })
+          : Layer.effect(
+              Transports,
+              Effect.map(publisher.transport, (inner) =>
+                Transports.makeOf([
+                  {
+                    name: "noop",
+                    publish: (envs, context) =>
+                      Effect.tap(inner.publish(envs, context), (outcomes) =>
+                        Effect.sync(() =>
+                          record(envs.filter((_, i) => outcomes[i]?._tag === "Delivered").map((e) => e.event.event_id))
+                        )
+                      )
+                  }
+                ])
+              )
+            )
       const relayLayer = Layer.mergeAll(await storeLayer("postgres", schema), transport)
       const ingestLayer = await storeLayer("postgres", schema)
       await Effect.runPromise(
@@ -303,7 +329,11 @@ export const latency = (side: "sluice" | "raw", rate: number, events: number) =>
       let running = true
       const loop = (async () => {
         while (running) {
-          await Raw.drainOnce(relay.query, "bench", 100, "raw", (rows) => record(rows.map((r) => String(r.event_id))))
+          await Raw.drainOnce(relay.query, "bench", 100, "raw", (rows) =>
+            publisher === undefined
+              ? record(rows.map((r) => String(r.event_id)))
+              : publisher.raw(rows).then(() => record(rows.map((r) => String(r.event_id))))
+          )
           if (kept) {
             kept = false
             continue

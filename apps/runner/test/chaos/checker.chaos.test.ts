@@ -1,10 +1,12 @@
 /**
- * The chaos checker itself: each promise it checks is broken on purpose in a small hand-made
- * history, and the checker must say so (a checker that passes everything proves nothing).
+ * The chaos checkers themselves (the webhook history's and a stream's): each promise they check is
+ * broken on purpose in a small hand-made history, and the checker must say so (a checker that
+ * passes everything proves nothing).
  */
 import { describe, expect, it } from "vitest"
 import { type CheckOptions, type CommittedRow, check } from "./lib/checker.ts"
 import { type Answer, History } from "./lib/history.ts"
+import { checkStream, type StreamMessage, streamLine } from "./lib/streamChecker.ts"
 
 const options: CheckOptions = {
   maxAttempts: 3,
@@ -146,5 +148,83 @@ describe("the chaos checker", () => {
     expect(text).toMatch(/dead letter a after 2 attempts, expected exactly 3/)
     expect(text).toMatch(/b: 2 attempts recorded, requests carried attempts \[2\]/)
     expect(text).toMatch(/dead letter c: reason "something" does not name its last failure/)
+  })
+})
+
+describe("the stream checker", () => {
+  const message = (seq: number, id: string | null, body: string | null = id): StreamMessage => ({
+    seq,
+    subject: "sluice.chaos.chaos.written",
+    msgId: id,
+    eventId: body
+  })
+
+  it("accepts a stream holding every committed event once, and counts it", () => {
+    const verdict = checkStream(
+      [row("a", 1, "delivered", 1), row("b", 2, "delivered", 3)],
+      [message(1, "a"), message(2, "b")],
+      { rolledBack: new Set() }
+    )
+    expect(verdict.violations).toEqual([])
+    expect(verdict.counts).toEqual({
+      committed: 2,
+      inStream: 2,
+      duplicatesInStream: 0,
+      lost: 0,
+      delivered: 2,
+      deadLettered: 0
+    })
+    expect(streamLine(verdict.counts)).toBe("stream: committed 2 / in stream 2 / duplicates in stream 0 / lost 0")
+  })
+
+  it("reports a lost and a duplicated message", () => {
+    const verdict = checkStream(
+      [row("a", 1, "delivered", 1), row("b", 2, "delivered", 1), row("c", 3, "delivered", 2)],
+      [message(1, "a"), message(2, "c"), message(3, "c")],
+      { rolledBack: new Set() }
+    )
+    const text = verdict.violations.join("\n")
+    expect(text).toMatch(/LOST b: status delivered, not in the stream/)
+    expect(text).toMatch(/DUPLICATE c stored 2 times \(#2, #3\)/)
+    expect(verdict.counts).toMatchObject({ committed: 3, inStream: 3, duplicatesInStream: 1, lost: 1 })
+  })
+
+  it("reports a dead letter and a pending row, though stored, as broken promises", () => {
+    const verdict = checkStream(
+      [row("a", 1, "dead", 5, "publish timed out"), row("b", 2, "pending", 2)],
+      [message(1, "a"), message(2, "b")],
+      { rolledBack: new Set() }
+    )
+    const text = verdict.violations.join("\n")
+    expect(text).toMatch(/dead letter a should have been delivered: publish timed out/)
+    expect(text).toMatch(/b is pending after 2 attempts/)
+    expect(verdict.counts).toMatchObject({ deadLettered: 1, lost: 0 })
+  })
+
+  it("reports an entity's events stored out of order on an ordered route, by their first copy", () => {
+    const rows = [row("first", 1, "delivered", 1), row("second", 2, "delivered", 1), row("third", 3, "delivered", 1)]
+    const resent = [message(1, "first"), message(2, "second"), message(3, "first"), message(4, "third")]
+    expect(checkStream(rows, resent, { rolledBack: new Set(), ordered: true }).violations.join("\n")).toMatch(
+      /DUPLICATE first/
+    )
+    expect(checkStream(rows, resent, { rolledBack: new Set(), ordered: true }).violations).toHaveLength(1)
+    const swapped = [message(1, "second"), message(2, "first"), message(3, "third")]
+    expect(checkStream(rows, swapped, { rolledBack: new Set(), ordered: true }).violations).toEqual([
+      "order broken for entity e: second (position 2) stored at #1, before first (position 1) at #2"
+    ])
+    expect(checkStream(rows, swapped, { rolledBack: new Set() }).violations).toEqual([])
+  })
+
+  it("reports a rolled-back or unknown event in the stream, a message without id, and a header naming another event", () => {
+    const verdict = checkStream(
+      [row("a", 1, "delivered", 1)],
+      [message(1, "a", "z"), message(2, "x"), message(3, "y"), message(4, null)],
+      { rolledBack: new Set(["x"]) }
+    )
+    const text = verdict.violations.join("\n")
+    expect(text).toMatch(/message #1: Nats-Msg-Id a but the body's event_id is z/)
+    expect(text).toMatch(/event x was rolled back but is in the stream \(#2\)/)
+    expect(text).toMatch(/message\(s\) #3 carry y, which was never committed/)
+    expect(text).toMatch(/message #4 on .* has neither a Nats-Msg-Id nor an event_id/)
   })
 })

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import type { SluiceConfigInput } from "../../../src/Config.ts"
+import type { SluiceConfigInput, TransportConfig } from "../../../src/Config.ts"
 import { envRef, tempDir, webhookSecret } from "../../support/config.ts"
 import { adminUrl, type Exit, type Sluice, start } from "../../support/sluice.ts"
 import type { History, Marker } from "./history.ts"
@@ -21,16 +21,20 @@ export interface RelaySettings {
   readonly pollInterval: string
   readonly gracePeriod?: string
   readonly maxAttempts?: number
+  /** The retry backoff's ceiling. @default 200 */
+  readonly maxDelayMs?: number
   readonly ordered: boolean
   /** The HTTP transport's per-request timeout. @default 2000 */
   readonly timeoutMs?: number
   readonly poolSize?: number
 }
 
-/** The config file of every process of a fleet. */
-export const relayConfig = (url: string, s: RelaySettings): SluiceConfigInput => ({
-  store: { driver: "postgres", schema: SCHEMA, poolSize: s.poolSize ?? 4 },
-  transports: [
+/** One entry of a config file's `transports`. */
+export type TransportEntry = typeof TransportConfig.Encoded
+
+/** The config file of every process of a fleet: the chaos route to the webhook receiver at `url`. */
+export const relayConfig = (url: string, s: RelaySettings): SluiceConfigInput =>
+  relayConfigWith(
     {
       name: "webhook",
       plugin: "@sluice/transport-http",
@@ -41,16 +45,22 @@ export const relayConfig = (url: string, s: RelaySettings): SluiceConfigInput =>
         concurrency: 4,
         timeoutMs: s.timeoutMs ?? 2000
       }
-    }
-  ],
-  routes: [{ name: ROUTE, transport: "webhook", topic: TOPIC, match: ["chaos.**"], ordered: s.ordered }],
+    },
+    s
+  )
+
+/** The config file of every process of a fleet: the chaos route to `transport`. */
+export const relayConfigWith = (transport: TransportEntry, s: RelaySettings): SluiceConfigInput => ({
+  store: { driver: "postgres", schema: SCHEMA, poolSize: s.poolSize ?? 4 },
+  transports: [transport],
+  routes: [{ name: ROUTE, transport: transport.name, topic: TOPIC, match: ["chaos.**"], ordered: s.ordered }],
   relay: {
     workers: s.workers,
     batchSize: s.batchSize,
     lease: s.lease,
     pollInterval: s.pollInterval,
     gracePeriod: s.gracePeriod ?? "10 seconds",
-    retry: { maxAttempts: s.maxAttempts ?? 5, baseDelayMs: 20, maxDelayMs: 200, maxRetryAfterMs: 300 }
+    retry: { maxAttempts: s.maxAttempts ?? 5, baseDelayMs: 20, maxDelayMs: s.maxDelayMs ?? 200, maxRetryAfterMs: 300 }
   },
   admin: { port: 0 },
   logging: { format: "json", level: process.env.CHAOS_LOG_LEVEL === "Debug" ? "Debug" : "Info" }
@@ -86,7 +96,7 @@ export interface Member {
 
 export interface Fleet {
   readonly members: Array<Member>
-  /** Starts one more process and waits until its relay runs. */
+  /** Starts one more process and waits until its relay runs; rejects if it exits before. */
   readonly spawn: () => Promise<Member>
   /** Sends a signal and records it as a fault marker (returned, so a lasting fault can be ended). */
   readonly signal: (member: Member, signal: NodeJS.Signals, detail?: string) => Marker | undefined
@@ -131,7 +141,18 @@ export const startFleet = (history: History, databaseUrl: string, config: Sluice
         if (text.includes("relay batch failed")) history.mark("failed-batch", member.name)
       })
       members.push(member)
-      await sluice.waitForLine("stderr", /sluice is running/, 30_000)
+      // A process that exits before it runs (a plugin that could not start) fails the spawn at once.
+      const running = sluice.waitForLine("stderr", /sluice is running/, 30_000)
+      const died = sluice.exited.then((exit) =>
+        Promise.reject(
+          new Error(
+            `${member.name} exited (${exit.code ?? exit.signal}) before it ran: ${sluice.stderr.slice(-2).join(" | ")}`
+          )
+        )
+      )
+      running.catch(() => undefined)
+      died.catch(() => undefined)
+      await Promise.race([running, died])
       member.ready = true
       return member
     },

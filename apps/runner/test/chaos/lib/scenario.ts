@@ -1,8 +1,8 @@
 /**
  * Chaos harness: what a scenario is and what it reports. A scenario runs against its own private
- * PostgreSQL cluster, its receiver and its fleet of `sluice` processes, then hands the database
- * rows and the History to the checker. `long` selects the size used by `pnpm test:chaos`; the
- * vitest files run the short size.
+ * PostgreSQL cluster, its receiver (or a private JetStream cluster) and its fleet of `sluice`
+ * processes, then hands the database rows and the History (or the stream read back) to the checker.
+ * `long` selects the size used by `pnpm test:chaos`; the vitest files run the short size.
  */
 import { writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -13,6 +13,7 @@ import { type Fleet, SCHEMA } from "./fleet.ts"
 import { History } from "./history.ts"
 import { type PrivatePg, startPrivatePg } from "./privatePg.ts"
 import { awaitQuiescence, readCommitted } from "./recorder.ts"
+import { checkStream, type StreamCounts, type StreamMessage, streamLine } from "./streamChecker.ts"
 
 export interface RunOptions {
   readonly seed: number
@@ -25,6 +26,8 @@ export interface ScenarioReport {
   readonly name: string
   readonly seed: number
   readonly counts: Counts
+  /** A stream transport's figures (its stream read back), for scenarios that publish to one. */
+  readonly stream?: StreamCounts
   /** Broken promises: must be empty. */
   readonly violations: ReadonlyArray<string>
   /** Scenario-specific facts (exit codes, stale completions...), shown with the counts. */
@@ -49,18 +52,31 @@ export interface Context {
 }
 
 /**
+ * How the run is checked: the webhook receiver's history (`check`), or the stream a stream
+ * transport published to, read back whole after the fleet stopped (`stream`).
+ */
+export type Verification =
+  | { readonly check: Omit<CheckOptions, "rolledBack"> }
+  | {
+      readonly stream: () => Promise<ReadonlyArray<StreamMessage>>
+      /** The route is ordered: each entity's events must be stored in their order. */
+      readonly ordered: boolean
+    }
+
+/**
  * Runs a scenario body with a fresh private cluster, then waits for quiescence, stops the fleet
  * (SIGTERM: every process must exit 0 unless the body expected otherwise) and checks the history.
  */
 export const runScenario = async (
   name: string,
   options: RunOptions,
-  body: (ctx: Context) => Promise<{
-    readonly fleet: Fleet
-    readonly check: Omit<CheckOptions, "rolledBack">
-    readonly rolledBack?: ReadonlySet<string>
-    readonly settleMs?: number
-  }>
+  body: (ctx: Context) => Promise<
+    {
+      readonly fleet: Fleet
+      readonly rolledBack?: ReadonlySet<string>
+      readonly settleMs?: number
+    } & Verification
+  >
 ): Promise<ScenarioReport> => {
   const started = Date.now()
   const log = options.log ?? (() => undefined)
@@ -145,7 +161,29 @@ export const runScenario = async (
     if ([...answers.keys()].some((a) => a !== "ok"))
       ctx.facts.answers = [...answers].map(([answer, n]) => `${answer}:${n}`).join("/")
     const rows = await readCommitted(pg.query)
-    const verdict = check(rows, ctx.history, { ...outcome.check, rolledBack: outcome.rolledBack ?? new Set() })
+    const rolledBack = outcome.rolledBack ?? new Set<string>()
+    if ("stream" in outcome) {
+      const verdict = checkStream(rows, await outcome.stream(), { rolledBack, ordered: outcome.ordered })
+      const c = verdict.counts
+      return {
+        name,
+        seed: options.seed,
+        counts: {
+          committed: c.committed,
+          delivered: c.delivered,
+          duplicates: c.duplicatesInStream,
+          deadLettered: c.deadLettered,
+          lost: c.lost,
+          // No receiver saw the requests: the messages the stream holds stand in for them.
+          requests: c.inStream
+        },
+        stream: c,
+        violations: [...ctx.violations, ...verdict.violations],
+        facts: ctx.facts,
+        durationMs: Date.now() - started
+      }
+    }
+    const verdict = check(rows, ctx.history, { ...outcome.check, rolledBack })
     return {
       name,
       seed: options.seed,
@@ -161,7 +199,7 @@ export const runScenario = async (
   }
 }
 
-/** One line per scenario, as `pnpm test:chaos` prints it. */
+/** One line per scenario (two with a stream's figures), as `pnpm test:chaos` prints it. */
 export const summary = (r: ScenarioReport): string =>
   `${r.violations.length === 0 ? "PASS" : "FAIL"} ${r.name} (seed ${r.seed}, ${(r.durationMs / 1000).toFixed(1)} s): ` +
   `committed ${r.counts.committed}, delivered ${r.counts.delivered}, duplicates ${r.counts.duplicates}, ` +
@@ -170,4 +208,5 @@ export const summary = (r: ScenarioReport): string =>
     ? `; ${Object.entries(r.facts)
         .map(([k, v]) => `${k}=${v}`)
         .join(", ")}`
-    : "")
+    : "") +
+  (r.stream === undefined ? "" : `\n   ${streamLine(r.stream)}`)

@@ -3,6 +3,7 @@ import type { Scenario } from "../lib/scenario.ts"
 import { drain } from "./drain.ts"
 import { faultMix } from "./faultMix.ts"
 import { halfOpen } from "./halfOpen.ts"
+import { natsCluster } from "./natsCluster.ts"
 import { crash, restart } from "./restart.ts"
 import { rollbacks } from "./rollbacks.ts"
 import { sigkill } from "./sigkill.ts"
@@ -18,5 +19,6 @@ export const scenarios: ReadonlyArray<Scenario> = [
   terminate,
   restart,
   crash,
-  halfOpen
+  halfOpen,
+  natsCluster
 ]
