@@ -138,11 +138,17 @@ export const make = (
           }
         }
         if (waiting === 0) allAnswered()
-        // One bound for the whole window; the answers not in by then are forgotten (interrupted too).
-        yield* Effect.promise(() => answered).pipe(
-          Effect.timeoutOption(Duration.millis(waitMs)),
-          Effect.ensuring(Effect.sync(() => inbox.forget(tokens)))
-        )
+        // One bound for the whole window, a timer beside the answers' promise (an Effect timeout
+        // costs fibers and scheduler hops that showed in commit-to-ack latency); the answers not in
+        // by then are forgotten, interrupted ones too.
+        yield* Effect.callback<void>((resume) => {
+          const timer = setTimeout(() => resume(Effect.void), waitMs)
+          void answered.then(() => {
+            clearTimeout(timer)
+            resume(Effect.void)
+          })
+          return Effect.sync(() => clearTimeout(timer))
+        }).pipe(Effect.ensuring(Effect.sync(() => inbox.forget(tokens))))
         const cut = waitMs < timeoutMs
         const unavailable = new Map<string, Array<number>>()
         for (let i = from; i < to; i++) {
