@@ -16,6 +16,7 @@ import { toDuration } from "./Config.ts"
 import { DataDirLock } from "./DataDirLock.ts"
 import type { Plan } from "./Plan.ts"
 import * as Projections from "./Projections.ts"
+import * as Retention from "./Retention.ts"
 import {
   chooseStore,
   type DatabaseUrlError,
@@ -132,6 +133,8 @@ export const run = (plan: Plan): Effect.Effect<never, RunError> =>
             Effect.logInfo("stopping: ingest stops, the relay drains")
           )
         )
+        // Retention (Retention.ts): interrupted with the rest of the process on shutdown.
+        if (config.retention.enabled) yield* Effect.forkScoped(Retention.scheduled(config.retention))
         yield* Effect.logInfo("sluice is running", { pid: process.pid })
         return yield* Effect.never
       }).pipe(Effect.provideContext(context))
