@@ -70,13 +70,16 @@ export const pruneOnce = (config: RetentionConfig, dryRun: boolean) =>
 export const scheduled = (config: RetentionConfig) =>
   pruneOnce(config, false).pipe(
     Effect.tap((report) =>
-      Effect.logInfo("retention: pruned", {
-        delivered: report.outbox.delivered,
-        dead: report.outbox.dead,
-        by_route: report.outbox.by_route,
-        batches: report.outbox.batches,
-        raw: report.raw
-      })
+      // Annotations: top-level keys of the JSON line, so log queries can read the counts.
+      Effect.logInfo("retention: pruned").pipe(
+        Effect.annotateLogs({
+          delivered: report.outbox.delivered,
+          dead: report.outbox.dead,
+          by_route: report.outbox.by_route,
+          batches: report.outbox.batches,
+          raw: report.raw
+        })
+      )
     ),
     Effect.catchCause((cause) => Effect.logError("retention: prune failed; the next one runs on schedule", cause)),
     Effect.repeat(Schedule.spaced(toDuration(config.every))),

@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Completion, EventStore, layerMemory, OutboxQueue } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
-import { Duration, Effect, Fiber, Logger } from "effect"
+import { Duration, Effect, Fiber, Logger, References } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeConfig } from "../src/ConfigFile.ts"
 import * as Retention from "../src/Retention.ts"
@@ -24,9 +24,10 @@ describe("scheduled retention", () => {
         { ...minimal, retention: { delivered: "1 minute", every: "1 hour", raw: { olderThan: "1 day" } } },
         {}
       )
-      const logged: Array<ReadonlyArray<unknown>> = []
-      const logger = Logger.make(({ message }) => {
-        logged.push(Array.isArray(message) ? message : [message])
+      const logged: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
+      const logger = Logger.make(({ message, fiber }) => {
+        const text = Array.isArray(message) ? message[0] : message
+        logged.push({ message: text, annotations: fiber.getRef(References.CurrentLogAnnotations) })
       })
       // After the fixtures' raw payloads were received (2026-01-02): older than the raw age.
       yield* TestClock.setTime(Date.UTC(2026, 5, 1))
@@ -41,8 +42,7 @@ describe("scheduled retention", () => {
         Retention.scheduled(config.retention).pipe(Effect.provide(Logger.layer([logger])))
       )
       yield* TestClock.adjust(Duration.seconds(1))
-      const pruned = () =>
-        logged.filter((m) => m[0] === "retention: pruned").map((m) => m[1] as Record<string, unknown>)
+      const pruned = () => logged.filter((m) => m.message === "retention: pruned").map((m) => m.annotations)
       assert.strictEqual(pruned().length, 1, "a prune at start")
       assert.strictEqual(pruned()[0]!.delivered, 0, "the delivered row is younger than a minute")
       assert.match(String((pruned()[0]!.raw as { skipped: string }).skipped), /still pending/)
