@@ -91,8 +91,8 @@ export class OutboxAdmin extends Context.Service<
     readonly prune: (policy: RetentionPolicy) => Effect.Effect<PruneReport, StoreError | RetentionPolicyError>
     readonly listOutbox: (filter: OutboxFilter) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
     /**
-     * Every outbox row counted by state, per route. Delivered rows are kept (audit), so a database
-     * store reads the whole outbox: for an operator's look, not for polling.
+     * Every outbox row counted by state, per route. Delivered rows are kept until `prune` deletes
+     * them, so a database store reads the whole outbox: for an operator's look, not for polling.
      */
     readonly stats: Effect.Effect<OutboxStats, StoreError>
     /**
