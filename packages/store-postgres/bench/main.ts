@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { peerDrain, peerLabel, peerSetups } from "@sluice/bench-peers"
-import { closePglite, median } from "./harness.ts"
+import { closePglite, median, withPrivateDatabase } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
 import { addHistory, pruneHistory, pruneUnderLoad } from "./retention.ts"
 import { drainRss, idleRss } from "./rss.ts"
@@ -170,6 +170,40 @@ const measureRss = async <K extends string>(
   })
 }
 
+/** The retention rows (retention.ts), in a database of their own. */
+const retentionRows = async () => {
+  const history = n(1_000_000)
+  const freshRows = n(50_000)
+  const rows = async () => {
+    for (const batch of [500, 100]) {
+      const drainWith = (label: string, setup: (schema: string) => Promise<unknown>) =>
+        measure(
+          `retention: relay drain ${freshRows} rows, batch ${batch}, 1 worker, ${history} delivered rows of history, ${label} (reference: empty outbox)`,
+          "postgres",
+          (s) => drain("postgres", "sluice", freshRows, batch, 1, s === "raw" ? undefined : setup)
+        )
+      await drainWith("no retention", (schema) => addHistory(schema, history))
+      await drainWith("after prune (batches of 1000, VACUUM)", async (schema) => {
+        await addHistory(schema, history)
+        await pruneHistory(schema, 1000, true)
+      })
+      await drainWith("after prune without VACUUM", async (schema) => {
+        await addHistory(schema, history)
+        await pruneHistory(schema, 1000, false)
+      })
+    }
+    await measurePruneUnderLoad(history)
+  }
+  // Only the parent makes the database (when a retention row is selected); a child runs in the
+  // one its parent made.
+  if (childGroup !== undefined) await rows()
+  else if (
+    only.length === 0 ||
+    only.some((s) => "postgres retention: relay drain prune".includes(s) || s.includes("retention"))
+  )
+    await withPrivateDatabase("bench_retention", rows)
+}
+
 /**
  * The prune of `history` rows while the relay drains (retention.ts pruneUnderLoad), `runs` times:
  * its time, the relay's claim latency while it ran against before it, and the lock-wait samples.
@@ -270,27 +304,10 @@ export const main = async (resultsDir: string) => {
     (s) => drainAtRunnerDefaults(s, drainRows)
   )
   // Retention (retention.ts): the drain with a million delivered rows of history, against the
-  // same drain on an empty outbox (in the reference's column), without and after `prune`.
-  const history = n(1_000_000)
-  const freshRows = n(50_000)
-  for (const batch of [500, 100]) {
-    const drainWith = (label: string, setup: (schema: string) => Promise<unknown>) =>
-      measure(
-        `retention: relay drain ${freshRows} rows, batch ${batch}, 1 worker, ${history} delivered rows of history, ${label} (reference: empty outbox)`,
-        "postgres",
-        (s) => drain("postgres", "sluice", freshRows, batch, 1, s === "raw" ? undefined : setup)
-      )
-    await drainWith("no retention", (schema) => addHistory(schema, history))
-    await drainWith("after prune (batches of 1000, VACUUM)", async (schema) => {
-      await addHistory(schema, history)
-      await pruneHistory(schema, 1000, true)
-    })
-    await drainWith("after prune without VACUUM", async (schema) => {
-      await addHistory(schema, history)
-      await pruneHistory(schema, 1000, false)
-    })
-  }
-  await measurePruneUnderLoad(history)
+  // same drain on an empty outbox (in the reference's column), without and after `prune`. In a
+  // database of their own (the parent makes it, the children inherit its URL): other sessions'
+  // open transactions in a shared one keep VACUUM from removing anything.
+  await retentionRows()
   // Peers: the relay at the runner's defaults against each peer draining as many jobs (bench/peers/peers.ts).
   for (const setup of peerSetups) {
     const peer = peerLabel(setup.options.peer)
