@@ -18,7 +18,7 @@ import { join } from "node:path"
 import { peerDrain, peerLabel, peerSetups } from "@sluice/bench-peers"
 import { closePglite, median, withPrivateDatabase } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
-import { addHistory, pruneHistory, pruneUnderLoad } from "./retention.ts"
+import { addHistory, checkpoint, pruneHistory, pruneUnderLoad } from "./retention.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import {
   type Driver,
@@ -180,7 +180,11 @@ const retentionRows = async () => {
         measure(
           `retention: relay drain ${freshRows} rows, batch ${batch}, 1 worker, ${history} delivered rows of history, ${label} (reference: empty outbox)`,
           "postgres",
-          (s) => drain("postgres", "sluice", freshRows, batch, 1, s === "raw" ? undefined : setup)
+          (s) =>
+            drain("postgres", "sluice", freshRows, batch, 1, async (schema) => {
+              if (s === "sluice") await setup(schema)
+              await checkpoint(schema)
+            })
         )
       await drainWith("no retention", (schema) => addHistory(schema, history))
       await drainWith("after prune (batches of 1000, VACUUM)", async (schema) => {
