@@ -252,7 +252,7 @@ export const dlqPurge = (file: string, logLevel: Option.Option<LogLevel.LogLevel
 
 /**
  * `sluice prune [--dry-run] [--json]`: the config's retention once, printed. It writes, so the store
- * is migrated first, as `run` does (raw payload retention needs migration 0007); plugins are not
+ * is migrated first, as `run` does (raw payload retention needs migration 0006); plugins are not
  * loaded. On an embedded store, `sluice run` holds the data directory: stop it first (its
  * scheduled prune does the same).
  */

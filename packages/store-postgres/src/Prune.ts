@@ -165,7 +165,7 @@ export const pruneRaw = (
     let deleted = 0
     let batches = 0
     for (;;) {
-      // Migration 0007 lets a DELETE of raw payloads through only in a transaction that set
+      // Migration 0006 lets a DELETE of raw payloads through only in a transaction that set
       // sluice.prune_raw locally; the raw payloads of events that became pending since the check
       // (a replay, a re-derivation) are skipped.
       const batch = yield* sql

@@ -2,7 +2,7 @@
  * Retention on PostgreSQL and PGlite beyond the core contract: `prune` VACUUMs the outbox after
  * deleting, so the claim stops visiting the deleted rows' entries in the pending index without
  * waiting for autovacuum (off on the test server); a raw payload is still refused a DELETE outside
- * the retention's own transactions (migration 0007).
+ * the retention's own transactions (migration 0006).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, OutboxAdmin, OutboxQueue } from "@sluice/core"

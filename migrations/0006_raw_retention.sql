@@ -1,4 +1,4 @@
--- Sluice schema, part 7: the opt-in retention of raw payloads (`pruneRaw`, the runner's
+-- Sluice schema, part 6: the opt-in retention of raw payloads (`pruneRaw`, the runner's
 -- `retention.raw`). Raw payloads stay immutable: UPDATE and TRUNCATE are refused as before, and so
 -- is a DELETE, except in a transaction that set `sluice.prune_raw` to 'on' for itself
 -- (`set_config('sluice.prune_raw', 'on', true)`), which only the store's retention does. Events
