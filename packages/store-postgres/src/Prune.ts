@@ -75,7 +75,7 @@ const pruneBatch = (
     UNION ALL SELECT NULL, NULL, count(*)::int, max(outbox_id)::text FROM victims`
 
 /**
- * VACUUMs the outbox (outside any transaction: VACUUM refuses to run in one). A role that does not
+ * VACUUMs and ANALYZEs the outbox (outside any transaction: VACUUM refuses to run in one). A role that does not
  * own the table may not vacuum it (PostgreSQL skips it with a warning): that is logged, and the
  * claim then waits for autovacuum to forget the deleted rows.
  */
@@ -89,7 +89,10 @@ export const vacuumOutbox = (sql: SqlClient.SqlClient, schema: string) =>
         table: `${schema}.outbox`
       })
     }
-    yield* sql.unsafe(`VACUUM ${tableNames(schema).outbox}`)
+    // ANALYZE too: after most of the table went, VACUUM alone leaves the planner a row count of
+    // the rows left with the statistics of the rows deleted (here: 1,293 pending rows estimated
+    // out of 50,000 actually pending). Autovacuum would analyze as well, when it runs.
+    yield* sql.unsafe(`VACUUM (ANALYZE) ${tableNames(schema).outbox}`)
   }).pipe(
     Effect.catch((error) =>
       Effect.logWarning("retention: VACUUM of the outbox failed; deleted rows stay in its indexes until autovacuum", {
