@@ -75,9 +75,9 @@ const pruneBatch = (
     UNION ALL SELECT NULL, NULL, count(*)::int, max(outbox_id)::text FROM victims`
 
 /**
- * VACUUMs and ANALYZEs the outbox (outside any transaction: VACUUM refuses to run in one). A role that does not
- * own the table may not vacuum it (PostgreSQL skips it with a warning): that is logged, and the
- * claim then waits for autovacuum to forget the deleted rows.
+ * VACUUMs and ANALYZEs the outbox (outside any transaction: VACUUM refuses to run in one). A role
+ * that does not own the table may not vacuum it (PostgreSQL skips it with a warning): that is
+ * logged, and the claim then waits for autovacuum to forget the deleted rows.
  */
 export const vacuumOutbox = (sql: SqlClient.SqlClient, schema: string) =>
   Effect.gen(function* () {
