@@ -262,6 +262,23 @@ const rederive = Command.make(
   )
 )
 
+const prune = Command.make(
+  "prune",
+  {
+    config,
+    json,
+    dryRun: Flag.Boolean("dry-run").pipe(
+      Flag.withDescription("Count what the retention policy would delete, delete nothing"),
+      Flag.withDefault(false)
+    )
+  },
+  ({ config, json, dryRun }) => Effect.flatMap(logLevel, (level) => Commands.prune(config, level, { dryRun, json }))
+).pipe(
+  Command.withDescription(
+    "Apply the config's retention once: delete delivered and dead outbox rows older than their age (in batches, then VACUUM), and raw payloads if retention.raw opts in; prints the counts. Events are never deleted"
+  )
+)
+
 export const sluice = Command.make("sluice").pipe(
   Command.withDescription(
     "Sluice event-ingestion runner. Exit codes: 0 ok (also after a graceful SIGTERM/SIGINT), 1 runtime failure, 2 usage or config error, 130/143 second signal"
@@ -278,7 +295,8 @@ export const sluice = Command.make("sluice").pipe(
     configCommand,
     newCommand,
     projectionCommand,
-    rederive
+    rederive,
+    prune
   ])
 )
 

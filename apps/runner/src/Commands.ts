@@ -17,6 +17,7 @@ import {
 import * as DeadLetters from "./DeadLetters.ts"
 import * as Logging from "./Logging.ts"
 import { loadPlan } from "./Plan.ts"
+import * as Retention from "./Retention.ts"
 import * as Run from "./Run.ts"
 import * as StatusReport from "./StatusReport.ts"
 import { chooseStore, describeStore, MigrationState, migrateOnly, storeLayer } from "./StoreLayer.ts"
@@ -249,6 +250,30 @@ export const dlqPurge = (file: string, logLevel: Option.Option<LogLevel.LogLevel
       yield* Console.log(`purged ${purged} dead letter(s)`)
     })
   )
+
+/**
+ * `sluice prune [--dry-run] [--json]`: the config's retention once, printed. It writes, so the store
+ * is migrated first, as `run` does (raw payload retention needs migration 0007); plugins are not
+ * loaded. On an embedded store, `sluice run` holds the data directory: stop it first (its
+ * scheduled prune does the same).
+ */
+export const prune = (
+  file: string,
+  logLevel: Option.Option<LogLevel.LogLevel>,
+  flags: { readonly dryRun: boolean; readonly json: boolean }
+) =>
+  Effect.gen(function* () {
+    const loaded = yield* loadConfig(file, false)
+    const choice = yield* chooseStore(loaded.config.store)
+    const report = yield* Retention.pruneOnce(loaded.config.retention, flags.dryRun).pipe(
+      Effect.provide(
+        storeLayer(choice, { command: "sluice prune", migrate: true }).pipe(
+          Layer.provideMerge(logging(loaded.config.logging, logLevel))
+        )
+      )
+    )
+    yield* Console.log(flags.json ? JSON.stringify(report, null, 2) : Retention.reportText(report))
+  })
 
 /**
  * The same commands through a running process's admin API (`--admin URL`): they print what the

@@ -202,6 +202,53 @@ export const ProjectionConfig = Schema.Struct({
 })
 export type ProjectionConfig = typeof ProjectionConfig.Type
 
+/** A retention age: a duration, or `null` to keep those rows forever. */
+const RetentionAge = Schema.NullOr(DurationText)
+
+/** One route's retention ages; a field left out takes the section's. */
+export const RouteRetentionConfig = Schema.Struct({
+  /** Delivered rows of this route older than this are deleted; `null` keeps them. @default the section's `delivered` */
+  delivered: Schema.optionalKey(RetentionAge),
+  /** Dead rows of this route older than this are deleted; `null` keeps them. @default the section's `dead` */
+  dead: Schema.optionalKey(RetentionAge)
+})
+
+/**
+ * Raw payload retention, opt-in: raw payloads are the audit trail and the input of `sluice
+ * rederive`. Refused (logged, nothing deleted) while a payload that old has events with pending
+ * outbox rows.
+ */
+export const RawRetentionConfig = Schema.Struct({
+  /** Raw payloads received longer ago than this are deleted (their events stay). */
+  olderThan: DurationText
+})
+
+/**
+ * Retention of settled outbox rows (see the README's Retention section): `sluice run` deletes
+ * delivered and dead rows older than their age on a schedule, in small batches, then vacuums the
+ * outbox; `sluice prune [--dry-run]` does it once. Events are never deleted; pending rows never.
+ */
+export const RetentionConfig = Schema.Struct({
+  /** Prune on a schedule while `sluice run` runs (`sluice prune` works either way). @default true */
+  enabled: Schema.Boolean.pipe(withDefault(true)),
+  /** Time between scheduled prunes (the first runs at start). @default "1 hour" */
+  every: DurationText.pipe(withDefault("1 hour")),
+  /** Delivered outbox rows older than this (since delivery) are deleted; `null` keeps them forever. @default "7 days" */
+  delivered: RetentionAge.pipe(withDefault("7 days")),
+  /**
+   * Dead outbox rows older than this (since their last attempt) are deleted; `null` keeps them
+   * forever. Keep it longer than `delivered`: dead letters wait for an operator. @default "30 days"
+   */
+  dead: RetentionAge.pipe(withDefault("30 days")),
+  /** Per-route ages, by route name (each must name a route of `routes`). @default {} */
+  routes: Schema.Record(Schema.String, RouteRetentionConfig).pipe(withDefault({})),
+  /** Rows deleted per transaction: each batch holds its row locks and writes its WAL briefly. @default 1000 */
+  batchSize: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })), withDefault(1000)),
+  /** Opt-in raw payload retention. @default none (raw payloads are kept forever) */
+  raw: Schema.optionalKey(RawRetentionConfig)
+})
+export type RetentionConfig = typeof RetentionConfig.Type
+
 const isLoopback = (host: string): boolean =>
   host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 
@@ -255,6 +302,18 @@ export const crossFieldIssues = (
       })
     }
   })
+  const routeNames = new Set(names("routes").filter((name) => name !== undefined))
+  const retentionRoutes = field(field(input, "retention"), "routes")
+  if (typeof retentionRoutes === "object" && retentionRoutes !== null && !Array.isArray(retentionRoutes)) {
+    for (const name of Object.keys(retentionRoutes)) {
+      if (!routeNames.has(name)) {
+        issues.push({
+          path: ["retention", "routes", name],
+          issue: `no route named ${JSON.stringify(name)} (routes: ${[...routeNames].join(", ") || "none"})`
+        })
+      }
+    }
+  }
   const admin = field(input, "admin")
   const host = text(field(admin, "host")) ?? "127.0.0.1"
   if (field(admin, "enabled") !== false && field(admin, "token") === undefined && !isLoopback(host)) {
@@ -287,7 +346,9 @@ export const SluiceConfig = Schema.Struct({
   /** Projection instances: read models kept from the log beside the relay. @default [] */
   projections: Schema.Array(ProjectionConfig).pipe(withDefault([])),
   /** OpenTelemetry export (traces and metrics over OTLP/HTTP). @default {} (nothing exported) */
-  telemetry: TelemetryConfig.pipe(withDefault({}))
+  telemetry: TelemetryConfig.pipe(withDefault({})),
+  /** @default { "enabled": true, "every": "1 hour", "delivered": "7 days", "dead": "30 days", "routes": {}, "batchSize": 1000 } */
+  retention: RetentionConfig.pipe(withDefault({}))
 }).check(Schema.makeFilter(crossFieldIssues))
 export type SluiceConfig = typeof SluiceConfig.Type
 /** The config as written in a file (every defaulted field optional). */

@@ -19,6 +19,7 @@ import { warnAboutWindows } from "./DuplicateWindow.ts"
 import type { Plan } from "./Plan.ts"
 import * as Projections from "./Projections.ts"
 import * as PushServer from "./PushServer.ts"
+import * as Retention from "./Retention.ts"
 import * as SourceHealth from "./SourceHealth.ts"
 import {
   chooseStore,
@@ -166,6 +167,8 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
             Effect.logInfo("stopping: ingest stops, the relay drains")
           )
         )
+        // Retention (Retention.ts): interrupted with the rest of the process on shutdown.
+        if (config.retention.enabled) yield* Effect.forkScoped(Retention.scheduled(config.retention))
         yield* Effect.logInfo("sluice is running", { pid: process.pid })
         return yield* Effect.never
       }).pipe(Effect.provideContext(context))

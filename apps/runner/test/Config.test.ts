@@ -3,10 +3,11 @@
  * `${NAME}` environment references and Redacted secrets, and the generated JSON Schema.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Duration, Effect, Redacted } from "effect"
 import { defineConfig } from "../src/Config.ts"
 import { decodeConfig, substituteEnv } from "../src/ConfigFile.ts"
 import { configJsonSchema } from "../src/JsonSchema.ts"
+import * as Retention from "../src/Retention.ts"
 import { envRef } from "./support/config.ts"
 
 const minimal = {
@@ -86,6 +87,66 @@ describe("config file decoding", () => {
       assert.include(second.message, 'duplicate transport name\n  at ["transports"][1]["name"]')
       assert.include(second.message, 'no transport named "missing" (known: out)\n  at ["routes"][0]["transport"]')
       assert.include(second.message, 'at ["admin"]["token"]')
+    })
+  )
+
+  it.effect("retention: defaults, per-route ages, null keeps, raw opt-in", () =>
+    Effect.gen(function* () {
+      const defaults = yield* decodeConfig("c.json", minimal, {})
+      assert.deepStrictEqual(defaults.retention, {
+        enabled: true,
+        every: "1 hour",
+        delivered: "7 days",
+        dead: "30 days",
+        routes: {},
+        batchSize: 1000
+      })
+      const config = yield* decodeConfig(
+        "c.json",
+        {
+          ...minimal,
+          retention: { delivered: null, routes: { all: { delivered: "1 day" } }, raw: { olderThan: "90 days" } }
+        },
+        {}
+      )
+      const policy = Retention.outboxPolicy(config.retention)
+      assert.strictEqual(policy.delivered, null)
+      assert.strictEqual(Duration.toMillis(policy.routes!.all!.delivered!), 86_400_000)
+      assert.isFalse("dead" in policy.routes!.all!, "a route's dead age inherits the section's")
+      assert.strictEqual(Duration.toMillis(Retention.rawPolicy(config.retention)!.olderThan), 90 * 86_400_000)
+    })
+  )
+
+  it.effect("retention: every error names its field, a route override names a configured route", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        decodeConfig(
+          "bad.json",
+          {
+            ...minimal,
+            retention: {
+              delivered: "a week",
+              dead: 0,
+              batchSize: 0,
+              every: "0 millis",
+              routes: { nope: { dead: "1 day" }, all: { delivered: "-1 days" } },
+              raw: {}
+            }
+          },
+          {}
+        )
+      )
+      for (const expected of [
+        'at ["retention"]["delivered"]',
+        'at ["retention"]["dead"]',
+        'at ["retention"]["batchSize"]',
+        'at ["retention"]["every"]',
+        'at ["retention"]["routes"]["all"]["delivered"]',
+        'at ["retention"]["raw"]["olderThan"]',
+        'no route named "nope" (routes: all)\n  at ["retention"]["routes"]["nope"]'
+      ]) {
+        assert.include(error.message, expected)
+      }
     })
   )
 
@@ -193,7 +254,8 @@ describe("config JSON Schema", () => {
       "admin",
       "logging",
       "projections",
-      "telemetry"
+      "telemetry",
+      "retention"
     ])
     assert.property(schema.properties.relay!.properties!, "gracePeriod")
     const clauses = JSON.stringify(schema.properties.sources!.items!.allOf)

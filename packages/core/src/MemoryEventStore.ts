@@ -192,7 +192,19 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
     outboxQueue: outbox.queue,
     outboxAdmin: outbox.admin,
     subscriptionStore,
-    rawPayloadStore: MemoryRawPayloads.make({ raws, guarded, now })
+    rawPayloadStore: MemoryRawPayloads.make({
+      raws,
+      guarded,
+      now,
+      pendingRaws: () => {
+        const out = new Set<string>()
+        for (const id of outbox.pendingEvents()) {
+          const raw = events.get(id)?.raw_id
+          if (raw !== undefined && raw !== null) out.add(raw)
+        }
+        return out
+      }
+    })
   }
 })
 

@@ -6,6 +6,8 @@
  * Contract (every adapter runs `OutboxAdminContract` in `@sluice/core/testing`):
  * - `replay` moves dead rows back to pending with attempts reset, and wakes relays.
  * - `purgeDead` deletes dead rows only; their events and raw payloads stay.
+ * - `prune` deletes the delivered and dead rows a RetentionPolicy (Retention.ts) lets go, in
+ *   batches of their own transactions; never a pending or leased row, never an event.
  * - `listOutbox` pages rows in id order, filtered; `stats` counts every row by state and route;
  *   `backlog` counts as `stats` does without the delivered rows.
  * - `pauseRoute` stops every relay (of every process: the pause is stored) from claiming the route's
@@ -15,6 +17,7 @@
 import { Context, type DateTime, type Effect } from "effect"
 import type { StoreError } from "./EventStore.ts"
 import type { OutboxEntry, OutboxId, OutboxStatus } from "./Outbox.ts"
+import type { PruneReport, RetentionPolicy, RetentionPolicyError } from "./Retention.ts"
 
 export interface OutboxFilter {
   readonly status?: OutboxStatus
@@ -87,10 +90,20 @@ export class OutboxAdmin extends Context.Service<
      * stay (the event log is immutable), so appending the same event again is still a duplicate.
      */
     readonly purgeDead: (filter: PurgeFilter) => Effect.Effect<number, StoreError>
+    /**
+     * Deletes the settled rows `policy` lets go (delivered or dead longer than their route's age)
+     * and reports how many, per route; on a dry run only counts them. Deletes in batches of
+     * `batchSize` rows, each its own transaction (short row locks, a little WAL at a time), so it
+     * runs beside relays; then a database store vacuums the outbox (see `RetentionPolicy.vacuum`).
+     * Pending rows, leased or not, are never deleted, nor are events: appending a pruned row's
+     * event again is still a duplicate. Fails with RetentionPolicyError, before deleting anything,
+     * on a negative or infinite age or a batch size out of range.
+     */
+    readonly prune: (policy: RetentionPolicy) => Effect.Effect<PruneReport, StoreError | RetentionPolicyError>
     readonly listOutbox: (filter: OutboxFilter) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
     /**
-     * Every outbox row counted by state, per route. Delivered rows are kept (audit), so a database
-     * store reads the whole outbox: for an operator's look, not for polling.
+     * Every outbox row counted by state, per route. Delivered rows are kept until `prune` deletes
+     * them, so a database store reads the whole outbox: for an operator's look, not for polling.
      */
     readonly stats: Effect.Effect<OutboxStats, StoreError>
     /**

@@ -29,6 +29,16 @@ export * as Projection from "./Projection.ts"
 export * from "./RawPayloadStore.ts"
 export * as Rederive from "./Rederive.ts"
 export * as Relay from "./Relay.ts"
+export type {
+  PruneCounts,
+  PruneReport,
+  RawPruneReport,
+  RawRetentionPolicy,
+  RetentionPolicy,
+  RouteRetention
+} from "./Retention.ts"
+export * as Retention from "./Retention.ts"
+export { RawPayloadsPendingError, RetentionPolicyError } from "./Retention.ts"
 export * from "./RetryPolicy.ts"
 export * from "./Routing.ts"
 export * from "./Source.ts"

@@ -10,6 +10,7 @@ import { describe, it } from "@effect/vitest"
 import { Clock, DateTime, Duration, Effect, type Layer } from "effect"
 import { TestClock } from "effect/testing"
 import type { EventStore } from "../src/EventStore.ts"
+import type { OutboxQueue } from "../src/OutboxQueue.ts"
 import type { RawPayloadStore } from "../src/RawPayloadStore.ts"
 import type { SubscriptionStore } from "../src/SubscriptionStore.ts"
 import type { ContractCase, StoreServices } from "../src/testing/ContractHarness.ts"
@@ -17,6 +18,7 @@ import { cases, type Harness } from "../src/testing/EventStoreContract.ts"
 import { cases as outboxAdminCases } from "../src/testing/OutboxAdminContract.ts"
 import { cases as outboxQueueCases } from "../src/testing/OutboxQueueContract.ts"
 import { cases as rawPayloadCases } from "../src/testing/RawPayloadContract.ts"
+import { rawCases as rawRetentionCases, cases as retentionCases } from "../src/testing/RetentionContract.ts"
 import { cases as streamCases } from "../src/testing/StreamContract.ts"
 import { cases as subscriptionCases } from "../src/testing/SubscriptionContract.ts"
 import { cases as subscriptionRunCases } from "../src/testing/SubscriptionRunContract.ts"
@@ -80,12 +82,15 @@ export const outboxQueueSuite = <E>(
   options: SuiteOptions = {}
 ): void => register(`OutboxQueue contract: ${name}`, outboxQueueCases, layer, options)
 
-/** Runs the OutboxAdmin contract (list, stats, backlog, replay, purge) against `layer`, built afresh for every case. */
+/**
+ * Runs the OutboxAdmin contract (list, stats, backlog, replay, purge, prune) against `layer`, built
+ * afresh for every case.
+ */
 export const outboxAdminSuite = <E>(
   name: string,
   layer: Layer.Layer<StoreServices, E>,
   options: SuiteOptions = {}
-): void => register(`OutboxAdmin contract: ${name}`, outboxAdminCases, layer, options)
+): void => register(`OutboxAdmin contract: ${name}`, [...outboxAdminCases, ...retentionCases], layer, options)
 
 /**
  * Runs the contracts of a store's event log and outbox against `layer`: `eventLogSuite`,
@@ -122,15 +127,18 @@ export const subscriptionSuite = <E>(
   })
 }
 
-/** Runs the RawPayloadStore contract against `layer`, built afresh for every case. */
+/**
+ * Runs the RawPayloadStore contract (raw payload retention included) against `layer`, built afresh
+ * for every case.
+ */
 export const rawPayloadSuite = <E>(
   name: string,
-  layer: Layer.Layer<EventStore | RawPayloadStore, E>,
+  layer: Layer.Layer<EventStore | RawPayloadStore | OutboxQueue, E>,
   options: SuiteOptions = {}
 ): void => {
   const test = options.time === "real" ? it.live : it.effect
   describe(`RawPayloadStore contract: ${name}`, () => {
-    for (const contractCase of rawPayloadCases) {
+    for (const contractCase of [...rawPayloadCases, ...rawRetentionCases]) {
       test(contractCase.name, () => contractCase.run.pipe(Effect.provide(layer)), options.timeout ?? 20_000)
     }
   })

@@ -23,6 +23,29 @@ export const dropPg = async (schema: string) => {
   await sql.end()
 }
 
+/**
+ * Runs `f` with DATABASE_URL naming a database of its own (created, then dropped with its schemas),
+ * for rows that VACUUM: in a shared database any other session's open transaction keeps VACUUM from
+ * removing what the row deleted. Child processes started inside `f` inherit the URL.
+ */
+export const withPrivateDatabase = async <A>(name: string, f: () => Promise<A>): Promise<A> => {
+  const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+  const database = `${name}_${process.pid}`
+  await admin.unsafe(`CREATE DATABASE ${database}`)
+  const previous = process.env.DATABASE_URL
+  const url = new URL(databaseUrl)
+  url.pathname = `/${database}`
+  process.env.DATABASE_URL = url.href
+  try {
+    return await f()
+  } finally {
+    if (previous === undefined) delete process.env.DATABASE_URL
+    else process.env.DATABASE_URL = previous
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+    await admin.end()
+  }
+}
+
 /** A raw postgres.js pool whose search_path is `schema`. */
 export const rawPg = (schema: string, max: number) => {
   const sql = postgres(databaseUrl, { max, onnotice: () => {}, connection: { search_path: schema } })

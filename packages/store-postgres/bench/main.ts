@@ -16,10 +16,11 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { peerDrain, peerLabel, peerSetups } from "@sluice/bench-peers"
-import { closePglite, median } from "./harness.ts"
+import { closePglite, median, withPrivateDatabase } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
 import * as Nats from "./nats.ts"
 import { closeNats, natsIngest } from "./natsSource.ts"
+import { addHistory, checkpoint, pruneHistory, pruneUnderLoad } from "./retention.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import {
   type Driver,
@@ -28,7 +29,8 @@ import {
   ingest,
   latency,
   runnerDefaultsLabel,
-  runnerRelayDefaults
+  runnerRelayDefaults,
+  withSchema
 } from "./scenarios.ts"
 import { appendToStream, commands, readStreams } from "./streamScenarios.ts"
 import { catchUp } from "./subscriptions.ts"
@@ -37,7 +39,7 @@ import { type WebhookLoad, type WebhookRun, webhook } from "./webhook.ts"
 interface Row {
   readonly driver: Driver
   readonly name: string
-  readonly unit: "events/s" | "ms" | "MB"
+  readonly unit: "events/s" | "ms" | "MB" | "samples"
   readonly sluice: ReadonlyArray<number>
   /** The reference's runs (the raw SQL, or the peer's); none for the runner's memory rows. */
   readonly raw?: ReadonlyArray<number>
@@ -170,6 +172,93 @@ const measureRss = async <K extends string>(
   })
 }
 
+/** The retention rows (retention.ts), in a database of their own. */
+const retentionRows = async () => {
+  const history = n(1_000_000)
+  const freshRows = n(50_000)
+  const rows = async () => {
+    for (const batch of [500, 100]) {
+      const drainWith = (label: string, setup: (schema: string) => Promise<unknown>) =>
+        measure(
+          `retention: relay drain ${freshRows} rows, batch ${batch}, 1 worker, ${history} delivered rows of history, ${label} (reference: empty outbox)`,
+          "postgres",
+          (s) =>
+            drain("postgres", "sluice", freshRows, batch, 1, async (schema) => {
+              if (s === "sluice") await setup(schema)
+              await checkpoint(schema)
+            })
+        )
+      await drainWith("no retention", (schema) => addHistory(schema, history))
+      await drainWith("after prune (batches of 1000, VACUUM)", async (schema) => {
+        await addHistory(schema, history)
+        await pruneHistory(schema, 1000, true)
+      })
+      await drainWith("after prune without VACUUM", async (schema) => {
+        await addHistory(schema, history)
+        await pruneHistory(schema, 1000, false)
+      })
+    }
+    await measurePruneUnderLoad(history)
+  }
+  // Only the parent makes the database (when a retention row is selected); a child runs in the
+  // one its parent made.
+  if (childGroup !== undefined) await rows()
+  else if (
+    only.length === 0 ||
+    only.some((s) => "postgres retention: relay drain prune".includes(s) || s.includes("retention"))
+  )
+    await withPrivateDatabase("bench_retention", rows)
+}
+
+/**
+ * The prune of `history` rows while the relay drains (retention.ts pruneUnderLoad), `runs` times:
+ * its time, the relay's claim latency while it ran against before it, and the lock-wait samples.
+ */
+const measurePruneUnderLoad = async (history: number) => {
+  const name = (what: string) =>
+    `retention: prune ${history} delivered rows (batches of 1000, VACUUM) while the relay drains: ${what}`
+  const names = [
+    name("time"),
+    name("relay claim p50 (reference: before the prune)"),
+    name("relay claim p99 (reference: before the prune)"),
+    name("pg_locks samples with a lock wait")
+  ]
+  if (!names.some((row) => selected("postgres", row))) return
+  await isolated(async () => {
+    const results = []
+    for (let i = 0; i < runs; i++)
+      results.push(await withSchema("postgres", "prune_load", (schema) => pruneUnderLoad(schema, history, 1000)))
+    for (const r of results)
+      console.error(
+        `  prune under load: ${Math.round(r.pruneMs)} ms, claim p50 ${r.before.p50.toFixed(1)} -> ${r.during.p50.toFixed(1)} ms, p99 ${r.before.p99.toFixed(1)} -> ${r.during.p99.toFixed(1)} ms, lock waits in ${r.lockWaitSamples} of ${r.samples} samples`
+      )
+    return [
+      { driver: "postgres", name: names[0]!, unit: "ms", sluice: results.map((r) => r.pruneMs) },
+      {
+        driver: "postgres",
+        name: names[1]!,
+        unit: "ms",
+        sluice: results.map((r) => r.during.p50),
+        raw: results.map((r) => r.before.p50)
+      },
+      {
+        driver: "postgres",
+        name: names[2]!,
+        unit: "ms",
+        sluice: results.map((r) => r.during.p99),
+        raw: results.map((r) => r.before.p99)
+      },
+      {
+        driver: "postgres",
+        name: names[3]!,
+        unit: "samples",
+        sluice: results.map((r) => r.lockWaitSamples),
+        raw: results.map((r) => r.samples)
+      }
+    ] satisfies ReadonlyArray<Row>
+  })
+}
+
 /** A webhook throughput row and this process's RSS before and during the load, from one set of runs. */
 const measureWebhook = async (name: string, f: (side: Side) => Promise<WebhookRun>) => {
   if (!selected("postgres", name)) return
@@ -226,6 +315,11 @@ export const main = async (resultsDir: string) => {
     "postgres",
     (s) => drainAtRunnerDefaults(s, drainRows)
   )
+  // Retention (retention.ts): the drain with a million delivered rows of history, against the
+  // same drain on an empty outbox (in the reference's column), without and after `prune`. In a
+  // database of their own (the parent makes it, the children inherit its URL): other sessions'
+  // open transactions in a shared one keep VACUUM from removing anything.
+  await retentionRows()
   // Peers: the relay at the runner's defaults against each peer draining as many jobs (bench/peers/peers.ts).
   for (const setup of peerSetups) {
     const peer = peerLabel(setup.options.peer)
@@ -365,9 +459,11 @@ export const main = async (resultsDir: string) => {
         ? `${x.toFixed(1)} ms`
         : unit === "MB"
           ? `${Math.round(x)} MB`
-          : x < 10
-            ? `${x.toFixed(1)}/s`
-            : `${Math.round(x).toLocaleString("en-US")}/s`
+          : unit === "samples"
+            ? `${Math.round(x)}`
+            : x < 10
+              ? `${x.toFixed(1)}/s`
+              : `${Math.round(x).toLocaleString("en-US")}/s`
   const ratio = ({ ratio: x }: (typeof table)[number]) =>
     x === null ? "-" : x >= 100 ? `${Math.round(x).toLocaleString("en-US")}x` : `${x.toFixed(2)}x`
   const lines = [

@@ -128,10 +128,21 @@ export const prefill = async (driver: Driver, schema: string, rows: number) => {
   }
 }
 
-/** Rows per second draining `rows` pending rows with `workers` relay workers claiming `batch` at a time. */
-export const drain = (driver: Driver, side: "sluice" | "raw", rows: number, batch: number, workers: number) =>
+/**
+ * Rows per second draining `rows` pending rows with `workers` relay workers claiming `batch` at a
+ * time. `setup` runs after the rows are in, before the clock starts (retention.ts adds history).
+ */
+export const drain = (
+  driver: Driver,
+  side: "sluice" | "raw",
+  rows: number,
+  batch: number,
+  workers: number,
+  setup?: (schema: string) => Promise<unknown>
+) =>
   withSchema(driver, "drain", async (schema) => {
     await prefill(driver, schema, rows)
+    await setup?.(schema)
     if (side === "sluice") {
       const layer = await storeLayer(driver, schema)
       return withStore(layer, workers, (_, queue) =>

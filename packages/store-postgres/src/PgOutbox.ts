@@ -14,12 +14,14 @@ import {
   type OutboxStats,
   type PurgeFilter,
   type ReplayFilter,
+  type RetentionPolicy,
   type RouteStats
 } from "@sluice/core"
 import { DateTime, Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import * as OutboxSql from "./OutboxSql.ts"
 import { toStoreError } from "./PgErrors.ts"
+import * as Prune from "./Prune.ts"
 import { toClaimed, toEntry } from "./Rows.ts"
 import { tableNames, tables } from "./Tables.ts"
 import * as Wakeup from "./Wakeup.ts"
@@ -120,6 +122,10 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
     return yield* OutboxSql.purgeDead(sql, t, filter).pipe(Effect.mapError(toStoreError("purgeDead")))
   })
 
+  const prune = Effect.fn("PgEventStore.prune")(function* (policy: RetentionPolicy) {
+    return yield* Prune.prune(sql, t, schema, policy)
+  })
+
   const listOutbox = Effect.fn("PgEventStore.listOutbox")(function* (filter: OutboxFilter) {
     const rows = yield* OutboxSql.list(sql, t, filter).pipe(Effect.mapError(toStoreError("listOutbox")))
     return rows.map(toEntry)
@@ -168,6 +174,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
     outboxAdmin: OutboxAdmin.of({
       replay,
       purgeDead,
+      prune,
       listOutbox,
       stats,
       backlog,

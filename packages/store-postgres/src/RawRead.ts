@@ -11,13 +11,17 @@ import { RawPayloadStore } from "@sluice/core"
 import { DateTime, Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import { toStoreError } from "./PgErrors.ts"
+import * as Prune from "./Prune.ts"
 import { type RawRow, toRaw } from "./Rows.ts"
+import { tables } from "./Tables.ts"
 
 /** `schema` must already be validated (see `validateSchema`). */
 export const make = (sql: SqlClient.SqlClient, schema: string): RawPayloadStore["Service"] => {
   const raw = sql(`${schema}.raw_payloads`)
   const resolutions = sql(`${schema}.transform_resolutions`)
+  const pruneTables = { ...tables(sql, schema), resolutions }
   return RawPayloadStore.of({
+    pruneRaw: (policy) => Prune.pruneRaw(sql, pruneTables, policy).pipe(Effect.withSpan("PgRawPayloadStore.pruneRaw")),
     readRaw: (page) =>
       sql<RawRow & { readonly resolved_at: Date | null }>`
         SELECT r.raw_id::text AS raw_id, r.source, r.content_type, r.body, r.request, r.received_at, r.trace_id,

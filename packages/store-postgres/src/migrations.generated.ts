@@ -45,5 +45,12 @@ export const migrations: ReadonlyArray<Migration> = [
     file: "0006_route_pauses.sql",
     checksum: "3145fd64ecb5623afda6d2ed0021919070c4f417db6b7741efcbbee162b507ba",
     sql: "-- Routes an operator paused (`sluice routes pause`, the admin API): no relay claims their rows until\n-- they are resumed. A row per paused route; resuming deletes it. The claim reads the whole table\n-- once per statement (an InitPlan), so an empty table costs it next to nothing.\nCREATE TABLE route_pauses (\n  route     text        PRIMARY KEY,\n  paused_at timestamptz NOT NULL DEFAULT now(),\n  reason    text\n);\n"
+  },
+  {
+    id: 7,
+    name: "raw_retention",
+    file: "0007_raw_retention.sql",
+    checksum: "a0704118de0800361a20c22e23af7dc89ee70ea468c7b6aa3ffd0d3c8b3b6826",
+    sql: "-- Sluice schema, part 7: the opt-in retention of raw payloads (`pruneRaw`, the runner's\n-- `retention.raw`). Raw payloads stay immutable: UPDATE and TRUNCATE are refused as before, and so\n-- is a DELETE, except in a transaction that set `sluice.prune_raw` to 'on' for itself\n-- (`set_config('sluice.prune_raw', 'on', true)`), which only the store's retention does. Events\n-- keep 0002's trigger unchanged: they are never deleted.\nCREATE FUNCTION sluice_reject_raw_change() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  IF TG_OP = 'DELETE' AND current_setting('sluice.prune_raw', true) = 'on' THEN\n    RETURN OLD;\n  END IF;\n  RAISE EXCEPTION 'sluice: % on % is not allowed: events and raw payloads are immutable (raw payloads are deleted only by their retention policy)', TG_OP, TG_TABLE_NAME\n    USING ERRCODE = 'restrict_violation';\nEND\n$$;\n\nDROP TRIGGER raw_payloads_immutable ON raw_payloads;\nCREATE TRIGGER raw_payloads_immutable BEFORE UPDATE OR DELETE ON raw_payloads\n  FOR EACH ROW EXECUTE FUNCTION sluice_reject_raw_change();\n"
   }
 ]

@@ -16,6 +16,7 @@ import {
   type ReplayFilter
 } from "../OutboxAdmin.ts"
 import { type Claimed, type ClaimOptions, type Completion, OutboxQueue } from "../OutboxQueue.ts"
+import * as Retention from "../Retention.ts"
 import * as WorkSignal from "../WorkSignal.ts"
 import { CurrentTransaction, type UndoLog, write } from "./MemoryTransaction.ts"
 import { countOutbox } from "./OutboxCounts.ts"
@@ -42,6 +43,8 @@ export interface MemoryOutbox {
   ) => number
   /** Wakes relays waiting for work (or keeps the wake-up for the next one). */
   readonly notify: () => void
+  /** The events that have a pending outbox row (raw payload retention keeps their raw payloads). */
+  readonly pendingEvents: () => ReadonlySet<EventId>
   readonly queue: OutboxQueue["Service"]
   readonly admin: OutboxAdmin["Service"]
 }
@@ -227,6 +230,48 @@ export const make = (shared: Shared): MemoryOutbox => {
       return count
     })
 
+  // One batch: up to `limit` expiring rows after `after` (id order), deleted under the lock.
+  const pruneBatch = (policy: Retention.RetentionPolicy, after: number, limit: number) =>
+    Effect.gen(function* () {
+      const undoLog = yield* CurrentTransaction
+      const at = yield* now
+      const gone: Array<[number, Outbox.OutboxEntry]> = []
+      for (const [id, entry] of [...outbox.entries()].sort(([a], [b]) => a - b)) {
+        if (gone.length >= limit) break
+        if (id <= after || !Retention.expires(policy, entry, at)) continue
+        gone.push([id, entry])
+        if (policy.dryRun !== true) {
+          write(
+            undoLog,
+            () => void outbox.delete(id),
+            () => void outbox.set(id, entry)
+          )
+        }
+      }
+      return gone
+    })
+
+  const prune = (policy: Retention.RetentionPolicy) =>
+    Effect.gen(function* () {
+      const problem = Retention.checkPolicy(policy)
+      if (problem !== undefined) return yield* problem
+      const limit = policy.batchSize ?? Retention.defaultBatchSize
+      const counts = { delivered: 0, dead: 0, by_route: {} as Record<string, Retention.PruneCounts> }
+      let after = 0
+      let batches = 0
+      for (;;) {
+        // Each batch takes the lock on its own: other operations run between batches.
+        const gone = yield* guarded(pruneBatch(policy, after, limit))
+        for (const [, entry] of gone) Retention.tally(counts, entry.route, entry.status as "delivered" | "dead")
+        if (gone.length > 0 && policy.dryRun !== true) batches++
+        if (gone.length < limit) break
+        after = gone.at(-1)![0]
+      }
+      return Retention.makeReport(counts, policy.dryRun === true, batches)
+    })
+
+  const pendingEvents = () => new Set([...pending].map((id) => outbox.get(id)!.event_id))
+
   const listOutbox = (filter: OutboxFilter) =>
     Effect.sync(() => {
       const after = filter.after === undefined ? 0 : Number(filter.after)
@@ -289,6 +334,7 @@ export const make = (shared: Shared): MemoryOutbox => {
   const admin = OutboxAdmin.of({
     replay: (filter) => guarded(replayUnguarded(filter)),
     purgeDead: (filter) => guarded(purgeDeadUnguarded(filter)),
+    prune,
     listOutbox,
     stats,
     backlog,
@@ -296,5 +342,5 @@ export const make = (shared: Shared): MemoryOutbox => {
     resumeRoute,
     pausedRoutes
   })
-  return { add, notify, queue, admin }
+  return { add, notify, pendingEvents, queue, admin }
 }
