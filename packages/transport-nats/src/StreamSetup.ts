@@ -6,7 +6,7 @@
 import { type JetStreamManager, StorageType, type StreamConfig } from "@nats-io/jetstream"
 import { nanos } from "@nats-io/nats-core"
 import { Plugin, toDuration } from "@sluice/core"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import type { EnsureStream } from "./NatsTransportConfig.ts"
 import { messageOf } from "./Outcome.ts"
 import type { Part } from "./SubjectTemplate.ts"
@@ -27,6 +27,15 @@ export const defaultSubjects = (parts: ReadonlyArray<Part>): ReadonlyArray<strin
 }
 
 const storageOf = (storage: EnsureStream["storage"]) => (storage === "file" ? StorageType.File : StorageType.Memory)
+
+/** Tries of `ensureStream` after a transient failure (half a second apart: about 30 s). */
+export const ensureRetries = 60
+
+/** A timeout, no responders or a 503: JetStream is there but busy (a leader election), try again. */
+const isTransient = (cause: unknown): boolean => {
+  const text = `${cause instanceof Error ? `${cause.name} ${cause.message}` : String(cause)}`.toLowerCase()
+  return /timeout|timed out|no responders|503|not ready|leader/.test(text)
+}
 
 /**
  * Creates the stream, or updates its subjects, replicas and duplicate window when it exists (its
@@ -68,8 +77,16 @@ export const ensureStream = (
           JSON.stringify([...existing.config.subjects].sort()) === JSON.stringify([...subjects].sort())
         return same ? existing : await jsm.streams.update(spec.name, wanted)
       },
-      catch: (cause) => fail(`ensureStream ${spec.name}: ${messageOf(cause)}`)
-    })
+      catch: (cause) => ({
+        transient: isTransient(cause),
+        error: fail(`ensureStream ${spec.name}: ${messageOf(cause)}`)
+      })
+    }).pipe(
+      // A cluster electing a stream or meta leader (about 5 s on nats-server 2.9) answers with
+      // timeouts and 503s: the start waits it out, up to `ensureRetries` tries half a second apart.
+      Effect.retry({ schedule: Schedule.spaced("500 millis"), times: ensureRetries, while: (e) => e.transient }),
+      Effect.mapError((e) => e.error)
+    )
     return Duration.millis(info.config.duplicate_window / 1_000_000)
   })
 
