@@ -79,8 +79,12 @@ describe("NATS source under SIGKILL", () => {
     const waves = Math.ceil(total / 250)
     const gap = Math.max(20, Math.floor(10_000 / waves))
     let published = 0
+    let kills = 0
     const producing = (async () => {
       for (let from = 0; from < total; from += 250) {
+        // The last quarter waits for the third kill: on a slow machine restarting a runner takes
+        // seconds, and the steady runner would otherwise store everything before three kills.
+        while (from >= 0.75 * total && kills < 3) await pause(50)
         const wave: Array<Promise<unknown>> = []
         for (let i = from; i < Math.min(total, from + 250); i++) {
           const h = natsHeaders()
@@ -97,7 +101,6 @@ describe("NATS source under SIGKILL", () => {
     const steady = startSluice(file)
     // Kill the other while it ingests: once it stored messages itself, at a random point of a batch;
     // at least 3 times, and on through the ingest (up to 10 kills or 90% of the messages stored).
-    let kills = 0
     let killedWhileIngesting = 0
     const stored = () => count(`SELECT count(*) AS n FROM ${schema}.events`).catch(() => 0)
     while (published < total || kills < 3 || (kills < 10 && (await stored()) < 0.9 * total)) {
