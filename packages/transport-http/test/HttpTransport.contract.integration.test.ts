@@ -1,6 +1,6 @@
-import type { TransportContract } from "@sluice/core/testing"
+import { TransportContract } from "@sluice/core/testing"
 import { transportSuite } from "@sluice/core/vitest"
-import { Deferred, Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { make } from "../src/HttpTransport.ts"
 import { HttpTransportConfig } from "../src/HttpTransportConfig.ts"
 import * as NodeHttpTransport from "../src/node/index.ts"
@@ -22,20 +22,17 @@ const eventsOf = (request: ReceivedRequest): ReadonlyArray<{ readonly event_id: 
  */
 const httpSubject = (mode: "single" | "batch", platform: Layer.Layer<never>) =>
   Effect.gen(function* () {
-    let decide: (eventId: string) => TransportContract.Answer = () => "accept"
-    let gate: Promise<void> | undefined
-    const accepted: Array<TransportContract.Received> = []
-    const arrivals: Array<() => void> = []
+    const control = TransportContract.makeReceiverControl()
     const receiver = yield* startReceiver(async (request) => {
-      for (const notify of arrivals.splice(0)) notify()
-      if (gate !== undefined) await gate
+      control.arrived()
+      await control.released()
       const problem = verify(request.headers, request.body, [secret], Math.floor(Date.now() / 1000))
       if (problem !== undefined) return { status: 401, body: problem }
       const events = eventsOf(request)
       const answer = events
-        .map((e) => decide(e.event_id))
+        .map((e) => control.decide(e.event_id))
         .reduce<TransportContract.Answer>((worst, a) => (severity[a] > severity[worst] ? a : worst), "accept")
-      if (answer === "accept") for (const event of events) accepted.push({ event_id: event.event_id, event })
+      if (answer === "accept") for (const event of events) control.accept({ event_id: event.event_id, event })
       return { status: status[answer], body: answer }
     })
     const config = HttpTransportConfig.make({
@@ -50,30 +47,7 @@ const httpSubject = (mode: "single" | "batch", platform: Layer.Layer<never>) =>
       headers: {}
     })
     const transport = yield* make(config, "webhook").pipe(Effect.provide(platform))
-    const subject: TransportContract.TransportSubject = {
-      transport,
-      accepted: Effect.sync(() => [...accepted]),
-      answer: (next) =>
-        Effect.sync(() => {
-          decide = next
-        }),
-      hold: Effect.gen(function* () {
-        const arrived = yield* Deferred.make<void>()
-        let release: () => void = () => {}
-        gate = new Promise((resolve) => {
-          release = resolve
-        })
-        arrivals.push(() => Deferred.doneUnsafe(arrived, Effect.void))
-        return {
-          arrived: Deferred.await(arrived),
-          release: Effect.sync(() => {
-            gate = undefined
-            release()
-          })
-        }
-      })
-    }
-    return subject
+    return control.subject(transport)
   })
 
 // Both senders: the portable default (fetch, Web Crypto) and the Node one (node:http, node:crypto).

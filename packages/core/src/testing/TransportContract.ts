@@ -12,6 +12,8 @@ import { type Envelope, noDeadline, type PublishContext, type PublishOutcome, ty
 import * as check from "./check.ts"
 import { makeEvent } from "./fixtures.ts"
 
+export { makeReceiverControl, type ReceiverControl } from "./ReceiverControl.ts"
+
 /** How the receiver answers a delivery: accept it, fail it temporarily, or refuse it for good. */
 export type Answer = "accept" | "fail" | "reject"
 
