@@ -18,7 +18,16 @@ const packages = [
  * statement or a spawned process can take seconds. A hang still fails, later. Shared resources start
  * in `beforeAll` with their own timeout (e.g. store-postgres/test/utils.ts `sharedPglite`).
  */
-const io = new Set(["store-postgres", "transport-http", "source-nats", "transport-nats", "runner", "examples", "repo"])
+const io = new Set([
+  "store-postgres",
+  "runtime-node",
+  "transport-http",
+  "source-nats",
+  "transport-nats",
+  "runner",
+  "examples",
+  "repo"
+])
 // The others only compute, but share the machine with several test files at once (see `workers`):
 // a property test that takes 2 s alone may take 10 on a busy machine.
 const timeouts = (name: string) =>
@@ -43,7 +52,11 @@ export default defineConfig({
       })),
       { test: { name: "runner", root: "apps/runner", include: ["test/**/*.test.ts"], ...timeouts("runner") } },
       { test: { name: "examples", root: "examples", include: ["*.test.ts"], ...timeouts("examples") } },
-      { test: { name: "repo", root: "scripts", include: ["*.test.ts"], ...timeouts("repo") } }
+      { test: { name: "repo", root: "scripts", include: ["*.test.ts"], ...timeouts("repo") } },
+      // runtime-tests/deno has its own config, run under Deno (runtime-tests/README.md).
+      {
+        test: { name: "runtime-node", root: "runtime-tests", include: ["node/*.test.ts"], ...timeouts("runtime-node") }
+      }
     ]
   }
 })

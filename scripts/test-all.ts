@@ -2,7 +2,8 @@
  * The whole test run, as `bin/test` and CI run it: typecheck, lint, the packed packages (publint, attw,
  * deno publish --dry-run; scripts/check-packages.ts), the packed packages installed with npm in a
  * project outside the repository (scripts/outside-test.ts), every vitest project on Node 22, then
- * core, the plugins and the examples again on Deno 2. Each step's failures count; the last line is
+ * core, the plugins and the examples again on Deno 2, then runtime-tests/deno (the store's contracts,
+ * the push handler under Deno.serve, `sluice run`). Each step's failures count; the last line is
  * "N passed, N failed" (tests passed and failed, plus one failed per failing check step).
  *
  * After typecheck and lint, two lanes run at the same time (on 2 cores the Node tests leave room:
@@ -91,10 +92,11 @@ const vitest = async (
   file: string,
   projects: ReadonlyArray<string>,
   env: Record<string, string>,
-  output: Output = "inherit"
+  output: Output = "inherit",
+  extraArgs: ReadonlyArray<string> = []
 ) => {
   const out = join(results, file)
-  const projectArgs = projects.flatMap((p) => ["--project", p])
+  const projectArgs = [...extraArgs, ...projects.flatMap((p) => ["--project", p])]
   const status = await run(
     label,
     runtime[0]!,
@@ -171,7 +173,7 @@ const beside = (async () => {
   const output = { log: besideLog }
   await reported("packages", "scripts/check-packages.ts", output)
   await reported("outside", "scripts/outside-test.ts", output)
-  // The runtime-agnostic packages again on Deno 2 (the store and the runner are Node-first). Fewer
+  // The runtime-agnostic packages again on Deno 2 (the store and the runner: runtime-tests below). Fewer
   // files at once than alone: the Node tests run beside them.
   await vitest(
     "core and plugins on Deno",
@@ -189,6 +191,17 @@ const beside = (async () => {
     ],
     { SLUICE_EXPECT_RUNTIME: "deno", SLUICE_TEST_WORKERS: "2" },
     output
+  )
+  // The store's contracts, the push handler under Deno.serve and `sluice run` under Deno
+  // (runtime-tests/README.md).
+  await vitest(
+    "store, push and runner on Deno",
+    [join(root, ".tools/node_modules/.bin/deno"), "run", "-A"],
+    "deno-runtime.json",
+    [],
+    { SLUICE_TEST_WORKERS: "2" },
+    output,
+    ["--config", "runtime-tests/deno/vitest.config.ts"]
   )
 })()
 await vitest("tests on Node", ["node"], "node.json", [], { SLUICE_EXPECT_RUNTIME: "node" })
