@@ -417,14 +417,16 @@ export const main = async (resultsDir: string) => {
     )
   }
   // Push ingest (push.ts): source-http's handler on node:http vs a raw node:http server, autocannon load.
-  for (const signed of [false, true])
-    for (const connections of [16, 64]) {
-      const pushLoad: PushLoad = { connections, signed, warmupSeconds: n(2), seconds: n(10) }
-      await measurePush(
-        `push ingest, 1 event/request, ${connections} keep-alive connections, signatures ${signed ? "on" : "off"}, node`,
-        (s) => push(s, pushLoad)
-      )
-    }
+  // The "deno" rows run the handler with Deno.serve under the pinned Deno, against the same reference.
+  for (const runtime of ["node", "deno"] as const)
+    for (const signed of [false, true])
+      for (const connections of [16, 64]) {
+        const pushLoad: PushLoad = { runtime, connections, signed, warmupSeconds: n(2), seconds: n(10) }
+        await measurePush(
+          `push ingest, 1 event/request, ${connections} keep-alive connections, signatures ${signed ? "on" : "off"}, handler on ${runtime}`,
+          (s) => push(s, pushLoad)
+        )
+      }
   // NATS JetStream on the local server (nats.ts): the client's ceiling, the transport's own cost, the
   // relay draining into a stream, commit-to-ack latency. Each run on a fresh file stream, one replica.
   const natsEvents = n(50_000)

@@ -1,5 +1,5 @@
 /**
- * Push ingest: `@sluice/source-http`'s handler over the PostgreSQL store against the raw reference
+ * Push ingest: `@sluice/source-http`'s handler over the PostgreSQL store (on Node or Deno) against the raw reference
  * (pushServer.ts, each in a child process of its own), loaded by autocannon over keep-alive
  * connections on loopback: 1 event (~600-byte body) per request, each a distinct webhook-id, signed
  * (Standard Webhooks) or not. A warm-up, then a timed load; afterwards every 2xx answer's event must
@@ -7,6 +7,7 @@
  */
 import { spawn } from "node:child_process"
 import { createHmac } from "node:crypto"
+import { existsSync } from "node:fs"
 import autocannon from "autocannon"
 import postgres from "postgres"
 import { databaseUrl } from "./harness.ts"
@@ -14,6 +15,8 @@ import { pushPath, pushSecret } from "./pushServer.ts"
 import { withSchema } from "./scenarios.ts"
 
 export interface PushLoad {
+  /** Where Sluice's handler runs (the reference is always the node:http server). */
+  readonly runtime: "node" | "deno"
   readonly connections: number
   readonly signed: boolean
   readonly warmupSeconds: number
@@ -51,9 +54,17 @@ const nextRequest = (signed: boolean) => {
   return { body, headers }
 }
 
-const startServer = (side: "sluice" | "raw", schema: string, signed: boolean) =>
+// The repository's pinned Deno (bin/setup installs it), else one on the PATH.
+const pinnedDeno = new URL("../../../.tools/node_modules/.bin/deno", import.meta.url).pathname
+const deno = existsSync(pinnedDeno) ? pinnedDeno : "deno"
+
+const startServer = (side: "sluice" | "raw", runtime: PushLoad["runtime"], schema: string, signed: boolean) =>
   new Promise<{ readonly port: number; readonly stop: () => void }>((resolve, reject) => {
-    const child = spawn(process.execPath, [new URL("./pushServer.ts", import.meta.url).pathname], {
+    const script = new URL("./pushServer.ts", import.meta.url).pathname
+    const [command, args] =
+      side === "sluice" && runtime === "deno" ? [deno, ["run", "-A", script]] : [process.execPath, [script]]
+    const child = spawn(command, args, {
+      cwd: new URL("..", import.meta.url).pathname,
       env: { ...process.env, PUSH_SIDE: side, PUSH_SCHEMA: schema, PUSH_SIGNED: signed ? "1" : "0" },
       stdio: ["ignore", "pipe", "inherit"]
     })
@@ -114,7 +125,7 @@ const verify = async (schema: string, eventIds: ReadonlyArray<string>, sent: num
 /** One run: a fresh schema and server, a warm-up, the timed load, the check. */
 export const push = (side: "sluice" | "raw", pushLoad: PushLoad): Promise<PushRun> =>
   withSchema("postgres", "push", async (schema) => {
-    const server = await startServer(side, schema, pushLoad.signed)
+    const server = await startServer(side, pushLoad.runtime, schema, pushLoad.signed)
     try {
       const eventIds: Array<string> = []
       const first = delivery

@@ -5,7 +5,7 @@
  * PUSH_SIDE=raw is the reference, a plain node:http server verifying the Standard Webhooks signature
  * with node:crypto and writing raw payload + event + outbox rows with the store's one-statement
  * append, straight through postgres.js. PUSH_SCHEMA names the migrated schema, PUSH_SIGNED=1 turns
- * signatures on. Prints `PORT <n>` once listening on 127.0.0.1.
+ * signatures on. Run by `deno run -A`, the Sluice side serves with `Deno.serve` instead. Prints `PORT <n>` once listening on 127.0.0.1.
  */
 import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -113,6 +113,14 @@ const toWebRequest = (incoming: IncomingMessage): Request => {
   } as RequestInit)
 }
 
+/** The part of Deno's API used here (the bench type-checks against Node's types). */
+interface DenoServe {
+  readonly serve: (
+    options: { hostname: string; port: number; onListen: (address: { port: number }) => void },
+    handler: (request: Request) => Promise<Response>
+  ) => unknown
+}
+
 const sluice = (schema: string, signed: boolean) =>
   Effect.runPromise(
     Effect.scoped(
@@ -126,6 +134,15 @@ const sluice = (schema: string, signed: boolean) =>
             auth: signed ? { type: "standard-webhooks", secrets: [pushSecret] } : { type: "none" }
           }
         }).pipe(Effect.provide(context))
+        // Under Deno (push.ts's "deno" side): Deno's own server, as a Deno program would serve it.
+        const deno = (globalThis as { readonly Deno?: DenoServe }).Deno
+        if (deno !== undefined) {
+          deno.serve(
+            { hostname: "127.0.0.1", port: 0, onListen: ({ port }) => console.log(`PORT ${port}`) },
+            handler.fetch
+          )
+          return yield* Effect.never
+        }
         listen((incoming, outgoing) => {
           handler
             .fetch(toWebRequest(incoming))
