@@ -11,6 +11,8 @@
  * rows are the memory of the real runner process (rss.ts), without a reference. The peer rows
  * (bench/peers/peers.ts) set the relay at the runner's defaults against graphile-worker and pg-boss, each in the
  * reference's place, and print as a table of their own.
+ * The "push ingest" rows (push.ts, `--only push`) load source-http's handler, on Node and on Deno,
+ * and a raw node:http server with autocannon.
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
