@@ -11,6 +11,8 @@
  * rows are the memory of the real runner process (rss.ts), without a reference. The peer rows
  * (bench/peers/peers.ts) set the relay at the runner's defaults against graphile-worker and pg-boss, each in the
  * reference's place, and print as a table of their own.
+ * The "push ingest" rows (push.ts, `--only push`) load source-http's handler, on Node and on Deno,
+ * and a raw node:http server with autocannon.
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
@@ -20,6 +22,7 @@ import { closePglite, median, withPrivateDatabase } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
 import * as Nats from "./nats.ts"
 import { closeNats, natsIngest } from "./natsSource.ts"
+import { type PushLoad, type PushRun, push } from "./push.ts"
 import { addHistory, checkpoint, pruneHistory, pruneUnderLoad } from "./retention.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import {
@@ -282,6 +285,35 @@ const measureWebhook = async (name: string, f: (side: Side) => Promise<WebhookRu
   })
 }
 
+/**
+ * A push ingest row (push.ts): requests/s and p99 from one set of runs. Each run warms up on its own
+ * (a fresh server process), so these rows take no discarded runs.
+ */
+const measurePush = async (name: string, f: (side: Side) => Promise<PushRun>) => {
+  const names = { rate: `${name}: requests/s`, p99: `${name}: p99` } as const
+  if (!selected("postgres", names.rate) && !selected("postgres", names.p99)) return
+  await isolated(async () => {
+    const sluice: Array<PushRun> = []
+    const raw: Array<PushRun> = []
+    for (let i = 0; i < runs; i++)
+      for (const side of i % 2 === 0 ? (["raw", "sluice"] as const) : (["sluice", "raw"] as const))
+        (side === "raw" ? raw : sluice).push(await f(side))
+    const pushRows: ReadonlyArray<Row> = [
+      {
+        driver: "postgres",
+        name: names.rate,
+        unit: "events/s",
+        sluice: sluice.map((r) => r.rate),
+        raw: raw.map((r) => r.rate)
+      },
+      { driver: "postgres", name: names.p99, unit: "ms", sluice: sluice.map((r) => r.p99), raw: raw.map((r) => r.p99) }
+    ]
+    for (const r of pushRows)
+      console.error(`  ${r.name}: sluice ${median(r.sluice).toFixed(1)}, raw ${median(r.raw!).toFixed(1)}`)
+    return pushRows
+  })
+}
+
 export const main = async (resultsDir: string) => {
   const started = performance.now()
   if (childGroup === undefined) console.error(`sluice bench: ${runs} runs per row, scale ${scale}`)
@@ -386,6 +418,17 @@ export const main = async (resultsDir: string) => {
       webhook(s, load, events)
     )
   }
+  // Push ingest (push.ts): source-http's handler on node:http vs a raw node:http server, autocannon load.
+  // The "deno" rows run the handler with Deno.serve under the pinned Deno, against the same reference.
+  for (const runtime of ["node", "deno"] as const)
+    for (const signed of [false, true])
+      for (const connections of [16, 64]) {
+        const pushLoad: PushLoad = { runtime, connections, signed, warmupSeconds: n(2), seconds: n(10) }
+        await measurePush(
+          `push ingest, 1 event/request, ${connections} keep-alive connections, signatures ${signed ? "on" : "off"}, handler on ${runtime}`,
+          (s) => push(s, pushLoad)
+        )
+      }
   // NATS JetStream on the local server (nats.ts): the client's ceiling, the transport's own cost, the
   // relay draining into a stream, commit-to-ack latency. Each run on a fresh file stream, one replica.
   const natsEvents = n(50_000)
