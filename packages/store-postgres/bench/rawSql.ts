@@ -95,7 +95,7 @@ UNION ALL SELECT outbox_id::text, frees FROM failed`
 export const append = async (query: Query, batch: AppendBatch) => {
   const statement = appendStatements[batch.events.length === 1 ? "one" : "many"]
   const params = statement.params({ raw: batch.raw, unique: batch.events, outbox: batch.outbox })
-  // Runs it again after the races the store runs it again after (Append.retryingRaces), as often.
+  // Runs it again after the races the store runs it again after (AppendRaces.retryingRaces), as often.
   for (let retries = 3; ; retries--) {
     try {
       return await query(statement.text, params)
@@ -105,7 +105,7 @@ export const append = async (query: Query, batch: AppendBatch) => {
   }
 }
 
-/** The errors Append.isConcurrentDuplicate and Append.isStreamOutOfOrder name, as postgres.js or PGlite throw them. */
+/** The errors AppendRaces.isConcurrentDuplicate and AppendRaces.isStreamOutOfOrder name, as postgres.js or PGlite throw them. */
 const isRace = (error: unknown): boolean => {
   const { code, constraint_name, constraint, message } = error as Record<string, string | undefined>
   return (

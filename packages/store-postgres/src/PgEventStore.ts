@@ -33,6 +33,7 @@ import { Context, type Duration, Effect, Layer, Option, type Scope } from "effec
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Append from "./Append.ts"
 import * as AppendAll from "./AppendAll.ts"
+import * as AppendRaces from "./AppendRaces.ts"
 import * as DirectStatement from "./DirectStatement.ts"
 import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
 import { toStoreError } from "./PgErrors.ts"
@@ -121,7 +122,7 @@ export const makeStores = (
 
     const append = Effect.fnUntraced(function* (batch: AppendBatch) {
       const prepared = yield* Append.prepare(batch)
-      const result = yield* Append.retryingRaces(sql, "append", Append.run(sql, appendStatements, batch, prepared))
+      const result = yield* AppendRaces.retryingRaces(sql, "append", Append.run(sql, appendStatements, batch, prepared))
       yield* signalAppended(result)
       return result
     })
@@ -133,7 +134,7 @@ export const makeStores = (
       if (batches.length === 1) return [yield* append(batches[0]!)]
       const prepared = yield* Effect.forEach(batches, (batch) => Append.prepare(batch))
       if (!AppendAll.canCombine(batches, prepared)) return yield* transaction(Effect.forEach(batches, append))
-      const results = yield* Append.retryingRaces(
+      const results = yield* AppendRaces.retryingRaces(
         sql,
         "append",
         AppendAll.run(sql, appendAllStatement, batches, prepared)
@@ -158,7 +159,7 @@ export const makeStores = (
       const problem = expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
-      const outcome = yield* Append.retryingRaces(
+      const outcome = yield* AppendRaces.retryingRaces(
         sql,
         "appendToStream",
         StreamAppend.run(execute, streamStatements, stream, expected, { ...prepared, raw: batch.raw })
