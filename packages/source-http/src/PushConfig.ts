@@ -2,21 +2,15 @@
  * The push source's options, as a Schema: what the runner decodes from `sources[].options` (every
  * bad field named) and what code passes to `makePushHandler`. Secrets decode to `Redacted` values.
  */
-import { DurationText } from "@sluice/core"
-import { Effect, Redacted, Schema } from "effect"
-import { whsecKey } from "./Verification.ts"
+import { DurationText, WebhookSecret } from "@sluice/core"
+import { Effect, Schema } from "effect"
 
 const withDefault =
   <S extends Schema.Top>(value: S["Encoded"]) =>
   (self: S) =>
     self.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
-/** A `whsec_<base64 key>` secret, kept Redacted; a bad one is reported without its value. */
-export const WebhookSecret = Schema.RedactedFromValue(Schema.String).pipe(
-  Schema.check(
-    Schema.makeFilter((secret) => whsecKey(Redacted.value(secret)) !== undefined || "expected whsec_<base64 key>")
-  )
-)
+export { WebhookSecret }
 
 /** How a request proves who sent it. */
 export const AuthConfig = Schema.Union([

@@ -4,20 +4,10 @@
  * Deno, Bun, edge), so the handler stays runtime-neutral. Comparisons are constant-time:
  * `crypto.subtle.verify` for HMACs, digests compared in full for tokens.
  */
+
+import { whsecKey } from "@sluice/core"
 import { Data, Duration, Effect, Redacted } from "effect"
 import type { AuthConfig } from "./PushConfig.ts"
-
-/** The base64 key of a `whsec_` secret, or undefined when the text is not one. */
-export const whsecKey = (secret: string): Uint8Array | undefined => {
-  if (!secret.startsWith("whsec_")) return undefined
-  const encoded = secret.slice("whsec_".length)
-  if (encoded.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return undefined
-  try {
-    return Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0))
-  } catch {
-    return undefined
-  }
-}
 
 /** A secret is not a usable `whsec_` secret. Carries its position only, never the value. */
 export class InvalidSecretError extends Data.TaggedError("InvalidSecretError")<{ readonly index: number }> {

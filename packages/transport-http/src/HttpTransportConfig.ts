@@ -3,7 +3,8 @@
  * named, and so the JSON Schema of the config documents it. Secrets decode to `Redacted` values and
  * the checks on them never echo the value.
  */
-import { Effect, Redacted, Schema } from "effect"
+import { WebhookSecret, whsecKey } from "@sluice/core"
+import { Effect, Schema } from "effect"
 
 /** The headers the transport owns: extra headers may not replace them. */
 export const reservedHeaders: ReadonlyArray<string> = [
@@ -28,24 +29,7 @@ const httpUrl = Schema.makeFilter(
   { expected: "an http(s) URL" }
 )
 
-/** The base64 key of a `whsec_` secret, or undefined when the text is not one. */
-export const whsecKey = (secret: string): Uint8Array | undefined => {
-  if (!secret.startsWith("whsec_")) return undefined
-  const encoded = secret.slice("whsec_".length)
-  if (encoded.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return undefined
-  try {
-    return Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0))
-  } catch {
-    return undefined
-  }
-}
-
-/** A `whsec_<base64 key>` signing secret, kept Redacted; a bad one is reported without its value. */
-export const WebhookSecret = Schema.RedactedFromValue(Schema.String).pipe(
-  Schema.check(
-    Schema.makeFilter((secret) => whsecKey(Redacted.value(secret)) !== undefined || "expected whsec_<base64 key>")
-  )
-)
+export { WebhookSecret, whsecKey }
 
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
