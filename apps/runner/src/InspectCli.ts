@@ -78,10 +78,13 @@ const tail = Command.make("tail", tailFlags, (flags) =>
     const follow = (next: (after: string) => Effect.Effect<Inspect.TailPage, unknown>, first: Inspect.TailPage) =>
       Effect.gen(function* () {
         yield* print(first)
+        // The first page is read by position, the rest in commit order: an event committed in a
+        // later transaction than the head yet numbered below it was printed already.
+        const printed = new Set(first.events.map((e) => e.event.event_id))
         let after = first.next_after
         while (flags.follow) {
           const page = yield* next(after)
-          yield* print(page)
+          yield* print({ ...page, events: page.events.filter((e) => !printed.has(e.event.event_id)) })
           if (page.next_after === after) yield* Effect.sleep(Duration.millis(500))
           after = page.next_after
         }
