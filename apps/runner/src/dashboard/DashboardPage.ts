@@ -1,9 +1,10 @@
 /**
  * The dashboard page: `GET /` (index.html, its CSS inline) and `GET /<name>.js` (its script,
- * dashboard.js, and the modules it imports: every .js file beside it), served without the token since they hold no data: the script asks the API for everything, with
- * the token the operator enters. Served with a Content-Security-Policy that allows only this origin's
- * script, the page's own inline style (by hash) and requests to this origin, and that no page may
- * frame it (it has replay and purge buttons: clickjacking).
+ * dashboard.js, and the modules it imports: every .js file beside it), served without the token
+ * since they hold no data: the script asks the API for everything, with the token the operator
+ * enters. Served with a Content-Security-Policy that allows only this origin's scripts, the page's
+ * own inline style (by hash) and requests to this origin, and that no page may frame it (it has
+ * replay and purge buttons: clickjacking).
  */
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
