@@ -15,8 +15,7 @@ import {
   signed,
   secretB as wrongSecret
 } from "../../packages/source-http/test/harness.ts"
-import { PgEventStore } from "../../packages/store-postgres/src/index.ts"
-import { freshPgLayer, freshSchemaName, sharedPglite } from "../../packages/store-postgres/test/utils.ts"
+import { freshPgLayer, freshPgliteLayer, sharedPglite } from "../../packages/store-postgres/test/utils.ts"
 
 /** A server listening on a free port of 127.0.0.1, answering with `fetch`. */
 export interface Served {
@@ -106,15 +105,7 @@ export const pushEndToEnd = (runtime: string, serve: Serve): void => {
     const pglite = sharedPglite()
     it(
       "PGlite: 1,000 signed webhooks stored once each; redeliveries, bad signatures and oversize bodies",
-      () =>
-        Effect.runPromise(
-          Effect.gen(function* () {
-            const pg = pglite()
-            const schema = freshSchemaName("pglite")
-            yield* Effect.addFinalizer(() => Effect.promise(() => pg.exec(`DROP SCHEMA ${schema} CASCADE`)))
-            yield* scenario(serve).pipe(Effect.provide(PgEventStore.layerPgliteInstance(pg, { schema })))
-          }).pipe(Effect.scoped)
-        ),
+      () => Effect.runPromise(scenario(serve).pipe(Effect.provide(freshPgliteLayer(pglite)))),
       240_000
     )
     it(
