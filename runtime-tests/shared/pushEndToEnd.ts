@@ -4,13 +4,18 @@
  * PGlite and on PostgreSQL. Each runtime's test file passes its own `serve` (Deno.serve, node:http);
  * the body here is the same for every runtime.
  */
-import { Effect, Logger, Redacted } from "effect"
+import { Effect, Logger } from "effect"
 import { assert, describe, it } from "vitest"
-import { EventStore, makeRouterUnsafe, RawPayloadStore } from "../../packages/core/src/index.ts"
+import { EventStore, RawPayloadStore } from "../../packages/core/src/index.ts"
 import { makePushHandler } from "../../packages/source-http/src/index.ts"
-import { PgEventStore } from "../../packages/store-postgres/src/index.ts"
-import { freshPgLayer, freshSchemaName, sharedPglite } from "../../packages/store-postgres/test/utils.ts"
-import { makeSigner } from "../../packages/transport-http/src/index.ts"
+import {
+  draft,
+  router,
+  secretA as secret,
+  signed,
+  secretB as wrongSecret
+} from "../../packages/source-http/test/harness.ts"
+import { freshPgLayer, freshPgliteLayer, sharedPglite } from "../../packages/store-postgres/test/utils.ts"
 
 /** A server listening on a free port of 127.0.0.1, answering with `fetch`. */
 export interface Served {
@@ -19,19 +24,9 @@ export interface Served {
 }
 export type Serve = (fetch: (request: Request) => Promise<Response>) => Promise<Served>
 
-const secret = `whsec_${btoa("a secret key of thirty-two bytes!")}`
-const wrongSecret = `whsec_${btoa("another secret key, 32 bytes....")}`
-const router = makeRouterUnsafe([{ name: "all", transport: "t", topic: "events", match: ["**"] }])
 const deliveries = 1_000
 const concurrency = 16
 const maxBodyBytes = 4_096
-
-const draft = (n: number) => ({
-  event_type: "order.created",
-  entity_type: "order",
-  entity_id: `o-${n}`,
-  payload: { n }
-})
 
 interface Answer {
   readonly status: number
@@ -41,20 +36,9 @@ interface Answer {
 /** POSTs `body` signed with `key` as delivery `id`; the answer's status and JSON body. */
 const post = (url: string, id: string, body: string, key = secret): Effect.Effect<Answer> =>
   Effect.gen(function* () {
-    const signer = yield* Effect.orDie(makeSigner([Redacted.make(key)]))
-    const timestamp = Math.floor(Date.now() / 1000)
-    const signature = yield* signer.sign(id, timestamp, body)
+    const request = yield* signed(body, { id, secrets: [key], url })
     return yield* Effect.promise(async () => {
-      const response = await fetch(url, {
-        method: "POST",
-        body,
-        headers: {
-          "content-type": "application/json",
-          "webhook-id": id,
-          "webhook-timestamp": String(timestamp),
-          "webhook-signature": signature
-        }
-      })
+      const response = await fetch(request)
       return { status: response.status, body: (await response.json()) as Record<string, unknown> }
     })
   })
@@ -121,15 +105,7 @@ export const pushEndToEnd = (runtime: string, serve: Serve): void => {
     const pglite = sharedPglite()
     it(
       "PGlite: 1,000 signed webhooks stored once each; redeliveries, bad signatures and oversize bodies",
-      () =>
-        Effect.runPromise(
-          Effect.gen(function* () {
-            const pg = pglite()
-            const schema = freshSchemaName("pglite")
-            yield* Effect.addFinalizer(() => Effect.promise(() => pg.exec(`DROP SCHEMA ${schema} CASCADE`)))
-            yield* scenario(serve).pipe(Effect.provide(PgEventStore.layerPgliteInstance(pg, { schema })))
-          }).pipe(Effect.scoped)
-        ),
+      () => Effect.runPromise(scenario(serve).pipe(Effect.provide(freshPgliteLayer(pglite)))),
       240_000
     )
     it(

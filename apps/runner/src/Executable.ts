@@ -13,9 +13,8 @@ import { Effect, Layer } from "effect"
 import { cli } from "./Cli.ts"
 import { exitCode, failureText } from "./ExitCode.ts"
 
-// V8 let the old generation grow to up to 4x its live size between full collections: draining
-// 30,000 events to a webhook peaked at 310-340 MB RSS. Capped at 1.5x, 195-200 MB (embedded store:
-// 290 MB, against 315 at 2x), the drain as fast within the noise (pnpm bench --only rss). A value
+// V8 lets the old generation grow to up to 4x its live size between full collections; capped at
+// 1.5x, a drain peaks far lower at the same speed (`pnpm bench --only rss`; bench/NOTES.md). A value
 // given on node's command line wins.
 if (!process.execArgv.some((arg) => arg.startsWith("--heap-growing-percent")))
   setFlagsFromString("--heap-growing-percent=50")

@@ -83,11 +83,18 @@ describe("the dashboard page", () => {
       // Nothing the API guards: no route, no token.
       assert.notInclude(page.text, route)
       assert.notInclude(page.text, token)
-      const script = yield* call("/dashboard.js")
-      assert.strictEqual(script.status, 200)
-      assert.strictEqual(script.headers.get("content-type"), "text/javascript; charset=utf-8")
-      assert.strictEqual(script.headers.get("x-content-type-options"), "nosniff")
-      assert.notMatch(script.text, /https?:\/\/(?!www\.w3\.org\/2000\/svg)/)
+      // The script and the modules it imports, each from this origin.
+      const imported = new Set<string>()
+      for (const path of ["/dashboard.js", "/api.js", "/dom.js", "/sparkline.js"]) {
+        const script = yield* call(path)
+        assert.strictEqual(script.status, 200, path)
+        assert.strictEqual(script.headers.get("content-type"), "text/javascript; charset=utf-8", path)
+        assert.strictEqual(script.headers.get("x-content-type-options"), "nosniff", path)
+        assert.notMatch(script.text, /https?:\/\/(?!www\.w3\.org\/2000\/svg)/, path)
+        for (const m of script.text.matchAll(/from "\.\/([a-z]+\.js)"/g)) imported.add(`/${m[1]}`)
+      }
+      assert.deepStrictEqual([...imported].sort(), ["/api.js", "/dom.js", "/sparkline.js"])
+      assert.strictEqual((yield* call("/other.js")).status, 404)
     })
   )
 

@@ -6,19 +6,13 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import type { SluiceConfigInput } from "../src/Config.ts"
 import { counterPlugin, removeTempDirs, writeConfig } from "./support/config.ts"
-import { adminUrl, envWithout, eventually, runToEnd, type Sluice, start } from "./support/sluice.ts"
+import { adminUrl, envWithout, eventually, killedAfterEach, runToEnd, type Sluice, start } from "./support/sluice.ts"
 
 const env = envWithout()
-const running: Array<Sluice> = []
-afterEach(async () => {
-  for (const sluice of running.splice(0)) {
-    if (sluice.child.exitCode === null && sluice.child.signalCode === null) sluice.child.kill("SIGKILL")
-    await sluice.exited
-  }
-})
+const running = killedAfterEach()
 afterAll(removeTempDirs)
 
 /** Counter events -> the console transport, on PGlite in `<dir>/data`, admin on a free port. */

@@ -5,23 +5,16 @@
  */
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { exampleConfig, removeTempDirs, tempDir } from "./support/config.ts"
-import { adminUrl, envWithout, eventually, type Sluice, start } from "./support/sluice.ts"
+import { adminUrl, envWithout, eventually, killedAfterEach, start } from "./support/sluice.ts"
 
 const eventLines = (stdout: ReadonlyArray<string>) =>
   stdout
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as { route: string; event: { event_type: string; entity_id: string } })
 
-// A failed expectation must not leave a process running (it would hold the data directory).
-const started: Array<Sluice> = []
-afterEach(async () => {
-  for (const sluice of started.splice(0)) {
-    if (sluice.child.exitCode === null && sluice.child.signalCode === null) sluice.child.kill("SIGKILL")
-    await sluice.exited
-  }
-})
+const started = killedAfterEach()
 afterAll(removeTempDirs)
 
 describe("the embedded default", () => {

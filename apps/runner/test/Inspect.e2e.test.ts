@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { counterPlugin, removeTempDirs, writeConfig } from "./support/config.ts"
 import { databaseUrl, dropSchema, freshSchema } from "./support/database.ts"
-import { adminUrl, eventually, runToEnd, type Sluice, start } from "./support/sluice.ts"
+import { adminUrl, eventually, kill, runToEnd, type Sluice, start } from "./support/sluice.ts"
 
 const failingPlugin = new URL("./fixtures/failing-transform-source.ts", import.meta.url).pathname
 const env = { ...process.env, DATABASE_URL: databaseUrl }
@@ -18,10 +18,7 @@ afterAll(removeTempDirs)
 
 const started = (args: ReadonlyArray<string>): Sluice => {
   const sluice = start(args, { env })
-  cleanup.push(async () => {
-    if (sluice.child.exitCode === null && sluice.child.signalCode === null) sluice.child.kill("SIGKILL")
-    await sluice.exited
-  })
+  cleanup.push(() => kill(sluice))
   return sluice
 }
 

@@ -15,7 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { removeTempDirs, writeConfig } from "./support/config.ts"
 import { databaseUrl, dropSchema, freshSchema, query } from "./support/database.ts"
 import { startNatsServer } from "./support/natsServer.ts"
-import { eventually, type Sluice, start } from "./support/sluice.ts"
+import { eventually, kill, type Sluice, start } from "./support/sluice.ts"
 
 const total = Number(process.env.SLUICE_NATS_SIGKILL_MESSAGES ?? 5_000)
 const env = { ...process.env, DATABASE_URL: databaseUrl }
@@ -29,10 +29,7 @@ const runners: Array<Sluice> = []
 const startSluice = (file: string): Sluice => {
   const sluice = start(["run", "--config", file], { env })
   runners.push(sluice)
-  cleanup.push(async () => {
-    if (sluice.child.exitCode === null && sluice.child.signalCode === null) sluice.child.kill("SIGKILL")
-    await sluice.exited
-  })
+  cleanup.push(() => kill(sluice))
   return sluice
 }
 

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { removeTempDirs, webhookConfig, webhookSecret, writeConfig } from "./support/config.ts"
 import { databaseUrl, dropSchema, freshSchema, query } from "./support/database.ts"
 import { startReceiver } from "./support/receiver.ts"
-import { adminUrl, eventually, runToEnd, type Sluice, start } from "./support/sluice.ts"
+import { adminUrl, eventually, kill, runToEnd, type Sluice, start } from "./support/sluice.ts"
 
 const env = { ...process.env, DATABASE_URL: databaseUrl, E2E_WEBHOOK_SECRET: webhookSecret }
 const cleanup: Array<() => Promise<unknown>> = []
@@ -16,10 +16,7 @@ afterEach(async () => {
 
 const startSluice = (file: string): Sluice => {
   const sluice = start(["run", "--config", file], { env })
-  cleanup.push(async () => {
-    if (sluice.child.exitCode === null && sluice.child.signalCode === null) sluice.child.kill("SIGKILL")
-    await sluice.exited
-  })
+  cleanup.push(() => kill(sluice))
   return sluice
 }
 

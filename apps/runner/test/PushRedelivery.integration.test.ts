@@ -4,38 +4,20 @@
  * Their in-process turn-taking cannot help here: the deterministic raw and event ids must make the
  * store keep one raw payload and one event per webhook, and every answer name the same ids.
  */
-import { createHmac } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, makeRouterUnsafe, RawPayloadStore } from "@sluice/core"
 import { make as makePushHandler, type PushHandler } from "@sluice/source-http"
 import { PgEventStore } from "@sluice/store-postgres"
 import { Effect, Layer, Logger, Redacted } from "effect"
 import { databaseUrl, dropSchema, freshSchema } from "./support/database.ts"
+import { orderBody, signedHeaders } from "./support/pushWebhooks.ts"
 
 const secret = `whsec_${Buffer.from("sluice-race-key-0123456789abcdef").toString("base64")}`
 const router = makeRouterUnsafe([{ name: "all", transport: "t", topic: "in", match: ["**"] }])
 
 const request = (n: number): Request => {
-  const body = JSON.stringify({
-    event_type: "order.created",
-    entity_type: "order",
-    entity_id: `o-${n}`,
-    payload: { n }
-  })
-  const id = `race_${n}`
-  const timestamp = Math.floor(Date.now() / 1000)
-  const key = Buffer.from(secret.slice("whsec_".length), "base64")
-  const signature = createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")
-  return new Request("http://push.test/", {
-    method: "POST",
-    body,
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": id,
-      "webhook-timestamp": String(timestamp),
-      "webhook-signature": `v1,${signature}`
-    }
-  })
+  const body = orderBody(n)
+  return new Request("http://push.test/", { method: "POST", body, headers: signedHeaders(secret, `race_${n}`, body) })
 }
 
 const handlerOn = (schema: string) =>

@@ -3,48 +3,21 @@
  * 1,000 signed webhooks POSTed 16 at a time, a tenth of them sent twice, are each stored exactly
  * once and delivered through a route to a webhook receiver; SIGTERM then exits 0.
  */
-import { createHmac } from "node:crypto"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { envRef, removeTempDirs, webhookSecret, writeConfig } from "./support/config.ts"
+import { orderBody, signedHeaders } from "./support/pushWebhooks.ts"
 import { startReceiver } from "./support/receiver.ts"
-import { adminUrl, envWithout, eventually, pushUrl, type Sluice, start } from "./support/sluice.ts"
+import { adminUrl, envWithout, eventually, killedAfterEach, pushUrl, start } from "./support/sluice.ts"
 
 const pushSecret = `whsec_${Buffer.from("sluice-e2e-push-key-0123456789abc").toString("base64")}`
 
-const sign = (id: string, timestamp: number, body: string) => {
-  const key = Buffer.from(pushSecret.slice("whsec_".length), "base64")
-  return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`
-}
-
 const post = async (url: string, n: number) => {
-  const body = JSON.stringify({
-    event_type: "order.created",
-    entity_type: "order",
-    entity_id: `o-${n}`,
-    payload: { n }
-  })
-  const id = `msg_${n}`
-  const timestamp = Math.floor(Date.now() / 1000)
-  const response = await fetch(url, {
-    method: "POST",
-    body,
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": id,
-      "webhook-timestamp": String(timestamp),
-      "webhook-signature": sign(id, timestamp, body)
-    }
-  })
+  const body = orderBody(n)
+  const response = await fetch(url, { method: "POST", body, headers: signedHeaders(pushSecret, `msg_${n}`, body) })
   return { status: response.status, body: (await response.json()) as { event_ids: Array<string>; redelivery: boolean } }
 }
 
-const started: Array<Sluice> = []
-afterEach(async () => {
-  for (const sluice of started.splice(0)) {
-    if (sluice.child.exitCode === null && sluice.child.signalCode === null) sluice.child.kill("SIGKILL")
-    await sluice.exited
-  }
-})
+const started = killedAfterEach()
 afterAll(removeTempDirs)
 
 describe("push source", () => {

@@ -5,9 +5,9 @@
  * a redelivery with the same id.
  */
 import { readFileSync } from "node:fs"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { exampleConfig, removeTempDirs } from "./support/config.ts"
-import { envWithout, eventually, pushUrl, type Sluice, start } from "./support/sluice.ts"
+import { envWithout, eventually, killedAfterEach, pushUrl, start } from "./support/sluice.ts"
 
 const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8")
 
@@ -24,13 +24,7 @@ const curlExample = () => {
   return { url: command[1]!, headers, body }
 }
 
-const started: Array<Sluice> = []
-afterEach(async () => {
-  for (const sluice of started.splice(0)) {
-    if (sluice.child.exitCode === null && sluice.child.signalCode === null) sluice.child.kill("SIGKILL")
-    await sluice.exited
-  }
-})
+const started = killedAfterEach()
 afterAll(removeTempDirs)
 
 describe("the offline quickstart's push source", () => {

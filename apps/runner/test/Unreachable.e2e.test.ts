@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket } from "node:net"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { removeTempDirs, writeConfig } from "./support/config.ts"
-import { runToEnd, start } from "./support/sluice.ts"
+import { kill, runToEnd, start } from "./support/sluice.ts"
 
 const cleanup: Array<() => Promise<unknown>> = []
 afterEach(async () => {
@@ -53,10 +53,7 @@ describe("a PostgreSQL that never answers", () => {
     const port = await silentServer()
     const env = { ...process.env, DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/sluice` }
     const run = start(["run", "--config", config()], { env })
-    cleanup.push(async () => {
-      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
-      await run.exited
-    })
+    cleanup.push(() => kill(run))
     await run.waitForLine("stderr", /starting sluice/)
     run.child.kill("SIGINT")
     expect(await within(run.exited, 20_000, "exit after SIGINT")).toEqual({ code: 0, signal: null })

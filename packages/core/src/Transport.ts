@@ -7,7 +7,7 @@
  * - `Delivered` means the receiver accepted the event; `Retryable` means try again later (optionally
  *   not before `retryAfter`); `Permanent` means retrying cannot help and the row is dead-lettered;
  *   `NotSent` means the transport did not try this envelope (e.g. `context.deadline` came first), so
- *   the receiver cannot have it. What the relay does with each outcome is in Relay.ts.
+ *   the receiver cannot have it. What the relay does with each outcome is in RelayBatch.ts.
  * - `context.deadline` is when the caller stops waiting. A transport should start nothing once it has
  *   passed (`NotSent` for those), cut its waits for answers at it (`Retryable`: the receiver may
  *   have the event) and return every outcome, so what it delivered counts as delivered. A transport

@@ -3,13 +3,14 @@
  * `release` when they did not; a payload's `key` makes a redelivered payload a duplicate, stored once.
  */
 import { assert, describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Layer, Option, Ref } from "effect"
-import { EventStore, StoreError } from "../src/EventStore.ts"
+import { DateTime, Effect, Option, Ref } from "effect"
+import { EventStore } from "../src/EventStore.ts"
 import { deterministicRawPayloadId } from "../src/Ids.ts"
 import * as Ingest from "../src/Ingest.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
 import { makeRouterUnsafe } from "../src/Routing.ts"
 import type { RawFetch, Source } from "../src/Source.ts"
+import { layerMemoryFailingAppends } from "../src/testing/FailingAppends.ts"
 
 const router = makeRouterUnsafe([{ name: "all", transport: "memory", topic: "all", match: ["**"] }])
 
@@ -40,22 +41,6 @@ const source = (fetch: Source["fetch"]): Source => ({
     })
 })
 
-/** The memory store whose appends fail while `failing` holds. */
-const flakyStore = (failing: Ref.Ref<boolean>) =>
-  Layer.effect(
-    EventStore,
-    Effect.gen(function* () {
-      const store = yield* EventStore
-      const down = new StoreError({ operation: "append", reason: "database down", retryable: true })
-      return EventStore.of({
-        ...store,
-        append: (batch) => Effect.flatMap(Ref.get(failing), (fail) => (fail ? Effect.fail(down) : store.append(batch))),
-        appendAll: (batches) =>
-          Effect.flatMap(Ref.get(failing), (fail) => (fail ? Effect.fail(down) : store.appendAll(batches)))
-      })
-    })
-  ).pipe(Layer.provideMerge(layerMemory))
-
 describe("acknowledging what committed", () => {
   it.effect("acknowledge runs after the fetch's payloads are stored, with one appendAll", () =>
     Effect.gen(function* () {
@@ -80,7 +65,7 @@ describe("acknowledging what committed", () => {
   it.effect("a failed store runs release, not acknowledge, and leaves none of the fetch stored", () =>
     Effect.gen(function* () {
       const failing = yield* Ref.make(false)
-      yield* Effect.provide(failThenRecover(failing), flakyStore(failing))
+      yield* Effect.provide(failThenRecover(failing), layerMemoryFailingAppends(failing))
     })
   )
 

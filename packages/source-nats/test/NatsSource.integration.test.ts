@@ -4,16 +4,9 @@
  * acked; two runners on one durable share its messages.
  */
 import { assert, describe, expect, it } from "@effect/vitest"
-import {
-  EventStore,
-  Ingest,
-  layerMemory,
-  makeRouterUnsafe,
-  RawPayloadStore,
-  type Source,
-  StoreError
-} from "@sluice/core"
-import { Effect, Layer, Ref } from "effect"
+import { EventStore, Ingest, layerMemory, makeRouterUnsafe, RawPayloadStore, type Source } from "@sluice/core"
+import { layerMemoryFailingAppends } from "@sluice/core/testing"
+import { Effect, Ref } from "effect"
 import type { NatsSourceConfig } from "../src/Config.ts"
 import { NatsConnector } from "../src/NatsConnector.ts"
 import { make } from "../src/NatsSource.ts"
@@ -122,7 +115,7 @@ describe("NATS JetStream source", () => {
         expect((raws[0]!.raw.request as { deliveries: number }).deliveries).toBe(2)
         yield* eventually(async () => (await stream.consumerState(c.consumer)).ackPending === 0, "acked")
       })
-      yield* Effect.provide(program, failingAppends(failing))
+      yield* Effect.provide(program, layerMemoryFailingAppends(failing))
     })
   )
 
@@ -219,19 +212,3 @@ describe("NATS JetStream source", () => {
     }).pipe(Effect.provide(layerMemory))
   )
 })
-
-/** The memory store whose appends fail while `failing` holds. */
-const failingAppends = (failing: Ref.Ref<boolean>) =>
-  Layer.effect(
-    EventStore,
-    Effect.gen(function* () {
-      const store = yield* EventStore
-      const down = new StoreError({ operation: "append", reason: "database down", retryable: true })
-      return EventStore.of({
-        ...store,
-        append: (batch) => Effect.flatMap(Ref.get(failing), (fail) => (fail ? Effect.fail(down) : store.append(batch))),
-        appendAll: (batches) =>
-          Effect.flatMap(Ref.get(failing), (fail) => (fail ? Effect.fail(down) : store.appendAll(batches)))
-      })
-    })
-  ).pipe(Layer.provideMerge(layerMemory))

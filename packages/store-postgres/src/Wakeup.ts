@@ -3,13 +3,11 @@
  * - local waiters are woken at once when this store instance commits new work;
  * - other processes are told with NOTIFY, rate-limited: on average at most one per `debounce`
  *   (a token bucket with a burst of BURST); work signalled while the limit holds gets one NOTIFY as
- *   soon as it allows. Each is sent by its own
- *   fiber, started at once and not awaited (a slow NOTIFY must not hold up the next window:
- *   awaiting it put 13 ms of the p99's 16 ms into that wait), outside any transaction and
- *   committed asynchronously. A NOTIFY inside every small ingest
- *   transaction serializes commits (measured: -55% single-event ingest); a debounced one does not.
- *   Even one NOTIFY per window carried by the append statement itself cost 20-25% of single-event
- *   ingest (1 and 16 connections), against ~5% for this separate one;
+ *   soon as it allows. Each is sent by its own fiber, started at once and not awaited (a slow
+ *   NOTIFY must not hold up the next window), outside any transaction and committed
+ *   asynchronously: a NOTIFY inside each ingest transaction, or carried by the append statement,
+ *   serializes commits and costs single-event ingest far more (bench/NOTES.md at the repository
+ *   root has the numbers);
  * - LISTEN on the same channel (from the first wait on) wakes this instance's waiters when another
  *   process has work.
  * A signal that comes while nobody waits is kept for the next wait (core's WorkSignal). Relays still
@@ -69,10 +67,8 @@ export const BURST = 4
  * The default average gap between NOTIFYs: at most 250 a second. The limit has to sit clearly
  * above the steady rates whose latency matters: at a steady rate equal to the limit the bucket
  * refills exactly as fast as it is spent, so once one early signal empties it, it never recovers,
- * and from then on many NOTIFYs wait for part of a window. Measured at 200 events/s (the bench's
- * latency row): with a 5 ms limit and a burst of 2, 275 of 1,000 NOTIFYs were held back and
- * commit-to-publish p50 was 1.5-1.8 ms; with 4 ms and a burst of 4, 6 of 2,000 (after stalls), p50
- * 1.5 ms, against the raw reference's 1.2 ms in both runs.
+ * and from then on many NOTIFYs wait for part of a window (the bench's 200 events/s latency row
+ * chose 4 ms with a burst of 4 over 5 ms with a burst of 2: bench/NOTES.md).
  */
 export const defaultDebounce: Duration.Duration = Duration.millis(4)
 

@@ -4,20 +4,9 @@
  * file and each case gets a fresh schema in it (dropped afterwards).
  */
 import { eventStoreSuite, rawPayloadSuite } from "@sluice/core/vitest"
-import { Effect, Layer } from "effect"
-import { PgEventStore } from "../src/index.ts"
-import { freshSchemaName, sharedPglite } from "./utils.ts"
+import { freshPgliteLayer, sharedPglite } from "./utils.ts"
 
-const shared = sharedPglite()
+const pglite = freshPgliteLayer(sharedPglite())
 
-const freshPgliteLayer = Layer.unwrap(
-  Effect.gen(function* () {
-    const pg = shared()
-    const schema = freshSchemaName("pglite")
-    yield* Effect.addFinalizer(() => Effect.promise(() => pg.exec(`DROP SCHEMA ${schema} CASCADE`)))
-    return PgEventStore.layerPgliteInstance(pg, { schema })
-  })
-)
-
-eventStoreSuite("pglite", freshPgliteLayer, { time: "real" })
-rawPayloadSuite("pglite", freshPgliteLayer, { time: "real" })
+eventStoreSuite("pglite", pglite, { time: "real" })
+rawPayloadSuite("pglite", pglite, { time: "real" })

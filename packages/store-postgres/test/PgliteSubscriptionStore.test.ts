@@ -3,19 +3,8 @@
  * each case in a fresh schema of it (dropped afterwards), as PgliteEventStore.test.ts does.
  */
 import { subscriptionSuite } from "@sluice/core/vitest"
-import { Effect, Layer } from "effect"
-import { PgEventStore } from "../src/index.ts"
-import { freshSchemaName, sharedPglite } from "./utils.ts"
+import { freshPgliteLayer, sharedPglite } from "./utils.ts"
 
-const shared = sharedPglite()
+const pglite = freshPgliteLayer(sharedPglite())
 
-const freshPgliteLayer = Layer.unwrap(
-  Effect.gen(function* () {
-    const pg = shared()
-    const schema = freshSchemaName("pglite")
-    yield* Effect.addFinalizer(() => Effect.promise(() => pg.exec(`DROP SCHEMA ${schema} CASCADE`)))
-    return PgEventStore.layerPgliteInstance(pg, { schema })
-  })
-)
-
-subscriptionSuite("pglite", freshPgliteLayer, { time: "real" })
+subscriptionSuite("pglite", pglite, { time: "real" })

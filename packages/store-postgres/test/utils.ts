@@ -87,6 +87,20 @@ export const postgresDriver = (poolSize: number) => (schema: string) =>
   )
 
 /**
+ * The store on the file's shared in-memory PGlite (`sharedPglite`), in a fresh schema of it,
+ * dropped when the layer is released.
+ */
+export const freshPgliteLayer = (shared: () => PGlite) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const pg = shared()
+      const schema = freshSchemaName("pglite")
+      yield* Effect.addFinalizer(() => Effect.promise(() => pg.exec(`DROP SCHEMA ${schema} CASCADE`)))
+      return PgEventStore.layerPgliteInstance(pg, { schema })
+    })
+  )
+
+/**
  * The store in `schema` on each driver: PostgreSQL (`postgresDriver`), and the file's shared
  * in-memory PGlite (`sharedPglite`). Call at the top level of a test file.
  */

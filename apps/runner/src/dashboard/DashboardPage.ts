@@ -1,21 +1,24 @@
 /**
- * The dashboard page: `GET /` (index.html, its CSS inline) and `GET /dashboard.js` (its script),
- * served without the token since they hold no data: the script asks the API for everything, with
- * the token the operator enters. Served with a Content-Security-Policy that allows only this origin's
- * script, the page's own inline style (by hash) and requests to this origin, and that no page may
- * frame it (it has replay and purge buttons: clickjacking).
+ * The dashboard page: `GET /` (index.html, its CSS inline) and `GET /<name>.js` (its script,
+ * dashboard.js, and the modules it imports: every .js file beside it), served without the token
+ * since they hold no data: the script asks the API for everything, with the token the operator
+ * enters. Served with a Content-Security-Policy that allows only this origin's scripts, the page's
+ * own inline style (by hash) and requests to this origin, and that no page may frame it (it has
+ * replay and purge buttons: clickjacking).
  */
 import { createHash } from "node:crypto"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { HttpServerResponse } from "effect/http"
 import type { Endpoint } from "../AdminEndpoint.ts"
+import * as Guards from "../AdminGuards.ts"
 import { runnerRoot } from "../PluginManifest.ts"
 
 interface Assets {
   readonly html: string
-  readonly script: string
+  /** The scripts by file name. */
+  readonly scripts: ReadonlyMap<string, string>
   readonly csp: string
 }
 
@@ -23,7 +26,11 @@ interface Assets {
 const load = (): Assets => {
   const dir = join(runnerRoot(), "src", "dashboard")
   const html = readFileSync(join(dir, "index.html"), "utf8")
-  const script = readFileSync(join(dir, "dashboard.js"), "utf8")
+  const scripts = new Map(
+    readdirSync(dir)
+      .filter((name) => name.endsWith(".js"))
+      .map((name) => [name, readFileSync(join(dir, name), "utf8")] as const)
+  )
   const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map(
     (match) => `'sha256-${createHash("sha256").update(match[1]!).digest("base64")}'`
   )
@@ -37,7 +44,7 @@ const load = (): Assets => {
     "form-action 'none'",
     "frame-ancestors 'none'"
   ].join("; ")
-  return { html, script, csp }
+  return { html, scripts, csp }
 }
 
 let assets: Assets | undefined
@@ -51,7 +58,7 @@ const common = {
   "cache-control": "no-store"
 }
 
-/** `GET /` and `GET /dashboard.js`. */
+/** `GET /` and `GET /<name>.js`. */
 export const endpoints: ReadonlyArray<Endpoint> = [
   {
     path: /^\/$/,
@@ -68,13 +75,18 @@ export const endpoints: ReadonlyArray<Endpoint> = [
     }
   },
   {
-    path: /^\/dashboard\.js$/,
+    path: /^\/([a-z]+\.js)$/,
     open: true,
     methods: {
-      GET: () =>
-        Effect.sync(() =>
-          HttpServerResponse.text(loaded().script, { contentType: "text/javascript; charset=utf-8", headers: common })
-        )
+      GET: (_, [name = ""]) =>
+        Effect.suspend(() => {
+          const script = loaded().scripts.get(name)
+          return script === undefined
+            ? Effect.fail(Guards.error(404, `no such script: /${name}`))
+            : Effect.succeed(
+                HttpServerResponse.text(script, { contentType: "text/javascript; charset=utf-8", headers: common })
+              )
+        })
     }
   }
 ]

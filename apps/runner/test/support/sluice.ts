@@ -6,6 +6,7 @@
  * never sleeps), and bind the admin server to port 0 and read its URL with `adminUrl`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { afterEach } from "vitest"
 
 const main = new URL("../../src/main.ts", import.meta.url).pathname
 
@@ -120,4 +121,22 @@ export const pushUrl = async (sluice: Sluice, source: string, timeoutMs = 60_000
   const url = /"url":"([^"]+)"/.exec(line)?.[1]
   if (url === undefined) throw new Error(`no url in the push source's log line: ${line}`)
   return url
+}
+
+/** Kills `sluice` (SIGKILL) if it still runs, and waits for its exit: a test's cleanup. */
+export const kill = (sluice: Sluice): Promise<Exit> => {
+  if (sluice.child.exitCode === null && sluice.child.signalCode === null) sluice.child.kill("SIGKILL")
+  return sluice.exited
+}
+
+/**
+ * An array for a test file's processes: after each test, those still running are killed, so that a
+ * failed expectation does not leave one holding its data directory or port.
+ */
+export const killedAfterEach = (): Array<Sluice> => {
+  const started: Array<Sluice> = []
+  afterEach(async () => {
+    for (const sluice of started.splice(0)) await kill(sluice)
+  })
+  return started
 }

@@ -1,25 +1,19 @@
 /**
  * The memory store's outbox: its rows, and the OutboxQueue and OutboxAdmin services over them. The
  * EventStore half (MemoryEventStore.ts) adds rows as it appends; both share its lock, its undo log
- * (MemoryTransaction.ts) and its clock, so a row and its event commit or roll back together.
+ * (MemoryTransaction.ts) and its clock, so a row and its event commit or roll back together. The
+ * queue's operations are MemoryOutboxQueue.ts, the admin's MemoryOutboxAdmin.ts.
  */
-import { DateTime, Duration, Effect, Result } from "effect"
+import type { DateTime, Effect } from "effect"
 import type { Event, EventId } from "../Event.ts"
 import type { OutboxDraft } from "../EventStore.ts"
-import * as Outbox from "../Outbox.ts"
-import {
-  backlogOf,
-  OutboxAdmin,
-  type OutboxFilter,
-  type PausedRoute,
-  type PurgeFilter,
-  type ReplayFilter
-} from "../OutboxAdmin.ts"
-import { type Claimed, type ClaimOptions, type Completion, OutboxQueue } from "../OutboxQueue.ts"
-import * as Retention from "../Retention.ts"
+import type * as Outbox from "../Outbox.ts"
+import type { OutboxAdmin, PausedRoute } from "../OutboxAdmin.ts"
+import type { OutboxQueue } from "../OutboxQueue.ts"
 import * as WorkSignal from "../WorkSignal.ts"
-import { CurrentTransaction, type UndoLog, write } from "./MemoryTransaction.ts"
-import { countOutbox } from "./OutboxCounts.ts"
+import * as MemoryOutboxAdmin from "./MemoryOutboxAdmin.ts"
+import * as MemoryOutboxQueue from "./MemoryOutboxQueue.ts"
+import { type UndoLog, write } from "./MemoryTransaction.ts"
 
 /** What the memory EventStore shares with its outbox. */
 export interface Shared {
@@ -49,16 +43,26 @@ export interface MemoryOutbox {
   readonly admin: OutboxAdmin["Service"]
 }
 
+/** The outbox's rows and what each operation on them needs (MemoryOutboxQueue.ts, MemoryOutboxAdmin.ts). */
+export interface Rows extends Shared {
+  readonly outbox: Map<number, Outbox.OutboxEntry>
+  /** The ids of the pending rows, kept in step with `outbox` by `setEntry`. */
+  readonly pending: Set<number>
+  readonly paused: Map<string, PausedRoute>
+  /** Stores a row (new or changed), recording its undo in `undoLog`. */
+  readonly setEntry: (undoLog: UndoLog | undefined, next: Outbox.OutboxEntry) => void
+  readonly notify: () => void
+  readonly work: WorkSignal.WorkSignal
+}
+
 const toId = (n: number) => String(n) as Outbox.OutboxId
 
 export const make = (shared: Shared): MemoryOutbox => {
-  const { eventOf, guarded, now } = shared
   const outbox = new Map<number, Outbox.OutboxEntry>()
   const outboxKeys = new Set<string>()
   const pending = new Set<number>()
   const paused = new Map<string, PausedRoute>()
   let nextOutboxId = 1
-  let leaseCounter = 0
   const work = WorkSignal.make()
   const notify = work.signal
 
@@ -116,231 +120,8 @@ export const make = (shared: Shared): MemoryOutbox => {
     return rows
   }
 
-  const claimUnguarded = (options: ClaimOptions) =>
-    Effect.gen(function* () {
-      const undoLog = yield* CurrentTransaction
-      const at = yield* now
-      const routes = options.routes === undefined ? undefined : new Set(options.routes)
-      // Per-entity ordering: only the oldest pending row of each (route, key) may go out.
-      const headOfKey = new Map<string, number>()
-      const sortedPending = [...pending].sort((a, b) => a - b)
-      for (const id of sortedPending) {
-        const entry = outbox.get(id)!
-        if (entry.ordering_key === null) continue
-        const key = `${entry.route}\u0000${entry.ordering_key}`
-        if (!headOfKey.has(key)) headOfKey.set(key, id)
-      }
-      const candidates = sortedPending
-        .map((id) => outbox.get(id)!)
-        .filter(
-          (entry) =>
-            (routes === undefined || routes.has(entry.route)) &&
-            !paused.has(entry.route) &&
-            Outbox.isClaimable(entry, at) &&
-            (entry.ordering_key === null ||
-              headOfKey.get(`${entry.route}\u0000${entry.ordering_key}`) === Number(entry.outbox_id))
-        )
-        .sort(
-          (a, b) =>
-            DateTime.toEpochMillis(a.next_attempt_at) - DateTime.toEpochMillis(b.next_attempt_at) ||
-            Number(a.outbox_id) - Number(b.outbox_id)
-        )
-        .slice(0, Math.max(0, options.limit))
-      const expires_at = DateTime.add(at, { milliseconds: Duration.toMillis(options.lease) })
-      const claimed: Array<Claimed> = []
-      // No yield from here on: a claim must be atomic with respect to other fibers' claims.
-      for (const entry of candidates) {
-        const lease = { owner: options.owner, token: `lease-${++leaseCounter}`, expires_at }
-        const next = Result.getOrThrow(Outbox.claim(entry, lease, at))
-        setEntry(undoLog, next)
-        claimed.push({ entry: next, event: eventOf(next.event_id)! })
-      }
-      return claimed as ReadonlyArray<Claimed>
-    })
-
-  const completeUnguarded = (results: ReadonlyArray<Completion>) =>
-    Effect.gen(function* () {
-      const undoLog = yield* CurrentTransaction
-      const at = yield* now
-      const applied: Array<Outbox.OutboxId> = []
-      const rejected: Array<Outbox.OutboxId> = []
-      let frees = false
-      for (const result of results) {
-        const entry = outbox.get(Number(result.outbox_id))
-        if (entry === undefined) {
-          rejected.push(result.outbox_id)
-          continue
-        }
-        const step =
-          result._tag === "Delivered"
-            ? Outbox.deliver(entry, result.token, at)
-            : result._tag === "Retry"
-              ? Outbox.retry(entry, result.token, result.error, DateTime.add(at, { milliseconds: result.delay_ms }), at)
-              : result._tag === "Dead"
-                ? Outbox.deadLetter(entry, result.token, result.error, at)
-                : Outbox.release(entry, result.token, at)
-        if (Result.isFailure(step)) {
-          rejected.push(result.outbox_id)
-        } else {
-          setEntry(undoLog, step.success)
-          applied.push(result.outbox_id)
-          // Only these can make a row claimable; a delivery on an unordered route makes no work.
-          frees ||= result._tag === "Release" || result._tag === "Retry" || entry.ordering_key !== null
-        }
-      }
-      if (frees && undoLog === undefined) notify()
-      return { applied, rejected }
-    })
-
-  const matchesFilter = (entry: Outbox.OutboxEntry, filter: ReplayFilter) =>
-    (filter.outbox_ids === undefined || filter.outbox_ids.includes(entry.outbox_id)) &&
-    (filter.route === undefined || filter.route === entry.route) &&
-    (filter.event_type === undefined || eventOf(entry.event_id)?.event_type === filter.event_type)
-
-  const replayUnguarded = (filter: ReplayFilter) =>
-    Effect.gen(function* () {
-      const undoLog = yield* CurrentTransaction
-      const at = yield* now
-      let count = 0
-      for (const entry of outbox.values()) {
-        if (entry.status !== "dead" || !matchesFilter(entry, filter)) continue
-        const step = Outbox.replay(entry, at)
-        if (Result.isSuccess(step)) {
-          setEntry(undoLog, step.success)
-          count++
-        }
-      }
-      if (count > 0 && undoLog === undefined) notify()
-      return count
-    })
-
-  const purgeDeadUnguarded = (filter: PurgeFilter) =>
-    Effect.gen(function* () {
-      const undoLog = yield* CurrentTransaction
-      let count = 0
-      for (const [id, entry] of [...outbox.entries()]) {
-        if (entry.status !== "dead" || (filter.route !== undefined && entry.route !== filter.route)) continue
-        write(
-          undoLog,
-          () => void outbox.delete(id),
-          () => void outbox.set(id, entry)
-        )
-        count++
-      }
-      return count
-    })
-
-  // One batch: up to `limit` expiring rows after `after` (id order), deleted under the lock.
-  const pruneBatch = (policy: Retention.RetentionPolicy, after: number, limit: number) =>
-    Effect.gen(function* () {
-      const undoLog = yield* CurrentTransaction
-      const at = yield* now
-      const gone: Array<[number, Outbox.OutboxEntry]> = []
-      for (const [id, entry] of [...outbox.entries()].sort(([a], [b]) => a - b)) {
-        if (gone.length >= limit) break
-        if (id <= after || !Retention.expires(policy, entry, at)) continue
-        gone.push([id, entry])
-        if (policy.dryRun !== true) {
-          write(
-            undoLog,
-            () => void outbox.delete(id),
-            () => void outbox.set(id, entry)
-          )
-        }
-      }
-      return gone
-    })
-
-  const prune = (policy: Retention.RetentionPolicy) =>
-    Effect.gen(function* () {
-      const problem = Retention.checkPolicy(policy)
-      if (problem !== undefined) return yield* problem
-      const limit = policy.batchSize ?? Retention.defaultBatchSize
-      const counts = { delivered: 0, dead: 0, by_route: {} as Record<string, Retention.PruneCounts> }
-      let after = 0
-      let batches = 0
-      for (;;) {
-        // Each batch takes the lock on its own: other operations run between batches.
-        const gone = yield* guarded(pruneBatch(policy, after, limit))
-        for (const [, entry] of gone) Retention.tally(counts, entry.route, entry.status as "delivered" | "dead")
-        if (gone.length > 0 && policy.dryRun !== true) batches++
-        if (gone.length < limit) break
-        after = gone.at(-1)![0]
-      }
-      return Retention.makeReport(counts, policy.dryRun === true, batches)
-    })
-
   const pendingEvents = () => new Set([...pending].map((id) => outbox.get(id)!.event_id))
 
-  const listOutbox = (filter: OutboxFilter) =>
-    Effect.sync(() => {
-      const after = filter.after === undefined ? 0 : Number(filter.after)
-      const out: Array<Outbox.OutboxEntry> = []
-      for (const [id, entry] of [...outbox.entries()].sort(([a], [b]) => a - b)) {
-        if (id <= after) continue
-        if (filter.status !== undefined && entry.status !== filter.status) continue
-        if (filter.route !== undefined && entry.route !== filter.route) continue
-        if (filter.outbox_ids !== undefined && !filter.outbox_ids.includes(entry.outbox_id)) continue
-        out.push(entry)
-        if (out.length >= (filter.limit ?? 100)) break
-      }
-      return out as ReadonlyArray<Outbox.OutboxEntry>
-    })
-
-  const stats = Effect.map(now, (at) => countOutbox(outbox.values(), at))
-
-  // Computed from stats: the memory store has no history to skip.
-  const backlog = Effect.map(stats, backlogOf)
-
-  const pauseRoute = (route: string, reason?: string) =>
-    guarded(
-      Effect.gen(function* () {
-        if (paused.has(route)) return false
-        const undoLog = yield* CurrentTransaction
-        const entry: PausedRoute = { route, paused_at: yield* now, reason: reason ?? null }
-        write(
-          undoLog,
-          () => paused.set(route, entry),
-          () => paused.delete(route)
-        )
-        return true
-      })
-    )
-
-  const resumeRoute = (route: string) =>
-    guarded(
-      Effect.gen(function* () {
-        const entry = paused.get(route)
-        if (entry === undefined) return false
-        const undoLog = yield* CurrentTransaction
-        write(
-          undoLog,
-          () => paused.delete(route),
-          () => paused.set(route, entry)
-        )
-        // In a transaction, its commit wakes relays (MemoryEventStore.ts).
-        if (undoLog === undefined) notify()
-        return true
-      })
-    )
-
-  const pausedRoutes = Effect.sync(() => [...paused.values()].sort((a, b) => a.route.localeCompare(b.route)))
-
-  const queue = OutboxQueue.of({
-    claim: (options) => guarded(claimUnguarded(options)),
-    complete: (results) => guarded(completeUnguarded(results)),
-    waitForWork: work.wait
-  })
-  const admin = OutboxAdmin.of({
-    replay: (filter) => guarded(replayUnguarded(filter)),
-    purgeDead: (filter) => guarded(purgeDeadUnguarded(filter)),
-    prune,
-    listOutbox,
-    stats,
-    backlog,
-    pauseRoute,
-    resumeRoute,
-    pausedRoutes
-  })
-  return { add, notify, pendingEvents, queue, admin }
+  const rows: Rows = { ...shared, outbox, pending, paused, setEntry, notify, work }
+  return { add, notify, pendingEvents, queue: MemoryOutboxQueue.make(rows), admin: MemoryOutboxAdmin.make(rows) }
 }

@@ -7,6 +7,7 @@
 export * as check from "./check.ts"
 export * as DeciderSpecification from "./DeciderSpecification.ts"
 export * as EventStoreContract from "./EventStoreContract.ts"
+export * from "./FailingAppends.ts"
 export * from "./fixtures.ts"
 export * as MemoryTransport from "./MemoryTransport.ts"
 export * as OutboxAdminContract from "./OutboxAdminContract.ts"
