@@ -1,7 +1,7 @@
 /**
  * `@sluice/store-postgres`: the store (EventStore, OutboxQueue, OutboxAdmin, SubscriptionStore) on
- * PostgreSQL (postgres.js) and on embedded PGlite, one schema (the repository's `migrations/`), one
- * SQL text, two drivers.
+ * PostgreSQL (postgres.js) and on embedded PGlite: one schema (the package's `migrations/`, whose
+ * result is `schema.sql`), one SQL text, two drivers.
  */
 export type { Migration } from "./Migration.ts"
 export { isCurrent, type MigrationStatus, migrationStatus } from "./MigrationStatus.ts"
