@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url"
 import { Plugin } from "@sluice/core"
 import { Data, Effect, Schema } from "effect"
 import { modeRules, YFinanceConfig } from "./Config.ts"
-import { YFinance } from "./Plugin.ts"
+import { YFinancePlugin } from "./Plugin.ts"
 import { makeReplayFetch, type Recording } from "./ReplayFetch.ts"
 import { layerFetch } from "./YahooFetch.ts"
 
@@ -69,12 +69,12 @@ export const readRecordings = (
 const name = "@sluice/plugin-yfinance/replay"
 
 /**
- * The offline Yahoo source plugin: `YahooReplay.layer(config, instance)` reads the recordings,
+ * The offline Yahoo source plugin: `YahooReplayPlugin.layer(config, instance)` reads the recordings,
  * then registers a plugin-yfinance source whose requests they answer (a request nobody recorded
  * gets Yahoo's 404). A relative `recordings` is relative to the config file under the `sluice`
  * runner, and to the working directory from code.
  */
-export const YahooReplay = Plugin.define({
+export const YahooReplayPlugin = Plugin.define({
   name,
   kind: "source",
   config: YahooReplayConfig,
@@ -85,6 +85,6 @@ export const YahooReplay = Plugin.define({
           Effect.mapError((error) => new Plugin.PluginStartError({ plugin: name, instance, reason: error.message }))
         )
       )
-      return yield* YFinance.make(config, instance).pipe(Effect.provide(layerFetch(replay.fetch)))
+      return yield* YFinancePlugin.make(config, instance).pipe(Effect.provide(layerFetch(replay.fetch)))
     })
 })
