@@ -25,6 +25,7 @@ import { SqlClient } from "effect/sql"
 import type { StoreConfig } from "./Config.ts"
 import * as DatabaseUrl from "./DatabaseUrl.ts"
 import * as DataDirLock from "./DataDirLock.ts"
+import { readEnv } from "./Environment.ts"
 import { describeError } from "./ErrorText.ts"
 
 /** The store could not be opened (unreachable server, failed migration, unusable data directory). */
@@ -66,20 +67,19 @@ export type StoreChoice =
   | { readonly _tag: "memory" }
 
 /**
- * `DATABASE_URL` in the environment overrides `store.url`; with driver `auto` a URL means
+ * `DATABASE_URL` in the environment (Environment.ts) overrides `store.url`; with driver `auto` a URL means
  * PostgreSQL and no URL means PGlite in `dataDir` (a relative one resolved against the working
  * directory: `load` has already made it absolute against the config file's folder). Every URL
  * given is checked (DatabaseUrl.ts) before any driver sees it.
  */
 export const chooseStore = (
-  config: StoreConfig,
-  env: Readonly<Record<string, string | undefined>> = process.env
+  config: StoreConfig
 ): Effect.Effect<StoreChoice, MissingDatabaseUrlError | DatabaseUrlError> =>
   Effect.gen(function* () {
     const embedded = { _tag: "embedded", dataDir: resolve(config.dataDir), schema: config.schema } as const
     if (config.driver === "memory") return { _tag: "memory" } as const
     if (config.driver === "embedded") return embedded
-    const fromEnv = env.DATABASE_URL
+    const fromEnv = (yield* readEnv(["DATABASE_URL"])).DATABASE_URL
     const [source, url] =
       fromEnv !== undefined && fromEnv !== ""
         ? (["DATABASE_URL", Redacted.make(fromEnv)] as const)
