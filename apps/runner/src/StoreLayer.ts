@@ -109,11 +109,8 @@ export const describeDatabase = (choice: StoreChoice): string => {
 export const describeStore = (choice: StoreChoice): string =>
   choice._tag === "memory" ? "memory" : `${describeDatabase(choice)} (schema ${choice.schema})`
 
-/** What `/readyz` reports: the store's health check. */
-export type Readiness = Health
-
 /** Checks the store's database: reachable, and every migration this version knows applied. */
-export class StoreHealth extends Context.Service<StoreHealth, { readonly check: Effect.Effect<Readiness> }>()(
+export class StoreHealth extends Context.Service<StoreHealth, { readonly check: Effect.Effect<Health> }>()(
   "@sluice/runner/StoreHealth"
 ) {}
 
