@@ -110,14 +110,17 @@ export const YahooReadModelConfig = Schema.Struct({
 })
 export type YahooReadModelConfig = typeof YahooReadModelConfig.Type
 
+/** Builds the read model named `instance` (its checkpoint's key) from decoded options. */
+export const make = (config: YahooReadModelConfig, instance: string) => {
+  const schema = config.schema ?? "public"
+  return Effect.succeed({ ...makeReadModel(instance, schema), show: show(schema) })
+}
+
 /** The projection plugin the runner loads: `{ "name": "yahoo-read-model", "plugin": "@sluice/plugin-yfinance/read-model" }`. */
 export const YahooReadModelPlugin = Plugin.defineProjection({
   name: "@sluice/plugin-yfinance/read-model",
   config: YahooReadModelConfig,
   usesSql: true,
-  make: (config, instance) => {
-    const schema = config.schema ?? "public"
-    return Effect.succeed({ ...makeReadModel(instance, schema), show: show(schema) })
-  }
+  make
 })
 // #endregion plugin
