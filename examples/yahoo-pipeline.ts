@@ -5,7 +5,7 @@
  */
 // #region yahoo
 import { OutboxAdmin, Pipeline, type Plugin, type Route, Sources, Transports } from "@sluice/core"
-import { YFinance } from "@sluice/plugin-yfinance"
+import { YFinancePlugin } from "@sluice/plugin-yfinance"
 import { ConsoleTransportPlugin } from "@sluice/transport-console"
 import { HttpTransportPlugin } from "@sluice/transport-http"
 import { Effect, Layer } from "effect"
@@ -21,8 +21,8 @@ export const plugins = (
   secret: string
 ): Layer.Layer<Sources | Transports, Plugin.PluginConfigError | Plugin.PluginStartError> =>
   Layer.mergeAll(
-    YFinance.layer({ symbols: ["AAPL", "BABA"] }, "quotes"),
-    YFinance.layer(
+    YFinancePlugin.layer({ symbols: ["AAPL", "BABA"] }, "quotes"),
+    YFinancePlugin.layer(
       { mode: "chart", symbols: ["AAPL", "BTC-USD"], interval: "1d", period1: "2020-01-01", period2: "2020-01-03" },
       "bars"
     ),

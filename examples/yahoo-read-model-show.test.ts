@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Ingest, makeRouterUnsafe, Projection, Sources } from "@sluice/core"
-import { layerFetch, YFinance } from "@sluice/plugin-yfinance"
-import { YahooReadModel } from "@sluice/plugin-yfinance/read-model"
+import { layerFetch, YFinancePlugin } from "@sluice/plugin-yfinance"
+import { YahooReadModelPlugin } from "@sluice/plugin-yfinance/read-model"
 import { readRecordings, shippedRecordings } from "@sluice/plugin-yfinance/replay"
 import { makeReplayFetch } from "@sluice/plugin-yfinance/testing"
 import { PgEventStore } from "@sluice/store-postgres"
@@ -16,7 +16,7 @@ import { SqlClient } from "effect/sql"
 const recordings = await Effect.runPromise(readRecordings(shippedRecordings))
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 
-const sources = YFinance.layer({ symbols: ["AAPL", "BABA"] }, "quotes").pipe(
+const sources = YFinancePlugin.layer({ symbols: ["AAPL", "BABA"] }, "quotes").pipe(
   Layer.provideMerge(Sources.layer),
   Layer.provide(layerFetch(makeReplayFetch(recordings).fetch))
 )
@@ -25,7 +25,7 @@ const sources = YFinance.layer({ symbols: ["AAPL", "BABA"] }, "quotes").pipe(
 const shown = (schema: string) =>
   Effect.gen(function* () {
     for (const source of yield* (yield* Sources).all) yield* Ingest.tick(source, makeRouterUnsafe([]))
-    const model = yield* YahooReadModel.make({ schema }, "yahoo-read-model")
+    const model = yield* YahooReadModelPlugin.make({ schema }, "yahoo-read-model")
     yield* model.setup ?? Effect.void
     // On PostgreSQL a catch-up stops below the oldest running transaction (another test's, say): again until done.
     let handled = 0

@@ -21,7 +21,7 @@ import {
   layerFetch,
   QUOTE_UPDATED,
   type QuotePayload,
-  YFinance
+  YFinancePlugin
 } from "@sluice/plugin-yfinance"
 import { readRecordings, shippedRecordings } from "@sluice/plugin-yfinance/replay"
 import { makeReplayFetch } from "@sluice/plugin-yfinance/testing"
@@ -33,8 +33,8 @@ import { createReadModel, rebuildReadModel, runReadModel, yahooReadModel } from 
 const recordings = await Effect.runPromise(readRecordings(shippedRecordings))
 
 const layer = Layer.mergeAll(
-  YFinance.layer({ symbols: ["AAPL", "BABA"] }, "quotes"),
-  YFinance.layer(
+  YFinancePlugin.layer({ symbols: ["AAPL", "BABA"] }, "quotes"),
+  YFinancePlugin.layer(
     {
       mode: "chart",
       symbols: ["AAPL", "BTC-USD", "EURUSD=X", "GC=F"],

@@ -45,7 +45,8 @@ describe("packages", () => {
       const pkg = manifest(dir)
       expect(pkg.engines, pkg.name).toEqual({ node: ">=22.19.0" })
       expect(pkg.license, pkg.name).toBe("MIT")
-      // dist first; data a package reads at run time (plugin-yfinance's recordings) may follow.
+      // dist first; data a package reads at run time (plugin-yfinance's recordings) or documents
+      // (store-postgres's migrations and schema dump) may follow.
       expect(pkg.files?.[0], pkg.name).toBe("dist")
       for (const entry of pkg.files?.slice(1) ?? []) {
         expect(existsSync(join(root, dir, entry)), `${dir}/${entry}`).toBe(true)

@@ -31,9 +31,9 @@ import * as SubscriberStatus from "./SubscriberStatus.ts"
 const loadConfig = (file: string, optional: boolean) =>
   Effect.gen(function* () {
     if (optional && !existsSync(file)) {
-      return locate(file, process.cwd(), yield* decodeConfigFile(file, {}, process.env, "store"))
+      return locate(file, process.cwd(), yield* decodeConfigFile(file, {}, "store"))
     }
-    return yield* load(file, process.env, "store")
+    return yield* load(file, "store")
   })
 
 /** Logging from the config, unless `--log-level` was given. */

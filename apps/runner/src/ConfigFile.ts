@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url"
 import { Data, Effect, Schema, type SchemaIssue } from "effect"
 import { crossFieldIssues, SluiceConfig } from "./Config.ts"
 import * as DatabaseUrl from "./DatabaseUrl.ts"
+import { type Env, readEnv } from "./Environment.ts"
 import { stripComments } from "./JsonComments.ts"
 import { formatPath, formatProblem, issueProblems, type Problem } from "./Problem.ts"
 
@@ -53,6 +54,21 @@ export type Scope = "all" | "store"
 
 const storeSections: ReadonlySet<PropertyKey> = new Set(["store", "admin", "logging"])
 
+const reference = /(\$?)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
+
+/** The names of the environment variables `value`'s strings refer to (`${NAME}`, not `$${NAME}`). */
+export const envNames = (value: unknown): Set<string> => {
+  const names = new Set<string>()
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") {
+      for (const [, dollar, name] of v.matchAll(reference)) if (dollar === "") names.add(name!)
+    } else if (Array.isArray(v)) v.forEach(walk)
+    else if (v !== null && typeof v === "object") Object.values(v).forEach(walk)
+  }
+  walk(value)
+  return names
+}
+
 /**
  * Replaces `${NAME}` in every string of `value` with the environment variable NAME. An unset
  * variable is a problem at its field (unless `report` says that field is not used; it then stays
@@ -60,13 +76,13 @@ const storeSections: ReadonlySet<PropertyKey> = new Set(["store", "admin", "logg
  */
 export const substituteEnv = (
   value: unknown,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   report: (path: ReadonlyArray<PropertyKey>) => boolean = () => true
 ): { readonly value: unknown; readonly problems: ReadonlyArray<Problem> } => {
   const problems: Array<Problem> = []
   const walk = (v: unknown, at: ReadonlyArray<PropertyKey>): unknown => {
     if (typeof v === "string") {
-      return v.replace(/(\$?)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, dollar: string, name: string) => {
+      return v.replace(reference, (whole, dollar: string, name: string) => {
         if (dollar === "$") return whole.slice(1)
         const found = env[name]
         if (found !== undefined) return found
@@ -105,7 +121,7 @@ const field = (value: unknown, key: string): unknown =>
     : undefined
 
 /** `store.url` when written, and `DATABASE_URL` when the driver would use it, must parse. */
-const urlProblems = (value: unknown, env: Readonly<Record<string, string | undefined>>): Array<Problem> => {
+const urlProblems = (value: unknown, env: Env): Array<Problem> => {
   const problems: Array<Problem> = []
   const store = field(value, "store")
   const url = field(store, "url")
@@ -135,14 +151,11 @@ export interface Checked {
 /**
  * Every problem of a parsed config: unset variables, every field the Schema refuses, the
  * cross-field checks (which the Schema only runs once every field decodes, so they run here on
- * the raw value too) and the database URLs.
+ * the raw value too) and the database URLs. The variables are read with Environment.ts.
  */
-export const checkConfig = (
-  raw: unknown,
-  env: Readonly<Record<string, string | undefined>>,
-  scope: Scope = "all"
-): Effect.Effect<Checked> =>
+export const checkConfig = (raw: unknown, scope: Scope = "all"): Effect.Effect<Checked> =>
   Effect.gen(function* () {
+    const env = yield* readEnv([...envNames(raw), "DATABASE_URL"])
     const { value, problems: unset } = substituteEnv(raw, env, (path) =>
       scope === "all" ? true : path.length > 0 && storeSections.has(path[0]!)
     )
@@ -167,11 +180,10 @@ export const checkConfig = (
 export const decodeConfig = (
   file: string,
   raw: unknown,
-  env: Readonly<Record<string, string | undefined>> = process.env,
   scope: Scope = "all"
 ): Effect.Effect<SluiceConfig, ConfigFileError> =>
   Effect.gen(function* () {
-    const checked = yield* checkConfig(raw, env, scope)
+    const checked = yield* checkConfig(raw, scope)
     if (checked.config === undefined || checked.problems.length > 0) {
       return yield* problemsError(file, checked.problems)
     }
@@ -228,13 +240,9 @@ export const readConfigFile = (file: string, absolute: string): Effect.Effect<un
 }
 
 /** Reads, substitutes and decodes a config file (`scope`: the parts the command uses). */
-export const load = (
-  file: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  scope: Scope = "all"
-): Effect.Effect<LoadedConfig, ConfigFileError> =>
+export const load = (file: string, scope: Scope = "all"): Effect.Effect<LoadedConfig, ConfigFileError> =>
   Effect.gen(function* () {
     const absolute = resolve(file)
     const raw = yield* readConfigFile(file, absolute)
-    return locate(file, dirname(absolute), yield* decodeConfig(file, raw, env, scope))
+    return locate(file, dirname(absolute), yield* decodeConfig(file, raw, scope))
   })

@@ -11,6 +11,7 @@ import * as NodeStdio from "@effect/platform-node-shared/NodeStdio"
 import * as NodeTerminal from "@effect/platform-node-shared/NodeTerminal"
 import { Effect, Layer } from "effect"
 import { cli } from "./Cli.ts"
+import { processEnv } from "./Environment.ts"
 import { exitCode, failureText } from "./ExitCode.ts"
 
 // V8 lets the old generation grow to up to 4x its live size between full collections; capped at
@@ -26,7 +27,7 @@ const NodeServices = Layer.provideMerge(
   Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeStdio.layer, NodeTerminal.layer)
 )
 
-const fiber = Effect.runFork(cli(process.argv.slice(2)).pipe(Effect.provide(NodeServices)))
+const fiber = Effect.runFork(cli(process.argv.slice(2)).pipe(Effect.provide(Layer.merge(NodeServices, processEnv))))
 
 let signalled = false
 const onSignal = (signal: NodeJS.Signals) => {

@@ -152,14 +152,11 @@ export const plan = (loaded: LoadedConfig): Effect.Effect<Plan, ConfigFileError>
  * Reads `file` and checks all that `run` needs in one pass: the file's fields, the environment
  * variables it references, the database URLs, and every plugin (resolved, options decoded).
  */
-export const loadPlan = (
-  file: string,
-  env: Readonly<Record<string, string | undefined>> = process.env
-): Effect.Effect<Plan, ConfigFileError> =>
+export const loadPlan = (file: string): Effect.Effect<Plan, ConfigFileError> =>
   Effect.gen(function* () {
     const absolute = resolve(file)
     const dir = dirname(absolute)
-    const checked = yield* checkConfig(yield* readConfigFile(file, absolute), env)
+    const checked = yield* checkConfig(yield* readConfigFile(file, absolute))
     const plugins = yield* checkAllPlugins(checked.value, dir)
     const problems = [...checked.problems, ...dropFollowing(plugins.problems, checked.unset)]
     if (checked.config === undefined || problems.length > 0) return yield* problemsError(file, problems)

@@ -11,9 +11,9 @@ import { createRequire } from "node:module"
 import { isAbsolute, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { type EventStore, Plugin, type Sources, type SubscriptionStore, type Transports } from "@sluice/core"
-import { YFinance } from "@sluice/plugin-yfinance"
-import { YahooReadModel } from "@sluice/plugin-yfinance/read-model"
-import { YahooReplay } from "@sluice/plugin-yfinance/replay"
+import { YFinancePlugin } from "@sluice/plugin-yfinance"
+import { YahooReadModelPlugin } from "@sluice/plugin-yfinance/read-model"
+import { YahooReplayPlugin } from "@sluice/plugin-yfinance/replay"
 import type { PushEndpoints } from "@sluice/source-http"
 import { PushSourcePlugin } from "@sluice/source-http"
 import { NatsSourcePlugin } from "@sluice/source-nats"
@@ -170,10 +170,10 @@ export const locatedIn = <P extends AnyLoadedPlugin>(plugin: P, dir: string): P 
 
 /** The plugins that ship with the runner, by name (package name, and a short alias). */
 export const builtins: ReadonlyMap<string, AnyLoadedPlugin> = new Map<string, AnyLoadedPlugin>([
-  ["@sluice/plugin-yfinance", fromPlugin(YFinance)],
-  ["yfinance", fromPlugin(YFinance)],
-  ["@sluice/plugin-yfinance/replay", fromPlugin(YahooReplay)],
-  ["yahoo-replay", fromPlugin(YahooReplay)],
+  ["@sluice/plugin-yfinance", fromPlugin(YFinancePlugin)],
+  ["yfinance", fromPlugin(YFinancePlugin)],
+  ["@sluice/plugin-yfinance/replay", fromPlugin(YahooReplayPlugin)],
+  ["yahoo-replay", fromPlugin(YahooReplayPlugin)],
   ["@sluice/source-nats", fromPlugin(NatsSourcePlugin)],
   ["@sluice/source-http", fromPlugin(PushSourcePlugin)],
   ["push", fromPlugin(PushSourcePlugin)],
@@ -183,8 +183,8 @@ export const builtins: ReadonlyMap<string, AnyLoadedPlugin> = new Map<string, An
   ["console", fromPlugin(ConsoleTransportPlugin)],
   ["@sluice/transport-nats", fromPlugin(NatsTransportPlugin)],
   ["nats", fromPlugin(NatsTransportPlugin)],
-  ["@sluice/plugin-yfinance/read-model", fromProjectionPlugin(YahooReadModel)],
-  ["yahoo-read-model", fromProjectionPlugin(YahooReadModel)]
+  ["@sluice/plugin-yfinance/read-model", fromProjectionPlugin(YahooReadModelPlugin)],
+  ["yahoo-read-model", fromProjectionPlugin(YahooReadModelPlugin)]
 ])
 
 const knownOf = (kind: AnyPluginKind) => [...builtins].filter(([, p]) => p.kind === kind).map(([name]) => name)

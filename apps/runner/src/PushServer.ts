@@ -6,7 +6,7 @@
  * listener closes, waiting for requests in flight.
  */
 import type { EventStore, Router } from "@sluice/core"
-import { make as makePushHandler, type PushEndpoint } from "@sluice/source-http"
+import { makeDecodedPushHandler, type PushEndpoint } from "@sluice/source-http"
 import { Data, Effect, type Scope } from "effect"
 import { HttpServer } from "effect/http"
 import * as NodeWebServer from "./NodeWebServer.ts"
@@ -29,9 +29,12 @@ export const start = (
   Effect.gen(function* () {
     const urls = new Map<string, string>()
     for (const { source, config } of endpoints) {
-      const handler = yield* makePushHandler({ name: source.name, router, config, transform: source.transform }).pipe(
-        Effect.mapError((error) => new PushServerError({ source: source.name, reason: error.message }))
-      )
+      const handler = yield* makeDecodedPushHandler({
+        name: source.name,
+        router,
+        config,
+        transform: source.transform
+      }).pipe(Effect.mapError((error) => new PushServerError({ source: source.name, reason: error.message })))
       const address = yield* NodeWebServer.serveWeb(
         { host: config.host, port: config.port, gracefulShutdownTimeout: "5 seconds" },
         handler.fetch

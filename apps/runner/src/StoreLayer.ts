@@ -9,20 +9,23 @@ import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { EventStore, layerMemory, OutboxAdmin, OutboxQueue, RawPayloadStore, SubscriptionStore } from "@sluice/core"
 import {
-  isCurrent,
-  type MigrationStatus,
+  type Health,
+  health,
   migrate,
   migrationStatus,
   migrations,
   PgEventStore,
   Pglite,
-  PostgresJs
+  PostgresJs,
+  type SchemaProblem,
+  schemaProblem
 } from "@sluice/store-postgres"
 import { Context, Data, Effect, Layer, Redacted, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import type { StoreConfig } from "./Config.ts"
 import * as DatabaseUrl from "./DatabaseUrl.ts"
 import * as DataDirLock from "./DataDirLock.ts"
+import { readEnv } from "./Environment.ts"
 import { describeError } from "./ErrorText.ts"
 
 /** The store could not be opened (unreachable server, failed migration, unusable data directory). */
@@ -64,20 +67,19 @@ export type StoreChoice =
   | { readonly _tag: "memory" }
 
 /**
- * `DATABASE_URL` in the environment overrides `store.url`; with driver `auto` a URL means
+ * `DATABASE_URL` in the environment (Environment.ts) overrides `store.url`; with driver `auto` a URL means
  * PostgreSQL and no URL means PGlite in `dataDir` (a relative one resolved against the working
  * directory: `load` has already made it absolute against the config file's folder). Every URL
  * given is checked (DatabaseUrl.ts) before any driver sees it.
  */
 export const chooseStore = (
-  config: StoreConfig,
-  env: Readonly<Record<string, string | undefined>> = process.env
+  config: StoreConfig
 ): Effect.Effect<StoreChoice, MissingDatabaseUrlError | DatabaseUrlError> =>
   Effect.gen(function* () {
     const embedded = { _tag: "embedded", dataDir: resolve(config.dataDir), schema: config.schema } as const
     if (config.driver === "memory") return { _tag: "memory" } as const
     if (config.driver === "embedded") return embedded
-    const fromEnv = env.DATABASE_URL
+    const fromEnv = (yield* readEnv(["DATABASE_URL"])).DATABASE_URL
     const [source, url] =
       fromEnv !== undefined && fromEnv !== ""
         ? (["DATABASE_URL", Redacted.make(fromEnv)] as const)
@@ -107,15 +109,8 @@ export const describeDatabase = (choice: StoreChoice): string => {
 export const describeStore = (choice: StoreChoice): string =>
   choice._tag === "memory" ? "memory" : `${describeDatabase(choice)} (schema ${choice.schema})`
 
-/** What `/readyz` reports. */
-export interface Readiness {
-  readonly database: boolean
-  readonly migrations: boolean
-  readonly detail?: string
-}
-
 /** Checks the store's database: reachable, and every migration this version knows applied. */
-export class StoreHealth extends Context.Service<StoreHealth, { readonly check: Effect.Effect<Readiness> }>()(
+export class StoreHealth extends Context.Service<StoreHealth, { readonly check: Effect.Effect<Health> }>()(
   "@sluice/runner/StoreHealth"
 ) {}
 
@@ -147,39 +142,14 @@ export class MigrationState extends Context.Service<
   { readonly applied: ReadonlyArray<string>; readonly pending: ReadonlyArray<string> }
 >()("@sluice/runner/MigrationState") {}
 
-const pendingOf = (status: MigrationStatus): string =>
-  [
-    ...status.pending.map((m) => `not applied: ${m.file}`),
-    ...status.unknown.map((m) => `unknown to this version: ${m.id} (${m.name})`),
-    ...status.changed.map((m) => `changed after it was applied: ${m.file}`)
-  ].join(", ")
-
 const sqlHealth = (sql: SqlClient.SqlClient, schema: string) =>
-  StoreHealth.of({
-    check: Effect.gen(function* () {
-      const ping = yield* Effect.result(sql`SELECT 1 AS ok`)
-      if (ping._tag === "Failure") return { database: false, migrations: false, detail: ping.failure.message }
-      const status = yield* Effect.result(migrationStatus({ schema }))
-      if (status._tag === "Failure") return { database: true, migrations: false, detail: status.failure.message }
-      if (!status.success.migrated)
-        return { database: true, migrations: false, detail: `schema ${schema} is not migrated` }
-      return isCurrent(status.success)
-        ? { database: true, migrations: true }
-        : { database: true, migrations: false, detail: pendingOf(status.success) }
-    }).pipe(
-      Effect.provideService(SqlClient.SqlClient, sql),
-      Effect.timeoutOrElse({
-        duration: "5 seconds",
-        orElse: () => Effect.succeed({ database: false, migrations: false, detail: "timed out" })
-      })
-    )
-  })
+  StoreHealth.of({ check: health({ schema }).pipe(Effect.provideService(SqlClient.SqlClient, sql)) })
 
 /** A read-only command found no usable schema (it creates none: `migrate` or `run` does). */
 export class SchemaNotReadyError extends Data.TaggedError("SchemaNotReadyError")<{
   readonly schema: string
   readonly database: string
-  readonly reason: "missing" | "unmigrated" | "newer" | "changed"
+  readonly reason: SchemaProblem["reason"]
   readonly detail?: string
 }> {
   override get message() {
@@ -220,13 +190,8 @@ const defaultOpen: OpenOptions = { command: "sluice", migrate: true }
 const checkSchema = (schema: string, database: string) =>
   Effect.gen(function* () {
     const status = yield* migrationStatus({ schema })
-    const fail = (reason: SchemaNotReadyError["reason"], detail?: string) =>
-      Effect.fail(new SchemaNotReadyError({ schema, database, reason, ...(detail === undefined ? {} : { detail }) }))
-    if (!status.exists) return yield* fail("missing")
-    if (!status.migrated || status.applied.length === 0) return yield* fail("unmigrated")
-    if (status.unknown.length > 0)
-      return yield* fail("newer", status.unknown.map((m) => `migration ${m.id} (${m.name})`).join(", "))
-    if (status.changed.length > 0) return yield* fail("changed", status.changed.map((m) => m.file).join(", "))
+    const problem = schemaProblem(status)
+    if (problem !== undefined) return yield* new SchemaNotReadyError({ schema, database, ...problem })
     return status
   })
 

@@ -8,7 +8,7 @@ import { defineConfig } from "../src/Config.ts"
 import { decodeConfig, substituteEnv } from "../src/ConfigFile.ts"
 import { configJsonSchema } from "../src/JsonSchema.ts"
 import * as Retention from "../src/Retention.ts"
-import { envRef } from "./support/config.ts"
+import { envRef, withEnv } from "./support/config.ts"
 
 const minimal = {
   transports: [{ name: "out", plugin: "console" }],
@@ -18,7 +18,7 @@ const minimal = {
 describe("config file decoding", () => {
   it.effect("fills every default", () =>
     Effect.gen(function* () {
-      const config = yield* decodeConfig("c.json", minimal, {})
+      const config = yield* decodeConfig("c.json", minimal).pipe(withEnv())
       assert.deepStrictEqual(config.store, { driver: "auto", dataDir: ".sluice", schema: "sluice", poolSize: 10 })
       assert.deepStrictEqual(config.relay.retry, {
         maxAttempts: 5,
@@ -37,21 +37,17 @@ describe("config file decoding", () => {
   it.effect("names the field path of every error, cross-field checks included", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(
-        decodeConfig(
-          "bad.json",
-          {
-            store: { driver: "mysql" },
-            sources: [{ name: "a b", plugin: "yfinance", schedule: { every: "soon" } }],
-            transports: [
-              { name: "out", plugin: "console" },
-              { name: "out", plugin: "console" }
-            ],
-            routes: [{ name: "r", transport: "missing", topic: "t", match: ["**"] }],
-            relay: { workers: 0 },
-            typo: true
-          },
-          {}
-        )
+        decodeConfig("bad.json", {
+          store: { driver: "mysql" },
+          sources: [{ name: "a b", plugin: "yfinance", schedule: { every: "soon" } }],
+          transports: [
+            { name: "out", plugin: "console" },
+            { name: "out", plugin: "console" }
+          ],
+          routes: [{ name: "r", transport: "missing", topic: "t", match: ["**"] }],
+          relay: { workers: 0 },
+          typo: true
+        }).pipe(withEnv())
       )
       assert.strictEqual(error._tag, "ConfigFileError")
       for (const expected of [
@@ -71,18 +67,14 @@ describe("config file decoding", () => {
         assert.include(error.message, expected)
       }
       const second = yield* Effect.flip(
-        decodeConfig(
-          "bad.json",
-          {
-            transports: [
-              { name: "out", plugin: "console" },
-              { name: "out", plugin: "console" }
-            ],
-            routes: [{ name: "r", transport: "missing", topic: "t", match: ["**"] }],
-            admin: { host: "0.0.0.0" }
-          },
-          {}
-        )
+        decodeConfig("bad.json", {
+          transports: [
+            { name: "out", plugin: "console" },
+            { name: "out", plugin: "console" }
+          ],
+          routes: [{ name: "r", transport: "missing", topic: "t", match: ["**"] }],
+          admin: { host: "0.0.0.0" }
+        }).pipe(withEnv())
       )
       assert.include(second.message, 'duplicate transport name\n  at ["transports"][1]["name"]')
       assert.include(second.message, 'no transport named "missing" (known: out)\n  at ["routes"][0]["transport"]')
@@ -92,7 +84,7 @@ describe("config file decoding", () => {
 
   it.effect("retention: defaults, per-route ages, null keeps, raw opt-in", () =>
     Effect.gen(function* () {
-      const defaults = yield* decodeConfig("c.json", minimal, {})
+      const defaults = yield* decodeConfig("c.json", minimal).pipe(withEnv())
       assert.deepStrictEqual(defaults.retention, {
         enabled: true,
         every: "1 hour",
@@ -101,14 +93,10 @@ describe("config file decoding", () => {
         routes: {},
         batchSize: 1000
       })
-      const config = yield* decodeConfig(
-        "c.json",
-        {
-          ...minimal,
-          retention: { delivered: null, routes: { all: { delivered: "1 day" } }, raw: { olderThan: "90 days" } }
-        },
-        {}
-      )
+      const config = yield* decodeConfig("c.json", {
+        ...minimal,
+        retention: { delivered: null, routes: { all: { delivered: "1 day" } }, raw: { olderThan: "90 days" } }
+      }).pipe(withEnv())
       const policy = Retention.outboxPolicy(config.retention)
       assert.strictEqual(policy.delivered, null)
       assert.strictEqual(Duration.toMillis(policy.routes!.all!.delivered!), 86_400_000)
@@ -120,21 +108,17 @@ describe("config file decoding", () => {
   it.effect("retention: every error names its field, a route override names a configured route", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(
-        decodeConfig(
-          "bad.json",
-          {
-            ...minimal,
-            retention: {
-              delivered: "a week",
-              dead: 0,
-              batchSize: 0,
-              every: "0 millis",
-              routes: { nope: { dead: "1 day" }, all: { delivered: "-1 days" } },
-              raw: {}
-            }
-          },
-          {}
-        )
+        decodeConfig("bad.json", {
+          ...minimal,
+          retention: {
+            delivered: "a week",
+            dead: 0,
+            batchSize: 0,
+            every: "0 millis",
+            routes: { nope: { dead: "1 day" }, all: { delivered: "-1 days" } },
+            raw: {}
+          }
+        }).pipe(withEnv())
       )
       for (const expected of [
         'at ["retention"]["delivered"]',
@@ -152,22 +136,20 @@ describe("config file decoding", () => {
 
   it.effect("replaces environment references and keeps secrets Redacted", () =>
     Effect.gen(function* () {
-      const config = yield* decodeConfig(
-        "c.json",
-        {
-          ...minimal,
-          store: { url: envRef("DB") },
-          admin: { host: "0.0.0.0", token: envRef("TOKEN") },
-          transports: [{ name: "out", plugin: "console", options: { note: `$${envRef("LITERAL")}` } }]
-        },
-        { DB: "postgres://u:secret@db/x", TOKEN: "0123456789abcdef0123" }
-      )
+      const config = yield* decodeConfig("c.json", {
+        ...minimal,
+        store: { url: envRef("DB") },
+        admin: { host: "0.0.0.0", token: envRef("TOKEN") },
+        transports: [{ name: "out", plugin: "console", options: { note: `$${envRef("LITERAL")}` } }]
+      }).pipe(withEnv({ DB: "postgres://u:secret@db/x", TOKEN: "0123456789abcdef0123" }))
       assert.isTrue(Redacted.isRedacted(config.store.url))
       assert.strictEqual(Redacted.value(config.store.url!), "postgres://u:secret@db/x")
       assert.notInclude(JSON.stringify(config), "secret@db")
       assert.notInclude(JSON.stringify(config), "0123456789abcdef0123")
       assert.deepStrictEqual(config.transports[0]!.options, { note: envRef("LITERAL") })
-      const missing = yield* Effect.flip(decodeConfig("c.json", { ...minimal, store: { url: envRef("NOPE") } }, {}))
+      const missing = yield* Effect.flip(
+        decodeConfig("c.json", { ...minimal, store: { url: envRef("NOPE") } }).pipe(withEnv())
+      )
       assert.include(missing.message, 'environment variable NOPE is not set\n  at ["store"]["url"]')
     })
   )
@@ -179,12 +161,12 @@ describe("config file decoding", () => {
         store: { driver: "memory" },
         transports: [{ name: "out", plugin: "console", options: { secret: envRef("WEBHOOK_SECRET") } }]
       }
-      const config = yield* decodeConfig("c.json", raw, {}, "store")
+      const config = yield* decodeConfig("c.json", raw, "store").pipe(withEnv())
       assert.deepStrictEqual(config.transports[0]!.options, { secret: envRef("WEBHOOK_SECRET") })
-      const all = yield* Effect.flip(decodeConfig("c.json", raw, {}, "all"))
+      const all = yield* Effect.flip(decodeConfig("c.json", raw, "all").pipe(withEnv()))
       assert.include(all.message, "environment variable WEBHOOK_SECRET is not set")
       const admin = yield* Effect.flip(
-        decodeConfig("c.json", { ...raw, admin: { token: envRef("TOKEN") } }, {}, "store")
+        decodeConfig("c.json", { ...raw, admin: { token: envRef("TOKEN") } }, "store").pipe(withEnv())
       )
       assert.include(admin.message, 'environment variable TOKEN is not set\n  at ["admin"]["token"]')
       assert.notInclude(admin.message, "WEBHOOK_SECRET")
@@ -194,7 +176,10 @@ describe("config file decoding", () => {
   it.effect("logging.level takes the names --log-level takes, and the capitalised ones", () =>
     Effect.gen(function* () {
       const level = (name: string) =>
-        Effect.map(decodeConfig("c.json", { ...minimal, logging: { level: name } }, {}), (c) => c.logging.level)
+        Effect.map(
+          decodeConfig("c.json", { ...minimal, logging: { level: name } }).pipe(withEnv()),
+          (c) => c.logging.level
+        )
       assert.strictEqual(yield* level("debug"), "Debug")
       assert.strictEqual(yield* level("warning"), "Warn")
       assert.strictEqual(yield* level("all"), "All")
@@ -207,10 +192,8 @@ describe("config file decoding", () => {
   it.effect("store.url and DATABASE_URL are checked with the file, never quoted", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(
-        decodeConfig(
-          "c.json",
-          { ...minimal, store: { url: "mysql://u:hunter2@h/db" } },
-          { DATABASE_URL: "not a url hunter2" }
+        decodeConfig("c.json", { ...minimal, store: { url: "mysql://u:hunter2@h/db" } }).pipe(
+          withEnv({ DATABASE_URL: "not a url hunter2" })
         )
       )
       assert.include(
@@ -220,7 +203,9 @@ describe("config file decoding", () => {
       assert.include(error.message, "DATABASE_URL (environment): not a URL")
       assert.notInclude(error.message, "hunter2")
       // DATABASE_URL is not used by the embedded store, so not checked for it.
-      yield* decodeConfig("c.json", { ...minimal, store: { driver: "embedded" } }, { DATABASE_URL: "not a url" })
+      yield* decodeConfig("c.json", { ...minimal, store: { driver: "embedded" } }).pipe(
+        withEnv({ DATABASE_URL: "not a url" })
+      )
     })
   )
 
@@ -274,14 +259,17 @@ describe("routes[].publish", () => {
 
   it.effect("takes stored or latest (the relay publishes as stored when absent)", () =>
     Effect.gen(function* () {
-      assert.isUndefined((yield* decodeConfig("c.json", minimal, {})).routes[0]!.publish)
-      assert.strictEqual((yield* decodeConfig("c.json", withPublish("latest"), {})).routes[0]!.publish, "latest")
+      assert.isUndefined((yield* decodeConfig("c.json", minimal).pipe(withEnv())).routes[0]!.publish)
+      assert.strictEqual(
+        (yield* decodeConfig("c.json", withPublish("latest")).pipe(withEnv())).routes[0]!.publish,
+        "latest"
+      )
     })
   )
 
   it.effect("names the field of any other value", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(decodeConfig("c.json", withPublish("newest"), {}))
+      const error = yield* Effect.flip(decodeConfig("c.json", withPublish("newest")).pipe(withEnv()))
       assert.include(error.message, 'at ["routes"][0]["publish"]')
     })
   )

@@ -10,13 +10,14 @@ import { Effect } from "effect"
 import { load } from "../src/ConfigFile.ts"
 import { configJsonSchema } from "../src/JsonSchema.ts"
 import { plan } from "../src/Plan.ts"
+import { withEnv } from "./support/config.ts"
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname
 
 describe("config files", () => {
   it.effect("a TypeScript config exporting defineConfig(...) loads and plans like JSON", () =>
     Effect.gen(function* () {
-      const loaded = yield* load(fixture("sluice.config.ts"), {})
+      const loaded = yield* load(fixture("sluice.config.ts")).pipe(withEnv())
       assert.strictEqual(loaded.config.store.driver, "memory")
       const checked = yield* plan(loaded)
       assert.deepStrictEqual(
@@ -28,7 +29,7 @@ describe("config files", () => {
 
   it.effect("store.dataDir is relative to the config file's folder, like every path in it", () =>
     Effect.gen(function* () {
-      const loaded = yield* load(fixture("sluice.config.ts"), {})
+      const loaded = yield* load(fixture("sluice.config.ts")).pipe(withEnv())
       assert.strictEqual(loaded.config.store.dataDir, fixture(".sluice"))
       assert.strictEqual(loaded.dir, fixture("").replace(/\/$/, ""))
     })
@@ -40,7 +41,7 @@ describe("config files", () => {
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 })))
       const file = join(dir, "sluice.json")
       writeFileSync(file, '\uFEFF{\n  // memory only\n  "store": { "driver": "memory" /* trials */ }\n}\n')
-      const loaded = yield* load(file, {})
+      const loaded = yield* load(file).pipe(withEnv())
       assert.strictEqual(loaded.config.store.driver, "memory")
       assert.strictEqual(loaded.config.store.dataDir, join(dir, ".sluice"))
     }).pipe(Effect.scoped)
@@ -50,7 +51,7 @@ describe("config files", () => {
     Effect.gen(function* () {
       for (const name of ["quickstart.json", "quickstart-offline.json"]) {
         const path = new URL(`../../../examples/${name}`, import.meta.url).pathname
-        const checked = yield* Effect.flatMap(load(path, {}), plan)
+        const checked = yield* Effect.flatMap(load(path).pipe(withEnv()), plan)
         assert.isAbove(checked.sources.length, 0, name)
       }
     })

@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { describe as describeUrl, problemOf } from "../src/DatabaseUrl.ts"
 import { chooseStore } from "../src/StoreLayer.ts"
+import { withEnv } from "./support/config.ts"
 
 const base = { driver: "auto", dataDir: ".sluice", schema: "sluice", poolSize: 10 } as const
 
@@ -71,15 +72,17 @@ describe("database URLs", () => {
 
   it.effect("chooseStore names store.url or DATABASE_URL, exit code 2's DatabaseUrlError", () =>
     Effect.gen(function* () {
-      const fromFile = yield* Effect.flip(chooseStore({ ...base, url: Redacted.make("mysql://u:secret@h/db") }, {}))
+      const fromFile = yield* Effect.flip(
+        chooseStore({ ...base, url: Redacted.make("mysql://u:secret@h/db") }).pipe(withEnv())
+      )
       assert.strictEqual(fromFile._tag, "DatabaseUrlError")
       assert.include(fromFile.message, "store.url: a mysql:// URL")
-      const fromEnv = yield* Effect.flip(chooseStore(base, { DATABASE_URL: "postgres://u:sec%ret@h/db" }))
+      const fromEnv = yield* Effect.flip(chooseStore(base).pipe(withEnv({ DATABASE_URL: "postgres://u:sec%ret@h/db" })))
       assert.include(fromEnv.message, "DATABASE_URL: the password has a '%'")
       assert.notInclude(fromEnv.message, "sec")
       // The embedded and memory drivers never use DATABASE_URL.
       assert.strictEqual(
-        (yield* chooseStore({ ...base, driver: "memory" }, { DATABASE_URL: "not a url" }))._tag,
+        (yield* chooseStore({ ...base, driver: "memory" }).pipe(withEnv({ DATABASE_URL: "not a url" })))._tag,
         "memory"
       )
     })

@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { decodeConfig } from "../src/ConfigFile.ts"
 import { stripComments } from "../src/JsonComments.ts"
+import { withEnv } from "./support/config.ts"
 
 describe("comments in JSON config files", () => {
   it("blanks // and /* */ comments outside strings, keeping lines and columns", () => {
@@ -25,10 +26,12 @@ describe("comments in JSON config files", () => {
       const example = /```jsonc\n([\s\S]*?)```/.exec(readme)?.[1]
       assert.isDefined(example)
       assert.match(example!, /^\s*\/\/ /m, "the example shows a comment")
-      const config = yield* decodeConfig("README.md", JSON.parse(stripComments(example!)), {
-        WEBHOOK_SECRET: `whsec_${Buffer.from("a-secret-of-enough-bytes-for-hmac").toString("base64")}`,
-        SLUICE_ADMIN_TOKEN: "0123456789abcdef0123"
-      })
+      const config = yield* decodeConfig("README.md", JSON.parse(stripComments(example!))).pipe(
+        withEnv({
+          WEBHOOK_SECRET: `whsec_${Buffer.from("a-secret-of-enough-bytes-for-hmac").toString("base64")}`,
+          SLUICE_ADMIN_TOKEN: "0123456789abcdef0123"
+        })
+      )
       assert.strictEqual(config.routes.length, 1)
     })
   )

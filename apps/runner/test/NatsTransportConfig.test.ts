@@ -6,11 +6,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { decodeConfig } from "../src/ConfigFile.ts"
 import { plan } from "../src/Plan.ts"
+import { withEnv } from "./support/config.ts"
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname
 
 const planOf = (raw: unknown) =>
-  Effect.flatMap(decodeConfig("c.json", raw, {}), (config) => plan({ file: "c.json", dir: fixtures, config }))
+  Effect.flatMap(decodeConfig("c.json", raw).pipe(withEnv()), (config) =>
+    plan({ file: "c.json", dir: fixtures, config })
+  )
 
 const withTransport = (transport: Record<string, unknown>) => ({
   transports: [{ name: "bus", ...transport }],

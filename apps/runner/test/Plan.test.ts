@@ -10,11 +10,14 @@ import { Effect } from "effect"
 import { decodeConfig } from "../src/ConfigFile.ts"
 import { loadPlan, plan } from "../src/Plan.ts"
 import { type LoadedPlugin, locatedIn, resolvePlugin } from "../src/PluginLoader.ts"
+import { withEnv } from "./support/config.ts"
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname
 
 const planOf = (raw: unknown) =>
-  Effect.flatMap(decodeConfig("c.json", raw, {}), (config) => plan({ file: "c.json", dir: fixtures, config }))
+  Effect.flatMap(decodeConfig("c.json", raw).pipe(withEnv()), (config) =>
+    plan({ file: "c.json", dir: fixtures, config })
+  )
 
 describe("plugin resolution", () => {
   it.effect("built-in names and aliases resolve to the workspace plugins", () =>
@@ -200,7 +203,7 @@ describe("loadPlan: every problem of a file in one pass", () => {
           "typo": true
         }`
       )
-      const error = yield* Effect.flip(loadPlan(file, {}))
+      const error = yield* Effect.flip(loadPlan(file).pipe(withEnv()))
       for (const expected of [
         'environment variable UNSET_SECRET is not set\n  at ["transports"][0]["options"]["secrets"][0]',
         'at ["typo"]',

@@ -17,12 +17,14 @@ import { run } from "../src/Run.ts"
 import { seen } from "./fixtures/recording-projection.ts"
 import { recorded } from "./fixtures/recording-transport.ts"
 import { readingV1toV2 } from "./fixtures/versioned-source.ts"
-import { writeConfig } from "./support/config.ts"
+import { withEnv, writeConfig } from "./support/config.ts"
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname
 
 const planOf = (raw: unknown) =>
-  Effect.flatMap(decodeConfig("c.json", raw, {}), (config) => plan({ file: "c.json", dir: fixtures, config }))
+  Effect.flatMap(decodeConfig("c.json", raw).pipe(withEnv()), (config) =>
+    plan({ file: "c.json", dir: fixtures, config })
+  )
 
 const readings = (name: string, total = 3) => ({ name, plugin: "./versioned-source.ts", options: { total } })
 
@@ -94,7 +96,7 @@ describe("plugins' upcasters when the config is checked", () => {
         ]
       })
       // loadPlan is what `sluice validate` and `sluice run` check a file with.
-      const error = yield* Effect.flip(loadPlan(file, {}))
+      const error = yield* Effect.flip(loadPlan(file).pipe(withEnv()))
       expect(error.message).toContain(
         'plugin conflicting-source: upcasts "reading.taken" from version 1, and so does plugin versioned-source (at ["sources"][0]["plugin"]): an event type\'s versions belong to the plugin that emits it, so only one may upcast them\n  at ["sources"][1]["plugin"]'
       )

@@ -21,13 +21,15 @@ import * as StatusReport from "../src/StatusReport.ts"
 import { StoreHealth, StoreSql } from "../src/StoreLayer.ts"
 import * as SubscriberStatus from "../src/SubscriberStatus.ts"
 import { tallies } from "./fixtures/tally-projection.ts"
-import { writeConfig } from "./support/config.ts"
+import { withEnv, writeConfig } from "./support/config.ts"
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname
 const tally = "./tally-projection.ts"
 
 const planOf = (raw: unknown) =>
-  Effect.flatMap(decodeConfig("c.json", raw, {}), (config) => plan({ file: "c.json", dir: fixtures, config }))
+  Effect.flatMap(decodeConfig("c.json", raw).pipe(withEnv()), (config) =>
+    plan({ file: "c.json", dir: fixtures, config })
+  )
 
 /** The memory store as the runner opens it (no SqlClient). */
 const memoryStore = Layer.mergeAll(layerMemory, Layer.succeed(StoreSql, StoreSql.of({ client: undefined })))

@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, makeRouterUnsafe, RawPayloadStore } from "@sluice/core"
-import { make as makePushHandler, type PushHandler } from "@sluice/source-http"
+import { makeDecodedPushHandler, type PushHandler } from "@sluice/source-http"
 import { PgEventStore } from "@sluice/store-postgres"
 import { Effect, Layer, Logger, Redacted } from "effect"
 import { databaseUrl, dropSchema, freshSchema } from "./support/database.ts"
@@ -23,7 +23,7 @@ const request = (n: number): Request => {
 const handlerOn = (schema: string) =>
   Effect.gen(function* () {
     const context = yield* Layer.build(PgEventStore.layer({ url: databaseUrl, schema, poolSize: 4 }))
-    const handler = yield* makePushHandler({
+    const handler = yield* makeDecodedPushHandler({
       name: "inbox",
       router,
       config: {

@@ -6,7 +6,7 @@
 import { connect } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, layerMemory, makeRouterUnsafe } from "@sluice/core"
-import { PushConfig, transformer } from "@sluice/source-http"
+import { PushSourceConfig, transformer } from "@sluice/source-http"
 import { Effect, Exit, Layer, Logger, Schema, Scope } from "effect"
 import * as PushServer from "../src/PushServer.ts"
 import { send, sendUnfinished } from "./support/http.ts"
@@ -17,7 +17,12 @@ const serve = (options: Record<string, unknown> = {}) =>
   Effect.gen(function* () {
     const scope = yield* Scope.make()
     const context = yield* Layer.buildWithScope(layerMemory, scope)
-    const config = Schema.decodeUnknownSync(PushConfig)({ port: 0, path: "/in", auth: { type: "none" }, ...options })
+    const config = Schema.decodeUnknownSync(PushSourceConfig)({
+      port: 0,
+      path: "/in",
+      auth: { type: "none" },
+      ...options
+    })
     const source = {
       name: "inbox",
       fetch: Effect.die("not fetched"),

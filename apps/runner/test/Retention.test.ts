@@ -10,6 +10,7 @@ import { Duration, Effect, Fiber, Logger, References } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeConfig } from "../src/ConfigFile.ts"
 import * as Retention from "../src/Retention.ts"
+import { withEnv } from "./support/config.ts"
 
 const minimal = {
   transports: [{ name: "out", plugin: "console" }],
@@ -19,11 +20,10 @@ const minimal = {
 describe("scheduled retention", () => {
   it.effect("prunes at start and every interval, logging the counts", () =>
     Effect.gen(function* () {
-      const config = yield* decodeConfig(
-        "c.json",
-        { ...minimal, retention: { delivered: "1 minute", every: "1 hour", raw: { olderThan: "1 day" } } },
-        {}
-      )
+      const config = yield* decodeConfig("c.json", {
+        ...minimal,
+        retention: { delivered: "1 minute", every: "1 hour", raw: { olderThan: "1 day" } }
+      }).pipe(withEnv())
       const logged: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
       const logger = Logger.make(({ message, fiber }) => {
         const text = Array.isArray(message) ? message[0] : message

@@ -11,6 +11,7 @@ import { Effect } from "effect"
 import { decodeConfig } from "../src/ConfigFile.ts"
 import { plan } from "../src/Plan.ts"
 import { pluginLayer } from "../src/Run.ts"
+import { withEnv } from "./support/config.ts"
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -47,15 +48,11 @@ describe("sluice run's plugin instances", () => {
   it.live("webhook transports send with node:http over a kept-alive connection, not fetch", () =>
     Effect.gen(function* () {
       const { url, headers } = yield* receiver
-      const config = yield* decodeConfig(
-        "c.json",
-        {
-          store: { driver: "memory" },
-          transports: [{ name: "hook", plugin: "http", options: { url, secrets: [secret] } }],
-          routes: [{ name: "r", transport: "hook", topic: "t", match: ["**"] }]
-        },
-        {}
-      )
+      const config = yield* decodeConfig("c.json", {
+        store: { driver: "memory" },
+        transports: [{ name: "hook", plugin: "http", options: { url, secrets: [secret] } }],
+        routes: [{ name: "r", transport: "hook", topic: "t", match: ["**"] }]
+      }).pipe(withEnv())
       const planned = yield* plan({ file: "c.json", dir: fixtures, config })
       const outcomes = yield* Effect.gen(function* () {
         const transport = yield* (yield* Transports).get("hook")

@@ -10,31 +10,31 @@ import { EventStore } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
 import { Effect, Redacted } from "effect"
 import { chooseStore, describeStore, StoreHealth, storeLayer } from "../src/StoreLayer.ts"
+import { withEnv } from "./support/config.ts"
 
 const base = { driver: "auto", dataDir: ".sluice", schema: "sluice", poolSize: 10 } as const
 
 describe("choosing the store", () => {
   it.effect("auto: PGlite in dataDir without a URL, PostgreSQL with one; DATABASE_URL wins", () =>
     Effect.gen(function* () {
-      assert.deepStrictEqual(yield* chooseStore(base, {}), {
+      assert.deepStrictEqual(yield* chooseStore(base).pipe(withEnv()), {
         _tag: "embedded",
         dataDir: resolve(".sluice"),
         schema: "sluice"
       })
-      const fromConfig = yield* chooseStore({ ...base, url: Redacted.make("postgres://a@h1/db") }, {})
+      const fromConfig = yield* chooseStore({ ...base, url: Redacted.make("postgres://a@h1/db") }).pipe(withEnv())
       assert.strictEqual(fromConfig._tag, "postgres")
-      const fromEnv = yield* chooseStore(
-        { ...base, url: Redacted.make("postgres://a@h1/db") },
-        { DATABASE_URL: "postgres://u:pw@h2:5433/other" }
+      const fromEnv = yield* chooseStore({ ...base, url: Redacted.make("postgres://a@h1/db") }).pipe(
+        withEnv({ DATABASE_URL: "postgres://u:pw@h2:5433/other" })
       )
       assert.strictEqual(fromEnv._tag === "postgres" && Redacted.value(fromEnv.url), "postgres://u:pw@h2:5433/other")
       assert.strictEqual(describeStore(fromEnv), "PostgreSQL at h2:5433/other (schema sluice)")
       assert.notInclude(describeStore(fromEnv), "pw")
       assert.strictEqual(
-        (yield* chooseStore({ ...base, driver: "embedded" }, { DATABASE_URL: "postgres://x" }))._tag,
+        (yield* chooseStore({ ...base, driver: "embedded" }).pipe(withEnv({ DATABASE_URL: "postgres://x" })))._tag,
         "embedded"
       )
-      const missing = yield* Effect.flip(chooseStore({ ...base, driver: "postgres" }, {}))
+      const missing = yield* Effect.flip(chooseStore({ ...base, driver: "postgres" }).pipe(withEnv()))
       assert.strictEqual(missing._tag, "MissingDatabaseUrlError")
       assert.include(missing.message, "set store.url or DATABASE_URL")
     })

@@ -100,7 +100,7 @@ const show = (schema: string) => (limit: number) =>
 
 // #region plugin
 /** The read model's options in a config file. */
-export const ReadModelConfig = Schema.Struct({
+export const YahooReadModelConfig = Schema.Struct({
   /** The SQL schema of its tables (created if missing). @default "public" */
   schema: Schema.optionalKey(
     Schema.String.pipe(
@@ -108,16 +108,19 @@ export const ReadModelConfig = Schema.Struct({
     )
   )
 })
-export type ReadModelConfig = typeof ReadModelConfig.Type
+export type YahooReadModelConfig = typeof YahooReadModelConfig.Type
+
+/** Builds the read model named `instance` (its checkpoint's key) from decoded options. */
+export const make = (config: YahooReadModelConfig, instance: string) => {
+  const schema = config.schema ?? "public"
+  return Effect.succeed({ ...makeReadModel(instance, schema), show: show(schema) })
+}
 
 /** The projection plugin the runner loads: `{ "name": "yahoo-read-model", "plugin": "@sluice/plugin-yfinance/read-model" }`. */
-export const YahooReadModel = Plugin.defineProjection({
+export const YahooReadModelPlugin = Plugin.defineProjection({
   name: "@sluice/plugin-yfinance/read-model",
-  config: ReadModelConfig,
+  config: YahooReadModelConfig,
   usesSql: true,
-  make: (config, instance) => {
-    const schema = config.schema ?? "public"
-    return Effect.succeed({ ...makeReadModel(instance, schema), show: show(schema) })
-  }
+  make
 })
 // #endregion plugin

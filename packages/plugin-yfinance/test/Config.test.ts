@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Plugin, Sources } from "@sluice/core"
 import { Duration, Effect, Layer } from "effect"
-import { layerFetch, YFinance, type YFinanceSource } from "../src/index.ts"
+import { layerFetch, YFinancePlugin, type YFinanceSource } from "../src/index.ts"
 import { replay } from "./support/recordings.ts"
 
-const decode = (config: unknown) => Plugin.decodeConfig(YFinance, "prices", config)
+const decode = (config: unknown) => Plugin.decodeConfig(YFinancePlugin, "prices", config)
 const errorOf = (config: unknown) => Effect.map(Effect.flip(decode(config)), (error) => error.message)
 
 describe("config", () => {
@@ -12,7 +12,7 @@ describe("config", () => {
     Effect.gen(function* () {
       const config = yield* decode({ symbols: ["AAPL"] })
       assert.deepStrictEqual(config, { symbols: ["AAPL"] })
-      const source = (yield* YFinance.make(config, "prices").pipe(
+      const source = (yield* YFinancePlugin.make(config, "prices").pipe(
         Effect.provide(layerFetch(replay().fetch))
       )) as YFinanceSource
       assert.strictEqual(source.name, "prices")
@@ -95,7 +95,7 @@ describe("config", () => {
   }
 })
 
-describe("YFinance plugin", () => {
+describe("YFinancePlugin", () => {
   it.effect("layer registers a source named after the instance", () =>
     Effect.gen(function* () {
       const sources = yield* (yield* Sources).all
@@ -105,7 +105,7 @@ describe("YFinance plugin", () => {
       )
     }).pipe(
       Effect.provide(
-        YFinance.layer({ symbols: ["AAPL"] }, "aapl-quotes").pipe(
+        YFinancePlugin.layer({ symbols: ["AAPL"] }, "aapl-quotes").pipe(
           Layer.provideMerge(Sources.layer),
           Layer.provide(layerFetch(replay().fetch))
         )
@@ -115,7 +115,9 @@ describe("YFinance plugin", () => {
 
   it.effect("layer fails with PluginConfigError on a bad config", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(Layer.build(YFinance.layer({ symbols: [] }).pipe(Layer.provide(Sources.layer))))
+      const error = yield* Effect.flip(
+        Layer.build(YFinancePlugin.layer({ symbols: [] }).pipe(Layer.provide(Sources.layer)))
+      )
       assert.strictEqual(error._tag, "PluginConfigError")
       assert.match(error.message, /at \["symbols"\]/)
     })

@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Ingest, layerMemory, Plugin, type Source, Sources } from "@sluice/core"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { shippedRecordings, YahooReplay } from "../src/Replay.ts"
+import { shippedRecordings, YahooReplayPlugin } from "../src/Replay.ts"
 import { router, storedEvents } from "./support/pipeline.ts"
 
 const fixtures = fileURLToPath(new URL("./fixtures/yahoo/", import.meta.url))
@@ -18,7 +18,7 @@ const fixtures = fileURLToPath(new URL("./fixtures/yahoo/", import.meta.url))
 /** One instance of the replay plugin, built through its layer as the runner builds it. */
 const instance = (config: unknown, name = "replay") =>
   Effect.gen(function* () {
-    const context = yield* Layer.build(YahooReplay.layer(config, name).pipe(Layer.provideMerge(Sources.layer)))
+    const context = yield* Layer.build(YahooReplayPlugin.layer(config, name).pipe(Layer.provideMerge(Sources.layer)))
     const sources = yield* Effect.gen(function* () {
       return yield* (yield* Sources).all
     }).pipe(Effect.provideContext(context))
@@ -77,9 +77,13 @@ describe("the replay plugin", () => {
 
   it.effect("its config is plugin-yfinance's, with the same cross-field rules, plus recordings", () =>
     Effect.gen(function* () {
-      const rules = yield* Effect.flip(Plugin.decodeConfig(YahooReplay, "r", { symbols: ["AAPL"], lookback: "1 day" }))
+      const rules = yield* Effect.flip(
+        Plugin.decodeConfig(YahooReplayPlugin, "r", { symbols: ["AAPL"], lookback: "1 day" })
+      )
       assert.include(rules.details, "lookback is not a quote-mode setting")
-      const empty = yield* Effect.flip(Plugin.decodeConfig(YahooReplay, "r", { recordings: "", symbols: ["AAPL"] }))
+      const empty = yield* Effect.flip(
+        Plugin.decodeConfig(YahooReplayPlugin, "r", { recordings: "", symbols: ["AAPL"] })
+      )
       assert.include(empty.details, 'Expected a non-empty path\n  at ["recordings"]')
     })
   )

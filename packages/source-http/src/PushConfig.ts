@@ -118,7 +118,7 @@ export const HandlerConfig = Schema.Struct(handlerFields)
 export type HandlerConfig = typeof HandlerConfig.Type
 
 /** The push source's options in the runner: the handler's, and where the runner listens. */
-export const PushConfig = Schema.Struct({
+export const PushSourceConfig = Schema.Struct({
   /** Address the runner binds for this source. @default "127.0.0.1" */
   host: Schema.String.pipe(Schema.check(Schema.isNonEmpty()), withDefault("127.0.0.1")),
   /** Port the runner listens on for this source (0 picks a free one, logged at start). */
@@ -134,4 +134,4 @@ export const PushConfig = Schema.Struct({
       : true
   )
 )
-export type PushConfig = typeof PushConfig.Type
+export type PushSourceConfig = typeof PushSourceConfig.Type

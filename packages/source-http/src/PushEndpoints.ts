@@ -5,12 +5,12 @@
  */
 import type { Source } from "@sluice/core"
 import { Context, Effect, Layer } from "effect"
-import type { PushConfig } from "./PushConfig.ts"
+import type { PushSourceConfig } from "./PushConfig.ts"
 
 /** One declared push source. */
 export interface PushEndpoint {
   readonly source: Source
-  readonly config: PushConfig
+  readonly config: PushSourceConfig
 }
 
 export class PushEndpoints extends Context.Service<

@@ -110,11 +110,11 @@ export const makePushHandler = (
 ): Effect.Effect<PushHandler, PushConfigError | InvalidSecretError, EventStore> =>
   Schema.decodeUnknownEffect(HandlerConfig)(options.config, { errors: "all", onExcessProperty: "error" }).pipe(
     Effect.mapError((error) => new PushConfigError({ details: error.message })),
-    Effect.flatMap((config) => make({ ...options, config }))
+    Effect.flatMap((config) => makeDecodedPushHandler({ ...options, config }))
   )
 
 /** `makePushHandler` from already-decoded options (the runner's plugin decoded them). */
-export const make = (
+export const makeDecodedPushHandler = (
   options: Omit<PushHandlerOptions, "config"> & { readonly config: HandlerConfig }
 ): Effect.Effect<PushHandler, InvalidSecretError, EventStore> =>
   Effect.gen(function* () {

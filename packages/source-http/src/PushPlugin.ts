@@ -4,31 +4,34 @@
  * the endpoint in `PushEndpoints`, which the runner serves. The Source is never fetched: the runner
  * does not poll push sources, and a fetch says why.
  */
-import { Plugin, SourceError } from "@sluice/core"
+import { Plugin, type Source, SourceError } from "@sluice/core"
 import { Effect } from "effect"
 import { transformer, withDeliveryKeys } from "./GenericJson.ts"
-import { PushConfig } from "./PushConfig.ts"
+import { PushSourceConfig } from "./PushConfig.ts"
 import { PushEndpoints } from "./PushEndpoints.ts"
+
+/** Builds the source named `instance` and declares its endpoint in `PushEndpoints`. */
+export const make = (config: PushSourceConfig, instance: string): Effect.Effect<Source, never, PushEndpoints> =>
+  Effect.gen(function* () {
+    const source = {
+      name: instance,
+      // Keyed as the handler keys them, so `sluice rederive` gives the delivered events' ids.
+      transform: withDeliveryKeys(transformer(config.format)),
+      fetch: Effect.fail(
+        new SourceError({
+          source: instance,
+          reason: "a push source is not fetched: it is served over HTTP",
+          retryable: false
+        })
+      )
+    }
+    yield* (yield* PushEndpoints).register({ source, config })
+    return source
+  })
 
 export const PushSourcePlugin = Plugin.define({
   name: "@sluice/source-http",
   kind: "source",
-  config: PushConfig,
-  make: (config: PushConfig, instance: string) =>
-    Effect.gen(function* () {
-      const source = {
-        name: instance,
-        // Keyed as the handler keys them, so `sluice rederive` gives the delivered events' ids.
-        transform: withDeliveryKeys(transformer(config.format)),
-        fetch: Effect.fail(
-          new SourceError({
-            source: instance,
-            reason: "a push source is not fetched: it is served over HTTP",
-            retryable: false
-          })
-        )
-      }
-      yield* (yield* PushEndpoints).register({ source, config })
-      return source
-    })
+  config: PushSourceConfig,
+  make
 })

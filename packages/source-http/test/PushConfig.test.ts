@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted, Schema } from "effect"
-import { PushConfig } from "../src/index.ts"
+import { PushSourceConfig } from "../src/index.ts"
 
 const decode = (input: unknown) =>
-  Schema.decodeUnknownEffect(PushConfig)(input, { errors: "all", onExcessProperty: "error" })
+  Schema.decodeUnknownEffect(PushSourceConfig)(input, { errors: "all", onExcessProperty: "error" })
 
-describe("PushConfig", () => {
+describe("PushSourceConfig", () => {
   it.effect("fills the defaults and keeps secrets Redacted", () =>
     Effect.gen(function* () {
       const secret = `whsec_${btoa("k".repeat(32))}`

@@ -24,7 +24,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { type FetchResult, type RawFetch, type Source, SourceError } from "@sluice/core"
 import { Duration, Effect, Option, Queue, Ref, Schedule, type Scope } from "effect"
 import { type NatsSourceConfig, type Settings, settings } from "./Config.ts"
-import type { NatsConnector } from "./NatsConnector.ts"
+import { NatsConnector } from "./NatsConnector.ts"
 import { identity, type MessageRequest, transform } from "./Transform.ts"
 
 const nanos = (duration: Duration.Duration): number => Duration.toMillis(duration) * 1_000_000
@@ -157,11 +157,17 @@ const pump = (state: State) => {
 }
 
 /**
- * Builds the source named `instance` over `connector`. The connection is made by a background
- * fiber in the current scope (a broker down at start delays ingest, it does not fail the runner);
- * closing the scope stops pulling, naks what was pulled but not stored, and closes the connection.
+ * Builds the source named `instance`, connecting through the `NatsConnector` reference (@default
+ * TCP via `@nats-io/transport-node`). The connection is made by a background fiber in the current
+ * scope (a broker down at start delays ingest, it does not fail the runner); closing the scope stops
+ * pulling, naks what was pulled but not stored, and closes the connection.
  */
-export const make = (
+export const make = (config: NatsSourceConfig, instance: string): Effect.Effect<Source, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    return yield* makeWith(config, instance, yield* NatsConnector)
+  })
+
+const makeWith = (
   config: NatsSourceConfig,
   instance: string,
   connector: NatsConnector

@@ -4,9 +4,7 @@
  * `@nats-io/transport-node`).
  */
 import { Plugin } from "@sluice/core"
-import { Effect } from "effect"
 import { NatsSourceConfig } from "./Config.ts"
-import { NatsConnector } from "./NatsConnector.ts"
 import { make } from "./NatsSource.ts"
 
 /**
@@ -18,8 +16,5 @@ export const NatsSourcePlugin = Plugin.define({
   name: "@sluice/source-nats",
   kind: "source",
   config: NatsSourceConfig,
-  make: (config, instance) =>
-    Effect.gen(function* () {
-      return yield* make(config, instance, yield* NatsConnector)
-    })
+  make
 })

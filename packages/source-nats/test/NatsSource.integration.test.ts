@@ -8,7 +8,6 @@ import { EventStore, Ingest, layerMemory, makeRouterUnsafe, RawPayloadStore, typ
 import { layerMemoryFailingAppends } from "@sluice/core/testing"
 import { Effect, Ref } from "effect"
 import type { NatsSourceConfig } from "../src/Config.ts"
-import { NatsConnector } from "../src/NatsConnector.ts"
 import { make } from "../src/NatsSource.ts"
 import { natsUrl, type TestStream, testStream, uniqueName } from "./jetstream.ts"
 
@@ -23,10 +22,7 @@ const config = (stream: TestStream, overrides: Partial<NatsSourceConfig> = {}): 
   ...overrides
 })
 
-const source = (c: NatsSourceConfig, instance = "orders") =>
-  Effect.gen(function* () {
-    return yield* make(c, instance, yield* NatsConnector)
-  })
+const source = (c: NatsSourceConfig, instance = "orders") => make(c, instance)
 
 /** Ticks `sources` in turn until the store holds `events` events (or fails after a deadline). */
 const ingestUntil = (sources: ReadonlyArray<Source>, events: number, deadlineMs = 20_000) =>

@@ -11,7 +11,7 @@ import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
 import { Ingest, makeRouterUnsafe } from "@sluice/core"
-import { make as makeNatsSource, NatsConnector } from "@sluice/source-nats"
+import { make as makeNatsSource } from "@sluice/source-nats"
 import { Effect, Layer } from "effect"
 import { rawPg } from "./harness.ts"
 import { storeLayer, withSchema } from "./scenarios.ts"
@@ -81,8 +81,7 @@ const sluice = (schema: string, name: string, total: number, batch: number) =>
             idleWait: "5 seconds",
             mapping: { eventType: "order.placed", entityType: "order" }
           },
-          "bench-nats",
-          yield* NatsConnector
+          "bench-nats"
         )
         let appended = 0
         while (appended < total) {

@@ -1,5 +1,5 @@
 /**
- * Renders `src/migrations.generated.ts` from the repository's `migrations/*.sql`: the SQL travels
+ * Renders `src/migrations.generated.ts` from the package's `migrations/*.sql`: the SQL travels
  * inside a module so runtimes without a file system (Deno deploy, edge workers) can migrate too.
  * Used by `build-migrations.ts` to write the file and by a test that fails when the two disagree.
  */
@@ -7,8 +7,8 @@ import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 
-/** The repository's migrations directory. */
-export const migrationsDir: string = join(import.meta.dirname, "..", "..", "..", "migrations")
+/** The package's migrations directory. */
+export const migrationsDir: string = join(import.meta.dirname, "..", "migrations")
 /** Where the generated module lives. */
 export const generatedPath: string = join(import.meta.dirname, "..", "src", "migrations.generated.ts")
 

@@ -1,6 +1,6 @@
 /**
  * The shape of one migration as the migrator consumes it. The list itself is generated from the
- * repository's `migrations/*.sql` (see `migrations.generated.ts`), so no file system is read at run time.
+ * package's `migrations/*.sql` (see `migrations.generated.ts`), so no file system is read at run time.
  */
 
 /** One numbered SQL migration. */

@@ -63,3 +63,34 @@ export const migrationStatus = (
       })
     }
   })
+
+/** What differs from this version's migrations, as one line (empty when current). */
+export const describeDifferences = (status: MigrationStatus): string =>
+  [
+    ...(status.migrated ? [] : [`schema ${status.schema} is not migrated`]),
+    ...(status.migrated ? status.pending.map((m) => `not applied: ${m.file}`) : []),
+    ...status.unknown.map((m) => `unknown to this version: ${m.id} (${m.name})`),
+    ...status.changed.map((m) => `changed after it was applied: ${m.file}`)
+  ].join(", ")
+
+/**
+ * Why a schema cannot be used as it is, without migrating it (undefined when it can: a schema
+ * merely behind this version, with pending migrations, still works for reading).
+ * - `missing`: no such schema; `unmigrated`: no migration applied;
+ * - `newer`: migrations this version does not know (a newer version migrated it), listed in `detail`;
+ * - `changed`: applied migrations whose files changed since, listed in `detail`.
+ */
+export interface SchemaProblem {
+  readonly reason: "missing" | "unmigrated" | "newer" | "changed"
+  readonly detail?: string
+}
+
+/** The problem of a schema opened without migrating, if any (see SchemaProblem). */
+export const schemaProblem = (status: MigrationStatus): SchemaProblem | undefined => {
+  if (!status.exists) return { reason: "missing" }
+  if (!status.migrated || status.applied.length === 0) return { reason: "unmigrated" }
+  if (status.unknown.length > 0)
+    return { reason: "newer", detail: status.unknown.map((m) => `migration ${m.id} (${m.name})`).join(", ") }
+  if (status.changed.length > 0) return { reason: "changed", detail: status.changed.map((m) => m.file).join(", ") }
+  return undefined
+}

@@ -29,7 +29,7 @@ import {
   streamBatchProblem,
   WrongExpectedRevisionError
 } from "@sluice/core"
-import { Context, type Duration, Effect, Layer, Option, type Scope } from "effect"
+import { Config, Context, type Duration, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Append from "./Append.ts"
 import * as AppendAll from "./AppendAll.ts"
@@ -289,6 +289,17 @@ export const layer = (
   EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient | PgNotifications,
   MigrationError | SqlError.SqlError
 > => layerSql(options).pipe(Layer.provideMerge(PostgresJs.layer(options)))
+
+/**
+ * `layer` with its options read through Effect's `Config`, e.g.
+ * `layerConfig({ url: Config.Redacted("DATABASE_URL"), schema: Config.String("SLUICE_SCHEMA") })`.
+ */
+export const layerConfig = (
+  config: Config.Wrap<PostgresStoreOptions>
+): Layer.Layer<
+  EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore | SqlClient.SqlClient | PgNotifications,
+  MigrationError | SqlError.SqlError | Config.ConfigError
+> => Layer.unwrap(Effect.map(Config.unwrap(config), layer))
 
 /** Options of `layerPglite`. `notify` defaults to false: PGlite lives in one process, where local wake-ups suffice. */
 export interface PgliteStoreOptions extends StoreOptions, Pglite.PgliteOptions {}

@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { setFlagsFromString } from "node:v8"
 import { PGlite } from "@electric-sql/pglite"
-import { Context, Effect, Layer, Semaphore, Stream } from "effect"
+import { Config, Context, Effect, Layer, Semaphore, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, type SqlError } from "effect/sql"
 import * as DirectStatement from "./DirectStatement.ts"
@@ -151,13 +151,21 @@ export const fromInstance = (pg: PGlite) =>
     return { sql, notifications }
   }).pipe(Effect.provide(Reactivity.layer))
 
+/** A SqlClient and the LISTEN port on a PGlite of its own, closed with the scope. */
+export const make = (options: PgliteOptions = {}) => Effect.flatMap(open(options), fromInstance)
+
 /** SqlClient and PgNotifications on a PGlite that lives as long as the layer. */
 export const layer = (
   options: PgliteOptions = {}
 ): Layer.Layer<SqlClient.SqlClient | PgNotifications, SqlError.SqlError> =>
   Layer.effectContext(
-    Effect.gen(function* () {
-      const { sql, notifications } = yield* fromInstance(yield* open(options))
-      return Context.make(SqlClient.SqlClient, sql).pipe(Context.add(PgNotifications, notifications))
-    })
+    Effect.map(make(options), ({ sql, notifications }) =>
+      Context.make(SqlClient.SqlClient, sql).pipe(Context.add(PgNotifications, notifications))
+    )
   )
+
+/** `layer` with its options read through Effect's `Config`, e.g. `layerConfig({ dataDir: Config.String("DATA_DIR") })`. */
+export const layerConfig = (
+  config: Config.Wrap<PgliteOptions>
+): Layer.Layer<SqlClient.SqlClient | PgNotifications, SqlError.SqlError | Config.ConfigError> =>
+  Layer.unwrap(Effect.map(Config.unwrap(config), layer))

@@ -3,7 +3,7 @@
  * statement), a transaction holds one connection through postgres.js' `begin`, and LISTEN uses postgres.js' own dedicated
  * listener connection. This is the only file that knows postgres.js.
  */
-import { Context, Duration, Effect, Layer, Redacted, Stream } from "effect"
+import { Config, Context, Duration, Effect, Layer, Redacted, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, type SqlError } from "effect/sql"
 import postgres from "postgres"
@@ -268,14 +268,24 @@ export const fromPool = (pg: postgres.Sql) =>
     return { sql, notifications }
   }).pipe(Effect.provide(Reactivity.layer))
 
+/** A SqlClient and the LISTEN port on a postgres.js pool of its own, closed with the scope. */
+export const make = (options: PostgresJsOptions) => Effect.flatMap(makePool(options), fromPool)
+
 /** SqlClient and PgNotifications on a postgres.js pool that lives as long as the layer. */
 export const layer = (
   options: PostgresJsOptions
 ): Layer.Layer<SqlClient.SqlClient | PgNotifications, SqlError.SqlError> =>
   Layer.effectContext(
-    Effect.gen(function* () {
-      const pg = yield* makePool(options)
-      const { sql, notifications } = yield* fromPool(pg)
-      return Context.make(SqlClient.SqlClient, sql).pipe(Context.add(PgNotifications, notifications))
-    })
+    Effect.map(make(options), ({ sql, notifications }) =>
+      Context.make(SqlClient.SqlClient, sql).pipe(Context.add(PgNotifications, notifications))
+    )
   )
+
+/**
+ * `layer` with its options read through Effect's `Config`, e.g.
+ * `layerConfig({ url: Config.Redacted("DATABASE_URL") })`.
+ */
+export const layerConfig = (
+  config: Config.Wrap<PostgresJsOptions>
+): Layer.Layer<SqlClient.SqlClient | PgNotifications, SqlError.SqlError | Config.ConfigError> =>
+  Layer.unwrap(Effect.map(Config.unwrap(config), layer))

@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { isCurrent, type Migration, migrate, migrationStatus, migrations, PostgresJs } from "../src/index.ts"
+import { health, isCurrent, type Migration, migrate, migrationStatus, migrations, PostgresJs } from "../src/index.ts"
 import { admin, databaseUrl, dropSchema, freshSchemaName } from "./utils.ts"
 
 const withSchema = <A, E>(f: (schema: string) => Effect.Effect<A, E, SqlClient.SqlClient>) =>
@@ -68,6 +68,26 @@ describe("migrationStatus", () => {
         assert.deepStrictEqual(files((yield* migrationStatus({ schema, migrations: edited })).changed), [
           "0001_tables.sql"
         ])
+      })
+    )
+  )
+
+  it.live("health: the database answers, and the schema is current or what differs is named", () =>
+    withSchema((schema) =>
+      Effect.gen(function* () {
+        assert.deepStrictEqual(yield* health({ schema }), {
+          database: true,
+          migrations: false,
+          detail: `schema ${schema} is not migrated`
+        })
+        yield* migrate({ schema, migrations: migrations.slice(0, migrations.length - 1) })
+        assert.deepStrictEqual(yield* health({ schema }), {
+          database: true,
+          migrations: false,
+          detail: `not applied: ${migrations.at(-1)!.file}`
+        })
+        yield* migrate({ schema })
+        assert.deepStrictEqual(yield* health({ schema }), { database: true, migrations: true })
       })
     )
   )

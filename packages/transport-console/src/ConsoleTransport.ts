@@ -21,8 +21,8 @@ import { formatter } from "./ConsoleFormat.ts"
 import { ConsoleSink } from "./ConsoleSink.ts"
 import { makeStdout } from "./NodeStdout.ts"
 
-/** The plugin's package name, also the default instance name. */
-export const pluginName = "@sluice/transport-console"
+/** The package name: the plugin's name, and the default instance name. */
+const pluginName = "@sluice/transport-console"
 
 /** The console transport's config. */
 export const ConsoleTransportConfig = Schema.Struct({

@@ -4,5 +4,5 @@
  */
 export { type Format, formatter, jsonLine, prettyLine } from "./ConsoleFormat.ts"
 export { ConsoleSink, ConsoleSinkError, type ConsoleSinkShape, fromWritable, type WritableLike } from "./ConsoleSink.ts"
-export { ConsoleTransportConfig, ConsoleTransportPlugin, make, pluginName } from "./ConsoleTransport.ts"
+export { ConsoleTransportConfig, ConsoleTransportPlugin, make } from "./ConsoleTransport.ts"
 export { layerStdout, makeStdout } from "./NodeStdout.ts"

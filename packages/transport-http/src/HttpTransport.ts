@@ -24,8 +24,8 @@ import { makeSigner } from "./StandardWebhooks.ts"
 import { WebhookCrypto, webCrypto } from "./WebhookCrypto.ts"
 import { currentSender } from "./WebhookSender.ts"
 
-/** The plugin's package name, also the default instance name. */
-export const pluginName = "@sluice/transport-http"
+/** The package name: the plugin's name, and the default instance name. */
+const pluginName = "@sluice/transport-http"
 
 /** The UUIDv5 name space of batch ids (a batch's `webhook-id` is derived from its event ids). */
 const batchNamespace = "5b7f8f7e-3c55-4b0a-9d0b-6f1c2b7e4a11"

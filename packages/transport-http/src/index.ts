@@ -3,7 +3,7 @@
  * See README.md for the config, the wire format and the outcome mapping.
  */
 
-export { batchId, HttpTransportPlugin, make, planRequests, pluginName } from "./HttpTransport.ts"
+export { batchId, HttpTransportPlugin, make, planRequests } from "./HttpTransport.ts"
 export { HttpTransportConfig, type HttpTransportConfigInput, WebhookSecret } from "./HttpTransportConfig.ts"
 export { excerpt, outcomeOf } from "./Outcome.ts"
 export { parseRetryAfter } from "./RetryAfter.ts"

@@ -27,8 +27,8 @@ import { noStream, outcomeOfAnswer, outcomeOfThrown, streamUnavailable, unanswer
 import { duplicateWindowOf, ensureStream } from "./StreamSetup.ts"
 import { parse, render } from "./SubjectTemplate.ts"
 
-/** The plugin's package name, also the default instance name. */
-export const pluginName = "@sluice/transport-nats"
+/** The package name: the plugin's name, and the default instance name. */
+const pluginName = "@sluice/transport-nats"
 
 /** A transport that also tells how long its stream drops a repeated event id (see README). */
 export interface NatsTransport extends Transport {

@@ -14,7 +14,7 @@ export {
   safeServer
 } from "./NatsConnectionConfig.ts"
 export { currentConnector, NatsConnector, type NatsConnectorShape } from "./NatsConnector.ts"
-export { make, type NatsTransport, NatsTransportPlugin, pluginName } from "./NatsTransport.ts"
+export { make, type NatsTransport, NatsTransportPlugin } from "./NatsTransport.ts"
 export { EnsureStream, NatsTransportConfig, type NatsTransportConfigInput } from "./NatsTransportConfig.ts"
 export { noStream, outcomeOfAnswer, outcomeOfThrown, streamUnavailable, unanswered } from "./Outcome.ts"
 export { defaultSubjects, duplicateWindowOf, ensureStream } from "./StreamSetup.ts"

@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, isAbsolute, join, resolve } from "node:path"
+import { ConfigProvider, Effect } from "effect"
 import type { SluiceConfigInput } from "../../src/Config.ts"
 
 export const counterPlugin = new URL("../fixtures/counter-source.ts", import.meta.url).pathname
@@ -108,3 +109,12 @@ export const exampleConfig = (
   writeFileSync(file, JSON.stringify(copy, null, 2))
   return { dir, file }
 }
+
+/**
+ * Runs `effect` with exactly the environment variables `env` (none by default), read as the runner
+ * reads them (Environment.ts: through the ConfigProvider), whatever the test process's own are.
+ */
+export const withEnv =
+  (env: Record<string, string> = {}) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.provideService(effect, ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(env))

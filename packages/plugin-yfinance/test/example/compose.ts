@@ -4,7 +4,7 @@
  */
 // #region compose
 import { Ingest, layerMemory, makeRouterUnsafe, Plugin } from "@sluice/core"
-import { YFinance } from "@sluice/plugin-yfinance"
+import { YFinancePlugin } from "@sluice/plugin-yfinance"
 import { Effect } from "effect"
 
 const router = makeRouterUnsafe([
@@ -13,8 +13,8 @@ const router = makeRouterUnsafe([
 
 // Decode the config as the runner would (errors name the bad field), then build the source.
 const source = Effect.flatMap(
-  Plugin.decodeConfig(YFinance, "prices", { symbols: ["AAPL", "BABA"], requestTimeout: "5 seconds" }),
-  (config) => YFinance.make(config, "prices")
+  Plugin.decodeConfig(YFinancePlugin, "prices", { symbols: ["AAPL", "BABA"], requestTimeout: "5 seconds" }),
+  (config) => YFinancePlugin.make(config, "prices")
 )
 
 /** One tick: fetch, keep Yahoo's bodies, append events and outbox rows in one transaction. */

@@ -1,7 +1,7 @@
 /** Test support: a source instance wired to the replaying fetch, and the store's contents. */
 import { EventStore, makeRouterUnsafe, OutboxAdmin, Plugin, type RawPayloadId } from "@sluice/core"
 import { Effect, Option } from "effect"
-import { layerFetch, YFinance } from "../../src/index.ts"
+import { layerFetch, YFinancePlugin } from "../../src/index.ts"
 import type { FetchFn } from "../../src/YahooFetch.ts"
 
 /** Quotes and bars each get a route; `all` takes everything. */
@@ -13,8 +13,8 @@ export const router = makeRouterUnsafe([
 
 /** Decodes `config` like the runner does and builds the source on `fetch`, named `instance`. */
 export const sourceOf = (config: unknown, fetch: FetchFn, instance = "yf") =>
-  Plugin.decodeConfig(YFinance, instance, config).pipe(
-    Effect.flatMap((decoded) => YFinance.make(decoded, instance)),
+  Plugin.decodeConfig(YFinancePlugin, instance, config).pipe(
+    Effect.flatMap((decoded) => YFinancePlugin.make(decoded, instance)),
     Effect.provide(layerFetch(fetch)),
     Effect.orDie
   )
