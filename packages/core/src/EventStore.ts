@@ -27,6 +27,7 @@
 import { Context, Data, type DateTime, type Effect, type Option } from "effect"
 import { batchContentProblem, type Correction } from "./Correction.ts"
 import type { Event, EventId, RawPayload, RawPayloadId } from "./Event.ts"
+import { eventsProblem } from "./EventProblem.ts"
 import { batchProblem } from "./StorableText.ts"
 import type {
   AppendToStreamOptions,
@@ -67,15 +68,16 @@ export interface AppendBatch {
 }
 
 /**
- * Why no store may append `batch` (an outbox row naming an event the batch does not hold, or text
- * PostgreSQL cannot store), or undefined: every store refuses the same batches with the same words.
+ * Why no store may append `batch` (an event the `Event` schema refuses, an outbox row naming an event
+ * the batch does not hold, or text PostgreSQL cannot store), or undefined: every store refuses the
+ * same batches with the same words.
  */
 export const appendBatchProblem = (batch: AppendBatch): string | undefined => {
   const ids = new Set(batch.events.map((event) => event.event_id))
   const stray = batch.outbox.find((draft) => !ids.has(draft.event_id))
   if (stray !== undefined)
     return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
-  return batchProblem(batch) ?? batchContentProblem(batch.events)
+  return batchProblem(batch) ?? eventsProblem(batch.events) ?? batchContentProblem(batch.events)
 }
 
 export interface AppendResult {
