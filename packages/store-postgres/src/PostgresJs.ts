@@ -71,6 +71,9 @@ const makeConnection = (pg: postgres.Sql): SqlConnection.Connection => ({
 export const makePool = (options: PostgresJsOptions) => {
   const url = typeof options.url === "string" ? options.url : Redacted.value(options.url)
   const seconds = options.connectTimeout ?? 10
+  const problem = urlProblem(url)
+  if (problem !== undefined)
+    return Effect.fail(toSqlError(Object.assign(new Error(problem), { code: "INVALID_URL" }), "connect"))
   return Effect.acquireRelease(
     Effect.sync(() =>
       postgres(url, {
@@ -108,6 +111,15 @@ const TEXT_ARRAY_OID = 1009
  */
 const keepArrayTypes = (pg: postgres.Sql): void => {
   if (pg.options.serializers[TEXT_ARRAY_OID] !== undefined) pg.options.fetch_types = false
+}
+
+/** Why `url` cannot name a PostgreSQL server (without echoing it: it may hold a password), or undefined. */
+const urlProblem = (url: string): string | undefined => {
+  if (!URL.canParse(url)) return "url: not a URL (expected postgres://user@host:port/database)"
+  const scheme = new URL(url).protocol
+  return scheme === "postgres:" || scheme === "postgresql:"
+    ? undefined
+    : `url: the scheme is ${scheme} (expected postgres:// or postgresql://)`
 }
 
 /** Where a URL points, without its credentials. */
