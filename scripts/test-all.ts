@@ -1,8 +1,9 @@
 /**
  * The whole test run, as `bin/test` and CI run it: typecheck, lint, the packed packages (publint, attw,
  * deno publish --dry-run; scripts/check-packages.ts), the packed packages installed with npm in a
- * project outside the repository (scripts/outside-test.ts), every vitest project on Node 22, then
- * core, the plugins and the examples again on Deno 2, then runtime-tests/deno (the store's contracts,
+ * project outside the repository (scripts/outside-test.ts), every vitest project on Node 22 (every
+ * tier: unit, integration, e2e, chaos), then core, the plugins and the examples again on Deno 2 (the
+ * projects vitest.config.ts lists under Deno), then runtime-tests/deno (the store's contracts,
  * the push handler under Deno.serve, `sluice run`). Each step's failures count; the last line is
  * "N passed, N failed" (tests passed and failed, plus one failed per failing check step).
  *
@@ -26,6 +27,8 @@ let failed = 0
 const problems: Array<string> = []
 
 process.env.NODE_COMPILE_CACHE ??= join(root, "node_modules/.cache/node-compile")
+// Every tier, whatever the shell exported (vitest.config.ts reads it; `pnpm test:unit` sets it).
+delete process.env.SLUICE_TEST_TIER
 
 /** Where a step's output goes: this terminal, or a log file printed later (`printLog`). */
 type Output = "inherit" | { readonly log: string }
@@ -179,16 +182,8 @@ const beside = (async () => {
     "core and plugins on Deno",
     [join(root, ".tools/node_modules/.bin/deno"), "run", "-A"],
     "deno.json",
-    [
-      "core",
-      "plugin-yfinance",
-      "transport-http",
-      "transport-console",
-      "source-nats",
-      "source-http",
-      "transport-nats",
-      "examples"
-    ],
+    // The projects vitest.config.ts lists under Deno.
+    [],
     { SLUICE_EXPECT_RUNTIME: "deno", SLUICE_TEST_WORKERS: "2" },
     output
   )
