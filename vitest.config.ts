@@ -18,6 +18,13 @@ for (const tier of selected)
   if (!(tiers as ReadonlyArray<string>).includes(tier))
     throw new Error(`SLUICE_TEST_TIER: unknown tier "${tier}" (known: ${tiers.join(", ")})`)
 
+/**
+ * The unit tier alone (`pnpm test:unit`) reuses a worker's modules across its test files: most of a
+ * unit file's time is importing Effect, so this halves the tier's time. The other tiers, and every
+ * tier in `pnpm test`, run each file in a fresh module graph (isolated).
+ */
+const isolate = !(selected.length === 1 && selected[0] === "unit")
+
 /** The include and exclude globs of the selected tiers, for test files matching `${dir}*.test.ts`. */
 const files = (dir: string) => ({
   include: selected.map((tier) => (tier === "unit" ? `${dir}*.test.ts` : `${dir}*.${tier}.test.ts`)),
@@ -87,7 +94,7 @@ export default defineConfig({
     passWithNoTests: true,
     maxWorkers: workers,
     projects: projects.map(({ name, root, dir }) => ({
-      test: { name, root, ...files(dir), ...timeouts(name) }
+      test: { name, root, isolate, ...files(dir), ...timeouts(name) }
     }))
   }
 })
