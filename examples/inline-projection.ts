@@ -1,6 +1,6 @@
 /**
  * The core README's inline projection example: a read model of the decider example's positions,
- * updated in the transaction that appends each trade. `inline-projection.test.ts` runs it on PGlite.
+ * updated in the transaction that appends each trade. `inline-projection.integration.test.ts` runs it on PGlite.
  */
 // #region inline
 import { InlineProjection } from "@sluice/core"

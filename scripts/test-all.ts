@@ -1,8 +1,9 @@
 /**
  * The whole test run, as `bin/test` and CI run it: typecheck, lint, the packed packages (publint, attw,
  * deno publish --dry-run; scripts/check-packages.ts), the packed packages installed with npm in a
- * project outside the repository (scripts/outside-test.ts), every vitest project on Node 22, then
- * core, the plugins and the examples again on Deno 2, then runtime-tests/deno (the store's contracts,
+ * project outside the repository (scripts/outside-test.ts), every vitest project on Node 22 (every
+ * tier: unit, integration, e2e, chaos), then core, the plugins and the examples again on Deno 2 (the
+ * projects vitest.config.ts lists under Deno), then runtime-tests/deno (the store's contracts,
  * the push handler under Deno.serve, `sluice run`). Each step's failures count; the last line is
  * "N passed, N failed" (tests passed and failed, plus one failed per failing check step).
  *
@@ -26,6 +27,8 @@ let failed = 0
 const problems: Array<string> = []
 
 process.env.NODE_COMPILE_CACHE ??= join(root, "node_modules/.cache/node-compile")
+// Every tier, whatever the shell exported (vitest.config.ts reads it; `pnpm test:unit` sets it).
+delete process.env.SLUICE_TEST_TIER
 
 /** Where a step's output goes: this terminal, or a log file printed later (`printLog`). */
 type Output = "inherit" | { readonly log: string }
@@ -77,7 +80,35 @@ interface VitestJson {
   readonly numTodoTests: number
   readonly success: boolean
   readonly numFailedTestSuites: number
-  readonly testResults?: ReadonlyArray<{ readonly name: string; readonly status: string; readonly message?: string }>
+  readonly testResults?: ReadonlyArray<{
+    readonly name: string
+    readonly status: string
+    readonly message?: string
+    readonly startTime?: number
+    readonly endTime?: number
+    readonly assertionResults?: ReadonlyArray<unknown>
+  }>
+}
+
+/**
+ * One line per test tier (vitest.config.ts): its files, tests, the seconds its files took added up,
+ * and its longest file. Files run several at a time, so a tier alone takes less than its sum.
+ */
+const tierLines = (report: VitestJson): Array<string> => {
+  const tierOf = (name: string) => /\.(integration|e2e|chaos)\.test\.ts$/.exec(name)?.[1] ?? "unit"
+  return ["unit", "integration", "e2e", "chaos"].map((tier) => {
+    const files = (report.testResults ?? []).filter((file) => tierOf(file.name) === tier)
+    const seconds = (file: (typeof files)[number]) => ((file.endTime ?? 0) - (file.startTime ?? 0)) / 1000
+    const longest = files.reduce<(typeof files)[number] | undefined>(
+      (max, file) => (max === undefined || seconds(file) > seconds(max) ? file : max),
+      undefined
+    )
+    const tests = files.reduce((n, file) => n + (file.assertionResults?.length ?? 0), 0)
+    const sum = files.reduce((total, file) => total + seconds(file), 0)
+    const longestText =
+      longest === undefined ? "" : `, longest ${seconds(longest).toFixed(0)} s ${longest.name.replace(`${root}/`, "")}`
+    return `${tier}: ${files.length} files, ${tests} tests, ${sum.toFixed(0)} s in files${longestText}`
+  })
 }
 
 /** The files that failed without a failed test (a hook, an import, a worker), with their first error line. */
@@ -179,16 +210,8 @@ const beside = (async () => {
     "core and plugins on Deno",
     [join(root, ".tools/node_modules/.bin/deno"), "run", "-A"],
     "deno.json",
-    [
-      "core",
-      "plugin-yfinance",
-      "transport-http",
-      "transport-console",
-      "source-nats",
-      "source-http",
-      "transport-nats",
-      "examples"
-    ],
+    // The projects vitest.config.ts lists under Deno.
+    [],
     { SLUICE_EXPECT_RUNTIME: "deno", SLUICE_TEST_WORKERS: "2" },
     output
   )
@@ -205,6 +228,12 @@ const beside = (async () => {
   )
 })()
 await vitest("tests on Node", ["node"], "node.json", [], { SLUICE_EXPECT_RUNTIME: "node" })
+try {
+  const report = JSON.parse(readFileSync(join(results, "node.json"), "utf8")) as VitestJson
+  console.log(`\n=== test tiers on Node\n${tierLines(report).join("\n")}`)
+} catch {
+  // No report: the step above counted it as a failure.
+}
 await beside
 process.stdout.write(readFileSync(besideLog, "utf8"))
 

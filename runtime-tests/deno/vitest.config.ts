@@ -10,8 +10,8 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL("../..", import.meta.url)),
     include: [
-      "packages/store-postgres/test/PgliteEventStore.test.ts",
-      "packages/store-postgres/test/PgliteSubscriptionStore.test.ts",
+      "packages/store-postgres/test/PgliteEventStore.integration.test.ts",
+      "packages/store-postgres/test/PgliteSubscriptionStore.integration.test.ts",
       "packages/store-postgres/test/PgEventStore.integration.test.ts",
       "packages/store-postgres/test/PgSubscriptionStore.integration.test.ts",
       "runtime-tests/deno/*.test.ts"

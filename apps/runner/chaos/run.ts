@@ -1,5 +1,5 @@
 /**
- * `pnpm test:chaos [--seed N] [--only NAME[,NAME]] [--short]`: runs every chaos scenario (long
+ * `pnpm chaos [--seed N] [--only NAME[,NAME]] [--short]`: runs every chaos scenario (long
  * versions unless --short) against private PostgreSQL clusters and prints, per scenario, events
  * committed, delivered, duplicates, dead-lettered and lost, then every broken promise. Exits 1 when
  * any scenario broke one. The same scenarios, short, run in vitest (apps/runner/test/chaos).

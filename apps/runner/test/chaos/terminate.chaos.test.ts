@@ -1,4 +1,4 @@
-/** Short version of the chaos scenario in scenarios/terminate.ts (the long one runs in `pnpm test:chaos`). */
+/** Short version of the chaos scenario in scenarios/terminate.ts (the long one runs in `pnpm chaos`). */
 import { expect, it } from "vitest"
 import { runShort } from "./lib/short.ts"
 import { terminate } from "./scenarios/terminate.ts"

@@ -2,7 +2,7 @@
  * Chaos harness: what a scenario is and what it reports. A scenario runs against its own private
  * PostgreSQL cluster, its receiver (or a private JetStream cluster) and its fleet of `sluice`
  * processes, then hands the database rows and the History (or the stream read back) to the checker.
- * `long` selects the size used by `pnpm test:chaos`; the vitest files run the short size.
+ * `long` selects the size used by `pnpm chaos`; the vitest files run the short size.
  */
 import { writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -199,7 +199,7 @@ export const runScenario = async (
   }
 }
 
-/** One line per scenario (two with a stream's figures), as `pnpm test:chaos` prints it. */
+/** One line per scenario (two with a stream's figures), as `pnpm chaos` prints it. */
 export const summary = (r: ScenarioReport): string =>
   `${r.violations.length === 0 ? "PASS" : "FAIL"} ${r.name} (seed ${r.seed}, ${(r.durationMs / 1000).toFixed(1)} s): ` +
   `committed ${r.counts.committed}, delivered ${r.counts.delivered}, duplicates ${r.counts.duplicates}, ` +

@@ -121,6 +121,6 @@ export const checkStream = (
   }
 }
 
-/** The stream's line of figures, as `pnpm test:chaos` prints it under the scenario's summary. */
+/** The stream's line of figures, as `pnpm chaos` prints it under the scenario's summary. */
 export const streamLine = (c: StreamCounts): string =>
   `stream: committed ${c.committed} / in stream ${c.inStream} / duplicates in stream ${c.duplicatesInStream} / lost ${c.lost}`

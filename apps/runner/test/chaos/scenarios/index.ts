@@ -1,4 +1,4 @@
-/** Every chaos scenario, in the order `pnpm test:chaos` runs them. */
+/** Every chaos scenario, in the order `pnpm chaos` runs them. */
 import type { Scenario } from "../lib/scenario.ts"
 import { drain } from "./drain.ts"
 import { faultMix } from "./faultMix.ts"

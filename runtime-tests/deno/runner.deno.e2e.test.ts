@@ -34,7 +34,7 @@ interface DenoCommand {
 }
 const deno = (globalThis as { Deno?: DenoCommand }).Deno
 if (deno === undefined)
-  throw new Error("runner.deno.test.ts runs under Deno only (runtime-tests/deno/vitest.config.ts)")
+  throw new Error("runner.deno.e2e.test.ts runs under Deno only (runtime-tests/deno/vitest.config.ts)")
 
 const main = new URL("../../apps/runner/src/main.ts", import.meta.url).pathname
 const cleanup: Array<() => Promise<unknown>> = []

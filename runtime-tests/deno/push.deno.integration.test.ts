@@ -12,7 +12,8 @@ interface DenoServe {
   ) => { readonly finished: Promise<void>; shutdown: () => Promise<void> }
 }
 const deno = (globalThis as { Deno?: DenoServe }).Deno
-if (deno === undefined) throw new Error("push.deno.test.ts runs under Deno only (runtime-tests/deno/vitest.config.ts)")
+if (deno === undefined)
+  throw new Error("push.deno.integration.test.ts runs under Deno only (runtime-tests/deno/vitest.config.ts)")
 
 const serve: Serve = (fetch) =>
   new Promise((resolve) => {
