@@ -175,8 +175,8 @@ export const routes = (options: AdminOptions) =>
               Effect.gen(function* () {
                 yield* query(request, [])
                 const replay = yield* body(request, ReplayBody)
-                const filter = { ids: replay.ids ?? [], route: replay.route, event_type: replay.event_type }
-                const empty = filter.ids.length === 0 && filter.route === undefined && filter.event_type === undefined
+                const filter = { ids: replay.ids ?? [], route: replay.route, eventType: replay.event_type }
+                const empty = filter.ids.length === 0 && filter.route === undefined && filter.eventType === undefined
                 if (empty && replay.all !== true)
                   return Guards.error(400, "give ids, route or event_type, or all: true")
                 return json(yield* DeadLetters.replay(store, filter))

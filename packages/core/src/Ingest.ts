@@ -27,15 +27,15 @@ import { storableRaw } from "./StorableText.ts"
 
 /** What one raw payload became. */
 export interface PayloadReport {
-  readonly raw_id: string
-  readonly trace_id: string
+  readonly rawId: string
+  readonly traceId: string
   readonly appended: number
   readonly duplicates: number
   /** Events stored as corrections: their key was stored with other content (Correction.ts). */
   readonly corrected: number
   /** Events skipped: a later raw payload already gave their key other content. */
   readonly outdated: number
-  readonly outbox_rows: number
+  readonly outboxRows: number
   /** Why the payload, or parts of it, did not become events. */
   readonly issues: ReadonlyArray<string>
 }
@@ -44,7 +44,7 @@ export interface PayloadReport {
 export interface TickReport {
   readonly source: string
   readonly payloads: ReadonlyArray<PayloadReport>
-  readonly fetch_failures: ReadonlyArray<FetchFailure>
+  readonly fetchFailures: ReadonlyArray<FetchFailure>
 }
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
@@ -176,16 +176,16 @@ const reportPayload = (source: string, prepared: PreparedPayload, result: Append
       events: result.appended.length,
       duplicates: result.duplicates.length,
       corrected: result.corrected.length,
-      outbox_rows: result.outbox_rows
+      outbox_rows: result.outboxRows
     })
     return {
-      raw_id: prepared.batch.raw.raw_id,
-      trace_id: prepared.batch.raw.trace_id,
+      rawId: prepared.batch.raw.raw_id,
+      traceId: prepared.batch.raw.trace_id,
       appended: result.appended.length,
       duplicates: result.duplicates.length,
       corrected: result.corrected.length,
       outdated: result.outdated.length,
-      outbox_rows: result.outbox_rows,
+      outboxRows: result.outboxRows,
       issues
     } satisfies PayloadReport
   }).pipe(Effect.annotateLogs({ trace_id: prepared.batch.raw.trace_id, source, raw_id: prepared.batch.raw.raw_id }))
@@ -226,7 +226,7 @@ export const reportCorrections = (source: string, result: AppendResult): Effect.
       yield* Effect.logInfo("source restated an event: correction appended").pipe(
         Effect.annotateLogs({
           source,
-          event_id: correction.event_id,
+          event_id: correction.eventId,
           supersedes: correction.supersedes,
           key_event_id: correction.of
         })
@@ -302,7 +302,7 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
       fetch_failures: fetched.failures.length
     })
   )
-  return { source: source.name, payloads, fetch_failures: fetched.failures }
+  return { source: source.name, payloads, fetchFailures: fetched.failures }
 })
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`

@@ -27,18 +27,18 @@ export interface Upcaster {
  * no upcaster from its version): the event cannot be read at the latest version.
  */
 export class UpcastError extends Data.TaggedError("UpcastError")<{
-  readonly event_id: string
-  readonly event_type: string
+  readonly eventId: string
+  readonly eventType: string
   /** The event's stored version. */
-  readonly stored_version: number
+  readonly storedVersion: number
   /** The version the failing step read. */
-  readonly from_version: number
+  readonly fromVersion: number
   /** The version the event was being upcast to (the type's latest). */
-  readonly to_version: number
+  readonly toVersion: number
   readonly reason: string
 }> {
   override get message() {
-    return `event ${this.event_id} (${this.event_type}): cannot upcast version ${this.from_version} to ${this.from_version + 1} (stored at ${this.stored_version}, latest ${this.to_version}): ${this.reason}`
+    return `event ${this.eventId} (${this.eventType}): cannot upcast version ${this.fromVersion} to ${this.fromVersion + 1} (stored at ${this.storedVersion}, latest ${this.toVersion}): ${this.reason}`
   }
 }
 

@@ -83,14 +83,14 @@ export const make = (upcasters: ReadonlyArray<Upcaster>): Registry => {
     upcast: (event) => {
       const chain = chains.get(event.event_type)
       if (chain === undefined || event.schema_version >= chain.latest) return Result.succeed(event)
-      const failure = (from_version: number, reason: string) =>
+      const failure = (fromVersion: number, reason: string) =>
         Result.fail(
           new UpcastError({
-            event_id: event.event_id,
-            event_type: event.event_type,
-            stored_version: event.schema_version,
-            from_version,
-            to_version: chain.latest,
+            eventId: event.event_id,
+            eventType: event.event_type,
+            storedVersion: event.schema_version,
+            fromVersion,
+            toVersion: chain.latest,
             reason
           })
         )

@@ -56,7 +56,7 @@ const runProgram = (program: typeof Program.Type) =>
           const result = yield* store.append(
             yield* makeBatch(Array.from({ length: 1 + (op.a % 3) }, () => makeEvent()))
           )
-          appended += result.outbox_rows
+          appended += result.outboxRows
           const rows = yield* admin.listOutbox({ limit: 10_000 })
           for (const row of rows) {
             if (!model.has(row.outbox_id)) {
@@ -100,17 +100,17 @@ const runProgram = (program: typeof Program.Type) =>
           const valid = row.status === "pending" && row.token === token && row.expires > t
           const completion =
             op.kind === "deliver"
-              ? Completion.Delivered({ outbox_id: id, token })
+              ? Completion.Delivered({ outboxId: id, token })
               : op.kind === "retry"
                 ? Completion.Retry({
-                    outbox_id: id,
+                    outboxId: id,
                     token,
                     error: "503",
-                    delay_ms: op.b * 300
+                    delayMs: op.b * 300
                   })
                 : op.kind === "dead"
-                  ? Completion.Dead({ outbox_id: id, token, error: "gave up" })
-                  : Completion.Release({ outbox_id: id, token })
+                  ? Completion.Dead({ outboxId: id, token, error: "gave up" })
+                  : Completion.Release({ outboxId: id, token })
           const report = yield* queue.complete([completion])
           expect(report.applied.length === 1).toBe(valid)
           if (valid) {

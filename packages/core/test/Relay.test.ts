@@ -356,8 +356,8 @@ describe("relay pipeline", () => {
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)
       const stats = yield* admin.stats
-      expect(stats.by_route.a).toMatchObject({ delivered: 1, pending: 0 })
-      expect(stats.by_route.b).toMatchObject({ delivered: 0, pending: 1, leased: 0 })
+      expect(stats.byRoute.a).toMatchObject({ delivered: 1, pending: 0 })
+      expect(stats.byRoute.b).toMatchObject({ delivered: 0, pending: 1, leased: 0 })
       const rows = yield* admin.listOutbox({})
       expect(rows.map((r) => [r.route, r.attempts])).toEqual([
         ["a", 1],
@@ -410,7 +410,7 @@ describe("relay pipeline", () => {
       yield* store.append(yield* makeBatch([makeEvent()], ["default", "elsewhere"]))
       yield* Relay.runOnce(options)
       expect((yield* memory.published).map((e) => e.route)).toEqual(["default"])
-      expect((yield* admin.stats).by_route.elsewhere?.pending).toBe(1)
+      expect((yield* admin.stats).byRoute.elsewhere?.pending).toBe(1)
     }).pipe(Effect.provide(Layer.mergeAll(layerMemory, MemoryTransport.layer("memory"))))
   )
 })

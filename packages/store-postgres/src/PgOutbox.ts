@@ -33,7 +33,7 @@ const emptyStats = (): Counts => ({
   leased: 0,
   delivered: 0,
   dead: 0,
-  oldest_pending_at: null
+  oldestPendingAt: null
 })
 
 /** A row of the stats or backlog query (the backlog has no delivered count). */
@@ -58,11 +58,8 @@ const summarize = (rows: ReadonlyArray<CountRow>) => {
       counts.leased += row.leased
       counts.delivered += row.delivered ?? 0
       counts.dead += row.dead
-      if (
-        oldest !== null &&
-        (counts.oldest_pending_at === null || DateTime.isLessThan(oldest, counts.oldest_pending_at))
-      )
-        counts.oldest_pending_at = oldest
+      if (oldest !== null && (counts.oldestPendingAt === null || DateTime.isLessThan(oldest, counts.oldestPendingAt)))
+        counts.oldestPendingAt = oldest
     }
   }
   return { total, byRoute }
@@ -94,10 +91,10 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
     const seen = new Set<string>()
     const valid: Array<Completion> = []
     for (const result of results) {
-      if (!seen.has(result.outbox_id) && OutboxSql.isId(result.outbox_id)) {
+      if (!seen.has(result.outboxId) && OutboxSql.isId(result.outboxId)) {
         if ((result._tag !== "Retry" && result._tag !== "Dead") || OutboxSql.isToken(result.token)) valid.push(result)
       }
-      seen.add(result.outbox_id)
+      seen.add(result.outboxId)
     }
     const changed =
       valid.length === 0
@@ -107,8 +104,8 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
     // A delivery on an unordered route makes no new work: no wake-up (nor NOTIFY) for it.
     if (changed.some((row) => row.frees)) yield* signalAfterCommit
     return {
-      applied: results.filter((r) => applied.has(r.outbox_id)).map((r) => r.outbox_id),
-      rejected: results.filter((r) => !applied.has(r.outbox_id)).map((r) => r.outbox_id)
+      applied: results.filter((r) => applied.has(r.outboxId)).map((r) => r.outboxId),
+      rejected: results.filter((r) => !applied.has(r.outboxId)).map((r) => r.outboxId)
     }
   })
 
@@ -160,13 +157,13 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
   const stats = Effect.gen(function* () {
     const rows = yield* OutboxSql.stats(sql, t).pipe(Effect.mapError(toStoreError("stats")))
     const { total, byRoute } = summarize(rows)
-    return { ...total, by_route: byRoute } satisfies OutboxStats
+    return { ...total, byRoute: byRoute } satisfies OutboxStats
   }).pipe(Effect.withSpan("PgEventStore.stats"))
 
   const backlog = Effect.gen(function* () {
     const rows = yield* OutboxSql.backlog(sql, names).pipe(Effect.mapError(toStoreError("backlog")))
     const { total, byRoute } = summarize(rows)
-    return backlogOf({ ...total, by_route: byRoute })
+    return backlogOf({ ...total, byRoute: byRoute })
   }).pipe(Effect.withSpan("PgEventStore.backlog"))
 
   return {

@@ -73,7 +73,7 @@ const runProgram = (program: typeof Program.Type, schema: string) =>
           const result = yield* store.append(
             yield* makeBatch(Array.from({ length: 1 + (op.a % 3) }, () => makeEvent()))
           )
-          appended += result.outbox_rows
+          appended += result.outboxRows
           for (const row of yield* admin.listOutbox({ limit: 10_000 })) {
             if (!model.has(row.outbox_id))
               model.set(row.outbox_id, {
@@ -134,12 +134,12 @@ const runProgram = (program: typeof Program.Type, schema: string) =>
           const later = op.b % 2 === 1
           const completion =
             op.kind === "deliver"
-              ? Completion.Delivered({ outbox_id: id, token })
+              ? Completion.Delivered({ outboxId: id, token })
               : op.kind === "retry"
-                ? Completion.Retry({ outbox_id: id, token, error: "503", delay_ms: later ? LATER_HOURS * HOUR_MS : 0 })
+                ? Completion.Retry({ outboxId: id, token, error: "503", delayMs: later ? LATER_HOURS * HOUR_MS : 0 })
                 : op.kind === "dead"
-                  ? Completion.Dead({ outbox_id: id, token, error: "gave up" })
-                  : Completion.Release({ outbox_id: id, token })
+                  ? Completion.Dead({ outboxId: id, token, error: "gave up" })
+                  : Completion.Release({ outboxId: id, token })
           const report = yield* queue.complete([completion])
           expect(report.applied.length === 1, `${op.kind} with a ${valid ? "valid" : "stale"} token`).toBe(valid)
           if (valid) {

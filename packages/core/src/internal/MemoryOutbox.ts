@@ -166,24 +166,24 @@ export const make = (shared: Shared): MemoryOutbox => {
       const rejected: Array<Outbox.OutboxId> = []
       let frees = false
       for (const result of results) {
-        const entry = outbox.get(Number(result.outbox_id))
+        const entry = outbox.get(Number(result.outboxId))
         if (entry === undefined) {
-          rejected.push(result.outbox_id)
+          rejected.push(result.outboxId)
           continue
         }
         const step =
           result._tag === "Delivered"
             ? Outbox.deliver(entry, result.token, at)
             : result._tag === "Retry"
-              ? Outbox.retry(entry, result.token, result.error, DateTime.add(at, { milliseconds: result.delay_ms }), at)
+              ? Outbox.retry(entry, result.token, result.error, DateTime.add(at, { milliseconds: result.delayMs }), at)
               : result._tag === "Dead"
                 ? Outbox.deadLetter(entry, result.token, result.error, at)
                 : Outbox.release(entry, result.token, at)
         if (Result.isFailure(step)) {
-          rejected.push(result.outbox_id)
+          rejected.push(result.outboxId)
         } else {
           setEntry(undoLog, step.success)
-          applied.push(result.outbox_id)
+          applied.push(result.outboxId)
           // Only these can make a row claimable; a delivery on an unordered route makes no work.
           frees ||= result._tag === "Release" || result._tag === "Retry" || entry.ordering_key !== null
         }
@@ -193,9 +193,9 @@ export const make = (shared: Shared): MemoryOutbox => {
     })
 
   const matchesFilter = (entry: Outbox.OutboxEntry, filter: ReplayFilter) =>
-    (filter.outbox_ids === undefined || filter.outbox_ids.includes(entry.outbox_id)) &&
+    (filter.outboxIds === undefined || filter.outboxIds.includes(entry.outbox_id)) &&
     (filter.route === undefined || filter.route === entry.route) &&
-    (filter.event_type === undefined || eventOf(entry.event_id)?.event_type === filter.event_type)
+    (filter.eventType === undefined || eventOf(entry.event_id)?.event_type === filter.eventType)
 
   const replayUnguarded = (filter: ReplayFilter) =>
     Effect.gen(function* () {
@@ -256,7 +256,7 @@ export const make = (shared: Shared): MemoryOutbox => {
       const problem = Retention.checkPolicy(policy)
       if (problem !== undefined) return yield* problem
       const limit = policy.batchSize ?? Retention.defaultBatchSize
-      const counts = { delivered: 0, dead: 0, by_route: {} as Record<string, Retention.PruneCounts> }
+      const counts = { delivered: 0, dead: 0, byRoute: {} as Record<string, Retention.PruneCounts> }
       let after = 0
       let batches = 0
       for (;;) {
@@ -280,7 +280,7 @@ export const make = (shared: Shared): MemoryOutbox => {
         if (id <= after) continue
         if (filter.status !== undefined && entry.status !== filter.status) continue
         if (filter.route !== undefined && entry.route !== filter.route) continue
-        if (filter.outbox_ids !== undefined && !filter.outbox_ids.includes(entry.outbox_id)) continue
+        if (filter.outboxIds !== undefined && !filter.outboxIds.includes(entry.outbox_id)) continue
         out.push(entry)
         if (out.length >= (filter.limit ?? 100)) break
       }

@@ -7,7 +7,7 @@ import type { OutboxStats, RouteStats } from "../OutboxAdmin.ts"
 
 type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
 
-const empty = (): Counts => ({ pending: 0, leased: 0, delivered: 0, dead: 0, oldest_pending_at: null })
+const empty = (): Counts => ({ pending: 0, leased: 0, delivered: 0, dead: 0, oldestPendingAt: null })
 
 /** Counts `entries` as they stand at `at` (a lease that has expired by then is not counted as leased). */
 export const countOutbox = (entries: Iterable<Outbox.OutboxEntry>, at: DateTime.Utc): OutboxStats => {
@@ -20,12 +20,12 @@ export const countOutbox = (entries: Iterable<Outbox.OutboxEntry>, at: DateTime.
       if (entry.status === "pending") {
         s.pending++
         if (Outbox.isLeased(entry, at)) s.leased++
-        if (s.oldest_pending_at === null || DateTime.isLessThan(entry.created_at, s.oldest_pending_at)) {
-          s.oldest_pending_at = entry.created_at
+        if (s.oldestPendingAt === null || DateTime.isLessThan(entry.created_at, s.oldestPendingAt)) {
+          s.oldestPendingAt = entry.created_at
         }
       } else if (entry.status === "delivered") s.delivered++
       else s.dead++
     }
   }
-  return { ...total, by_route: byRoute }
+  return { ...total, byRoute: byRoute }
 }

@@ -87,7 +87,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           )
         }
         yield* check.equal(issues.length, 5, "one issue per refused draft")
-        const raw = Option.getOrUndefined(yield* store.getRaw(payload!.raw_id as never))
+        const raw = Option.getOrUndefined(yield* store.getRaw(payload!.rawId as never))
         yield* check.that(raw !== undefined, "the raw payload is kept")
         yield* check.equal(
           [raw!.body, raw!.content_type, raw!.content_hash],
