@@ -16,8 +16,8 @@ import type { Decider, DomainEvent } from "./Decider.ts"
 import { Event, type TraceId } from "./Event.ts"
 import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
 import { nextEventId, nextTraceId } from "./Ids.ts"
+import { InvalidSettingError } from "./InvalidSetting.ts"
 import { isCertainlyEvent } from "./internal/EventRules.ts"
-import { OptionError } from "./OptionError.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import {
   defaultReadLimit,
@@ -135,7 +135,7 @@ const readAll = (store: EventStore["Service"], stream: StreamName) => {
 
 /**
  * A command handler: `handle(stream, command)` runs the command against the entity's stream. It
- * joins the caller's transaction if there is one (`EventStore.transaction`). Throws OptionError for
+ * joins the caller's transaction if there is one (`EventStore.transaction`). Throws InvalidSettingError for
  * `retries` that is not an integer >= 0.
  */
 export const make = <Command, Ev extends DomainEvent, State, E>(
@@ -144,7 +144,11 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
   const { decider, router } = options
   const retries = options.retries ?? 3
   if (!(Number.isSafeInteger(retries) && retries >= 0))
-    throw new OptionError({ owner: "CommandHandler", option: "retries", reason: `${retries} is not an integer >= 0` })
+    throw new InvalidSettingError({
+      owner: "CommandHandler",
+      setting: "retries",
+      reason: `${retries} is not an integer >= 0`
+    })
   const decode = Schema.decodeUnknownExit(options.events)
   const encode = Schema.encodeExit(options.events)
 

@@ -11,9 +11,9 @@ import { Event, type RawPayload, type TraceId } from "./Event.ts"
 import { type AppendBatch, type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import * as EventTrace from "./EventTrace.ts"
 import { deterministicEventId, deterministicRawPayloadId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
+import { settingDuration } from "./InvalidSetting.ts"
 import { hex, sha256, utf8 } from "./internal/hash.ts"
 import * as Metrics from "./Metrics.ts"
-import { durationOption } from "./OptionError.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import {
   type EventDraft,
@@ -330,15 +330,15 @@ export interface RunOptions {
  * error, a 5xx, a store error, a defect) the wait doubles per consecutive failure up to `maxBackoff`;
  * a non-retryable failure (bad credentials...) is logged and the next tick comes at the normal
  * interval, since waiting longer cannot help. Never fails; interrupt it to stop. An `interval` or
- * `maxBackoff` that cannot work (see OptionError) makes it die before the first tick.
+ * `maxBackoff` that cannot work (see InvalidSettingError) makes it die before the first tick.
  */
 export const run = (source: Source, router: Router, options: RunOptions): Effect.Effect<never, never, EventStore> =>
   Effect.gen(function* () {
     const interval = Duration.toMillis(
-      durationOption("ingest", "interval", options.interval, { least: 1, infinite: false })
+      settingDuration("ingest", "interval", options.interval, { least: 1, infinite: false })
     )
     const maxBackoff = Duration.toMillis(
-      durationOption("ingest", "maxBackoff", options.maxBackoff ?? "5 minutes", { least: 1, infinite: true })
+      settingDuration("ingest", "maxBackoff", options.maxBackoff ?? "5 minutes", { least: 1, infinite: true })
     )
     yield* Metrics.initialiseSource(source.name)
     let failures = 0

@@ -17,7 +17,7 @@ import type { Event, RawPayloadId } from "./Event.ts"
 import { type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import { nextTraceId } from "./Ids.ts"
 import { completeDraft, reportCorrections, transformSafely } from "./Ingest.ts"
-import { countOption } from "./OptionError.ts"
+import { settingCount } from "./InvalidSetting.ts"
 import { RawPayloadStore } from "./RawPayloadStore.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import type { Source } from "./Source.ts"
@@ -65,7 +65,7 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
   const store = yield* EventStore
   const raws = yield* RawPayloadStore
   const dryRun = options.dryRun ?? false
-  const limit = countOption("rederive", "pageSize", options.pageSize, 100, maxReadLimit)
+  const limit = settingCount("rederive", "pageSize", options.pageSize, 100, maxReadLimit)
   const counts = {
     payloads: 0,
     eventsNew: 0,

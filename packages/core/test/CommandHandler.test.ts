@@ -3,8 +3,8 @@ import { DateTime, Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import * as CommandHandler from "../src/CommandHandler.ts"
 import { EventStore } from "../src/EventStore.ts"
+import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import * as MemoryEventStore from "../src/MemoryEventStore.ts"
-import { OptionError } from "../src/OptionError.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import { makeRouterUnsafe } from "../src/Routing.ts"
 import { streamName, WrongExpectedRevisionError } from "../src/Stream.ts"
@@ -224,7 +224,10 @@ describe("CommandHandler", () => {
   )
 
   it("refuses retries that are not an integer >= 0", () => {
-    assert.throws(() => CommandHandler.make({ decider: account, events: AccountEvent, retries: -1 }), OptionError)
+    assert.throws(
+      () => CommandHandler.make({ decider: account, events: AccountEvent, retries: -1 }),
+      InvalidSettingError
+    )
     assert.throws(() => CommandHandler.make({ decider: account, events: AccountEvent, retries: 1.5 }), /retries/)
   })
 })

@@ -3,9 +3,9 @@ import { Cause, DateTime, Effect, Exit, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
+import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
 import * as Metrics from "../src/Metrics.ts"
-import { OptionError } from "../src/OptionError.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import { RawPayloadStore } from "../src/RawPayloadStore.ts"
 import * as Rederive from "../src/Rederive.ts"
@@ -145,8 +145,8 @@ describe("rederive", () => {
       for (const pageSize of [Number.NaN, 10_001]) {
         const exit = yield* Effect.exit(Rederive.rederive(source(2), router, { pageSize }))
         const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-        assert.instanceOf(defect, OptionError, String(pageSize))
-        assert.strictEqual((defect as OptionError).option, "pageSize")
+        assert.instanceOf(defect, InvalidSettingError, String(pageSize))
+        assert.strictEqual((defect as InvalidSettingError).setting, "pageSize")
       }
     }).pipe(Effect.provide(layerMemory))
   )

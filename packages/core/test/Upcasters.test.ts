@@ -3,8 +3,8 @@ import { Effect, Option, Result, Schema } from "effect"
 import * as CommandHandler from "../src/CommandHandler.ts"
 import type { Event } from "../src/Event.ts"
 import { EventStore } from "../src/EventStore.ts"
+import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
-import { OptionError } from "../src/OptionError.ts"
 import * as Projection from "../src/Projection.ts"
 import { streamName } from "../src/Stream.ts"
 import * as Subscription from "../src/Subscription.ts"
@@ -96,9 +96,9 @@ describe("Upcasters registry", () => {
 
   it("refuses two upcasters from one version, and gaps in a type's chain", () => {
     const step = (from: number) => Upcaster.fromFunction({ event_type: "t.x", from, upcast: (p) => p })
-    assert.throws(() => Upcasters.make([step(1), step(1)]), OptionError)
-    assert.throws(() => Upcasters.make([step(1), step(3)]), OptionError)
-    assert.throws(() => Upcasters.make([step(0)]), OptionError)
+    assert.throws(() => Upcasters.make([step(1), step(1)]), InvalidSettingError)
+    assert.throws(() => Upcasters.make([step(1), step(3)]), InvalidSettingError)
+    assert.throws(() => Upcasters.make([step(0)]), InvalidSettingError)
   })
 
   it("an event older than a type's first upcaster has no chain to the latest", () => {

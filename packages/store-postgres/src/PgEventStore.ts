@@ -14,7 +14,6 @@ import {
   type AppendBatch,
   type AppendResult,
   type AppendToStreamOptions,
-  durationOption,
   EventStore,
   expectedRevisionProblem,
   OutboxAdmin,
@@ -26,6 +25,7 @@ import {
   StoreError,
   type StreamName,
   SubscriptionStore,
+  settingDuration,
   streamBatchProblem,
   WrongExpectedRevisionError
 } from "@sluice/core"
@@ -93,7 +93,7 @@ export const makeStores = (
     const debounce =
       options.notifyDebounce === undefined
         ? Wakeup.defaultDebounce
-        : durationOption("store", "notifyDebounce", options.notifyDebounce, { least: 0, infinite: false })
+        : settingDuration("store", "notifyDebounce", options.notifyDebounce, { least: 0, infinite: false })
     if (options.migrate !== false) yield* migrate({ schema })
     const t = tables(sql, schema)
     const names = tableNames(schema)
