@@ -14,7 +14,7 @@
  *   rows until `resumeRoute`; rows already leased finish their attempt. Pausing touches no row, and
  *   rows keep arriving while paused. `resumeRoute` wakes relays.
  */
-import { Context, type DateTime, type Effect } from "effect"
+import { Context, DateTime, type Effect } from "effect"
 import type { StoreError } from "./EventStore.ts"
 import type { OutboxEntry, OutboxId, OutboxStatus } from "./Outbox.ts"
 import type { PruneReport, RetentionPolicy, RetentionPolicyError } from "./Retention.ts"
@@ -59,6 +59,34 @@ export interface RouteStats extends RouteBacklog {
 
 export interface OutboxStats extends RouteStats {
   readonly byRoute: Readonly<Record<string, RouteStats>>
+}
+
+/** Some of a route's rows, counted by state: a store's rows of counts, or one outbox entry. */
+export interface RouteCount extends RouteStats {
+  readonly route: string
+}
+
+type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
+
+const noCounts = (): Counts => ({ pending: 0, leased: 0, delivered: 0, dead: 0, oldestPendingAt: null })
+
+/** The stats of `counts` (a route may come in several): every store's one summing, in total and per route. */
+export const statsOf = (counts: Iterable<RouteCount>): OutboxStats => {
+  const total = noCounts()
+  const byRoute: Record<string, Counts> = {}
+  for (const count of counts) {
+    byRoute[count.route] ??= noCounts()
+    for (const sum of [total, byRoute[count.route]!]) {
+      sum.pending += count.pending
+      sum.leased += count.leased
+      sum.delivered += count.delivered
+      sum.dead += count.dead
+      const oldest = count.oldestPendingAt
+      if (oldest !== null && (sum.oldestPendingAt === null || DateTime.isLessThan(oldest, sum.oldestPendingAt)))
+        sum.oldestPendingAt = oldest
+    }
+  }
+  return { ...total, byRoute }
 }
 
 const withoutDelivered = ({ delivered: _, ...backlog }: RouteStats): RouteBacklog => backlog
