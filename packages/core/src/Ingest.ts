@@ -7,12 +7,13 @@
  * stored on the raw row and logged; the other drafts of the payload still become events.
  */
 import { Clock, DateTime, Duration, Effect, Metric, Option, Schema, SchemaIssue } from "effect"
+import { Hex } from "effect/encoding"
 import { Event, type RawPayload, type TraceId } from "./Event.ts"
 import { type AppendBatch, type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import * as EventTrace from "./EventTrace.ts"
 import { deterministicEventId, deterministicRawPayloadId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
 import { settingDuration } from "./InvalidSetting.ts"
-import { hex, sha256, utf8 } from "./internal/hash.ts"
+import { sha256, utf8 } from "./internal/hash.ts"
 import * as Metrics from "./Metrics.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import {
@@ -137,7 +138,7 @@ const prepareTraced = Effect.fnUntraced(function* (
     request: (fetched.request ?? null) as RawPayload["request"],
     received_at: receivedAt,
     trace_id: traceId,
-    content_hash: hex(sha256(utf8(fetched.body))),
+    content_hash: Hex.encode(sha256(utf8(fetched.body))),
     transform_error: null
   }
   const transformed = yield* transformSafely(source, raw)

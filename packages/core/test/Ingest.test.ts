@@ -1,9 +1,10 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Clock, DateTime, Effect, Fiber, Layer, Logger, Option } from "effect"
+import { Hex } from "effect/encoding"
 import { TestClock, TestConsole } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
-import { hex, sha256, utf8 } from "../src/internal/hash.ts"
+import { sha256, utf8 } from "../src/internal/hash.ts"
 import { jsonLogger } from "../src/JsonLogger.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
@@ -51,7 +52,7 @@ describe("ingest pipeline", () => {
       expect(payload).toMatchObject({ appended: 2, duplicates: 0, outboxRows: 3, issues: [] })
       const raw = yield* rawOf(store, payload!.rawId)
       expect(raw).toMatchObject({ body: '{"q":1}', request: { symbols: ["AAPL"] }, transform_error: null })
-      expect(raw.content_hash).toBe(hex(sha256(utf8('{"q":1}'))))
+      expect(raw.content_hash).toBe(Hex.encode(sha256(utf8('{"q":1}'))))
       const events = yield* store.readEvents(0, 10)
       expect(events.map((e) => e.event.event_type)).toEqual(["quote.updated", "bar.closed"])
       assert.isTrue(events.every((e) => e.event.trace_id === raw.trace_id && e.raw_id === raw.raw_id))

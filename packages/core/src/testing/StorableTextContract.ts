@@ -5,9 +5,10 @@
  * OutboxQueueContract's), so memory, PGlite and PostgreSQL all run them.
  */
 import { DateTime, Effect, Option } from "effect"
+import { Hex } from "effect/encoding"
 import { EventStore } from "../EventStore.ts"
 import * as Ingest from "../Ingest.ts"
-import { hex, sha256, utf8 } from "../internal/hash.ts"
+import { sha256, utf8 } from "../internal/hash.ts"
 import { OutboxAdmin } from "../OutboxAdmin.ts"
 import * as Relay from "../Relay.ts"
 import { makeRouterUnsafe } from "../Routing.ts"
@@ -91,7 +92,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.that(raw !== undefined, "the raw payload is kept")
         yield* check.equal(
           [raw!.body, raw!.content_type, raw!.content_hash],
-          [bodyUtf8Base64, "application/json;base64", hex(sha256(utf8(body)))],
+          [bodyUtf8Base64, "application/json;base64", Hex.encode(sha256(utf8(body)))],
           "the body is kept as base64 of the UTF-8 bytes its content_hash covers"
         )
         yield* check.equal(raw!.request, { "q\\u0000": ["\\ud800"] }, "the request is kept with escapes")
