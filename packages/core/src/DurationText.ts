@@ -8,6 +8,8 @@
 import { Duration, Schema } from "effect"
 import { checkDuration } from "./InvalidSetting.ts"
 
+// A checked string, not a Schema.DurationFromString transformation: configs and plugin options keep
+// the text as written (their decoded types are public API), and `toDuration` converts where used.
 export const DurationText = Schema.String.pipe(
   Schema.check(
     Schema.makeFilter(
