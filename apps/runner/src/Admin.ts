@@ -7,8 +7,8 @@
  * src/dashboard/). Every request passes AdminGuards' checks (Host, Origin, token but on
  * `/healthz` and the dashboard's page, JSON content type and body size on POST); unknown paths
  * answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
- * The routes use Effect's http, crypto and net modules, no Node API (but DashboardPage.ts, which
- * reads its files from the runner's folder); `AdminServer.ts` serves them with Node.
+ * The endpoints and their checks use Effect's http, crypto and net modules, not Node's (only
+ * DashboardPage.ts reads its files with node:fs); `AdminServer.ts` serves them with Node.
  */
 import { EventStore, OutboxAdmin, RawPayloadStore, type Route, type StoreError, SubscriptionStore } from "@sluice/core"
 import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
