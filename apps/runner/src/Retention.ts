@@ -48,7 +48,7 @@ export interface RetentionReport {
 
 const Counts = Schema.Struct({ delivered: Schema.Number, dead: Schema.Number })
 
-/** The outbox's report as `sluice prune --json` prints it and `sluice run` logs it (snake_case: a wire format). */
+/** The outbox's report as `sluice prune --json` prints it (snake_case: a wire format). */
 const OutboxJson = Schema.Struct({
   delivered: Schema.Number,
   dead: Schema.Number,
@@ -64,7 +64,7 @@ const RawJson = Schema.Union([
   Schema.Struct({ skipped: Schema.String })
 ])
 
-/** The report as JSON: `{ outbox, raw }` in the wire's snake_case. */
+/** The report as JSON, `{ outbox, raw }` in the wire's snake_case: printed by `sluice prune --json`, `raw` logged by `sluice run`. */
 export const reportJson = Schema.encodeSync(Schema.Struct({ outbox: OutboxJson, raw: RawJson }))
 
 /**
