@@ -64,7 +64,10 @@ const RawJson = Schema.Union([
   Schema.Struct({ skipped: Schema.String })
 ])
 
-/** The report as JSON, `{ outbox, raw }` in the wire's snake_case: printed by `sluice prune --json`, `raw` logged by `sluice run`. */
+/**
+ * The report as JSON, `{ outbox, raw }` in the wire's snake_case: what `sluice prune --json` prints;
+ * `sluice run` logs its `raw`.
+ */
 export const reportJson = Schema.encodeSync(Schema.Struct({ outbox: OutboxJson, raw: RawJson }))
 
 /**
