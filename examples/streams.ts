@@ -40,7 +40,7 @@ export const twoDeposits = Effect.gen(function* () {
   yield* store.appendToStream(
     alice,
     { raw: null, events: [second], outbox: outboxDrafts(router, [second]) },
-    { expectedRevision: opened.next_expected_revision } // 0: fails with WrongExpectedRevisionError if moved on
+    { expectedRevision: opened.nextExpectedRevision } // 0: fails with WrongExpectedRevisionError if moved on
   )
   // Each StoredEvent is { position, revision, raw_id, recorded_at, event }: position in the whole log,
   // revision in the stream (0, 1, ...), raw_id null for events made in code, recorded_at by the store.

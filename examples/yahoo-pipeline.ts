@@ -40,7 +40,7 @@ export const ingestAndDeliver = Effect.scoped(
     const admin = yield* OutboxAdmin
     const done = Effect.map(
       admin.stats,
-      (stats) => stats.pending === 0 && routes.every((route) => (stats.by_route[route.name]?.delivered ?? 0) > 0)
+      (stats) => stats.pending === 0 && routes.every((route) => (stats.byRoute[route.name]?.delivered ?? 0) > 0)
     )
     while (!(yield* done)) yield* Effect.sleep("20 millis")
     return yield* admin.stats

@@ -7,7 +7,8 @@
  * src/dashboard/). Every request passes AdminGuards' checks (Host, Origin, token but on
  * `/healthz` and the dashboard's page, JSON content type and body size on POST); unknown paths
  * answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
- * Routes are platform-neutral; `AdminServer.ts` serves them with Node.
+ * The endpoints and their checks use Effect's http, crypto and net modules, not Node's (only
+ * DashboardPage.ts reads its files with node:fs); `AdminServer.ts` serves them with Node.
  */
 import { EventStore, OutboxAdmin, RawPayloadStore, type Route, type StoreError, SubscriptionStore } from "@sluice/core"
 import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
@@ -175,8 +176,8 @@ export const routes = (options: AdminOptions) =>
               Effect.gen(function* () {
                 yield* query(request, [])
                 const replay = yield* body(request, ReplayBody)
-                const filter = { ids: replay.ids ?? [], route: replay.route, event_type: replay.event_type }
-                const empty = filter.ids.length === 0 && filter.route === undefined && filter.event_type === undefined
+                const filter = { ids: replay.ids ?? [], route: replay.route, eventType: replay.event_type }
+                const empty = filter.ids.length === 0 && filter.route === undefined && filter.eventType === undefined
                 if (empty && replay.all !== true)
                   return Guards.error(400, "give ids, route or event_type, or all: true")
                 return json(yield* DeadLetters.replay(store, filter))

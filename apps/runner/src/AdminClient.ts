@@ -135,7 +135,7 @@ export const replay = (target: Target, filter: DeadLetters.ReplayFilter) =>
     const body = {
       ...(filter.ids.length > 0 ? { ids: filter.ids } : {}),
       ...(filter.route === undefined ? {} : { route: filter.route }),
-      ...(filter.event_type === undefined ? {} : { event_type: filter.event_type })
+      ...(filter.eventType === undefined ? {} : { event_type: filter.eventType })
     }
     const answer = yield* call(
       target,

@@ -24,6 +24,8 @@ export interface Endpoint {
 
 export const json = (body: unknown, status = 200) => HttpServerResponse.jsonUnsafe(body, { status })
 
+// Not HttpServerRequest.schemaSearchParams: its refusal is Schema's multi-line issue, these are one
+// line naming the parameter and what it takes, which `sluice ... --admin` prints as they are.
 export const query = (request: Request, known: ReadonlyArray<string>) => {
   const params = new URL(request.url, "http://admin").searchParams
   for (const key of params.keys()) {

@@ -4,10 +4,10 @@
  * of mutating requests and the body size. Each check answers `undefined` (pass) or the response
  * that refuses the request, always JSON `{"error": ...}` saying what to change.
  */
-import { timingSafeEqual } from "node:crypto"
-import { isIP } from "node:net"
-import { Redacted } from "effect"
+import { Redacted, Result } from "effect"
+import { Mac } from "effect/crypto"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { NetAddress } from "effect/net"
 
 /** Largest request body accepted (bytes); the admin API's bodies are a few hundred bytes. */
 export const maxBodyBytes = 64 * 1024
@@ -26,6 +26,17 @@ export interface HostRule {
   /** Bound to every address (0.0.0.0, ::): also any IP literal with the bound port. */
   readonly anyIpOnPort: number | undefined
 }
+
+/** 4 or 6 for an IP literal (an IPv6 one with or without a zone), else 0: node:net's isIP, platform-neutral. */
+const isIP = (name: string): 0 | 4 | 6 =>
+  Result.isSuccess(NetAddress.ipv4FromString(name))
+    ? 4
+    : Result.isSuccess(NetAddress.ipv6FromString(name)) ||
+        Result.isSuccess(NetAddress.scopedIpv6LiteralFromString(name))
+      ? 6
+      : 0
+
+const utf8 = new TextEncoder()
 
 const hostPort = (host: string, port: number) => {
   const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
@@ -96,9 +107,8 @@ export const checkToken = (
 ) => {
   if (token === undefined) return undefined
   const match = /^bearer +(.*)$/i.exec(request.headers.authorization ?? "")
-  const given = Buffer.from(match === null ? "" : match[1]!.trim())
-  const expected = Buffer.from(Redacted.value(token))
-  if (given.length === expected.length && timingSafeEqual(given, expected)) return undefined
+  const given = utf8.encode(match === null ? "" : match[1]!.trim())
+  if (Mac.timingSafeEqual(given, utf8.encode(Redacted.value(token)))) return undefined
   return error(401, "missing or wrong bearer token", { "www-authenticate": 'Bearer realm="sluice"' })
 }
 

@@ -28,15 +28,13 @@ const update = (stats: RouteBacklog, now: number, attributes: Record<string, str
       Metric.update(Metric.withAttributes(outboxDead, attributes), stats.dead),
       Metric.update(
         Metric.withAttributes(oldestPendingAge, attributes),
-        stats.oldest_pending_at === null
-          ? 0
-          : Math.max(0, (now - DateTime.toEpochMillis(stats.oldest_pending_at)) / 1000)
+        stats.oldestPendingAt === null ? 0 : Math.max(0, (now - DateTime.toEpochMillis(stats.oldestPendingAt)) / 1000)
       )
     ],
     { discard: true }
   )
 
-const nothing: RouteBacklog = { pending: 0, leased: 0, dead: 0, oldest_pending_at: null }
+const nothing: RouteBacklog = { pending: 0, leased: 0, dead: 0, oldestPendingAt: null }
 
 /**
  * An effect that sets the gauges from the store's current backlog. The backlog lists only routes
@@ -52,8 +50,8 @@ export const makeBacklogGauges = (
   return Effect.gen(function* () {
     const backlog = yield* store.backlog
     const now = yield* Clock.currentTimeMillis
-    for (const route of seen) if (!(route in backlog.by_route)) yield* update(nothing, now, { route })
-    for (const [route, byRoute] of Object.entries(backlog.by_route)) {
+    for (const route of seen) if (!(route in backlog.byRoute)) yield* update(nothing, now, { route })
+    for (const [route, byRoute] of Object.entries(backlog.byRoute)) {
       seen.add(route)
       yield* update(byRoute, now, { route })
     }

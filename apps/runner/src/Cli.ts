@@ -1,6 +1,11 @@
 /**
  * The `sluice` command line, built with Effect's cli module: argument parsing, `--help` on every
  * command, and the handlers of Commands.ts.
+ *
+ * A few values are checked in the handlers, not with `Flag.filter`/`Flag.withSchema` (effect/cli has
+ * no duration flag): `--limit` at least 1, `--sample` a finite duration, `--since` a time. Their
+ * refusals are one line naming the flag with an example (`error: --limit: must be at least 1, got 0`),
+ * where effect/cli would print `Invalid value for flag --limit: "0". Expected: ...` and a usage line.
  */
 import { Console, Duration, Effect, Option } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"

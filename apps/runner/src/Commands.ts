@@ -232,7 +232,7 @@ const replayFilter = (filter: {
 }): DeadLetters.ReplayFilter => ({
   ids: filter.ids,
   route: Option.getOrUndefined(filter.route),
-  event_type: Option.getOrUndefined(filter.eventType)
+  eventType: Option.getOrUndefined(filter.eventType)
 })
 
 /** Prints a replay's count; ids that were not dead letters then fail the command (exit 1). */
@@ -272,7 +272,9 @@ export const prune = (
         )
       )
     )
-    yield* Console.log(flags.json ? JSON.stringify(report, null, 2) : Retention.reportText(report))
+    yield* Console.log(
+      flags.json ? JSON.stringify(Retention.reportJson(report), null, 2) : Retention.reportText(report)
+    )
   })
 
 /**

@@ -4,7 +4,7 @@
  * prints for editors. Plugin `options` are opaque here; they are decoded by each plugin's own
  * Schema once the plugin is resolved (see PluginLoader.ts), with paths prefixed to the field.
  */
-import { DurationText, Route, toDuration } from "@sluice/core"
+import { DurationText, defaultRetryPolicy, RetryPolicy, Route, toDuration } from "@sluice/core"
 import { Effect, Schema } from "effect"
 import { TelemetryConfig } from "./Telemetry.ts"
 
@@ -12,7 +12,6 @@ import { TelemetryConfig } from "./Telemetry.ts"
 export { DurationText, toDuration }
 
 const positiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
-const nonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const InstanceName = Schema.String.pipe(
   Schema.check(
     Schema.isPattern(/^[A-Za-z0-9_.-]{1,100}$/, { expected: "a name of letters, digits, '_', '.' or '-' (1-100)" })
@@ -83,16 +82,18 @@ export const TransportConfig = Schema.Struct({
 })
 export type TransportConfig = typeof TransportConfig.Type
 
-/** Retry policy of failed deliveries (core's RetryPolicy). */
+const policy = RetryPolicy.fields
+
+/** Retry policy of failed deliveries: core's RetryPolicy, every field defaulting to `defaultRetryPolicy`'s. */
 export const RetryConfig = Schema.Struct({
   /** Attempts before a row is dead-lettered (the first delivery counts). @default 5 */
-  maxAttempts: positiveInt.pipe(withDefault(5)),
+  maxAttempts: policy.maxAttempts.pipe(withDefault(defaultRetryPolicy.maxAttempts)),
   /** Ceiling of the first retry's delay, doubled per attempt (full jitter). @default 1000 */
-  baseDelayMs: nonNegativeInt.pipe(withDefault(1000)),
+  baseDelayMs: policy.baseDelayMs.pipe(withDefault(defaultRetryPolicy.baseDelayMs)),
   /** Largest backoff delay. @default 300000 */
-  maxDelayMs: nonNegativeInt.pipe(withDefault(300_000)),
+  maxDelayMs: policy.maxDelayMs.pipe(withDefault(defaultRetryPolicy.maxDelayMs)),
   /** Largest wait a receiver may ask for with Retry-After. @default 3600000 */
-  maxRetryAfterMs: nonNegativeInt.pipe(withDefault(3_600_000))
+  maxRetryAfterMs: policy.maxRetryAfterMs.pipe(withDefault(defaultRetryPolicy.maxRetryAfterMs))
 })
 
 /** The relay: how outbox rows are claimed and delivered. */

@@ -75,7 +75,7 @@ export const isOutboxId = (id: string): id is OutboxId => /^\d{1,19}$/.test(id) 
 export const show = (store: OutboxAdmin["Service"], events: EventStore["Service"], id: string) =>
   Effect.gen(function* () {
     if (!isOutboxId(id)) return Option.none()
-    const [entry] = yield* store.listOutbox({ status: "dead", outbox_ids: [id], limit: 1 })
+    const [entry] = yield* store.listOutbox({ status: "dead", outboxIds: [id], limit: 1 })
     if (entry === undefined) return Option.none()
     const stored = yield* events.getEvent(entry.event_id)
     return Option.some({
@@ -95,7 +95,7 @@ export type Replayed = typeof Replayed.Type
 export interface ReplayFilter {
   readonly ids: ReadonlyArray<string>
   readonly route?: string | undefined
-  readonly event_type?: string | undefined
+  readonly eventType?: string | undefined
 }
 
 /**
@@ -105,20 +105,20 @@ export interface ReplayFilter {
 export const replay = (store: OutboxAdmin["Service"], filter: ReplayFilter) =>
   Effect.gen(function* () {
     const route = filter.route === undefined ? {} : { route: filter.route }
-    const eventType = filter.event_type === undefined ? {} : { event_type: filter.event_type }
+    const eventType = filter.eventType === undefined ? {} : { eventType: filter.eventType }
     const requested = [...new Set(filter.ids)]
     const numeric = requested.filter(isOutboxId)
     const dead =
       numeric.length === 0
         ? []
-        : yield* store.listOutbox({ status: "dead", outbox_ids: numeric, limit: numeric.length, ...route })
+        : yield* store.listOutbox({ status: "dead", outboxIds: numeric, limit: numeric.length, ...route })
     const found = new Set(dead.map((entry) => String(entry.outbox_id)))
     const missing = requested.filter((id) => !found.has(id))
     const replayed =
       requested.length > 0 && found.size === 0
         ? 0
         : yield* store.replay({
-            ...(requested.length > 0 ? { outbox_ids: dead.map((entry) => entry.outbox_id) } : {}),
+            ...(requested.length > 0 ? { outboxIds: dead.map((entry) => entry.outbox_id) } : {}),
             ...route,
             ...eventType
           })

@@ -9,10 +9,6 @@ import { Cause, Layer, Logger, type LogLevel, References } from "effect"
 /** `auto`, `json` or `pretty`. */
 export type LogFormat = "auto" | "json" | "pretty"
 
-const write = (line: string) => {
-  process.stderr.write(`${line}\n`)
-}
-
 const text = (value: unknown): string => (typeof value === "string" ? value : JSON.stringify(value))
 
 /** One readable line: time, level, message, then `key=value` annotations. */
@@ -30,9 +26,9 @@ export const prettyLine: Logger.Logger<unknown, string> = Logger.make(({ cause, 
 export const resolveFormat = (format: LogFormat, isTTY: boolean = process.stderr.isTTY === true): "json" | "pretty" =>
   format === "auto" ? (isTTY ? "pretty" : "json") : format
 
-/** The logger for a format, writing to stderr. */
+/** The logger for a format, writing to stderr (`console.error`, one line per entry). */
 export const logger = (format: LogFormat): Logger.Logger<unknown, void> =>
-  Logger.map(resolveFormat(format) === "json" ? formatJson : prettyLine, write)
+  Logger.withConsoleError(resolveFormat(format) === "json" ? formatJson : prettyLine)
 
 /** Replaces the default logger; sets the minimum level. */
 export const layer = (format: LogFormat, level: LogLevel.LogLevel): Layer.Layer<never> =>

@@ -8,7 +8,7 @@
  * instances of one plugin, or two plugins sharing the same upcaster objects (a replay plugin
  * re-exporting its live sibling's), register each upcaster once.
  */
-import { OptionError, type Upcaster, Upcasters } from "@sluice/core"
+import { InvalidSettingError, type Upcaster, Upcasters } from "@sluice/core"
 import type { LoadedPlugin } from "./PluginLoader.ts"
 import { formatPath, type Problem } from "./Problem.ts"
 
@@ -99,7 +99,7 @@ export const check = (
     try {
       Upcasters.make(same.map((entry) => entry.upcaster))
     } catch (error) {
-      if (!(error instanceof OptionError)) throw error
+      if (!(error instanceof InvalidSettingError)) throw error
       const names = [...new Set(same.map((entry) => entry.owner.plugin))]
       problems.push({ message: `upcasters of ${plural(names)}: ${error.reason}`, path: same[0]!.owner.path })
     }

@@ -6,7 +6,7 @@
  * outbox rows of new and corrected events wait for the relay of `sluice run`.
  */
 import { makeRouter, Rederive, Sources, type StoreError } from "@sluice/core"
-import { Console, DateTime, Effect, Layer, type LogLevel, Option } from "effect"
+import { Console, DateTime, Effect, Layer, type LogLevel, Option, Schema } from "effect"
 import { UsageError } from "./Commands.ts"
 import type { ConfigFileError } from "./ConfigFile.ts"
 import * as Logging from "./Logging.ts"
@@ -39,17 +39,41 @@ export const parseSince = (text: string): Effect.Effect<DateTime.Utc, UsageError
   )
 }
 
+/** The report as `--json` prints it (snake_case: a wire format). */
+export const reportJson = Schema.encodeSync(
+  Schema.Struct({
+    source: Schema.String,
+    dryRun: Schema.Boolean,
+    payloads: Schema.Number,
+    eventsNew: Schema.Number,
+    corrected: Schema.Number,
+    duplicates: Schema.Number,
+    outdated: Schema.Number,
+    unkeyed: Schema.Number,
+    stillFailing: Schema.Number,
+    nowFailing: Schema.Number,
+    fixed: Schema.Number
+  }).pipe(
+    Schema.encodeKeys({
+      dryRun: "dry_run",
+      eventsNew: "events_new",
+      stillFailing: "still_failing",
+      nowFailing: "now_failing"
+    })
+  )
+)
+
 /** The report in words, one count a line. */
 export const reportText = (r: Rederive.RederiveReport): string =>
   [
-    `${r.dry_run ? "dry run (nothing kept): " : ""}source ${r.source}: ${r.payloads} raw payload(s) read`,
-    `  events new:     ${r.events_new}`,
+    `${r.dryRun ? "dry run (nothing kept): " : ""}source ${r.source}: ${r.payloads} raw payload(s) read`,
+    `  events new:     ${r.eventsNew}`,
     `  corrected:      ${r.corrected}`,
     `  duplicates:     ${r.duplicates}`,
     `  outdated:       ${r.outdated}`,
     `  without key:    ${r.unkeyed}`,
-    `  still failing:  ${r.still_failing}`,
-    `  now failing:    ${r.now_failing}`,
+    `  still failing:  ${r.stillFailing}`,
+    `  now failing:    ${r.nowFailing}`,
     `  now fixed:      ${r.fixed}`
   ].join("\n")
 
@@ -90,5 +114,5 @@ export const rederive = (
         )
       )
     )
-    yield* Console.log(flags.json ? JSON.stringify(report, null, 2) : reportText(report))
+    yield* Console.log(flags.json ? JSON.stringify(reportJson(report), null, 2) : reportText(report))
   })

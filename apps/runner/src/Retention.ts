@@ -12,7 +12,7 @@ import {
   type RetentionPolicy,
   type RouteRetention
 } from "@sluice/core"
-import { type Duration, Effect, Schedule } from "effect"
+import { type Duration, Effect, Schedule, Schema } from "effect"
 import { type RetentionConfig, toDuration } from "./Config.ts"
 
 const age = (text: string | null): Duration.Duration | null => (text === null ? null : toDuration(text))
@@ -46,6 +46,30 @@ export interface RetentionReport {
   readonly raw: RawPruneReport | { readonly skipped: string }
 }
 
+const Counts = Schema.Struct({ delivered: Schema.Number, dead: Schema.Number })
+
+/** The outbox's report as `sluice prune --json` prints it (snake_case: a wire format). */
+const OutboxJson = Schema.Struct({
+  delivered: Schema.Number,
+  dead: Schema.Number,
+  byRoute: Schema.Record(Schema.String, Counts),
+  dryRun: Schema.Boolean,
+  batches: Schema.Number
+}).pipe(Schema.encodeKeys({ byRoute: "by_route", dryRun: "dry_run" }))
+
+const RawJson = Schema.Union([
+  Schema.Struct({ dryRun: Schema.Boolean, deleted: Schema.Number, batches: Schema.Number }).pipe(
+    Schema.encodeKeys({ dryRun: "dry_run" })
+  ),
+  Schema.Struct({ skipped: Schema.String })
+])
+
+/**
+ * The report as JSON, `{ outbox, raw }` in the wire's snake_case: what `sluice prune --json` prints;
+ * `sluice run` logs its `raw`.
+ */
+export const reportJson = Schema.encodeSync(Schema.Struct({ outbox: OutboxJson, raw: RawJson }))
+
 /**
  * One prune of the outbox, then of the raw payloads when the section opts in. A raw policy refused
  * because events are pending is reported (the outbox prune still counts), not failed.
@@ -75,9 +99,9 @@ export const scheduled = (config: RetentionConfig) =>
         Effect.annotateLogs({
           delivered: report.outbox.delivered,
           dead: report.outbox.dead,
-          by_route: report.outbox.by_route,
+          by_route: report.outbox.byRoute,
           batches: report.outbox.batches,
-          raw: report.raw
+          raw: reportJson(report).raw
         })
       )
     ),
@@ -89,10 +113,10 @@ export const scheduled = (config: RetentionConfig) =>
 /** The report in words. */
 export const reportText = (report: RetentionReport): string => {
   const { outbox, raw } = report
-  const verb = outbox.dry_run ? "would delete" : "deleted"
+  const verb = outbox.dryRun ? "would delete" : "deleted"
   const lines = [
-    `${outbox.dry_run ? "dry run (nothing deleted): " : ""}outbox rows ${verb}: ${outbox.delivered} delivered, ${outbox.dead} dead`,
-    ...Object.entries(outbox.by_route).map(([route, c]) => `  route ${route}: ${c.delivered} delivered, ${c.dead} dead`)
+    `${outbox.dryRun ? "dry run (nothing deleted): " : ""}outbox rows ${verb}: ${outbox.delivered} delivered, ${outbox.dead} dead`,
+    ...Object.entries(outbox.byRoute).map(([route, c]) => `  route ${route}: ${c.delivered} delivered, ${c.dead} dead`)
   ]
   lines.push("skipped" in raw ? `raw payloads: none deleted (${raw.skipped})` : `raw payloads ${verb}: ${raw.deleted}`)
   return lines.join("\n")

@@ -60,16 +60,16 @@ export const measure = (
     const after = sampleMs > 0 ? yield* Effect.andThen(Effect.sleep(sample), store.stats) : before
     const now = yield* Clock.currentTimeMillis
     const seconds = Math.max((now - start) / 1000, 0.001)
-    const routes = Object.entries(after.by_route).map(([route, s]) => ({
+    const routes = Object.entries(after.byRoute).map(([route, s]) => ({
       route,
       pending: s.pending,
       leased: s.leased,
       delivered: s.delivered,
       dead: s.dead,
-      oldest_pending_age_s: age(now, s.oldest_pending_at),
+      oldest_pending_age_s: age(now, s.oldestPendingAt),
       delivered_per_s:
         sampleMs > 0
-          ? Math.round(((s.delivered - (before.by_route[route]?.delivered ?? 0)) / seconds) * 100) / 100
+          ? Math.round(((s.delivered - (before.byRoute[route]?.delivered ?? 0)) / seconds) * 100) / 100
           : null
     }))
     const report: StatusReport = {
@@ -77,7 +77,7 @@ export const measure = (
       leased: after.leased,
       delivered: after.delivered,
       dead_letters: after.dead,
-      oldest_pending_age_s: age(now, after.oldest_pending_at),
+      oldest_pending_age_s: age(now, after.oldestPendingAt),
       sample_s: sampleMs > 0 ? Math.round(seconds * 100) / 100 : 0,
       ...(migrations === undefined
         ? {}

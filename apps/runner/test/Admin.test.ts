@@ -198,7 +198,7 @@ describe("admin HTTP API", () => {
       assert.deepStrictEqual(JSON.parse(byRoute.text), { replayed: 1, not_dead_letters: [] })
       const unknown = yield* call("/api/dead-letters/replay", { method: "POST", body: '{"ids":["999"]}' })
       assert.deepStrictEqual(JSON.parse(unknown.text), { replayed: 0, not_dead_letters: ["999"] })
-      const rows = yield* stores.outboxAdmin.listOutbox({ outbox_ids: [first!.outbox_id, second!.outbox_id] as never })
+      const rows = yield* stores.outboxAdmin.listOutbox({ outboxIds: [first!.outbox_id, second!.outbox_id] as never })
       assert.deepStrictEqual(
         rows.map((r) => [r.status, r.attempts, r.replays]),
         [

@@ -61,8 +61,8 @@ const seed = (dataDir: string) =>
       yield* queue.complete(
         claimed.map((c, i) =>
           i < 2
-            ? Completion.Delivered({ outbox_id: c.entry.outbox_id, token: c.entry.lease!.token })
-            : Completion.Dead({ outbox_id: c.entry.outbox_id, token: c.entry.lease!.token, error: "x" })
+            ? Completion.Delivered({ outboxId: c.entry.outbox_id, token: c.entry.lease!.token })
+            : Completion.Dead({ outboxId: c.entry.outbox_id, token: c.entry.lease!.token, error: "x" })
         )
       )
       const pending = makeEvent()
@@ -77,7 +77,7 @@ const deliverAll = (dataDir: string) =>
       const queue = yield* OutboxQueue
       const claimed = yield* queue.claim({ owner: "seed", limit: 10, lease })
       yield* queue.complete(
-        claimed.map((c) => Completion.Delivered({ outbox_id: c.entry.outbox_id, token: c.entry.lease!.token }))
+        claimed.map((c) => Completion.Delivered({ outboxId: c.entry.outbox_id, token: c.entry.lease!.token }))
       )
     })
   )

@@ -36,7 +36,7 @@ describe("scheduled retention", () => {
       yield* store.append(yield* makeBatch([makeEvent(), makeEvent()], ["all"]))
       const [first, second] = yield* queue.claim({ owner: "w", limit: 2, lease: Duration.minutes(5) })
       yield* queue.complete([
-        Completion.Delivered({ outbox_id: first!.entry.outbox_id, token: first!.entry.lease!.token })
+        Completion.Delivered({ outboxId: first!.entry.outbox_id, token: first!.entry.lease!.token })
       ])
       const fiber = yield* Effect.forkChild(
         Retention.scheduled(config.retention).pipe(Effect.provide(Logger.layer([logger])))
@@ -47,7 +47,7 @@ describe("scheduled retention", () => {
       assert.strictEqual(pruned()[0]!.delivered, 0, "the delivered row is younger than a minute")
       assert.match(String((pruned()[0]!.raw as { skipped: string }).skipped), /still pending/)
       yield* queue.complete([
-        Completion.Delivered({ outbox_id: second!.entry.outbox_id, token: second!.entry.lease!.token })
+        Completion.Delivered({ outboxId: second!.entry.outbox_id, token: second!.entry.lease!.token })
       ])
       yield* TestClock.adjust(Duration.hours(1))
       assert.strictEqual(pruned().length, 2, "the next prune an hour later")

@@ -16,8 +16,8 @@ import type { Decider, DomainEvent } from "./Decider.ts"
 import { Event, type TraceId } from "./Event.ts"
 import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
 import { nextEventId, nextTraceId } from "./Ids.ts"
+import { InvalidSettingError } from "./InvalidSetting.ts"
 import { isCertainlyEvent } from "./internal/EventRules.ts"
-import { OptionError } from "./OptionError.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import {
   defaultReadLimit,
@@ -43,11 +43,11 @@ export interface EncodedDomainEvent {
 export class DomainEventError extends Data.TaggedError("DomainEventError")<{
   readonly stream: StreamName
   /** The stored event, when reading failed. */
-  readonly event_id?: string
+  readonly eventId?: string
   readonly reason: string
 }> {
   override get message() {
-    const which = this.event_id === undefined ? "a decided event" : `event ${this.event_id}`
+    const which = this.eventId === undefined ? "a decided event" : `event ${this.eventId}`
     return `stream ${formatStream(this.stream)}: ${which}: ${this.reason}`
   }
 }
@@ -60,14 +60,14 @@ export class DomainEventError extends Data.TaggedError("DomainEventError")<{
  */
 export class LatestVersionPayloadError extends Data.TaggedError("LatestVersionPayloadError")<{
   readonly stream: StreamName
-  readonly event_type: string
+  readonly eventType: string
   /** The version the event would have been written at: its type's latest. */
-  readonly schema_version: number
+  readonly schemaVersion: number
   /** What the version's schema said, naming the bad field. */
   readonly reason: string
 }> {
   override get message() {
-    return `stream ${formatStream(this.stream)}: a decided ${this.event_type} event without a schema_version would be written at the type's latest version, ${this.schema_version}, but its payload is not a version ${this.schema_version} payload: ${this.reason}`
+    return `stream ${formatStream(this.stream)}: a decided ${this.eventType} event without a schema_version would be written at the type's latest version, ${this.schemaVersion}, but its payload is not a version ${this.schemaVersion} payload: ${this.reason}`
   }
 }
 
@@ -83,7 +83,7 @@ export interface CommandHandlerOptions<Command, Ev extends DomainEvent, State, E
 
 export interface HandleOptions {
   /** The trace id of the new events. @default a new one per command */
-  readonly trace_id?: TraceId
+  readonly traceId?: TraceId
 }
 
 /** What handling a command did. */
@@ -95,8 +95,8 @@ export interface CommandResult<State, Ev> {
   /** The canonical events stored for them. */
   readonly stored: ReadonlyArray<Event>
   /** The stream's revision afterwards: the one to expect on the next append. */
-  readonly next_expected_revision: StreamRevision
-  readonly outbox_rows: number
+  readonly nextExpectedRevision: StreamRevision
+  readonly outboxRows: number
 }
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
@@ -110,17 +110,17 @@ const reasonOf = (cause: Cause.Cause<Schema.SchemaError>): string => {
   return failure === undefined ? String(cause) : formatIssue(failure.error.issue).replace(/\n\s*/g, " ")
 }
 
-/** A DomainEventError about `event_id` (a stored event) or a decided one, from what a schema said. */
-const domainError = (cause: Cause.Cause<Schema.SchemaError>, stream: StreamName, event_id?: string) =>
-  new DomainEventError({ stream, reason: reasonOf(cause), ...(event_id === undefined ? {} : { event_id }) })
+/** A DomainEventError about `eventId` (a stored event) or a decided one, from what a schema said. */
+const domainError = (cause: Cause.Cause<Schema.SchemaError>, stream: StreamName, eventId?: string) =>
+  new DomainEventError({ stream, reason: reasonOf(cause), ...(eventId === undefined ? {} : { eventId }) })
 
-/** The schema's result, or a DomainEventError about `event_id` (a stored event) or a decided one. */
+/** The schema's result, or a DomainEventError about `eventId` (a stored event) or a decided one. */
 const orDomainError = <A>(
   exit: Exit.Exit<A, Schema.SchemaError>,
   stream: StreamName,
-  event_id?: string
+  eventId?: string
 ): Effect.Effect<A, DomainEventError> =>
-  Exit.isSuccess(exit) ? Effect.succeed(exit.value) : Effect.fail(domainError(exit.cause, stream, event_id))
+  Exit.isSuccess(exit) ? Effect.succeed(exit.value) : Effect.fail(domainError(exit.cause, stream, eventId))
 
 /** Every event of `stream`, in pages (one read when the stream is shorter than a page). */
 const readAll = (store: EventStore["Service"], stream: StreamName) => {
@@ -135,7 +135,7 @@ const readAll = (store: EventStore["Service"], stream: StreamName) => {
 
 /**
  * A command handler: `handle(stream, command)` runs the command against the entity's stream. It
- * joins the caller's transaction if there is one (`EventStore.transaction`). Throws OptionError for
+ * joins the caller's transaction if there is one (`EventStore.transaction`). Throws InvalidSettingError for
  * `retries` that is not an integer >= 0.
  */
 export const make = <Command, Ev extends DomainEvent, State, E>(
@@ -144,7 +144,11 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
   const { decider, router } = options
   const retries = options.retries ?? 3
   if (!(Number.isSafeInteger(retries) && retries >= 0))
-    throw new OptionError({ owner: "CommandHandler", option: "retries", reason: `${retries} is not an integer >= 0` })
+    throw new InvalidSettingError({
+      owner: "CommandHandler",
+      setting: "retries",
+      reason: `${retries} is not an integer >= 0`
+    })
   const decode = Schema.decodeUnknownExit(options.events)
   const encode = Schema.encodeExit(options.events)
 
@@ -172,7 +176,7 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
       const revision: StreamRevision = stored.at(-1)?.revision ?? "no_stream"
       const decided = yield* decider.decide(command, state)
       if (decided.length === 0) {
-        return { state, events: decided, stored: [], next_expected_revision: revision, outbox_rows: 0 }
+        return { state, events: decided, stored: [], nextExpectedRevision: revision, outboxRows: 0 }
       }
       const occurred_at = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
       const events: Array<Event> = []
@@ -185,8 +189,8 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
           if (reason !== undefined) {
             return yield* new LatestVersionPayloadError({
               stream,
-              event_type: encoded.type,
-              schema_version: latest,
+              eventType: encoded.type,
+              schemaVersion: latest,
               reason
             })
           }
@@ -220,8 +224,8 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
         state: decided.reduce(decider.evolve, state),
         events: decided,
         stored: events,
-        next_expected_revision: result.next_expected_revision,
-        outbox_rows: result.outbox_rows
+        nextExpectedRevision: result.nextExpectedRevision,
+        outboxRows: result.outboxRows
       }
     })
 
@@ -240,7 +244,7 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
       Effect.gen(function* () {
         const store = yield* EventStore
         const upcasters = yield* Upcasters
-        const traceId = handleOptions.trace_id ?? (yield* nextTraceId)
+        const traceId = handleOptions.traceId ?? (yield* nextTraceId)
         // A catch, not Effect.retry: the schedule's machinery cost every command, retried or not.
         const tryAgain = (left: number): ReturnType<typeof attempt> =>
           Effect.catchIf(

@@ -26,7 +26,7 @@ export interface Correction {
   /** The id the batch gave the event (its natural key's id). */
   readonly of: EventId
   /** The id of the new event the store stored. */
-  readonly event_id: EventId
+  readonly eventId: EventId
   /** The version it replaces: the key's latest version before this append. */
   readonly supersedes: EventId
 }

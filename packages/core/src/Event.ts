@@ -70,7 +70,10 @@ export type EventJson = typeof Event.Encoded
 
 /** Decodes unknown input into an Event, failing with a SchemaError that names every bad field. */
 export const decodeEvent = Schema.decodeUnknownEffect(Event)
-/** Encodes an event to its wire form (timestamps as ISO strings). */
+/**
+ * Encodes an event to its wire form (timestamps as ISO strings): what `Schema.encodeSync(Event)`
+ * gives (test/Event.test.ts), without re-running every check (the payload's walk) per delivery.
+ */
 export const encodeEvent = (event: Event): EventJson => ({
   ...event,
   occurred_at: DateTime.formatIso(event.occurred_at)

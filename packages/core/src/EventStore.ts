@@ -90,7 +90,7 @@ export interface AppendResult {
   /** Events whose id was stored with other content from a later raw payload: skipped (Correction.ts). */
   readonly outdated: ReadonlyArray<EventId>
   /** Outbox rows created. */
-  readonly outbox_rows: number
+  readonly outboxRows: number
 }
 
 export interface StoredEvent {

@@ -11,8 +11,9 @@
  * cryptographic randomness for ids provides its own `Random` reference.
  */
 import { Clock, Effect, Random } from "effect"
+import { Hex } from "effect/encoding"
 import type { EventId, RawPayloadId, TraceId } from "./Event.ts"
-import { hex, sha1, utf8 } from "./internal/hash.ts"
+import { sha1, utf8 } from "./internal/hash.ts"
 
 const parseUuid = (uuid: string): Uint8Array => {
   const digits = uuid.replace(/-/g, "")
@@ -23,7 +24,7 @@ const parseUuid = (uuid: string): Uint8Array => {
 }
 
 const formatUuid = (bytes: Uint8Array): string => {
-  const h = hex(bytes)
+  const h = Hex.encode(bytes)
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`
 }
 
@@ -106,13 +107,13 @@ export const nextUuidV7: Effect.Effect<string> = Effect.flatMap(Clock.currentTim
 
 /** A fresh W3C trace id (16 random bytes, never all zero). */
 export const nextTraceId: Effect.Effect<TraceId> = Effect.map(randomBytes(16), (bytes) => {
-  const id = hex(bytes)
+  const id = Hex.encode(bytes)
   return (/^0+$/.test(id) ? `${id.slice(0, 31)}1` : id) as TraceId
 })
 
 /** A fresh W3C span id (parent id of a `traceparent`): 8 random bytes as 16 hex digits, never all zero. */
 export const nextSpanId: Effect.Effect<string> = Effect.map(randomBytes(8), (bytes) => {
-  const id = hex(bytes)
+  const id = Hex.encode(bytes)
   return id === "0000000000000000" ? "0000000000000001" : id
 })
 

@@ -7,13 +7,14 @@
  * stored on the raw row and logged; the other drafts of the payload still become events.
  */
 import { Clock, DateTime, Duration, Effect, Metric, Option, Schema, SchemaIssue } from "effect"
+import { Hex } from "effect/encoding"
 import { Event, type RawPayload, type TraceId } from "./Event.ts"
 import { type AppendBatch, type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import * as EventTrace from "./EventTrace.ts"
 import { deterministicEventId, deterministicRawPayloadId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
-import { hex, sha256, utf8 } from "./internal/hash.ts"
+import { settingDuration } from "./InvalidSetting.ts"
+import { sha256, utf8 } from "./internal/hash.ts"
 import * as Metrics from "./Metrics.ts"
-import { durationOption } from "./OptionError.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import {
   type EventDraft,
@@ -27,15 +28,15 @@ import { storableRaw } from "./StorableText.ts"
 
 /** What one raw payload became. */
 export interface PayloadReport {
-  readonly raw_id: string
-  readonly trace_id: string
+  readonly rawId: string
+  readonly traceId: string
   readonly appended: number
   readonly duplicates: number
   /** Events stored as corrections: their key was stored with other content (Correction.ts). */
   readonly corrected: number
   /** Events skipped: a later raw payload already gave their key other content. */
   readonly outdated: number
-  readonly outbox_rows: number
+  readonly outboxRows: number
   /** Why the payload, or parts of it, did not become events. */
   readonly issues: ReadonlyArray<string>
 }
@@ -44,7 +45,7 @@ export interface PayloadReport {
 export interface TickReport {
   readonly source: string
   readonly payloads: ReadonlyArray<PayloadReport>
-  readonly fetch_failures: ReadonlyArray<FetchFailure>
+  readonly fetchFailures: ReadonlyArray<FetchFailure>
 }
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
@@ -137,7 +138,7 @@ const prepareTraced = Effect.fnUntraced(function* (
     request: (fetched.request ?? null) as RawPayload["request"],
     received_at: receivedAt,
     trace_id: traceId,
-    content_hash: hex(sha256(utf8(fetched.body))),
+    content_hash: Hex.encode(sha256(utf8(fetched.body))),
     transform_error: null
   }
   const transformed = yield* transformSafely(source, raw)
@@ -176,16 +177,16 @@ const reportPayload = (source: string, prepared: PreparedPayload, result: Append
       events: result.appended.length,
       duplicates: result.duplicates.length,
       corrected: result.corrected.length,
-      outbox_rows: result.outbox_rows
+      outbox_rows: result.outboxRows
     })
     return {
-      raw_id: prepared.batch.raw.raw_id,
-      trace_id: prepared.batch.raw.trace_id,
+      rawId: prepared.batch.raw.raw_id,
+      traceId: prepared.batch.raw.trace_id,
       appended: result.appended.length,
       duplicates: result.duplicates.length,
       corrected: result.corrected.length,
       outdated: result.outdated.length,
-      outbox_rows: result.outbox_rows,
+      outboxRows: result.outboxRows,
       issues
     } satisfies PayloadReport
   }).pipe(Effect.annotateLogs({ trace_id: prepared.batch.raw.trace_id, source, raw_id: prepared.batch.raw.raw_id }))
@@ -226,7 +227,7 @@ export const reportCorrections = (source: string, result: AppendResult): Effect.
       yield* Effect.logInfo("source restated an event: correction appended").pipe(
         Effect.annotateLogs({
           source,
-          event_id: correction.event_id,
+          event_id: correction.eventId,
           supersedes: correction.supersedes,
           key_event_id: correction.of
         })
@@ -302,7 +303,7 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
       fetch_failures: fetched.failures.length
     })
   )
-  return { source: source.name, payloads, fetch_failures: fetched.failures }
+  return { source: source.name, payloads, fetchFailures: fetched.failures }
 })
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
@@ -330,15 +331,15 @@ export interface RunOptions {
  * error, a 5xx, a store error, a defect) the wait doubles per consecutive failure up to `maxBackoff`;
  * a non-retryable failure (bad credentials...) is logged and the next tick comes at the normal
  * interval, since waiting longer cannot help. Never fails; interrupt it to stop. An `interval` or
- * `maxBackoff` that cannot work (see OptionError) makes it die before the first tick.
+ * `maxBackoff` that cannot work (see InvalidSettingError) makes it die before the first tick.
  */
 export const run = (source: Source, router: Router, options: RunOptions): Effect.Effect<never, never, EventStore> =>
   Effect.gen(function* () {
     const interval = Duration.toMillis(
-      durationOption("ingest", "interval", options.interval, { least: 1, infinite: false })
+      settingDuration("ingest", "interval", options.interval, { least: 1, infinite: false })
     )
     const maxBackoff = Duration.toMillis(
-      durationOption("ingest", "maxBackoff", options.maxBackoff ?? "5 minutes", { least: 1, infinite: true })
+      settingDuration("ingest", "maxBackoff", options.maxBackoff ?? "5 minutes", { least: 1, infinite: true })
     )
     yield* Metrics.initialiseSource(source.name)
     let failures = 0

@@ -124,7 +124,7 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
       if (!meetsExpectedRevision(expected, actual))
         return yield* new WrongExpectedRevisionError({ stream, expected, actual })
       const result = yield* appendUnguarded(batch, "appendToStream")
-      return { ...result, next_expected_revision: streams.revisionOf(stream) }
+      return { ...result, nextExpectedRevision: streams.revisionOf(stream) }
     })
 
   const readStream = (stream: StreamName, options: ReadStreamOptions = {}) =>

@@ -45,14 +45,14 @@ export interface OutboxEntry {
 
 /** A transition the state machine refuses, with the reason (used for fencing: a stale lease). */
 export class TransitionRejectedError extends Data.TaggedError("TransitionRejectedError")<{
-  readonly outbox_id: OutboxId
+  readonly outboxId: OutboxId
   readonly reason: "not-pending" | "not-dead" | "leased" | "stale-lease" | "not-due"
 }> {}
 
 type Step = Result.Result<OutboxEntry, TransitionRejectedError>
 
 const reject = (entry: OutboxEntry, reason: TransitionRejectedError["reason"]): Step =>
-  Result.fail(new TransitionRejectedError({ outbox_id: entry.outbox_id, reason }))
+  Result.fail(new TransitionRejectedError({ outboxId: entry.outbox_id, reason }))
 
 /** True while a lease is held: it exists and has not expired at `now`. */
 export const isLeased = (entry: OutboxEntry, now: DateTime.Utc): boolean =>

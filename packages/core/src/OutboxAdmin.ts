@@ -14,7 +14,7 @@
  *   rows until `resumeRoute`; rows already leased finish their attempt. Pausing touches no row, and
  *   rows keep arriving while paused. `resumeRoute` wakes relays.
  */
-import { Context, type DateTime, type Effect } from "effect"
+import { Context, DateTime, type Effect } from "effect"
 import type { StoreError } from "./EventStore.ts"
 import type { OutboxEntry, OutboxId, OutboxStatus } from "./Outbox.ts"
 import type { PruneReport, RetentionPolicy, RetentionPolicyError } from "./Retention.ts"
@@ -22,7 +22,7 @@ import type { PruneReport, RetentionPolicy, RetentionPolicyError } from "./Reten
 export interface OutboxFilter {
   readonly status?: OutboxStatus
   readonly route?: string
-  readonly outbox_ids?: ReadonlyArray<OutboxId>
+  readonly outboxIds?: ReadonlyArray<OutboxId>
   /** Page after this id (rows come in id order). */
   readonly after?: OutboxId
   /** @default 100 */
@@ -30,9 +30,9 @@ export interface OutboxFilter {
 }
 
 export interface ReplayFilter {
-  readonly outbox_ids?: ReadonlyArray<OutboxId>
+  readonly outboxIds?: ReadonlyArray<OutboxId>
   readonly route?: string
-  readonly event_type?: string
+  readonly eventType?: string
 }
 
 /** Which dead letters `purgeDead` deletes: all, or one route's. */
@@ -46,11 +46,11 @@ export interface RouteBacklog {
   /** Pending rows under an unexpired lease (a relay is publishing them). */
   readonly leased: number
   readonly dead: number
-  readonly oldest_pending_at: DateTime.Utc | null
+  readonly oldestPendingAt: DateTime.Utc | null
 }
 
 export interface OutboxBacklog extends RouteBacklog {
-  readonly by_route: Readonly<Record<string, RouteBacklog>>
+  readonly byRoute: Readonly<Record<string, RouteBacklog>>
 }
 
 export interface RouteStats extends RouteBacklog {
@@ -58,16 +58,44 @@ export interface RouteStats extends RouteBacklog {
 }
 
 export interface OutboxStats extends RouteStats {
-  readonly by_route: Readonly<Record<string, RouteStats>>
+  readonly byRoute: Readonly<Record<string, RouteStats>>
+}
+
+/** Some of a route's rows, counted by state: a store's rows of counts, or one outbox entry. */
+export interface RouteCount extends RouteStats {
+  readonly route: string
+}
+
+type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
+
+const noCounts = (): Counts => ({ pending: 0, leased: 0, delivered: 0, dead: 0, oldestPendingAt: null })
+
+/** The stats of `counts` (a route may come in several): every store's one summing, in total and per route. */
+export const statsOf = (counts: Iterable<RouteCount>): OutboxStats => {
+  const total = noCounts()
+  const byRoute: Record<string, Counts> = {}
+  for (const count of counts) {
+    byRoute[count.route] ??= noCounts()
+    for (const sum of [total, byRoute[count.route]!]) {
+      sum.pending += count.pending
+      sum.leased += count.leased
+      sum.delivered += count.delivered
+      sum.dead += count.dead
+      const oldest = count.oldestPendingAt
+      if (oldest !== null && (sum.oldestPendingAt === null || DateTime.isLessThan(oldest, sum.oldestPendingAt)))
+        sum.oldestPendingAt = oldest
+    }
+  }
+  return { ...total, byRoute }
 }
 
 const withoutDelivered = ({ delivered: _, ...backlog }: RouteStats): RouteBacklog => backlog
 
 /** The backlog part of `stats`: no delivered counts, and only the routes with pending or dead rows. */
-export const backlogOf = ({ by_route, ...total }: OutboxStats): OutboxBacklog => ({
+export const backlogOf = ({ byRoute, ...total }: OutboxStats): OutboxBacklog => ({
   ...withoutDelivered(total),
-  by_route: Object.fromEntries(
-    Object.entries(by_route)
+  byRoute: Object.fromEntries(
+    Object.entries(byRoute)
       .filter(([, s]) => s.pending + s.dead > 0)
       .map(([route, s]) => [route, withoutDelivered(s)])
   )
@@ -108,7 +136,7 @@ export class OutboxAdmin extends Context.Service<
     readonly stats: Effect.Effect<OutboxStats, StoreError>
     /**
      * `stats` without the delivered count, read from the pending and dead rows only: its cost follows
-     * the backlog, not the outbox's history. For metrics scraped every few seconds. `by_route` holds
+     * the backlog, not the outbox's history. For metrics scraped every few seconds. `byRoute` holds
      * the routes that have pending or dead rows.
      */
     readonly backlog: Effect.Effect<OutboxBacklog, StoreError>

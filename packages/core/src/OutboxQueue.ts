@@ -35,21 +35,21 @@ export interface Claimed {
 }
 
 export type Completion = Data.TaggedEnum<{
-  Delivered: { readonly outbox_id: OutboxId; readonly token: string }
+  Delivered: { readonly outboxId: OutboxId; readonly token: string }
   /**
-   * Try again after `delay_ms`, counted by the store's clock from when it records the result (not
+   * Try again after `delayMs`, counted by the store's clock from when it records the result (not
    * an absolute time from the relay's clock: relays on hosts with skewed clocks would otherwise
    * shorten or stretch every backoff).
    */
   Retry: {
-    readonly outbox_id: OutboxId
+    readonly outboxId: OutboxId
     readonly token: string
     readonly error: string
-    readonly delay_ms: number
+    readonly delayMs: number
   }
-  Dead: { readonly outbox_id: OutboxId; readonly token: string; readonly error: string }
+  Dead: { readonly outboxId: OutboxId; readonly token: string; readonly error: string }
   /** Give the row back without counting an attempt (graceful shutdown). */
-  Release: { readonly outbox_id: OutboxId; readonly token: string }
+  Release: { readonly outboxId: OutboxId; readonly token: string }
 }>
 export const Completion = Data.taggedEnum<Completion>()
 

@@ -10,7 +10,7 @@
 import { Cause, Data, Duration, Effect, Option, Schema, SchemaIssue, type Scope } from "effect"
 import type { EventStore } from "./EventStore.ts"
 import * as Ingest from "./Ingest.ts"
-import { durationOption, OptionError } from "./OptionError.ts"
+import { InvalidSettingError, settingDuration } from "./InvalidSetting.ts"
 import type { OutboxQueue } from "./OutboxQueue.ts"
 import * as Relay from "./Relay.ts"
 import { settingsOf } from "./RelaySettings.ts"
@@ -83,16 +83,16 @@ const validate = (options: PipelineOptions, router: Router): Pipeline => {
   const sources = options.sources?.map((s): SourceSchedule => ("source" in s ? s : { source: s }))
   for (const schedule of sources ?? []) {
     const owner = `ingest (source ${scheduleName(schedule)})`
-    if (schedule.every !== undefined) durationOption(owner, "every", schedule.every, { least: 1, infinite: false })
+    if (schedule.every !== undefined) settingDuration(owner, "every", schedule.every, { least: 1, infinite: false })
     if (schedule.maxBackoff !== undefined)
-      durationOption(owner, "maxBackoff", schedule.maxBackoff, { least: 1, infinite: true })
+      settingDuration(owner, "maxBackoff", schedule.maxBackoff, { least: 1, infinite: true })
   }
   const relay =
     options.relay === false || router.routes.length === 0 ? undefined : { ...options.relay, routes: router.routes }
   if (relay !== undefined) {
     settingsOf(relay)
-    durationOption("relay", "pollInterval", relay.pollInterval ?? "1 second", { least: 1, infinite: false })
-    durationOption("relay", "gracePeriod", relay.gracePeriod ?? "10 seconds", { least: 0, infinite: true })
+    settingDuration("relay", "pollInterval", relay.pollInterval ?? "1 second", { least: 1, infinite: false })
+    settingDuration("relay", "gracePeriod", relay.gracePeriod ?? "10 seconds", { least: 0, infinite: true })
   }
   return { router, sources, relay }
 }
@@ -110,12 +110,12 @@ const formatIssue = SchemaIssue.makeFormatterDefault()
 /**
  * Validates a description once: routes that do not decode fail with InvalidRouteError (naming the
  * route's index and field), duplicate route names with DuplicateRouteError, options that cannot
- * work (an `every` under 1 ms, a relay lease that does not parse...) with OptionError naming the
+ * work (an `every` under 1 ms, a relay lease that does not parse...) with InvalidSettingError naming the
  * option and its owner.
  */
 export const make = (
   options: PipelineOptions
-): Effect.Effect<Pipeline, InvalidRouteError | DuplicateRouteError | OptionError> =>
+): Effect.Effect<Pipeline, InvalidRouteError | DuplicateRouteError | InvalidSettingError> =>
   decodeRoutes(options.routes, { errors: "all" }).pipe(
     Effect.mapError((error) => new InvalidRouteError({ details: formatIssue(error.issue) })),
     Effect.flatMap(makeRouter),
@@ -123,7 +123,7 @@ export const make = (
       Effect.try({
         try: () => validate(options, router),
         catch: (error) => error
-      }).pipe(Effect.catch((error) => (error instanceof OptionError ? Effect.fail(error) : Effect.die(error))))
+      }).pipe(Effect.catch((error) => (error instanceof InvalidSettingError ? Effect.fail(error) : Effect.die(error))))
     )
   )
 

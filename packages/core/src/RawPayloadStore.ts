@@ -39,7 +39,7 @@ export class RawPayloadStore extends Context.Service<
   {
     readonly readRaw: (page: RawPage) => Effect.Effect<ReadonlyArray<StoredRaw>, StoreError>
     /** Records that `raw_id`'s transform error no longer holds (by the re-derivation `trace_id`). */
-    readonly resolve: (raw_id: RawPayloadId, trace_id: TraceId) => Effect.Effect<void, StoreError>
+    readonly resolve: (rawId: RawPayloadId, traceId: TraceId) => Effect.Effect<void, StoreError>
     /**
      * Deletes raw payloads received longer ago than `policy.olderThan` (with their resolutions), in
      * batches of their own transactions; on a dry run only counts them. Fails with

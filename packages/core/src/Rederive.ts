@@ -17,7 +17,7 @@ import type { Event, RawPayloadId } from "./Event.ts"
 import { type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import { nextTraceId } from "./Ids.ts"
 import { completeDraft, reportCorrections, transformSafely } from "./Ingest.ts"
-import { countOption } from "./OptionError.ts"
+import { settingCount } from "./InvalidSetting.ts"
 import { RawPayloadStore } from "./RawPayloadStore.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import type { Source } from "./Source.ts"
@@ -35,26 +35,26 @@ export interface RederiveOptions {
 /** What a re-derivation did (or, dry, would do). */
 export interface RederiveReport {
   readonly source: string
-  readonly dry_run: boolean
+  readonly dryRun: boolean
   /** Raw payloads of the source read. */
   readonly payloads: number
-  readonly events_new: number
+  readonly eventsNew: number
   readonly corrected: number
   readonly duplicates: number
   readonly outdated: number
   /** Drafts without a natural key, not appended (see above). */
   readonly unkeyed: number
   /** Payloads that failed before (unresolved) and still do. */
-  readonly still_failing: number
+  readonly stillFailing: number
   /** Payloads that transformed cleanly before and fail now (a transformer regression). */
-  readonly now_failing: number
+  readonly nowFailing: number
   /** Payloads that failed before and transform cleanly now: their events appended, their error resolved. */
   readonly fixed: number
 }
 
 class DryRun extends Data.TaggedError("DryRun")<{ readonly result: AppendResult | undefined }> {}
 
-const none: AppendResult = { appended: [], duplicates: [], corrected: [], outdated: [], outbox_rows: 0 }
+const none: AppendResult = { appended: [], duplicates: [], corrected: [], outdated: [], outboxRows: 0 }
 
 /** Re-derives `source`'s stored payloads with its current transformer; see the module comment. */
 export const rederive = Effect.fn("sluice.rederive")(function* (
@@ -65,16 +65,16 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
   const store = yield* EventStore
   const raws = yield* RawPayloadStore
   const dryRun = options.dryRun ?? false
-  const limit = countOption("rederive", "pageSize", options.pageSize, 100, maxReadLimit)
+  const limit = settingCount("rederive", "pageSize", options.pageSize, 100, maxReadLimit)
   const counts = {
     payloads: 0,
-    events_new: 0,
+    eventsNew: 0,
     corrected: 0,
     duplicates: 0,
     outdated: 0,
     unkeyed: 0,
-    still_failing: 0,
-    now_failing: 0,
+    stillFailing: 0,
+    nowFailing: 0,
     fixed: 0
   }
   let after: RawPayloadId | undefined
@@ -117,14 +117,14 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
             .transaction(Effect.flatMap(work, (result) => Effect.fail(new DryRun({ result }))))
             .pipe(Effect.catchTag("DryRun", (dry) => Effect.succeed(dry.result ?? none)))
         : yield* store.transaction(work)
-      counts.events_new += result.appended.length
+      counts.eventsNew += result.appended.length
       counts.corrected += result.corrected.length
       counts.duplicates += result.duplicates.length
       counts.outdated += result.outdated.length
       if (fixed) counts.fixed++
       else if (issues.length > 0) {
-        if (raw.transform_error !== null) counts.still_failing++
-        else counts.now_failing++
+        if (raw.transform_error !== null) counts.stillFailing++
+        else counts.nowFailing++
         yield* Effect.logWarning("payload still fails to transform").pipe(
           Effect.annotateLogs({ source: source.name, raw_id: raw.raw_id, error: issues.join("\n") })
         )
@@ -134,7 +134,7 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
     if (page.length < limit) break
     after = page[page.length - 1]!.raw.raw_id
   }
-  const report: RederiveReport = { source: source.name, dry_run: dryRun, ...counts }
+  const report: RederiveReport = { source: source.name, dryRun, ...counts }
   yield* Effect.logInfo(dryRun ? "re-derivation (dry run): nothing kept" : "re-derivation done").pipe(
     Effect.annotateLogs({ ...report })
   )

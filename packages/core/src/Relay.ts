@@ -8,10 +8,10 @@
  */
 import { Clock, Deferred, Duration, Effect, Fiber, type Scope } from "effect"
 import { StoreError } from "./EventStore.ts"
+import { settingCount, settingDuration } from "./InvalidSetting.ts"
 import { redeliveryAnnotations } from "./internal/DeliveryAnnotations.ts"
 import * as DueTimes from "./internal/DueTimes.ts"
 import * as Metrics from "./Metrics.ts"
-import { countOption, durationOption } from "./OptionError.ts"
 import { OutboxQueue } from "./OutboxQueue.ts"
 import { type BatchFailedError, type BatchReport, InterruptedPublishReason, runBatch } from "./RelayBatch.ts"
 import { type RelayOptions, type Settings, settingsOf } from "./RelaySettings.ts"
@@ -28,7 +28,7 @@ export { defaultBatchSize, type RelayOptions, settingsOf } from "./RelaySettings
  * records a failed attempt for each of its rows (a request may have been sent), rows not yet handed
  * to a transport are released, and results already known are still recorded: a shutdown never
  * drops, nor re-sends, a delivery that already happened. Options that cannot work (see
- * OptionError) make it die before claiming.
+ * InvalidSettingError) make it die before claiming.
  */
 export const runOnce = (options: RelayOptions): Effect.Effect<BatchReport, StoreError, OutboxQueue | Transports> =>
   Effect.suspend(() => runBatch(settingsOf(options))).pipe(
@@ -85,7 +85,7 @@ export interface RelayHandle {
  * `stop`). A loop claims again at once after a full batch, and otherwise waits for a store
  * notification, for the earliest retry it recorded to become due, or for `pollInterval`, whichever
  * comes first. Failures (and defects) of a batch are logged and retried after
- * `pollInterval`; a loop never fails. Options that cannot work (see OptionError) make it die at
+ * `pollInterval`; a loop never fails. Options that cannot work (see InvalidSettingError) make it die at
  * once, before any worker starts.
  */
 export const start = (
@@ -95,15 +95,15 @@ export const start = (
     const store = yield* OutboxQueue
     let stopped = false
     const settings = settingsOf(options)
-    const poll = durationOption("relay", "pollInterval", options.pollInterval ?? "1 second", {
+    const poll = settingDuration("relay", "pollInterval", options.pollInterval ?? "1 second", {
       least: 1,
       infinite: false
     })
-    const grace = durationOption("relay", "gracePeriod", options.gracePeriod ?? "10 seconds", {
+    const grace = settingDuration("relay", "gracePeriod", options.gracePeriod ?? "10 seconds", {
       least: 0,
       infinite: true
     })
-    const workers = countOption("relay", "workers", options.workers, 1)
+    const workers = settingCount("relay", "workers", options.workers, 1)
     yield* Metrics.initialiseRoutes(options.routes.map((route) => route.name))
     // Which workers only wait (idle, or after a failed batch): stopping interrupts those, as no
     // batch of theirs is in flight. Cheaper than racing every wait against a stop signal: two more

@@ -97,7 +97,7 @@ export const runBatch = (
     // Bounded like `record`: a hung database must not hold a shutdown; the lease gives the rows back.
     const release = (envelopes: ReadonlyArray<Envelope>) =>
       store
-        .complete(envelopes.map((e) => Completion.Release({ outbox_id: e.outbox_id, token: tokens.get(e.outbox_id)! })))
+        .complete(envelopes.map((e) => Completion.Release({ outboxId: e.outbox_id, token: tokens.get(e.outbox_id)! })))
         .pipe(Effect.timeout(lease), Effect.ignore)
     // Counted as a failed attempt: recorded like any retryable failure.
     const recordInterrupted = (route: string, envelopes: ReadonlyArray<Envelope>) =>

@@ -3,8 +3,8 @@
  * applied and durations parsed, once per `start`, not per batch).
  */
 import { Duration } from "effect"
+import { settingCount, settingDuration } from "./InvalidSetting.ts"
 import * as RateLimiter from "./internal/RateLimiter.ts"
-import { countOption, durationOption } from "./OptionError.ts"
 import { defaultRetryPolicy, type RetryPolicy } from "./RetryPolicy.ts"
 import type { Route } from "./Routing.ts"
 
@@ -58,16 +58,16 @@ export interface Settings {
 }
 
 export const settingsOf = (options: RelayOptions): Settings => {
-  const lease = durationOption("relay", "lease", options.lease ?? "30 seconds", { least: 1, infinite: false })
+  const lease = settingDuration("relay", "lease", options.lease ?? "30 seconds", { least: 1, infinite: false })
   const routes = new Map(options.routes.map((route) => [route.name, route] as const))
   return {
     owner: options.owner ?? "relay",
-    batchSize: countOption("relay", "batchSize", options.batchSize, defaultBatchSize),
+    batchSize: settingCount("relay", "batchSize", options.batchSize, defaultBatchSize),
     lease,
     publishTimeout:
       options.publishTimeout === undefined
         ? Duration.millis(Math.max(1, Math.floor(Duration.toMillis(lease) * 0.8)))
-        : durationOption("relay", "publishTimeout", options.publishTimeout, { least: 1, infinite: false }),
+        : settingDuration("relay", "publishTimeout", options.publishTimeout, { least: 1, infinite: false }),
     policy: options.retryPolicy ?? defaultRetryPolicy,
     routes,
     routeNames: [...routes.keys()],

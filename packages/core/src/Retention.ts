@@ -51,9 +51,9 @@ export interface PruneCounts {
 
 /** What a prune deleted (or, on a dry run, would delete). */
 export interface PruneReport extends PruneCounts {
-  readonly dry_run: boolean
+  readonly dryRun: boolean
   /** The routes that had rows to delete. */
-  readonly by_route: Readonly<Record<string, PruneCounts>>
+  readonly byRoute: Readonly<Record<string, PruneCounts>>
   /** Transactions that deleted rows (0 on a dry run). */
   readonly batches: number
 }
@@ -122,26 +122,26 @@ export const expires = (policy: RetentionPolicy, entry: OutboxEntry, now: DateTi
 
 /** Adds one deleted row to a report being built. */
 export const tally = (
-  counts: { delivered: number; dead: number; by_route: Record<string, { delivered: number; dead: number }> },
+  counts: { delivered: number; dead: number; byRoute: Record<string, { delivered: number; dead: number }> },
   route: string,
   status: "delivered" | "dead",
   n = 1
 ): void => {
   counts[status] += n
-  counts.by_route[route] ??= { delivered: 0, dead: 0 }
-  counts.by_route[route][status] += n
+  counts.byRoute[route] ??= { delivered: 0, dead: 0 }
+  counts.byRoute[route][status] += n
 }
 
 /** The finished report, its routes in name order (the same report from every store). */
 export const makeReport = (
-  counts: { delivered: number; dead: number; by_route: Record<string, PruneCounts> },
-  dry_run: boolean,
+  counts: { delivered: number; dead: number; byRoute: Record<string, PruneCounts> },
+  dryRun: boolean,
   batches: number
 ): PruneReport => ({
   delivered: counts.delivered,
   dead: counts.dead,
-  by_route: Object.fromEntries(Object.entries(counts.by_route).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-  dry_run,
+  byRoute: Object.fromEntries(Object.entries(counts.byRoute).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  dryRun,
   batches
 })
 
@@ -156,7 +156,7 @@ export interface RawRetentionPolicy {
 }
 
 export interface RawPruneReport {
-  readonly dry_run: boolean
+  readonly dryRun: boolean
   /** Raw payloads deleted (or that would be). */
   readonly deleted: number
   readonly batches: number
@@ -168,11 +168,11 @@ export interface RawPruneReport {
  */
 export class RawPayloadsPendingError extends Data.TaggedError("RawPayloadsPendingError")<{
   /** Raw payloads older than the age whose events have pending outbox rows. */
-  readonly raw_payloads: number
-  readonly example_raw_id: string
+  readonly rawPayloads: number
+  readonly exampleRawId: string
 }> {
   override get message() {
-    return `refusing to delete raw payloads: ${this.raw_payloads} raw payload(s) older than the retention age (e.g. ${this.example_raw_id}) have events whose outbox rows are still pending; deliver or purge those rows, or raise the age`
+    return `refusing to delete raw payloads: ${this.rawPayloads} raw payload(s) older than the retention age (e.g. ${this.exampleRawId}) have events whose outbox rows are still pending; deliver or purge those rows, or raise the age`
   }
 }
 

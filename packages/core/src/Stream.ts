@@ -89,7 +89,7 @@ export interface AppendToStreamOptions {
 /** What `appendToStream` did: `append`'s report, and the revision to expect on the next append. */
 export interface StreamAppendResult extends AppendResult {
   /** The stream's revision after this append (unchanged when every event was a duplicate). */
-  readonly next_expected_revision: StreamRevision
+  readonly nextExpectedRevision: StreamRevision
 }
 
 export interface ReadStreamOptions {

@@ -16,9 +16,9 @@
  */
 import { Deferred, type Duration, Effect, Fiber, Metric, Option, type Scope } from "effect"
 import { EventStore, StoreError } from "./EventStore.ts"
+import { InvalidSettingError, settingCount, settingDuration } from "./InvalidSetting.ts"
 import * as LogPosition from "./LogPosition.ts"
 import * as Metrics from "./Metrics.ts"
-import { countOption, durationOption, OptionError } from "./OptionError.ts"
 import {
   CheckpointConflictError,
   type LoggedEvent,
@@ -56,19 +56,19 @@ interface Settings<E, R> {
   readonly grace: Duration.Duration
 }
 
-/** Checks the options; options that cannot work die with an OptionError naming them. */
+/** Checks the options; options that cannot work die with an InvalidSettingError naming them. */
 const settingsOf = <E, R>(options: SubscriptionOptions<E, R>): Settings<E, R> => {
   const owner = `subscription ${JSON.stringify(options.name)}`
   const problem = nameProblem(options.name)
-  if (problem !== undefined) throw new OptionError({ owner: "subscription", option: "name", reason: problem })
-  const batchSize = countOption(owner, "batchSize", options.batchSize, 500, maxReadLimit)
+  if (problem !== undefined) throw new InvalidSettingError({ owner: "subscription", setting: "name", reason: problem })
+  const batchSize = settingCount(owner, "batchSize", options.batchSize, 500, maxReadLimit)
   return {
     name: options.name,
     handle: options.handle,
     batchSize,
-    poll: durationOption(owner, "pollInterval", options.pollInterval ?? "1 second", { least: 1, infinite: false }),
+    poll: settingDuration(owner, "pollInterval", options.pollInterval ?? "1 second", { least: 1, infinite: false }),
     transactional: options.transactional ?? false,
-    grace: durationOption(owner, "gracePeriod", options.gracePeriod ?? "10 seconds", { least: 0, infinite: true })
+    grace: settingDuration(owner, "gracePeriod", options.gracePeriod ?? "10 seconds", { least: 0, infinite: true })
   }
 }
 
@@ -149,7 +149,7 @@ export interface SubscriptionHandle {
  * Starts the subscription in the current scope (closing it stops the subscription as `stop` does)
  * and returns once it is listening: an event committed after `start` returns is never waited for
  * longer than a wake-up takes. Failed batches (and defects) are logged and retried after
- * `pollInterval`; the loop never fails. Options that cannot work die at once with an OptionError.
+ * `pollInterval`; the loop never fails. Options that cannot work die at once with an InvalidSettingError.
  */
 export const start = <E, R>(
   options: SubscriptionOptions<E, R>

@@ -27,18 +27,18 @@ export interface Upcaster {
  * no upcaster from its version): the event cannot be read at the latest version.
  */
 export class UpcastError extends Data.TaggedError("UpcastError")<{
-  readonly event_id: string
-  readonly event_type: string
+  readonly eventId: string
+  readonly eventType: string
   /** The event's stored version. */
-  readonly stored_version: number
+  readonly storedVersion: number
   /** The version the failing step read. */
-  readonly from_version: number
+  readonly fromVersion: number
   /** The version the event was being upcast to (the type's latest). */
-  readonly to_version: number
+  readonly toVersion: number
   readonly reason: string
 }> {
   override get message() {
-    return `event ${this.event_id} (${this.event_type}): cannot upcast version ${this.from_version} to ${this.from_version + 1} (stored at ${this.stored_version}, latest ${this.to_version}): ${this.reason}`
+    return `event ${this.eventId} (${this.eventType}): cannot upcast version ${this.fromVersion} to ${this.fromVersion + 1} (stored at ${this.storedVersion}, latest ${this.toVersion}): ${this.reason}`
   }
 }
 
@@ -54,13 +54,13 @@ const reasonOf = (cause: Cause.Cause<Schema.SchemaError>): string => {
  * and the result is encoded with `target` (version `from + 1`) back to JSON. A payload `source`
  * does not decode fails with the schema's words, naming the bad field.
  */
-export const make = <From, To>(options: {
-  readonly event_type: string
-  readonly from: number
-  readonly source: Schema.Codec<From, unknown>
-  readonly target: Schema.Codec<To, unknown>
-  readonly upcast: (payload: From) => To
-}): Upcaster => {
+export const make = <From, To>(
+  options: Pick<Upcaster, "event_type" | "from"> & {
+    readonly source: Schema.Codec<From, unknown>
+    readonly target: Schema.Codec<To, unknown>
+    readonly upcast: (payload: From) => To
+  }
+): Upcaster => {
   const decode = Schema.decodeUnknownExit(options.source)
   const encode = Schema.encodeExit(options.target)
   const decodeTarget = Schema.decodeUnknownExit(options.target)
@@ -85,11 +85,11 @@ export const make = <From, To>(options: {
  * An upcaster from a function over the JSON payload. An exception it throws is its failure (its
  * message is the reason): a payload it did not expect must not crash a reader.
  */
-export const fromFunction = (options: {
-  readonly event_type: string
-  readonly from: number
-  readonly upcast: (payload: Schema.Json) => Schema.Json
-}): Upcaster => ({
+export const fromFunction = (
+  options: Pick<Upcaster, "event_type" | "from"> & {
+    readonly upcast: (payload: Schema.Json) => Schema.Json
+  }
+): Upcaster => ({
   event_type: options.event_type,
   from: options.from,
   upcast: (payload) => {

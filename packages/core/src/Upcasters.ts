@@ -10,7 +10,7 @@
 import { Context, Effect, Layer, Option, Result, type Schema } from "effect"
 import type { Event, EventId } from "./Event.ts"
 import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
-import { OptionError } from "./OptionError.ts"
+import { InvalidSettingError } from "./InvalidSetting.ts"
 import type { ReadStreamOptions, StreamName } from "./Stream.ts"
 import { UpcastError, type Upcaster } from "./Upcaster.ts"
 
@@ -38,7 +38,7 @@ const none: Registry = {
 }
 
 /**
- * A registry of `upcasters`. Throws OptionError when two upcasters read the same type and version,
+ * A registry of `upcasters`. Throws InvalidSettingError when two upcasters read the same type and version,
  * or when a type's versions have a gap (1 -> 2 and 3 -> 4 without 2 -> 3): an event stored at a
  * version without a chain to the latest could not be read.
  */
@@ -48,10 +48,10 @@ export const make = (upcasters: ReadonlyArray<Upcaster>): Registry => {
   for (const upcaster of upcasters) {
     const what = `upcaster of ${JSON.stringify(upcaster.event_type)} from version ${upcaster.from}`
     if (!(Number.isSafeInteger(upcaster.from) && upcaster.from >= 1))
-      throw new OptionError({ owner: "Upcasters", option: "from", reason: `${what}: not an integer >= 1` })
+      throw new InvalidSettingError({ owner: "Upcasters", setting: "from", reason: `${what}: not an integer >= 1` })
     const versions = byType.get(upcaster.event_type) ?? new Map<number, Upcaster>()
     if (versions.has(upcaster.from))
-      throw new OptionError({ owner: "Upcasters", option: "from", reason: `${what}: registered twice` })
+      throw new InvalidSettingError({ owner: "Upcasters", setting: "from", reason: `${what}: registered twice` })
     versions.set(upcaster.from, upcaster)
     byType.set(upcaster.event_type, versions)
   }
@@ -64,9 +64,9 @@ export const make = (upcasters: ReadonlyArray<Upcaster>): Registry => {
     const latest = Math.max(...steps.keys()) + 1
     for (let version = first; version < latest; version++) {
       if (!steps.has(version)) {
-        throw new OptionError({
+        throw new InvalidSettingError({
           owner: "Upcasters",
-          option: "from",
+          setting: "from",
           reason: `${JSON.stringify(type)} has upcasters from ${first} to ${latest} but none from version ${version}`
         })
       }
@@ -83,14 +83,14 @@ export const make = (upcasters: ReadonlyArray<Upcaster>): Registry => {
     upcast: (event) => {
       const chain = chains.get(event.event_type)
       if (chain === undefined || event.schema_version >= chain.latest) return Result.succeed(event)
-      const failure = (from_version: number, reason: string) =>
+      const failure = (fromVersion: number, reason: string) =>
         Result.fail(
           new UpcastError({
-            event_id: event.event_id,
-            event_type: event.event_type,
-            stored_version: event.schema_version,
-            from_version,
-            to_version: chain.latest,
+            eventId: event.event_id,
+            eventType: event.event_type,
+            storedVersion: event.schema_version,
+            fromVersion,
+            toVersion: chain.latest,
             reason
           })
         )
@@ -110,7 +110,7 @@ export const make = (upcasters: ReadonlyArray<Upcaster>): Registry => {
 /** The registered upcasters; none unless a layer provides some. */
 export const Upcasters = Context.Reference<Registry>("sluice/Upcasters", { defaultValue: () => none })
 
-/** Registers `upcasters` for the effects it is provided to (dies with an OptionError, see `make`). */
+/** Registers `upcasters` for the effects it is provided to (dies with an InvalidSettingError, see `make`). */
 export const layer = (upcasters: ReadonlyArray<Upcaster>): Layer.Layer<never> =>
   Layer.sync(Upcasters, () => make(upcasters))
 

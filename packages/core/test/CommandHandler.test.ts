@@ -3,8 +3,8 @@ import { DateTime, Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import * as CommandHandler from "../src/CommandHandler.ts"
 import { EventStore } from "../src/EventStore.ts"
+import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import * as MemoryEventStore from "../src/MemoryEventStore.ts"
-import { OptionError } from "../src/OptionError.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import { makeRouterUnsafe } from "../src/Routing.ts"
 import { streamName, WrongExpectedRevisionError } from "../src/Stream.ts"
@@ -56,11 +56,11 @@ describe("CommandHandler", () => {
       const admin = yield* OutboxAdmin
       yield* TestClock.setTime(Date.UTC(2026, 2, 4, 5, 6, 7))
       const first = yield* handler.handle(stream, { type: "open", owner: "ada" })
-      assert.deepStrictEqual([first.events, first.next_expected_revision], [[opened("ada")], 0])
+      assert.deepStrictEqual([first.events, first.nextExpectedRevision], [[opened("ada")], 0])
       yield* handler.handle(stream, { type: "deposit", amount: 30 })
       const result = yield* handler.handle(stream, { type: "withdraw", amount: 12 })
       assert.deepStrictEqual(result.state, { open: true, balance: 18 })
-      assert.deepStrictEqual([result.next_expected_revision, result.outbox_rows], [2, 2])
+      assert.deepStrictEqual([result.nextExpectedRevision, result.outboxRows], [2, 2])
       const stored = yield* store.readStream(stream)
       assert.deepStrictEqual(
         stored.map((s) => [s.revision, s.event.event_type, s.event.payload]),
@@ -104,7 +104,7 @@ describe("CommandHandler", () => {
       const store = yield* EventStore
       yield* handler.handle(stream, { type: "open", owner: "ada" })
       const again = yield* handler.handle(stream, { type: "open", owner: "ada" })
-      assert.deepStrictEqual([again.events, again.stored, again.next_expected_revision], [[], [], 0])
+      assert.deepStrictEqual([again.events, again.stored, again.nextExpectedRevision], [[], [], 0])
       assert.strictEqual((yield* store.readEvents(0, 10)).length, 1)
     }).pipe(Effect.provide(MemoryEventStore.layerMemory))
   )
@@ -121,7 +121,7 @@ describe("CommandHandler", () => {
       const result = yield* handler.handle(stream, { type: "deposit", amount: 1 })
       assert.strictEqual(racing.reads(), 3, "two stale reads, then one that held")
       assert.deepStrictEqual(result.state, { open: true, balance: 11 }, "folded from the racing deposits")
-      assert.strictEqual(result.next_expected_revision, 3)
+      assert.strictEqual(result.nextExpectedRevision, 3)
       assert.deepStrictEqual(
         (yield* store.readStream(stream)).map((s) => s.event.payload),
         [{ owner: "ada" }, { amount: 5 }, { amount: 5 }, { amount: 1 }]
@@ -166,7 +166,7 @@ describe("CommandHandler", () => {
       yield* store.append({ raw: null, events: deposits, outbox: [] })
       const result = yield* handler.handle(stream, { type: "withdraw", amount: 7 })
       assert.deepStrictEqual(result.state, { open: true, balance: 2_493 })
-      assert.strictEqual(result.next_expected_revision, 2_501)
+      assert.strictEqual(result.nextExpectedRevision, 2_501)
     }).pipe(Effect.provide(MemoryEventStore.layerMemory))
   )
 
@@ -186,7 +186,7 @@ describe("CommandHandler", () => {
       yield* store.append({ raw: null, events: [odd], outbox: [] })
       const error = yield* Effect.flip(handler.handle(stream, { type: "open", owner: "ada" }))
       assert.strictEqual(error._tag, "DomainEventError")
-      assert.isTrue(error._tag === "DomainEventError" && error.event_id === odd.event_id)
+      assert.isTrue(error._tag === "DomainEventError" && error.eventId === odd.event_id)
       assert.match(error.message, /account\.renamed|type/)
     }).pipe(Effect.provide(MemoryEventStore.layerMemory))
   )
@@ -224,7 +224,10 @@ describe("CommandHandler", () => {
   )
 
   it("refuses retries that are not an integer >= 0", () => {
-    assert.throws(() => CommandHandler.make({ decider: account, events: AccountEvent, retries: -1 }), OptionError)
+    assert.throws(
+      () => CommandHandler.make({ decider: account, events: AccountEvent, retries: -1 }),
+      InvalidSettingError
+    )
     assert.throws(() => CommandHandler.make({ decider: account, events: AccountEvent, retries: 1.5 }), /retries/)
   })
 })

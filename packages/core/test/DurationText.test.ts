@@ -1,6 +1,6 @@
 /**
  * DurationText, the config files' durations: at least 1 ms and finite, so that a value the relay or
- * Ingest.run would refuse (OptionError) fails the config check, naming the field, instead of the
+ * Ingest.run would refuse (InvalidSettingError) fails the config check, naming the field, instead of the
  * running process.
  */
 

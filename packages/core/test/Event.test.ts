@@ -1,8 +1,8 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Arbitrary, DateTime, Effect, Schema } from "effect"
+import { Hex } from "effect/encoding"
 import { decodeEvent, Event, encodeEvent } from "../src/Event.ts"
 import { uuidV7 } from "../src/Ids.ts"
-import { hex } from "../src/internal/hash.ts"
 
 const Byte = Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 255 })))
 const Segment = Schema.String.pipe(Schema.check(Schema.isPattern(/^[a-z]{1,8}$/)))
@@ -20,7 +20,7 @@ const arbitraryEvent = Arbitrary.schema(
   })
 ).pipe(
   Arbitrary.map(({ bytes, entity, ms, payload, type, version }) => {
-    const trace = hex(Uint8Array.from(bytes.slice(10)))
+    const trace = Hex.encode(Uint8Array.from(bytes.slice(10)))
     return Schema.decodeUnknownSync(Event)({
       event_id: uuidV7(ms, Uint8Array.from(bytes.slice(0, 10))),
       event_type: type.join("."),

@@ -5,10 +5,10 @@
  */
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Arbitrary, DateTime, Exit, Schema } from "effect"
+import { Hex } from "effect/encoding"
 import { Event } from "../src/Event.ts"
 import { uuidV7 } from "../src/Ids.ts"
 import { type EventCandidate, isCertainlyEvent } from "../src/internal/EventRules.ts"
-import { hex } from "../src/internal/hash.ts"
 
 const validate = Schema.decodeUnknownExit(Event)
 const encoded = (candidate: EventCandidate) => ({
@@ -49,7 +49,7 @@ const arbitraryCandidate = Arbitrary.schema(
   })
 ).pipe(
   Arbitrary.map(({ bytes, entity, ms, payload, type, version }): EventCandidate => {
-    const trace = hex(Uint8Array.from(bytes.slice(10)))
+    const trace = Hex.encode(Uint8Array.from(bytes.slice(10)))
     return {
       event_id: uuidV7(ms, Uint8Array.from(bytes.slice(0, 10))),
       event_type: type.join("."),

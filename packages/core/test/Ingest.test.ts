@@ -1,9 +1,10 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Clock, DateTime, Effect, Fiber, Layer, Logger, Option } from "effect"
+import { Hex } from "effect/encoding"
 import { TestClock, TestConsole } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
-import { hex, sha256, utf8 } from "../src/internal/hash.ts"
+import { sha256, utf8 } from "../src/internal/hash.ts"
 import { jsonLogger } from "../src/JsonLogger.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
@@ -48,10 +49,10 @@ describe("ingest pipeline", () => {
       )
       const report = yield* Ingest.tick(src, router)
       const [payload] = report.payloads
-      expect(payload).toMatchObject({ appended: 2, duplicates: 0, outbox_rows: 3, issues: [] })
-      const raw = yield* rawOf(store, payload!.raw_id)
+      expect(payload).toMatchObject({ appended: 2, duplicates: 0, outboxRows: 3, issues: [] })
+      const raw = yield* rawOf(store, payload!.rawId)
       expect(raw).toMatchObject({ body: '{"q":1}', request: { symbols: ["AAPL"] }, transform_error: null })
-      expect(raw.content_hash).toBe(hex(sha256(utf8('{"q":1}'))))
+      expect(raw.content_hash).toBe(Hex.encode(sha256(utf8('{"q":1}'))))
       const events = yield* store.readEvents(0, 10)
       expect(events.map((e) => e.event.event_type)).toEqual(["quote.updated", "bar.closed"])
       assert.isTrue(events.every((e) => e.event.trace_id === raw.trace_id && e.raw_id === raw.raw_id))
@@ -71,7 +72,7 @@ describe("ingest pipeline", () => {
       const src = source(() => Effect.succeed({ events: [quote("AAPL", 1, 30), quote("MSFT", 2, 30)], issues: [] }))
       yield* Ingest.tick(src, router)
       const second = yield* Ingest.tick(src, router)
-      expect(second.payloads[0]).toMatchObject({ appended: 0, duplicates: 2, outbox_rows: 0 })
+      expect(second.payloads[0]).toMatchObject({ appended: 0, duplicates: 2, outboxRows: 0 })
       expect((yield* store.readEvents(0, 10)).length).toBe(2)
       expect((yield* admin.stats).pending).toBe(4)
     }).pipe(Effect.provide(layerMemory))
@@ -83,7 +84,7 @@ describe("ingest pipeline", () => {
       const src = source(() => Effect.fail(new TransformError({ reason: "expected an object at .quoteResponse" })))
       const report = yield* Ingest.tick(src, router)
       expect(report.payloads[0]!.issues).toEqual(["expected an object at .quoteResponse"])
-      const raw = yield* rawOf(store, report.payloads[0]!.raw_id)
+      const raw = yield* rawOf(store, report.payloads[0]!.rawId)
       expect(raw.transform_error).toBe("expected an object at .quoteResponse")
       expect(raw.body).toBe('{"q":1}')
       expect((yield* store.readEvents(0, 10)).length).toBe(0)
@@ -106,7 +107,7 @@ describe("ingest pipeline", () => {
       expect(payload!.issues[0]).toBe("row 7 had no close price")
       expect(payload!.issues[1]).toContain(`["entity_id"]`)
       expect(payload!.issues[2]).toContain(`["schema_version"]`)
-      const raw = yield* rawOf(store, payload!.raw_id)
+      const raw = yield* rawOf(store, payload!.rawId)
       expect(raw.transform_error).toContain(`["entity_id"]`)
       expect(raw.transform_error).toContain("row 7 had no close price")
     }).pipe(Effect.provide(layerMemory))
@@ -118,7 +119,7 @@ describe("ingest pipeline", () => {
       const src = source((raw) => Effect.sync(() => JSON.parse(`<html>${raw.body}`)))
       const report = yield* Ingest.tick(src, router)
       expect(report.payloads[0]!.issues[0]).toContain("transformer crashed: SyntaxError")
-      const raw = yield* rawOf(store, report.payloads[0]!.raw_id)
+      const raw = yield* rawOf(store, report.payloads[0]!.rawId)
       expect(raw.transform_error).toContain("transformer crashed")
     }).pipe(Effect.provide(layerMemory))
   )
@@ -152,7 +153,7 @@ describe("ingest pipeline", () => {
         })
       )
       const report = yield* Ingest.tick(partial, router)
-      expect(report.fetch_failures).toEqual([{ subject: "NOPE", reason: "unknown symbol", retryable: false }])
+      expect(report.fetchFailures).toEqual([{ subject: "NOPE", reason: "unknown symbol", retryable: false }])
       expect(report.payloads[0]!.appended).toBe(1)
       const down = source(
         () => Effect.succeed({ events: [], issues: [] }),

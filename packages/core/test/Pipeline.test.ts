@@ -6,9 +6,9 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Clock, DateTime, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect"
 import { TestClock, TestConsole } from "effect/testing"
+import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import { jsonLogger } from "../src/JsonLogger.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
-import { OptionError } from "../src/OptionError.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import * as Pipeline from "../src/Pipeline.ts"
 import { DuplicateRouteError, type Route } from "../src/Routing.ts"
@@ -228,7 +228,7 @@ describe("Pipeline", () => {
       const duplicate = yield* Effect.flip(Pipeline.make({ routes: [...routes, ...routes] }))
       assert.instanceOf(duplicate, DuplicateRouteError)
       const every = yield* Effect.flip(Pipeline.make({ routes, sources: [{ source, every: "0 millis" }] }))
-      assert.instanceOf(every, OptionError)
+      assert.instanceOf(every, InvalidSettingError)
       expect(every.message).toBe('ingest (source a) option every: "0 millis" is under 1 millisecond')
       const lease = yield* Effect.flip(Pipeline.make({ routes, relay: { lease: "soon" as Duration.Input } }))
       expect(lease.message).toBe('relay option lease: "soon" is not a duration')

@@ -3,9 +3,9 @@ import { Cause, DateTime, Effect, Exit, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
+import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
 import * as Metrics from "../src/Metrics.ts"
-import { OptionError } from "../src/OptionError.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import { RawPayloadStore } from "../src/RawPayloadStore.ts"
 import * as Rederive from "../src/Rederive.ts"
@@ -55,10 +55,10 @@ const ingest = (body: object, minute: number) =>
 
 const counts = (report: Rederive.RederiveReport) => ({
   payloads: report.payloads,
-  events_new: report.events_new,
+  eventsNew: report.eventsNew,
   corrected: report.corrected,
   duplicates: report.duplicates,
-  still_failing: report.still_failing,
+  stillFailing: report.stillFailing,
   fixed: report.fixed
 })
 
@@ -75,9 +75,9 @@ describe("rederive", () => {
         yield* ingest({ symbol: "MSFT", close: 160.62 }, 3)
 
         const dry = yield* Rederive.rederive(source(2), router, { dryRun: true, pageSize: 2 })
-        const expected = { payloads: 3, events_new: 1, corrected: 1, duplicates: 1, still_failing: 0, fixed: 1 }
+        const expected = { payloads: 3, eventsNew: 1, corrected: 1, duplicates: 1, stillFailing: 0, fixed: 1 }
         assert.deepStrictEqual(counts(dry), expected)
-        assert.isTrue(dry.dry_run)
+        assert.isTrue(dry.dryRun)
         assert.strictEqual((yield* store.readEvents(0, 10)).length, 2, "a dry run keeps nothing")
         assert.strictEqual((yield* admin.listOutbox({})).length, 2)
 
@@ -90,7 +90,7 @@ describe("rederive", () => {
             ["GOOG", 68.3685, events[0]!.raw_id],
             ["MSFT", 160.62, events[1]!.raw_id],
             ["GOOG", 68.37, events[0]!.raw_id],
-            ["AAPL", 75.09, failed.raw_id]
+            ["AAPL", 75.09, failed.rawId]
           ]
         )
         assert.strictEqual(events[2]!.event.supersedes, events[0]!.event.event_id)
@@ -101,7 +101,7 @@ describe("rederive", () => {
         assert.isNotNull(stored!.resolved_at)
 
         const again = yield* Rederive.rederive(source(2), router)
-        assert.deepStrictEqual(counts(again), { ...expected, events_new: 0, corrected: 0, duplicates: 3, fixed: 0 })
+        assert.deepStrictEqual(counts(again), { ...expected, eventsNew: 0, corrected: 0, duplicates: 3, fixed: 0 })
       }).pipe(Effect.provide(layerMemory))
   )
 
@@ -114,10 +114,10 @@ describe("rederive", () => {
       })
       assert.deepStrictEqual(counts(report), {
         payloads: 1,
-        events_new: 0,
+        eventsNew: 0,
         corrected: 0,
         duplicates: 0,
-        still_failing: 1,
+        stillFailing: 1,
         fixed: 0
       })
     }).pipe(Effect.provide(layerMemory))
@@ -145,8 +145,8 @@ describe("rederive", () => {
       for (const pageSize of [Number.NaN, 10_001]) {
         const exit = yield* Effect.exit(Rederive.rederive(source(2), router, { pageSize }))
         const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-        assert.instanceOf(defect, OptionError, String(pageSize))
-        assert.strictEqual((defect as OptionError).option, "pageSize")
+        assert.instanceOf(defect, InvalidSettingError, String(pageSize))
+        assert.strictEqual((defect as InvalidSettingError).setting, "pageSize")
       }
     }).pipe(Effect.provide(layerMemory))
   )

@@ -251,7 +251,7 @@ describe("relay pipeline", () => {
       yield* store.append(yield* makeBatch([makeEvent()], ["default", "elsewhere"]))
       yield* Relay.runOnce(options)
       expect((yield* memory.published).map((e) => e.route)).toEqual(["default"])
-      expect((yield* admin.stats).by_route.elsewhere?.pending).toBe(1)
+      expect((yield* admin.stats).byRoute.elsewhere?.pending).toBe(1)
     }).pipe(Effect.provide(Layer.mergeAll(layerMemory, MemoryTransport.layer("memory"))))
   )
 })

@@ -144,8 +144,8 @@ describe("relay: interruptions, leases and shutdown", () => {
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)
       const stats = yield* admin.stats
-      expect(stats.by_route.a).toMatchObject({ delivered: 1, pending: 0 })
-      expect(stats.by_route.b).toMatchObject({ delivered: 0, pending: 1, leased: 0 })
+      expect(stats.byRoute.a).toMatchObject({ delivered: 1, pending: 0 })
+      expect(stats.byRoute.b).toMatchObject({ delivered: 0, pending: 1, leased: 0 })
       const rows = yield* admin.listOutbox({})
       expect(rows.map((r) => [r.route, r.attempts])).toEqual([
         ["a", 1],

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Result, Schema } from "effect"
-import { Base64 } from "effect/encoding"
+import { Base64, Hex } from "effect/encoding"
 import { decodeEvent } from "../src/Event.ts"
-import { hex, sha256, utf8 } from "../src/internal/hash.ts"
+import { sha256, utf8 } from "../src/internal/hash.ts"
 import { escapeText, jsonProblems, storableRaw, textProblem } from "../src/StorableText.ts"
 import { makeRaw } from "../src/testing/fixtures.ts"
 
@@ -72,9 +72,9 @@ describe("StorableText: what PostgreSQL text and jsonb can hold", () => {
         const raw = { ...(yield* makeRaw(body)), request: { "q\u0000": "x" }, transform_error: "bad \u0000 id" }
         const stored = yield* storableRaw(raw)
         expect(stored.content_type).toBe("application/json;base64")
-        expect(stored.content_hash).toBe(hex(sha256(utf8(body))))
+        expect(stored.content_hash).toBe(Hex.encode(sha256(utf8(body))))
         // The decoded bytes are the ones the content hash covers (a lone surrogate is U+FFFD in UTF-8).
-        expect(hex(sha256(Result.getOrThrow(Base64.decode(stored.body))))).toBe(stored.content_hash)
+        expect(Hex.encode(sha256(Result.getOrThrow(Base64.decode(stored.body))))).toBe(stored.content_hash)
         expect(stored.request).toEqual({ "q\\u0000": "x" })
         expect(stored.transform_error?.split("\n")).toEqual([
           "bad \\u0000 id",
@@ -91,6 +91,6 @@ describe("StorableText: what PostgreSQL text and jsonb can hold", () => {
     const bytes = utf8(`\u0000${text}`)
     const stored = Effect.runSync(storableRaw({ ...Effect.runSync(makeRaw("")), body: `\u0000${text}` }))
     expect(stored.body).toMatch(/^[A-Za-z0-9+/]*={0,2}$/)
-    expect(hex(Result.getOrThrow(Base64.decode(stored.body)))).toBe(hex(bytes))
+    expect(Hex.encode(Result.getOrThrow(Base64.decode(stored.body)))).toBe(Hex.encode(bytes))
   })
 })

@@ -2,15 +2,15 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, type Duration, Effect, Exit, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { EventStore } from "../src/EventStore.ts"
+import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
 import * as Metrics from "../src/Metrics.ts"
-import { OptionError } from "../src/OptionError.ts"
 import * as Subscription from "../src/Subscription.ts"
 import { makeEvent } from "../src/testing/fixtures.ts"
 
 const handle = () => Effect.void
 
-/** The OptionError `start` dies with for these options. */
+/** The InvalidSettingError `start` dies with for these options. */
 const refusal = (options: Subscription.SubscriptionOptions<never, never>) =>
   Subscription.start(options).pipe(
     Effect.scoped,
@@ -55,8 +55,8 @@ describe("Subscription options", () => {
       ]
       for (const [options, message] of cases) {
         const defect = yield* refusal(options)
-        assert.instanceOf(defect, OptionError)
-        assert.include((defect as OptionError).message, message)
+        assert.instanceOf(defect, InvalidSettingError)
+        assert.include((defect as InvalidSettingError).message, message)
       }
     })
   )

@@ -3,8 +3,8 @@ import { Effect, Option, Result, Schema } from "effect"
 import * as CommandHandler from "../src/CommandHandler.ts"
 import type { Event } from "../src/Event.ts"
 import { EventStore } from "../src/EventStore.ts"
+import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import { layerMemory } from "../src/MemoryEventStore.ts"
-import { OptionError } from "../src/OptionError.ts"
 import * as Projection from "../src/Projection.ts"
 import { streamName } from "../src/Stream.ts"
 import * as Subscription from "../src/Subscription.ts"
@@ -72,7 +72,7 @@ describe("Upcasters registry", () => {
     const error = Result.getFailure(registry.upcast(event)).pipe(Option.getOrThrow)
     assert.strictEqual(error._tag, "UpcastError")
     assert.deepStrictEqual(
-      [error.event_id, error.event_type, error.stored_version, error.from_version, error.to_version],
+      [error.eventId, error.eventType, error.storedVersion, error.fromVersion, error.toVersion],
       [event.event_id, "quote.updated", 1, 1, 3]
     )
     assert.include(error.message, event.event_id)
@@ -96,9 +96,9 @@ describe("Upcasters registry", () => {
 
   it("refuses two upcasters from one version, and gaps in a type's chain", () => {
     const step = (from: number) => Upcaster.fromFunction({ event_type: "t.x", from, upcast: (p) => p })
-    assert.throws(() => Upcasters.make([step(1), step(1)]), OptionError)
-    assert.throws(() => Upcasters.make([step(1), step(3)]), OptionError)
-    assert.throws(() => Upcasters.make([step(0)]), OptionError)
+    assert.throws(() => Upcasters.make([step(1), step(1)]), InvalidSettingError)
+    assert.throws(() => Upcasters.make([step(1), step(3)]), InvalidSettingError)
+    assert.throws(() => Upcasters.make([step(0)]), InvalidSettingError)
   })
 
   it("an event older than a type's first upcaster has no chain to the latest", () => {
@@ -188,7 +188,7 @@ describe("reading with upcasters", () => {
       yield* store.append({ raw: null, events: [bad], outbox: [] })
       const error = yield* Subscription.catchUp({ name: "s", handle: () => Effect.void }).pipe(Effect.flip)
       assert.strictEqual(error._tag, "UpcastError")
-      assert.strictEqual(error._tag === "UpcastError" && error.event_id, bad.event_id)
+      assert.strictEqual(error._tag === "UpcastError" && error.eventId, bad.event_id)
       const checkpoint = yield* SubscriptionStore.use((s) => s.loadCheckpoint("s"))
       assert.isTrue(Option.isNone(checkpoint))
     }).pipe(Effect.provide([layerMemory, Upcasters.layer(quoteUpcasters)]))
@@ -236,7 +236,7 @@ describe("CommandHandler with upcasters", () => {
       yield* store.append({ raw: null, events, outbox: [] })
       const error = yield* handler.handle(stream, { type: "withdraw", amount: 1 }).pipe(Effect.flip)
       assert.strictEqual(error._tag, "UpcastError")
-      assert.strictEqual(error._tag === "UpcastError" && error.event_id, events[1]!.event_id)
+      assert.strictEqual(error._tag === "UpcastError" && error.eventId, events[1]!.event_id)
     }).pipe(Effect.provide([layerMemory, Upcasters.layer(depositUpcasters)]))
   )
 
@@ -259,7 +259,7 @@ describe("CommandHandler with upcasters", () => {
         const error = yield* handler.handle(stream, { type: "deposit", amount: 5 }).pipe(Effect.flip)
         assert.strictEqual(error._tag, "LatestVersionPayloadError")
         if (error._tag !== "LatestVersionPayloadError") return
-        assert.deepStrictEqual([error.event_type, error.schema_version], ["account.deposited", 2])
+        assert.deepStrictEqual([error.eventType, error.schemaVersion], ["account.deposited", 2])
         assert.match(error.reason, /currency/)
         assert.match(error.message, /account\.deposited .*version 2.*currency/)
         assert.strictEqual((yield* store.readStream(stream)).length, 1, "nothing written")

@@ -17,7 +17,7 @@ describe("chart mode, end to end through yahoo-finance2 and Ingest.tick", () => 
       const symbols = ["AAPL", "BTC-USD", "EURUSD=X", "GC=F"]
       const source = yield* sourceOf({ ...backfill2020, symbols }, replay().fetch)
       const report = yield* Ingest.tick(source, router)
-      assert.deepStrictEqual(report.fetch_failures, [])
+      assert.deepStrictEqual(report.fetchFailures, [])
       assert.deepStrictEqual(
         report.payloads.map((p) => [p.appended, p.issues.length]),
         [
@@ -64,7 +64,7 @@ describe("chart mode, end to end through yahoo-finance2 and Ingest.tick", () => 
         replay().fetch
       )
       const report = yield* Ingest.tick(source, router)
-      assert.deepStrictEqual(report.fetch_failures, [])
+      assert.deepStrictEqual(report.fetchFailures, [])
       const [stored] = yield* storedEvents
       const payload = stored!.event.payload as unknown as BarPayload
       assert.deepStrictEqual([payload.symbol, payload.interval, payload.close], ["AAPL", "1d", 164.32000732421875])
@@ -87,7 +87,7 @@ describe("chart mode, end to end through yahoo-finance2 and Ingest.tick", () => 
         replay().fetch
       )
       const report = yield* Ingest.tick(source, router)
-      assert.deepStrictEqual(report.fetch_failures, [])
+      assert.deepStrictEqual(report.fetchFailures, [])
       assert.deepStrictEqual(
         report.payloads.map((p) => [p.appended, p.issues]),
         [[0, []]]
@@ -101,9 +101,9 @@ describe("chart mode, end to end through yahoo-finance2 and Ingest.tick", () => 
         yield* setLater
         const source = yield* sourceOf({ ...backfill2020, symbols: ["AAPL"] }, replay([fake]).fetch)
         const report = yield* Ingest.tick(source, router)
-        assert.deepStrictEqual(report.fetch_failures, [])
+        assert.deepStrictEqual(report.fetchFailures, [])
         assert.strictEqual(report.payloads[0]!.appended, 0)
-        const raw = yield* storedRaw(report.payloads[0]!.raw_id)
+        const raw = yield* storedRaw(report.payloads[0]!.rawId)
         assert.strictEqual(raw.body, bodyOf(fake))
         assert.match(raw.transform_error ?? "", /^AAPL 1d: price series without timestamps/)
       }).pipe(Effect.provide(layerMemory))
@@ -122,7 +122,7 @@ describe("chart mode, end to end through yahoo-finance2 and Ingest.tick", () => 
         report.payloads.map((p) => [p.appended, p.issues]),
         [[0, []]]
       )
-      const raw = yield* storedRaw(report.payloads[0]!.raw_id)
+      const raw = yield* storedRaw(report.payloads[0]!.rawId)
       assert.strictEqual(raw.transform_error, null)
     }).pipe(Effect.provide(layerMemory))
   )
@@ -135,7 +135,7 @@ describe("chart mode, end to end through yahoo-finance2 and Ingest.tick", () => 
         replay(["sluice-chart-NOPE-404.json"]).fetch
       )
       const report = yield* Ingest.tick(source, router)
-      assert.deepStrictEqual(report.fetch_failures, [
+      assert.deepStrictEqual(report.fetchFailures, [
         {
           subject: "NOPE",
           reason:
@@ -156,7 +156,7 @@ describe("chart mode, end to end through yahoo-finance2 and Ingest.tick", () => 
       const source = yield* sourceOf({ mode: "chart", symbols: ["BTC-USD"], lookback: "2 days" }, replay().fetch)
       const report = yield* Ingest.tick(source, router)
       // now - 2 days = 2020-01-01, so the request is the recorded one.
-      assert.deepStrictEqual(report.fetch_failures, [])
+      assert.deepStrictEqual(report.fetchFailures, [])
       assert.strictEqual(report.payloads[0]!.appended, 2)
       assert.deepStrictEqual(report.payloads[0]!.issues, [
         "BTC-USD 1d bar 2020-01-03T00:00:00.000Z: still open when received (it ends 2020-01-04T00:00:00.000Z); no event until it closes"

@@ -27,7 +27,7 @@ describe("quote mode, end to end through yahoo-finance2 and Ingest.tick", () => 
       const report = yield* Ingest.tick(source, router)
 
       // The expired option is the one symbol Yahoo had no quote for: reported, not retryable.
-      assert.deepStrictEqual(report.fetch_failures, [
+      assert.deepStrictEqual(report.fetchFailures, [
         {
           subject: "AAPL220121C00025000",
           reason:
@@ -77,7 +77,7 @@ describe("quote mode, end to end through yahoo-finance2 and Ingest.tick", () => 
       const second = yield* Ingest.tick(source, router)
       assert.strictEqual(second.payloads[0]!.appended, 0)
       assert.strictEqual(second.payloads[0]!.duplicates, 2)
-      assert.strictEqual(second.payloads[0]!.outbox_rows, 0)
+      assert.strictEqual(second.payloads[0]!.outboxRows, 0)
       assert.strictEqual((yield* storedEvents).length, 2)
       assert.strictEqual((yield* outboxRows).length, 4)
     }).pipe(Effect.provide(layerMemory))
@@ -90,7 +90,7 @@ describe("quote mode, end to end through yahoo-finance2 and Ingest.tick", () => 
       const tsla = yield* sourceOf({ symbols: ["TSLA"], fields: ["symbol", "displayName"] }, http.fetch)
       const reports = [yield* Ingest.tick(msft, router), yield* Ingest.tick(tsla, router)]
       assert.deepStrictEqual(
-        reports.map((r) => [r.fetch_failures, r.payloads[0]!.appended, r.payloads[0]!.issues]),
+        reports.map((r) => [r.fetchFailures, r.payloads[0]!.appended, r.payloads[0]!.issues]),
         [
           [[], 1, []],
           [[], 1, []]
@@ -118,14 +118,14 @@ describe("quote mode, end to end through yahoo-finance2 and Ingest.tick", () => 
       const source = yield* sourceOf({ symbols: ["AAPL", "NOPE", "BOOM", "QQQ"], symbolsPerRequest: 1 }, http.fetch)
       const report = yield* Ingest.tick(source, router)
       assert.deepStrictEqual(
-        report.fetch_failures.map((f) => [f.subject, f.retryable]),
+        report.fetchFailures.map((f) => [f.subject, f.retryable]),
         [
           ["NOPE", false],
           ["BOOM", true]
         ]
       )
-      assert.match(report.fetch_failures[0]!.reason, /HTTP 404: no recording for GET/)
-      assert.strictEqual(report.fetch_failures[1]!.reason, "Yahoo failed (HTTP 500)")
+      assert.match(report.fetchFailures[0]!.reason, /HTTP 404: no recording for GET/)
+      assert.strictEqual(report.fetchFailures[1]!.reason, "Yahoo failed (HTTP 500)")
       assert.deepStrictEqual((yield* storedEvents).map((e) => e.event.entity_id).sort(), ["AAPL", "QQQ"])
     }).pipe(Effect.provide(layerMemory))
   )
@@ -139,12 +139,12 @@ describe("quote mode, end to end through yahoo-finance2 and Ingest.tick", () => 
       const report = yield* Ingest.tick(source, router)
       // ODD4 (quoteType NONE) is an unknown symbol, reported like one left out of the answer.
       assert.deepStrictEqual(
-        report.fetch_failures.map((f) => [f.subject, f.retryable]),
+        report.fetchFailures.map((f) => [f.subject, f.retryable]),
         [["ODD4", false]]
       )
       assert.strictEqual(report.payloads[0]!.appended, 1)
       assert.strictEqual(report.payloads[0]!.issues.length, 4)
-      const raw = yield* storedRaw(report.payloads[0]!.raw_id)
+      const raw = yield* storedRaw(report.payloads[0]!.rawId)
       assert.strictEqual(raw.body, bodyOf("sluice-quote-odd-fields.json"))
       for (const symbol of ["ODD1", "ODD2", "ODD3"]) assert.include(raw.transform_error ?? "", symbol)
     }).pipe(Effect.provide(layerMemory))
@@ -154,8 +154,8 @@ describe("quote mode, end to end through yahoo-finance2 and Ingest.tick", () => 
     Effect.gen(function* () {
       const source = yield* sourceOf({ symbols: ["HTML"] }, replay(["sluice-quote-html.json"]).fetch)
       const report = yield* Ingest.tick(source, router)
-      assert.deepStrictEqual(report.fetch_failures, [])
-      const raw = yield* storedRaw(report.payloads[0]!.raw_id)
+      assert.deepStrictEqual(report.fetchFailures, [])
+      const raw = yield* storedRaw(report.payloads[0]!.rawId)
       assert.strictEqual(raw.content_type, "text/html; charset=utf-8")
       assert.match(raw.transform_error ?? "", /not JSON/)
       assert.strictEqual((yield* storedEvents).length, 0)
@@ -184,7 +184,7 @@ describe("quote mode, end to end through yahoo-finance2 and Ingest.tick", () => 
       const report = yield* Ingest.tick(source, router)
       assert.deepStrictEqual(report.payloads, [])
       assert.deepStrictEqual(
-        report.fetch_failures.map((f) => [f.subject, f.retryable]),
+        report.fetchFailures.map((f) => [f.subject, f.retryable]),
         [["NOPE", false]]
       )
     }).pipe(Effect.provide(layerMemory))

@@ -134,7 +134,7 @@ describe("unknown symbols back off", () => {
       const asked = yield* tickAndTrack(source, http, 3)
       assert.deepStrictEqual(asked.get("AAPL"), [0, 1, 2])
       const report = yield* Ingest.tick(source, router)
-      assert.deepStrictEqual(report.fetch_failures, [
+      assert.deepStrictEqual(report.fetchFailures, [
         { subject: "AAPL", reason: "Yahoo answered without a quote list (result: null)", retryable: false }
       ])
       assert.deepStrictEqual(report.payloads[0]?.issues, ['Yahoo reported an error: {"code":"busy"}'])

@@ -298,12 +298,12 @@ export const makeDecodedPushHandler = (
         yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, options.name), result.appended.length)
         yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), result.duplicates.length)
         yield* Ingest.reportCorrections(options.name, result)
-        const correctedAs = new Map(result.corrected.map((c) => [c.of as string, c.event_id as string]))
+        const correctedAs = new Map(result.corrected.map((c) => [c.of as string, c.eventId as string]))
         yield* Effect.logDebug("push: payload stored", { raw_id: rawId, events: result.appended.length })
         return accepted({
           raw_id: rawId,
           event_ids: events.map((e) => correctedAs.get(e.event_id) ?? e.event_id),
-          appended: [...result.appended, ...result.corrected.map((c) => c.event_id)],
+          appended: [...result.appended, ...result.corrected.map((c) => c.eventId)],
           duplicates: result.duplicates,
           redelivery: false
         })

@@ -356,7 +356,7 @@ describe("PushHandler", () => {
         transform: withDeliveryKeys(transformer({ type: "events" }))
       }
       const report = yield* Rederive.rederive(source, router).pipe(Effect.provideContext(h.context), Effect.orDie)
-      assert.deepInclude(report, { payloads: 2, events_new: 0, duplicates: 3, unkeyed: 0 })
+      assert.deepInclude(report, { payloads: 2, eventsNew: 0, duplicates: 3, unkeyed: 0 })
       assert.strictEqual(yield* h.eventCount, 3)
     })
   )

@@ -240,14 +240,14 @@ export const toResult = (prepared: Prepared, row: OutcomeRow | undefined): Appen
       duplicates: [...prepared.repeated],
       corrected: [],
       outdated: [],
-      outbox_rows: row.outbox_rows
+      outboxRows: row.outbox_rows
     }
   }
   const fresh = new Set(row?.appended ?? [])
   const outdated = new Set(row?.outdated ?? [])
   const corrected = (row?.corrected ?? []).map((text): Correction => {
     const [of, event_id, supersedes] = text.split(" ") as [EventId, EventId, EventId]
-    return { of, event_id, supersedes }
+    return { of, eventId: event_id, supersedes }
   })
   const correctedIds = new Set<string>(corrected.map((c) => c.of))
   const appended: Array<EventId> = []
@@ -261,7 +261,7 @@ export const toResult = (prepared: Prepared, row: OutcomeRow | undefined): Appen
     duplicates: [...duplicates, ...prepared.repeated],
     corrected,
     outdated: prepared.unique.filter((e) => outdated.has(e.event_id)).map((e) => e.event_id),
-    outbox_rows: row?.outbox_rows ?? 0
+    outboxRows: row?.outbox_rows ?? 0
   }
 }
 

@@ -110,7 +110,7 @@ export const toResults = (
   const outdated = new Set(row?.outdated ?? [])
   const corrections = (row?.corrected ?? []).map((text): Correction => {
     const [of, event_id, supersedes] = text.split(" ") as [EventId, EventId, EventId]
-    return { of, event_id, supersedes }
+    return { of, eventId: event_id, supersedes }
   })
   const correctedOf = new Map<string, Correction>(corrections.map((c) => [c.of, c]))
   return prepared.map((batch) => {
@@ -126,7 +126,7 @@ export const toResults = (
       else duplicates.push(event_id)
     }
     // Outbox rows were written for the events stored (fresh, or a correction under its new id).
-    const outbox_rows = batch.outbox.filter((o) => fresh.has(o.event_id) || correctedOf.has(o.event_id)).length
-    return { appended, duplicates: [...duplicates, ...batch.repeated], corrected, outdated: late, outbox_rows }
+    const outboxRows = batch.outbox.filter((o) => fresh.has(o.event_id) || correctedOf.has(o.event_id)).length
+    return { appended, duplicates: [...duplicates, ...batch.repeated], corrected, outdated: late, outboxRows }
   })
 }

@@ -137,8 +137,8 @@ interface CompleteInput {
   readonly failed: ReadonlyArray<Completion>
 }
 
-const ids = (rs: ReadonlyArray<Completion>) => rs.map((r) => r.outbox_id)
-const pairs = (rs: ReadonlyArray<Completion>) => rs.map((r) => `${r.outbox_id}/${r.token}`)
+const ids = (rs: ReadonlyArray<Completion>) => rs.map((r) => r.outboxId)
+const pairs = (rs: ReadonlyArray<Completion>) => rs.map((r) => `${r.outboxId}/${r.token}`)
 
 const completeStatement = (t: TableNames) =>
   FixedStatement.make<CompleteInput>((p) => {
@@ -170,7 +170,7 @@ const completeStatement = (t: TableNames) =>
       FROM unnest(${failedIds}::bigint[], ${p((i) => i.failed.map((r) => r.token))}::uuid[],
                   ${p((i) => i.failed.map((r) => (r._tag === "Retry" ? "retry" : "dead")))}::text[],
                   ${p((i) => i.failed.map((r) => (r._tag === "Retry" || r._tag === "Dead" ? r.error : "")))}::text[],
-                  ${p((i) => i.failed.map((r) => (r._tag === "Retry" ? Math.max(0, Math.round(r.delay_ms)) : 0)))}::bigint[])
+                  ${p((i) => i.failed.map((r) => (r._tag === "Retry" ? Math.max(0, Math.round(r.delayMs)) : 0)))}::bigint[])
            AS i(outbox_id, token, kind, error, delay_ms)
       WHERE o.outbox_id = ANY(${failedIds}::bigint[]) AND o.outbox_id = i.outbox_id
         AND o.lease_token = i.token AND o.status = 'pending' AND o.lease_expires_at > now()
@@ -202,11 +202,11 @@ export const isToken = (token: string): boolean => UUID.test(token)
 /** Dead rows matching the filter go back to pending: attempts reset, replays+1, last_error kept. */
 export const replay = (sql: SqlClient.SqlClient, t: Tables, filter: ReplayFilter) => {
   const clauses: Array<Statement.Fragment> = [sql`o.status = 'dead'`]
-  if (filter.outbox_ids !== undefined) clauses.push(sql`o.outbox_id = ANY(${validIds(filter.outbox_ids)}::bigint[])`)
+  if (filter.outboxIds !== undefined) clauses.push(sql`o.outbox_id = ANY(${validIds(filter.outboxIds)}::bigint[])`)
   if (filter.route !== undefined) clauses.push(sql`o.route = ${filter.route}`)
-  if (filter.event_type !== undefined) {
+  if (filter.eventType !== undefined) {
     clauses.push(
-      sql`EXISTS (SELECT 1 FROM ${t.events} e WHERE e.event_id = o.event_id AND e.event_type = ${filter.event_type})`
+      sql`EXISTS (SELECT 1 FROM ${t.events} e WHERE e.event_id = o.event_id AND e.event_type = ${filter.eventType})`
     )
   }
   return Effect.map(
@@ -249,7 +249,7 @@ export const list = (sql: SqlClient.SqlClient, t: Tables, filter: OutboxFilter) 
     clauses.push(sql.literal(`o.status = '${filter.status}'`))
   }
   if (filter.route !== undefined) clauses.push(sql`o.route = ${filter.route}`)
-  if (filter.outbox_ids !== undefined) clauses.push(sql`o.outbox_id = ANY(${validIds(filter.outbox_ids)}::bigint[])`)
+  if (filter.outboxIds !== undefined) clauses.push(sql`o.outbox_id = ANY(${validIds(filter.outboxIds)}::bigint[])`)
   return sql<EntryRow>`
     SELECT ${sql.literal(entryColumns)} FROM ${t.outbox} o
     WHERE ${sql.and(clauses)}

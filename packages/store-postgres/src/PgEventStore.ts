@@ -14,7 +14,6 @@ import {
   type AppendBatch,
   type AppendResult,
   type AppendToStreamOptions,
-  durationOption,
   EventStore,
   expectedRevisionProblem,
   OutboxAdmin,
@@ -26,6 +25,7 @@ import {
   StoreError,
   type StreamName,
   SubscriptionStore,
+  settingDuration,
   streamBatchProblem,
   WrongExpectedRevisionError
 } from "@sluice/core"
@@ -93,7 +93,7 @@ export const makeStores = (
     const debounce =
       options.notifyDebounce === undefined
         ? Wakeup.defaultDebounce
-        : durationOption("store", "notifyDebounce", options.notifyDebounce, { least: 0, infinite: false })
+        : settingDuration("store", "notifyDebounce", options.notifyDebounce, { least: 0, infinite: false })
     if (options.migrate !== false) yield* migrate({ schema })
     const t = tables(sql, schema)
     const names = tableNames(schema)
@@ -114,7 +114,7 @@ export const makeStores = (
 
     // Outbox rows are work for relays; new events are news for subscriptions.
     const signalAppended = (result: AppendResult) =>
-      result.outbox_rows > 0
+      result.outboxRows > 0
         ? appendedWorkAfterCommit
         : result.appended.length + result.corrected.length > 0
           ? appendedAfterCommit
@@ -144,7 +144,7 @@ export const makeStores = (
         duplicates: [],
         corrected: results.flatMap((r) => r.corrected),
         outdated: [],
-        outbox_rows: results.reduce((n, r) => n + r.outbox_rows, 0)
+        outboxRows: results.reduce((n, r) => n + r.outboxRows, 0)
       })
       return results
     })
@@ -172,7 +172,7 @@ export const makeStores = (
       }
       const result = Append.toResult(prepared, outcome.row)
       yield* signalAppended(result)
-      return { ...result, next_expected_revision: outcome.revision }
+      return { ...result, nextExpectedRevision: outcome.revision }
     })
 
     const eventColumns = sql.literal(

@@ -15,7 +15,7 @@ import {
   type PurgeFilter,
   type ReplayFilter,
   type RetentionPolicy,
-  type RouteStats
+  statsOf
 } from "@sluice/core"
 import { DateTime, Effect } from "effect"
 import type { SqlClient } from "effect/sql"
@@ -26,17 +26,7 @@ import { toClaimed, toEntry } from "./Rows.ts"
 import { tableNames, tables } from "./Tables.ts"
 import * as Wakeup from "./Wakeup.ts"
 
-type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
-
-const emptyStats = (): Counts => ({
-  pending: 0,
-  leased: 0,
-  delivered: 0,
-  dead: 0,
-  oldest_pending_at: null
-})
-
-/** A row of the stats or backlog query (the backlog has no delivered count). */
+/** A row of the stats or backlog query (the backlog has no delivered count); a route may come in several rows. */
 interface CountRow {
   readonly route: string
   readonly pending: number
@@ -46,27 +36,17 @@ interface CountRow {
   readonly oldest_pending_at: Date | null
 }
 
-/** Totals and per-route counts from the rows; a route may come in several rows. */
-const summarize = (rows: ReadonlyArray<CountRow>) => {
-  const total = emptyStats()
-  const byRoute: Record<string, Counts> = {}
-  for (const row of rows) {
-    const oldest = row.oldest_pending_at === null ? null : DateTime.makeUnsafe(row.oldest_pending_at)
-    byRoute[row.route] ??= emptyStats()
-    for (const counts of [total, byRoute[row.route]!]) {
-      counts.pending += row.pending
-      counts.leased += row.leased
-      counts.delivered += row.delivered ?? 0
-      counts.dead += row.dead
-      if (
-        oldest !== null &&
-        (counts.oldest_pending_at === null || DateTime.isLessThan(oldest, counts.oldest_pending_at))
-      )
-        counts.oldest_pending_at = oldest
-    }
-  }
-  return { total, byRoute }
-}
+const statsOfRows = (rows: ReadonlyArray<CountRow>): OutboxStats =>
+  statsOf(
+    rows.map((row) => ({
+      route: row.route,
+      pending: row.pending,
+      leased: row.leased,
+      delivered: row.delivered ?? 0,
+      dead: row.dead,
+      oldestPendingAt: row.oldest_pending_at === null ? null : DateTime.makeUnsafe(row.oldest_pending_at)
+    }))
+  )
 
 /** The outbox's two services, on one SqlClient and one set of wake-ups. */
 export interface PgOutbox {
@@ -94,10 +74,10 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
     const seen = new Set<string>()
     const valid: Array<Completion> = []
     for (const result of results) {
-      if (!seen.has(result.outbox_id) && OutboxSql.isId(result.outbox_id)) {
+      if (!seen.has(result.outboxId) && OutboxSql.isId(result.outboxId)) {
         if ((result._tag !== "Retry" && result._tag !== "Dead") || OutboxSql.isToken(result.token)) valid.push(result)
       }
-      seen.add(result.outbox_id)
+      seen.add(result.outboxId)
     }
     const changed =
       valid.length === 0
@@ -107,8 +87,8 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
     // A delivery on an unordered route makes no new work: no wake-up (nor NOTIFY) for it.
     if (changed.some((row) => row.frees)) yield* signalAfterCommit
     return {
-      applied: results.filter((r) => applied.has(r.outbox_id)).map((r) => r.outbox_id),
-      rejected: results.filter((r) => !applied.has(r.outbox_id)).map((r) => r.outbox_id)
+      applied: results.filter((r) => applied.has(r.outboxId)).map((r) => r.outboxId),
+      rejected: results.filter((r) => !applied.has(r.outboxId)).map((r) => r.outboxId)
     }
   })
 
@@ -159,14 +139,12 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup.Wa
 
   const stats = Effect.gen(function* () {
     const rows = yield* OutboxSql.stats(sql, t).pipe(Effect.mapError(toStoreError("stats")))
-    const { total, byRoute } = summarize(rows)
-    return { ...total, by_route: byRoute } satisfies OutboxStats
+    return statsOfRows(rows)
   }).pipe(Effect.withSpan("PgEventStore.stats"))
 
   const backlog = Effect.gen(function* () {
     const rows = yield* OutboxSql.backlog(sql, names).pipe(Effect.mapError(toStoreError("backlog")))
-    const { total, byRoute } = summarize(rows)
-    return backlogOf({ ...total, by_route: byRoute })
+    return backlogOf(statsOfRows(rows))
   }).pipe(Effect.withSpan("PgEventStore.backlog"))
 
   return {

@@ -106,7 +106,7 @@ export const prune = (sql: SqlClient.SqlClient, t: Tables, schema: string, polic
   Effect.gen(function* () {
     const problem = Retention.checkPolicy(policy)
     if (problem !== undefined) return yield* problem
-    const counts = { delivered: 0, dead: 0, by_route: {} as Record<string, Retention.PruneCounts> }
+    const counts = { delivered: 0, dead: 0, byRoute: {} as Record<string, Retention.PruneCounts> }
     if (policy.dryRun === true) {
       const rows = yield* sql<Counted>`
         SELECT route, status, count(*)::int AS n, NULL AS last FROM ${t.outbox} c
@@ -155,13 +155,13 @@ export const pruneRaw = (
       Effect.mapError(toStoreError("pruneRaw"))
     )
     if (held !== undefined && held.n > 0)
-      return yield* new RawPayloadsPendingError({ raw_payloads: held.n, example_raw_id: held.example ?? "" })
+      return yield* new RawPayloadsPendingError({ rawPayloads: held.n, exampleRawId: held.example ?? "" })
     if (policy.dryRun === true) {
       const [count] = yield* sql<{ n: number }>`
         SELECT count(*)::int AS n FROM ${t.raw} WHERE received_at < ${cutoff}`.pipe(
         Effect.mapError(toStoreError("pruneRaw"))
       )
-      return { dry_run: true, deleted: count?.n ?? 0, batches: 0 } satisfies Retention.RawPruneReport
+      return { dryRun: true, deleted: count?.n ?? 0, batches: 0 } satisfies Retention.RawPruneReport
     }
     const limit = policy.batchSize ?? Retention.defaultBatchSize
     let after = "00000000-0000-0000-0000-000000000000"
@@ -196,5 +196,5 @@ export const pruneRaw = (
       if (last === null || (batch[0]?.scanned ?? 0) < limit) break
       after = last
     }
-    return { dry_run: false, deleted, batches } satisfies Retention.RawPruneReport
+    return { dryRun: false, deleted, batches } satisfies Retention.RawPruneReport
   })

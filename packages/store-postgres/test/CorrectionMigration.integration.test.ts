@@ -40,7 +40,7 @@ describe("migration 0005: corrections", () => {
           const back = yield* store.append(yield* makeBatch([old]))
           assert.deepStrictEqual(
             back.corrected.map((c) => c.supersedes),
-            [split.corrected[0]!.event_id]
+            [split.corrected[0]!.eventId]
           )
           const stream = yield* store.readStream({ entity_type: old.entity_type, entity_id: old.entity_id })
           assert.deepStrictEqual(
@@ -48,7 +48,7 @@ describe("migration 0005: corrections", () => {
             [
               [0, null],
               [1, old.event_id],
-              [2, split.corrected[0]!.event_id]
+              [2, split.corrected[0]!.eventId]
             ]
           )
         }).pipe(Effect.provide(layer))

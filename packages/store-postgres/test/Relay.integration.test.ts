@@ -120,7 +120,7 @@ describe("relay on PostgreSQL", () => {
         }
         assert.deepStrictEqual([after.claimed, after.delivered], [10, 10])
         const late = yield* queue.complete(
-          stuck.map((c) => Completion.Delivered({ outbox_id: c.entry.outbox_id, token: c.entry.lease!.token }))
+          stuck.map((c) => Completion.Delivered({ outboxId: c.entry.outbox_id, token: c.entry.lease!.token }))
         )
         assert.deepStrictEqual([late.applied.length, late.rejected.length], [0, 10])
         const rows = yield* admin.listOutbox({})

@@ -165,7 +165,7 @@ describe("streams under concurrency (postgres)", () => {
           { concurrency: "unbounded" }
         )
         assert.deepStrictEqual(
-          results.map((r) => r.next_expected_revision).sort((a, b) => Number(a) - Number(b)),
+          results.map((r) => r.nextExpectedRevision).sort((a, b) => Number(a) - Number(b)),
           Array.from({ length: 24 }, (_, i) => i)
         )
         assert.deepStrictEqual(

@@ -99,7 +99,7 @@ for (const [name, layerOf] of Object.entries(drivers)) {
             yield* makeBatch([makeEvent({ entity_type: "account", entity_id: "b" })]),
             { expectedRevision: 1 }
           )
-          assert.strictEqual(result.next_expected_revision, 2)
+          assert.strictEqual(result.nextExpectedRevision, 2)
 
           const update = yield* Effect.flip(sql`UPDATE ${events} SET revision = revision + 10`)
           assert.match(update.message, /immutable/, "UPDATE is still refused")

@@ -44,7 +44,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
           const store = yield* EventStore
           const queue = yield* OutboxQueue
           const result = yield* placeOrder({ id: "o-1", total: 42 }, traceId, orders)
-          assert.strictEqual(result.outbox_rows, 1)
+          assert.strictEqual(result.outboxRows, 1)
           assert.strictEqual(yield* countOrders(orders, "o-1"), 1)
           const stored = yield* store.getEvent(result.appended[0]!)
           assert.deepStrictEqual(
@@ -92,7 +92,7 @@ for (const [name, makeLayer] of Object.entries(drivers)) {
                   events: [event],
                   outbox: [{ event_id: event.event_id, route: "billing", topic: "orders", ordering_key: null }]
                 })
-                assert.strictEqual(appended.outbox_rows, 1)
+                assert.strictEqual(appended.outboxRows, 1)
                 yield* sql`INSERT INTO ${sql(orders)} ${sql.insert({ id: "o-3", total: 2 })}`
               })
             )

@@ -6,7 +6,7 @@
  * without a NOTIFY after it. And, with a fake LISTEN, a store ignores the echo of its own NOTIFY.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { OptionError } from "@sluice/core"
+import { InvalidSettingError } from "@sluice/core"
 import { Cause, Duration, Effect, Exit } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection } from "effect/sql"
@@ -261,8 +261,8 @@ describe("Wakeup: NOTIFY rate limit", () => {
             Effect.exit
           )
           const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-          assert.instanceOf(defect, OptionError)
-          assert.include((defect as OptionError).message, "store option notifyDebounce:")
+          assert.instanceOf(defect, InvalidSettingError)
+          assert.include((defect as InvalidSettingError).message, "store option notifyDebounce:")
         }
         assert.deepStrictEqual(statements, [], "no statement (no migration) before the refusal")
         // 0 is allowed: no rate limit.

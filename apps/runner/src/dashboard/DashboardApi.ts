@@ -38,20 +38,20 @@ export const endpoints = (options: DashboardApiOptions): ReadonlyArray<Endpoint>
           yield* noQuery(request)
           const backlog = yield* options.store.backlog
           const now = yield* Clock.currentTimeMillis
-          const names = [...new Set([...options.routes, ...Object.keys(backlog.by_route)])].sort()
+          const names = [...new Set([...options.routes, ...Object.keys(backlog.byRoute)])].sort()
           return json({
             pending: backlog.pending,
             leased: backlog.leased,
             dead: backlog.dead,
-            oldest_pending_age_s: age(now, backlog.oldest_pending_at),
+            oldest_pending_age_s: age(now, backlog.oldestPendingAt),
             routes: names.map((route) => {
-              const r = backlog.by_route[route]
+              const r = backlog.byRoute[route]
               return {
                 route,
                 pending: r?.pending ?? 0,
                 leased: r?.leased ?? 0,
                 dead: r?.dead ?? 0,
-                oldest_pending_age_s: age(now, r?.oldest_pending_at ?? null)
+                oldest_pending_age_s: age(now, r?.oldestPendingAt ?? null)
               }
             })
           })

@@ -26,7 +26,7 @@ export interface Tally {
   readonly stored: (undoLog: UndoLog | undefined, event: Event, entry: StoredEvent) => void
   /** The id the batch's event `id` was stored under by this append, if it was. */
   readonly storedId: (id: EventId) => EventId | undefined
-  readonly result: (outbox_rows: number) => AppendResult
+  readonly result: (outboxRows: number) => AppendResult
 }
 
 export interface MemoryCorrections {
@@ -82,11 +82,11 @@ export const make = (
           if (supersedes === undefined) appended.push(event.event_id)
           else {
             record(undoLog, event.event_id, entry)
-            corrected.push({ of: event.event_id, event_id: entry.event.event_id, supersedes })
+            corrected.push({ of: event.event_id, eventId: entry.event.event_id, supersedes })
           }
         },
         storedId: (id) => storedIds.get(id),
-        result: (outbox_rows) => ({ appended, duplicates, corrected, outdated, outbox_rows })
+        result: (outboxRows) => ({ appended, duplicates, corrected, outdated, outboxRows })
       }
     }
   }

@@ -21,9 +21,9 @@ export const make = (rows: Rows): OutboxAdmin["Service"] => {
   const { outbox, paused, eventOf, guarded, now, setEntry, notify } = rows
 
   const matchesFilter = (entry: Outbox.OutboxEntry, filter: ReplayFilter) =>
-    (filter.outbox_ids === undefined || filter.outbox_ids.includes(entry.outbox_id)) &&
+    (filter.outboxIds === undefined || filter.outboxIds.includes(entry.outbox_id)) &&
     (filter.route === undefined || filter.route === entry.route) &&
-    (filter.event_type === undefined || eventOf(entry.event_id)?.event_type === filter.event_type)
+    (filter.eventType === undefined || eventOf(entry.event_id)?.event_type === filter.eventType)
 
   const replayUnguarded = (filter: ReplayFilter) =>
     Effect.gen(function* () {
@@ -84,7 +84,7 @@ export const make = (rows: Rows): OutboxAdmin["Service"] => {
       const problem = Retention.checkPolicy(policy)
       if (problem !== undefined) return yield* problem
       const limit = policy.batchSize ?? Retention.defaultBatchSize
-      const counts = { delivered: 0, dead: 0, by_route: {} as Record<string, Retention.PruneCounts> }
+      const counts = { delivered: 0, dead: 0, byRoute: {} as Record<string, Retention.PruneCounts> }
       let after = 0
       let batches = 0
       for (;;) {
@@ -106,7 +106,7 @@ export const make = (rows: Rows): OutboxAdmin["Service"] => {
         if (id <= after) continue
         if (filter.status !== undefined && entry.status !== filter.status) continue
         if (filter.route !== undefined && entry.route !== filter.route) continue
-        if (filter.outbox_ids !== undefined && !filter.outbox_ids.includes(entry.outbox_id)) continue
+        if (filter.outboxIds !== undefined && !filter.outboxIds.includes(entry.outbox_id)) continue
         out.push(entry)
         if (out.length >= (filter.limit ?? 100)) break
       }

@@ -62,24 +62,24 @@ export const make = (rows: Rows): OutboxQueue["Service"] => {
       const rejected: Array<Outbox.OutboxId> = []
       let frees = false
       for (const result of results) {
-        const entry = outbox.get(Number(result.outbox_id))
+        const entry = outbox.get(Number(result.outboxId))
         if (entry === undefined) {
-          rejected.push(result.outbox_id)
+          rejected.push(result.outboxId)
           continue
         }
         const step =
           result._tag === "Delivered"
             ? Outbox.deliver(entry, result.token, at)
             : result._tag === "Retry"
-              ? Outbox.retry(entry, result.token, result.error, DateTime.add(at, { milliseconds: result.delay_ms }), at)
+              ? Outbox.retry(entry, result.token, result.error, DateTime.add(at, { milliseconds: result.delayMs }), at)
               : result._tag === "Dead"
                 ? Outbox.deadLetter(entry, result.token, result.error, at)
                 : Outbox.release(entry, result.token, at)
         if (Result.isFailure(step)) {
-          rejected.push(result.outbox_id)
+          rejected.push(result.outboxId)
         } else {
           setEntry(undoLog, step.success)
-          applied.push(result.outbox_id)
+          applied.push(result.outboxId)
           // Only these can make a row claimable; a delivery on an unordered route makes no work.
           frees ||= result._tag === "Release" || result._tag === "Retry" || entry.ordering_key !== null
         }

@@ -59,10 +59,10 @@ export const make = (deps: {
       const held = candidates.filter((raw) => pendingRaws.has(raw.raw_id))
       if (held.length > 0)
         return yield* new Retention.RawPayloadsPendingError({
-          raw_payloads: held.length,
-          example_raw_id: held[0]!.raw_id
+          rawPayloads: held.length,
+          exampleRawId: held[0]!.raw_id
         })
-      if (policy.dryRun === true) return { dry_run: true, deleted: candidates.length, batches: 0 }
+      if (policy.dryRun === true) return { dryRun: true, deleted: candidates.length, batches: 0 }
       let deleted = 0
       let batches = 0
       for (;;) {
@@ -71,7 +71,7 @@ export const make = (deps: {
         if (n > 0) batches++
         if (n < limit) break
       }
-      return { dry_run: false, deleted, batches }
+      return { dryRun: false, deleted, batches }
     })
   return RawPayloadStore.of({
     pruneRaw,

@@ -1,31 +1,22 @@
 /**
  * The memory store's `stats`: every outbox entry counted by state, in total and per route.
  */
-import { DateTime } from "effect"
+import type { DateTime } from "effect"
 import * as Outbox from "../Outbox.ts"
-import type { OutboxStats, RouteStats } from "../OutboxAdmin.ts"
+import { type OutboxStats, type RouteCount, statsOf } from "../OutboxAdmin.ts"
 
-type Counts = { -readonly [K in keyof RouteStats]: RouteStats[K] }
-
-const empty = (): Counts => ({ pending: 0, leased: 0, delivered: 0, dead: 0, oldest_pending_at: null })
+const countOf = (entry: Outbox.OutboxEntry, at: DateTime.Utc): RouteCount => {
+  const pending = entry.status === "pending"
+  return {
+    route: entry.route,
+    pending: pending ? 1 : 0,
+    leased: pending && Outbox.isLeased(entry, at) ? 1 : 0,
+    delivered: entry.status === "delivered" ? 1 : 0,
+    dead: entry.status === "dead" ? 1 : 0,
+    oldestPendingAt: pending ? entry.created_at : null
+  }
+}
 
 /** Counts `entries` as they stand at `at` (a lease that has expired by then is not counted as leased). */
-export const countOutbox = (entries: Iterable<Outbox.OutboxEntry>, at: DateTime.Utc): OutboxStats => {
-  const total = empty()
-  const byRoute: Record<string, Counts> = {}
-  for (const entry of entries) {
-    const route = byRoute[entry.route] ?? empty()
-    byRoute[entry.route] = route
-    for (const s of [total, route]) {
-      if (entry.status === "pending") {
-        s.pending++
-        if (Outbox.isLeased(entry, at)) s.leased++
-        if (s.oldest_pending_at === null || DateTime.isLessThan(entry.created_at, s.oldest_pending_at)) {
-          s.oldest_pending_at = entry.created_at
-        }
-      } else if (entry.status === "delivered") s.delivered++
-      else s.dead++
-    }
-  }
-  return { ...total, by_route: byRoute }
-}
+export const countOutbox = (entries: Iterable<Outbox.OutboxEntry>, at: DateTime.Utc): OutboxStats =>
+  statsOf(Array.from(entries, (entry) => countOf(entry, at)))

@@ -43,14 +43,14 @@ export const settle = (
     const completions: Array<Completion> = []
     for (const [i, envelope] of envelopes.entries()) {
       const outcome = outcomes[i]!
-      const outbox_id = envelope.outbox_id
-      const token = tokens.get(outbox_id)!
+      const outboxId = envelope.outbox_id
+      const token = tokens.get(outboxId)!
       if (outcome._tag === "Delivered") {
-        completions.push(Completion.Delivered({ outbox_id, token }))
+        completions.push(Completion.Delivered({ outboxId, token }))
         continue
       }
       if (outcome._tag === "NotSent") {
-        completions.push(Completion.Release({ outbox_id, token }))
+        completions.push(Completion.Release({ outboxId, token }))
         continue
       }
       const annotations = deliveryAnnotations(envelope)
@@ -60,7 +60,7 @@ export const settle = (
       if (outcome._tag === "Permanent") {
         const error = `permanent: ${reason}`
         yield* Effect.logError("dead-lettered: permanent failure").pipe(Effect.annotateLogs({ ...annotations, error }))
-        completions.push(Completion.Dead({ outbox_id, token, error }))
+        completions.push(Completion.Dead({ outboxId, token, error }))
         continue
       }
       const decision = decide(policy, envelope.attempt, reason, outcome.retryAfter, random.nextDoubleUnsafe())
@@ -68,13 +68,13 @@ export const settle = (
         yield* Effect.logError("dead-lettered: retries exhausted").pipe(
           Effect.annotateLogs({ ...annotations, error: decision.reason })
         )
-        completions.push(Completion.Dead({ outbox_id, token, error: decision.reason }))
+        completions.push(Completion.Dead({ outboxId, token, error: decision.reason }))
         continue
       }
       yield* Effect.logWarning("delivery failed, will retry").pipe(
         Effect.annotateLogs({ ...annotations, error: reason, retry_in_ms: decision.delayMs })
       )
-      completions.push(Completion.Retry({ outbox_id, token, error: reason, delay_ms: decision.delayMs }))
+      completions.push(Completion.Retry({ outboxId, token, error: reason, delayMs: decision.delayMs }))
     }
     if (completions.length > 0) yield* Effect.logDebug("batch settled", { rows: completions.length })
     return completions
@@ -107,16 +107,16 @@ export const record = (
     counts.stale = rejected.size
     const lags: Array<number> = []
     for (const [i, completion] of completions.entries()) {
-      if (rejected.size > 0 && rejected.has(completion.outbox_id)) {
+      if (rejected.size > 0 && rejected.has(completion.outboxId)) {
         yield* Effect.logWarning("result refused: lease expired or taken over").pipe(
           Effect.annotateLogs(deliveryAnnotations(envelopes[i]!))
         )
       } else if (completion._tag === "Delivered") {
         counts.delivered++
-        lags.push((now - DateTime.toEpochMillis(createdAt.get(completion.outbox_id)!)) / 1000)
+        lags.push((now - DateTime.toEpochMillis(createdAt.get(completion.outboxId)!)) / 1000)
       } else if (completion._tag === "Retry") {
         counts.retried++
-        counts.retriesDueAt.push(recordedAt + completion.delay_ms)
+        counts.retriesDueAt.push(recordedAt + completion.delayMs)
       } else if (completion._tag === "Dead") counts.dead++
       else if (completion._tag === "Release") counts.released++
     }

@@ -144,13 +144,3 @@ export const sha256 = (bytes: Uint8Array): Uint8Array => {
   }
   return toBytes(h)
 }
-
-// Every command makes a trace id and an event id: a table, not toString and padStart per byte.
-const hexDigits: ReadonlyArray<string> = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"))
-
-/** Lower-case hex of bytes. */
-export const hex = (bytes: Uint8Array): string => {
-  let out = ""
-  for (const byte of bytes) out += hexDigits[byte]
-  return out
-}

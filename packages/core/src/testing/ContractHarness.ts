@@ -75,4 +75,4 @@ export const ended = (
   })
 
 export const entryOf = (id: OutboxId) =>
-  OutboxAdmin.use((admin) => admin.listOutbox({ outbox_ids: [id] })).pipe(Effect.map((rows) => rows[0]!))
+  OutboxAdmin.use((admin) => admin.listOutbox({ outboxIds: [id] })).pipe(Effect.map((rows) => rows[0]!))

@@ -44,16 +44,16 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal(result.corrected.length, 1, "one correction")
         const correction = result.corrected[0]!
         yield* check.equal([correction.of, correction.supersedes], [original.event_id, original.event_id], "supersedes")
-        yield* check.that(correction.event_id !== original.event_id, "a new id: an id never means two payloads")
+        yield* check.that(correction.eventId !== original.event_id, "a new id: an id never means two payloads")
         yield* check.that(
-          /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(correction.event_id),
-          `a UUIDv7, as events without a natural key get: ${correction.event_id}`
+          /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(correction.eventId),
+          `a UUIDv7, as events without a natural key get: ${correction.eventId}`
         )
-        yield* check.equal(result.outbox_rows, 1, "its outbox row")
+        yield* check.equal(result.outboxRows, 1, "its outbox row")
         const log = yield* store.readEvents(0, 10)
         yield* check.equal(
           log.map((s) => s.event),
-          [original, { ...split, event_id: correction.event_id, supersedes: original.event_id }],
+          [original, { ...split, event_id: correction.eventId, supersedes: original.event_id }],
           "the original stays; the correction follows it"
         )
         const stream = yield* store.readStream(streamOf(original))
@@ -61,11 +61,11 @@ export const cases: ReadonlyArray<ContractCase> = [
           stream.map((s) => [s.revision, s.event.event_id]),
           [
             [0, original.event_id],
-            [1, correction.event_id]
+            [1, correction.eventId]
           ],
           "both on the entity's stream"
         )
-        const got = yield* store.getEvent(correction.event_id)
+        const got = yield* store.getEvent(correction.eventId)
         yield* check.equal(
           Option.map(got, (s) => s.event.supersedes),
           Option.some(original.event_id),
@@ -76,7 +76,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           claimed.map((c) => [c.entry.event_id, c.event.supersedes ?? null]),
           [
             [original.event_id, null],
-            [correction.event_id, original.event_id]
+            [correction.eventId, original.event_id]
           ],
           "delivered like any event, saying what it supersedes"
         )
@@ -95,7 +95,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         const back = yield* appendOne(original)
         yield* check.equal(
           back.corrected.map((c) => [c.of, c.supersedes]),
-          [[original.event_id, first.event_id]],
+          [[original.event_id, first.eventId]],
           "the original content again supersedes the correction, not silently dropped"
         )
         const third = yield* appendOne(original)
@@ -129,14 +129,14 @@ export const cases: ReadonlyArray<ContractCase> = [
         const newer = (yield* appendOne(restated(original, { v: 3 }), 30)).corrected[0]!
         const older = yield* appendOne(restated(original, { v: 2 }), 20)
         yield* check.equal(
-          [older.appended, older.duplicates, older.corrected, older.outdated, older.outbox_rows],
+          [older.appended, older.duplicates, older.corrected, older.outdated, older.outboxRows],
           [[], [], [], [original.event_id], 0],
           "outdated"
         )
         const sameTime = yield* appendOne(restated(original, { v: 4 }), 30)
         yield* check.equal(
           sameTime.corrected.map((c) => c.supersedes),
-          [newer.event_id],
+          [newer.eventId],
           "received at the same time: a correction"
         )
         const withoutRaw = yield* store.append({ raw: null, events: [restated(original, { v: 5 })], outbox: [] })
@@ -195,14 +195,14 @@ export const cases: ReadonlyArray<ContractCase> = [
           expectedRevision: 0
         })
         yield* check.equal(
-          [result.corrected.length, result.next_expected_revision, result.outbox_rows],
+          [result.corrected.length, result.nextExpectedRevision, result.outboxRows],
           [1, 1, 1],
           "a correction at revision 1"
         )
         const again = yield* store.appendToStream(stream, yield* makeBatch([restated(original, { v: 2 })]), {
           expectedRevision: 1
         })
-        yield* check.equal([again.duplicates, again.next_expected_revision], [[original.event_id as EventId], 1], "dup")
+        yield* check.equal([again.duplicates, again.nextExpectedRevision], [[original.event_id as EventId], 1], "dup")
       })
   }
 ]

@@ -37,7 +37,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           events.map((e) => e.event_id),
           "appended ids"
         )
-        yield* check.equal(result.outbox_rows, 4, "outbox rows")
+        yield* check.equal(result.outboxRows, 4, "outbox rows")
         const stored = yield* store.readEvents(0, 10)
         yield* check.equal(
           stored.map((s) => s.event.event_id),
@@ -60,7 +60,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           "getEvent"
         )
         const stats = yield* admin.stats
-        yield* check.equal([stats.pending, stats.by_route.a?.pending, stats.by_route.b?.pending], [4, 2, 2], "stats")
+        yield* check.equal([stats.pending, stats.byRoute.a?.pending, stats.byRoute.b?.pending], [4, 2, 2], "stats")
         yield* check.equal((yield* store.readEvents(stored[0]!.position, 10)).length, 1, "readEvents pages")
       })
   },
@@ -79,7 +79,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.that(Option.isNone(yield* store.getRaw(batch.raw!.raw_id)), "no raw payload")
         yield* check.equal((yield* admin.stats).pending, 0, "no outbox row")
         const ok = yield* store.transaction(store.append(batch))
-        yield* check.equal(ok.outbox_rows, 1, "the same batch commits afterwards")
+        yield* check.equal(ok.outboxRows, 1, "the same batch commits afterwards")
       })
   },
   {
@@ -178,12 +178,8 @@ export const cases: ReadonlyArray<ContractCase> = [
         const event = makeEvent()
         const first = yield* store.append(yield* makeBatch([event]))
         const second = yield* store.append(yield* makeBatch([event]))
-        yield* check.equal([first.appended.length, first.outbox_rows], [1, 1], "first append")
-        yield* check.equal(
-          [second.appended, second.duplicates, second.outbox_rows],
-          [[], [event.event_id], 0],
-          "second"
-        )
+        yield* check.equal([first.appended.length, first.outboxRows], [1, 1], "first append")
+        yield* check.equal([second.appended, second.duplicates, second.outboxRows], [[], [event.event_id], 0], "second")
         const twice = makeEvent()
         const inOne = yield* store.append(yield* makeBatch([twice, twice]))
         yield* check.equal(
@@ -229,7 +225,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         const c = { ...again, raw: { ...again.raw!, raw_id: a.raw!.raw_id } }
         const results = yield* store.appendAll([a, b, c])
         yield* check.equal(
-          results.map((r) => [r.appended, r.duplicates, r.outbox_rows]),
+          results.map((r) => [r.appended, r.duplicates, r.outboxRows]),
           [
             [[e1!.event_id, e2!.event_id], [], 2],
             [[e3!.event_id], [e1!.event_id], 1],
@@ -271,7 +267,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         const b = yield* makeBatch([x2!, x3!])
         const results = yield* store.appendAll([a, b])
         yield* check.equal(
-          results.map((r) => [r.appended, r.duplicates, r.outbox_rows]),
+          results.map((r) => [r.appended, r.duplicates, r.outboxRows]),
           [
             [[x1!.event_id], [stored.event_id], 1],
             [[x2!.event_id, x3!.event_id], [], 2]
@@ -303,7 +299,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         const other = makeEvent()
         const results = yield* store.appendAll([yield* makeBatch([restated]), yield* makeBatch([other])])
         yield* check.equal(
-          results.map((r) => [r.appended, r.corrected.map((c) => [c.of, c.supersedes]), r.outbox_rows]),
+          results.map((r) => [r.appended, r.corrected.map((c) => [c.of, c.supersedes]), r.outboxRows]),
           [
             [[], [[first.event_id, first.event_id]], 1],
             [[other.event_id], [], 1]

@@ -26,7 +26,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         const claimed = yield* claimAll()
         const target = claimed.find((c) => c.event.event_id === event.event_id)!
         yield* queue.complete([
-          Completion.Dead({ outbox_id: target.entry.outbox_id, token: tokenOf(target), error: "permanent: 400" })
+          Completion.Dead({ outboxId: target.entry.outbox_id, token: tokenOf(target), error: "permanent: 400" })
         ])
         const dead = yield* admin.listOutbox({ status: "dead" })
         yield* check.equal(
@@ -35,15 +35,15 @@ export const cases: ReadonlyArray<ContractCase> = [
           "dead list"
         )
         yield* check.equal((yield* admin.stats).dead, 1, "stats count the dead row")
-        yield* check.equal(yield* admin.replay({ event_type: "test.other" }), 0, "filter matches nothing")
-        yield* check.equal(yield* admin.replay({ event_type: "test.dead" }), 1, "replayed one")
+        yield* check.equal(yield* admin.replay({ eventType: "test.other" }), 0, "filter matches nothing")
+        yield* check.equal(yield* admin.replay({ eventType: "test.dead" }), 1, "replayed one")
         const replayed = yield* entryOf(target.entry.outbox_id)
         yield* check.equal(
           [replayed.status, replayed.attempts, replayed.replays, replayed.last_error],
           ["pending", 0, 1, "permanent: 400"],
           "replayed row keeps its history"
         )
-        yield* check.equal(yield* admin.replay({ outbox_ids: [target.entry.outbox_id] }), 0, "not dead any more")
+        yield* check.equal(yield* admin.replay({ outboxIds: [target.entry.outbox_id] }), 0, "not dead any more")
       })
   },
   {
@@ -56,7 +56,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* store.append(yield* makeBatch([makeEvent()]))
         const [claimed] = yield* claimAll()
         yield* queue.complete([
-          Completion.Dead({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!), error: "x" })
+          Completion.Dead({ outboxId: claimed!.entry.outbox_id, token: tokenOf(claimed!), error: "x" })
         ])
         yield* settleSignals(harness)
         const waiter = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
@@ -96,12 +96,12 @@ export const cases: ReadonlyArray<ContractCase> = [
           "one route's rows"
         )
         yield* check.equal(
-          (yield* admin.listOutbox({ outbox_ids: [ids[4]!, ids[1]!] })).map((e) => e.outbox_id),
+          (yield* admin.listOutbox({ outboxIds: [ids[4]!, ids[1]!] })).map((e) => e.outbox_id),
           [ids[1]!, ids[4]!],
           "the rows asked for, in id order"
         )
         const [claimed] = yield* queue.claim({ owner: "w", limit: 1, lease })
-        yield* queue.complete([Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })])
+        yield* queue.complete([Completion.Delivered({ outboxId: claimed!.entry.outbox_id, token: tokenOf(claimed!) })])
         yield* check.equal(
           (yield* admin.listOutbox({ status: "delivered" })).map((e) => e.outbox_id),
           [claimed!.entry.outbox_id],
@@ -121,13 +121,13 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* store.append(yield* makeBatch([makeEvent(), makeEvent(), makeEvent()], ["r"]))
         const [a, b] = yield* claimAll("w", 2)
         yield* queue.complete([
-          Completion.Delivered({ outbox_id: a!.entry.outbox_id, token: tokenOf(a!) }),
-          Completion.Dead({ outbox_id: b!.entry.outbox_id, token: tokenOf(b!), error: "x" })
+          Completion.Delivered({ outboxId: a!.entry.outbox_id, token: tokenOf(a!) }),
+          Completion.Dead({ outboxId: b!.entry.outbox_id, token: tokenOf(b!), error: "x" })
         ])
         const stats = yield* admin.stats
         yield* check.equal([stats.pending, stats.leased, stats.delivered, stats.dead], [1, 0, 1, 1], "totals")
-        yield* check.equal(stats.by_route.r?.pending, 1, "per route")
-        yield* check.that(stats.oldest_pending_at !== null, "oldest pending time")
+        yield* check.equal(stats.byRoute.r?.pending, 1, "per route")
+        yield* check.that(stats.oldestPendingAt !== null, "oldest pending time")
       })
   },
   {
@@ -145,8 +145,8 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* queue.complete(
           claimed.map((c) =>
             c.event.event_id === events[2]!.event_id
-              ? Completion.Delivered({ outbox_id: c.entry.outbox_id, token: tokenOf(c) })
-              : Completion.Dead({ outbox_id: c.entry.outbox_id, token: tokenOf(c), error: "x" })
+              ? Completion.Delivered({ outboxId: c.entry.outbox_id, token: tokenOf(c) })
+              : Completion.Dead({ outboxId: c.entry.outbox_id, token: tokenOf(c), error: "x" })
           )
         )
         yield* check.equal(yield* admin.purgeDead({ route: "a" }), 2, "route a's dead rows")
@@ -168,7 +168,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         )
         yield* check.that(Option.isSome(yield* store.getEvent(events[0]!.event_id)), "the event stays")
         const again = yield* store.append(batch)
-        yield* check.equal([again.appended.length, again.outbox_rows], [0, 0], "appending it again is a duplicate")
+        yield* check.equal([again.appended.length, again.outboxRows], [0, 0], "appending it again is a duplicate")
       })
   },
   {
@@ -184,23 +184,23 @@ export const cases: ReadonlyArray<ContractCase> = [
         const b = yield* queue.claim({ owner: "w", limit: 10, lease, routes: ["b"] })
         const a = yield* queue.claim({ owner: "w", limit: 3, lease, routes: ["a"] })
         yield* queue.complete([
-          Completion.Delivered({ outbox_id: b[0]!.entry.outbox_id, token: tokenOf(b[0]!) }),
-          Completion.Delivered({ outbox_id: a[0]!.entry.outbox_id, token: tokenOf(a[0]!) }),
-          Completion.Dead({ outbox_id: a[1]!.entry.outbox_id, token: tokenOf(a[1]!), error: "x" })
+          Completion.Delivered({ outboxId: b[0]!.entry.outbox_id, token: tokenOf(b[0]!) }),
+          Completion.Delivered({ outboxId: a[0]!.entry.outbox_id, token: tokenOf(a[0]!) }),
+          Completion.Dead({ outboxId: a[1]!.entry.outbox_id, token: tokenOf(a[1]!), error: "x" })
         ])
         const backlog = yield* admin.backlog
         const stats = yield* admin.stats
         const counts = (s: { pending: number; leased: number; dead: number }) => [s.pending, s.leased, s.dead]
         yield* check.equal(counts(backlog), [2, 1, 1], "totals: pending, leased, dead")
         yield* check.equal(counts(backlog), counts(stats), "the same totals as stats")
-        yield* check.equal(Object.keys(backlog.by_route), ["a"], "only routes with undelivered rows")
-        yield* check.equal(counts(backlog.by_route.a!), counts(stats.by_route.a!), "route a as stats counts it")
+        yield* check.equal(Object.keys(backlog.byRoute), ["a"], "only routes with undelivered rows")
+        yield* check.equal(counts(backlog.byRoute.a!), counts(stats.byRoute.a!), "route a as stats counts it")
         yield* check.equal(
-          backlog.oldest_pending_at === null ? null : DateTime.toEpochMillis(backlog.oldest_pending_at),
-          stats.oldest_pending_at === null ? null : DateTime.toEpochMillis(stats.oldest_pending_at),
+          backlog.oldestPendingAt === null ? null : DateTime.toEpochMillis(backlog.oldestPendingAt),
+          stats.oldestPendingAt === null ? null : DateTime.toEpochMillis(stats.oldestPendingAt),
           "oldest pending time as stats"
         )
-        yield* check.that(backlog.oldest_pending_at !== null, "there is a pending row")
+        yield* check.that(backlog.oldestPendingAt !== null, "there is a pending row")
       })
   },
   ...routePauseCases

@@ -79,7 +79,7 @@ export const run = <R>(program: Program, clock: ModelClock<R>): Effect.Effect<vo
           const result = yield* store.append(
             yield* makeBatch(Array.from({ length: 1 + (op.a % 3) }, () => makeEvent()))
           )
-          appended += result.outbox_rows
+          appended += result.outboxRows
           for (const row of yield* admin.listOutbox({ limit: 10_000 }))
             if (!model.has(row.outbox_id))
               model.set(row.outbox_id, {
@@ -133,12 +133,12 @@ export const run = <R>(program: Program, clock: ModelClock<R>): Effect.Effect<vo
           const delay = Duration.toMillis(clock.retryDelay(op.b))
           const completion =
             op.kind === "deliver"
-              ? Completion.Delivered({ outbox_id: id, token })
+              ? Completion.Delivered({ outboxId: id, token })
               : op.kind === "retry"
-                ? Completion.Retry({ outbox_id: id, token, error: "503", delay_ms: delay })
+                ? Completion.Retry({ outboxId: id, token, error: "503", delayMs: delay })
                 : op.kind === "dead"
-                  ? Completion.Dead({ outbox_id: id, token, error: "gave up" })
-                  : Completion.Release({ outbox_id: id, token })
+                  ? Completion.Dead({ outboxId: id, token, error: "gave up" })
+                  : Completion.Release({ outboxId: id, token })
           const report = yield* queue.complete([completion])
           yield* check.equal(
             report.applied.length === 1,

@@ -94,7 +94,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* store.append(yield* makeBatch([makeEvent()]))
         const [claimed] = yield* claimAll()
         const report = yield* queue.complete([
-          Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
+          Completion.Delivered({ outboxId: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
         ])
         yield* check.equal(report, { applied: [claimed!.entry.outbox_id], rejected: [] }, "applied")
         const entry = yield* entryOf(claimed!.entry.outbox_id)
@@ -102,7 +102,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.that(entry.delivered_at !== null, "delivered_at set")
         yield* check.equal((yield* claimAll()).length, 0, "not claimable again")
         const again = yield* queue.complete([
-          Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
+          Completion.Delivered({ outboxId: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
         ])
         yield* check.equal(again.rejected, [claimed!.entry.outbox_id], "a second result is refused")
       })
@@ -119,10 +119,10 @@ export const cases: ReadonlyArray<ContractCase> = [
         const before = DateTime.toEpochMillis(yield* harness.now)
         yield* queue.complete([
           Completion.Retry({
-            outbox_id: claimed!.entry.outbox_id,
+            outboxId: claimed!.entry.outbox_id,
             token: tokenOf(claimed!),
             error: "503 busy",
-            delay_ms: delay
+            delayMs: delay
           })
         ])
         const after = DateTime.toEpochMillis(yield* harness.now)
@@ -160,17 +160,17 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal(second?.entry.outbox_id, first!.entry.outbox_id, "taken over after expiry")
         yield* check.that(tokenOf(second!) !== tokenOf(first!), "a new fencing token")
         const late = yield* queue.complete([
-          Completion.Delivered({ outbox_id: first!.entry.outbox_id, token: tokenOf(first!) })
+          Completion.Delivered({ outboxId: first!.entry.outbox_id, token: tokenOf(first!) })
         ])
         yield* check.equal(late, { applied: [], rejected: [first!.entry.outbox_id] }, "late result refused")
         const entry = yield* entryOf(first!.entry.outbox_id)
         yield* check.equal([entry.status, entry.attempts], ["pending", 0], "no attempt counted for the refused result")
         const ok = yield* queue.complete([
           Completion.Retry({
-            outbox_id: second!.entry.outbox_id,
+            outboxId: second!.entry.outbox_id,
             token: tokenOf(second!),
             error: "boom",
-            delay_ms: 0
+            delayMs: 0
           })
         ])
         yield* check.equal(ok.applied, [second!.entry.outbox_id], "the current holder's result applies")
@@ -187,7 +187,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         const [claimed] = yield* claimAll("w1", 100, short)
         yield* harness.advance(Duration.times(short, 1.5))
         const report = yield* queue.complete([
-          Completion.Delivered({ outbox_id: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
+          Completion.Delivered({ outboxId: claimed!.entry.outbox_id, token: tokenOf(claimed!) })
         ])
         yield* check.equal(report.rejected, [claimed!.entry.outbox_id], "refused")
       })
@@ -201,7 +201,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
         const claimed = yield* claimAll()
         yield* queue.complete(
-          claimed.map((c) => Completion.Release({ outbox_id: c.entry.outbox_id, token: tokenOf(c) }))
+          claimed.map((c) => Completion.Release({ outboxId: c.entry.outbox_id, token: tokenOf(c) }))
         )
         const again = yield* claimAll("w2")
         yield* check.equal(
@@ -220,9 +220,9 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* store.append(yield* makeBatch([makeEvent(), makeEvent()]))
         const [a, b] = yield* claimAll()
         const report = yield* queue.complete([
-          Completion.Delivered({ outbox_id: a!.entry.outbox_id, token: tokenOf(a!) }),
-          Completion.Delivered({ outbox_id: b!.entry.outbox_id, token: "not-the-token" }),
-          Completion.Delivered({ outbox_id: "999999999" as OutboxId, token: "x" })
+          Completion.Delivered({ outboxId: a!.entry.outbox_id, token: tokenOf(a!) }),
+          Completion.Delivered({ outboxId: b!.entry.outbox_id, token: "not-the-token" }),
+          Completion.Delivered({ outboxId: "999999999" as OutboxId, token: "x" })
         ])
         yield* check.equal(report.applied, [a!.entry.outbox_id], "applied")
         yield* check.equal([...report.rejected].sort(), [b!.entry.outbox_id, "999999999"].sort(), "rejected")
@@ -247,7 +247,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal((yield* claimAll("w2")).length, 0, "A's second row waits while A's first is leased")
         const a1Claim = first[0]!
         yield* queue.complete([
-          Completion.Dead({ outbox_id: a1Claim.entry.outbox_id, token: tokenOf(a1Claim), error: "gave up" })
+          Completion.Dead({ outboxId: a1Claim.entry.outbox_id, token: tokenOf(a1Claim), error: "gave up" })
         ])
         const next = yield* claimAll("w2")
         yield* check.equal(
@@ -269,10 +269,10 @@ export const cases: ReadonlyArray<ContractCase> = [
         const [head] = yield* claimAll()
         yield* queue.complete([
           Completion.Retry({
-            outbox_id: head!.entry.outbox_id,
+            outboxId: head!.entry.outbox_id,
             token: tokenOf(head!),
             error: "503",
-            delay_ms: 60_000
+            delayMs: 60_000
           })
         ])
         yield* check.equal((yield* claimAll()).length, 0, "a2 waits for a1's retry")
@@ -324,10 +324,10 @@ export const cases: ReadonlyArray<ContractCase> = [
         const [a, b] = yield* claimAll("w", 2)
         const waiter = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
         yield* harness.advance(Duration.millis(50))
-        yield* queue.complete([Completion.Delivered({ outbox_id: a!.entry.outbox_id, token: tokenOf(a!) })])
+        yield* queue.complete([Completion.Delivered({ outboxId: a!.entry.outbox_id, token: tokenOf(a!) })])
         yield* harness.advance(Duration.millis(50))
         yield* check.that(waiter.pollUnsafe() === undefined, "still waiting after a delivery")
-        yield* queue.complete([Completion.Release({ outbox_id: b!.entry.outbox_id, token: tokenOf(b!) })])
+        yield* queue.complete([Completion.Release({ outboxId: b!.entry.outbox_id, token: tokenOf(b!) })])
         yield* ended(harness, waiter, "woken by the release")
       })
   },
@@ -349,12 +349,12 @@ export const cases: ReadonlyArray<ContractCase> = [
         const afterRetry = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
         yield* harness.advance(Duration.millis(50))
         yield* queue.complete([
-          Completion.Retry({ outbox_id: plain.entry.outbox_id, token: tokenOf(plain), error: "503", delay_ms: 0 })
+          Completion.Retry({ outboxId: plain.entry.outbox_id, token: tokenOf(plain), error: "503", delayMs: 0 })
         ])
         yield* ended(harness, afterRetry, "woken by the retry")
         const afterOrdered = yield* Effect.forkChild(queue.waitForWork(Duration.minutes(10)))
         yield* harness.advance(Duration.millis(50))
-        yield* queue.complete([Completion.Delivered({ outbox_id: head.entry.outbox_id, token: tokenOf(head) })])
+        yield* queue.complete([Completion.Delivered({ outboxId: head.entry.outbox_id, token: tokenOf(head) })])
         yield* ended(harness, afterOrdered, "woken by the delivery that frees the entity")
       })
   },

@@ -24,8 +24,8 @@ const settled = (routes: ReadonlyArray<string>, outcome: "delivered" | "dead") =
     yield* queue.complete(
       claimed.map((c) =>
         outcome === "delivered"
-          ? Completion.Delivered({ outbox_id: c.entry.outbox_id, token: tokenOf(c) })
-          : Completion.Dead({ outbox_id: c.entry.outbox_id, token: tokenOf(c), error: "x" })
+          ? Completion.Delivered({ outboxId: c.entry.outbox_id, token: tokenOf(c) })
+          : Completion.Dead({ outboxId: c.entry.outbox_id, token: tokenOf(c), error: "x" })
       )
     )
     return event
@@ -56,14 +56,14 @@ export const cases: ReadonlyArray<ContractCase> = [
         const policy = { delivered: age, dead: age, batchSize: 1 }
         const dry = yield* admin.prune({ ...policy, dryRun: true })
         yield* check.equal(
-          [dry.dry_run, dry.delivered, dry.dead, dry.batches, dry.by_route],
+          [dry.dryRun, dry.delivered, dry.dead, dry.batches, dry.byRoute],
           [true, 2, 1, 0, { a: { delivered: 1, dead: 1 }, b: { delivered: 1, dead: 0 } }],
           "a dry run counts the old settled rows"
         )
         yield* check.equal(yield* rowsOf, before, "a dry run deletes nothing")
         const report = yield* admin.prune(policy)
         yield* check.equal(
-          [report.dry_run, report.delivered, report.dead, report.batches],
+          [report.dryRun, report.delivered, report.dead, report.batches],
           [false, 2, 1, 3],
           "deleted one row per batch"
         )
@@ -76,7 +76,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal([leased.pending, leased.leased], [2, 1], "the leased row is still leased")
         yield* check.that(Option.isSome(yield* store.getEvent(oldDelivered.event_id)), "the event stays")
         const again = yield* store.append(yield* makeBatch([oldDelivered], ["a"]))
-        yield* check.equal([again.appended.length, again.outbox_rows], [0, 0], "appending it again is a duplicate")
+        yield* check.equal([again.appended.length, again.outboxRows], [0, 0], "appending it again is a duplicate")
         yield* check.equal((yield* admin.prune(policy)).delivered, 0, "nothing more to prune")
       })
   },
@@ -95,7 +95,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           routes: { b: { delivered: null, dead: age }, c: { delivered: Duration.days(1) } }
         })
         yield* check.equal(
-          report.by_route,
+          report.byRoute,
           { a: { delivered: 1, dead: 0 }, b: { delivered: 0, dead: 1 } },
           "a: global delivered age; b: its own dead age, delivered kept; c: its longer age"
         )
@@ -162,20 +162,20 @@ export const rawCases: ReadonlyArray<RawRetentionCase> = [
       const policy = { olderThan: Duration.days(1), batchSize: 1 }
       const refused = yield* Effect.flip(raws.pruneRaw(policy))
       yield* check.equal(
-        [refused._tag, refused._tag === "RawPayloadsPendingError" ? refused.example_raw_id : ""],
+        [refused._tag, refused._tag === "RawPayloadsPendingError" ? refused.exampleRawId : ""],
         ["RawPayloadsPendingError", old.raw.raw_id],
         "refused while the old payload's event is pending"
       )
       yield* check.equal((yield* rawIds).length, 2, "refusing deleted nothing")
       const claimed = yield* queue.claim({ owner: "w", limit: 10, lease })
       yield* queue.complete(
-        claimed.map((c) => Completion.Delivered({ outbox_id: c.entry.outbox_id, token: tokenOf(c) }))
+        claimed.map((c) => Completion.Delivered({ outboxId: c.entry.outbox_id, token: tokenOf(c) }))
       )
       const dry = yield* raws.pruneRaw({ ...policy, dryRun: true })
-      yield* check.equal([dry.dry_run, dry.deleted], [true, 1], "a dry run counts the old payload")
+      yield* check.equal([dry.dryRun, dry.deleted], [true, 1], "a dry run counts the old payload")
       yield* check.equal((yield* rawIds).length, 2, "a dry run deletes nothing")
       const report = yield* raws.pruneRaw(policy)
-      yield* check.equal([report.dry_run, report.deleted, report.batches], [false, 1, 1], "deleted the old payload")
+      yield* check.equal([report.dryRun, report.deleted, report.batches], [false, 1, 1], "deleted the old payload")
       yield* check.equal(yield* rawIds, [young.raw.raw_id], "the young payload stays")
       yield* check.that(Option.isNone(yield* store.getRaw(old.raw.raw_id)), "the old payload is gone")
       const event = yield* store.getEvent(old.event.event_id)

@@ -40,7 +40,7 @@ export const cases: ReadonlyArray<ContractCase> = [
           [["a", "receiver down"]],
           "listed with its first reason"
         )
-        yield* check.equal((yield* admin.backlog).by_route.a?.pending, 2, "its rows wait, counted")
+        yield* check.equal((yield* admin.backlog).byRoute.a?.pending, 2, "its rows wait, counted")
         yield* check.equal(yield* admin.resumeRoute("a"), true, "resumed")
         yield* check.equal(yield* admin.resumeRoute("a"), false, "not paused any more")
         yield* check.equal(yield* admin.resumeRoute("unknown"), false, "never paused")

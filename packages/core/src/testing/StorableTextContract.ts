@@ -5,9 +5,10 @@
  * OutboxQueueContract's), so memory, PGlite and PostgreSQL all run them.
  */
 import { DateTime, Effect, Option } from "effect"
+import { Hex } from "effect/encoding"
 import { EventStore } from "../EventStore.ts"
 import * as Ingest from "../Ingest.ts"
-import { hex, sha256, utf8 } from "../internal/hash.ts"
+import { sha256, utf8 } from "../internal/hash.ts"
 import { OutboxAdmin } from "../OutboxAdmin.ts"
 import * as Relay from "../Relay.ts"
 import { makeRouterUnsafe } from "../Routing.ts"
@@ -87,11 +88,11 @@ export const cases: ReadonlyArray<ContractCase> = [
           )
         }
         yield* check.equal(issues.length, 5, "one issue per refused draft")
-        const raw = Option.getOrUndefined(yield* store.getRaw(payload!.raw_id as never))
+        const raw = Option.getOrUndefined(yield* store.getRaw(payload!.rawId as never))
         yield* check.that(raw !== undefined, "the raw payload is kept")
         yield* check.equal(
           [raw!.body, raw!.content_type, raw!.content_hash],
-          [bodyUtf8Base64, "application/json;base64", hex(sha256(utf8(body)))],
+          [bodyUtf8Base64, "application/json;base64", Hex.encode(sha256(utf8(body)))],
           "the body is kept as base64 of the UTF-8 bytes its content_hash covers"
         )
         yield* check.equal(raw!.request, { "q\\u0000": ["\\ud800"] }, "the request is kept with escapes")

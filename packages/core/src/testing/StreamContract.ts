@@ -114,11 +114,11 @@ export const cases: ReadonlyArray<ContractCase> = [
         const store = yield* EventStore
         const stream = freshStream()
         const first = yield* appendTo(stream, [eventOf(stream), eventOf(stream)], "any")
-        yield* check.equal([first.appended.length, first.next_expected_revision], [2, 1], "first append")
+        yield* check.equal([first.appended.length, first.nextExpectedRevision], [2, 1], "first append")
         const batch = yield* makeBatch([eventOf(stream)])
         const second = yield* store.appendToStream(stream, batch)
-        yield* check.equal(second.next_expected_revision, 2, "the default is any")
-        yield* check.equal(second.outbox_rows, 1, "outbox rows as append makes them")
+        yield* check.equal(second.nextExpectedRevision, 2, "the default is any")
+        yield* check.equal(second.outboxRows, 1, "outbox rows as append makes them")
         yield* check.equal(
           (yield* revisionsOf(stream)).map(([r]) => r),
           [0, 1, 2],
@@ -132,7 +132,7 @@ export const cases: ReadonlyArray<ContractCase> = [
       Effect.gen(function* () {
         const stream = freshStream()
         const first = yield* appendTo(stream, [eventOf(stream)], "no_stream")
-        yield* check.equal(first.next_expected_revision, 0, "a new stream's first revision")
+        yield* check.equal(first.nextExpectedRevision, 0, "a new stream's first revision")
         yield* refusedWritesNothing(stream, "no_stream", 0)
       })
   },
@@ -145,7 +145,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* check.equal(yield* revisionsOf(stream), [], "still no stream")
         yield* appendTo(stream, [eventOf(stream)], "any")
         const result = yield* appendTo(stream, [eventOf(stream)], "stream_exists")
-        yield* check.equal(result.next_expected_revision, 1, "appended")
+        yield* check.equal(result.nextExpectedRevision, 1, "appended")
       })
   },
   {
@@ -156,10 +156,10 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* refusedWritesNothing(stream, 0, "no_stream")
         yield* appendTo(stream, [eventOf(stream), eventOf(stream)], "no_stream")
         const result = yield* appendTo(stream, [eventOf(stream)], 1)
-        yield* check.equal([result.appended.length, result.next_expected_revision], [1, 2], "exact match")
+        yield* check.equal([result.appended.length, result.nextExpectedRevision], [1, 2], "exact match")
         yield* refusedWritesNothing(stream, 1, 2)
         yield* refusedWritesNothing(stream, 3, 2)
-        yield* check.equal((yield* appendTo(stream, [eventOf(stream)], 2)).next_expected_revision, 3, "then appends")
+        yield* check.equal((yield* appendTo(stream, [eventOf(stream)], 2)).nextExpectedRevision, 3, "then appends")
       })
   },
   {
@@ -195,12 +195,12 @@ export const cases: ReadonlyArray<ContractCase> = [
         yield* appendTo(stream, [e0], "no_stream")
         const again = yield* appendTo(stream, [e0, e1], 0)
         yield* check.equal(
-          [again.appended, again.duplicates, again.next_expected_revision],
+          [again.appended, again.duplicates, again.nextExpectedRevision],
           [[e1.event_id], [e0.event_id], 1],
           "the duplicate is skipped"
         )
         const only = yield* appendTo(stream, [e1], 1)
-        yield* check.equal([only.appended.length, only.next_expected_revision], [0, 1], "all duplicates: unchanged")
+        yield* check.equal([only.appended.length, only.nextExpectedRevision], [0, 1], "all duplicates: unchanged")
         yield* refusedWritesNothing(stream, 0, 1)
       })
   },
@@ -225,7 +225,7 @@ export const cases: ReadonlyArray<ContractCase> = [
             return r
           })
         )
-        yield* check.equal(inside.next_expected_revision, 2, "the rolled-back revision is taken again")
+        yield* check.equal(inside.nextExpectedRevision, 2, "the rolled-back revision is taken again")
         yield* check.equal(
           (yield* revisionsOf(stream)).map(([r]) => r),
           [0, 1, 2, 3],
@@ -312,7 +312,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         )
         yield* Deferred.await(appended)
         yield* wrongRevision(appendTo(stream, [eventOf(stream)], 0), stream, 0, 1)
-        yield* check.equal((yield* Fiber.join(first)).next_expected_revision, 1, "the first writer won")
+        yield* check.equal((yield* Fiber.join(first)).nextExpectedRevision, 1, "the first writer won")
         yield* check.equal(
           (yield* revisionsOf(stream)).map(([r]) => r),
           [0, 1],
@@ -341,7 +341,7 @@ export const cases: ReadonlyArray<ContractCase> = [
         )
         yield* Deferred.await(appended)
         const second = yield* appendTo(stream, [eventOf(stream)], 0)
-        yield* check.equal(second.next_expected_revision, 1, "the second writer appended")
+        yield* check.equal(second.nextExpectedRevision, 1, "the second writer appended")
         yield* check.equal(yield* Effect.flip(Fiber.join(first)), "rolled back", "the first rolled back")
       })
   },

@@ -2,10 +2,11 @@
  * Small builders for tests: valid events, raw payloads and append batches with sensible defaults.
  */
 import { DateTime, Effect } from "effect"
+import { Hex } from "effect/encoding"
 import type { Event, EventId, RawPayload, RawPayloadId, TraceId } from "../Event.ts"
 import type { AppendBatch } from "../EventStore.ts"
 import { deterministicEventId, nextRawPayloadId, nextTraceId } from "../Ids.ts"
-import { hex, sha256, utf8 } from "../internal/hash.ts"
+import { sha256, utf8 } from "../internal/hash.ts"
 
 let counter = 0
 // Distinguishes this process's default keys from another's writing to the same database.
@@ -39,7 +40,7 @@ export const makeRaw = (body = "{}", source = "test"): Effect.Effect<RawPayload>
       request: { test: true },
       received_at: DateTime.makeUnsafe(Date.UTC(2026, 0, 2, 3, 4, 6)),
       trace_id: yield* nextTraceId,
-      content_hash: hex(sha256(utf8(body))),
+      content_hash: Hex.encode(sha256(utf8(body))),
       transform_error: null
     }
   })

@@ -1,5 +1,5 @@
 /**
- * Options given in code that cannot work: a lease or an interval under 1 ms, a duration that does
+ * Invalid settings: options given in code that cannot work: a lease or an interval under 1 ms, a duration that does
  * not parse, NaN. They are mistakes in the caller's code, not runtime conditions, so the functions
  * that take them die at once with this error, naming the option, instead of running with a value
  * that spins, hammers a source or hands one row to two workers. (The runner's config file is
@@ -7,14 +7,15 @@
  */
 import { Data, Duration, Option } from "effect"
 
-export class OptionError extends Data.TaggedError("OptionError")<{
+export class InvalidSettingError extends Data.TaggedError("InvalidSettingError")<{
   /** Whose option: "relay", "ingest", "store". */
   readonly owner: string
-  readonly option: string
+  /** The option's name, as the caller wrote it. */
+  readonly setting: string
   readonly reason: string
 }> {
   override get message() {
-    return `${this.owner} option ${this.option}: ${this.reason}`
+    return `${this.owner} option ${this.setting}: ${this.reason}`
   }
 }
 
@@ -26,7 +27,7 @@ export interface DurationRules {
 
 /**
  * The duration `input` stands for, or why it cannot be used under `rules`: the one definition
- * shared by the options (durationOption) and the config files (DurationText). effect's Duration
+ * shared by the options (settingDuration) and the config files (DurationText). effect's Duration
  * reads NaN as 0, so NaN is caught before parsing.
  */
 export const checkDuration = (
@@ -43,32 +44,33 @@ export const checkDuration = (
   return { duration: parsed.value }
 }
 
-/** Parses a duration option; throws OptionError, naming it, when checkDuration finds a problem. */
-export const durationOption = (
+/** Parses a duration option; throws InvalidSettingError, naming it, when checkDuration finds a problem. */
+export const settingDuration = (
   owner: string,
-  option: string,
+  setting: string,
   input: Duration.Input,
   rules: DurationRules
 ): Duration.Duration => {
   const checked = checkDuration(input, rules)
-  if ("problem" in checked) throw new OptionError({ owner, option, reason: checked.problem })
+  if ("problem" in checked) throw new InvalidSettingError({ owner, setting, reason: checked.problem })
   return checked.duration
 }
 
 /**
- * A count of at least 1 (smaller values count as 1) and at most `most`; throws OptionError for NaN,
+ * A count of at least 1 (smaller values count as 1) and at most `most`; throws InvalidSettingError for NaN,
  * infinities and counts over `most`.
  */
-export const countOption = (
+export const settingCount = (
   owner: string,
-  option: string,
+  setting: string,
   value: number | undefined,
   fallback: number,
   most = Number.MAX_SAFE_INTEGER
 ): number => {
   if (value === undefined) return fallback
-  if (!Number.isFinite(value)) throw new OptionError({ owner, option, reason: `${value} is not a finite number` })
+  if (!Number.isFinite(value))
+    throw new InvalidSettingError({ owner, setting, reason: `${value} is not a finite number` })
   const count = Math.max(1, Math.floor(value))
-  if (count > most) throw new OptionError({ owner, option, reason: `${count} is over ${most}` })
+  if (count > most) throw new InvalidSettingError({ owner, setting, reason: `${count} is over ${most}` })
   return count
 }

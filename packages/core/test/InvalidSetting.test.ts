@@ -8,8 +8,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, type Scope } from "effect"
 import type { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
+import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import * as MemoryEventStore from "../src/MemoryEventStore.ts"
-import { OptionError } from "../src/OptionError.ts"
 import type { OutboxQueue } from "../src/OutboxQueue.ts"
 import * as Relay from "../src/Relay.ts"
 import type { Route } from "../src/Routing.ts"
@@ -35,16 +35,16 @@ const exitOf = <A, E>(effect: Effect.Effect<A, E, Needs>, stores?: MemoryEventSt
     )
   })
 
-/** The OptionError `effect` died with, if it did. */
+/** The InvalidSettingError `effect` died with, if it did. */
 const refusal = <A, E>(effect: Effect.Effect<A, E, Needs>) =>
   Effect.gen(function* () {
     const exit = yield* exitOf(effect)
     if (Exit.isSuccess(exit)) return undefined
     const defect = Cause.squash(exit.cause)
-    return defect instanceof OptionError ? defect : undefined
+    return defect instanceof InvalidSettingError ? defect : undefined
   })
 
-describe("OptionError: relay options", () => {
+describe("InvalidSettingError: relay options", () => {
   const cases: ReadonlyArray<readonly [string, Partial<Relay.StartOptions>]> = [
     ["lease", { lease: Duration.zero }],
     ["lease", { lease: "soon" as Duration.Input }],
@@ -66,7 +66,7 @@ describe("OptionError: relay options", () => {
       Effect.gen(function* () {
         const error = yield* refusal(Relay.start({ routes, ...bad }))
         assert.strictEqual(error?.owner, "relay")
-        assert.strictEqual(error?.option, option)
+        assert.strictEqual(error?.setting, option)
         assert.include(error?.message ?? "", `relay option ${option}:`)
       })
     )
@@ -75,7 +75,7 @@ describe("OptionError: relay options", () => {
   it.effect("runOnce refuses a lease of 0 before claiming anything", () =>
     Effect.gen(function* () {
       const error = yield* refusal(Relay.runOnce({ routes, lease: Duration.zero }))
-      assert.strictEqual(error?.option, "lease")
+      assert.strictEqual(error?.setting, "lease")
     })
   )
 
@@ -99,7 +99,7 @@ describe("OptionError: relay options", () => {
   )
 })
 
-describe("OptionError: Ingest.run options", () => {
+describe("InvalidSettingError: Ingest.run options", () => {
   const source: Source = {
     name: "never-fetched",
     fetch: Effect.die("fetched despite a bad option"),
@@ -119,7 +119,7 @@ describe("OptionError: Ingest.run options", () => {
         Effect.gen(function* () {
           const error = yield* refusal(Ingest.run(source, router, bad))
           assert.strictEqual(error?.owner, "ingest")
-          assert.strictEqual(error?.option, option)
+          assert.strictEqual(error?.setting, option)
         })
     )
   }
