@@ -249,8 +249,11 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
         const tryAgain = (left: number): ReturnType<typeof attempt> =>
           Effect.catchIf(
             attempt(store, upcasters, stream, command, traceId),
-            (error) => left > 0 && error instanceof WrongExpectedRevisionError,
-            () => tryAgain(left - 1)
+            (error) => error instanceof WrongExpectedRevisionError,
+            (error) =>
+              left > 0
+                ? tryAgain(left - 1)
+                : Effect.fail(new WrongExpectedRevisionError({ ...error, attempts: retries + 1 }))
           )
         return yield* tryAgain(retries)
       }),

@@ -43,9 +43,15 @@ export class WrongExpectedRevisionError extends Data.TaggedError("WrongExpectedR
   readonly stream: StreamName
   readonly expected: ExpectedRevision
   readonly actual: StreamRevision
+  /** Set by a command handler that gave up: how many times it read, decided and tried to append. */
+  readonly attempts?: number
 }> {
   override get message() {
-    return `stream ${formatStream(this.stream)}: expected revision ${this.expected}, but it is at ${this.actual}`
+    const gaveUp =
+      this.attempts === undefined
+        ? ""
+        : ` (gave up after ${this.attempts} attempt${this.attempts === 1 ? "" : "s"}: other writers kept moving the stream)`
+    return `stream ${formatStream(this.stream)}: expected revision ${this.expected}, but it is at ${this.actual}${gaveUp}`
   }
 }
 
