@@ -10,7 +10,7 @@
 import { Cause, Data, Duration, Effect, Option, Schema, SchemaIssue, type Scope } from "effect"
 import type { EventStore } from "./EventStore.ts"
 import * as Ingest from "./Ingest.ts"
-import { InvalidSettingError, settingDuration } from "./InvalidSetting.ts"
+import { InvalidSettingError, settingCount, settingDuration } from "./InvalidSetting.ts"
 import type { OutboxQueue } from "./OutboxQueue.ts"
 import * as Relay from "./Relay.ts"
 import { settingsOf } from "./RelaySettings.ts"
@@ -87,13 +87,16 @@ const validate = (options: PipelineOptions, router: Router): Pipeline => {
     if (schedule.maxBackoff !== undefined)
       settingDuration(owner, "maxBackoff", schedule.maxBackoff, { least: 1, infinite: true })
   }
+  // Checked with no routes too (no relay runs then): a bad setting is a bug whether or not it bites today.
+  if (options.relay !== false) {
+    const given = { ...options.relay, routes: router.routes }
+    settingsOf(given)
+    settingDuration("relay", "pollInterval", given.pollInterval ?? "1 second", { least: 1, infinite: false })
+    settingDuration("relay", "gracePeriod", given.gracePeriod ?? "10 seconds", { least: 0, infinite: true })
+    settingCount("relay", "workers", given.workers, 1)
+  }
   const relay =
     options.relay === false || router.routes.length === 0 ? undefined : { ...options.relay, routes: router.routes }
-  if (relay !== undefined) {
-    settingsOf(relay)
-    settingDuration("relay", "pollInterval", relay.pollInterval ?? "1 second", { least: 1, infinite: false })
-    settingDuration("relay", "gracePeriod", relay.gracePeriod ?? "10 seconds", { least: 0, infinite: true })
-  }
   return { router, sources, relay }
 }
 

@@ -239,7 +239,12 @@ describe("Pipeline", () => {
       )
       expect(pattern.message).toContain('at [0]["match"][0]')
       expect(pattern.message).toContain("a dotted pattern such as quote.* or **")
-      // Not checked when no relay runs here.
+      const workers = yield* Effect.flip(Pipeline.make({ routes, relay: { workers: Number.NaN } }))
+      expect(workers.message).toBe("relay option workers: NaN is not a finite number")
+      // Checked with no routes too: no relay runs yet, but the setting is wrong all the same.
+      const noRoutes = yield* Effect.flip(Pipeline.make({ routes: [], relay: { lease: "0 millis" } }))
+      expect(noRoutes.message).toContain("relay option lease")
+      // Not checked when the relay is turned off.
       yield* Pipeline.make({ routes, relay: false, sources: [source] })
     })
   )
