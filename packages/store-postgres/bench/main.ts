@@ -23,6 +23,7 @@ import { liveSubscription } from "./liveSubscription.ts"
 import * as Nats from "./nats.ts"
 import { closeNats, natsIngest } from "./natsSource.ts"
 import { type PushLoad, type PushRun, push } from "./push.ts"
+import { drainInProcesses } from "./relayProcesses.ts"
 import { addHistory, checkpoint, pruneHistory, pruneUnderLoad } from "./retention.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import {
@@ -347,6 +348,17 @@ export const main = async (resultsDir: string) => {
     "postgres",
     (s) => drainAtRunnerDefaults(s, drainRows)
   )
+  // The same drain in relay processes sharing the database (relayProcesses.ts), against one such process.
+  for (const [processes, workers] of [
+    [2, 2],
+    [2, 1],
+    [3, 1]
+  ] as const)
+    await measure(
+      `relay drain ${drainRows} rows at the runner's defaults in ${processes} processes of ${workers} worker(s) (reference: 1 process of 2 workers)`,
+      "postgres",
+      (s) => drainInProcesses(s === "sluice" ? processes : 1, drainRows, s === "sluice" ? workers : undefined)
+    )
   // Retention (retention.ts): the drain with a million delivered rows of history, against the
   // same drain on an empty outbox (in the reference's column), without and after `prune`. In a
   // database of their own (the parent makes it, the children inherit its URL): other sessions'
@@ -362,6 +374,14 @@ export const main = async (resultsDir: string) => {
       (s) => (s === "sluice" ? drainAtRunnerDefaults("sluice", drainRows) : peerDrain(setup, drainRows)),
       peer
     )
+    // A peer in several processes also against as many relay processes (relayProcesses.ts).
+    if (setup.processes > 1)
+      await measure(
+        `drain ${drainRows} jobs${window}: ${setup.settings}; Sluice in ${setup.processes} relay processes`,
+        "postgres",
+        (s) => (s === "sluice" ? drainInProcesses(setup.processes, drainRows) : peerDrain(setup, drainRows)),
+        peer
+      )
   }
   // Streams: 1 event per transaction with an exact expected revision; a command (read 20 events,
   // fold, decide, append with the revision read); whole 100-event streams read.
