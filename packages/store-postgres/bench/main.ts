@@ -18,6 +18,7 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { peerDrain, peerLabel, peerSetups } from "@sluice/bench-peers"
+import { drainCombined } from "./combinedClaim.ts"
 import { closePglite, median, withPrivateDatabase } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
 import * as Nats from "./nats.ts"
@@ -359,6 +360,12 @@ export const main = async (resultsDir: string) => {
       "postgres",
       (s) => drainInProcesses(s === "sluice" ? processes : 1, drainRows, s === "sluice" ? workers : undefined)
     )
+  // The raw reference recording a batch and claiming the next in one statement, against two (combinedClaim.ts).
+  await measure(
+    `raw relay drain ${drainRows} rows, batch 500, 2 workers: record + claim in one statement (Sluice column) vs two (raw column)`,
+    "postgres",
+    (s) => drainCombined(s === "sluice" ? "combined" : "split", drainRows, 500, 2)
+  )
   // Retention (retention.ts): the drain with a million delivered rows of history, against the
   // same drain on an empty outbox (in the reference's column), without and after `prune`. In a
   // database of their own (the parent makes it, the children inherit its URL): other sessions'
