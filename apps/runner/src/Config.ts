@@ -99,13 +99,7 @@ export const RetryConfig = Schema.Struct({
 export const RelayConfig = Schema.Struct({
   /** Run the relay in this process. @default true */
   enabled: Schema.Boolean.pipe(withDefault(true)),
-  /**
-   * Processes that run the relay, this one included, on a PostgreSQL store: `sluice run` starts the
-   * others beside itself (relay only, the same config), so the relay uses more than one core. The
-   * embedded store allows one process: there it stays 1. @default 1
-   */
-  processes: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 16 })), withDefault(1)),
-  /** Concurrent relay workers (in each relay process). @default 2 */
+  /** Concurrent relay workers. @default 2 */
   workers: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 64 })), withDefault(2)),
   /** Rows claimed per batch. @default 500 (see core's Relay.defaultBatchSize) */
   batchSize: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })), withDefault(500)),

@@ -19,7 +19,6 @@ import { warnAboutWindows } from "./DuplicateWindow.ts"
 import type { Plan } from "./Plan.ts"
 import * as Projections from "./Projections.ts"
 import * as PushServer from "./PushServer.ts"
-import * as RelayProcesses from "./RelayProcesses.ts"
 import * as Retention from "./Retention.ts"
 import * as SourceHealth from "./SourceHealth.ts"
 import {
@@ -68,32 +67,9 @@ export type RunError =
 export const run = (plan: Plan): Effect.Effect<never, RunError> =>
   runScoped(plan).pipe(Effect.provide(Telemetry.layer(plan.loaded.config.telemetry)))
 
-/**
- * What a relay-only process (RelayProcesses.ts) runs of the plan: the relay, with the transports
- * its routes need; no sources, projections, admin server or retention.
- */
-const relayOnly = (plan: Plan): Plan => {
-  const { config } = plan.loaded
-  return {
-    ...plan,
-    sources: [],
-    projections: [],
-    loaded: {
-      ...plan.loaded,
-      config: {
-        ...config,
-        admin: { ...config.admin, enabled: false },
-        retention: { ...config.retention, enabled: false },
-        relay: { ...config.relay, processes: 1 }
-      }
-    }
-  }
-}
-
-const runScoped = (fullPlan: Plan): Effect.Effect<never, RunError> =>
+const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const plan = RelayProcesses.isRelayOnly() ? relayOnly(fullPlan) : fullPlan
       const { config } = plan.loaded
       const choice = yield* chooseStore(config.store)
       yield* Effect.logInfo("starting sluice", {
@@ -181,14 +157,6 @@ const runScoped = (fullPlan: Plan): Effect.Effect<never, RunError> =>
             )
           })
         )
-        if (config.relay.enabled && config.relay.processes > 1) {
-          if (choice._tag === "postgres")
-            yield* RelayProcesses.start(config.relay.processes - 1, toDuration(config.relay.gracePeriod))
-          else
-            yield* Effect.logWarning(
-              "relay.processes needs a PostgreSQL store: the relay runs in this process only"
-            ).pipe(Effect.annotateLogs({ processes: config.relay.processes, store: choice._tag }))
-        }
         // After the pipeline, so they stop first: each drains (503 + Retry-After), then closes.
         yield* PushServer.start(pushed, makeRouterUnsafe(config.routes))
         yield* Effect.addFinalizer(() =>
