@@ -18,11 +18,13 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { peerDrain, peerLabel, peerSetups } from "@sluice/bench-peers"
+import { drainCombined } from "./combinedClaim.ts"
 import { closePglite, median, withPrivateDatabase } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
 import * as Nats from "./nats.ts"
 import { closeNats, natsIngest } from "./natsSource.ts"
 import { type PushLoad, type PushRun, push } from "./push.ts"
+import { drainInProcesses } from "./relayProcesses.ts"
 import { addHistory, checkpoint, pruneHistory, pruneUnderLoad } from "./retention.ts"
 import { drainRss, idleRss } from "./rss.ts"
 import {
@@ -347,6 +349,19 @@ export const main = async (resultsDir: string) => {
     "postgres",
     (s) => drainAtRunnerDefaults(s, drainRows)
   )
+  // The same drain in 2 relay processes sharing the database (relayProcesses.ts), against one such
+  // process. (2 and 3 processes of 1 worker each measured 0.79x and 0.99x of it: not kept.)
+  await measure(
+    `relay drain ${drainRows} rows at the runner's defaults in 2 processes of 2 workers (reference: 1 such process)`,
+    "postgres",
+    (s) => drainInProcesses(s === "sluice" ? 2 : 1, drainRows)
+  )
+  // The raw reference recording a batch and claiming the next in one statement, against two (combinedClaim.ts).
+  await measure(
+    `raw relay drain ${drainRows} rows, batch 500, 2 workers: record + claim in one statement (Sluice column) vs two (raw column)`,
+    "postgres",
+    (s) => drainCombined(s === "sluice" ? "combined" : "split", drainRows, 500, 2)
+  )
   // Retention (retention.ts): the drain with a million delivered rows of history, against the
   // same drain on an empty outbox (in the reference's column), without and after `prune`. In a
   // database of their own (the parent makes it, the children inherit its URL): other sessions'
@@ -362,6 +377,14 @@ export const main = async (resultsDir: string) => {
       (s) => (s === "sluice" ? drainAtRunnerDefaults("sluice", drainRows) : peerDrain(setup, drainRows)),
       peer
     )
+    // A peer in several processes also against as many relay processes (relayProcesses.ts).
+    if (setup.processes > 1)
+      await measure(
+        `drain ${drainRows} jobs${window}: ${setup.settings}; Sluice in ${setup.processes} relay processes`,
+        "postgres",
+        (s) => (s === "sluice" ? drainInProcesses(setup.processes, drainRows) : peerDrain(setup, drainRows)),
+        peer
+      )
   }
   // Streams: 1 event per transaction with an exact expected revision; a command (read 20 events,
   // fold, decide, append with the revision read); whole 100-event streams read.

@@ -58,6 +58,10 @@ export const claim = (
 // on every claim (28 ms instead of 10 ms for 1000 rows out of 50k, and growing with the table):
 //   Update on outbox -> Nested Loop
 //     -> Index Scan using outbox_pkey (outbox_id = ANY ($4))  -> Index Scan using events_pkey
+// Paused routes are left out with NOT IN (a subplan hashed once per claim). Written as
+// `c.route <> ALL(ARRAY(SELECT route ...))` the planner guessed that almost no row passes, so the
+// LIMIT no longer bounded the plan's cost: past ~17,000 pending rows it went over `jit_above_cost`,
+// and each claim spent up to 0.8 s compiling itself (the drain of 100,000 rows fell 37-fold).
 // Only the columns a claimed row does not already know come back (ClaimRow): its status is
 // pending, its lease owner the claimer, it has no delivered_at. The payload comes back as its JSON
 // text, decoded only if the event is read (Rows.toClaimed): each column converted on both sides
@@ -81,7 +85,7 @@ const claimStatement = (t: TableNames, asyncCommit: boolean) =>
         WHERE c.status = 'pending' AND c.next_attempt_at <= now()
           AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= now())
           AND (${routes}::text[] IS NULL OR c.route = ANY(${routes}::text[]))
-          AND c.route <> ALL(ARRAY(SELECT route FROM ${t.routePauses}))
+          AND c.route NOT IN (SELECT route FROM ${t.routePauses})
           AND (c.ordering_key IS NULL OR NOT EXISTS (
             SELECT 1 FROM ${t.outbox} p
             WHERE p.status = 'pending' AND p.ordering_key IS NOT NULL
