@@ -11,18 +11,17 @@
  * DashboardPage.ts reads its files with node:fs); `AdminServer.ts` serves them with Node.
  */
 import { EventStore, OutboxAdmin, RawPayloadStore, type Route, type StoreError, SubscriptionStore } from "@sluice/core"
-import { ByteSize, Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
+import { ByteSize, Duration, Effect, Layer, Option, type Redacted } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import * as AdminEndpoint from "./AdminEndpoint.ts"
 import * as Guards from "./AdminGuards.ts"
 import * as AdminInspect from "./AdminInspect.ts"
+import * as AdminOutbox from "./AdminOutbox.ts"
 import { makeBacklogGauges } from "./BacklogMetrics.ts"
-import * as DeadLetters from "./DeadLetters.ts"
 import * as DashboardApi from "./dashboard/DashboardApi.ts"
 import * as DashboardPage from "./dashboard/DashboardPage.ts"
 import * as RateHistory from "./RateHistory.ts"
-import * as RouteControl from "./RouteControl.ts"
 import type { SourceHealth } from "./SourceHealth.ts"
 import * as StatusReport from "./StatusReport.ts"
 import { MigrationState, StoreHealth } from "./StoreLayer.ts"
@@ -48,13 +47,11 @@ export interface AdminOptions {
   readonly sources?: SourceHealth | undefined
 }
 
-const { json, query, intParam, textParam, body } = AdminEndpoint
+const { json, query, intParam } = AdminEndpoint
 type Request = AdminEndpoint.Request
 type Response = AdminEndpoint.Response
 type Endpoint = AdminEndpoint.Endpoint
 
-/** The most rows one `GET /api/dead-letters` answers (`sluice dlq list --admin` pages through more). */
-export const maxPageSize = 1000
 /** The longest `sample_ms` of `GET /api/status`. */
 export const maxSampleMs = 60_000
 
@@ -65,26 +62,6 @@ const decodeSegment = (segment: string) => {
     return segment
   }
 }
-
-const OutboxIdText = Schema.String.pipe(Schema.check(Schema.isPattern(/^\d+$/)))
-
-const ReplayBody = Schema.Struct({
-  ids: Schema.optionalKey(Schema.Array(OutboxIdText)),
-  route: Schema.optionalKey(Schema.String),
-  event_type: Schema.optionalKey(Schema.String),
-  all: Schema.optionalKey(Schema.Boolean)
-})
-
-const PurgeBody = Schema.Struct({
-  route: Schema.optionalKey(Schema.String),
-  confirm: Schema.optionalKey(Schema.Boolean)
-})
-
-const Empty = Schema.Struct({})
-
-const PauseBody = Schema.Struct({
-  reason: Schema.optionalKey(Schema.String.pipe(Schema.check(Schema.isMaxLength(500))))
-})
 
 /** The admin routes, as an HttpRouter layer (one catch-all route; the table below dispatches). */
 export const routes = (options: AdminOptions) =>
@@ -156,98 +133,7 @@ export const routes = (options: AdminOptions) =>
               })
           }
         },
-        {
-          path: /^\/api\/dead-letters$/,
-          methods: {
-            GET: (request) =>
-              Effect.gen(function* () {
-                const params = yield* query(request, ["limit", "route", "after"])
-                const limit = yield* intParam(params, "limit", 1, maxPageSize, 100)
-                const route = yield* textParam(params, "route", /./, "a route name")
-                const after = yield* textParam(params, "after", /^\d{1,19}$/, "an outbox id (digits)")
-                return json(yield* DeadLetters.page(store, { limit, route, after }))
-              })
-          }
-        },
-        {
-          path: /^\/api\/dead-letters\/replay$/,
-          methods: {
-            POST: (request) =>
-              Effect.gen(function* () {
-                yield* query(request, [])
-                const replay = yield* body(request, ReplayBody)
-                const filter = { ids: replay.ids ?? [], route: replay.route, eventType: replay.event_type }
-                const empty = filter.ids.length === 0 && filter.route === undefined && filter.eventType === undefined
-                if (empty && replay.all !== true)
-                  return Guards.error(400, "give ids, route or event_type, or all: true")
-                return json(yield* DeadLetters.replay(store, filter))
-              })
-          }
-        },
-        {
-          path: /^\/api\/dead-letters\/purge$/,
-          methods: {
-            POST: (request) =>
-              Effect.gen(function* () {
-                yield* query(request, [])
-                const purge = yield* body(request, PurgeBody)
-                if (purge.confirm !== true) {
-                  return Guards.error(400, "purge deletes dead letters for good: send confirm: true")
-                }
-                return json({ purged: yield* store.purgeDead(purge.route === undefined ? {} : { route: purge.route }) })
-              })
-          }
-        },
-        {
-          path: /^\/api\/dead-letters\/([^/]+)$/,
-          methods: {
-            GET: (request, [id = ""]) =>
-              Effect.gen(function* () {
-                yield* query(request, [])
-                const found = yield* DeadLetters.show(store, events, id)
-                if (Option.isNone(found)) return Guards.error(404, `no dead letter with id ${id}`)
-                return json(found.value)
-              })
-          }
-        },
-        {
-          path: /^\/api\/routes$/,
-          methods: {
-            GET: (request) =>
-              Effect.gen(function* () {
-                yield* query(request, [])
-                return json(yield* RouteControl.states(store, configured))
-              })
-          }
-        },
-        {
-          path: /^\/api\/routes\/([^/]+)\/(pause|resume)$/,
-          methods: {
-            POST: (request, [route = "", action = ""]) =>
-              Effect.gen(function* () {
-                yield* query(request, [])
-                if (!RouteControl.isRouteName(route)) return Guards.error(400, `not a route name: ${route}`)
-                if (action === "resume") {
-                  yield* body(request, Empty)
-                  return json(yield* RouteControl.resume(store, route))
-                }
-                const { reason } = yield* body(request, PauseBody)
-                return json(yield* RouteControl.pause(store, route, reason))
-              })
-          }
-        },
-        {
-          path: /^\/api\/dead-letters\/([^/]+)\/replay$/,
-          methods: {
-            POST: (request, [id = ""]) =>
-              Effect.gen(function* () {
-                yield* query(request, [])
-                yield* body(request, Empty)
-                const { replayed } = yield* DeadLetters.replay(store, { ids: [id] })
-                return json({ replayed }, replayed === 0 ? 404 : 200)
-              })
-          }
-        },
+        ...AdminOutbox.endpoints(store, events, configured),
         ...AdminInspect.endpoints(events, subscriptionStore, rawStore),
         // The dashboard: its page and the endpoints only it reads (src/dashboard/).
         ...DashboardPage.endpoints,

@@ -6,7 +6,7 @@
  */
 import { Data, Duration, Effect, Option, type Redacted, Schema } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import { maxPageSize } from "./Admin.ts"
+import { maxPageSize } from "./AdminOutbox.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as Inspect from "./Inspect.ts"
 import * as RouteControl from "./RouteControl.ts"
