@@ -8,10 +8,10 @@
  *
  * Idempotency: a request naming a delivery id (`webhook-id`, else `Idempotency-Key`) gets a raw id
  * derived from (source, delivery id), and its events without a natural key get the key
- * `<delivery id>#<index>`. A redelivery finds the raw payload stored and is answered with the first
- * delivery's event ids, storing nothing; concurrent deliveries of one id in this process take turns,
- * and across processes the append's transaction checks that the raw payload under the id is its own
- * (else it rolls back and answers as a redelivery).
+ * `<delivery id>#<index>`. Its batch is appended `once` (AppendBatch.once): the store appends it
+ * only if no raw payload is stored under that id, deciding in the append itself, so concurrent
+ * deliveries of one id (in this process or another) store it exactly once. A redelivery stores
+ * nothing and is answered with the first delivery's event ids, from its stored payload.
  */
 import {
   type Event,
@@ -26,23 +26,10 @@ import {
   type Router,
   type Source,
   StorableText,
-  type StoreError,
+  StoreError,
   type TraceId
 } from "@sluice/core"
-import {
-  Cause,
-  Clock,
-  Data,
-  DateTime,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  Metric,
-  Option,
-  Schedule,
-  Schema
-} from "effect"
+import { Cause, Clock, Data, DateTime, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
 import { accepted, refused, refusedEarly, unavailable } from "./Answers.ts"
 import { isProblem, readBody } from "./BodyReader.ts"
 import { transformer, withDeliveryKeys } from "./GenericJson.ts"
@@ -82,9 +69,6 @@ export class PushConfigError extends Data.TaggedError("PushConfigError")<{ reado
 export const pushRequests = Metric.counter("sluice_push_requests_total", {
   description: "Requests a push source answered, by HTTP status"
 })
-
-/** Another process stored the same delivery first (see `ingest`). */
-class LostRace extends Data.TaggedError("LostRace")<{ readonly winner: RawPayload }> {}
 
 /** The name space of push raw ids: UUIDv5(URL, "urn:sluice:push"). */
 const PushNamespace = Ids.uuidV5(Ids.UuidNamespace.URL, "urn:sluice:push")
@@ -129,27 +113,7 @@ export const make = (
       transform: withDeliveryKeys(options.transform ?? transformer(config.format))
     } as Source
     const timeout = Duration.fromInputUnsafe(config.limits.timeout as Duration.Input)
-    const inFlight = new Map<string, Deferred.Deferred<void>>()
     let draining = false
-
-    /** Runs `self` alone among requests with the same delivery id (in this process). */
-    const exclusive = <A, E>(key: string | undefined, self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      key === undefined
-        ? self
-        : Effect.suspend(() => {
-            const running = inFlight.get(key)
-            if (running !== undefined) return Effect.andThen(Deferred.await(running), exclusive(key, self))
-            const mine = Deferred.makeUnsafe<void>()
-            inFlight.set(key, mine)
-            return self.pipe(
-              Effect.ensuring(
-                Effect.sync(() => {
-                  inFlight.delete(key)
-                  Deferred.doneUnsafe(mine, Exit.void)
-                })
-              )
-            )
-          })
 
     const handle = (request: Request): Effect.Effect<Response> =>
       serve(request).pipe(
@@ -212,13 +176,9 @@ export const make = (
         const deliveryId = request.headers.get("webhook-id") ?? request.headers.get("idempotency-key") ?? undefined
         if (deliveryId !== undefined && (deliveryId.length === 0 || deliveryId.length > 256))
           return refused(400, { error: "bad_delivery_id", reason: "webhook-id / Idempotency-Key: 1 to 256 characters" })
-        // A store that reports a concurrent append of the same ids (another process storing the same
-        // delivery) asks for the transaction to run again: the next run finds the delivery stored.
-        return yield* exclusive(
-          deliveryId,
-          ingest(request, path, media, body, deliveryId, now).pipe(
-            Effect.retry({ times: 3, schedule: Schedule.exponential("20 millis"), while: (error) => error.retryable })
-          )
+        // A store error that may pass (a lost connection) is tried again before answering 503.
+        return yield* ingest(request, path, media, body, deliveryId, now).pipe(
+          Effect.retry({ times: 3, schedule: Schedule.exponential("20 millis"), while: (error) => error.retryable })
         )
       })
 
@@ -232,10 +192,6 @@ export const make = (
     ): Effect.Effect<Response, StoreError> =>
       Effect.gen(function* () {
         const rawId = deliveryId === undefined ? yield* Ids.nextRawPayloadId : deliveryRawId(options.name, deliveryId)
-        if (deliveryId !== undefined) {
-          const stored = yield* store.getRaw(rawId)
-          if (Option.isSome(stored)) return yield* redelivery(stored.value)
-        }
         let text: string
         let badText: string | undefined
         try {
@@ -267,33 +223,23 @@ export const make = (
         if (drafts.events.length > config.limits.maxEvents)
           issues.push(`${drafts.events.length} events: at most ${config.limits.maxEvents} per request`)
         const events = issues.length > 0 ? [] : yield* complete(raw, drafts.events, issues)
-        if (issues.length > 0) return yield* reject(raw, issues)
-        const batch = {
+        if (issues.length > 0) {
+          // A fixed payload delivered again under a stored id is still a redelivery.
+          if (deliveryId !== undefined) {
+            const stored = yield* store.getRaw(rawId)
+            if (Option.isSome(stored)) return yield* redelivery(stored.value)
+          }
+          return yield* reject(raw, issues)
+        }
+        // `once`: a delivery already stored (first delivered at another time, so its events' default
+        // time may differ: they must not become corrections) makes the append store nothing.
+        const result = yield* store.append({
           raw: yield* StorableText.storableRaw(raw),
           events,
-          outbox: outboxDrafts(options.router, events)
-        }
-        // Another process may be storing the same delivery right now: its raw payload wins the
-        // deterministic id, and ours, received at another time, could differ in its events' default
-        // time, so they would be stored as corrections. Checked in the append's transaction: the
-        // loser rolls back and answers as a redelivery.
-        const appended = yield* store
-          .transaction(
-            Effect.gen(function* () {
-              const result = yield* store.append(batch)
-              if (deliveryId === undefined) return result
-              const kept = yield* store.getRaw(rawId)
-              if (Option.isSome(kept) && kept.value.trace_id !== raw.trace_id)
-                return yield* new LostRace({ winner: kept.value })
-              return result
-            })
-          )
-          .pipe(Effect.result)
-        if (appended._tag === "Failure") {
-          if (appended.failure._tag === "LostRace") return yield* redelivery(appended.failure.winner)
-          return yield* Effect.fail(appended.failure)
-        }
-        const result = appended.success
+          outbox: outboxDrafts(options.router, events),
+          once: deliveryId !== undefined
+        })
+        if (result.redelivered === true) return yield* redeliveryOf(rawId)
         yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, options.name), 1)
         yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, options.name), result.appended.length)
         yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), result.duplicates.length)
@@ -346,6 +292,16 @@ export const make = (
         const error = issues.some((issue) => issue.startsWith("body is not JSON")) ? "bad_json" : "invalid_events"
         return refused(400, { error, reason: issues[0]!, issues, raw_id: rawId })
       })
+
+    /** The stored delivery under `rawId` (the append found it: only its retention can have removed it since). */
+    const redeliveryOf = (rawId: RawPayloadId) =>
+      Effect.flatMap(store.getRaw(rawId), (stored) =>
+        Option.isSome(stored)
+          ? redelivery(stored.value)
+          : Effect.fail(
+              new StoreError({ operation: "push", reason: "the stored delivery was just pruned", retryable: true })
+            )
+      )
 
     /** A delivery id seen before: the first delivery's ids, from its stored payload; nothing stored. */
     const redelivery = (raw: RawPayload) =>

@@ -17,6 +17,7 @@ import { type ContractCase, claimAll } from "./ContractHarness.ts"
 import * as CorrectionContract from "./CorrectionContract.ts"
 import * as check from "./check.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
+import * as OnceContract from "./OnceContract.ts"
 import * as StorableTextContract from "./StorableTextContract.ts"
 
 export type { ContractCase, Harness, StoreServices } from "./ContractHarness.ts"
@@ -326,5 +327,6 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   ...StorableTextContract.cases,
-  ...CorrectionContract.cases
+  ...CorrectionContract.cases,
+  ...OnceContract.cases
 ]
