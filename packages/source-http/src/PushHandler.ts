@@ -14,6 +14,7 @@
  * nothing and is answered with the first delivery's event ids, from its stored payload.
  */
 import {
+  contentHash,
   type Event,
   type EventDraft,
   EventStore,
@@ -77,7 +78,6 @@ const PushNamespace = Ids.uuidV5(Ids.UuidNamespace.URL, "urn:sluice:push")
 export const deliveryRawId = (source: string, deliveryId: string): RawPayloadId =>
   Ids.uuidV5(PushNamespace, `${source}\u0000${deliveryId}`) as RawPayloadId
 
-const hexOf = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("")
 const toBase64 = (bytes: Uint8Array) => {
   let binary = ""
   for (const byte of bytes) binary += String.fromCharCode(byte)
@@ -213,9 +213,7 @@ export const make = (
           request: { method: "POST", path, headers, auth: verifier.kind, delivery_id: deliveryId ?? null },
           received_at: DateTime.makeUnsafe(now),
           trace_id: yield* Ids.nextTraceId,
-          content_hash: hexOf(
-            yield* Effect.promise(() => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
-          ),
+          content_hash: contentHash(text),
           transform_error: null
         }
         const drafts = badText === undefined ? yield* transformRaw(raw) : { events: [], issues: [badText] }
