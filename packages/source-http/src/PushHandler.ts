@@ -107,6 +107,22 @@ export const make = (
     const store = yield* EventStore
     // Its series read 0 before the first request, as a polled source's do before its first tick.
     yield* Metrics.initialiseSource(options.name)
+    // Labelled once: a labelled metric built per request cost more than its update.
+    const counted = {
+      rawPayloads: Metrics.forSource(Metrics.rawPayloads, options.name),
+      ingested: Metrics.forSource(Metrics.eventsIngested, options.name),
+      duplicates: Metrics.forSource(Metrics.eventsDuplicate, options.name),
+      transformFailures: Metrics.forSource(Metrics.transformFailures, options.name)
+    }
+    const byStatus = new Map<number, Metric.Metric<number, unknown>>()
+    const countAnswer = (status: number) => {
+      let metric = byStatus.get(status)
+      if (metric === undefined) {
+        metric = pushRequests.pipe(Metric.withAttributes({ source: options.name, status: String(status) }))
+        byStatus.set(status, metric)
+      }
+      return Metric.update(metric, 1)
+    }
     const context = yield* Effect.context<never>()
     const source = {
       name: options.name,
@@ -132,14 +148,13 @@ export const make = (
             refused(500, { error: "internal", reason: "internal error: nothing was stored" })
           )
         ),
-        Effect.tap((response) =>
-          Metric.update(
-            pushRequests.pipe(Metric.withAttributes({ source: options.name, status: String(response.status) })),
-            1
-          )
-        ),
+        Effect.tap((response) => countAnswer(response.status)),
         Effect.annotateLogs({ source: options.name }),
-        Effect.withSpan("sluice.push.request", { attributes: { "sluice.source": options.name } })
+        Effect.withSpan(
+          "sluice.push.request",
+          { attributes: { "sluice.source": options.name } },
+          { captureStackTrace: false }
+        )
       )
 
     const serve = (request: Request): Effect.Effect<Response, StoreError> =>
@@ -176,10 +191,7 @@ export const make = (
         const deliveryId = request.headers.get("webhook-id") ?? request.headers.get("idempotency-key") ?? undefined
         if (deliveryId !== undefined && (deliveryId.length === 0 || deliveryId.length > 256))
           return refused(400, { error: "bad_delivery_id", reason: "webhook-id / Idempotency-Key: 1 to 256 characters" })
-        // A store error that may pass (a lost connection) is tried again before answering 503.
-        return yield* ingest(request, path, media, body, deliveryId, now).pipe(
-          Effect.retry({ times: 3, schedule: Schedule.exponential("20 millis"), while: (error) => error.retryable })
-        )
+        return yield* ingest(request, path, media, body, deliveryId, now).pipe(Effect.retry(retryStore))
       })
 
     const ingest = (
@@ -238,9 +250,9 @@ export const make = (
           once: deliveryId !== undefined
         })
         if (result.redelivered === true) return yield* redeliveryOf(rawId)
-        yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, options.name), 1)
-        yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, options.name), result.appended.length)
-        yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), result.duplicates.length)
+        yield* Metric.update(counted.rawPayloads, 1)
+        yield* Metric.update(counted.ingested, result.appended.length)
+        if (result.duplicates.length > 0) yield* Metric.update(counted.duplicates, result.duplicates.length)
         yield* Ingest.reportCorrections(options.name, result)
         const correctedAs = new Map(result.corrected.map((c) => [c.of as string, c.event_id as string]))
         yield* Effect.logDebug("push: payload stored", { raw_id: rawId, events: result.appended.length })
@@ -282,8 +294,8 @@ export const make = (
         const rawId = yield* Ids.nextRawPayloadId
         const kept = yield* StorableText.storableRaw({ ...raw, raw_id: rawId, transform_error: issues.join("\n") })
         yield* store.append({ raw: kept, events: [], outbox: [] })
-        yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, options.name), 1)
-        yield* Metric.update(Metrics.forSource(Metrics.transformFailures, options.name), issues.length)
+        yield* Metric.update(counted.rawPayloads, 1)
+        yield* Metric.update(counted.transformFailures, issues.length)
         yield* Effect.logWarning("push: payload refused, kept with its reason").pipe(
           Effect.annotateLogs({ raw_id: rawId, error: issues.join("; ") })
         )
@@ -307,7 +319,7 @@ export const make = (
         const drafts = yield* transformRaw(raw)
         const events = yield* complete(raw, drafts.events, [])
         const ids = events.map((e) => e.event_id as string)
-        yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), ids.length)
+        yield* Metric.update(counted.duplicates, ids.length)
         return accepted({ raw_id: raw.raw_id, event_ids: ids, appended: [], duplicates: ids, redelivery: true })
       })
 
@@ -319,6 +331,13 @@ export const make = (
       })
     }
   })
+
+/** A store error that may pass (a lost connection) is tried again before answering 503. */
+const retryStore = {
+  times: 3,
+  schedule: Schedule.exponential("20 millis"),
+  while: (error: StoreError) => error.retryable
+}
 
 const tooLarge = (max: number) => ({ error: "too_large", reason: `body larger than ${max} bytes` })
 
