@@ -28,12 +28,14 @@ import {
   type Source,
   StorableText,
   StoreError,
-  type TraceId
+  type TraceId,
+  TransformError,
+  type TransformResult
 } from "@sluice/core"
-import { Cause, Clock, Data, DateTime, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
+import { Cause, Clock, Data, DateTime, Duration, Effect, Metric, Option, Schema } from "effect"
 import { accepted, refused, refusedEarly, unavailable } from "./Answers.ts"
 import { isProblem, readBody } from "./BodyReader.ts"
-import { transformer, withDeliveryKeys } from "./GenericJson.ts"
+import { deliveryKeyed, transformer, transformSync, withDeliveryKeys } from "./GenericJson.ts"
 import { HandlerConfig } from "./PushConfig.ts"
 import { type InvalidSecretError, makeVerifier, type Verifier } from "./Verification.ts"
 
@@ -128,28 +130,44 @@ export const make = (
       name: options.name,
       transform: withDeliveryKeys(options.transform ?? transformer(config.format))
     } as Source
+    // The generic transformer runs in place (no Effect); a transformer of the user's own as an Effect.
+    const genericTransform = options.transform === undefined ? transformSync(config.format) : undefined
+    const generic =
+      genericTransform === undefined
+        ? undefined
+        : (raw: RawPayload): TransformResult => {
+            const result = genericTransform(raw)
+            return result instanceof TransformError
+              ? { events: [], issues: [result.reason] }
+              : deliveryKeyed(raw, result)
+          }
     const timeout = Duration.fromInputUnsafe(config.limits.timeout as Duration.Input)
     let draining = false
 
+    /** What a failed request answers: 503/500 for the store, 500 for a bug (nothing was committed). */
+    const failed = (cause: Cause.Cause<StoreError>): Effect.Effect<Response> => {
+      const error = cause.reasons.find(Cause.isFailReason)?.error
+      if (error !== undefined)
+        return Effect.as(
+          Effect.logWarning("push: store unavailable").pipe(
+            Effect.annotateLogs({ source: options.name, error: error.message })
+          ),
+          error.retryable
+            ? unavailable("the store is unavailable: try again later", config.retryAfterSeconds)
+            : refused(500, { error: "store_error", reason: error.reason })
+        )
+      return Effect.as(
+        Effect.logError("push: request failed").pipe(
+          Effect.annotateLogs({ source: options.name, error: Cause.pretty(cause) })
+        ),
+        refused(500, { error: "internal", reason: "internal error: nothing was stored" })
+      )
+    }
+
     const handle = (request: Request): Effect.Effect<Response> =>
       serve(request).pipe(
-        Effect.catchTag("StoreError", (error) =>
-          Effect.as(
-            Effect.logWarning("push: store unavailable").pipe(Effect.annotateLogs({ error: error.message })),
-            error.retryable
-              ? unavailable("the store is unavailable: try again later", config.retryAfterSeconds)
-              : refused(500, { error: "store_error", reason: error.reason })
-          )
-        ),
-        Effect.catchCause((cause) =>
-          Effect.as(
-            Effect.logError("push: request failed").pipe(Effect.annotateLogs({ error: Cause.pretty(cause) })),
-            // A bug, not the store: nothing was committed (the append is one transaction).
-            refused(500, { error: "internal", reason: "internal error: nothing was stored" })
-          )
-        ),
+        Effect.catchCause(failed),
         Effect.tap((response) => countAnswer(response.status)),
-        Effect.annotateLogs({ source: options.name }),
         Effect.withSpan(
           "sluice.push.request",
           { attributes: { "sluice.source": options.name } },
@@ -160,7 +178,7 @@ export const make = (
     const serve = (request: Request): Effect.Effect<Response, StoreError> =>
       Effect.gen(function* () {
         if (draining) return unavailable("the server is shutting down", config.retryAfterSeconds)
-        const path = URL.canParse(request.url) ? new URL(request.url).pathname : undefined
+        const path = URL.parse(request.url)?.pathname
         if (path !== config.path) return refusedEarly(404, { error: "not_found", reason: `POST to ${config.path}` })
         if (request.method !== "POST")
           return refusedEarly(405, { error: "method_not_allowed", reason: "only POST" }, { allow: "POST" })
@@ -191,7 +209,7 @@ export const make = (
         const deliveryId = request.headers.get("webhook-id") ?? request.headers.get("idempotency-key") ?? undefined
         if (deliveryId !== undefined && (deliveryId.length === 0 || deliveryId.length > 256))
           return refused(400, { error: "bad_delivery_id", reason: "webhook-id / Idempotency-Key: 1 to 256 characters" })
-        return yield* ingest(request, path, media, body, deliveryId, now).pipe(Effect.retry(retryStore))
+        return yield* retryingStore(ingest(request, path, media, body, deliveryId, now))
       })
 
     const ingest = (
@@ -228,7 +246,12 @@ export const make = (
           content_hash: contentHash(text),
           transform_error: null
         }
-        const drafts = badText === undefined ? yield* transformRaw(raw) : { events: [], issues: [badText] }
+        const drafts =
+          badText !== undefined
+            ? { events: [], issues: [badText] }
+            : generic !== undefined
+              ? generic(raw)
+              : yield* transformRaw(raw)
         const issues = [...drafts.issues]
         if (drafts.events.length > config.limits.maxEvents)
           issues.push(`${drafts.events.length} events: at most ${config.limits.maxEvents} per request`)
@@ -253,12 +276,14 @@ export const make = (
         yield* Metric.update(counted.rawPayloads, 1)
         yield* Metric.update(counted.ingested, result.appended.length)
         if (result.duplicates.length > 0) yield* Metric.update(counted.duplicates, result.duplicates.length)
-        yield* Ingest.reportCorrections(options.name, result)
+        if (result.corrected.length + result.outdated.length > 0) yield* Ingest.reportCorrections(options.name, result)
         const correctedAs = new Map(result.corrected.map((c) => [c.of as string, c.event_id as string]))
-        yield* Effect.logDebug("push: payload stored", { raw_id: rawId, events: result.appended.length })
         return accepted({
           raw_id: rawId,
-          event_ids: events.map((e) => correctedAs.get(e.event_id) ?? e.event_id),
+          event_ids:
+            correctedAs.size === 0
+              ? events.map((e) => e.event_id)
+              : events.map((e) => correctedAs.get(e.event_id) ?? e.event_id),
           appended: [...result.appended, ...result.corrected.map((c) => c.event_id)],
           duplicates: result.duplicates,
           redelivery: false
@@ -297,7 +322,7 @@ export const make = (
         yield* Metric.update(counted.rawPayloads, 1)
         yield* Metric.update(counted.transformFailures, issues.length)
         yield* Effect.logWarning("push: payload refused, kept with its reason").pipe(
-          Effect.annotateLogs({ raw_id: rawId, error: issues.join("; ") })
+          Effect.annotateLogs({ source: options.name, raw_id: rawId, error: issues.join("; ") })
         )
         const error = issues.some((issue) => issue.startsWith("body is not JSON")) ? "bad_json" : "invalid_events"
         return refused(400, { error, reason: issues[0]!, issues, raw_id: rawId })
@@ -332,12 +357,16 @@ export const make = (
     }
   })
 
-/** A store error that may pass (a lost connection) is tried again before answering 503. */
-const retryStore = {
-  times: 3,
-  schedule: Schedule.exponential("20 millis"),
-  while: (error: StoreError) => error.retryable
-}
+/**
+ * A store error that may pass (a lost connection) is tried again, 3 times 20, 40 then 80 ms apart,
+ * before answering 503. Nothing but a catch on the way of a request that succeeds.
+ */
+const retryingStore = <A>(self: Effect.Effect<A, StoreError>, attempt = 0): Effect.Effect<A, StoreError> =>
+  Effect.catch(self, (error) =>
+    error.retryable && attempt < 3
+      ? Effect.andThen(Effect.sleep(Duration.millis(20 * 2 ** attempt)), retryingStore(self, attempt + 1))
+      : Effect.fail(error)
+  )
 
 const tooLarge = (max: number) => ({ error: "too_large", reason: `body larger than ${max} bytes` })
 
