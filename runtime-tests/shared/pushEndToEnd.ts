@@ -1,6 +1,7 @@
 /**
  * The push handler end to end over a real HTTP server of the runtime under test: 1,000 signed
- * webhooks (16 at a time), redeliveries, bad signatures and an oversize body, against the store on
+ * webhooks (16 at a time), redeliveries, first deliveries of one id racing each other, bad
+ * signatures and an oversize body, against the store on
  * PGlite and on PostgreSQL. Each runtime's test file passes its own `serve` (Deno.serve, node:http);
  * the body here is the same for every runtime.
  */
@@ -27,6 +28,9 @@ export type Serve = (fetch: (request: Request) => Promise<Response>) => Promise<
 const deliveries = 1_000
 const concurrency = 16
 const maxBodyBytes = 4_096
+
+const racedDraft = 30_000
+const racedBody = JSON.stringify([draft(racedDraft)])
 
 interface Answer {
   readonly status: number
@@ -75,6 +79,14 @@ const scenario = (serve: Serve) =>
       assert.deepStrictEqual(answer.body.event_ids, first[again[i]!]!.body.event_ids)
     })
 
+    // First deliveries of one id racing each other: one stores it, the others answer its ids.
+    const raced = yield* Effect.forEach([1, 2, 3, 4, 5, 6, 7, 8], () => post(served.url, "race", racedBody), {
+      concurrency: "unbounded"
+    })
+    for (const answer of raced) assert.strictEqual(answer.status, 200, JSON.stringify(answer.body))
+    assert.strictEqual(raced.filter((answer) => answer.body.redelivery === false).length, 1)
+    assert.strictEqual(new Set(raced.map((answer) => JSON.stringify(answer.body.event_ids))).size, 1)
+
     // Bad signatures: refused, nothing stored.
     const forged = yield* Effect.forEach(
       [0, 1, 2, 3],
@@ -90,13 +102,16 @@ const scenario = (serve: Serve) =>
     )
     assert.strictEqual(oversize.status, 413)
 
-    // Exactly one raw payload and one event per first delivery.
+    // Exactly one raw payload and one event per first delivery (the raced one included).
     const raws = yield* Effect.orDie((yield* RawPayloadStore).readRaw({ limit: 100_000 }))
-    assert.strictEqual(raws.length, deliveries)
-    assert.strictEqual(new Set(raws.map((r) => r.raw.raw_id)).size, deliveries)
+    assert.strictEqual(raws.length, deliveries + 1)
+    assert.strictEqual(new Set(raws.map((r) => r.raw.raw_id)).size, deliveries + 1)
     const events = yield* Effect.orDie((yield* EventStore).readEvents(0, 100_000))
-    assert.strictEqual(events.length, deliveries)
-    assert.deepStrictEqual(new Set(events.map((e) => e.event.entity_id)), new Set(ids.map((n) => `o-${n}`)))
+    assert.strictEqual(events.length, deliveries + 1)
+    assert.deepStrictEqual(
+      new Set(events.map((e) => e.event.entity_id)),
+      new Set([...ids.map((n) => `o-${n}`), `o-${racedDraft}`])
+    )
   }).pipe(Effect.scoped)
 
 /** Registers the end-to-end test on PGlite and on PostgreSQL, served by `serve`. */

@@ -6,7 +6,7 @@
  *
  * Contract (every adapter runs `EventStoreContract` and `StreamContract` in `@sluice/core/testing`):
  * - `append` is atomic: the raw payload, the new events and their outbox rows are all stored or none
- *   is; `appendAll` likewise for many batches, as if appended one after the other in a transaction. An event whose id is already stored with the same content as that id's latest version is a
+ *   is (a batch appended `once` whose raw payload id is stored already appends nothing); `appendAll` likewise for many batches, as if appended one after the other in a transaction. An event whose id is already stored with the same content as that id's latest version is a
  *   duplicate: it and its outbox rows are skipped. With other content it is a correction
  *   (Correction.ts): stored under a new id with `supersedes`, its outbox rows going with it; or
  *   outdated when its raw payload is older than the latest version's, and skipped.
@@ -65,6 +65,13 @@ export interface AppendBatch {
   readonly events: ReadonlyArray<Event>
   /** Outbox rows; each must name an event of this batch. */
   readonly outbox: ReadonlyArray<OutboxDraft>
+  /**
+   * The raw payload's id is the batch's idempotency key (a webhook's delivery id): when a raw
+   * payload is already stored under it, nothing of the batch is appended and the result says
+   * `redelivered`. Decided in the append itself, so of two concurrent appends of one id exactly
+   * one appends. Needs a raw payload; `appendToStream` refuses it.
+   */
+  readonly once?: boolean
 }
 
 /**
@@ -77,7 +84,22 @@ export const appendBatchProblem = (batch: AppendBatch): string | undefined => {
   const stray = batch.outbox.find((draft) => !ids.has(draft.event_id))
   if (stray !== undefined)
     return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
+  if (batch.once === true && batch.raw === null) return "once: the batch has no raw payload to key on"
   return batchProblem(batch) ?? eventsProblem(batch.events) ?? batchContentProblem(batch.events)
+}
+
+/** Why `appendToStream` refuses `batch` beyond `appendBatchProblem`, or undefined. */
+export const streamOnceProblem = (batch: AppendBatch): string | undefined =>
+  batch.once === true ? "once: only append and appendAll can skip a stored raw payload's batch" : undefined
+
+/** `append`'s report on a batch appended `once` whose raw payload was already stored. */
+export const redeliveredResult: AppendResult = {
+  appended: [],
+  duplicates: [],
+  corrected: [],
+  outdated: [],
+  outboxRows: 0,
+  redelivered: true
 }
 
 export interface AppendResult {
@@ -91,6 +113,8 @@ export interface AppendResult {
   readonly outdated: ReadonlyArray<EventId>
   /** Outbox rows created. */
   readonly outboxRows: number
+  /** True when the batch was appended `once` and its raw payload was already stored: nothing appended. */
+  readonly redelivered?: boolean
 }
 
 export interface StoredEvent {

@@ -13,7 +13,15 @@
  */
 import { Clock, Context, DateTime, Effect, Layer, Option, Semaphore } from "effect"
 import type { EventId, RawPayload } from "./Event.ts"
-import { type AppendBatch, appendBatchProblem, EventStore, type StoredEvent, StoreError } from "./EventStore.ts"
+import {
+  type AppendBatch,
+  appendBatchProblem,
+  EventStore,
+  redeliveredResult,
+  type StoredEvent,
+  StoreError,
+  streamOnceProblem
+} from "./EventStore.ts"
 import { nextEventId } from "./Ids.ts"
 import * as MemoryCorrections from "./internal/MemoryCorrections.ts"
 import * as MemoryOutbox from "./internal/MemoryOutbox.ts"
@@ -67,6 +75,7 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
       if (problem !== undefined) return yield* new StoreError({ operation, reason: problem, retryable: false })
       const at = yield* now
       const raw = batch.raw
+      if (batch.once === true && raw !== null && raws.has(raw.raw_id)) return redeliveredResult
       if (raw !== null && !raws.has(raw.raw_id)) {
         write(
           undoLog,
@@ -117,7 +126,10 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
   const appendToStreamUnguarded = (stream: StreamName, batch: AppendBatch, expected: ExpectedRevision) =>
     Effect.gen(function* () {
       const problem =
-        appendBatchProblem(batch) ?? expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
+        appendBatchProblem(batch) ??
+        streamOnceProblem(batch) ??
+        expectedRevisionProblem(expected) ??
+        streamBatchProblem(stream, batch.events)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
       const actual = streams.revisionOf(stream)

@@ -51,11 +51,13 @@ const refText = (item: unknown, ref: FieldRef): string | undefined => {
 
 const refName = (ref: FieldRef): string => (typeof ref === "string" ? JSON.stringify(ref) : ref.pointer)
 
-const parseJson = (raw: RawPayload): Effect.Effect<unknown, TransformError> =>
-  Effect.try({
-    try: () => JSON.parse(raw.body) as unknown,
-    catch: (cause) => new TransformError({ reason: `body is not JSON: ${(cause as Error).message}`, cause })
-  })
+const parseJson = (raw: RawPayload): unknown => {
+  try {
+    return JSON.parse(raw.body) as unknown
+  } catch (cause) {
+    return new TransformError({ reason: `body is not JSON: ${(cause as Error).message}`, cause })
+  }
+}
 
 const items = (body: unknown): ReadonlyArray<unknown> => (Array.isArray(body) ? body : [body])
 
@@ -132,13 +134,23 @@ const fromMapped = (
   return { events, issues }
 }
 
-/** The transformer of `format`. */
-export const transformer =
+/** The transformer of `format`, run synchronously (the push handler's hot path needs no Effect). */
+export const transformSync =
   (format: FormatConfig) =>
-  (raw: RawPayload): Effect.Effect<TransformResult, TransformError> =>
-    Effect.map(parseJson(raw), (body) =>
-      format.type === "events" ? fromDrafts(raw, body) : fromMapped(raw, body, format)
-    )
+  (raw: RawPayload): TransformResult | TransformError => {
+    const body = parseJson(raw)
+    if (body instanceof TransformError) return body
+    return format.type === "events" ? fromDrafts(raw, body) : fromMapped(raw, body, format)
+  }
+
+/** The transformer of `format`. */
+export const transformer = (format: FormatConfig) => {
+  const run = transformSync(format)
+  return (raw: RawPayload): Effect.Effect<TransformResult, TransformError> => {
+    const result = run(raw)
+    return result instanceof TransformError ? Effect.fail(result) : Effect.succeed(result)
+  }
+}
 
 /** The delivery id a push handler recorded with a raw payload (`request.delivery_id`), if any. */
 export const deliveryIdOf = (raw: RawPayload): string | undefined => {
@@ -155,13 +167,19 @@ export const deliveryIdOf = (raw: RawPayload): string | undefined => {
  */
 export const withDeliveryKeys =
   (transform: (raw: RawPayload) => Effect.Effect<TransformResult, TransformError>) =>
-  (raw: RawPayload): Effect.Effect<TransformResult, TransformError> => {
-    const id = deliveryIdOf(raw)
-    if (id === undefined) return transform(raw)
-    return Effect.map(transform(raw), (result) => ({
-      ...result,
-      events: result.events.map((draft, index) =>
-        draft.natural_key === undefined ? { ...draft, natural_key: `${id}#${index}` } : draft
-      )
-    }))
+  (raw: RawPayload): Effect.Effect<TransformResult, TransformError> =>
+    deliveryIdOf(raw) === undefined
+      ? transform(raw)
+      : Effect.map(transform(raw), (result) => deliveryKeyed(raw, result))
+
+/** `result` with `withDeliveryKeys`'s keys, for a payload delivered with an id. */
+export const deliveryKeyed = (raw: RawPayload, result: TransformResult): TransformResult => {
+  const id = deliveryIdOf(raw)
+  if (id === undefined) return result
+  return {
+    ...result,
+    events: result.events.map((draft, index) =>
+      draft.natural_key === undefined ? { ...draft, natural_key: `${id}#${index}` } : draft
+    )
   }
+}

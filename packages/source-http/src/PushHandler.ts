@@ -8,12 +8,13 @@
  *
  * Idempotency: a request naming a delivery id (`webhook-id`, else `Idempotency-Key`) gets a raw id
  * derived from (source, delivery id), and its events without a natural key get the key
- * `<delivery id>#<index>`. A redelivery finds the raw payload stored and is answered with the first
- * delivery's event ids, storing nothing; concurrent deliveries of one id in this process take turns,
- * and across processes the append's transaction checks that the raw payload under the id is its own
- * (else it rolls back and answers as a redelivery).
+ * `<delivery id>#<index>`. Its batch is appended `once` (AppendBatch.once): the store appends it
+ * only if no raw payload is stored under that id, deciding in the append itself, so concurrent
+ * deliveries of one id (in this process or another) store it exactly once. A redelivery stores
+ * nothing and is answered with the first delivery's event ids, from its stored payload.
  */
 import {
+  contentHash,
   type Event,
   type EventDraft,
   EventStore,
@@ -26,26 +27,15 @@ import {
   type Router,
   type Source,
   StorableText,
-  type StoreError,
-  type TraceId
+  StoreError,
+  type TraceId,
+  TransformError,
+  type TransformResult
 } from "@sluice/core"
-import {
-  Cause,
-  Clock,
-  Data,
-  DateTime,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  Metric,
-  Option,
-  Schedule,
-  Schema
-} from "effect"
+import { Cause, Clock, Data, DateTime, Duration, Effect, Metric, Option, Schema } from "effect"
 import { accepted, refused, refusedEarly, unavailable } from "./Answers.ts"
 import { isProblem, readBody } from "./BodyReader.ts"
-import { transformer, withDeliveryKeys } from "./GenericJson.ts"
+import { deliveryKeyed, transformer, transformSync, withDeliveryKeys } from "./GenericJson.ts"
 import { HandlerConfig } from "./PushConfig.ts"
 import { type InvalidSecretError, makeVerifier, type Verifier } from "./Verification.ts"
 
@@ -83,9 +73,6 @@ export const pushRequests = Metric.counter("sluice_push_requests_total", {
   description: "Requests a push source answered, by HTTP status"
 })
 
-/** Another process stored the same delivery first (see `ingest`). */
-class LostRace extends Data.TaggedError("LostRace")<{ readonly winner: RawPayload }> {}
-
 /** The name space of push raw ids: UUIDv5(URL, "urn:sluice:push"). */
 const PushNamespace = Ids.uuidV5(Ids.UuidNamespace.URL, "urn:sluice:push")
 
@@ -93,7 +80,6 @@ const PushNamespace = Ids.uuidV5(Ids.UuidNamespace.URL, "urn:sluice:push")
 export const deliveryRawId = (source: string, deliveryId: string): RawPayloadId =>
   Ids.uuidV5(PushNamespace, `${source}\u0000${deliveryId}`) as RawPayloadId
 
-const hexOf = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("")
 const toBase64 = (bytes: Uint8Array) => {
   let binary = ""
   for (const byte of bytes) binary += String.fromCharCode(byte)
@@ -123,65 +109,76 @@ export const makeDecodedPushHandler = (
     const store = yield* EventStore
     // Its series read 0 before the first request, as a polled source's do before its first tick.
     yield* Metrics.initialiseSource(options.name)
+    // Labelled once: a labelled metric built per request cost more than its update.
+    const counted = {
+      rawPayloads: Metrics.forSource(Metrics.rawPayloads, options.name),
+      ingested: Metrics.forSource(Metrics.eventsIngested, options.name),
+      duplicates: Metrics.forSource(Metrics.eventsDuplicate, options.name),
+      transformFailures: Metrics.forSource(Metrics.transformFailures, options.name)
+    }
+    const byStatus = new Map<number, Metric.Metric<number, unknown>>()
+    const countAnswer = (status: number) => {
+      let metric = byStatus.get(status)
+      if (metric === undefined) {
+        metric = pushRequests.pipe(Metric.withAttributes({ source: options.name, status: String(status) }))
+        byStatus.set(status, metric)
+      }
+      return Metric.update(metric, 1)
+    }
     const context = yield* Effect.context<never>()
     const source = {
       name: options.name,
       transform: withDeliveryKeys(options.transform ?? transformer(config.format))
     } as Source
+    // The generic transformer runs in place (no Effect); a transformer of the user's own as an Effect.
+    const genericTransform = options.transform === undefined ? transformSync(config.format) : undefined
+    const generic =
+      genericTransform === undefined
+        ? undefined
+        : (raw: RawPayload): TransformResult => {
+            const result = genericTransform(raw)
+            return result instanceof TransformError
+              ? { events: [], issues: [result.reason] }
+              : deliveryKeyed(raw, result)
+          }
     const timeout = Duration.fromInputUnsafe(config.limits.timeout as Duration.Input)
-    const inFlight = new Map<string, Deferred.Deferred<void>>()
     let draining = false
 
-    /** Runs `self` alone among requests with the same delivery id (in this process). */
-    const exclusive = <A, E>(key: string | undefined, self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      key === undefined
-        ? self
-        : Effect.suspend(() => {
-            const running = inFlight.get(key)
-            if (running !== undefined) return Effect.andThen(Deferred.await(running), exclusive(key, self))
-            const mine = Deferred.makeUnsafe<void>()
-            inFlight.set(key, mine)
-            return self.pipe(
-              Effect.ensuring(
-                Effect.sync(() => {
-                  inFlight.delete(key)
-                  Deferred.doneUnsafe(mine, Exit.void)
-                })
-              )
-            )
-          })
+    /** What a failed request answers: 503/500 for the store, 500 for a bug (nothing was committed). */
+    const failed = (cause: Cause.Cause<StoreError>): Effect.Effect<Response> => {
+      const error = cause.reasons.find(Cause.isFailReason)?.error
+      if (error !== undefined)
+        return Effect.as(
+          Effect.logWarning("push: store unavailable").pipe(
+            Effect.annotateLogs({ source: options.name, error: error.message })
+          ),
+          error.retryable
+            ? unavailable("the store is unavailable: try again later", config.retryAfterSeconds)
+            : refused(500, { error: "store_error", reason: error.reason })
+        )
+      return Effect.as(
+        Effect.logError("push: request failed").pipe(
+          Effect.annotateLogs({ source: options.name, error: Cause.pretty(cause) })
+        ),
+        refused(500, { error: "internal", reason: "internal error: nothing was stored" })
+      )
+    }
 
     const handle = (request: Request): Effect.Effect<Response> =>
       serve(request).pipe(
-        Effect.catchTag("StoreError", (error) =>
-          Effect.as(
-            Effect.logWarning("push: store unavailable").pipe(Effect.annotateLogs({ error: error.message })),
-            error.retryable
-              ? unavailable("the store is unavailable: try again later", config.retryAfterSeconds)
-              : refused(500, { error: "store_error", reason: error.reason })
-          )
-        ),
-        Effect.catchCause((cause) =>
-          Effect.as(
-            Effect.logError("push: request failed").pipe(Effect.annotateLogs({ error: Cause.pretty(cause) })),
-            // A bug, not the store: nothing was committed (the append is one transaction).
-            refused(500, { error: "internal", reason: "internal error: nothing was stored" })
-          )
-        ),
-        Effect.tap((response) =>
-          Metric.update(
-            pushRequests.pipe(Metric.withAttributes({ source: options.name, status: String(response.status) })),
-            1
-          )
-        ),
-        Effect.annotateLogs({ source: options.name }),
-        Effect.withSpan("sluice.push.request", { attributes: { "sluice.source": options.name } })
+        Effect.catchCause(failed),
+        Effect.tap((response) => countAnswer(response.status)),
+        Effect.withSpan(
+          "sluice.push.request",
+          { attributes: { "sluice.source": options.name } },
+          { captureStackTrace: false }
+        )
       )
 
     const serve = (request: Request): Effect.Effect<Response, StoreError> =>
       Effect.gen(function* () {
         if (draining) return unavailable("the server is shutting down", config.retryAfterSeconds)
-        const path = URL.canParse(request.url) ? new URL(request.url).pathname : undefined
+        const path = URL.parse(request.url)?.pathname
         if (path !== config.path) return refusedEarly(404, { error: "not_found", reason: `POST to ${config.path}` })
         if (request.method !== "POST")
           return refusedEarly(405, { error: "method_not_allowed", reason: "only POST" }, { allow: "POST" })
@@ -212,14 +209,7 @@ export const makeDecodedPushHandler = (
         const deliveryId = request.headers.get("webhook-id") ?? request.headers.get("idempotency-key") ?? undefined
         if (deliveryId !== undefined && (deliveryId.length === 0 || deliveryId.length > 256))
           return refused(400, { error: "bad_delivery_id", reason: "webhook-id / Idempotency-Key: 1 to 256 characters" })
-        // A store that reports a concurrent append of the same ids (another process storing the same
-        // delivery) asks for the transaction to run again: the next run finds the delivery stored.
-        return yield* exclusive(
-          deliveryId,
-          ingest(request, path, media, body, deliveryId, now).pipe(
-            Effect.retry({ times: 3, schedule: Schedule.exponential("20 millis"), while: (error) => error.retryable })
-          )
-        )
+        return yield* retryingStore(ingest(request, path, media, body, deliveryId, now))
       })
 
     const ingest = (
@@ -232,10 +222,6 @@ export const makeDecodedPushHandler = (
     ): Effect.Effect<Response, StoreError> =>
       Effect.gen(function* () {
         const rawId = deliveryId === undefined ? yield* Ids.nextRawPayloadId : deliveryRawId(options.name, deliveryId)
-        if (deliveryId !== undefined) {
-          const stored = yield* store.getRaw(rawId)
-          if (Option.isSome(stored)) return yield* redelivery(stored.value)
-        }
         let text: string
         let badText: string | undefined
         try {
@@ -257,52 +243,47 @@ export const makeDecodedPushHandler = (
           request: { method: "POST", path, headers, auth: verifier.kind, delivery_id: deliveryId ?? null },
           received_at: DateTime.makeUnsafe(now),
           trace_id: yield* Ids.nextTraceId,
-          content_hash: hexOf(
-            yield* Effect.promise(() => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
-          ),
+          content_hash: contentHash(text),
           transform_error: null
         }
-        const drafts = badText === undefined ? yield* transformRaw(raw) : { events: [], issues: [badText] }
+        const drafts =
+          badText !== undefined
+            ? { events: [], issues: [badText] }
+            : generic !== undefined
+              ? generic(raw)
+              : yield* transformRaw(raw)
         const issues = [...drafts.issues]
         if (drafts.events.length > config.limits.maxEvents)
           issues.push(`${drafts.events.length} events: at most ${config.limits.maxEvents} per request`)
         const events = issues.length > 0 ? [] : yield* complete(raw, drafts.events, issues)
-        if (issues.length > 0) return yield* reject(raw, issues)
-        const batch = {
+        if (issues.length > 0) {
+          // A fixed payload delivered again under a stored id is still a redelivery.
+          if (deliveryId !== undefined) {
+            const stored = yield* store.getRaw(rawId)
+            if (Option.isSome(stored)) return yield* redelivery(stored.value)
+          }
+          return yield* reject(raw, issues)
+        }
+        // `once`: a delivery already stored (first delivered at another time, so its events' default
+        // time may differ: they must not become corrections) makes the append store nothing.
+        const result = yield* store.append({
           raw: yield* StorableText.storableRaw(raw),
           events,
-          outbox: outboxDrafts(options.router, events)
-        }
-        // Another process may be storing the same delivery right now: its raw payload wins the
-        // deterministic id, and ours, received at another time, could differ in its events' default
-        // time, so they would be stored as corrections. Checked in the append's transaction: the
-        // loser rolls back and answers as a redelivery.
-        const appended = yield* store
-          .transaction(
-            Effect.gen(function* () {
-              const result = yield* store.append(batch)
-              if (deliveryId === undefined) return result
-              const kept = yield* store.getRaw(rawId)
-              if (Option.isSome(kept) && kept.value.trace_id !== raw.trace_id)
-                return yield* new LostRace({ winner: kept.value })
-              return result
-            })
-          )
-          .pipe(Effect.result)
-        if (appended._tag === "Failure") {
-          if (appended.failure._tag === "LostRace") return yield* redelivery(appended.failure.winner)
-          return yield* Effect.fail(appended.failure)
-        }
-        const result = appended.success
-        yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, options.name), 1)
-        yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, options.name), result.appended.length)
-        yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), result.duplicates.length)
-        yield* Ingest.reportCorrections(options.name, result)
+          outbox: outboxDrafts(options.router, events),
+          once: deliveryId !== undefined
+        })
+        if (result.redelivered === true) return yield* redeliveryOf(rawId)
+        yield* Metric.update(counted.rawPayloads, 1)
+        yield* Metric.update(counted.ingested, result.appended.length)
+        if (result.duplicates.length > 0) yield* Metric.update(counted.duplicates, result.duplicates.length)
+        if (result.corrected.length + result.outdated.length > 0) yield* Ingest.reportCorrections(options.name, result)
         const correctedAs = new Map(result.corrected.map((c) => [c.of as string, c.eventId as string]))
-        yield* Effect.logDebug("push: payload stored", { raw_id: rawId, events: result.appended.length })
         return accepted({
           raw_id: rawId,
-          event_ids: events.map((e) => correctedAs.get(e.event_id) ?? e.event_id),
+          event_ids:
+            correctedAs.size === 0
+              ? events.map((e) => e.event_id)
+              : events.map((e) => correctedAs.get(e.event_id) ?? e.event_id),
           appended: [...result.appended, ...result.corrected.map((c) => c.eventId)],
           duplicates: result.duplicates,
           redelivery: false
@@ -338,14 +319,24 @@ export const makeDecodedPushHandler = (
         const rawId = yield* Ids.nextRawPayloadId
         const kept = yield* StorableText.storableRaw({ ...raw, raw_id: rawId, transform_error: issues.join("\n") })
         yield* store.append({ raw: kept, events: [], outbox: [] })
-        yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, options.name), 1)
-        yield* Metric.update(Metrics.forSource(Metrics.transformFailures, options.name), issues.length)
+        yield* Metric.update(counted.rawPayloads, 1)
+        yield* Metric.update(counted.transformFailures, issues.length)
         yield* Effect.logWarning("push: payload refused, kept with its reason").pipe(
-          Effect.annotateLogs({ raw_id: rawId, error: issues.join("; ") })
+          Effect.annotateLogs({ source: options.name, raw_id: rawId, error: issues.join("; ") })
         )
         const error = issues.some((issue) => issue.startsWith("body is not JSON")) ? "bad_json" : "invalid_events"
         return refused(400, { error, reason: issues[0]!, issues, raw_id: rawId })
       })
+
+    /** The stored delivery under `rawId` (the append found it: only its retention can have removed it since). */
+    const redeliveryOf = (rawId: RawPayloadId) =>
+      Effect.flatMap(store.getRaw(rawId), (stored) =>
+        Option.isSome(stored)
+          ? redelivery(stored.value)
+          : Effect.fail(
+              new StoreError({ operation: "push", reason: "the stored delivery was just pruned", retryable: true })
+            )
+      )
 
     /** A delivery id seen before: the first delivery's ids, from its stored payload; nothing stored. */
     const redelivery = (raw: RawPayload) =>
@@ -353,7 +344,7 @@ export const makeDecodedPushHandler = (
         const drafts = yield* transformRaw(raw)
         const events = yield* complete(raw, drafts.events, [])
         const ids = events.map((e) => e.event_id as string)
-        yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, options.name), ids.length)
+        yield* Metric.update(counted.duplicates, ids.length)
         return accepted({ raw_id: raw.raw_id, event_ids: ids, appended: [], duplicates: ids, redelivery: true })
       })
 
@@ -365,6 +356,17 @@ export const makeDecodedPushHandler = (
       })
     }
   })
+
+/**
+ * A store error that may pass (a lost connection) is tried again, 3 times 20, 40 then 80 ms apart,
+ * before answering 503. Nothing but a catch on the way of a request that succeeds.
+ */
+const retryingStore = <A>(self: Effect.Effect<A, StoreError>, attempt = 0): Effect.Effect<A, StoreError> =>
+  Effect.catch(self, (error) =>
+    error.retryable && attempt < 3
+      ? Effect.andThen(Effect.sleep(Duration.millis(20 * 2 ** attempt)), retryingStore(self, attempt + 1))
+      : Effect.fail(error)
+  )
 
 const tooLarge = (max: number) => ({ error: "too_large", reason: `body larger than ${max} bytes` })
 

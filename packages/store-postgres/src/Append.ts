@@ -135,8 +135,9 @@ export const freshEvents = <I extends Input>(
   t: TableNames,
   p: Param<I>,
   shape: Shape,
-  perEvent?: PerEventRaw<I>
+  options: { readonly perEvent?: PerEventRaw<I>; readonly gate?: string } = {}
 ): string => {
+  const { perEvent, gate = "true" } = options
   const columns = [
     `${p((i) => i.unique.map((e) => e.event_id))}::uuid[]`,
     `${p((i) => i.unique.map((e) => e.event_type))}::text[]`,
@@ -180,8 +181,8 @@ export const freshEvents = <I extends Input>(
     input AS (
       ${
         shape === "one"
-          ? `SELECT ${columns.map((c, i) => `(${c})[1] AS ${names[i]}`).join(", ")}, 1::bigint AS ord`
-          : `SELECT * FROM unnest(${columns.join(", ")}) WITH ORDINALITY AS e(${names.join(", ")}, ord)`
+          ? `SELECT ${columns.map((c, i) => `(${c})[1] AS ${names[i]}`).join(", ")}, 1::bigint AS ord WHERE ${gate}`
+          : `SELECT * FROM unnest(${columns.join(", ")}) WITH ORDINALITY AS e(${names.join(", ")}, ord) WHERE ${gate}`
       }
     ),
     probe AS (
@@ -266,7 +267,8 @@ export const toResult = (prepared: Prepared, row: OutcomeRow | undefined): Appen
 }
 
 /**
- * `raw`: inserts the raw payload (when `when` holds). `rawId` is its id's placeholder, or NULL.
+ * `raw`: inserts the raw payload (when `when` holds), returning its id when it was inserted
+ * (AppendOnce.ts reads that). `rawId` is its id's placeholder, or NULL.
  */
 export const rawInsert = <I extends Input>(t: TableNames, p: Param<I>, when = "true") => {
   const rawId = p((i) => i.raw!.raw_id)
@@ -278,6 +280,7 @@ export const rawInsert = <I extends Input>(t: TableNames, p: Param<I>, when = "t
              ${p((i) => i.raw!.trace_id)}, ${p((i) => i.raw!.content_hash)}, ${p((i) => i.raw!.transform_error)}
       WHERE ${when}
       ON CONFLICT (raw_id) DO NOTHING
+      RETURNING raw_id
     ),`
   return { rawId, cte }
 }

@@ -38,7 +38,8 @@ export const canCombine = (batches: ReadonlyArray<AppendBatch>, prepared: Readon
   const raws = new Set<string>()
   const events = new Set<string>()
   for (const [i, batch] of batches.entries()) {
-    if (batch.raw === null || raws.has(batch.raw.raw_id)) return false
+    // A batch appended `once` depends on whether its raw payload is stored: appended alone.
+    if (batch.raw === null || batch.once === true || raws.has(batch.raw.raw_id)) return false
     raws.add(batch.raw.raw_id)
     for (const event of prepared[i]!.unique) {
       if (events.has(event.event_id)) return false
@@ -52,7 +53,9 @@ export const canCombine = (batches: ReadonlyArray<AppendBatch>, prepared: Readon
 export const statement = (t: TableNames): FixedStatement.FixedStatement<AllInput> =>
   FixedStatement.make<AllInput>((p) => {
     const raws = <A>(read: (raw: RawPayload) => A) => p((i) => i.raws.map(read))
-    const fresh = freshEvents<AllInput>(t, p, "many", { rawId: (i) => i.rawIds, receivedAt: (i) => i.receivedAts })
+    const fresh = freshEvents<AllInput>(t, p, "many", {
+      perEvent: { rawId: (i) => i.rawIds, receivedAt: (i) => i.receivedAts }
+    })
     return `
     WITH raw AS (
       INSERT INTO ${t.raw} (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)

@@ -27,12 +27,14 @@ import {
   SubscriptionStore,
   settingDuration,
   streamBatchProblem,
+  streamOnceProblem,
   WrongExpectedRevisionError
 } from "@sluice/core"
 import { Config, Context, type Duration, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Append from "./Append.ts"
 import * as AppendAll from "./AppendAll.ts"
+import * as AppendOnce from "./AppendOnce.ts"
 import * as AppendRaces from "./AppendRaces.ts"
 import * as DirectStatement from "./DirectStatement.ts"
 import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
@@ -98,6 +100,7 @@ export const makeStores = (
     const t = tables(sql, schema)
     const names = tableNames(schema)
     const appendStatements = Append.statements(names)
+    const onceStatements = AppendOnce.statements(names)
     const appendAllStatement = AppendAll.statement(names)
     const streamStatements = StreamAppend.statements(names)
     const readStatements = StreamRead.statements(names)
@@ -122,7 +125,16 @@ export const makeStores = (
 
     const append = Effect.fnUntraced(function* (batch: AppendBatch) {
       const prepared = yield* Append.prepare(batch)
-      const result = yield* AppendRaces.retryingRaces(sql, "append", Append.run(sql, appendStatements, batch, prepared))
+      const statement =
+        batch.once === true
+          ? AppendOnce.run(
+              sql,
+              onceStatements,
+              { raw: batch.raw, unique: prepared.unique, outbox: prepared.outbox },
+              prepared
+            )
+          : Append.run(sql, appendStatements, batch, prepared)
+      const result = yield* AppendRaces.retryingRaces(sql, "append", statement)
       yield* signalAppended(result)
       return result
     })
@@ -156,7 +168,8 @@ export const makeStores = (
     ) {
       const expected = options.expectedRevision ?? "any"
       const prepared = yield* Append.prepare(batch, "appendToStream")
-      const problem = expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
+      const problem =
+        streamOnceProblem(batch) ?? expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
       const outcome = yield* AppendRaces.retryingRaces(

@@ -18,6 +18,7 @@ import * as CorrectionContract from "./CorrectionContract.ts"
 import * as check from "./check.ts"
 import { makeBatch, makeEvent } from "./fixtures.ts"
 import * as InvalidEventContract from "./InvalidEventContract.ts"
+import * as OnceContract from "./OnceContract.ts"
 import * as StorableTextContract from "./StorableTextContract.ts"
 
 export type { ContractCase, Harness, StoreServices } from "./ContractHarness.ts"
@@ -324,5 +325,6 @@ export const cases: ReadonlyArray<ContractCase> = [
   },
   ...StorableTextContract.cases,
   ...InvalidEventContract.cases,
-  ...CorrectionContract.cases
+  ...CorrectionContract.cases,
+  ...OnceContract.cases
 ]
