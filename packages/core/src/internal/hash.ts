@@ -266,10 +266,18 @@ const digestHex = (words: number): string => {
   return out
 }
 
+/** The part of the web standard TextEncoder used here (core's types know no DOM or runtime globals). */
+interface Utf8Encoder {
+  readonly encodeInto: (text: string, into: Uint8Array) => { readonly written: number }
+}
+
+// Every runtime core runs on has TextEncoder; its encodeInto is native code.
+const encoder = new (globalThis as unknown as { readonly TextEncoder: new () => Utf8Encoder }).TextEncoder()
+
 /** Lower-case hex of the SHA-256 of `text`'s UTF-8 bytes: `hex(sha256(utf8(text)))` without the copies. */
 export const sha256HexOfText = (text: string): string => {
   const buffer = room(text.length * 3)
-  sha256Blocks(buffer, pad(buffer, encodeInto(text, buffer, 0)))
+  sha256Blocks(buffer, pad(buffer, encoder.encodeInto(text, buffer).written))
   return digestHex(8)
 }
 
