@@ -3,11 +3,13 @@
  * transformer does, with the reason when it failed), its events and their outbox rows.
  *
  * This runs for every message a broker source delivers, so a fetch is prepared by one loop: the
- * Clock, Random and tick span are read once, ids and hashes are plain functions, and an event the
- * direct check (EventRules.ts) accepts is not decoded by the schema again. Per payload only the
- * transformer (an Effect by the Source contract) runs in the payload's span.
+ * Clock, Random, content hasher (ContentHash.ts) and tick span are read once, ids and hashes are
+ * plain functions, and an event the direct check (EventRules.ts) accepts is not decoded by the
+ * schema again. Per payload only the transformer (an Effect by the Source contract) runs in the
+ * payload's span.
  */
 import { Clock, DateTime, Effect, Option, Random, type Result, Schema, SchemaIssue, type Tracer } from "effect"
+import { ContentHash, type ContentHasher } from "../ContentHash.ts"
 import { Event, type RawPayload, type TraceId } from "../Event.ts"
 import type { AppendBatch } from "../EventStore.ts"
 import * as EventTrace from "../EventTrace.ts"
@@ -16,7 +18,6 @@ import { outboxDrafts, type Router } from "../Routing.ts"
 import { type EventDraft, type RawFetch, type Source, TransformError, type TransformResult } from "../Source.ts"
 import { makeStorable } from "../StorableText.ts"
 import { isCertainlyEvent } from "./EventRules.ts"
-import { sha256HexOfText } from "./hash.ts"
 
 /** A fetched payload made ready to append: its raw payload, events, outbox rows and issues. */
 export interface PreparedPayload {
@@ -84,6 +85,7 @@ interface Shared {
   readonly router: Router
   readonly clock: Clock.Clock
   readonly random: Random.Random
+  readonly hash: ContentHasher
   /** The tick's span, which each payload's span links to. */
   readonly tick: Option.Option<Tracer.Span>
 }
@@ -95,6 +97,7 @@ const shared = (source: Source, router: Router): Effect.Effect<Shared> =>
       router,
       clock: yield* Clock.Clock,
       random: yield* Random.Random,
+      hash: yield* ContentHash,
       tick: yield* Effect.option(Effect.currentSpan)
     }
   })
@@ -147,7 +150,7 @@ const prepareOne = <A, E, R>(
   fetched: RawFetch,
   then: (prepared: PreparedPayload) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => {
-  const { source, clock, random } = context
+  const { source, clock, random, hash } = context
   const traceId = traceIdFrom(random)
   const now = clock.currentTimeMillisUnsafe()
   // A keyed payload delivered again gets the id it was stored under: the store keeps one copy.
@@ -161,7 +164,7 @@ const prepareOne = <A, E, R>(
     request: (fetched.request ?? null) as RawPayload["request"],
     received_at: DateTime.makeUnsafe(now),
     trace_id: traceId,
-    content_hash: sha256HexOfText(fetched.body),
+    content_hash: hash(fetched.body),
     transform_error: null
   }
   return Effect.withSpan(
