@@ -6,7 +6,8 @@
  * row's event count), BENCH_ONLY (see main.ts), BENCH_RSS_SETTLE (seconds before idle RSS is read,
  * default 30). `--only X` is BENCH_ONLY=X: `pnpm bench --only rss` measures only the runner's memory,
  * `pnpm bench --only peers` only the relay against graphile-worker and pg-boss, `pnpm bench --only nats`
- * the NATS JetStream rows (the local server at NATS_URL, default nats://127.0.0.1:4222).
+ * the NATS JetStream rows (the local server at NATS_URL, default nats://127.0.0.1:4222): `--only
+ * nats-relay` only those publishing into JetStream, `--only nats-source` only the source's ingest.
  */
 import { parseArgs } from "node:util"
 

@@ -8,7 +8,7 @@
  * `Pipeline`, built from the config's routes, sources (with their schedules) and relay section.
  */
 import { hostname } from "node:os"
-import { makeRouterUnsafe, Pipeline, Plugin, Relay, Sources, Transports, Upcasters } from "@sluice/core"
+import { ContentHash, makeRouterUnsafe, Pipeline, Plugin, Relay, Sources, Transports, Upcasters } from "@sluice/core"
 import { PushEndpoints } from "@sluice/source-http"
 import * as NodeHttpTransport from "@sluice/transport-http/node"
 import { Effect, Layer, Option } from "effect"
@@ -16,6 +16,7 @@ import * as AdminServer from "./AdminServer.ts"
 import { toDuration } from "./Config.ts"
 import { DataDirLock } from "./DataDirLock.ts"
 import { warnAboutWindows } from "./DuplicateWindow.ts"
+import { nodeContentHash } from "./NodeContentHash.ts"
 import type { Plan } from "./Plan.ts"
 import * as Projections from "./Projections.ts"
 import * as PushServer from "./PushServer.ts"
@@ -65,7 +66,11 @@ export type RunError =
 
 /** Runs the plan until interrupted; returns only by interruption (or fails at start). */
 export const run = (plan: Plan): Effect.Effect<never, RunError> =>
-  runScoped(plan).pipe(Effect.provide(Telemetry.layer(plan.loaded.config.telemetry)))
+  runScoped(plan).pipe(
+    // Every ingested payload is hashed: node:crypto's SHA-256 instead of core's portable one.
+    Effect.provideService(ContentHash, nodeContentHash),
+    Effect.provide(Telemetry.layer(plan.loaded.config.telemetry))
+  )
 
 const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
   Effect.scoped(

@@ -1,10 +1,19 @@
 /**
- * A raw payload's `content_hash`: the lower-case hex SHA-256 of its body's UTF-8 bytes, computed
- * synchronously for sources outside core (the push handler): Web Crypto's digest is a promise and a
- * job per call, far dearer than hashing a webhook's few hundred bytes in place.
+ * The content hash of raw payloads (`RawPayload.content_hash`): the lower-case hex SHA-256 of a
+ * text's UTF-8 bytes (lone surrogates as U+FFFD). Core computes it in JavaScript, the same on every
+ * runtime; the ingest of a broker source hashes every message, so a runtime entry may provide a
+ * native digest instead (the runner provides node:crypto's). Any provided one must give the same hex.
  */
-import { Hex } from "effect/encoding"
-import { sha256, utf8 } from "./internal/hash.ts"
+import { Context } from "effect"
+import { sha256HexOfText } from "./internal/hash.ts"
 
-/** The `content_hash` of a raw payload whose body is `text`. */
-export const contentHash = (text: string): string => Hex.encode(sha256(utf8(text)))
+/** Lower-case hex SHA-256 of `text`'s UTF-8 bytes. */
+export type ContentHasher = (text: string) => string
+
+/** The hasher the ingest pipeline uses. @default core's JavaScript SHA-256 */
+export const ContentHash = Context.Reference<ContentHasher>("sluice/ContentHash", {
+  defaultValue: () => sha256HexOfText
+})
+
+/** The `content_hash` of a raw payload whose body is `text`, with core's hasher (for code outside an Effect). */
+export const contentHash: ContentHasher = sha256HexOfText

@@ -10,8 +10,7 @@
  * is on (the runner turns it on with `telemetry.otlp`).
  */
 import { Context, Tracer } from "effect"
-import { Hex } from "effect/encoding"
-import { sha256, utf8 } from "./internal/hash.ts"
+import { sha256HexOfText } from "./internal/hash.ts"
 
 /** Whether the relay records a span per event and attempt (`sluice.relay.attempt`). @default false */
 export const TraceEvents = Context.Reference<boolean>("sluice/EventTrace/TraceEvents", {
@@ -20,7 +19,7 @@ export const TraceEvents = Context.Reference<boolean>("sluice/EventTrace/TraceEv
 
 /** The id of the (unexported) parent span of every span in the trace `traceId`: 16 hex digits. */
 export const rootSpanId = (traceId: string): string => {
-  const id = Hex.encode(sha256(utf8(traceId))).slice(0, 16)
+  const id = sha256HexOfText(traceId).slice(0, 16)
   return id === "0000000000000000" ? "0000000000000001" : id
 }
 

@@ -11,9 +11,8 @@
  * cryptographic randomness for ids provides its own `Random` reference.
  */
 import { Clock, Effect, Random } from "effect"
-import { Hex } from "effect/encoding"
 import type { EventId, RawPayloadId, TraceId } from "./Event.ts"
-import { sha1, utf8 } from "./internal/hash.ts"
+import { hex, uuidV5OfText } from "./internal/hash.ts"
 
 const parseUuid = (uuid: string): Uint8Array => {
   const digits = uuid.replace(/-/g, "")
@@ -24,7 +23,7 @@ const parseUuid = (uuid: string): Uint8Array => {
 }
 
 const formatUuid = (bytes: Uint8Array): string => {
-  const h = Hex.encode(bytes)
+  const h = hex(bytes)
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`
 }
 
@@ -48,17 +47,7 @@ const namespaceBytes = (namespace: string): Uint8Array => {
 }
 
 /** UUIDv5: SHA-1 of namespace bytes + UTF-8 name, with version 5 and the RFC variant. */
-export const uuidV5 = (namespace: string, name: string): string => {
-  const ns = namespaceBytes(namespace)
-  const nameBytes = utf8(name)
-  const input = new Uint8Array(ns.length + nameBytes.length)
-  input.set(ns)
-  input.set(nameBytes, ns.length)
-  const bytes = sha1(input).slice(0, 16)
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  return formatUuid(bytes)
-}
+export const uuidV5 = (namespace: string, name: string): string => uuidV5OfText(namespaceBytes(namespace), name)
 
 /**
  * UUIDv7 from a Unix time in milliseconds and 10 random bytes: 48-bit big-endian timestamp, version 7,
@@ -82,38 +71,51 @@ export const uuidV7 = (unixMillis: number, random: Uint8Array): string => {
 export const uuidV7Millis = (uuid: string): number => Number.parseInt(uuid.replace(/-/g, "").slice(0, 12), 16)
 
 /**
- * `n` random bytes from Effect's Random, 16 bits per draw: `floor(double * 2^16)` of a double in
- * [0, 1) cannot reach 2^16. (Not `nextIntBetween(0, 0x10000)`: its upper bound is inclusive; not
+ * `n` random bytes from `random`, 16 bits per draw: `floor(double * 2^16)` of a double in [0, 1)
+ * cannot reach 2^16. (Not `nextIntBetween(0, 0x10000)`: its upper bound is inclusive; not
  * `nextIntUnsafe`: from `Math.random` it is always odd, which fixed one bit in every 32.)
  */
+const randomBytesFrom = (random: Random.Random, n: number): Uint8Array => {
+  const out = new Uint8Array(n)
+  for (let i = 0; i < n; i += 2) {
+    const word = Math.floor(random.nextDoubleUnsafe() * 0x10000) & 0xffff
+    out[i] = word >>> 8
+    if (i + 1 < n) out[i + 1] = word & 0xff
+  }
+  return out
+}
+
+// The fiber's Random read directly (as Random.next does): a generator per id cost more garbage
+// than the id.
 const randomBytes = (n: number): Effect.Effect<Uint8Array> =>
-  // The fiber's Random read directly (as Random.next does): a generator per id cost more garbage
-  // than the id.
-  Effect.withFiber((fiber) => {
-    const random = fiber.getRef(Random.Random)
-    const out = new Uint8Array(n)
-    for (let i = 0; i < n; i += 2) {
-      const word = Math.floor(random.nextDoubleUnsafe() * 0x10000) & 0xffff
-      out[i] = word >>> 8
-      if (i + 1 < n) out[i + 1] = word & 0xff
-    }
-    return Effect.succeed(out)
-  })
+  Effect.withFiber((fiber) => Effect.succeed(randomBytesFrom(fiber.getRef(Random.Random), n)))
+
+/**
+ * A UUIDv7 at `unixMillis` with its random bits from `random`: what `nextUuidV7` makes from the
+ * fiber's Clock and Random, for a loop that read both once (the ingest of a fetch).
+ */
+export const uuidV7From = (unixMillis: number, random: Random.Random): string =>
+  uuidV7(unixMillis, randomBytesFrom(random, 10))
 
 /** A fresh UUIDv7 at the Clock's current time. */
 export const nextUuidV7: Effect.Effect<string> = Effect.flatMap(Clock.currentTimeMillis, (ms) =>
   Effect.map(randomBytes(10), (random) => uuidV7(ms, random))
 )
 
-/** A fresh W3C trace id (16 random bytes, never all zero). */
-export const nextTraceId: Effect.Effect<TraceId> = Effect.map(randomBytes(16), (bytes) => {
-  const id = Hex.encode(bytes)
+/** A W3C trace id (16 bytes from `random`, never all zero): what `nextTraceId` draws from the fiber's Random. */
+export const traceIdFrom = (random: Random.Random): TraceId => {
+  const id = hex(randomBytesFrom(random, 16))
   return (/^0+$/.test(id) ? `${id.slice(0, 31)}1` : id) as TraceId
-})
+}
+
+/** A fresh W3C trace id (16 random bytes, never all zero). */
+export const nextTraceId: Effect.Effect<TraceId> = Effect.withFiber((fiber) =>
+  Effect.succeed(traceIdFrom(fiber.getRef(Random.Random)))
+)
 
 /** A fresh W3C span id (parent id of a `traceparent`): 8 random bytes as 16 hex digits, never all zero. */
 export const nextSpanId: Effect.Effect<string> = Effect.map(randomBytes(8), (bytes) => {
-  const id = Hex.encode(bytes)
+  const id = hex(bytes)
   return id === "0000000000000000" ? "0000000000000001" : id
 })
 

@@ -6,25 +6,13 @@
  * transform is stored with its reason; a draft that fails validation is left out and its reason is
  * stored on the raw row and logged; the other drafts of the payload still become events.
  */
-import { Clock, DateTime, Duration, Effect, Metric, Option, Schema, SchemaIssue } from "effect"
-import { Hex } from "effect/encoding"
-import { Event, type RawPayload, type TraceId } from "./Event.ts"
-import { type AppendBatch, type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
-import * as EventTrace from "./EventTrace.ts"
-import { deterministicEventId, deterministicRawPayloadId, nextEventId, nextRawPayloadId, nextTraceId } from "./Ids.ts"
+import { Duration, Effect, LogLevel, Metric } from "effect"
+import { type AppendResult, EventStore, type StoreError } from "./EventStore.ts"
 import { settingDuration } from "./InvalidSetting.ts"
-import { sha256, utf8 } from "./internal/hash.ts"
+import { type PreparedPayload, preparePayloads, preparePayloadThen } from "./internal/PreparePayloads.ts"
 import * as Metrics from "./Metrics.ts"
-import { outboxDrafts, type Router } from "./Routing.ts"
-import {
-  type EventDraft,
-  type FetchFailure,
-  type RawFetch,
-  type Source,
-  SourceError,
-  TransformError
-} from "./Source.ts"
-import { storableRaw } from "./StorableText.ts"
+import type { Router } from "./Routing.ts"
+import { type FetchFailure, type RawFetch, type Source, SourceError } from "./Source.ts"
 
 /** What one raw payload became. */
 export interface PayloadReport {
@@ -48,130 +36,20 @@ export interface TickReport {
   readonly fetchFailures: ReadonlyArray<FetchFailure>
 }
 
-const formatIssue = SchemaIssue.makeFormatterDefault()
-const validateEvent = Schema.decodeUnknownExit(Event)
+export {
+  completeDraft,
+  type PreparedPayload,
+  preparePayload,
+  preparePayloads,
+  transformSafely
+} from "./internal/PreparePayloads.ts"
 
-/**
- * Runs `source`'s transformer on `raw`. A transformer that throws (JSON.parse of an HTML error
- * page...) is a transform failure like any other, with the reason.
- */
-export const transformSafely = (source: Source, raw: RawPayload) =>
-  source.transform(raw).pipe(
-    Effect.catchDefect((defect) =>
-      Effect.fail(new TransformError({ reason: `transformer crashed: ${String(defect)}`, cause: defect }))
-    ),
-    Effect.result
-  )
-
-/** Completes a draft into a canonical event, or explains (naming the field) why it cannot be one. */
-export const completeDraft = (
-  source: string,
-  traceId: string,
-  draft: EventDraft
-): Effect.Effect<{ readonly event: Event } | { readonly issue: string }> =>
+/** The lines one stored payload is worth: its transform issues, corrections and (at Debug) a summary. */
+const payloadLines = (source: string, prepared: PreparedPayload, result: AppendResult) =>
   Effect.gen(function* () {
-    const eventId =
-      draft.natural_key === undefined ? yield* nextEventId : deterministicEventId(source, draft.natural_key)
-    const candidate = {
-      event_id: eventId,
-      event_type: draft.event_type,
-      entity_id: draft.entity_id,
-      entity_type: draft.entity_type,
-      trace_id: traceId,
-      schema_version: draft.schema_version ?? 1,
-      occurred_at: DateTime.isDateTime(draft.occurred_at) ? DateTime.formatIso(draft.occurred_at) : draft.occurred_at,
-      payload: draft.payload
-    }
-    const exit = validateEvent(candidate, { errors: "all" })
-    if (exit._tag === "Success") return { event: exit.value }
-    const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
-    const detail =
-      error !== undefined && Schema.isSchemaError(error.error) ? formatIssue(error.error.issue) : String(exit.cause)
-    return { issue: `${draft.event_type} ${draft.entity_id}: ${detail.replace(/\n\s*/g, " ")}` }
-  })
-
-/** A fetched payload made ready to append: its raw payload, events, outbox rows and issues. */
-export interface PreparedPayload {
-  readonly batch: AppendBatch & { readonly raw: RawPayload }
-  /** Why the payload, or parts of it, did not become events. */
-  readonly issues: ReadonlyArray<string>
-}
-
-/**
- * Transforms one fetched payload into what to append: the raw payload (kept whatever the
- * transformer does, with the reason when it failed), the events and their outbox rows.
- */
-export const preparePayload = (source: Source, router: Router, fetched: RawFetch): Effect.Effect<PreparedPayload> =>
-  Effect.flatMap(nextTraceId, (traceId) =>
-    inPayloadTrace(source, traceId, prepareTraced(source, router, fetched, traceId))
-  )
-
-/**
- * The span of a payload's ingest, in the trace its events carry (EventTrace.ts: so a relay attempt
- * days later lands in the same trace), linked to the tick that fetched it.
- */
-const inPayloadTrace = <A, E, R>(source: Source, traceId: TraceId, self: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Effect.option(Effect.currentSpan), (tick) =>
-    Effect.withSpan(self, "sluice.ingest.payload", {
-      parent: EventTrace.parentOf(traceId),
-      links: Option.isSome(tick) ? [{ span: tick.value, attributes: {} }] : [],
-      attributes: { "sluice.source": source.name },
-      captureStackTrace: false
-    })
-  )
-
-const prepareTraced = Effect.fnUntraced(function* (
-  source: Source,
-  router: Router,
-  fetched: RawFetch,
-  traceId: TraceId
-): Effect.fn.Return<PreparedPayload> {
-  // A keyed payload delivered again gets the id it was stored under: the store keeps one copy.
-  const rawId =
-    fetched.key === undefined ? yield* nextRawPayloadId : deterministicRawPayloadId(source.name, fetched.key)
-  const receivedAt = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
-  const raw: RawPayload = {
-    raw_id: rawId,
-    source: source.name,
-    content_type: fetched.content_type,
-    body: fetched.body,
-    request: (fetched.request ?? null) as RawPayload["request"],
-    received_at: receivedAt,
-    trace_id: traceId,
-    content_hash: Hex.encode(sha256(utf8(fetched.body))),
-    transform_error: null
-  }
-  const transformed = yield* transformSafely(source, raw)
-  const issues: Array<string> = []
-  const events: Array<Event> = []
-  if (transformed._tag === "Failure") {
-    issues.push(transformed.failure.reason)
-  } else {
-    issues.push(...transformed.success.issues)
-    for (const draft of transformed.success.events) {
-      const completed = yield* completeDraft(source.name, traceId, draft)
-      if ("event" in completed) events.push(completed.event)
-      else issues.push(completed.issue)
-    }
-  }
-  // A body or request the database cannot hold is kept in a form it can, and said so (StorableText.ts).
-  const stored = yield* storableRaw({ ...raw, transform_error: issues.length === 0 ? null : issues.join("\n") })
-  return { batch: { raw: stored, events, outbox: outboxDrafts(router, events) }, issues }
-})
-
-/** Counts and logs what one stored payload became, and reports it. */
-const reportPayload = (source: string, prepared: PreparedPayload, result: AppendResult) =>
-  Effect.gen(function* () {
-    yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, source), 1)
-    yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, source), result.appended.length)
-    yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, source), result.duplicates.length)
     yield* reportCorrections(source, result)
-    const { issues } = prepared
-    if (issues.length > 0) {
-      yield* Metric.update(Metrics.forSource(Metrics.transformFailures, source), issues.length)
-      for (const issue of issues) {
-        yield* Effect.logWarning("payload kept with a transform issue").pipe(Effect.annotateLogs({ error: issue }))
-      }
+    for (const issue of prepared.issues) {
+      yield* Effect.logWarning("payload kept with a transform issue").pipe(Effect.annotateLogs({ error: issue }))
     }
     yield* Effect.logDebug("payload ingested", {
       events: result.appended.length,
@@ -179,17 +57,51 @@ const reportPayload = (source: string, prepared: PreparedPayload, result: Append
       corrected: result.corrected.length,
       outbox_rows: result.outboxRows
     })
-    return {
-      rawId: prepared.batch.raw.raw_id,
-      traceId: prepared.batch.raw.trace_id,
-      appended: result.appended.length,
-      duplicates: result.duplicates.length,
-      corrected: result.corrected.length,
-      outdated: result.outdated.length,
-      outboxRows: result.outboxRows,
-      issues
-    } satisfies PayloadReport
   }).pipe(Effect.annotateLogs({ trace_id: prepared.batch.raw.trace_id, source, raw_id: prepared.batch.raw.raw_id }))
+
+/**
+ * Counts and logs what a fetch's stored payloads became, and reports them: the counters once per
+ * fetch; a line per issue and correction, and at Debug one per payload.
+ */
+const reportPayloads = (
+  source: string,
+  prepared: ReadonlyArray<PreparedPayload>,
+  results: ReadonlyArray<AppendResult>
+): Effect.Effect<ReadonlyArray<PayloadReport>> =>
+  Effect.gen(function* () {
+    const reports: Array<PayloadReport> = []
+    let appended = 0
+    let duplicates = 0
+    let issues = 0
+    for (const [i, { batch, issues: found }] of prepared.entries()) {
+      const result = results[i]!
+      appended += result.appended.length
+      duplicates += result.duplicates.length
+      issues += found.length
+      reports.push({
+        rawId: batch.raw.raw_id,
+        traceId: batch.raw.trace_id,
+        appended: result.appended.length,
+        duplicates: result.duplicates.length,
+        corrected: result.corrected.length,
+        outdated: result.outdated.length,
+        outboxRows: result.outboxRows,
+        issues: found
+      })
+    }
+    if (reports.length === 0) return reports
+    yield* Metric.update(Metrics.forSource(Metrics.rawPayloads, source), reports.length)
+    yield* Metric.update(Metrics.forSource(Metrics.eventsIngested, source), appended)
+    yield* Metric.update(Metrics.forSource(Metrics.eventsDuplicate, source), duplicates)
+    if (issues > 0) yield* Metric.update(Metrics.forSource(Metrics.transformFailures, source), issues)
+    const debug = yield* LogLevel.isEnabled("Debug")
+    for (const [i, payload] of prepared.entries()) {
+      const result = results[i]!
+      if (debug || payload.issues.length > 0 || result.corrected.length > 0 || result.outdated.length > 0)
+        yield* payloadLines(source, payload, result)
+    }
+    return reports
+  })
 
 /**
  * Stores one fetched payload and the events it yields, atomically. Returns what happened; fails only
@@ -200,16 +112,11 @@ export const ingestPayload = (
   router: Router,
   fetched: RawFetch
 ): Effect.Effect<PayloadReport, StoreError, EventStore> =>
-  Effect.flatMap(nextTraceId, (traceId) =>
-    inPayloadTrace(
-      source,
-      traceId,
-      Effect.gen(function* () {
-        const store = yield* EventStore
-        const prepared = yield* prepareTraced(source, router, fetched, traceId)
-        const result = yield* store.append(prepared.batch)
-        return yield* reportPayload(source.name, prepared, result)
-      })
+  Effect.flatMap(EventStore, (store) =>
+    preparePayloadThen(source, router, fetched, (prepared) =>
+      Effect.flatMap(store.append(prepared.batch), (result) =>
+        Effect.map(reportPayloads(source.name, [prepared], [result]), (reports) => reports[0]!)
+      )
     )
   )
 
@@ -274,11 +181,11 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
   // One atomic append per fetch (`appendAll`: one statement on a SQL store), and an
   // acknowledgement that covers exactly what committed.
   const store = yield* EventStore
-  const prepared = yield* Effect.forEach(fetched.payloads, (payload) => preparePayload(source, router, payload))
+  const prepared = yield* preparePayloads(source, router, fetched.payloads)
   const results = yield* (
     prepared.length === 0 ? Effect.succeed([]) : store.appendAll(prepared.map((p) => p.batch))
   ).pipe(Effect.onError(() => fetched.release ?? Effect.void))
-  const payloads = yield* Effect.forEach(prepared, (p, i) => reportPayload(source.name, p, results[i]!))
+  const payloads = yield* reportPayloads(source.name, prepared, results)
   if (fetched.acknowledge !== undefined) {
     yield* fetched.acknowledge.pipe(
       Effect.catch((error) =>
@@ -300,7 +207,7 @@ export const tick = Effect.fn("sluice.ingest.tick")(function* (
       events: appended,
       duplicates,
       corrected,
-      fetch_failures: fetched.failures.length
+      fetchFailures: fetched.failures.length
     })
   )
   return { source: source.name, payloads, fetchFailures: fetched.failures }

@@ -51,17 +51,17 @@ export const jsonProblems = (value: unknown): ReadonlyArray<TextProblem> => {
       const issue = textProblem(node)
       if (issue !== undefined) found.push({ path: [...path], issue })
     } else if (Array.isArray(node)) {
-      for (const [i, item] of node.entries()) {
+      for (let i = 0; i < node.length; i++) {
         path.push(i)
-        visit(item)
+        visit(node[i])
         path.pop()
       }
     } else if (typeof node === "object" && node !== null) {
-      for (const [key, item] of Object.entries(node)) {
+      for (const key of Object.keys(node)) {
         path.push(key)
         const issue = textProblem(key)
         if (issue !== undefined && found.length < maxProblems) found.push({ path: [...path], issue: `key ${issue}` })
-        visit(item)
+        visit((node as Record<string, unknown>)[key])
         path.pop()
       }
     }
@@ -100,51 +100,67 @@ const escapeJson = (value: unknown): unknown => {
 /** The suffix of a raw payload's content type when its body was stored as base64 (as in data URLs). */
 export const base64Suffix = ";base64"
 
+/** A raw payload made storable, and what was changed to make it so (empty: nothing). */
+export interface StorableRaw {
+  readonly raw: RawPayload
+  readonly changes: ReadonlyArray<string>
+}
+
 /**
  * A raw payload as it can be stored, never refused: a body PostgreSQL cannot store is kept as base64
  * of its UTF-8 bytes (the bytes `content_hash` covers), its content type ending in `;base64`; other
  * text fields and the request's strings and keys get visible escapes (`\u0000`). Each change is
- * said in `transform_error` and logged, so nothing is altered silently.
+ * said in `transform_error`, and listed for the caller to log (`storableRaw` logs them).
  */
-export const storableRaw = (raw: RawPayload): Effect.Effect<RawPayload> =>
-  Effect.gen(function* () {
-    const notes: Array<string> = []
-    let { body, content_type, source } = raw
-    for (const [field, text] of [
-      ["source", source],
-      ["content_type", content_type]
-    ] as const) {
-      const issue = textProblem(text)
-      if (issue !== undefined) notes.push(`${field} ${issue}: stored with escapes (\\u0000)`)
-    }
-    source = escapeText(source)
-    content_type = escapeText(content_type)
-    const bodyIssue = textProblem(body)
-    if (bodyIssue !== undefined) {
-      body = Base64.encode(utf8(body))
-      content_type = `${content_type}${base64Suffix}`
-      notes.push(`body ${bodyIssue}: stored as base64 of its UTF-8 bytes (content_type ends in ${base64Suffix})`)
-    }
-    const requestIssues = jsonProblems(raw.request)
-    for (const { path, issue } of requestIssues) {
-      notes.push(`request${formatPath(path)} ${issue}: stored with escapes (\\u0000)`)
-    }
-    if (notes.length === 0 && (raw.transform_error === null || textProblem(raw.transform_error) === undefined)) {
-      return raw
-    }
-    if (notes.length > 0) {
-      yield* Effect.logWarning("raw payload changed to be storable").pipe(Effect.annotateLogs({ changes: notes }))
-    }
-    const errors = [...(raw.transform_error === null ? [] : [escapeText(raw.transform_error)]), ...notes]
-    return {
+export const makeStorable = (raw: RawPayload): StorableRaw => {
+  const notes: Array<string> = []
+  let { body, content_type, source } = raw
+  for (const [field, text] of [
+    ["source", source],
+    ["content_type", content_type]
+  ] as const) {
+    const issue = textProblem(text)
+    if (issue !== undefined) notes.push(`${field} ${issue}: stored with escapes (\\u0000)`)
+  }
+  const bodyIssue = textProblem(body)
+  if (bodyIssue !== undefined) {
+    body = Base64.encode(utf8(body))
+    content_type = `${content_type}${base64Suffix}`
+    notes.push(`body ${bodyIssue}: stored as base64 of its UTF-8 bytes (content_type ends in ${base64Suffix})`)
+  }
+  const requestIssues = jsonProblems(raw.request)
+  for (const { path, issue } of requestIssues) {
+    notes.push(`request${formatPath(path)} ${issue}: stored with escapes (\\u0000)`)
+  }
+  if (notes.length === 0 && (raw.transform_error === null || textProblem(raw.transform_error) === undefined)) {
+    return { raw, changes: notes }
+  }
+  const errors = [...(raw.transform_error === null ? [] : [escapeText(raw.transform_error)]), ...notes]
+  return {
+    raw: {
       ...raw,
-      source,
-      content_type,
+      source: escapeText(source),
+      content_type: escapeText(content_type),
       body,
       request: requestIssues.length === 0 ? raw.request : (escapeJson(raw.request) as RawPayload["request"]),
       transform_error: errors.join("\n")
-    }
-  })
+    },
+    changes: notes
+  }
+}
+
+/** `makeStorable`, logging a warning with the changes when there were any. */
+export const storableRaw = (raw: RawPayload): Effect.Effect<RawPayload> => {
+  const storable = makeStorable(raw)
+  return storable.changes.length === 0
+    ? Effect.succeed(storable.raw)
+    : Effect.as(
+        Effect.logWarning("raw payload changed to be storable").pipe(
+          Effect.annotateLogs({ changes: storable.changes })
+        ),
+        storable.raw
+      )
+}
 
 const eventFields = ["event_type", "entity_type", "entity_id"] as const
 const rawFields = ["source", "content_type", "body"] as const

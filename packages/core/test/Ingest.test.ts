@@ -2,6 +2,7 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import { Clock, DateTime, Effect, Fiber, Layer, Logger, Option } from "effect"
 import { Hex } from "effect/encoding"
 import { TestClock, TestConsole } from "effect/testing"
+import { ContentHash } from "../src/ContentHash.ts"
 import { EventStore } from "../src/EventStore.ts"
 import * as Ingest from "../src/Ingest.ts"
 import { sha256, utf8 } from "../src/internal/hash.ts"
@@ -62,6 +63,17 @@ describe("ingest pipeline", () => {
         ["ordered", "instrument:AAPL"],
         ["ordered", "instrument:AAPL"]
       ])
+    }).pipe(Effect.provide(layerMemory))
+  )
+
+  it.effect("the content hash comes from the ContentHash in the context (a runtime's native digest)", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const src = source(() => Effect.succeed({ events: [quote("AAPL", 1, 30)], issues: [] }))
+      const report = yield* Ingest.tick(src, router).pipe(
+        Effect.provideService(ContentHash, (text) => `hashed ${text.length} characters`)
+      )
+      expect((yield* rawOf(store, report.payloads[0]!.rawId)).content_hash).toBe("hashed 7 characters")
     }).pipe(Effect.provide(layerMemory))
   )
 

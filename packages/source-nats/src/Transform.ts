@@ -39,9 +39,11 @@ export const identity = (stream: string, seq: number, msgId: string | undefined)
 const fail = (reason: string) => Effect.fail(new TransformError({ reason }))
 
 const header = (request: MessageRequest, name: string): string | undefined => {
+  const exact = request.headers[name]
+  if (exact !== undefined) return exact[0]
   const wanted = name.toLowerCase()
-  for (const [key, values] of Object.entries(request.headers)) {
-    if (key.toLowerCase() === wanted) return values[0]
+  for (const key in request.headers) {
+    if (key.toLowerCase() === wanted) return request.headers[key]![0]
   }
   return undefined
 }
@@ -49,17 +51,13 @@ const header = (request: MessageRequest, name: string): string | undefined => {
 const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
-const instant = (text: unknown, field: string) =>
-  Option.match(typeof text === "string" ? DateTime.make(text) : Option.none(), {
-    onNone: () => fail(`${field}: expected an ISO-8601 time, got ${JSON.stringify(text)}`),
-    onSome: (time) => Effect.succeed(DateTime.toUtc(time))
-  })
-
-const parseJson = (body: string): Effect.Effect<unknown, TransformError> =>
-  Effect.try({
-    try: () => JSON.parse(body) as unknown,
-    catch: (error) => new TransformError({ reason: `the message is not JSON: ${String(error)}`, cause: error })
-  })
+/** The instant `text` names, or why it is not one. */
+const instant = (text: unknown, field: string): DateTime.Utc | string => {
+  const time = typeof text === "string" ? DateTime.make(text) : Option.none()
+  return Option.isSome(time)
+    ? DateTime.toUtc(time.value)
+    : `${field}: expected an ISO-8601 time, got ${JSON.stringify(text)}`
+}
 
 /** The entity id the mapping reads: the header, else the subject token. */
 const mappedEntityId = (mapping: MessageMapping, request: MessageRequest): string | undefined => {
@@ -73,25 +71,26 @@ const mappedEntityId = (mapping: MessageMapping, request: MessageRequest): strin
   return token === undefined || token.length === 0 ? undefined : token
 }
 
-const draftFromFields = (request: MessageRequest, body: Readonly<Record<string, unknown>>) =>
-  Effect.gen(function* () {
-    const occurred =
-      body.occurred_at === undefined
-        ? yield* instant(request.timestamp, "timestamp")
-        : yield* instant(body.occurred_at, "occurred_at")
-    const version = body.schema_version
-    if (version !== undefined && !(typeof version === "number" && Number.isInteger(version) && version >= 1))
-      return yield* fail(`schema_version: expected a positive integer, got ${JSON.stringify(version)}`)
-    return {
-      event_type: body.event_type as string,
-      entity_type: body.entity_type as string,
-      entity_id: body.entity_id as string,
-      occurred_at: occurred,
-      payload: body.payload,
-      natural_key: request.id,
-      ...(version === undefined ? {} : { schema_version: version as number })
-    } satisfies EventDraft
-  })
+/** The one event of a message, or why there is none. */
+type Outcome = EventDraft | string
+
+const draftFromFields = (request: MessageRequest, body: Readonly<Record<string, unknown>>): Outcome => {
+  const occurred =
+    body.occurred_at === undefined ? instant(request.timestamp, "timestamp") : instant(body.occurred_at, "occurred_at")
+  if (typeof occurred === "string") return occurred
+  const version = body.schema_version
+  if (version !== undefined && !(typeof version === "number" && Number.isInteger(version) && version >= 1))
+    return `schema_version: expected a positive integer, got ${JSON.stringify(version)}`
+  return {
+    event_type: body.event_type as string,
+    entity_type: body.entity_type as string,
+    entity_id: body.entity_id as string,
+    occurred_at: occurred,
+    payload: body.payload,
+    natural_key: request.id,
+    ...(version === undefined ? {} : { schema_version: version as number })
+  } satisfies EventDraft
+}
 
 const isDraft = (body: unknown): body is Readonly<Record<string, unknown>> =>
   isRecord(body) &&
@@ -100,42 +99,46 @@ const isDraft = (body: unknown): body is Readonly<Record<string, unknown>> =>
   typeof body.entity_id === "string" &&
   "payload" in body
 
-/** The transformer of a source with `mapping` (or none). */
+const outcome = (mapping: MessageMapping | undefined, request: MessageRequest, body: unknown): Outcome => {
+  const eventType = header(request, "Sluice-Event-Type")
+  if (eventType !== undefined) {
+    const entityType = header(request, "Sluice-Entity-Type")
+    const entityId = header(request, "Sluice-Entity-Id")
+    if (entityType === undefined || entityId === undefined)
+      return "a Sluice-Event-Type message needs Sluice-Entity-Type and Sluice-Entity-Id headers"
+    const at = header(request, "Sluice-Occurred-At")
+    return draftFromFields(request, {
+      event_type: eventType,
+      entity_type: entityType,
+      entity_id: entityId,
+      payload: body,
+      ...(at === undefined ? {} : { occurred_at: at })
+    })
+  }
+  if (isDraft(body)) return draftFromFields(request, body)
+  if (mapping === undefined)
+    return "not an event: no Sluice-Event-Type header, not a JSON event draft, and the source has no mapping"
+  const entityId = mappedEntityId(mapping, request)
+  if (entityId === undefined)
+    return `no entity id: no ${mapping.entityIdHeader ?? "id"} header and no such subject token`
+  return draftFromFields(request, {
+    event_type: mapping.eventType,
+    entity_type: mapping.entityType,
+    entity_id: entityId,
+    payload: body
+  })
+}
+
+/** The transformer of a source with `mapping` (or none). Plain code: it runs for every message. */
 export const transform =
   (mapping: MessageMapping | undefined) =>
-  (raw: RawPayload): Effect.Effect<TransformResult, TransformError> =>
-    Effect.gen(function* () {
-      const request = raw.request as unknown as MessageRequest
-      const body = yield* parseJson(raw.body)
-      const eventType = header(request, "Sluice-Event-Type")
-      if (eventType !== undefined) {
-        const entityType = header(request, "Sluice-Entity-Type")
-        const entityId = header(request, "Sluice-Entity-Id")
-        if (entityType === undefined || entityId === undefined)
-          return yield* fail("a Sluice-Event-Type message needs Sluice-Entity-Type and Sluice-Entity-Id headers")
-        const at = header(request, "Sluice-Occurred-At")
-        const draft = yield* draftFromFields(request, {
-          event_type: eventType,
-          entity_type: entityType,
-          entity_id: entityId,
-          payload: body,
-          ...(at === undefined ? {} : { occurred_at: at })
-        })
-        return { events: [draft], issues: [] }
-      }
-      if (isDraft(body)) return { events: [yield* draftFromFields(request, body)], issues: [] }
-      if (mapping === undefined)
-        return yield* fail(
-          "not an event: no Sluice-Event-Type header, not a JSON event draft, and the source has no mapping"
-        )
-      const entityId = mappedEntityId(mapping, request)
-      if (entityId === undefined)
-        return yield* fail(`no entity id: no ${mapping.entityIdHeader ?? "id"} header and no such subject token`)
-      const draft = yield* draftFromFields(request, {
-        event_type: mapping.eventType,
-        entity_type: mapping.entityType,
-        entity_id: entityId,
-        payload: body
-      })
-      return { events: [draft], issues: [] }
-    })
+  (raw: RawPayload): Effect.Effect<TransformResult, TransformError> => {
+    let body: unknown
+    try {
+      body = JSON.parse(raw.body)
+    } catch (error) {
+      return Effect.fail(new TransformError({ reason: `the message is not JSON: ${String(error)}`, cause: error }))
+    }
+    const result = outcome(mapping, raw.request as unknown as MessageRequest, body)
+    return typeof result === "string" ? fail(result) : Effect.succeed({ events: [result], issues: [] })
+  }

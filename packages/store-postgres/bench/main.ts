@@ -5,7 +5,9 @@
  * Every scenario runs in a fresh child process (this file again, with BENCH_GROUP set), so no
  * scenario inherits another's heap, JIT state or connections: measured after the drains in one
  * process, the latency p99 of both sides grew by 20-50%. Writes bench/results/<timestamp>.json and
- * prints a table. The "nats" rows (nats.ts) need the local JetStream. BENCH_ONLY (comma-separated substrings, any case, e.g. "latency,pglite relay" or
+ * prints a table. The NATS rows need the local JetStream: "nats-relay ..." (nats.ts: publishing into
+ * JetStream) and "nats-source ..." (natsSource.ts: ingesting from it); "nats" selects both. BENCH_ONLY
+ * (comma-separated substrings, any case, e.g. "latency,pglite relay" or
  * "rss") runs only the rows whose "<driver> <scenario>" contains one of them ("<driver> peers <peer>
  * <scenario>" for the peer rows, so "peers" or "graphile" select those). The "runner ... RSS"
  * rows are the memory of the real runner process (rss.ts), without a reference. The peer rows
@@ -452,29 +454,30 @@ export const main = async (resultsDir: string) => {
           (s) => push(s, pushLoad)
         )
       }
-  // NATS JetStream on the local server (nats.ts): the client's ceiling, the transport's own cost, the
-  // relay draining into a stream, commit-to-ack latency. Each run on a fresh file stream, one replica.
+  // NATS JetStream on the local server (nats.ts), the "nats-relay" rows: the client's ceiling, the
+  // transport's own cost, the relay draining into a stream, commit-to-ack latency. Each run on a fresh
+  // file stream, one replica.
   const natsEvents = n(50_000)
   await measure(
-    `nats client publish ceiling (no database), ${natsEvents} events, 1000 in flight: noAsyncTraces (Sluice column) vs the client's default (raw column)`,
+    `nats-relay client publish ceiling (no database), ${natsEvents} events, 1000 in flight: noAsyncTraces (Sluice column) vs the client's default (raw column)`,
     "postgres",
     (s) => Nats.publishCeiling(s, natsEvents)
   )
   await measure(
-    `nats transport publish (no database), ${natsEvents} events in batches of 1000 vs the client, 1000 in flight`,
+    `nats-relay transport publish (no database), ${natsEvents} events in batches of 1000 vs the client, 1000 in flight`,
     "postgres",
     (s) => Nats.transportPublish(s, natsEvents)
   )
   for (const workers of [1, 2]) {
     await measure(
-      `nats relay drain ${natsEvents} rows to JetStream, batch 500, ${workers} worker(s)`,
+      `nats-relay drain ${natsEvents} rows to JetStream, batch 500, ${workers} worker(s)`,
       "postgres",
       (s) => Nats.drainToNats(s, natsEvents, 500, workers)
     )
   }
   await measureLatency(
     "postgres",
-    (p) => `nats commit-to-JetStream-ack ${p} at 200 events/s (NOTIFY)`,
+    (p) => `nats-relay commit-to-JetStream-ack ${p} at 200 events/s (NOTIFY)`,
     (s) => Nats.latencyToNats(s, 200, n(2000))
   )
   // PGlite (in process, one connection)

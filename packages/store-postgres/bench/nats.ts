@@ -1,5 +1,6 @@
 /**
- * NATS JetStream rows (`pnpm bench --only nats`), on the local server (NATS_URL, default
+ * The NATS JetStream publishing rows, named "nats-relay ..." (`pnpm bench --only nats-relay`; `--only nats`
+ * also selects the source's "nats-source" row), on the local server (NATS_URL, default
  * nats://127.0.0.1:4222), each run on a stream of its own (file storage, one replica), deleted after:
  * - the client's publish ceiling (no database): async JetStream publishes, 1,000 in flight, ~600-byte
  *   events with unique ids, with `noAsyncTraces` (the transport's default) against the client's default;

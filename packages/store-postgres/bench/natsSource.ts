@@ -2,7 +2,7 @@
  * The NATS JetStream source -> PostgreSQL store, against a raw consume + batched insert: messages
  * per second ingested from a stream prefilled with ~600-byte messages (NATS_URL, default the local
  * server). Sluice: `@sluice/source-nats` ticked by `Ingest.tick` (a fetch of `batch` messages, one
- * transaction, acked after the commit). Reference: the same client pulling `batch` at a time, one
+ * transaction, acked after the commit), with the runner's node:crypto content hash. Reference: the same client pulling `batch` at a time, one
  * transaction per batch inserting the raw payloads and the events with postgres.js (two `unnest`
  * statements), then the acks. Each run reads the stream from the start through a fresh durable.
  */
@@ -10,7 +10,7 @@ import { createHash, randomUUID } from "node:crypto"
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
-import { Ingest, makeRouterUnsafe } from "@sluice/core"
+import { ContentHash, Ingest, makeRouterUnsafe } from "@sluice/core"
 import { make as makeNatsSource } from "@sluice/source-nats"
 import { Effect, Layer } from "effect"
 import { rawPg } from "./harness.ts"
@@ -89,7 +89,11 @@ const sluice = (schema: string, name: string, total: number, batch: number) =>
           appended += report.payloads.reduce((n, p) => n + p.appended, 0)
         }
         return total / ((performance.now() - start) / 1000)
-      }).pipe(Effect.provide(Layer.unwrap(Effect.promise(() => storeLayer("postgres", schema, 1)))))
+      }).pipe(
+        // As the runner does (apps/runner/src/Run.ts): the content hash by node:crypto.
+        Effect.provideService(ContentHash, (text) => createHash("sha256").update(text, "utf8").digest("hex")),
+        Effect.provide(Layer.unwrap(Effect.promise(() => storeLayer("postgres", schema, 1))))
+      )
     )
   )
 

@@ -1,5 +1,6 @@
 /**
- * The headers of each message. `Nats-Msg-Id` (the event id) is what JetStream deduplicates on;
+ * The headers of each message. `Nats-Msg-Id` (the event id, or `<route>:<event id>` with
+ * `msgId: "route-event"`) is what JetStream deduplicates on; `Sluice-Event-Id` is the event id either way;
  * `traceparent` continues the event's trace (W3C Trace Context, as the HTTP transport sends it);
  * the `Sluice-*` headers let a consumer filter or route without parsing the data. The data (the
  * canonical event JSON) is authoritative: a header value loses line breaks and surrounding spaces,
@@ -10,6 +11,7 @@ import type { Envelope } from "@sluice/core"
 
 export const headerNames = {
   msgId: "Nats-Msg-Id",
+  eventId: "Sluice-Event-Id",
   traceparent: "traceparent",
   eventType: "Sluice-Event-Type",
   schemaVersion: "Sluice-Schema-Version",
@@ -26,11 +28,19 @@ const headerValue = (value: string) => value.replace(lineBreaks, " ")
 /** A W3C `traceparent` for the event's trace, with `spanId` as the publishing span. */
 export const traceparent = (traceId: string, spanId: string): string => `00-${traceId}-${spanId}-01`
 
+/** What `Nats-Msg-Id` is made of (the transport's `msgId` option). */
+export type MsgIdScheme = "event" | "route-event"
+
+/** The `Nats-Msg-Id` of `envelope`: the deduplication key of one route's copy of an event. */
+export const msgIdOf = (envelope: Envelope, scheme: MsgIdScheme): string =>
+  scheme === "event" ? envelope.event.event_id : `${envelope.route}:${envelope.event.event_id}`
+
 /** The message headers of `envelope`. */
-export const messageHeaders = (envelope: Envelope, spanId: string): MsgHdrs => {
+export const messageHeaders = (envelope: Envelope, spanId: string, scheme: MsgIdScheme = "event"): MsgHdrs => {
   const { event } = envelope
   const h = headers()
-  h.set(headerNames.msgId, event.event_id)
+  h.set(headerNames.msgId, msgIdOf(envelope, scheme))
+  h.set(headerNames.eventId, event.event_id)
   h.set(headerNames.traceparent, traceparent(event.trace_id, spanId))
   h.set(headerNames.eventType, event.event_type)
   h.set(headerNames.schemaVersion, String(event.schema_version))

@@ -127,7 +127,7 @@ export const make = (
           waiting++
           try {
             const data = JSON.stringify(encodeEvent(envelope.event))
-            const token = inbox.publish(subject, data, messageHeaders(envelope, spanId), (answer) => {
+            const token = inbox.publish(subject, data, messageHeaders(envelope, spanId, config.msgId), (answer) => {
               answers[k] = answer
               if (--waiting === 0) allAnswered()
             })

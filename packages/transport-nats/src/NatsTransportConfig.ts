@@ -83,7 +83,14 @@ export const NatsTransportConfig = Schema.Struct({
   /** How long to wait for a publish's ack from JetStream. @default "10 seconds" */
   publishTimeout: DurationText.pipe(Schema.withDecodingDefault(Effect.succeed("10 seconds"))),
   /** Publishes awaiting their ack at once. @default 1000 */
-  maxInFlight: positiveInt.pipe(Schema.withDecodingDefault(Effect.succeed(1000)))
+  maxInFlight: positiveInt.pipe(Schema.withDecodingDefault(Effect.succeed(1000))),
+  /**
+   * What `Nats-Msg-Id` (the stream's deduplication key) is: `"event"`, the event id; or
+   * `"route-event"`, `<route>:<event id>`, for routes that send the same event into one stream (with
+   * `"event"` the stream keeps the first route's copy and drops the others' as duplicates; see README).
+   * @default "event"
+   */
+  msgId: Schema.Literals(["event", "route-event"]).pipe(Schema.withDecodingDefault(Effect.succeed("event" as const)))
 }).pipe(Schema.check(Schema.makeFilter(authProblem)))
 export type NatsTransportConfig = typeof NatsTransportConfig.Type
 /** The config as written in a config file (defaults optional). */

@@ -4,7 +4,7 @@
  */
 
 export { type Answer, answerOf } from "./AckInbox.ts"
-export { headerNames, messageHeaders, traceparent } from "./Headers.ts"
+export { headerNames, type MsgIdScheme, messageHeaders, msgIdOf, traceparent } from "./Headers.ts"
 export { connectionOptions, openConnection } from "./NatsConnection.ts"
 export {
   authProblem,

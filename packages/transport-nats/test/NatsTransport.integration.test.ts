@@ -38,6 +38,7 @@ describe("publishing to JetStream", () => {
       assert.deepStrictEqual(JSON.parse(new TextDecoder().decode(stored?.data)), encodeEvent(event))
       const header = (name: string) => stored?.header.get(name)
       assert.strictEqual(header(headerNames.msgId), event.event_id)
+      assert.strictEqual(header(headerNames.eventId), event.event_id)
       assert.match(header(headerNames.traceparent) ?? "", new RegExp(`^00-${event.trace_id}-[0-9a-f]{16}-01$`))
       assert.strictEqual(header(headerNames.eventType), "order.placed")
       assert.strictEqual(header(headerNames.schemaVersion), "1")
@@ -64,6 +65,38 @@ describe("publishing to JetStream", () => {
       assert.deepStrictEqual([...tags(first), ...tags(second)], ["Delivered", "Delivered", "Delivered"])
       const info = yield* Effect.promise(() => streams.jsm.streams.info(stream))
       assert.strictEqual(info.state.messages, 2)
+    })
+  )
+
+  it.live("two routes, one stream: msgId route-event keeps each route's copy, each still deduplicated", () =>
+    Effect.gen(function* () {
+      const prefix = uniqueName("it")
+      const nc = yield* testConnection()
+      const streams = yield* testStreams(nc)
+      const stream = uniqueName("S")
+      yield* streams.stream(stream, [`${prefix}.>`])
+      const event = makeEvent()
+      const copies = [envelope(event, "orders", "orders"), envelope(event, "audit", "audit")]
+      // The default key is the event id: the stream keeps the first route's copy only.
+      const byEvent = yield* transportWith({ subject: `${prefix}.event.{topic}` })
+      assert.deepStrictEqual(tags(yield* byEvent.publish(copies, noDeadline)), ["Delivered", "Delivered"])
+      const byRoute = yield* transportWith({ subject: `${prefix}.route.{topic}`, msgId: "route-event" })
+      assert.deepStrictEqual(tags(yield* byRoute.publish(copies, noDeadline)), ["Delivered", "Delivered"])
+      const resend = { ...copies[1]!, attempt: 2 }
+      assert.deepStrictEqual(tags(yield* byRoute.publish([resend], noDeadline)), ["Delivered"])
+      const info = yield* Effect.promise(() => streams.jsm.streams.info(stream))
+      assert.strictEqual(info.state.messages, 3, "one copy by event id, one per route by route-event; no resend")
+      const stored = yield* Effect.forEach([1, 2, 3], (seq) =>
+        Effect.promise(() => streams.jsm.streams.getMessage(stream, { seq }))
+      )
+      assert.deepStrictEqual(
+        stored.map((m) => [m?.subject, m?.header.get(headerNames.msgId), m?.header.get(headerNames.eventId)]),
+        [
+          [`${prefix}.event.orders`, event.event_id, event.event_id],
+          [`${prefix}.route.orders`, `orders:${event.event_id}`, event.event_id],
+          [`${prefix}.route.audit`, `audit:${event.event_id}`, event.event_id]
+        ]
+      )
     })
   )
 
