@@ -14,7 +14,7 @@
  * nothing and is answered with the first delivery's event ids, from its stored payload.
  */
 import {
-  contentHash,
+  ContentHash,
   type Event,
   type EventDraft,
   EventStore,
@@ -126,6 +126,8 @@ export const makeDecodedPushHandler = (
       return Metric.update(metric, 1)
     }
     const context = yield* Effect.context<never>()
+    // The runner provides node:crypto's digest; core's portable SHA-256 otherwise.
+    const hashContent = yield* ContentHash
     const source = {
       name: options.name,
       transform: withDeliveryKeys(options.transform ?? transformer(config.format))
@@ -243,7 +245,7 @@ export const makeDecodedPushHandler = (
           request: { method: "POST", path, headers, auth: verifier.kind, delivery_id: deliveryId ?? null },
           received_at: DateTime.makeUnsafe(now),
           trace_id: yield* Ids.nextTraceId,
-          content_hash: contentHash(text),
+          content_hash: hashContent(text),
           transform_error: null
         }
         const drafts =
