@@ -1,8 +1,8 @@
 /**
  * Redeliveries racing across processes: two push handlers (as two runners would have) over one
  * PostgreSQL schema, each with its own connection pool, receive the same webhooks at the same time.
- * Their in-process turn-taking cannot help here: the deterministic raw and event ids must make the
- * store keep one raw payload and one event per webhook, and every answer name the same ids.
+ * Nothing in either process coordinates them: the append's `once` gate (the raw payload's unique id)
+ * must make the store keep one raw payload and one event per webhook, and every answer name the same ids.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, makeRouterUnsafe, RawPayloadStore } from "@sluice/core"

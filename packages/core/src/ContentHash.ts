@@ -14,6 +14,3 @@ export type ContentHasher = (text: string) => string
 export const ContentHash = Context.Reference<ContentHasher>("sluice/ContentHash", {
   defaultValue: () => sha256HexOfText
 })
-
-/** The `content_hash` of a raw payload whose body is `text`, with core's hasher (for code outside an Effect). */
-export const contentHash: ContentHasher = sha256HexOfText

@@ -2,7 +2,7 @@
  * `@sluice/core`: the runtime-agnostic kernel. Imports only `effect`.
  */
 export * as CommandHandler from "./CommandHandler.ts"
-export { ContentHash, type ContentHasher, contentHash } from "./ContentHash.ts"
+export { ContentHash, type ContentHasher } from "./ContentHash.ts"
 export * from "./Correction.ts"
 export * as Decider from "./Decider.ts"
 export * from "./DurationText.ts"
