@@ -3,7 +3,7 @@
  * applied), `/metrics` (Prometheus text, with backlog and subscriber gauges read at each scrape),
  * `/api/status` (the report of `sluice status`),
  * `/api/dead-letters` (list, show, replay, purge), `/api/routes` (pause, resume), the store's
- * events and raw payloads (AdminInspect.ts) and the dashboard (`/` and the endpoints it reads:
+ * events and raw payloads (AdminInspect.ts), the projections (AdminProjections.ts) and the dashboard (`/` and the endpoints it reads:
  * src/dashboard/). Every request passes AdminGuards' checks (Host, Origin, token but on
  * `/healthz` and the dashboard's page, JSON content type and body size on POST); unknown paths
  * answer 404 and other methods 405 with `Allow`, all as JSON `{"error": ...}`.
@@ -18,9 +18,11 @@ import * as AdminEndpoint from "./AdminEndpoint.ts"
 import * as Guards from "./AdminGuards.ts"
 import * as AdminInspect from "./AdminInspect.ts"
 import * as AdminOutbox from "./AdminOutbox.ts"
+import * as AdminProjections from "./AdminProjections.ts"
 import { makeBacklogGauges } from "./BacklogMetrics.ts"
 import * as DashboardApi from "./dashboard/DashboardApi.ts"
 import * as DashboardPage from "./dashboard/DashboardPage.ts"
+import type { ReadyProjection } from "./Projections.ts"
 import * as RateHistory from "./RateHistory.ts"
 import type { SourceHealth } from "./SourceHealth.ts"
 import * as StatusReport from "./StatusReport.ts"
@@ -45,6 +47,11 @@ export interface AdminOptions {
   readonly rates?: RateHistory.RateHistory | undefined
   /** The dashboard's source ticks. @default none listed */
   readonly sources?: SourceHealth | undefined
+  /**
+   * The projections started so far, for `/api/projections/:name` (`sluice projection show --admin`).
+   * @default none started
+   */
+  readonly projections?: Effect.Effect<ReadonlyArray<ReadyProjection>> | undefined
 }
 
 const { json, query, intParam } = AdminEndpoint
@@ -135,6 +142,11 @@ export const routes = (options: AdminOptions) =>
         },
         ...AdminOutbox.endpoints(store, events, configured),
         ...AdminInspect.endpoints(events, subscriptionStore, rawStore),
+        ...AdminProjections.endpoints(
+          { configured: subscribers, started: options.projections ?? Effect.succeed([]) },
+          events,
+          subscriptionStore
+        ),
         // The dashboard: its page and the endpoints only it reads (src/dashboard/).
         ...DashboardPage.endpoints,
         ...DashboardApi.endpoints({

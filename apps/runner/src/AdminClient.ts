@@ -9,6 +9,7 @@ import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { maxPageSize } from "./AdminOutbox.ts"
 import * as DeadLetters from "./DeadLetters.ts"
 import * as Inspect from "./Inspect.ts"
+import { ProjectionReport } from "./ProjectionReport.ts"
 import * as RouteControl from "./RouteControl.ts"
 import { StatusReport } from "./StatusReport.ts"
 
@@ -229,4 +230,12 @@ export const rawList = (
     const answer = yield* call(target, "GET", `/api/raw?${params}`)
     yield* expect(answer, 200)
     return yield* decode(Inspect.RawListPage, answer)
+  })
+
+/** `GET /api/projections/:name`: the projection's report, with at most `limit` rows per table. */
+export const projection = (target: Target, name: string, limit: number) =>
+  Effect.gen(function* () {
+    const answer = yield* call(target, "GET", `/api/projections/${encodeURIComponent(name)}?limit=${limit}`)
+    yield* expect(answer, 200)
+    return yield* decode(ProjectionReport, answer)
   })

@@ -11,6 +11,7 @@ import { hostRule } from "./AdminGuards.ts"
 import type { AdminConfig } from "./Config.ts"
 import * as NodeWebServer from "./NodeWebServer.ts"
 import * as ProcessMetrics from "./ProcessMetrics.ts"
+import type { ReadyProjection } from "./Projections.ts"
 import * as RateHistory from "./RateHistory.ts"
 import type { SourceHealth } from "./SourceHealth.ts"
 import type { StoreHealth } from "./StoreLayer.ts"
@@ -59,12 +60,20 @@ export interface AdminServerOptions {
   readonly routes?: ReadonlyArray<Pick<Route, "name" | "rateLimit">>
   /** The sources' last ticks, for the dashboard. @default none listed */
   readonly sources?: SourceHealth
+  /** The projections started so far (`/api/projections/:name`). @default none started */
+  readonly projections?: Effect.Effect<ReadonlyArray<ReadyProjection>>
 }
 
 /** Starts the server in the current scope and returns its URL. */
 export const start = (
   config: AdminConfig,
-  { stopping = Effect.succeed(false), subscribers = [], routes: knownRoutes = [], sources }: AdminServerOptions = {}
+  {
+    stopping = Effect.succeed(false),
+    subscribers = [],
+    routes: knownRoutes = [],
+    sources,
+    projections
+  }: AdminServerOptions = {}
 ): Effect.Effect<string, AdminServerError, EventStore | OutboxAdmin | StoreHealth | Scope.Scope> =>
   Effect.gen(function* () {
     const server = yield* Layer.build(
@@ -83,7 +92,8 @@ export const start = (
       subscribers,
       routes: knownRoutes,
       rates,
-      sources
+      sources,
+      projections
     })
     yield* Layer.build(
       HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(

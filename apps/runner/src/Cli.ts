@@ -230,10 +230,22 @@ const projectionShow = Command.make(
     config,
     name: projectionName,
     json,
-    limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many rows per table"), Flag.withDefault(20))
+    limit: Flag.Int("limit").pipe(
+      Flag.withDescription(`At most this many rows per table (1..${ProjectionCommands.maxShowLimit})`),
+      Flag.withDefault(ProjectionCommands.defaultShowLimit)
+    ),
+    admin,
+    token
   },
-  ({ config, name, json, limit }) =>
-    Effect.flatMap(logLevel, (level) => ProjectionCommands.show(config, name, level, { json, limit }))
+  ({ config, name, json, limit, admin, token }) =>
+    Effect.gen(function* () {
+      const target = yield* Commands.adminTarget(admin, token)
+      return yield* ProjectionCommands.show(config, name, yield* logLevel, {
+        json,
+        limit,
+        admin: Option.getOrUndefined(target)
+      })
+    })
 ).pipe(Command.withDescription("Show a projection's checkpoint, lag and the newest rows of its read model"))
 
 const projectionCommand = Command.make("projection").pipe(

@@ -73,7 +73,7 @@ export const run = (
  * The command line as typed, less its config flag: what to run with `--admin URL` next to a running
  * process, so that `dlq purge --yes --route r` keeps its flags.
  */
-const asTypedForAdmin = (args: ReadonlyArray<string> = process.argv.slice(2)): string => {
+export const asTypedForAdmin = (args: ReadonlyArray<string> = process.argv.slice(2)): string => {
   const kept: Array<string> = []
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? ""

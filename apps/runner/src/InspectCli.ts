@@ -9,6 +9,7 @@ import * as AdminClient from "./AdminClient.ts"
 import { maxRawPage } from "./AdminInspect.ts"
 import { admin, config, json, logLevel, token } from "./CliFlags.ts"
 import { adminTarget, UsageError, withStore } from "./Commands.ts"
+import * as EventLines from "./EventLines.ts"
 import * as Inspect from "./Inspect.ts"
 
 /** No event or raw payload with that id (exit code 1). */
@@ -19,15 +20,6 @@ export class NotFoundError extends Data.TaggedError("NotFoundError")<{ readonly 
 }
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
-
-const eventLine = (e: Inspect.ShownEvent) =>
-  [
-    `#${e.position}`,
-    e.recorded_at,
-    e.event.event_type,
-    `${e.event.entity_type}/${e.event.entity_id}`,
-    e.event.event_id
-  ].join("  ")
 
 const eventShow = Command.make(
   "show",
@@ -72,8 +64,15 @@ const tail = Command.make("tail", tailFlags, (flags) =>
     if (flags.last < 0 || flags.last > Inspect.maxTailRead)
       return yield* new UsageError({ reason: `--last: expected 0 to ${Inspect.maxTailRead}, got ${flags.last}` })
     const filter = { type: Option.getOrUndefined(flags.type), entity: Option.getOrUndefined(flags.entity) }
+    // The columns' widths so far: a later page's lines stay aligned with those printed before.
+    let widths = EventLines.noWidths
     const print = (page: Inspect.TailPage) =>
-      Effect.forEach(page.events, (e) => Console.log(flags.json ? JSON.stringify(e) : eventLine(e)), { discard: true })
+      Effect.suspend(() => {
+        if (flags.json) return Effect.forEach(page.events, (e) => Console.log(JSON.stringify(e)), { discard: true })
+        const printed = EventLines.eventLines(page.events, widths)
+        widths = printed.widths
+        return Effect.forEach(printed.lines, (line) => Console.log(line), { discard: true })
+      })
     const target = yield* adminTarget(flags.admin, flags.token)
     const follow = (next: (after: string) => Effect.Effect<Inspect.TailPage, unknown>, first: Inspect.TailPage) =>
       Effect.gen(function* () {

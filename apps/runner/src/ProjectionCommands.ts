@@ -1,6 +1,7 @@
 /**
  * `sluice projection rebuild NAME` and `sluice projection show NAME`, for a projection of the
- * config file (its plugin loaded as `run` loads it), on the store opened as it is (no migration).
+ * config file (its plugin loaded as `run` loads it), on the store opened as it is (no migration);
+ * `projection show --admin URL` asks a running `sluice run` instead (AdminProjections.ts).
  *
  * A rebuild runs core's `Projection.rebuild` (the read model's `reset` and the checkpoint's deletion
  * in one transaction), then `Projection.catchUp` replays the whole log into it. Beside a running
@@ -12,7 +13,6 @@
  */
 import {
   CheckpointConflictError,
-  type Plugin,
   type PluginConfigError,
   type PluginStartError,
   Projection,
@@ -20,12 +20,15 @@ import {
   Upcasters
 } from "@sluice/core"
 import { Console, Data, Effect, Layer, type LogLevel, Option } from "effect"
-import { UsageError } from "./Commands.ts"
+import * as AdminClient from "./AdminClient.ts"
+import { asTypedForAdmin, UsageError } from "./Commands.ts"
 import { toDuration } from "./Config.ts"
 import type { ConfigFileError } from "./ConfigFile.ts"
 import { describeError } from "./ErrorText.ts"
 import * as Logging from "./Logging.ts"
 import { loadPlan } from "./Plan.ts"
+import * as ProjectionReport from "./ProjectionReport.ts"
+import { maxShowLimit, ReadModelError } from "./ProjectionReport.ts"
 import * as Projections from "./Projections.ts"
 import {
   chooseStore,
@@ -34,7 +37,6 @@ import {
   type StoreStartError,
   storeLayer
 } from "./StoreLayer.ts"
-import * as SubscriberStatus from "./SubscriberStatus.ts"
 
 /** NAME is not a projection of the config file (exit code 2). */
 export class UnknownProjectionError extends Data.TaggedError("UnknownProjectionError")<{
@@ -44,19 +46,6 @@ export class UnknownProjectionError extends Data.TaggedError("UnknownProjectionE
 }> {
   override get message() {
     return `no projection named ${JSON.stringify(this.name)} in ${this.file} (its projections: ${this.known.join(", ") || "none"})`
-  }
-}
-
-/** The read model could not be rebuilt (its reset or an event failed) or read (never set up?). */
-export class ReadModelError extends Data.TaggedError("ReadModelError")<{
-  readonly projection: string
-  readonly action: "rebuild" | "read"
-  readonly reason: string
-}> {
-  override get message() {
-    return this.action === "read"
-      ? `projection ${this.projection}: cannot read its read model (has sluice run set it up yet?): ${this.reason}`
-      : `projection ${this.projection}: rebuild failed (the checkpoint stays at the last batch that committed): ${this.reason}`
   }
 }
 
@@ -74,16 +63,7 @@ export type ProjectionCommandError =
   | ReadModelError
   | UsageError
 
-/** The most rows per table `projection show` prints. */
-export const maxShowLimit = 1000
-
-/** What a table's heading says it shows: all its rows, or some of how many. */
-export const rowsHeading = (table: Plugin.ReadModelTable, limit: number): string => {
-  const shown = table.rows.length
-  if (table.total !== undefined && table.total > shown) return `showing ${shown} of ${table.total} rows`
-  if (table.total !== undefined || shown < limit) return `all ${shown} row(s)`
-  return `the first ${shown} row(s) (--limit ${limit}); there may be more`
-}
+export { defaultShowLimit, maxShowLimit, ReadModelError, rowsHeading } from "./ProjectionReport.ts"
 
 /** Loads the plan, finds the projection `name`, opens the store and hands `f` the ready projection. */
 const withProjection = <A, E, R>(
@@ -91,7 +71,8 @@ const withProjection = <A, E, R>(
   name: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
   command: string,
-  f: (projection: Projections.ReadyProjection) => Effect.Effect<A, E, R>
+  f: (projection: Projections.ReadyProjection) => Effect.Effect<A, E, R>,
+  viaAdmin?: string
 ) =>
   Effect.gen(function* () {
     const plan = yield* loadPlan(file)
@@ -105,7 +86,11 @@ const withProjection = <A, E, R>(
       config.logging.format,
       Option.getOrElse(logLevel, () => config.logging.level)
     )
-    const open = storeLayer(choice, { command: `sluice ${command}`, migrate: false })
+    const open = storeLayer(choice, {
+      command: `sluice ${command}`,
+      migrate: false,
+      ...(viaAdmin === undefined ? {} : { viaAdmin })
+    })
     return yield* Effect.flatMap(Projections.build(planned, toDuration(config.relay.gracePeriod)), f).pipe(
       // A rebuild replays the log at the versions `run` projects it at.
       Effect.provideService(Upcasters.Upcasters, plan.upcasters),
@@ -139,34 +124,31 @@ export const rebuild = (
     })
   )
 
-/** `sluice projection show NAME`: the projection's checkpoint and lag, then its read model's newest rows. */
+/**
+ * `sluice projection show NAME`: the projection's checkpoint and lag, then its read model's newest
+ * rows; with `admin`, as the running process that serves that admin API measures them.
+ */
 export const show = (
   file: string,
   name: string,
   logLevel: Option.Option<LogLevel.LogLevel>,
-  options: { readonly limit: number; readonly json: boolean }
-): Effect.Effect<void, ProjectionCommandError> =>
-  options.limit < 1 || options.limit > maxShowLimit
-    ? Effect.fail(new UsageError({ reason: `--limit: must be from 1 to ${maxShowLimit}, got ${options.limit}` }))
-    : withProjection(file, name, logLevel, `projection show ${name}`, (ready) =>
-        Effect.gen(function* () {
-          const status = yield* SubscriberStatus.measureOne(name)
-          const tables = Option.isNone(ready.show)
-            ? []
-            : yield* ready.show
-                .value(options.limit)
-                .pipe(
-                  Effect.mapError(
-                    (error) => new ReadModelError({ projection: name, action: "read", reason: describeError(error) })
-                  )
-                )
-          if (options.json) return yield* Console.log(JSON.stringify({ subscription: status, tables }, null, 2))
-          const at = status.checkpoint === null ? "no checkpoint yet" : `checkpoint ${status.checkpoint}`
-          yield* Console.log(`${name}: ${at}, lag ${SubscriberStatus.lagText(status)} event(s)`)
-          if (Option.isNone(ready.show)) yield* Console.log(`(the plugin ${ready.plugin} shows no rows)`)
-          for (const table of tables) {
-            yield* Console.log(`${table.name} (${rowsHeading(table, options.limit)}):`)
-            for (const row of table.rows) yield* Console.log(`  ${JSON.stringify(row)}`)
-          }
-        })
-      )
+  options: { readonly limit: number; readonly json: boolean; readonly admin?: AdminClient.Target | undefined }
+): Effect.Effect<void, ProjectionCommandError | AdminClient.AdminClientError> => {
+  if (options.limit < 1 || options.limit > maxShowLimit)
+    return Effect.fail(new UsageError({ reason: `--limit: must be from 1 to ${maxShowLimit}, got ${options.limit}` }))
+  const report: Effect.Effect<
+    ProjectionReport.ProjectionReport,
+    ProjectionCommandError | AdminClient.AdminClientError
+  > =
+    options.admin !== undefined
+      ? AdminClient.projection(options.admin, name, options.limit)
+      : withProjection(
+          file,
+          name,
+          logLevel,
+          `projection show ${name}`,
+          (ready) => ProjectionReport.measure(ready, options.limit),
+          asTypedForAdmin()
+        )
+  return Effect.flatMap(report, (measured) => ProjectionReport.print(measured, options))
+}

@@ -100,31 +100,29 @@ const checkpointText = (name: string) =>
 
 /**
  * Builds, sets up and starts every projection of the plan in the current scope; closing the scope
- * stops them (logging where each stopped).
+ * stops them (logging where each stopped). Returns them, ready (for `projection show --admin`).
  */
 export const start = (
   plan: Plan,
   gracePeriod: Duration.Input
 ): Effect.Effect<
-  void,
+  ReadonlyArray<ReadyProjection>,
   Plugin.PluginConfigError | Plugin.PluginStartError | ProjectionSetupError,
   EventStore | SubscriptionStore | StoreSql | Scope.Scope
 > =>
-  Effect.forEach(
-    plan.projections,
-    (planned) =>
-      Effect.gen(function* () {
-        const ready = yield* build(planned, gracePeriod)
-        yield* ready.setup
-        const annotate = Effect.annotateLogs({ subscription: ready.name, plugin: ready.plugin })
-        yield* Effect.addFinalizer(() =>
-          Effect.flatMap(checkpointText(ready.name), (position) =>
-            Effect.logInfo("projection stopped").pipe(Effect.annotateLogs({ position }), annotate)
-          )
+  Effect.forEach(plan.projections, (planned) =>
+    Effect.gen(function* () {
+      const ready = yield* build(planned, gracePeriod)
+      yield* ready.setup
+      const annotate = Effect.annotateLogs({ subscription: ready.name, plugin: ready.plugin })
+      yield* Effect.addFinalizer(() =>
+        Effect.flatMap(checkpointText(ready.name), (position) =>
+          Effect.logInfo("projection stopped").pipe(Effect.annotateLogs({ position }), annotate)
         )
-        yield* Projection.start(ready.projection, ready.options)
-        const position = yield* checkpointText(ready.name)
-        yield* Effect.logInfo("projection started").pipe(Effect.annotateLogs({ position }), annotate)
-      }),
-    { discard: true }
+      )
+      yield* Projection.start(ready.projection, ready.options)
+      const position = yield* checkpointText(ready.name)
+      yield* Effect.logInfo("projection started").pipe(Effect.annotateLogs({ position }), annotate)
+      return ready
+    })
   )

@@ -101,19 +101,22 @@ const runScoped = (plan: Plan): Effect.Effect<never, RunError> =>
         const polled = plan.sources.filter((s) => !pushed.some((p) => p.source.name === s.config.name))
         // Each source's last tick, for the dashboard: the polled sources are wrapped to record their fetches.
         const sourceHealth = SourceHealth.make(polled.map((s) => s.config.name))
+        // Filled once they start (after the admin server), for `sluice projection show --admin`.
+        let projections: ReadonlyArray<Projections.ReadyProjection> = []
         if (config.admin.enabled) {
           const url = yield* AdminServer.start(config.admin, {
             stopping: Effect.sync(() => stopping),
             subscribers: plan.projections.map((p) => p.config.name),
             routes: config.routes,
-            sources: sourceHealth
+            sources: sourceHealth,
+            projections: Effect.sync(() => projections)
           })
           // A second opener of the embedded store is refused; the lock tells it where to ask instead.
           const lock = yield* Effect.serviceOption(DataDirLock)
           if (Option.isSome(lock)) yield* lock.value.recordAdminUrl(url)
         }
         // Before the pipeline: they stop after it (the relay drains first), each within the grace period.
-        yield* Projections.start(plan, toDuration(config.relay.gracePeriod))
+        projections = yield* Projections.start(plan, toDuration(config.relay.gracePeriod))
         if (config.relay.enabled) {
           // Routes whose resends can outlast their receiver's duplicate window (a JetStream stream's).
           const settings = Relay.settingsOf({

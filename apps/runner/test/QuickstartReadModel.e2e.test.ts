@@ -1,7 +1,8 @@
 /**
  * The offline quickstart builds the Yahoo read model: `sluice run` runs the projection of
  * examples/quickstart-offline.json beside the relay, `/api/status` shows its checkpoint and lag,
- * the data directory's lock refuses a rebuild while the run holds it, and once the run has stopped,
+ * the data directory's lock refuses a rebuild and a show on the store while the run holds it, a show
+ * through its admin API (`--admin`) answers what the store then holds, and once the run has stopped,
  * `projection show` prints the read model's rows and `projection rebuild` replays the log into
  * the same rows (those two in process: one spawned run is enough).
  */
@@ -32,10 +33,18 @@ interface Shown {
   readonly tables: ReadonlyArray<{ readonly name: string; readonly rows: ReadonlyArray<Record<string, unknown>> }>
 }
 
-const show = async (file: string): Promise<Shown> =>
-  JSON.parse(
-    (await printed(ProjectionCommands.show(file, name, Option.none(), { json: true, limit: 100 }))).join("\n")
-  ) as Shown
+/** `projection show` in process, on the store or (`admin`) through a running process's admin API. */
+const showLines = (file: string, options: { readonly json: boolean; readonly admin?: string }) =>
+  printed(
+    ProjectionCommands.show(file, name, Option.none(), {
+      json: options.json,
+      limit: 100,
+      admin: options.admin === undefined ? undefined : { url: options.admin, token: Option.none() }
+    })
+  )
+
+const show = async (file: string, admin?: string): Promise<Shown> =>
+  JSON.parse((await showLines(file, { json: true, ...(admin === undefined ? {} : { admin }) })).join("\n")) as Shown
 
 describe("the offline quickstart's read model", () => {
   it("is built by sluice run, reported by status, shown, and rebuilt to the same rows", async () => {
@@ -62,6 +71,14 @@ describe("the offline quickstart's read model", () => {
     // A rebuild beside the running process is refused by the data directory's lock.
     const refused = await Effect.runPromise(Effect.flip(ProjectionCommands.rebuild(file, name, Option.none())))
     expect(refused.message).toMatch(/is in use by pid \d+ \(sluice run\b.*Stop it first/)
+    // So is a show on the store, which names --admin; through the admin API the running process answers.
+    const locked = await Effect.runPromise(
+      Effect.flip(ProjectionCommands.show(file, name, Option.none(), { json: true, limit: 100 }))
+    )
+    expect(locked.message).toContain(`ask the running process: sluice `)
+    expect(locked.message).toContain(`--admin ${url}`)
+    const viaAdmin = await show(file, url)
+    const viaAdminText = await showLines(file, { json: false, admin: url })
 
     sluice.child.kill("SIGTERM")
     expect(await sluice.exited).toEqual({ code: 0, signal: null })
@@ -69,6 +86,10 @@ describe("the offline quickstart's read model", () => {
 
     const built = await show(file)
     expect(built.subscription).toMatchObject({ lag_events: 0 })
+    // What the running process answered is what the store holds once it stopped, printed the same.
+    expect(viaAdmin).toEqual(built)
+    expect(viaAdminText).toEqual(await showLines(file, { json: false }))
+    expect(viaAdminText[0]).toBe(`${name}: checkpoint ${built.subscription.checkpoint}, lag 0 event(s)`)
     const [quotes, days] = built.tables
     expect(quotes?.name).toBe("public.latest_quotes")
     expect(quotes?.rows.map((r) => r.symbol)).toEqual(["AAPL", "BABA"])

@@ -4,44 +4,24 @@
  * runner's `memory` store driver, and what users unit-test pipelines with (no database; time from
  * the Clock, so TestClock drives leases and retries). Nothing survives the process.
  *
- * Operations are serialised by one lock, and a transaction holds it for its whole duration: nothing
- * a transaction wrote is visible to other fibers before it commits (a relay cannot publish an event
- * that is then rolled back). Inside, every write records how to take itself back, and a failure (or
- * interruption) replays that undo log backwards; a nested transaction is a savepoint with a log of
- * its own. Positions come from a counter, so a rollback leaves a gap, as a database sequence does;
- * stream revisions are the index in the stream's list, which a rollback shrinks back: no gap.
+ * Its parts, in internal/: what it holds (MemoryContents.ts: raw payloads, events, the log, the
+ * streams), its one lock and transactions with their undo log (MemoryLock.ts, MemoryTransaction.ts),
+ * its appends (MemoryAppend.ts) and its outbox (MemoryOutbox.ts). Positions come from a counter, so a
+ * rollback leaves a gap, as a database sequence does; stream revisions are the index in the stream's
+ * list, which a rollback shrinks back: no gap.
  */
-import { Clock, Context, DateTime, Effect, Layer, Option, Semaphore } from "effect"
-import type { EventId, RawPayload } from "./Event.ts"
-import {
-  type AppendBatch,
-  appendBatchProblem,
-  EventStore,
-  redeliveredResult,
-  type StoredEvent,
-  StoreError,
-  streamOnceProblem
-} from "./EventStore.ts"
-import { nextEventId } from "./Ids.ts"
-import * as MemoryCorrections from "./internal/MemoryCorrections.ts"
+import { Clock, Context, DateTime, Effect, Layer, Option } from "effect"
+import { EventStore, StoreError } from "./EventStore.ts"
+import * as MemoryAppend from "./internal/MemoryAppend.ts"
+import * as MemoryContents from "./internal/MemoryContents.ts"
+import * as MemoryLock from "./internal/MemoryLock.ts"
 import * as MemoryOutbox from "./internal/MemoryOutbox.ts"
 import * as MemoryRawPayloads from "./internal/MemoryRawPayloads.ts"
-import * as MemoryStreams from "./internal/MemoryStreams.ts"
-import { CurrentTransaction, type UndoLog, write } from "./internal/MemoryTransaction.ts"
 import * as MemorySubscriptionStore from "./MemorySubscriptionStore.ts"
 import { OutboxAdmin } from "./OutboxAdmin.ts"
 import { OutboxQueue } from "./OutboxQueue.ts"
 import { RawPayloadStore } from "./RawPayloadStore.ts"
-import {
-  type ExpectedRevision,
-  expectedRevisionProblem,
-  meetsExpectedRevision,
-  type ReadStreamOptions,
-  readStreamProblem,
-  type StreamName,
-  streamBatchProblem,
-  WrongExpectedRevisionError
-} from "./Stream.ts"
+import { type ReadStreamOptions, readStreamProblem, type StreamName } from "./Stream.ts"
 import { SubscriptionStore } from "./SubscriptionStore.ts"
 import * as WorkSignal from "./WorkSignal.ts"
 
@@ -54,169 +34,86 @@ export interface MemoryStores {
   readonly rawPayloadStore: RawPayloadStore["Service"]
 }
 
-/** Builds a fresh, empty in-memory store: its EventStore, OutboxQueue, OutboxAdmin and SubscriptionStore. */
-export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
-  const lock = Semaphore.makeUnsafe(1)
-  const raws = new Map<string, RawPayload>()
-  const events = new Map<EventId, StoredEvent>()
-  const log: Array<StoredEvent> = []
-  const streams = MemoryStreams.make()
-  const corrections = MemoryCorrections.make(events, raws)
-  let nextPosition = 1
-  // Wakes subscriptions when appended events commit.
-  const committed = WorkSignal.makeBroadcast()
-
-  const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms))
-
-  const appendUnguarded = (batch: AppendBatch, operation = "append") =>
-    Effect.gen(function* () {
-      const undoLog = yield* CurrentTransaction
-      const problem = appendBatchProblem(batch)
-      if (problem !== undefined) return yield* new StoreError({ operation, reason: problem, retryable: false })
-      const at = yield* now
-      const raw = batch.raw
-      if (batch.once === true && raw !== null && raws.has(raw.raw_id)) return redeliveredResult
-      if (raw !== null && !raws.has(raw.raw_id)) {
-        write(
-          undoLog,
-          () => void raws.set(raw.raw_id, raw),
-          () => void raws.delete(raw.raw_id)
-        )
+/** The RawPayloadStore of `contents` (its retention keeps the raw payloads of events still pending delivery). */
+const rawPayloadStore = (
+  contents: MemoryContents.MemoryContents,
+  outbox: MemoryOutbox.MemoryOutbox,
+  lock: MemoryLock.MemoryLock,
+  now: Effect.Effect<DateTime.Utc>
+) =>
+  MemoryRawPayloads.make({
+    raws: contents.raws,
+    guarded: lock.guarded,
+    now,
+    pendingRaws: () => {
+      const out = new Set<string>()
+      for (const id of outbox.pendingEvents()) {
+        const raw = contents.events.get(id)?.raw_id
+        if (raw !== undefined && raw !== null) out.add(raw)
       }
-      const tally = corrections.tally(raw)
-      for (const event of batch.events) {
-        const outcome = tally.classify(event)
-        if (outcome._tag === "Duplicate" || outcome._tag === "Outdated") continue
-        const event_id = outcome._tag === "Fresh" ? event.event_id : yield* nextEventId
-        const entry: StoredEvent = {
-          position: nextPosition++,
-          revision: streams.nextRevision(event),
-          raw_id: raw?.raw_id ?? null,
-          recorded_at: at,
-          event: outcome._tag === "Fresh" ? event : { ...event, event_id, supersedes: outcome.supersedes }
-        }
-        write(
-          undoLog,
-          () => {
-            events.set(event_id, entry)
-            log.push(entry)
-            streams.add(entry)
-          },
-          () => {
-            events.delete(event_id)
-            log.splice(log.indexOf(entry), 1)
-            // Undone newest first: this is its stream's last event.
-            streams.removeLast(entry)
-          }
-        )
-        tally.stored(undoLog, event, entry)
-      }
-      // A correction's outbox rows go to the id it was stored under; a duplicate's to none.
-      const drafts = batch.outbox.flatMap((draft) => {
-        const event_id = tally.storedId(draft.event_id)
-        return event_id === undefined ? [] : [{ ...draft, event_id }]
-      })
-      const rows = outbox.add(undoLog, drafts, new Set(drafts.map((draft) => draft.event_id)), at)
-      if (undoLog === undefined && rows > 0) outbox.notify()
-      const result = tally.result(rows)
-      if (undoLog === undefined && result.appended.length + result.corrected.length > 0) committed.signal()
-      return result
-    })
+      return out
+    }
+  })
 
-  const appendToStreamUnguarded = (stream: StreamName, batch: AppendBatch, expected: ExpectedRevision) =>
-    Effect.gen(function* () {
-      const problem =
-        appendBatchProblem(batch) ??
-        streamOnceProblem(batch) ??
-        expectedRevisionProblem(expected) ??
-        streamBatchProblem(stream, batch.events)
-      if (problem !== undefined)
-        return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
-      const actual = streams.revisionOf(stream)
-      if (!meetsExpectedRevision(expected, actual))
-        return yield* new WrongExpectedRevisionError({ stream, expected, actual })
-      const result = yield* appendUnguarded(batch, "appendToStream")
-      return { ...result, nextExpectedRevision: streams.revisionOf(stream) }
-    })
-
+/** The EventStore over `contents`: appends and reads under the lock; lookups by id need none. */
+const eventStoreOf = (
+  contents: MemoryContents.MemoryContents,
+  appends: MemoryAppend.MemoryAppend,
+  lock: MemoryLock.MemoryLock
+): EventStore["Service"] => {
+  const { guarded, transaction } = lock
   const readStream = (stream: StreamName, options: ReadStreamOptions = {}) =>
     Effect.gen(function* () {
       const problem = readStreamProblem(options)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "readStream", reason: problem, retryable: false })
-      return streams.read(stream, options)
+      return contents.streams.read(stream, options)
     })
-
-  /** Runs a store operation under the lock, unless the caller's transaction already holds it. */
-  const guarded = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.gen(function* () {
-      return (yield* CurrentTransaction) === undefined ? yield* lock.withPermits(1)(self) : yield* self
-    })
-
-  const outbox = MemoryOutbox.make({ eventOf: (id) => events.get(id)?.event, guarded, now })
-
-  const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
-    Effect.gen(function* () {
-      const parent = yield* CurrentTransaction
-      const undoLog: UndoLog = []
-      const body = self.pipe(
-        Effect.provideService(CurrentTransaction, undoLog),
-        Effect.onExit((exit) =>
-          Effect.sync(() => {
-            if (exit._tag === "Failure") for (const undo of undoLog.reverse()) undo()
-            else if (parent !== undefined) parent.push(...undoLog)
-          })
-        )
-      )
-      if (parent !== undefined) return yield* body
-      let logLength = 0
-      const result = yield* lock.withPermits(1)(
-        Effect.suspend(() => {
-          logLength = log.length
-          return body
-        })
-      )
-      // Committed: wake waiters if it wrote anything (a kept wake-up costs a relay one claim).
-      if (undoLog.length > 0) outbox.notify()
-      if (log.length !== logLength) committed.signal()
-      return result
-    })
-
-  const eventStore = EventStore.of({
-    append: (batch) => guarded(appendUnguarded(batch)),
-    appendAll: (batches) => transaction(Effect.forEach(batches, (batch) => appendUnguarded(batch))),
+  return EventStore.of({
+    append: (batch) => guarded(appends.append(batch)),
+    appendAll: (batches) => transaction(Effect.forEach(batches, (batch) => appends.append(batch))),
     appendToStream: (stream, batch, options) =>
-      guarded(appendToStreamUnguarded(stream, batch, options?.expectedRevision ?? "any")),
+      guarded(appends.appendToStream(stream, batch, options?.expectedRevision ?? "any")),
     // Under the lock, as the claims: what a transaction wrote stays invisible until it commits.
     readStream: (stream, options) => guarded(readStream(stream, options)),
     transaction,
-    getEvent: (id) => Effect.sync(() => Option.fromNullishOr(events.get(id))),
+    getEvent: (id) => Effect.sync(() => Option.fromNullishOr(contents.events.get(id))),
     readEvents: (after, limit) =>
       Effect.sync(() => {
-        const start = log.findIndex((stored) => stored.position > after)
-        return start === -1 ? [] : log.slice(start, start + limit)
+        const start = contents.log.findIndex((stored) => stored.position > after)
+        return start === -1 ? [] : contents.log.slice(start, start + limit)
       }),
-    getRaw: (id) => Effect.sync(() => Option.fromNullishOr(raws.get(id)))
+    getRaw: (id) => Effect.sync(() => Option.fromNullishOr(contents.raws.get(id)))
   })
-  const subscriptionStore = MemorySubscriptionStore.make({ log, guarded, now, listen: committed.listen })
+}
+
+/** Builds a fresh, empty in-memory store: its EventStore, OutboxQueue, OutboxAdmin and SubscriptionStore. */
+export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
+  const contents = MemoryContents.make()
+  // Wakes subscriptions when appended events commit.
+  const committed = WorkSignal.makeBroadcast()
+  const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms))
+  const lock = MemoryLock.make({
+    logSize: () => contents.log.length,
+    // Committed: wake waiters if it wrote anything (a kept wake-up costs a relay one claim).
+    committed: (wrote, appended) => {
+      if (wrote) outbox.notify()
+      if (appended) committed.signal()
+    }
+  })
+  const outbox = MemoryOutbox.make({ eventOf: (id) => contents.events.get(id)?.event, guarded: lock.guarded, now })
+  const appends = MemoryAppend.make({ contents, outbox, committed: committed.signal, now })
   return {
-    eventStore,
+    eventStore: eventStoreOf(contents, appends, lock),
     outboxQueue: outbox.queue,
     outboxAdmin: outbox.admin,
-    subscriptionStore,
-    rawPayloadStore: MemoryRawPayloads.make({
-      raws,
-      guarded,
+    subscriptionStore: MemorySubscriptionStore.make({
+      log: contents.log,
+      guarded: lock.guarded,
       now,
-      pendingRaws: () => {
-        const out = new Set<string>()
-        for (const id of outbox.pendingEvents()) {
-          const raw = events.get(id)?.raw_id
-          if (raw !== undefined && raw !== null) out.add(raw)
-        }
-        return out
-      }
-    })
+      listen: committed.listen
+    }),
+    rawPayloadStore: rawPayloadStore(contents, outbox, lock, now)
   }
 })
 

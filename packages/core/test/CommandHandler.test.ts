@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect, Layer, Option } from "effect"
+import { DateTime, Effect, Option } from "effect"
 import { TestClock } from "effect/testing"
 import * as CommandHandler from "../src/CommandHandler.ts"
 import { EventStore } from "../src/EventStore.ts"
@@ -7,7 +7,8 @@ import { InvalidSettingError } from "../src/InvalidSetting.ts"
 import * as MemoryEventStore from "../src/MemoryEventStore.ts"
 import { OutboxAdmin } from "../src/OutboxAdmin.ts"
 import { makeRouterUnsafe } from "../src/Routing.ts"
-import { streamName, WrongExpectedRevisionError } from "../src/Stream.ts"
+import { type StreamName, streamName, WrongExpectedRevisionError } from "../src/Stream.ts"
+import { layerMemoryCompetingAppends } from "../src/testing/CompetingAppends.ts"
 import { makeEvent } from "../src/testing/fixtures.ts"
 import { AccountEvent, AccountNotOpen, account, InsufficientFunds, opened } from "./fixtures/account.ts"
 
@@ -18,36 +19,14 @@ const router = makeRouterUnsafe([
 const handler = CommandHandler.make({ decider: account, events: AccountEvent, router })
 const stream = streamName("account", "a-1")
 
-/**
- * The memory store, with another writer appending a deposit of 5 to the stream right after each of
- * the handler's first `races` reads: the revision it read is then stale.
- */
-const racingStore = (races: number) => {
-  let left = races
-  let reads = 0
-  const layer = Layer.effect(
-    EventStore,
-    Effect.map(MemoryEventStore.make, (store) =>
-      EventStore.of({
-        ...store,
-        readStream: (name, options) =>
-          Effect.tap(store.readStream(name, options), () => {
-            reads++
-            if (left === 0) return Effect.void
-            left--
-            const event = makeEvent({
-              entity_type: name.entity_type,
-              entity_id: name.entity_id,
-              event_type: "account.deposited",
-              payload: { amount: 5 }
-            })
-            return store.append({ raw: null, events: [event], outbox: [] })
-          })
-      })
-    )
-  )
-  return { layer, reads: () => reads }
-}
+/** The competing writer's event: a deposit of 5 to the stream the handler is about to append to. */
+const competingDeposit = (name: StreamName) =>
+  makeEvent({
+    entity_type: name.entity_type,
+    entity_id: name.entity_id,
+    event_type: "account.deposited",
+    payload: { amount: 5 }
+  })
 
 describe("CommandHandler", () => {
   it.effect("reads, folds, decides and appends the events with their outbox rows", () =>
@@ -109,8 +88,8 @@ describe("CommandHandler", () => {
     }).pipe(Effect.provide(MemoryEventStore.layerMemory))
   )
 
-  it.effect("a writer that appended after the read: the handler starts over from a new read and succeeds", () => {
-    const racing = racingStore(2)
+  it.effect("a writer that appended between the read and the append: the handler starts over and succeeds", () => {
+    const racing = layerMemoryCompetingAppends({ event: competingDeposit, times: 2 })
     return Effect.gen(function* () {
       const store = yield* EventStore
       yield* store.append({
@@ -119,8 +98,8 @@ describe("CommandHandler", () => {
         outbox: []
       })
       const result = yield* handler.handle(stream, { type: "deposit", amount: 1 })
-      assert.strictEqual(racing.reads(), 3, "two stale reads, then one that held")
-      assert.deepStrictEqual(result.state, { open: true, balance: 11 }, "folded from the racing deposits")
+      assert.strictEqual(yield* racing.competed, 2, "two appends lost the race, the third held")
+      assert.deepStrictEqual(result.state, { open: true, balance: 11 }, "folded from the competing deposits")
       assert.strictEqual(result.nextExpectedRevision, 3)
       assert.deepStrictEqual(
         (yield* store.readStream(stream)).map((s) => s.event.payload),
@@ -129,10 +108,35 @@ describe("CommandHandler", () => {
     }).pipe(Effect.provide(racing.layer))
   })
 
+  it.effect("the retry decides again, on the state folded with the competing event", () => {
+    const competingWithdrawal = (name: StreamName) =>
+      makeEvent({ ...name, event_type: "account.withdrawn", payload: { amount: 5 } })
+    const racing = layerMemoryCompetingAppends({ event: competingWithdrawal })
+    return Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append({
+        raw: null,
+        events: [
+          makeEvent({ ...stream, event_type: "account.opened", payload: { owner: "ada" } }),
+          makeEvent({ ...stream, event_type: "account.deposited", payload: { amount: 10 } })
+        ],
+        outbox: []
+      })
+      // Read with a balance of 10, the withdrawal of 8 is decided; the competing one of 5 lands first.
+      const error = yield* Effect.flip(handler.handle(stream, { type: "withdraw", amount: 8 }))
+      assert.deepStrictEqual(error, new InsufficientFunds({ balance: 5, amount: 8 }))
+      assert.strictEqual(yield* racing.competed, 1)
+      assert.deepStrictEqual(
+        (yield* store.readStream(stream)).map((s) => s.event.event_type),
+        ["account.opened", "account.deposited", "account.withdrawn"]
+      )
+    }).pipe(Effect.provide(racing.layer))
+  })
+
   it.effect(
     "retries exhausted: fails with WrongExpectedRevisionError after 1 + retries attempts, storing nothing of its own",
     () => {
-      const racing = racingStore(10)
+      const racing = layerMemoryCompetingAppends({ event: competingDeposit, times: 10 })
       return Effect.gen(function* () {
         const store = yield* EventStore
         const twice = CommandHandler.make({ decider: account, events: AccountEvent, retries: 1 })
@@ -145,7 +149,7 @@ describe("CommandHandler", () => {
         assert.instanceOf(error, WrongExpectedRevisionError)
         assert.deepStrictEqual([error.expected, error.actual, error.attempts], [1, 2, 2])
         assert.include(error.message, "gave up after 2 attempts")
-        assert.strictEqual(racing.reads(), 2)
+        assert.strictEqual(yield* racing.competed, 2)
         const amounts = (yield* store.readStream(stream)).map((s) => s.event.payload)
         assert.deepStrictEqual(amounts.slice(1), [{ amount: 5 }, { amount: 5 }], "only the racing writer's deposits")
       }).pipe(Effect.provide(racing.layer))
@@ -172,11 +176,12 @@ describe("CommandHandler", () => {
   )
 
   it.effect("by default it starts over 3 times", () => {
-    const racing = racingStore(10)
+    const racing = layerMemoryCompetingAppends({ event: competingDeposit, times: 10 })
     return Effect.gen(function* () {
       const error = yield* Effect.flip(handler.handle(stream, { type: "open", owner: "ada" }))
       assert.instanceOf(error, WrongExpectedRevisionError)
-      assert.strictEqual(racing.reads(), 4)
+      assert.strictEqual(error.attempts, 4)
+      assert.strictEqual(yield* racing.competed, 4)
     }).pipe(Effect.provide(racing.layer))
   })
 

@@ -2,28 +2,59 @@
  * The generic JSON transformer: events pushed as JSON without writing a transformer. Either the body
  * holds event drafts (`format.type: "events"`), or each object of it is one event's payload and the
  * config says where its type, entity and time are (`"mapped"`, JSON Pointers). A body that is not
- * JSON fails as a whole; each bad item is an issue naming its index and field.
+ * JSON fails as a whole; each bad item is an issue naming its index and every bad field.
  */
-import { type EventDraft, type RawPayload, TransformError, type TransformResult, UtcTimestamp } from "@sluice/core"
-import { DateTime, Effect, Schema, SchemaIssue } from "effect"
+import {
+  Event,
+  type EventDraft,
+  type RawPayload,
+  TransformError,
+  type TransformResult,
+  UtcTimestamp
+} from "@sluice/core"
+import { Cause, DateTime, Effect, type Exit, Schema, SchemaIssue } from "effect"
 import type { FieldRef, FormatConfig } from "./PushConfig.ts"
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
 
 const Text = Schema.String.pipe(Schema.check(Schema.isNonEmpty()))
+const NaturalKey = Text.pipe(Schema.check(Schema.isMaxLength(500)))
 
-/** An event draft as JSON: what `format.type: "events"` accepts, one object or an array. */
+/**
+ * An event draft as JSON: what `format.type: "events"` accepts, one object or an array. Its fields
+ * follow the canonical event's rules (core's `Event`), so a refusal names every bad field at once.
+ */
 export const DraftJson = Schema.Struct({
+  event_type: Event.fields.event_type,
+  entity_type: Event.fields.entity_type,
+  entity_id: Event.fields.entity_id,
+  payload: Event.fields.payload,
+  /** @default the time the request was received */
+  occurred_at: Schema.optionalKey(UtcTimestamp),
+  natural_key: Schema.optionalKey(NaturalKey),
+  schema_version: Schema.optionalKey(Event.fields.schema_version)
+})
+// The hot path decodes the draft's shape only: completing it into an event checks the canonical
+// rules anyway (and walks the payload once). A draft the shape refuses is decoded again with
+// `DraftJson` to name every bad field, not only those the shape checks.
+const DraftShape = Schema.Struct({
   event_type: Text,
   entity_type: Text,
   entity_id: Text,
   payload: Schema.Json,
-  /** @default the time the request was received */
   occurred_at: Schema.optionalKey(UtcTimestamp),
-  natural_key: Schema.optionalKey(Text.pipe(Schema.check(Schema.isMaxLength(500)))),
+  natural_key: Schema.optionalKey(NaturalKey),
   schema_version: Schema.optionalKey(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))))
 })
+const decodeShape = Schema.decodeUnknownExit(DraftShape)
 const decodeDraft = Schema.decodeUnknownExit(DraftJson)
+const parseOptions = { errors: "all", onExcessProperty: "error" } as const
+
+/** What a refused decode says, on one line. */
+const describe = (cause: Cause.Cause<Schema.SchemaError>): string => {
+  const reason = cause.reasons.find(Cause.isFailReason)
+  return (reason === undefined ? String(cause) : formatIssue(reason.error.issue)).replace(/\n\s*/g, " ")
+}
 
 /** The value at a JSON Pointer (RFC 6901), or undefined. */
 export const pointer = (value: unknown, path: string): unknown => {
@@ -65,14 +96,10 @@ const fromDrafts = (raw: RawPayload, body: unknown): TransformResult => {
   const events: Array<EventDraft> = []
   const issues: Array<string> = []
   items(body).forEach((item, index) => {
-    const exit = decodeDraft(item, { errors: "all", onExcessProperty: "error" })
+    const exit = decodeShape(item, parseOptions)
     if (exit._tag === "Failure") {
-      const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
-      const detail =
-        reason !== undefined && Schema.isSchemaError(reason.error)
-          ? formatIssue(reason.error.issue)
-          : String(exit.cause)
-      issues.push(`[${index}]: ${detail.replace(/\n\s*/g, " ")}`)
+      const strict = decodeDraft(item, parseOptions)
+      issues.push(`[${index}]: ${describe(strict._tag === "Failure" ? strict.cause : exit.cause)}`)
       return
     }
     const draft = exit.value
@@ -89,6 +116,21 @@ const fromDrafts = (raw: RawPayload, body: unknown): TransformResult => {
   return { events, issues }
 }
 
+// The canonical rules of the mapped fields, checked on a refused item only (completing the drafts
+// checks them otherwise): the refusal then names the found fields that are bad too.
+const fieldRules: Record<string, (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>> = {
+  event_type: Schema.decodeUnknownExit(Event.fields.event_type),
+  entity_type: Schema.decodeUnknownExit(Event.fields.entity_type),
+  entity_id: Schema.decodeUnknownExit(Event.fields.entity_id),
+  natural_key: Schema.decodeUnknownExit(NaturalKey)
+}
+
+const fieldProblems = (found: ReadonlyArray<readonly [string, FieldRef, string]>): Array<string> =>
+  found.flatMap(([field, ref, value]) => {
+    const exit = fieldRules[field]?.(value)
+    return exit?._tag === "Failure" ? [`${field} (${refName(ref)}): ${describe(exit.cause)}`] : []
+  })
+
 const fromMapped = (
   raw: RawPayload,
   body: unknown,
@@ -102,9 +144,11 @@ const fromMapped = (
       return
     }
     const missing: Array<string> = []
+    const found: Array<readonly [string, FieldRef, string]> = []
     const need = (field: string, ref: FieldRef) => {
       const value = refText(item, ref)
       if (value === undefined) missing.push(`${field} (${refName(ref)}): expected a non-empty string or a number`)
+      else found.push([field, ref, value])
       return value ?? ""
     }
     const event_type = need("event_type", format.event_type)
@@ -119,7 +163,7 @@ const fromMapped = (
       else if (text !== "") missing.push(`occurred_at (${refName(format.occurred_at)}): expected an ISO-8601 time`)
     }
     if (missing.length > 0) {
-      issues.push(`[${index}]: ${missing.join("; ")}`)
+      issues.push(`[${index}]: ${[...missing, ...fieldProblems(found)].join("; ")}`)
       return
     }
     events.push({

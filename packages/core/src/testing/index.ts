@@ -4,6 +4,7 @@
  * store itself is a production adapter and lives in `@sluice/core` (`layerMemory`, `MemoryEventStore`).
  */
 
+export * from "./CompetingAppends.ts"
 export * as check from "./check.ts"
 export * as DeciderSpecification from "./DeciderSpecification.ts"
 export * as EventStoreContract from "./EventStoreContract.ts"

@@ -1,0 +1,68 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { call, draft, harness } from "./harness.ts"
+
+const post = (items: unknown) =>
+  new Request("http://push.test/", {
+    method: "POST",
+    body: JSON.stringify(items),
+    headers: { "content-type": "application/json" }
+  })
+
+describe("GenericJson", () => {
+  it.live("a draft with several bad fields: the 400 names each, at its index and path", () =>
+    Effect.gen(function* () {
+      const h = yield* harness({ auth: { type: "none" } })
+      // entity_id fails the draft's shape; event_type only the canonical event's rules.
+      const res = yield* call(
+        h.handler,
+        post([draft(1), { ...draft(2), event_type: "not a type!", entity_id: 42, schema_version: 0 }])
+      )
+      assert.strictEqual(res.status, 400)
+      assert.strictEqual(res.body.error, "invalid_events")
+      const issues = res.body.issues as Array<string>
+      assert.strictEqual(issues.length, 1)
+      const [issue] = issues
+      assert.match(issue!, /^\[1\]: /)
+      for (const field of ["event_type", "entity_id", "schema_version"]) assert.include(issue, `["${field}"]`)
+      assert.include(issue, "a dotted event type")
+      assert.strictEqual(yield* h.eventCount, 0)
+    })
+  )
+
+  it.live("several bad drafts: one issue each, naming its index", () =>
+    Effect.gen(function* () {
+      const h = yield* harness({ auth: { type: "none" } })
+      const res = yield* call(
+        h.handler,
+        post([{ ...draft(1), payload: undefined }, draft(2), { ...draft(3), entity_type: "", natural_key: "" }])
+      )
+      assert.strictEqual(res.status, 400)
+      const issues = res.body.issues as Array<string>
+      assert.strictEqual(issues.length, 2)
+      assert.match(issues[0]!, /^\[0\]: .*\["payload"\]/)
+      assert.match(issues[1]!, /^\[2\]: .*\["entity_type"\].*\["natural_key"\]/)
+    })
+  )
+
+  it.live("mapped format: a missing field and a bad found one are both named", () =>
+    Effect.gen(function* () {
+      const h = yield* harness({
+        auth: { type: "none" },
+        format: {
+          type: "mapped",
+          event_type: { pointer: "/type" },
+          entity_type: "device",
+          entity_id: { pointer: "/device/id" }
+        }
+      })
+      const res = yield* call(h.handler, post([{ type: "not a type!", device: {} }]))
+      assert.strictEqual(res.status, 400)
+      const issues = res.body.issues as Array<string>
+      assert.strictEqual(issues.length, 1)
+      assert.match(issues[0]!, /^\[0\]: /)
+      assert.include(issues[0], "entity_id (/device/id)")
+      assert.include(issues[0], "event_type (/type): Expected a dotted event type")
+    })
+  )
+})
