@@ -46,9 +46,13 @@ describe("PushHandler", () => {
         assert.strictEqual(res.body.redelivery, true)
         assert.strictEqual(res.body.raw_id, first.body.raw_id)
       }
-      // A redelivery with another body is still the first delivery: nothing of it is stored.
-      const changed = yield* call(h.handler, yield* signed(JSON.stringify([draft(7)]), { id: "msg_9" }))
-      assert.deepStrictEqual(changed.body.event_ids, first.body.event_ids)
+      // The id reused with another body (valid or not) is refused: nothing of it is stored.
+      for (const other of [JSON.stringify([draft(7)]), JSON.stringify([{ event_type: "x" }])]) {
+        const changed = yield* call(h.handler, yield* signed(other, { id: "msg_9" }))
+        assert.strictEqual(changed.status, 422)
+        assert.strictEqual(changed.body.error, "delivery_id_reused")
+        assert.include(String(changed.body.reason), "already used with a different payload")
+      }
       assert.strictEqual((yield* h.raws).length, 1)
       assert.strictEqual(yield* h.eventCount, 2)
       assert.strictEqual(yield* h.outboxCount, 2)
