@@ -27,7 +27,7 @@ import {
 } from "@sluice/core"
 import { Cause, Clock, type Context, Data, Duration, Effect, Metric, Random, Schema } from "effect"
 import { refused, unavailable } from "./Answers.ts"
-import { isProblem, readBody } from "./BodyReader.ts"
+import * as BodyReader from "./BodyReader.ts"
 import * as GroupCommit from "./GroupCommit.ts"
 import { HandlerConfig } from "./PushConfig.ts"
 import { type Delivery, makeIngest } from "./PushIngest.ts"
@@ -115,7 +115,10 @@ export const makeDecodedPushHandler = (
       random,
       context
     })
-    const timeout = Duration.fromInputUnsafe(config.limits.timeout as Duration.Input)
+    const readBody = yield* BodyReader.make(
+      config.limits.maxBodyBytes,
+      Duration.fromInputUnsafe(config.limits.timeout as Duration.Input)
+    )
     const countAnswer = answerCounter(name, context)
     const failed = failedAnswer(name, config)
     let draining = false
@@ -135,8 +138,8 @@ export const makeDecodedPushHandler = (
       const now = clock.currentTimeMillisUnsafe()
       const checked = checkRequest(request, config, verifier, now)
       if (checked instanceof Response) return Effect.succeed(checked)
-      return Effect.flatMap(readBody(request, config.limits.maxBodyBytes, timeout), (body) => {
-        if (isProblem(body)) return Effect.succeed(bodyRefused(body, config))
+      return Effect.flatMap(readBody(request), (body) => {
+        if (BodyReader.isProblem(body)) return Effect.succeed(bodyRefused(body, config))
         if (verifier.body === undefined) return verified(request, checked, body, now)
         return Effect.flatMap(verifier.body(request.headers, body), (bad) =>
           bad === undefined ? verified(request, checked, body, now) : Effect.succeed(unauthorized(verifier, bad))

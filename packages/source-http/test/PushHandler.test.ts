@@ -254,6 +254,34 @@ describe("PushHandler", () => {
     })
   )
 
+  it.live("408 for each of several slow bodies, one watcher for all, a prompt body between them stored", () =>
+    Effect.gen(function* () {
+      const h = yield* harness({ auth: { type: "none" }, limits: { timeout: "200 millis" } })
+      const slow = () =>
+        new Request("http://push.test/", {
+          method: "POST",
+          body: new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array([0x7b])) }),
+          headers: { "content-type": "application/json" },
+          duplex: "half"
+        } as RequestInit)
+      const prompt = new Request("http://push.test/", {
+        method: "POST",
+        body: JSON.stringify(draft(1)),
+        headers: { "content-type": "application/json" }
+      })
+      const answers = yield* Effect.forEach(
+        [slow(), prompt, slow()],
+        (request, i) => Effect.andThen(Effect.sleep(`${i * 50} millis`), call(h.handler, request)),
+        { concurrency: "unbounded" }
+      )
+      assert.deepStrictEqual(
+        answers.map((a) => a.status),
+        [408, 200, 408]
+      )
+      assert.strictEqual(yield* h.eventCount, 1)
+    })
+  )
+
   it.live("415 for another content type, 405 for another method, 404 for another path", () =>
     Effect.gen(function* () {
       const h = yield* harness({ auth: { type: "none" }, path: "/hooks" })
