@@ -12,7 +12,7 @@
  */
 import { type AppendBatch, type AppendResult, type OutboxDraft, type RawPayload, redeliveredResult } from "@sluice/core"
 import { DateTime, Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import type { SqlError } from "effect/sql"
 import {
   byStream,
   eventsAndOutbox,
@@ -27,6 +27,7 @@ import {
   toResult
 } from "./Append.ts"
 import { toResults } from "./AppendAll.ts"
+import type { Execute } from "./DirectStatement.ts"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
 
@@ -81,21 +82,22 @@ export const statements = (t: TableNames): Statements => ({
   all: allStatement(t)
 })
 
-/** Runs the statement for a prepared batch with a raw payload. */
+/**
+ * Runs the statement for a prepared batch with a raw payload, through `execute`
+ * (DirectStatement.ts: a webhook delivery is a hot path).
+ */
 export const run = (
-  sql: SqlClient.SqlClient,
+  execute: Execute,
   statements: Statements,
   input: Input,
   prepared: Prepared
-): Effect.Effect<AppendResult, SqlError.SqlError> =>
-  Effect.map(
-    FixedStatement.execute<OutcomeRow & { readonly redelivered: boolean }, Input>(
-      sql,
-      statements[input.unique.length === 1 ? "one" : "many"],
-      input
-    ),
+): Effect.Effect<AppendResult, SqlError.SqlError> => {
+  const statement = statements[input.unique.length === 1 ? "one" : "many"]
+  return Effect.map(
+    execute<OutcomeRow & { readonly redelivered: boolean }>(statement.text, statement.params(input)),
     (rows) => (rows[0]?.redelivered === true ? redeliveredResult : toResult(prepared, rows[0]))
   )
+}
 
 /**
  * Whether `all` can append `batches` (each prepared) as `append` would one after the other: every
@@ -116,9 +118,9 @@ export const canCombine = (batches: ReadonlyArray<AppendBatch>, prepared: Readon
   return true
 }
 
-/** Runs `all` for `batches` (each prepared, `canCombine`): one result per batch, in order. */
+/** Runs `all` for `batches` (each prepared, `canCombine`) through `execute`: one result per batch, in order. */
 export const runAll = (
-  sql: SqlClient.SqlClient,
+  execute: Execute,
   statements: Statements,
   batches: ReadonlyArray<AppendBatch>,
   prepared: ReadonlyArray<Prepared>
@@ -139,10 +141,9 @@ export const runAll = (
   }
   const input: AllInput = { raw: null, raws: batches.map((b) => b.raw!), unique, outbox, rawIds, receivedAts }
   return Effect.map(
-    FixedStatement.execute<OutcomeRow & { readonly inserted: ReadonlyArray<string> | null }, AllInput>(
-      sql,
-      statements.all,
-      input
+    execute<OutcomeRow & { readonly inserted: ReadonlyArray<string> | null }>(
+      statements.all.text,
+      statements.all.params(input)
     ),
     (rows) => {
       const inserted = new Set(rows[0]?.inserted ?? [])

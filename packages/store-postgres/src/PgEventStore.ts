@@ -128,7 +128,7 @@ export const makeStores = (
       const statement =
         batch.once === true
           ? AppendOnce.run(
-              sql,
+              execute,
               onceStatements,
               { raw: batch.raw, unique: prepared.unique, outbox: prepared.outbox },
               prepared
@@ -149,7 +149,7 @@ export const makeStores = (
       const combined = AppendAll.canCombine(batches, prepared)
         ? AppendAll.run(sql, appendAllStatement, batches, prepared)
         : AppendOnce.canCombine(batches, prepared)
-          ? AppendOnce.runAll(sql, onceStatements, batches, prepared)
+          ? AppendOnce.runAll(execute, onceStatements, batches, prepared)
           : undefined
       if (combined === undefined) return yield* transaction(Effect.forEach(batches, append))
       const results = yield* AppendRaces.retryingRaces(sql, "append", combined)
