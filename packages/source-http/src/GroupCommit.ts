@@ -30,19 +30,13 @@ interface Waiting {
   readonly resume: (exit: Exit.Exit<AppendResult, StoreError>) => void
 }
 
-/** Whether a group whose ids are `raws` and `events` is independent of `batch`; adds batch's ids. */
-const independent = (batch: AppendBatch, raws: Set<string>, events: Set<string>): boolean => {
-  let free = true
-  const rawId = batch.raw?.raw_id
-  if (rawId !== undefined) {
-    if (raws.has(rawId)) free = false
-    raws.add(rawId)
-  }
-  for (const event of batch.events) {
-    if (events.has(event.event_id)) free = false
-    events.add(event.event_id)
-  }
-  return free
+/** Whether `batch` shares a raw payload id or an event id with the batches whose ids are `raws` and `events`. */
+const conflicts = (batch: AppendBatch, raws: ReadonlySet<string>, events: ReadonlySet<string>): boolean =>
+  (batch.raw !== null && raws.has(batch.raw.raw_id)) || batch.events.some((event) => events.has(event.event_id))
+
+const addIds = (batch: AppendBatch, raws: Set<string>, events: Set<string>): void => {
+  if (batch.raw !== null) raws.add(batch.raw.raw_id)
+  for (const event of batch.events) events.add(event.event_id)
 }
 
 /** Group-commit appends over `store`, run in the current context. */
@@ -63,11 +57,13 @@ export const make = (store: EventStore["Service"], options: GroupCommitOptions =
       const events = new Set<string>()
       let size = 0
       for (const waiting of queue) {
-        const free = independent(waiting.batch, raws, events)
-        const fits = group.length === 0 || size + waiting.batch.events.length <= maxEvents
-        if (free && fits) {
+        const { batch } = waiting
+        // The first always goes, whatever its size (a batch repeating an event of its own included).
+        const take = group.length === 0 || (size + batch.events.length <= maxEvents && !conflicts(batch, raws, events))
+        addIds(batch, raws, events)
+        if (take) {
           group.push(waiting)
-          size += waiting.batch.events.length
+          size += batch.events.length
         } else rest.push(waiting)
       }
       queue = rest

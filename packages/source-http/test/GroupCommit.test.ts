@@ -95,6 +95,20 @@ describe("GroupCommit", () => {
     })
   )
 
+  it.effect("a delivery repeating one of its own events waits no longer than the others", () =>
+    Effect.gen(function* () {
+      const [a, b] = [makeEvent(), makeEvent()]
+      const first = yield* Effect.map(makeBatch([makeEvent()]), once)
+      const repeats = yield* Effect.map(makeBatch([a, a]), once)
+      const other = yield* Effect.map(makeBatch([b]), once)
+      const run = yield* appendWhileInFlight(first, [repeats, other])
+      assert.deepStrictEqual(
+        run.results.map((r) => (r._tag === "Success" ? r.success.appended : r.failure.reason)),
+        [[a.event_id], [b.event_id]]
+      )
+    })
+  )
+
   it.effect("a group refused for one bad delivery: each appended alone, the others stored", () =>
     Effect.gen(function* () {
       const [a, b, c] = [makeEvent(), makeEvent(), makeEvent()]
