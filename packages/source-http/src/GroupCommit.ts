@@ -5,7 +5,8 @@
  * once. Each delivery gets its own batch's result (its event ids, its duplicates, `redelivered`),
  * and nothing is answered before its group is committed.
  *
- * A group holds independent batches only (no raw payload id or event id in two of them): a
+ * A group holds independent batches only (no raw payload id or event id in two of them, all
+ * appended `once` or none): a
  * delivery that shares one with a delivery before it waits for a later group, so two deliveries of
  * one webhook-id are appended one after the other and the second is a redelivery. When a group's
  * append fails for a reason not worth retrying (a bad batch, a bug), each of its batches is
@@ -59,7 +60,12 @@ export const make = (store: EventStore["Service"], options: GroupCommitOptions =
       for (const waiting of queue) {
         const { batch } = waiting
         // The first always goes, whatever its size (a batch repeating an event of its own included).
-        const take = group.length === 0 || (size + batch.events.length <= maxEvents && !conflicts(batch, raws, events))
+        // Batches appended `once` and plain ones are each one statement, but not together.
+        const take =
+          group.length === 0 ||
+          (batch.once === group[0]!.batch.once &&
+            size + batch.events.length <= maxEvents &&
+            !conflicts(batch, raws, events))
         addIds(batch, raws, events)
         if (take) {
           group.push(waiting)

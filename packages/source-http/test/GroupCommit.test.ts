@@ -109,6 +109,28 @@ describe("GroupCommit", () => {
     })
   )
 
+  it.effect("batches appended once and plain ones go in separate groups", () =>
+    Effect.gen(function* () {
+      const [a, b, c] = [makeEvent(), makeEvent(), makeEvent()]
+      const first = yield* Effect.map(makeBatch([makeEvent()]), once)
+      const batches = [
+        yield* Effect.map(makeBatch([a]), once),
+        yield* makeBatch([b]),
+        yield* Effect.map(makeBatch([c]), once)
+      ]
+      const run = yield* appendWhileInFlight(first, batches)
+      assert.deepStrictEqual(
+        run.groups.map((group) => group.map((batch) => batch.events[0]!.event_id)),
+        [[a.event_id, c.event_id]],
+        "the once batches together, the plain one alone"
+      )
+      assert.deepStrictEqual(
+        run.results.map((r) => (r._tag === "Success" ? r.success.appended : r.failure.reason)),
+        [[a.event_id], [b.event_id], [c.event_id]]
+      )
+    })
+  )
+
   it.effect("a group refused for one bad delivery: each appended alone, the others stored", () =>
     Effect.gen(function* () {
       const [a, b, c] = [makeEvent(), makeEvent(), makeEvent()]
