@@ -28,14 +28,13 @@ type WebHandler = (request: Request) => Promise<Response>
 
 /**
  * The request body as a web stream fed by the message's `data` events, paused while the stream is
- * full: what `Readable.toWeb` gives, with less machinery per request. Cancelling it (a handler
- * refusing a body) destroys the message, as `Readable.toWeb`'s does.
+ * full: what `Readable.toWeb` gives, with less machinery per request.
  */
-export const bodyOf = (incoming: IncomingMessage): ReadableStream<Uint8Array> =>
-  new ReadableStream<Uint8Array>(
+export const bodyOf = (incoming: IncomingMessage): ReadableStream<Uint8Array> => {
+  let open = true
+  return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        let open = true
         incoming.on("data", (chunk: Buffer) => {
           if (!open) return
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
@@ -53,12 +52,16 @@ export const bodyOf = (incoming: IncomingMessage): ReadableStream<Uint8Array> =>
       pull() {
         incoming.resume()
       },
+      // The rest is read and dropped: a socket closed with unread bytes is reset, and the client
+      // would see the reset instead of the answer (413, sent with Connection: close).
       cancel() {
-        incoming.destroy()
+        open = false
+        incoming.resume()
       }
     },
     { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength }
   )
+}
 
 const toWebRequest = (incoming: IncomingMessage, signal: AbortSignal): Request => {
   const headers = new Headers()

@@ -102,11 +102,11 @@ const raw = (schema: string, signed: boolean) => {
 }
 
 /** The runner's NodeWebServer adapter (its `bodyOf` and `toWebRequest`), reduced to what one handler needs. */
-const bodyOf = (incoming: IncomingMessage): ReadableStream<Uint8Array> =>
-  new ReadableStream<Uint8Array>(
+const bodyOf = (incoming: IncomingMessage): ReadableStream<Uint8Array> => {
+  let open = true
+  return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        let open = true
         incoming.on("data", (chunk: Buffer) => {
           if (!open) return
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
@@ -124,12 +124,16 @@ const bodyOf = (incoming: IncomingMessage): ReadableStream<Uint8Array> =>
       pull() {
         incoming.resume()
       },
+      // The rest is read and dropped: a socket closed with unread bytes is reset, and the client
+      // would see the reset instead of the answer (413, sent with Connection: close).
       cancel() {
-        incoming.destroy()
+        open = false
+        incoming.resume()
       }
     },
     { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength }
   )
+}
 
 const toWebRequest = (incoming: IncomingMessage): Request => {
   const headers = new Headers()
