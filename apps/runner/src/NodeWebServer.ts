@@ -10,7 +10,6 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Readable } from "node:stream"
 import { Data, Duration, Effect, Layer, type Scope } from "effect"
 import { HttpEffect, HttpServer, type HttpServerRequest } from "effect/http"
 import { NetAddress } from "effect/net"
@@ -27,6 +26,43 @@ export interface Options {
 
 type WebHandler = (request: Request) => Promise<Response>
 
+/**
+ * The request body as a web stream fed by the message's `data` events, paused while the stream is
+ * full: what `Readable.toWeb` gives, with less machinery per request.
+ */
+export const bodyOf = (incoming: IncomingMessage): ReadableStream<Uint8Array> => {
+  let open = true
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        incoming.on("data", (chunk: Buffer) => {
+          if (!open) return
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          if ((controller.desiredSize ?? 1) <= 0) incoming.pause()
+        })
+        incoming.once("end", () => {
+          if (open) controller.close()
+          open = false
+        })
+        incoming.once("error", (error) => {
+          if (open) controller.error(error)
+          open = false
+        })
+      },
+      pull() {
+        incoming.resume()
+      },
+      // The rest is read and dropped: a socket closed with unread bytes is reset, and the client
+      // would see the reset instead of the answer (413, sent with Connection: close).
+      cancel() {
+        open = false
+        incoming.resume()
+      }
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength }
+  )
+}
+
 const toWebRequest = (incoming: IncomingMessage, signal: AbortSignal): Request => {
   const headers = new Headers()
   const raw = incoming.rawHeaders
@@ -38,7 +74,7 @@ const toWebRequest = (incoming: IncomingMessage, signal: AbortSignal): Request =
     method,
     headers,
     signal,
-    ...(hasBody ? { body: Readable.toWeb(incoming) as ReadableStream<Uint8Array>, duplex: "half" } : {})
+    ...(hasBody ? { body: bodyOf(incoming), duplex: "half" } : {})
   })
 }
 

@@ -38,6 +38,7 @@ export interface TickReport {
 
 export {
   completeDraft,
+  completeDraftAt,
   type PreparedPayload,
   preparePayload,
   preparePayloads,

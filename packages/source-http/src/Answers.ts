@@ -35,6 +35,13 @@ export const accepted = (body: Accepted): Response => json(200, body)
 export const refused = (status: number, body: Refused, headers: Record<string, string> = {}): Response =>
   json(status, body, headers)
 
+/** A delivery id already stored with another body (content hash): the sender reused an id, 422. */
+export const reusedDeliveryId = (deliveryId: string): Response =>
+  json(422, {
+    error: "delivery_id_reused",
+    reason: `webhook-id / Idempotency-Key ${JSON.stringify(deliveryId)} was already used with a different payload`
+  } satisfies Refused)
+
 /** A refusal sent before the body was read: the connection closes so the rest is not read either. */
 export const refusedEarly = (status: number, body: Refused, headers: Record<string, string> = {}): Response =>
   json(status, body, { connection: "close", ...headers })

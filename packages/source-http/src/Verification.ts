@@ -5,7 +5,7 @@
  * `crypto.subtle.verify` for HMACs, digests compared in full for tokens.
  */
 
-import { whsecKey } from "@sluice/core"
+import { ContentHash, type ContentHasher, whsecKey } from "@sluice/core"
 import { Data, Duration, Effect, Redacted } from "effect"
 import type { AuthConfig } from "./PushConfig.ts"
 
@@ -21,23 +21,20 @@ export interface Verifier {
   /** What `auth` is, kept with each raw payload. */
   readonly kind: AuthConfig["type"]
   /** Checks that need no body (token, headers present, timestamp fresh): refused before reading it. */
-  readonly headers: (headers: Headers, nowMillis: number) => Effect.Effect<string | undefined>
-  /** Checks over the body's exact bytes (the signature). */
-  readonly body: (headers: Headers, body: Uint8Array) => Effect.Effect<string | undefined>
+  readonly headers: (headers: Headers, nowMillis: number) => string | undefined
+  /** Checks over the body's exact bytes (the signature); undefined when `auth` has none. */
+  readonly body: ((headers: Headers, body: Uint8Array) => Effect.Effect<string | undefined>) | undefined
 }
 
 const encoder = new TextEncoder()
-const none = Effect.succeed(undefined)
 
 /** At most this many `v1,` signatures are checked per request: a sender lists one per secret. */
 const maxSignatures = 10
 
-const digest = (text: string) =>
-  Effect.promise(() => crypto.subtle.digest("SHA-256", encoder.encode(text))).pipe(Effect.map((d) => new Uint8Array(d)))
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+/** Compares two hex digests of equal length in constant time. */
+const sameDigest = (a: string, b: string): boolean => {
   let diff = a.length ^ b.length
-  for (let i = 0; i < a.length && i < b.length; i++) diff |= a[i]! ^ b[i]!
+  for (let i = 0; i < a.length && i < b.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
   return diff === 0
 }
 
@@ -86,46 +83,46 @@ const standardWebhooks = (
         const id = headers.get("webhook-id")
         const timestamp = headers.get("webhook-timestamp")
         if (id === null || timestamp === null || headers.get("webhook-signature") === null)
-          return Effect.succeed("missing webhook-id, webhook-timestamp or webhook-signature header")
-        if (id.length === 0 || id.length > 256) return Effect.succeed("webhook-id must be 1 to 256 characters")
-        if (!/^\d{1,12}$/.test(timestamp)) return Effect.succeed("webhook-timestamp must be Unix seconds")
+          return "missing webhook-id, webhook-timestamp or webhook-signature header"
+        if (id.length === 0 || id.length > 256) return "webhook-id must be 1 to 256 characters"
+        if (!/^\d{1,12}$/.test(timestamp)) return "webhook-timestamp must be Unix seconds"
         const age = Math.abs(nowMillis / 1000 - Number(timestamp))
         if (age > toleranceSeconds)
-          return Effect.succeed(`webhook-timestamp is ${Math.round(age)} s from now (tolerance ${toleranceSeconds} s)`)
-        return none
+          return `webhook-timestamp is ${Math.round(age)} s from now (tolerance ${toleranceSeconds} s)`
+        return undefined
       },
-      body: (headers, body) =>
-        Effect.gen(function* () {
-          const prefix = encoder.encode(`${headers.get("webhook-id")}.${headers.get("webhook-timestamp")}.`)
-          const signed = new Uint8Array(prefix.length + body.length)
-          signed.set(prefix)
-          signed.set(body, prefix.length)
-          const signatures = signaturesOf(headers.get("webhook-signature") ?? "")
-          for (const signature of signatures) {
-            for (const key of keys) {
-              const ok = yield* Effect.promise(() =>
-                crypto.subtle.verify("HMAC", key, signature as Uint8Array<ArrayBuffer>, signed)
-              )
-              if (ok) return undefined
-            }
-          }
-          return signatures.length === 0 ? "no v1 signature in webhook-signature" : "no signature matches"
+      body: (headers, body) => {
+        const signatures = signaturesOf(headers.get("webhook-signature") ?? "")
+        if (signatures.length === 0) return Effect.succeed("no v1 signature in webhook-signature")
+        const prefix = encoder.encode(`${headers.get("webhook-id")}.${headers.get("webhook-timestamp")}.`)
+        const signed = new Uint8Array(prefix.length + body.length)
+        signed.set(prefix)
+        signed.set(body, prefix.length)
+        // One promise for every signature and key: one Effect step per request.
+        return Effect.promise(async () => {
+          for (const signature of signatures)
+            for (const key of keys)
+              if (await crypto.subtle.verify("HMAC", key, signature as Uint8Array<ArrayBuffer>, signed))
+                return undefined
+          return "no signature matches"
         })
+      }
     }
   })
 
-const bearer = (auth: Extract<AuthConfig, { type: "bearer" }>): Effect.Effect<Verifier> =>
-  Effect.map(digest(Redacted.value(auth.token)), (expected) => ({
+// Tokens are compared by their SHA-256 digests: equal lengths, so the comparison takes the same time.
+const bearer = (auth: Extract<AuthConfig, { type: "bearer" }>, digest: ContentHasher): Verifier => {
+  const expected = digest(Redacted.value(auth.token))
+  return {
     kind: "bearer",
     headers: (headers) => {
       const header = headers.get("authorization")
-      if (header === null || !/^bearer /i.test(header)) return Effect.succeed("missing bearer token")
-      return Effect.map(digest(header.slice(7).trim()), (given) =>
-        sameBytes(given, expected) ? undefined : "wrong bearer token"
-      )
+      if (header === null || !/^bearer /i.test(header)) return "missing bearer token"
+      return sameDigest(digest(header.slice(7).trim()), expected) ? undefined : "wrong bearer token"
     },
-    body: () => none
-  }))
+    body: undefined
+  }
+}
 
 /** Builds the verifier of `auth`; secrets are imported once. */
 export const makeVerifier = (auth: AuthConfig): Effect.Effect<Verifier, InvalidSecretError> => {
@@ -133,8 +130,10 @@ export const makeVerifier = (auth: AuthConfig): Effect.Effect<Verifier, InvalidS
     case "standard-webhooks":
       return standardWebhooks(auth)
     case "bearer":
-      return bearer(auth)
+      return Effect.gen(function* () {
+        return bearer(auth, yield* ContentHash)
+      })
     case "none":
-      return Effect.succeed({ kind: "none", headers: () => none, body: () => none })
+      return Effect.succeed({ kind: "none", headers: () => undefined, body: undefined })
   }
 }

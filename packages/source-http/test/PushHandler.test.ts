@@ -46,9 +46,13 @@ describe("PushHandler", () => {
         assert.strictEqual(res.body.redelivery, true)
         assert.strictEqual(res.body.raw_id, first.body.raw_id)
       }
-      // A redelivery with another body is still the first delivery: nothing of it is stored.
-      const changed = yield* call(h.handler, yield* signed(JSON.stringify([draft(7)]), { id: "msg_9" }))
-      assert.deepStrictEqual(changed.body.event_ids, first.body.event_ids)
+      // The id reused with another body (valid or not) is refused: nothing of it is stored.
+      for (const other of [JSON.stringify([draft(7)]), JSON.stringify([{ event_type: "x" }])]) {
+        const changed = yield* call(h.handler, yield* signed(other, { id: "msg_9" }))
+        assert.strictEqual(changed.status, 422)
+        assert.strictEqual(changed.body.error, "delivery_id_reused")
+        assert.include(String(changed.body.reason), "already used with a different payload")
+      }
       assert.strictEqual((yield* h.raws).length, 1)
       assert.strictEqual(yield* h.eventCount, 2)
       assert.strictEqual(yield* h.outboxCount, 2)
@@ -247,6 +251,34 @@ describe("PushHandler", () => {
       )
       assert.strictEqual(res.status, 408)
       assert.strictEqual((yield* h.raws).length, 0)
+    })
+  )
+
+  it.live("408 for each of several slow bodies, one watcher for all, a prompt body between them stored", () =>
+    Effect.gen(function* () {
+      const h = yield* harness({ auth: { type: "none" }, limits: { timeout: "200 millis" } })
+      const slow = () =>
+        new Request("http://push.test/", {
+          method: "POST",
+          body: new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array([0x7b])) }),
+          headers: { "content-type": "application/json" },
+          duplex: "half"
+        } as RequestInit)
+      const prompt = new Request("http://push.test/", {
+        method: "POST",
+        body: JSON.stringify(draft(1)),
+        headers: { "content-type": "application/json" }
+      })
+      const answers = yield* Effect.forEach(
+        [slow(), prompt, slow()],
+        (request, i) => Effect.andThen(Effect.sleep(`${i * 50} millis`), call(h.handler, request)),
+        { concurrency: "unbounded" }
+      )
+      assert.deepStrictEqual(
+        answers.map((a) => a.status),
+        [408, 200, 408]
+      )
+      assert.strictEqual(yield* h.eventCount, 1)
     })
   )
 

@@ -46,6 +46,8 @@ export const harness = (config: PushHandlerOptions["config"], transform?: PushHa
       ...memory,
       append: (batch) =>
         dies ? Effect.die(new Error("bug")) : down ? Effect.fail(fail("append")) : memory.append(batch),
+      appendAll: (batches) =>
+        dies ? Effect.die(new Error("bug")) : down ? Effect.fail(fail("appendAll")) : memory.appendAll(batches),
       getRaw: (id) => (down ? Effect.fail(fail("getRaw")) : memory.getRaw(id))
     })
     const handler = yield* makePushHandler({

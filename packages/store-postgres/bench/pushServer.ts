@@ -10,9 +10,8 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Readable } from "node:stream"
 import type { EventId, RawPayloadId, TraceId } from "@sluice/core"
-import { makeRouterUnsafe } from "@sluice/core"
+import { ContentHash, makeRouterUnsafe } from "@sluice/core"
 import { makePushHandler } from "@sluice/source-http"
 import { DateTime, Effect, Layer, type Schema } from "effect"
 import { PgEventStore } from "../src/index.ts"
@@ -38,6 +37,8 @@ const json = (outgoing: ServerResponse, status: number, body: unknown) => {
 }
 
 const trace = "4bf92f3577b34da6a3ce929d0e0e4736" as TraceId
+
+const nodeContentHash = (text: string) => createHash("sha256").update(text, "utf8").digest("hex")
 
 /** The reference: read, verify, parse, one INSERT ... INSERT ... INSERT statement, answer. */
 const raw = (schema: string, signed: boolean) => {
@@ -100,7 +101,40 @@ const raw = (schema: string, signed: boolean) => {
   })
 }
 
-/** The runner's NodeWebServer adapter, reduced to what one handler needs. */
+/** The runner's NodeWebServer adapter (its `bodyOf` and `toWebRequest`), reduced to what one handler needs. */
+const bodyOf = (incoming: IncomingMessage): ReadableStream<Uint8Array> => {
+  let open = true
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        incoming.on("data", (chunk: Buffer) => {
+          if (!open) return
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          if ((controller.desiredSize ?? 1) <= 0) incoming.pause()
+        })
+        incoming.once("end", () => {
+          if (open) controller.close()
+          open = false
+        })
+        incoming.once("error", (error) => {
+          if (open) controller.error(error)
+          open = false
+        })
+      },
+      pull() {
+        incoming.resume()
+      },
+      // The rest is read and dropped: a socket closed with unread bytes is reset, and the client
+      // would see the reset instead of the answer (413, sent with Connection: close).
+      cancel() {
+        open = false
+        incoming.resume()
+      }
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength }
+  )
+}
+
 const toWebRequest = (incoming: IncomingMessage): Request => {
   const headers = new Headers()
   const rawHeaders = incoming.rawHeaders
@@ -108,7 +142,7 @@ const toWebRequest = (incoming: IncomingMessage): Request => {
   return new Request(`http://server${incoming.url ?? "/"}`, {
     method: incoming.method ?? "GET",
     headers,
-    body: Readable.toWeb(incoming) as ReadableStream<Uint8Array>,
+    body: bodyOf(incoming),
     duplex: "half"
   } as RequestInit)
 }
@@ -133,7 +167,11 @@ const sluice = (schema: string, signed: boolean) =>
             path: pushPath,
             auth: signed ? { type: "standard-webhooks", secrets: [pushSecret] } : { type: "none" }
           }
-        }).pipe(Effect.provide(context))
+        }).pipe(
+          Effect.provide(context),
+          // As the runner does on Node and Deno (NodeContentHash.ts): node:crypto's digest.
+          Effect.provideService(ContentHash, nodeContentHash)
+        )
         // Under Deno (push.ts's "deno" side): Deno's own server, as a Deno program would serve it.
         const deno = (globalThis as { readonly Deno?: DenoServe }).Deno
         if (deno !== undefined) {

@@ -1,16 +1,18 @@
 /**
- * The append statement for a batch appended `once` (a webhook delivery keyed by its raw payload
- * id): Append.ts's statement whose events are gated on the raw payload's insert. `raw` inserts the
- * payload with ON CONFLICT DO NOTHING and returns its id only when it inserted it; the events' input
- * is empty otherwise, so no event, stream revision or outbox row is written and the statement
- * reports `redelivered`. The gate is the unique index itself: an insert of an id a concurrent
- * transaction is inserting waits for it, then inserts (it rolled back) or does nothing (it
- * committed), so of two deliveries of one id exactly one appends, with no lookup before the
- * statement and no transaction around it: one round trip, as a plain append.
+ * The append statements for batches appended `once` (webhook deliveries keyed by their raw payload
+ * ids): Append.ts's statement whose events are gated on their raw payload's insert. `raw` inserts
+ * the payload with ON CONFLICT DO NOTHING and returns its id only when it inserted it; an event
+ * whose raw payload was not inserted is left out of the input, so no event, stream revision or
+ * outbox row of a redelivered batch is written and the statement reports it `redelivered`. The gate
+ * is the unique index itself: an insert of an id a concurrent transaction is inserting waits for it,
+ * then inserts (it rolled back) or does nothing (it committed), so of two deliveries of one id
+ * exactly one appends, with no lookup before the statement and no transaction around it: one round
+ * trip, as a plain append. `all` does the same for many independent batches (a push source's
+ * concurrent deliveries, appended together): one statement, each batch gated on its own payload.
  */
-import { type AppendResult, redeliveredResult } from "@sluice/core"
-import { Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import { type AppendBatch, type AppendResult, type OutboxDraft, type RawPayload, redeliveredResult } from "@sluice/core"
+import { DateTime, Effect } from "effect"
+import type { SqlError } from "effect/sql"
 import {
   byStream,
   eventsAndOutbox,
@@ -24,11 +26,22 @@ import {
   streamsCte,
   toResult
 } from "./Append.ts"
+import { toResults } from "./AppendAll.ts"
+import type { Execute } from "./DirectStatement.ts"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
 
-/** The statements of a schema, for one event or many (Append.Shape). */
-export type Statements = Readonly<Record<Shape, FixedStatement.FixedStatement<Input>>>
+/** The statements of a schema: for one event or many (Append.Shape), and for many batches. */
+export interface Statements extends Readonly<Record<Shape, FixedStatement.FixedStatement<Input>>> {
+  readonly all: FixedStatement.FixedStatement<AllInput>
+}
+
+/** The input of `all`: the raw payloads, and every batch's events and outbox rows in order. */
+interface AllInput extends Input {
+  readonly raws: ReadonlyArray<RawPayload>
+  readonly rawIds: ReadonlyArray<string>
+  readonly receivedAts: ReadonlyArray<string>
+}
 
 const statement = (t: TableNames, shape: Shape) =>
   FixedStatement.make<Input>((p) => {
@@ -39,21 +52,103 @@ const statement = (t: TableNames, shape: Shape) =>
     SELECT ${outcomeColumns}, NOT EXISTS (SELECT 1 FROM raw) AS redelivered`
   })
 
-/** Builds a schema's statements (once, when the store starts). */
-export const statements = (t: TableNames): Statements => ({ one: statement(t, "one"), many: statement(t, "many") })
+// AppendAll.ts's statement, with each event gated on its batch's raw payload being inserted here.
+const allStatement = (t: TableNames) =>
+  FixedStatement.make<AllInput>((p) => {
+    const raws = <A>(read: (raw: RawPayload) => A) => p((i) => i.raws.map(read))
+    const fresh = freshEvents<AllInput>(t, p, "many", {
+      perEvent: { rawId: (i) => i.rawIds, receivedAt: (i) => i.receivedAts },
+      gate: "e.raw_id IN (SELECT raw_id FROM raw)"
+    })
+    return `
+    WITH raw AS (
+      INSERT INTO ${t.raw} (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
+      SELECT r.raw_id, r.source, r.content_type, r.body, r.request::jsonb, r.received_at, r.trace_id, r.content_hash, r.transform_error
+      FROM unnest(${raws((r) => r.raw_id)}::uuid[], ${raws((r) => r.source)}::text[], ${raws((r) => r.content_type)}::text[],
+                  ${raws((r) => r.body)}::text[], ${raws((r) => JSON.stringify(r.request))}::text[],
+                  ${raws((r) => DateTime.formatIso(r.received_at))}::timestamptz[], ${raws((r) => r.trace_id)}::text[],
+                  ${raws((r) => r.content_hash)}::text[], ${raws((r) => r.transform_error)}::text[])
+           AS r(raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
+      ON CONFLICT (raw_id) DO NOTHING
+      RETURNING raw_id
+    ), ${fresh},${streamsCte(t)}, ${eventsAndOutbox(t, p, "f.raw_id", byStream.many)}
+    SELECT ${outcomeColumns}, (SELECT array_agg(raw_id::text) FROM raw) AS inserted`
+  })
 
-/** Runs the statement for a prepared batch with a raw payload. */
+/** Builds a schema's statements (once, when the store starts). */
+export const statements = (t: TableNames): Statements => ({
+  one: statement(t, "one"),
+  many: statement(t, "many"),
+  all: allStatement(t)
+})
+
+/**
+ * Runs the statement for a prepared batch with a raw payload, through `execute`
+ * (DirectStatement.ts: a webhook delivery is a hot path).
+ */
 export const run = (
-  sql: SqlClient.SqlClient,
+  execute: Execute,
   statements: Statements,
   input: Input,
   prepared: Prepared
-): Effect.Effect<AppendResult, SqlError.SqlError> =>
-  Effect.map(
-    FixedStatement.execute<OutcomeRow & { readonly redelivered: boolean }, Input>(
-      sql,
-      statements[input.unique.length === 1 ? "one" : "many"],
-      input
-    ),
+): Effect.Effect<AppendResult, SqlError.SqlError> => {
+  const statement = statements[input.unique.length === 1 ? "one" : "many"]
+  return Effect.map(
+    execute<OutcomeRow & { readonly redelivered: boolean }>(statement.text, statement.params(input)),
     (rows) => (rows[0]?.redelivered === true ? redeliveredResult : toResult(prepared, rows[0]))
   )
+}
+
+/**
+ * Whether `all` can append `batches` (each prepared) as `append` would one after the other: every
+ * batch `once`, and no raw payload id or event id in two of them (a later batch would depend on an
+ * earlier one, which one snapshot cannot see).
+ */
+export const canCombine = (batches: ReadonlyArray<AppendBatch>, prepared: ReadonlyArray<Prepared>): boolean => {
+  const raws = new Set<string>()
+  const events = new Set<string>()
+  for (const [i, batch] of batches.entries()) {
+    if (batch.raw === null || batch.once !== true || raws.has(batch.raw.raw_id)) return false
+    raws.add(batch.raw.raw_id)
+    for (const event of prepared[i]!.unique) {
+      if (events.has(event.event_id)) return false
+      events.add(event.event_id)
+    }
+  }
+  return true
+}
+
+/** Runs `all` for `batches` (each prepared, `canCombine`) through `execute`: one result per batch, in order. */
+export const runAll = (
+  execute: Execute,
+  statements: Statements,
+  batches: ReadonlyArray<AppendBatch>,
+  prepared: ReadonlyArray<Prepared>
+): Effect.Effect<ReadonlyArray<AppendResult>, SqlError.SqlError> => {
+  const rawIds: Array<string> = []
+  const receivedAts: Array<string> = []
+  const unique: Array<AppendBatch["events"][number]> = []
+  const outbox: Array<OutboxDraft> = []
+  for (const [i, batch] of batches.entries()) {
+    const raw = batch.raw!
+    const at = DateTime.formatIso(raw.received_at)
+    for (const event of prepared[i]!.unique) {
+      unique.push(event)
+      rawIds.push(raw.raw_id)
+      receivedAts.push(at)
+    }
+    outbox.push(...prepared[i]!.outbox)
+  }
+  const input: AllInput = { raw: null, raws: batches.map((b) => b.raw!), unique, outbox, rawIds, receivedAts }
+  return Effect.map(
+    execute<OutcomeRow & { readonly inserted: ReadonlyArray<string> | null }>(
+      statements.all.text,
+      statements.all.params(input)
+    ),
+    (rows) => {
+      const inserted = new Set(rows[0]?.inserted ?? [])
+      const results = toResults(prepared, rows[0])
+      return batches.map((batch, i) => (inserted.has(batch.raw!.raw_id) ? results[i]! : redeliveredResult))
+    }
+  )
+}

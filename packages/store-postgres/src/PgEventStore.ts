@@ -128,7 +128,7 @@ export const makeStores = (
       const statement =
         batch.once === true
           ? AppendOnce.run(
-              sql,
+              execute,
               onceStatements,
               { raw: batch.raw, unique: prepared.unique, outbox: prepared.outbox },
               prepared
@@ -145,12 +145,14 @@ export const makeStores = (
       if (batches.length === 0) return []
       if (batches.length === 1) return [yield* append(batches[0]!)]
       const prepared = yield* Effect.forEach(batches, (batch) => Append.prepare(batch))
-      if (!AppendAll.canCombine(batches, prepared)) return yield* transaction(Effect.forEach(batches, append))
-      const results = yield* AppendRaces.retryingRaces(
-        sql,
-        "append",
-        AppendAll.run(sql, appendAllStatement, batches, prepared)
-      )
+      // Independent batches appended `once` (a push source's concurrent deliveries): AppendOnce.ts.
+      const combined = AppendAll.canCombine(batches, prepared)
+        ? AppendAll.run(sql, appendAllStatement, batches, prepared)
+        : AppendOnce.canCombine(batches, prepared)
+          ? AppendOnce.runAll(execute, onceStatements, batches, prepared)
+          : undefined
+      if (combined === undefined) return yield* transaction(Effect.forEach(batches, append))
+      const results = yield* AppendRaces.retryingRaces(sql, "append", combined)
       yield* signalAppended({
         appended: results.flatMap((r) => r.appended),
         duplicates: [],

@@ -79,6 +79,23 @@ export const completeDraft = (source: string, traceId: string, draft: EventDraft
     ? Effect.map(nextEventId, (id) => complete(traceId, draft, id))
     : Effect.sync(() => complete(traceId, draft, deterministicEventId(source, draft.natural_key!)))
 
+/**
+ * `completeDraft` in place (a hot path that reads its Clock and Random once): a draft without a
+ * natural key gets a UUIDv7 of `unixMillis` and `random`.
+ */
+export const completeDraftAt = (
+  source: string,
+  traceId: string,
+  draft: EventDraft,
+  unixMillis: number,
+  random: Random.Random
+): Completed =>
+  complete(
+    traceId,
+    draft,
+    draft.natural_key === undefined ? uuidV7From(unixMillis, random) : deterministicEventId(source, draft.natural_key)
+  )
+
 /** What a fetch's payloads share: read once per fetch. */
 interface Shared {
   readonly source: Source

@@ -104,6 +104,37 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   {
+    name: "once: appendAll of independent batches, one under a stored raw id: only that one is a redelivery",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const admin = yield* OutboxAdmin
+        const [x, a, b, c] = [makeEvent(), makeEvent(), makeEvent(), makeEvent()]
+        const stored = yield* onceBatch([x])
+        yield* store.append(stored)
+        const results = yield* store.appendAll([
+          yield* onceBatch([a]),
+          yield* onceBatch([later(x), c], stored.raw!.raw_id),
+          yield* onceBatch([b])
+        ])
+        yield* check.equal(
+          results.map((r) => [r.appended, r.duplicates, r.outboxRows, r.redelivered ?? false]),
+          [
+            [[a.event_id], [], 1, false],
+            [[], [], 0, true],
+            [[b.event_id], [], 1, false]
+          ],
+          "results per batch"
+        )
+        yield* check.equal(
+          (yield* store.readEvents(0, 10)).map((s) => s.event),
+          [x, a, b],
+          "the redelivered batch's events are not stored"
+        )
+        yield* check.equal((yield* admin.stats).pending, 3, "one outbox row per stored event")
+      })
+  },
+  {
     name: "once: concurrent batches of one raw payload id, exactly one appends",
     run: () =>
       Effect.gen(function* () {
