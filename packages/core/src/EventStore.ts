@@ -80,10 +80,12 @@ export interface AppendBatch {
  * same batches with the same words.
  */
 export const appendBatchProblem = (batch: AppendBatch): string | undefined => {
-  const ids = new Set(batch.events.map((event) => event.event_id))
-  const stray = batch.outbox.find((draft) => !ids.has(draft.event_id))
-  if (stray !== undefined)
-    return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
+  if (batch.outbox.length > 0) {
+    const ids = new Set(batch.events.map((event) => event.event_id))
+    const stray = batch.outbox.find((draft) => !ids.has(draft.event_id))
+    if (stray !== undefined)
+      return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
+  }
   if (batch.once === true && batch.raw === null) return "once: the batch has no raw payload to key on"
   // Events the direct check accepts are valid and hold only storable text: checked once, not
   // walked again for text and then for the schema (a fetch of broker messages runs this per message).

@@ -144,7 +144,7 @@ export const makeStores = (
     const appendAll = Effect.fnUntraced(function* (batches: ReadonlyArray<AppendBatch>) {
       if (batches.length === 0) return []
       if (batches.length === 1) return [yield* append(batches[0]!)]
-      const prepared = yield* Effect.forEach(batches, (batch) => Append.prepare(batch))
+      const prepared = yield* Append.prepareAll(batches)
       if (!AppendAll.canCombine(batches, prepared)) return yield* transaction(Effect.forEach(batches, append))
       const results = yield* AppendRaces.retryingRaces(
         sql,
