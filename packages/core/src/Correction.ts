@@ -55,6 +55,7 @@ export const sameContent = (a: Event, b: Event): boolean =>
  * repeated with the same content is a duplicate, as ever.)
  */
 export const batchContentProblem = (events: ReadonlyArray<Event>): string | undefined => {
+  if (events.length < 2) return undefined
   const seen = new Map<string, Event>()
   for (const event of events) {
     const earlier = seen.get(event.event_id)

@@ -12,12 +12,20 @@ import { EVENT_ID, isCertainlyEvent } from "./internal/EventRules.ts"
 const validate = Schema.decodeUnknownExit(Event)
 const formatIssue = SchemaIssue.makeFormatterDefault()
 
-export const eventProblem = (event: Event): string | undefined => {
+/**
+ * True when the `Event` schema certainly accepts `event` (the direct check): then its names and
+ * payload hold only text PostgreSQL can store, too (EventRules.ts checks that as the schema does).
+ */
+export const isCertainlyValid = (event: Event): boolean => {
   const supersedes = (event as { readonly supersedes?: unknown }).supersedes
   const supersedesValid = supersedes === undefined || (typeof supersedes === "string" && EVENT_ID.test(supersedes))
+  return supersedesValid && DateTime.isDateTime(event.occurred_at as unknown) && isCertainlyEvent(event)
+}
+
+export const eventProblem = (event: Event): string | undefined => {
+  if (isCertainlyValid(event)) return undefined
   const occurredAt: unknown = event.occurred_at
   if (!DateTime.isDateTime(occurredAt)) return "occurred_at: expected a DateTime"
-  if (supersedesValid && isCertainlyEvent(event)) return undefined
   const exit = validate({ ...event, occurred_at: DateTime.formatIso(occurredAt) })
   if (Exit.isSuccess(exit)) return undefined
   const failure = exit.cause.reasons.find((reason) => reason._tag === "Fail")

@@ -27,7 +27,7 @@
 import { Context, Data, type DateTime, type Effect, type Option } from "effect"
 import { batchContentProblem, type Correction } from "./Correction.ts"
 import type { Event, EventId, RawPayload, RawPayloadId } from "./Event.ts"
-import { eventsProblem } from "./EventProblem.ts"
+import { eventsProblem, isCertainlyValid } from "./EventProblem.ts"
 import { batchProblem } from "./StorableText.ts"
 import type {
   AppendToStreamOptions,
@@ -80,11 +80,17 @@ export interface AppendBatch {
  * same batches with the same words.
  */
 export const appendBatchProblem = (batch: AppendBatch): string | undefined => {
-  const ids = new Set(batch.events.map((event) => event.event_id))
-  const stray = batch.outbox.find((draft) => !ids.has(draft.event_id))
-  if (stray !== undefined)
-    return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
+  if (batch.outbox.length > 0) {
+    const ids = new Set(batch.events.map((event) => event.event_id))
+    const stray = batch.outbox.find((draft) => !ids.has(draft.event_id))
+    if (stray !== undefined)
+      return `outbox row for route ${stray.route} names event ${stray.event_id}, which is not in the batch`
+  }
   if (batch.once === true && batch.raw === null) return "once: the batch has no raw payload to key on"
+  // Events the direct check accepts are valid and hold only storable text: checked once, not
+  // walked again for text and then for the schema (a fetch of broker messages runs this per message).
+  if (batch.events.every(isCertainlyValid))
+    return batchProblem(batch, { events: false }) ?? batchContentProblem(batch.events)
   return batchProblem(batch) ?? eventsProblem(batch.events) ?? batchContentProblem(batch.events)
 }
 

@@ -114,6 +114,29 @@ const connect = (state: State): Effect.Effect<NatsConnection, string> =>
   )
 
 /**
+ * Moves a pull's messages into the queue as they arrive, in one promise for as long as the queue
+ * has room (not an Effect and a fiber resumption per message): returns the message that found the
+ * queue full, for the pump to offer once there is room, or undefined when the pull is over. A
+ * message that arrives after the pump was interrupted is naked: it was never queued, so nothing
+ * will store it, and JetStream delivers it again at once.
+ */
+const moveMessages = async (
+  iterator: AsyncIterator<JsMsg>,
+  queue: Queue.Queue<JsMsg>,
+  signal: AbortSignal
+): Promise<JsMsg | undefined> => {
+  while (true) {
+    const next = await iterator.next()
+    if (next.done === true) return undefined
+    if (signal.aborted) {
+      next.value.nak()
+      return undefined
+    }
+    if (!Queue.offerUnsafe(queue, next.value)) return next.value
+  }
+}
+
+/**
  * Connects, then pulls batches into the queue until interrupted. A failure (server unreachable,
  * bad credentials, no such stream) is recorded, logged and tried again with a capped backoff:
  * never a crash, and the client's own reconnects cover a broker that restarts.
@@ -133,12 +156,12 @@ const pump = (state: State) => {
       const iterator = messages[Symbol.asyncIterator]()
       yield* Effect.gen(function* () {
         while (true) {
-          const next = yield* Effect.tryPromise({
-            try: () => iterator.next(),
+          const full = yield* Effect.tryPromise({
+            try: (signal) => moveMessages(iterator, state.queue, signal),
             catch: (error) => `pull from ${where}: ${reason(error)}`
           })
-          if (next.done === true) return
-          yield* Queue.offer(state.queue, next.value)
+          if (full === undefined) return
+          yield* Queue.offer(state.queue, full)
         }
       }).pipe(Effect.ensuring(Effect.sync(() => messages.stop())))
     }

@@ -331,6 +331,13 @@ export const main = async (resultsDir: string) => {
   await measure(`nats-source: ${natsMessages} ~600-byte messages, fetch 256, 1 connection`, "postgres", (s) =>
     natsIngest(s, natsMessages, 256)
   )
+  // The same Sluice side against a reference with its guarantees: ids from the message identity,
+  // a message delivered again stored once, stream revisions (natsSource.ts `rawDeduplicated`).
+  await measure(
+    `nats-source: ${natsMessages} ~600-byte messages, fetch 256, 1 connection (reference: deduplicated, stream revisions)`,
+    "postgres",
+    (s) => natsIngest(s, natsMessages, 256, "deduplicated")
+  )
   await closeNats()
   // The relay drains as many rows as the peers below drain jobs.
   const drainRows = n(100_000)

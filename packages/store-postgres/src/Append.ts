@@ -31,13 +31,29 @@ export interface Prepared {
  * no text may be one PostgreSQL cannot store.
  */
 export const prepare = (batch: AppendBatch, operation = "append"): Effect.Effect<Prepared, StoreError> => {
+  const prepared = prepareBatch(batch, operation)
+  return prepared instanceof StoreError ? Effect.fail(prepared) : Effect.succeed(prepared)
+}
+
+/** `prepare` for each of `batches` (appendAll's fetch of broker messages): one loop, no Effect each. */
+export const prepareAll = (batches: ReadonlyArray<AppendBatch>): Effect.Effect<ReadonlyArray<Prepared>, StoreError> => {
+  const all: Array<Prepared> = []
+  for (const batch of batches) {
+    const prepared = prepareBatch(batch, "append")
+    if (prepared instanceof StoreError) return Effect.fail(prepared)
+    all.push(prepared)
+  }
+  return Effect.succeed(all)
+}
+
+const prepareBatch = (batch: AppendBatch, operation: string): Prepared | StoreError => {
   // PostgreSQL would refuse U+0000 (and a lone surrogate in jsonb) and silently replace a lone
   // surrogate in text: refused here, naming the field, as the memory store does.
   const problem = appendBatchProblem(batch)
-  if (problem !== undefined) return Effect.fail(new StoreError({ operation, reason: problem, retryable: false }))
+  if (problem !== undefined) return new StoreError({ operation, reason: problem, retryable: false })
   // One event and at most one outbox row (a command's usual append): nothing to de-duplicate.
   if (batch.events.length <= 1 && batch.outbox.length <= 1)
-    return Effect.succeed({ unique: batch.events, repeated: [], outbox: batch.outbox })
+    return { unique: batch.events, repeated: [], outbox: batch.outbox }
   const seen = new Set<string>()
   const unique: Array<AppendBatch["events"][number]> = []
   const repeated: Array<EventId> = []
@@ -56,7 +72,7 @@ export const prepare = (batch: AppendBatch, operation = "append"): Effect.Effect
     keys.add(key)
     outbox.push(draft)
   }
-  return Effect.succeed({ unique, repeated, outbox })
+  return { unique, repeated, outbox }
 }
 
 /** What the statement reads its parameters from. */

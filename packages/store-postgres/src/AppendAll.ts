@@ -109,6 +109,20 @@ export const toResults = (
   prepared: ReadonlyArray<Prepared>,
   row: OutcomeRow | undefined
 ): ReadonlyArray<AppendResult> => {
+  // The usual case, every event fresh (as `Append.toResult`): appended ids are distinct ids of the
+  // batches, so as many of them as the batches have are all of them.
+  if (row !== undefined && row.corrected === null && row.outdated === null) {
+    let events = 0
+    for (const batch of prepared) events += batch.unique.length
+    if ((row.appended?.length ?? 0) === events)
+      return prepared.map((batch) => ({
+        appended: batch.unique.map((e) => e.event_id),
+        duplicates: [...batch.repeated],
+        corrected: [],
+        outdated: [],
+        outboxRows: batch.outbox.length
+      }))
+  }
   const fresh = new Set(row?.appended ?? [])
   const outdated = new Set(row?.outdated ?? [])
   const corrections = (row?.corrected ?? []).map((text): Correction => {

@@ -144,7 +144,7 @@ export const makeStores = (
     const appendAll = Effect.fnUntraced(function* (batches: ReadonlyArray<AppendBatch>) {
       if (batches.length === 0) return []
       if (batches.length === 1) return [yield* append(batches[0]!)]
-      const prepared = yield* Effect.forEach(batches, (batch) => Append.prepare(batch))
+      const prepared = yield* Append.prepareAll(batches)
       // Independent batches appended `once` (a push source's concurrent deliveries): AppendOnce.ts.
       const combined = AppendAll.canCombine(batches, prepared)
         ? AppendAll.run(sql, appendAllStatement, batches, prepared)

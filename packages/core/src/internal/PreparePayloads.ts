@@ -142,7 +142,7 @@ const assemble = (
     }
   }
   // A body or request the database cannot hold is kept in a form it can, and said so (StorableText.ts).
-  const storable = makeStorable({ ...raw, transform_error: issues.length === 0 ? null : issues.join("\n") })
+  const storable = makeStorable(issues.length === 0 ? raw : { ...raw, transform_error: issues.join("\n") })
   const prepared: PreparedPayload = {
     batch: { raw: storable.raw, events, outbox: outboxDrafts(router, events) },
     issues

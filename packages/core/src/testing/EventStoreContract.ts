@@ -290,6 +290,27 @@ export const cases: ReadonlyArray<ContractCase> = [
       })
   },
   {
+    name: "appendAll of fresh batches reports each batch's events, a repeated event and its outbox rows",
+    run: () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const admin = yield* OutboxAdmin
+        const [x1, x2, x3] = [makeEvent(), makeEvent(), makeEvent()]
+        const a = yield* makeBatch([x1!, x1!], ["r1", "r2"])
+        const b = yield* makeBatch([x2!, x3!], [])
+        const results = yield* store.appendAll([a, b])
+        yield* check.equal(
+          results.map((r) => [r.appended, r.duplicates, r.corrected, r.outdated, r.outboxRows]),
+          [
+            [[x1!.event_id], [x1!.event_id], [], [], 2],
+            [[x2!.event_id, x3!.event_id], [], [], [], 0]
+          ],
+          "results per batch"
+        )
+        yield* check.equal((yield* admin.stats).pending, 2, "outbox rows")
+      })
+  },
+  {
     name: "appendAll reports a restated event as a correction of its batch, with its outbox row",
     run: () =>
       Effect.gen(function* () {
