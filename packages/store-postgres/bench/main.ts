@@ -16,307 +16,34 @@
  * The "push ingest" rows (push.ts, `--only push`) load source-http's handler, on Node and on Deno,
  * and a raw node:http server with autocannon.
  */
-import { spawnSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
 import { peerDrain, peerLabel, peerSetups } from "@sluice/bench-peers"
 import { drainCombined } from "./combinedClaim.ts"
-import { closePglite, median, withPrivateDatabase } from "./harness.ts"
+import { closePglite } from "./harness.ts"
 import { liveSubscription } from "./liveSubscription.ts"
+import {
+  CHILD_ROWS,
+  childGroup,
+  measure,
+  measureLatency,
+  measurePush,
+  measureRss,
+  measureWebhook,
+  n,
+  rows,
+  runs,
+  scale
+} from "./measure.ts"
 import * as Nats from "./nats.ts"
 import { closeNats, natsIngest } from "./natsSource.ts"
-import { type PushLoad, type PushRun, push } from "./push.ts"
+import { type PushLoad, push } from "./push.ts"
 import { drainInProcesses } from "./relayProcesses.ts"
-import { addHistory, checkpoint, pruneHistory, pruneUnderLoad } from "./retention.ts"
+import { report } from "./report.ts"
+import { retentionRows } from "./retentionRows.ts"
 import { drainRss, idleRss } from "./rss.ts"
-import {
-  type Driver,
-  drain,
-  drainAtRunnerDefaults,
-  ingest,
-  latency,
-  runnerDefaultsLabel,
-  runnerRelayDefaults,
-  withSchema
-} from "./scenarios.ts"
+import { drain, drainAtRunnerDefaults, ingest, latency, runnerDefaultsLabel, runnerRelayDefaults } from "./scenarios.ts"
 import { appendToStream, commands, readStreams } from "./streamScenarios.ts"
 import { catchUp } from "./subscriptions.ts"
-import { type WebhookLoad, type WebhookRun, webhook } from "./webhook.ts"
-
-interface Row {
-  readonly driver: Driver
-  readonly name: string
-  readonly unit: "events/s" | "ms" | "MB" | "samples"
-  readonly sluice: ReadonlyArray<number>
-  /** The reference's runs (the raw SQL, or the peer's); none for the runner's memory rows. */
-  readonly raw?: ReadonlyArray<number>
-  /** For a row against a peer job queue (bench/peers/peers.ts): which, e.g. "pg-boss 12.38.1". */
-  readonly peer?: string
-}
-
-const runs = Number(process.env.BENCH_RUNS ?? 3)
-// Discarded runs per side before the measured ones: in a fresh process the first run of either side
-// was up to 2x slower than the next (JIT, the database's caches).
-const warmups = Number(process.env.BENCH_WARMUP ?? 1)
-const scale = Number(process.env.BENCH_SCALE ?? 1)
-const n = (x: number) => Math.max(1, Math.round(x * scale))
-const only = (process.env.BENCH_ONLY ?? "")
-  .split(",")
-  .map((s) => s.trim().toLowerCase())
-  .filter((s) => s !== "")
-const selected = (driver: Driver, name: string, peer?: string) =>
-  only.length === 0 ||
-  only.some((s) => `${driver} ${peer === undefined ? "" : `peers ${peer} `}${name}`.toLowerCase().includes(s))
-const rows: Array<Row> = []
-
-// Which scenario this process runs: all of them (the parent, which delegates each to a child) or one.
-const childGroup = process.env.BENCH_GROUP === undefined ? undefined : Number(process.env.BENCH_GROUP)
-const CHILD_ROWS = "BENCH_ROWS "
-let group = -1
-
-/** Runs the next scenario: in a child process when this is the parent, here when it is this child's. */
-const isolated = async (compute: () => Promise<ReadonlyArray<Row>>) => {
-  group++
-  if (childGroup === undefined) {
-    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      env: { ...process.env, BENCH_GROUP: String(group) },
-      stdio: ["ignore", "pipe", "inherit"],
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024
-    })
-    const line = child.stdout.split("\n").find((l) => l.startsWith(CHILD_ROWS))
-    if (child.status !== 0 || line === undefined)
-      throw new Error(`bench scenario ${group} failed (exit ${child.status})`)
-    rows.push(...(JSON.parse(line.slice(CHILD_ROWS.length)) as ReadonlyArray<Row>))
-  } else if (childGroup === group) {
-    rows.push(...(await compute()))
-  }
-}
-
-type Side = "sluice" | "raw"
-
-/**
- * Runs `f` for both sides: `warmups` discarded runs each, then `runs` measured ones, alternating
- * which side goes first so that warm-up and cache effects favour neither.
- */
-const sample = async <A>(f: (side: Side) => Promise<A>) => {
-  const sluice: Array<A> = []
-  const raw: Array<A> = []
-  for (let i = 0; i < warmups; i++) {
-    await f("raw")
-    await f("sluice")
-  }
-  for (let i = 0; i < runs; i++) {
-    const order: ReadonlyArray<Side> = i % 2 === 0 ? ["raw", "sluice"] : ["sluice", "raw"]
-    for (const side of order) (side === "raw" ? raw : sluice).push(await f(side))
-  }
-  return { sluice, raw }
-}
-
-/** Measures one throughput row (unless BENCH_ONLY leaves it out) and adds it to `rows`. */
-const measure = async (name: string, driver: Driver, f: (side: Side) => Promise<number>, peer?: string) => {
-  if (!selected(driver, name, peer)) return
-  await isolated(async () => {
-    const { sluice, raw } = await sample(f)
-    console.error(
-      `  ${[driver, peer, name].filter((x) => x !== undefined).join(" ")}: sluice ${Math.round(median(sluice))}, ${peer ?? "raw"} ${Math.round(median(raw))}`
-    )
-    return [{ driver, name, unit: "events/s", sluice, raw, ...(peer === undefined ? {} : { peer }) }]
-  })
-}
-
-/** Measures a latency's p50 and p99 rows (one set of runs gives both). */
-const measureLatency = async (
-  driver: Driver,
-  name: (p: "p50" | "p99") => string,
-  f: (side: Side) => Promise<{ readonly p50: number; readonly p99: number }>
-) => {
-  if (!selected(driver, name("p50")) && !selected(driver, name("p99"))) return
-  await isolated(async () => {
-    const { sluice, raw } = await sample(f)
-    const latencyRows = (["p50", "p99"] as const).map(
-      (p) =>
-        ({
-          driver,
-          name: name(p),
-          unit: "ms",
-          sluice: sluice.map((r) => r[p]),
-          raw: raw.map((r) => r[p])
-        }) satisfies Row
-    )
-    for (const row of latencyRows)
-      console.error(
-        `  ${driver} ${row.name}: sluice ${median(row.sluice).toFixed(1)} ms, raw ${median(row.raw).toFixed(1)} ms`
-      )
-    return latencyRows
-  })
-}
-
-/**
- * Measures memory rows of the runner: `f` gives one value per row name for one run (a fresh runner
- * process each time, so no warm-up), repeated `runs` times.
- */
-const measureRss = async <K extends string>(
-  driver: Driver,
-  names: Record<K, string>,
-  f: () => Promise<{ readonly [k in NoInfer<K>]?: number | undefined }>
-) => {
-  const keys = (Object.keys(names) as Array<K>).filter((k) => selected(driver, names[k]))
-  if (keys.length === 0) return
-  await isolated(async () => {
-    const values = new Map<K, Array<number>>(keys.map((k) => [k, []]))
-    for (let i = 0; i < runs; i++) {
-      const run = await f()
-      for (const k of keys) {
-        const value = run[k]
-        if (value !== undefined) values.get(k)!.push(value)
-      }
-    }
-    return keys.map((k): Row => {
-      console.error(`  ${driver} ${names[k]}: ${Math.round(median(values.get(k)!))} MB`)
-      return { driver, name: names[k], unit: "MB", sluice: values.get(k)! }
-    })
-  })
-}
-
-/** The retention rows (retention.ts), in a database of their own. */
-const retentionRows = async () => {
-  const history = n(1_000_000)
-  const freshRows = n(50_000)
-  const rows = async () => {
-    for (const batch of [500, 100]) {
-      const drainWith = (label: string, setup: (schema: string) => Promise<unknown>) =>
-        measure(
-          `retention: relay drain ${freshRows} rows, batch ${batch}, 1 worker, ${history} delivered rows of history, ${label} (reference: empty outbox)`,
-          "postgres",
-          (s) =>
-            drain("postgres", "sluice", freshRows, batch, 1, async (schema) => {
-              if (s === "sluice") await setup(schema)
-              await checkpoint(schema)
-            })
-        )
-      await drainWith("no retention", (schema) => addHistory(schema, history))
-      await drainWith("after prune (batches of 1000, VACUUM)", async (schema) => {
-        await addHistory(schema, history)
-        await pruneHistory(schema, 1000, true)
-      })
-      await drainWith("after prune without VACUUM", async (schema) => {
-        await addHistory(schema, history)
-        await pruneHistory(schema, 1000, false)
-      })
-    }
-    await measurePruneUnderLoad(history)
-  }
-  // Only the parent makes the database (when a retention row is selected); a child runs in the
-  // one its parent made.
-  if (childGroup !== undefined) await rows()
-  else if (
-    only.length === 0 ||
-    only.some((s) => "postgres retention: relay drain prune".includes(s) || s.includes("retention"))
-  )
-    await withPrivateDatabase("bench_retention", rows)
-}
-
-/**
- * The prune of `history` rows while the relay drains (retention.ts pruneUnderLoad), `runs` times:
- * its time, the relay's claim latency while it ran against before it, and the lock-wait samples.
- */
-const measurePruneUnderLoad = async (history: number) => {
-  const name = (what: string) =>
-    `retention: prune ${history} delivered rows (batches of 1000, VACUUM) while the relay drains: ${what}`
-  const names = [
-    name("time"),
-    name("relay claim p50 (reference: before the prune)"),
-    name("relay claim p99 (reference: before the prune)"),
-    name("pg_locks samples with a lock wait")
-  ]
-  if (!names.some((row) => selected("postgres", row))) return
-  await isolated(async () => {
-    const results = []
-    for (let i = 0; i < runs; i++)
-      results.push(await withSchema("postgres", "prune_load", (schema) => pruneUnderLoad(schema, history, 1000)))
-    for (const r of results)
-      console.error(
-        `  prune under load: ${Math.round(r.pruneMs)} ms, claim p50 ${r.before.p50.toFixed(1)} -> ${r.during.p50.toFixed(1)} ms, p99 ${r.before.p99.toFixed(1)} -> ${r.during.p99.toFixed(1)} ms, lock waits in ${r.lockWaitSamples} of ${r.samples} samples`
-      )
-    return [
-      { driver: "postgres", name: names[0]!, unit: "ms", sluice: results.map((r) => r.pruneMs) },
-      {
-        driver: "postgres",
-        name: names[1]!,
-        unit: "ms",
-        sluice: results.map((r) => r.during.p50),
-        raw: results.map((r) => r.before.p50)
-      },
-      {
-        driver: "postgres",
-        name: names[2]!,
-        unit: "ms",
-        sluice: results.map((r) => r.during.p99),
-        raw: results.map((r) => r.before.p99)
-      },
-      {
-        driver: "postgres",
-        name: names[3]!,
-        unit: "samples",
-        sluice: results.map((r) => r.lockWaitSamples),
-        raw: results.map((r) => r.samples)
-      }
-    ] satisfies ReadonlyArray<Row>
-  })
-}
-
-/** A webhook throughput row and this process's RSS before and during the load, from one set of runs. */
-const measureWebhook = async (name: string, f: (side: Side) => Promise<WebhookRun>) => {
-  if (!selected("postgres", name)) return
-  await isolated(async () => {
-    const { sluice, raw } = await sample(f)
-    const row = (suffix: string, unit: Row["unit"], k: keyof WebhookRun): Row => ({
-      driver: "postgres",
-      name: `${name}${suffix}`,
-      unit,
-      sluice: sluice.map((r) => r[k]),
-      raw: raw.map((r) => r[k])
-    })
-    const webhookRows = [
-      row("", "events/s", "rate"),
-      row(": RSS idle", "MB", "idleMb"),
-      row(": peak RSS", "MB", "peakMb")
-    ]
-    for (const r of webhookRows)
-      console.error(`  ${r.name}: sluice ${Math.round(median(r.sluice))}, raw ${Math.round(median(r.raw!))}`)
-    return webhookRows
-  })
-}
-
-/**
- * A push ingest row (push.ts): requests/s and p99 from one set of runs. Each run warms up on its own
- * (a fresh server process), so these rows take no discarded runs.
- */
-const measurePush = async (name: string, f: (side: Side) => Promise<PushRun>) => {
-  const names = { rate: `${name}: requests/s`, p99: `${name}: p99` } as const
-  if (!selected("postgres", names.rate) && !selected("postgres", names.p99)) return
-  await isolated(async () => {
-    const sluice: Array<PushRun> = []
-    const raw: Array<PushRun> = []
-    for (let i = 0; i < runs; i++)
-      for (const side of i % 2 === 0 ? (["raw", "sluice"] as const) : (["sluice", "raw"] as const))
-        (side === "raw" ? raw : sluice).push(await f(side))
-    const pushRows: ReadonlyArray<Row> = [
-      {
-        driver: "postgres",
-        name: names.rate,
-        unit: "events/s",
-        sluice: sluice.map((r) => r.rate),
-        raw: raw.map((r) => r.rate)
-      },
-      { driver: "postgres", name: names.p99, unit: "ms", sluice: sluice.map((r) => r.p99), raw: raw.map((r) => r.p99) }
-    ]
-    for (const r of pushRows)
-      console.error(`  ${r.name}: sluice ${median(r.sluice).toFixed(1)}, raw ${median(r.raw!).toFixed(1)}`)
-    return pushRows
-  })
-}
+import { type WebhookLoad, webhook } from "./webhook.ts"
 
 export const main = async (resultsDir: string) => {
   const started = performance.now()
@@ -522,60 +249,5 @@ export const main = async (resultsDir: string) => {
     return
   }
 
-  const table = rows.map((row) => {
-    const sluice = median(row.sluice)
-    const raw = row.raw === undefined ? null : median(row.raw)
-    const ratio = raw === null ? null : row.unit === "ms" ? raw / sluice : sluice / raw
-    return { ...row, median: { sluice, raw }, ratio }
-  })
-  const fmt = (x: number | null, unit: string) =>
-    x === null
-      ? "-"
-      : unit === "ms"
-        ? `${x.toFixed(1)} ms`
-        : unit === "MB"
-          ? `${Math.round(x)} MB`
-          : unit === "samples"
-            ? `${Math.round(x)}`
-            : x < 10
-              ? `${x.toFixed(1)}/s`
-              : `${Math.round(x).toLocaleString("en-US")}/s`
-  const ratio = ({ ratio: x }: (typeof table)[number]) =>
-    x === null ? "-" : x >= 100 ? `${Math.round(x).toLocaleString("en-US")}x` : `${x.toFixed(2)}x`
-  const lines = [
-    "| store | scenario | Sluice | raw SQL | ratio |",
-    "|---|---|---:|---:|---:|",
-    ...table
-      .filter((r) => r.peer === undefined)
-      .map(
-        (r) =>
-          `| ${r.driver} | ${r.name} | ${fmt(r.median.sluice, r.unit)} | ${fmt(r.median.raw, r.unit)} | ${ratio(r)} |`
-      )
-  ]
-  const peers = table.filter((r) => r.peer !== undefined)
-  if (peers.length > 0)
-    lines.push(
-      "",
-      `Peers on the same PostgreSQL, no-op handler. Sluice: ${runnerDefaultsLabel} (the runner's defaults).`,
-      "",
-      "| peer | scenario | Sluice | peer | Sluice / peer |",
-      "|---|---|---:|---:|---:|",
-      ...peers.map(
-        (r) =>
-          `| ${r.peer} | ${r.name} | ${fmt(r.median.sluice, r.unit)} | ${fmt(r.median.raw, r.unit)} | ${ratio(r)} |`
-      )
-    )
-  console.log(lines.join("\n"))
-  const seconds = (performance.now() - started) / 1000
-  console.log(
-    `\n${runs} runs per row (median), ${seconds.toFixed(0)} s total. Ratio: Sluice / raw or peer (latency: raw / Sluice).`
-  )
-  mkdirSync(resultsDir, { recursive: true })
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-")
-  const file = join(resultsDir, `bench-${stamp}.json`)
-  writeFileSync(
-    file,
-    `${JSON.stringify({ date: new Date().toISOString(), runs, scale, node: process.version, seconds, rows: table }, null, 2)}\n`
-  )
-  console.log(`results: ${file}`)
+  report(rows, { runs, scale, started, resultsDir, peersLabel: runnerDefaultsLabel })
 }
