@@ -1,8 +1,9 @@
 /**
  * The store on PostgreSQL, written once against Effect's SqlClient and run by two drivers:
- * postgres.js for a PostgreSQL server (`layer`) and PGlite in process (`layerPglite`). This file is
- * the EventStore (the log) and the layers; the outbox's ports are PgOutbox.ts, the
- * SubscriptionStore PgSubscriptionStore.ts, all built together by `makeStores` on one SqlClient.
+ * postgres.js for a PostgreSQL server (`layer`) and PGlite in process (`layerPglite`). This file
+ * builds the EventStore (its writes are PgAppends.ts, its reads PgEventReads.ts, its transaction
+ * here) and the layers; the outbox's ports are PgOutbox.ts, the SubscriptionStore
+ * PgSubscriptionStore.ts, all built together by `makeStores` on one SqlClient.
  *
  * Because the store uses the SqlClient of its context, every operation joins the caller's
  * `sql.withTransaction` (or `store.transaction`): a business write, events and outbox rows commit
@@ -11,43 +12,26 @@
 
 import type { PGlite } from "@electric-sql/pglite"
 import {
-  type AppendBatch,
-  type AppendResult,
-  type AppendToStreamOptions,
   EventStore,
-  expectedRevisionProblem,
   OutboxAdmin,
   OutboxQueue,
   RawPayloadStore,
-  type ReadStreamOptions,
-  readStreamProblem,
-  type StoredEvent,
-  StoreError,
-  type StreamName,
+  type StoreError,
   SubscriptionStore,
-  settingDuration,
-  streamBatchProblem,
-  streamOnceProblem,
-  WrongExpectedRevisionError
+  settingDuration
 } from "@sluice/core"
 import { Config, Context, type Duration, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import * as Append from "./Append.ts"
-import * as AppendAll from "./AppendAll.ts"
-import * as AppendOnce from "./AppendOnce.ts"
-import * as AppendRaces from "./AppendRaces.ts"
-import * as DirectStatement from "./DirectStatement.ts"
 import { type MigrationError, migrate, validateSchema } from "./Migrator.ts"
+import * as PgAppends from "./PgAppends.ts"
 import { toStoreError } from "./PgErrors.ts"
+import * as PgEventReads from "./PgEventReads.ts"
 import * as Pglite from "./Pglite.ts"
 import { PgNotifications } from "./PgNotifications.ts"
 import * as PgOutbox from "./PgOutbox.ts"
 import * as PgSubscriptionStore from "./PgSubscriptionStore.ts"
 import * as PostgresJs from "./PostgresJs.ts"
 import * as RawRead from "./RawRead.ts"
-import { type RawRow, type StoredEventRow, toRaw, toStoredEvent } from "./Rows.ts"
-import * as StreamAppend from "./StreamAppend.ts"
-import * as StreamRead from "./StreamRead.ts"
 import { tableNames, tables } from "./Tables.ts"
 import * as Wakeup from "./Wakeup.ts"
 
@@ -99,138 +83,11 @@ export const makeStores = (
     if (options.migrate !== false) yield* migrate({ schema })
     const t = tables(sql, schema)
     const names = tableNames(schema)
-    const appendStatements = Append.statements(names)
-    const onceStatements = AppendOnce.statements(names)
-    const appendAllStatement = AppendAll.statement(names)
-    const streamStatements = StreamAppend.statements(names)
-    const readStatements = StreamRead.statements(names)
-    const execute = DirectStatement.executorFor(sql)
     const notifications = Option.getOrUndefined(yield* Effect.serviceOption(PgNotifications))
     const wakeup = yield* Wakeup.make(sql, notifications, {
       channel: `sluice_${schema}`,
       notify: options.notify ?? true,
       debounce
-    })
-    // After the outermost transaction commits (at once when there is none); never on rollback.
-    const appendedAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.EVENTS))
-    const appendedWorkAfterCommit = sql.afterCommit(wakeup.signal(Wakeup.WORK | Wakeup.EVENTS))
-
-    // Outbox rows are work for relays; new events are news for subscriptions.
-    const signalAppended = (result: AppendResult) =>
-      result.outboxRows > 0
-        ? appendedWorkAfterCommit
-        : result.appended.length + result.corrected.length > 0
-          ? appendedAfterCommit
-          : Effect.void
-
-    const append = Effect.fnUntraced(function* (batch: AppendBatch) {
-      const prepared = yield* Append.prepare(batch)
-      const statement =
-        batch.once === true
-          ? AppendOnce.run(
-              execute,
-              onceStatements,
-              { raw: batch.raw, unique: prepared.unique, outbox: prepared.outbox },
-              prepared
-            )
-          : Append.run(sql, appendStatements, batch, prepared)
-      const result = yield* AppendRaces.retryingRaces(sql, "append", statement)
-      yield* signalAppended(result)
-      return result
-    })
-
-    // One statement for independent batches with raw payloads (AppendAll.ts); otherwise each in
-    // turn, in one transaction.
-    const appendAll = Effect.fnUntraced(function* (batches: ReadonlyArray<AppendBatch>) {
-      if (batches.length === 0) return []
-      if (batches.length === 1) return [yield* append(batches[0]!)]
-      const prepared = yield* Append.prepareAll(batches)
-      // Independent batches appended `once` (a push source's concurrent deliveries): AppendOnce.ts.
-      const combined = AppendAll.canCombine(batches, prepared)
-        ? AppendAll.run(sql, appendAllStatement, batches, prepared)
-        : AppendOnce.canCombine(batches, prepared)
-          ? AppendOnce.runAll(execute, onceStatements, batches, prepared)
-          : undefined
-      if (combined === undefined) return yield* transaction(Effect.forEach(batches, append))
-      const results = yield* AppendRaces.retryingRaces(sql, "append", combined)
-      yield* signalAppended({
-        appended: results.flatMap((r) => r.appended),
-        duplicates: [],
-        corrected: results.flatMap((r) => r.corrected),
-        outdated: [],
-        outboxRows: results.reduce((n, r) => n + r.outboxRows, 0)
-      })
-      return results
-    })
-
-    const appendToStream = Effect.fnUntraced(function* (
-      stream: StreamName,
-      batch: AppendBatch,
-      options: AppendToStreamOptions = {}
-    ) {
-      const expected = options.expectedRevision ?? "any"
-      const prepared = yield* Append.prepare(batch, "appendToStream")
-      const problem =
-        streamOnceProblem(batch) ?? expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
-      if (problem !== undefined)
-        return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
-      const outcome = yield* AppendRaces.retryingRaces(
-        sql,
-        "appendToStream",
-        StreamAppend.run(execute, streamStatements, stream, expected, { ...prepared, raw: batch.raw })
-      )
-      if (!outcome.ok) {
-        const actual = yield* StreamAppend.currentRevision(sql, names, stream).pipe(
-          Effect.mapError(toStoreError("appendToStream"))
-        )
-        return yield* new WrongExpectedRevisionError({ stream, expected, actual })
-      }
-      const result = Append.toResult(prepared, outcome.row)
-      yield* signalAppended(result)
-      return { ...result, nextExpectedRevision: outcome.revision }
-    })
-
-    const eventColumns = sql.literal(
-      `e.event_id::text AS event_id, e.position::text AS position, e.revision::text AS revision, e.raw_id::text AS raw_id, e.recorded_at,
-       e.event_type, e.entity_id, e.entity_type, e.trace_id, e.schema_version, e.occurred_at, e.payload,
-       e.supersedes::text AS supersedes`
-    )
-
-    const getEvent = Effect.fn("PgEventStore.getEvent")(function* (id: string) {
-      const rows =
-        yield* sql<StoredEventRow>`SELECT ${eventColumns} FROM ${t.events} e WHERE e.event_id = ${id}::uuid`.pipe(
-          Effect.mapError(toStoreError("getEvent"))
-        )
-      return Option.map(Option.fromNullishOr(rows[0]), toStoredEvent)
-    })
-
-    const readEvents = Effect.fn("PgEventStore.readEvents")(function* (after: number, limit: number) {
-      const rows = yield* sql<StoredEventRow>`
-        SELECT ${eventColumns} FROM ${t.events} e WHERE e.position > ${Math.max(0, Math.floor(after))}
-        ORDER BY e.position LIMIT ${Math.max(0, Math.floor(limit))}`.pipe(Effect.mapError(toStoreError("readEvents")))
-      return rows.map(toStoredEvent)
-    })
-
-    // No span of its own (its statement has one): this runs for every command, and Effect.fn's
-    // span and stack traces cost more than decoding the rows.
-    const readStream = (
-      stream: StreamName,
-      options: ReadStreamOptions = {}
-    ): Effect.Effect<ReadonlyArray<StoredEvent>, StoreError> => {
-      const problem = readStreamProblem(options)
-      if (problem !== undefined)
-        return Effect.fail(new StoreError({ operation: "readStream", reason: problem, retryable: false }))
-      return StreamRead.run(execute, readStatements, stream, options).pipe(
-        Effect.mapError(toStoreError("readStream")),
-        Effect.map((rows) => rows.map(toStoredEvent))
-      )
-    }
-
-    const getRaw = Effect.fn("PgEventStore.getRaw")(function* (id: string) {
-      const rows = yield* sql<RawRow>`
-        SELECT raw_id::text AS raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error
-        FROM ${t.raw} WHERE raw_id = ${id}::uuid`.pipe(Effect.mapError(toStoreError("getRaw")))
-      return Option.map(Option.fromNullishOr(rows[0]), toRaw)
     })
 
     // The caller's own errors are boxed through withTransaction so that only BEGIN/COMMIT failures
@@ -245,14 +102,9 @@ export const makeStores = (
         )
 
     const eventStore = EventStore.of({
-      append,
-      appendAll,
-      appendToStream: (stream, batch, options) => appendToStream(stream, batch, options),
-      readStream,
-      transaction,
-      getEvent: (id) => getEvent(id),
-      readEvents,
-      getRaw: (id) => getRaw(id)
+      ...PgAppends.make(sql, names, wakeup, transaction),
+      ...PgEventReads.make(sql, t, names),
+      transaction
     })
     return {
       eventStore,
