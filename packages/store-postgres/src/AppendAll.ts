@@ -27,19 +27,25 @@ import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
 
 /** The statement's input: the raw payloads, and every batch's events and outbox rows in order. */
-interface AllInput extends Input {
+export interface AllInput extends Input {
   readonly raws: ReadonlyArray<RawPayload>
   readonly rawIds: ReadonlyArray<string>
   readonly receivedAts: ReadonlyArray<string>
 }
 
-/** Whether one statement can append `batches` (each prepared) as `append` would in turn. */
-export const canCombine = (batches: ReadonlyArray<AppendBatch>, prepared: ReadonlyArray<Prepared>): boolean => {
+/**
+ * Whether `batches` (each prepared) are independent: each has a raw payload, none shares a raw
+ * payload id or an event id with another, and each is appended `once` or none is (`once`).
+ */
+export const independent = (
+  batches: ReadonlyArray<AppendBatch>,
+  prepared: ReadonlyArray<Prepared>,
+  once: boolean
+): boolean => {
   const raws = new Set<string>()
   const events = new Set<string>()
   for (const [i, batch] of batches.entries()) {
-    // A batch appended `once` depends on whether its raw payload is stored: appended alone.
-    if (batch.raw === null || batch.once === true || raws.has(batch.raw.raw_id)) return false
+    if (batch.raw === null || (batch.once === true) !== once || raws.has(batch.raw.raw_id)) return false
     raws.add(batch.raw.raw_id)
     for (const event of prepared[i]!.unique) {
       if (events.has(event.event_id)) return false
@@ -47,6 +53,32 @@ export const canCombine = (batches: ReadonlyArray<AppendBatch>, prepared: Readon
     }
   }
   return true
+}
+
+/**
+ * Whether one statement can append `batches` (each prepared) as `append` would in turn. A batch
+ * appended `once` depends on whether its raw payload is stored: those go through AppendOnce.ts.
+ */
+export const canCombine = (batches: ReadonlyArray<AppendBatch>, prepared: ReadonlyArray<Prepared>): boolean =>
+  independent(batches, prepared, false)
+
+/** The input of a combined statement (this one, or AppendOnce's `all`) for independent `batches`. */
+export const inputOf = (batches: ReadonlyArray<AppendBatch>, prepared: ReadonlyArray<Prepared>): AllInput => {
+  const rawIds: Array<string> = []
+  const receivedAts: Array<string> = []
+  const unique: Array<AppendBatch["events"][number]> = []
+  const outbox: Array<OutboxDraft> = []
+  for (const [i, batch] of batches.entries()) {
+    const raw = batch.raw!
+    const at = DateTime.formatIso(raw.received_at)
+    for (const event of prepared[i]!.unique) {
+      unique.push(event)
+      rawIds.push(raw.raw_id)
+      receivedAts.push(at)
+    }
+    outbox.push(...prepared[i]!.outbox)
+  }
+  return { raw: null, raws: batches.map((b) => b.raw!), unique, outbox, rawIds, receivedAts }
 }
 
 /** The statement of a schema (built once, when the store starts). */
@@ -77,28 +109,7 @@ export const run = (
   batches: ReadonlyArray<AppendBatch>,
   prepared: ReadonlyArray<Prepared>
 ): Effect.Effect<ReadonlyArray<AppendResult>, SqlError.SqlError> => {
-  const rawIds: Array<string> = []
-  const receivedAts: Array<string> = []
-  const unique: Array<AppendBatch["events"][number]> = []
-  const outbox: Array<OutboxDraft> = []
-  for (const [i, batch] of batches.entries()) {
-    const raw = batch.raw!
-    const at = DateTime.formatIso(raw.received_at)
-    for (const event of prepared[i]!.unique) {
-      unique.push(event)
-      rawIds.push(raw.raw_id)
-      receivedAts.push(at)
-    }
-    outbox.push(...prepared[i]!.outbox)
-  }
-  const input: AllInput = {
-    raw: null,
-    raws: batches.map((b) => b.raw!),
-    unique,
-    outbox,
-    rawIds,
-    receivedAts
-  }
+  const input = inputOf(batches, prepared)
   return Effect.map(FixedStatement.execute<OutcomeRow, AllInput>(sql, all, input), (rows) =>
     toResults(prepared, rows[0])
   )

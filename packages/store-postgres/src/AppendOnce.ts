@@ -10,7 +10,7 @@
  * trip, as a plain append. `all` does the same for many independent batches (a push source's
  * concurrent deliveries, appended together): one statement, each batch gated on its own payload.
  */
-import { type AppendBatch, type AppendResult, type OutboxDraft, type RawPayload, redeliveredResult } from "@sluice/core"
+import { type AppendBatch, type AppendResult, type RawPayload, redeliveredResult } from "@sluice/core"
 import { DateTime, Effect } from "effect"
 import type { SqlError } from "effect/sql"
 import {
@@ -26,7 +26,7 @@ import {
   streamsCte,
   toResult
 } from "./Append.ts"
-import { toResults } from "./AppendAll.ts"
+import { type AllInput, independent, inputOf, toResults } from "./AppendAll.ts"
 import type { Execute } from "./DirectStatement.ts"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
@@ -34,13 +34,6 @@ import type { TableNames } from "./Tables.ts"
 /** The statements of a schema: for one event or many (Append.Shape), and for many batches. */
 export interface Statements extends Readonly<Record<Shape, FixedStatement.FixedStatement<Input>>> {
   readonly all: FixedStatement.FixedStatement<AllInput>
-}
-
-/** The input of `all`: the raw payloads, and every batch's events and outbox rows in order. */
-interface AllInput extends Input {
-  readonly raws: ReadonlyArray<RawPayload>
-  readonly rawIds: ReadonlyArray<string>
-  readonly receivedAts: ReadonlyArray<string>
 }
 
 const statement = (t: TableNames, shape: Shape) =>
@@ -104,19 +97,8 @@ export const run = (
  * batch `once`, and no raw payload id or event id in two of them (a later batch would depend on an
  * earlier one, which one snapshot cannot see).
  */
-export const canCombine = (batches: ReadonlyArray<AppendBatch>, prepared: ReadonlyArray<Prepared>): boolean => {
-  const raws = new Set<string>()
-  const events = new Set<string>()
-  for (const [i, batch] of batches.entries()) {
-    if (batch.raw === null || batch.once !== true || raws.has(batch.raw.raw_id)) return false
-    raws.add(batch.raw.raw_id)
-    for (const event of prepared[i]!.unique) {
-      if (events.has(event.event_id)) return false
-      events.add(event.event_id)
-    }
-  }
-  return true
-}
+export const canCombine = (batches: ReadonlyArray<AppendBatch>, prepared: ReadonlyArray<Prepared>): boolean =>
+  independent(batches, prepared, true)
 
 /** Runs `all` for `batches` (each prepared, `canCombine`) through `execute`: one result per batch, in order. */
 export const runAll = (
@@ -125,21 +107,7 @@ export const runAll = (
   batches: ReadonlyArray<AppendBatch>,
   prepared: ReadonlyArray<Prepared>
 ): Effect.Effect<ReadonlyArray<AppendResult>, SqlError.SqlError> => {
-  const rawIds: Array<string> = []
-  const receivedAts: Array<string> = []
-  const unique: Array<AppendBatch["events"][number]> = []
-  const outbox: Array<OutboxDraft> = []
-  for (const [i, batch] of batches.entries()) {
-    const raw = batch.raw!
-    const at = DateTime.formatIso(raw.received_at)
-    for (const event of prepared[i]!.unique) {
-      unique.push(event)
-      rawIds.push(raw.raw_id)
-      receivedAts.push(at)
-    }
-    outbox.push(...prepared[i]!.outbox)
-  }
-  const input: AllInput = { raw: null, raws: batches.map((b) => b.raw!), unique, outbox, rawIds, receivedAts }
+  const input = inputOf(batches, prepared)
   return Effect.map(
     execute<OutcomeRow & { readonly inserted: ReadonlyArray<string> | null }>(
       statements.all.text,
