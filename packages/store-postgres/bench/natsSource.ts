@@ -10,7 +10,7 @@
  * fresh durable.
  */
 import { createHash, randomUUID } from "node:crypto"
-import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { AckPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
 import { ContentHash, Ingest, makeRouterUnsafe } from "@sluice/core"
@@ -100,8 +100,17 @@ const sluice = (schema: string, name: string, total: number, batch: number) =>
     )
   )
 
-/** The reference: pull, two batched inserts in one transaction, ack. */
-const raw = async (schema: string, name: string, total: number, batch: number) => {
+/**
+ * A reference's consume loop: pull `batch` messages at a time through a fresh durable, `store` them
+ * (one transaction), ack them; messages per second over `total`.
+ */
+const consume = async (
+  schema: string,
+  name: string,
+  total: number,
+  batch: number,
+  store: (sql: ReturnType<typeof rawPg>["sql"], held: ReadonlyArray<JsMsg>) => Promise<void>
+) => {
   const { sql } = rawPg(schema, 1)
   await sql`SELECT 1`
   const start = performance.now()
@@ -118,6 +127,21 @@ const raw = async (schema: string, name: string, total: number, batch: number) =
       held.push(m)
       if (held.length === batch || stored + held.length === total) break
     }
+    await store(sql, held)
+    for (const m of held) m.ack()
+    await nc.flush()
+    messages.stop()
+    stored += held.length
+  }
+  const rate = total / ((performance.now() - start) / 1000)
+  await nc.close()
+  await sql.end()
+  return rate
+}
+
+/** The reference: pull, two batched inserts in one transaction, ack. */
+const raw = (schema: string, name: string, total: number, batch: number) =>
+  consume(schema, name, total, batch, async (sql, held) => {
     const rows = held.map((m) => {
       const text = m.string()
       return {
@@ -153,16 +177,7 @@ const raw = async (schema: string, name: string, total: number, batch: number) =
         ]
       )
     })
-    for (const m of held) m.ack()
-    await nc.flush()
-    messages.stop()
-    stored += held.length
-  }
-  const rate = total / ((performance.now() - start) / 1000)
-  await nc.close()
-  await sql.end()
-  return rate
-}
+  })
 
 /** A name-based UUID (RFC 9562 §5.5, SHA-1) of `name` in the name space `namespace` (16 bytes). */
 const uuidV5 = (namespace: Buffer, name: string): string => {
@@ -206,23 +221,8 @@ const deduplicatedInsert = `
   FROM fresh f JOIN st ON st.entity_id = f.i
   ORDER BY f.o`
 
-const rawDeduplicated = async (schema: string, name: string, total: number, batch: number) => {
-  const { sql } = rawPg(schema, 1)
-  await sql`SELECT 1`
-  const start = performance.now()
-  const nc = await connect({ servers: natsUrl, noAsyncTraces: true })
-  const jsm = await jetstreamManager(nc)
-  const durable = consumerName()
-  await jsm.consumers.add(name, { durable_name: durable, ack_policy: AckPolicy.Explicit })
-  const consumer = await jetstream(nc).consumers.get(name, durable)
-  let stored = 0
-  while (stored < total) {
-    const messages = await consumer.fetch({ max_messages: batch, expires: 5000 })
-    const held = []
-    for await (const m of messages) {
-      held.push(m)
-      if (held.length === batch || stored + held.length === total) break
-    }
+const rawDeduplicated = (schema: string, name: string, total: number, batch: number) =>
+  consume(schema, name, total, batch, async (sql, held) => {
     const rows = held.map((m) => {
       const text = m.string()
       const msgId = m.headers?.get("Nats-Msg-Id")
@@ -256,16 +256,7 @@ const rawDeduplicated = async (schema: string, name: string, total: number, batc
         if (attempt >= 3 || (code !== "23505" && code !== "40001")) throw error
       }
     }
-    for (const m of held) m.ack()
-    await nc.flush()
-    messages.stop()
-    stored += held.length
-  }
-  const rate = total / ((performance.now() - start) / 1000)
-  await nc.close()
-  await sql.end()
-  return rate
-}
+  })
 
 /** Messages per second ingested from a stream of `total` ~600-byte messages, `batch` per fetch. */
 export const natsIngest = (
