@@ -81,15 +81,10 @@ export const inputOf = (batches: ReadonlyArray<AppendBatch>, prepared: ReadonlyA
   return { raw: null, raws: batches.map((b) => b.raw!), unique, outbox, rawIds, receivedAts }
 }
 
-/** The statement of a schema (built once, when the store starts). */
-export const statement = (t: TableNames): FixedStatement.FixedStatement<AllInput> =>
-  FixedStatement.make<AllInput>((p) => {
-    const raws = <A>(read: (raw: RawPayload) => A) => p((i) => i.raws.map(read))
-    const fresh = freshEvents<AllInput>(t, p, "many", {
-      perEvent: { rawId: (i) => i.rawIds, receivedAt: (i) => i.receivedAts }
-    })
-    return `
-    WITH raw AS (
+/** The insert of every batch's raw payload, one `unnest` (a payload stored before is left as it is). */
+export const rawsInsert = (t: TableNames, p: (read: (input: AllInput) => unknown) => string): string => {
+  const raws = <A>(read: (raw: RawPayload) => A) => p((i) => i.raws.map(read))
+  return `
       INSERT INTO ${t.raw} (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
       SELECT r.raw_id, r.source, r.content_type, r.body, r.request::jsonb, r.received_at, r.trace_id, r.content_hash, r.transform_error
       FROM unnest(${raws((r) => r.raw_id)}::uuid[], ${raws((r) => r.source)}::text[], ${raws((r) => r.content_type)}::text[],
@@ -97,7 +92,17 @@ export const statement = (t: TableNames): FixedStatement.FixedStatement<AllInput
                   ${raws((r) => DateTime.formatIso(r.received_at))}::timestamptz[], ${raws((r) => r.trace_id)}::text[],
                   ${raws((r) => r.content_hash)}::text[], ${raws((r) => r.transform_error)}::text[])
            AS r(raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
-      ON CONFLICT (raw_id) DO NOTHING
+      ON CONFLICT (raw_id) DO NOTHING`
+}
+
+/** The statement of a schema (built once, when the store starts). */
+export const statement = (t: TableNames): FixedStatement.FixedStatement<AllInput> =>
+  FixedStatement.make<AllInput>((p) => {
+    const fresh = freshEvents<AllInput>(t, p, "many", {
+      perEvent: { rawId: (i) => i.rawIds, receivedAt: (i) => i.receivedAts }
+    })
+    return `
+    WITH raw AS (${rawsInsert(t, p)}
     ), ${fresh},${streamsCte(t)}, ${eventsAndOutbox(t, p, "f.raw_id", byStream.many)}
     SELECT ${outcomeColumns}`
   })

@@ -10,8 +10,8 @@
  * trip, as a plain append. `all` does the same for many independent batches (a push source's
  * concurrent deliveries, appended together): one statement, each batch gated on its own payload.
  */
-import { type AppendBatch, type AppendResult, type RawPayload, redeliveredResult } from "@sluice/core"
-import { DateTime, Effect } from "effect"
+import { type AppendBatch, type AppendResult, redeliveredResult } from "@sluice/core"
+import { Effect } from "effect"
 import type { SqlError } from "effect/sql"
 import {
   byStream,
@@ -26,7 +26,7 @@ import {
   streamsCte,
   toResult
 } from "./Append.ts"
-import { type AllInput, independent, inputOf, toResults } from "./AppendAll.ts"
+import { type AllInput, independent, inputOf, rawsInsert, toResults } from "./AppendAll.ts"
 import type { Execute } from "./DirectStatement.ts"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
@@ -48,21 +48,12 @@ const statement = (t: TableNames, shape: Shape) =>
 // AppendAll.ts's statement, with each event gated on its batch's raw payload being inserted here.
 const allStatement = (t: TableNames) =>
   FixedStatement.make<AllInput>((p) => {
-    const raws = <A>(read: (raw: RawPayload) => A) => p((i) => i.raws.map(read))
     const fresh = freshEvents<AllInput>(t, p, "many", {
       perEvent: { rawId: (i) => i.rawIds, receivedAt: (i) => i.receivedAts },
       gate: "e.raw_id IN (SELECT raw_id FROM raw)"
     })
     return `
-    WITH raw AS (
-      INSERT INTO ${t.raw} (raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
-      SELECT r.raw_id, r.source, r.content_type, r.body, r.request::jsonb, r.received_at, r.trace_id, r.content_hash, r.transform_error
-      FROM unnest(${raws((r) => r.raw_id)}::uuid[], ${raws((r) => r.source)}::text[], ${raws((r) => r.content_type)}::text[],
-                  ${raws((r) => r.body)}::text[], ${raws((r) => JSON.stringify(r.request))}::text[],
-                  ${raws((r) => DateTime.formatIso(r.received_at))}::timestamptz[], ${raws((r) => r.trace_id)}::text[],
-                  ${raws((r) => r.content_hash)}::text[], ${raws((r) => r.transform_error)}::text[])
-           AS r(raw_id, source, content_type, body, request, received_at, trace_id, content_hash, transform_error)
-      ON CONFLICT (raw_id) DO NOTHING
+    WITH raw AS (${rawsInsert(t, p)}
       RETURNING raw_id
     ), ${fresh},${streamsCte(t)}, ${eventsAndOutbox(t, p, "f.raw_id", byStream.many)}
     SELECT ${outcomeColumns}, (SELECT array_agg(raw_id::text) FROM raw) AS inserted`
