@@ -120,7 +120,7 @@ const connect = (state: State): Effect.Effect<NatsConnection, string> =>
  * message that arrives after the pump was interrupted is naked: it was never queued, so nothing
  * will store it, and JetStream delivers it again at once.
  */
-const moveMessages = async (
+export const moveMessages = async (
   iterator: AsyncIterator<JsMsg>,
   queue: Queue.Queue<JsMsg>,
   signal: AbortSignal
