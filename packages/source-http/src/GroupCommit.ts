@@ -20,8 +20,6 @@ import { Cause, Effect, Exit } from "effect"
 export type GroupAppend = (batch: AppendBatch) => Effect.Effect<AppendResult, StoreError>
 
 export interface GroupCommitOptions {
-  /** Appends in flight at once (each a group). @default 1 */
-  readonly maxInFlight?: number
   /** Events per group at most (a delivery with more goes alone). @default 1000 */
   readonly maxEvents?: number
 }
@@ -43,11 +41,12 @@ const addIds = (batch: AppendBatch, raws: Set<string>, events: Set<string>): voi
 /** Group-commit appends over `store`, run in the current context. */
 export const make = (store: EventStore["Service"], options: GroupCommitOptions = {}): Effect.Effect<GroupAppend> =>
   Effect.map(Effect.context<never>(), (context) => {
-    const maxInFlight = options.maxInFlight ?? 1
     const maxEvents = options.maxEvents ?? 1000
     const fork = Effect.runForkWith(context)
     let queue: Array<Waiting> = []
-    let inFlight = 0
+    // One append in flight at a time: the next group forms while it runs. (With two, a group could
+    // hold a delivery sharing an id with one in flight; `nextGroup` only looks at the waiting.)
+    let busy = false
 
     /** The waiting deliveries that can go together, in arrival order; the others keep waiting. */
     const nextGroup = (): Array<Waiting> => {
@@ -97,9 +96,9 @@ export const make = (store: EventStore["Service"], options: GroupCommitOptions =
     }
 
     const dispatch = () => {
-      while (inFlight < maxInFlight && queue.length > 0) {
+      if (!busy && queue.length > 0) {
         const group = nextGroup()
-        inFlight++
+        busy = true
         // Interrupted (the runtime closing): whoever still waits is interrupted too.
         fork(
           appendGroup(group).pipe(
@@ -115,15 +114,15 @@ export const make = (store: EventStore["Service"], options: GroupCommitOptions =
     }
 
     const release = () => {
-      inFlight--
+      busy = false
       dispatch()
     }
 
     return (batch) =>
       Effect.suspend(() => {
         // Nothing in flight or waiting: this delivery's own fiber appends it, at once.
-        if (inFlight < maxInFlight && queue.length === 0) {
-          inFlight++
+        if (!busy && queue.length === 0) {
+          busy = true
           return Effect.onExit(store.append(batch), () => Effect.sync(release))
         }
         return Effect.callback<AppendResult, StoreError>((resume) => {
