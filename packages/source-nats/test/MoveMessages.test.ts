@@ -6,7 +6,12 @@ import { moveMessages } from "../src/NatsSource.ts"
 /** A message that records whether it was naked; nothing else of JsMsg is read. */
 const message = (seq: number) => {
   const state = { seq, naked: false }
-  const msg = { seq, nak: () => void (state.naked = true) } as unknown as JsMsg
+  const msg = {
+    seq,
+    nak: () => {
+      state.naked = true
+    }
+  } as unknown as JsMsg
   return { msg, state }
 }
 
