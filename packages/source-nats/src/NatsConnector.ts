@@ -6,9 +6,9 @@
  */
 import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core"
 import { credsAuthenticator, nkeyAuthenticator } from "@nats-io/nats-core"
-import { connect } from "@nats-io/transport-node"
 import { Context, Redacted } from "effect"
 import type { NatsAuth, NatsTls } from "./Config.ts"
+import { connectNode } from "./ConnectNode.ts"
 
 /** What a connection needs, as decoded from a config (secrets still `Redacted`). */
 export interface NatsConnectOptions {
@@ -68,6 +68,6 @@ const readFileNode = async (path: string): Promise<Uint8Array> => {
 /** The connector sources use. @default TCP through `@nats-io/transport-node` */
 export const NatsConnector = Context.Reference<NatsConnector>("@sluice/source-nats/NatsConnector", {
   defaultValue: () => ({
-    connect: async (options) => connect(await connectionOptions(options, readFileNode))
+    connect: async (options) => connectNode(await connectionOptions(options, readFileNode))
   })
 })
