@@ -20,6 +20,7 @@ import {
 } from "@sluice/core"
 import { DateTime, Effect, Option } from "effect"
 import { type SqlClient, Statement } from "effect/sql"
+import * as DirectStatement from "./DirectStatement.ts"
 import { toStoreError } from "./PgErrors.ts"
 import { type StoredEventRow, toStoredEvent } from "./Rows.ts"
 import type { Wakeup } from "./Wakeup.ts"
@@ -104,6 +105,9 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
   // The statements a running subscription sends for every batch, their texts built once (as
   // StreamRead's and FixedStatement's): the sql template compiles its whole text on every call.
   const text = statements(schema)
+  // And without the SqlClient's per-statement machinery (DirectStatement.ts), in the caller's
+  // transaction if any (a transactional subscription's checkpoint).
+  const execute = DirectStatement.executorFor(sql)
   // What toCheckpoint reads.
   const checkpointColumns = sql.literal(
     "name, transaction_id::text AS transaction_id, position::text AS position, updated_at"
@@ -117,9 +121,11 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
     yield* checkPosition("readAll", "after", after)
     const count = Math.max(0, Math.min(maxReadLimit, Math.floor(limit)))
     if (count === 0) return []
-    const rows = yield* sql
-      .unsafe<LoggedEventRow>(text.readAll, [String(after.transaction_id), after.position, count])
-      .pipe(Effect.mapError(toStoreError("readAll")))
+    const rows = yield* execute<LoggedEventRow>(text.readAll, [
+      String(after.transaction_id),
+      after.position,
+      count
+    ]).pipe(Effect.mapError(toStoreError("readAll")))
     return rows.map((row): LoggedEvent => ({ ...toStoredEvent(row), log_position: toPosition(row) }))
   }, traced("PgSubscriptionStore.readAll"))
 
@@ -142,8 +148,8 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
       // A compare-and-set (see `statements`).
       const changed =
         save.from === null
-          ? yield* sql.unsafe(text.firstSave, [save.name, to.tx, to.position])
-          : yield* sql.unsafe(text.save, [
+          ? yield* execute(text.firstSave, [save.name, to.tx, to.position])
+          : yield* execute(text.save, [
               save.name,
               to.tx,
               to.position,

@@ -10,7 +10,7 @@ import postgres from "postgres"
 import * as DirectStatement from "./DirectStatement.ts"
 import { makeCompiler } from "./PgCompiler.ts"
 import { toSqlError } from "./PgErrors.ts"
-import { PgNotifications } from "./PgNotifications.ts"
+import { notifyStatement, PgNotifications } from "./PgNotifications.ts"
 
 /** How to reach PostgreSQL. */
 export interface PostgresJsOptions {
@@ -275,7 +275,11 @@ export const fromPool = (pg: postgres.Sql) =>
           // Bounded: on a half-open connection UNLISTEN never gets an answer, and closing the store
           // (a SIGTERM) must not wait for it. The pool's end() closes the socket anyway.
           (request) => Effect.tryPromise(() => request.unlisten()).pipe(Effect.timeout("2 seconds"), Effect.ignore)
-        ).pipe(Effect.asVoid)
+        ).pipe(Effect.asVoid),
+      notify: (channel, payload, onError) => {
+        // postgres.js sends a query once it is awaited (`then`).
+        pg.unsafe(notifyStatement, [channel, payload], prepared).then(undefined, onError)
+      }
     })
     return { sql, notifications }
   }).pipe(Effect.provide(Reactivity.layer))

@@ -3,11 +3,11 @@
  * - local waiters are woken at once when this store instance commits new work;
  * - other processes are told with NOTIFY, rate-limited: on average at most one per `debounce`
  *   (a token bucket with a burst of BURST); work signalled while the limit holds gets one NOTIFY as
- *   soon as it allows. Each is sent by its own fiber, started at once and not awaited (a slow
- *   NOTIFY must not hold up the next window), outside any transaction and committed
- *   asynchronously: a NOTIFY inside each ingest transaction, or carried by the append statement,
- *   serializes commits and costs single-event ingest far more (bench/NOTES.md at the repository
- *   root has the numbers);
+ *   soon as it allows. Each is started at once and not awaited (a slow NOTIFY must not hold up the
+ *   next window), through the driver's pool (PgNotifications.notify) or else by a fiber of its
+ *   own, outside any transaction and committed asynchronously: a NOTIFY inside each ingest
+ *   transaction, or carried by the append statement, serializes commits and costs single-event
+ *   ingest far more (bench/NOTES.md at the repository root has the numbers);
  * - LISTEN on the same channel (from the first wait on) wakes this instance's waiters when another
  *   process has work.
  * A signal that comes while nobody waits is kept for the next wait (core's WorkSignal). Relays still
@@ -21,7 +21,7 @@
 import { WorkSignal } from "@sluice/core"
 import { Clock, Duration, Effect, Scope } from "effect"
 import type { SqlClient } from "effect/sql"
-import type { PgNotifications } from "./PgNotifications.ts"
+import { notifyStatement, type PgNotifications } from "./PgNotifications.ts"
 
 /** Outbox rows may have become claimable. */
 export const WORK = 1
@@ -72,8 +72,6 @@ export const BURST = 4
  */
 export const defaultDebounce: Duration.Duration = Duration.millis(4)
 
-const NOTIFY = "SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)"
-
 /** Starts the NOTIFY sender and the LISTEN (when a listener port is given), both ending with the scope. */
 export const make = (
   sql: SqlClient.SqlClient,
@@ -110,16 +108,28 @@ export const make = (
     // carries the kinds of all of them.
     let trailing = false
     let trailingKinds = 0
-    // synchronous_commit off for this transaction only: a NOTIFY need not wait for a WAL flush.
-    // Fixed text (not the sql template, compiled anew on every call): it runs right after every
-    // append, in the moments its NOTIFY travels to the listeners.
-    const send = (kinds: number) =>
-      sql.unsafe(NOTIFY, [options.channel, `${self}:${kinds}`]).pipe(
-        Effect.catchCause((cause) => Effect.logDebug("sluice: NOTIFY failed; relays will poll", cause)),
-        Effect.asVoid
-      )
+    const failed = (cause: unknown) => Effect.logDebug("sluice: NOTIFY failed; relays will poll", cause)
     // Started immediately (not on the scheduler's next turn), so a due NOTIFY leaves with no delay.
     const sendFrom = (effect: Effect.Effect<void>) => Effect.forkIn(effect, scope, { startImmediately: true })
+    const context = yield* Effect.context<never>()
+    const direct = notifications?.notify
+    // Starts a NOTIFY and returns: through the driver when it can (PgNotifications.notify says
+    // why), else as a statement in a fiber of its own. Fixed text (not the sql template, compiled
+    // anew on every call): it runs right after every append.
+    const send: (kinds: number) => Effect.Effect<void> =
+      direct === undefined
+        ? (kinds) =>
+            sendFrom(
+              sql
+                .unsafe(notifyStatement, [options.channel, `${self}:${kinds}`])
+                .pipe(Effect.catchCause(failed), Effect.asVoid)
+            ).pipe(Effect.asVoid)
+        : (kinds) =>
+            Effect.sync(() =>
+              direct(options.channel, `${self}:${kinds}`, (cause) => {
+                Effect.runForkWith(context)(failed(cause))
+              })
+            )
     const notify = Effect.fnUntraced(function* (kinds: number) {
       if (trailing) {
         trailingKinds |= kinds
@@ -128,7 +138,7 @@ export const make = (
       refill(yield* Clock.currentTimeMillis)
       if (tokens >= 1) {
         tokens -= 1
-        yield* sendFrom(send(kinds))
+        yield* send(kinds)
         return
       }
       trailing = true

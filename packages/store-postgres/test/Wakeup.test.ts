@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { InvalidSettingError } from "@sluice/core"
-import { Cause, Duration, Effect, Exit } from "effect"
+import { Cause, Duration, Effect, Exit, Logger, References } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection } from "effect/sql"
 import { TestClock } from "effect/testing"
@@ -106,6 +106,51 @@ describe("Wakeup: NOTIFY rate limit", () => {
       assert.strictEqual(payloads.length, Wakeup.BURST + 1)
       assert.strictEqual(payloads.at(-1)?.split(":")[1], String(Wakeup.WORK | Wakeup.EVENTS))
     }).pipe(Effect.scoped)
+  )
+
+  it.effect(
+    "with the driver's own NOTIFY sender, NOTIFYs go through it as rate-limited, and a failed one is only logged",
+    () =>
+      Effect.gen(function* () {
+        const statements: Array<string> = []
+        const sql = yield* recordingClient([], [], statements)
+        const sent: Array<string> = []
+        const logged: Array<string> = []
+        let fail = false
+        const notifications = PgNotifications.of({
+          listen: () => Effect.void,
+          notify: (channel, payload, onError) => {
+            sent.push(`${channel} ${payload.split(":")[1]}`)
+            if (fail) onError(new Error("connection lost"))
+          }
+        })
+        const logger = Logger.make<unknown, void>(({ message }) => {
+          logged.push(String(message))
+        })
+        const wakeup = yield* Wakeup.make(sql, notifications, {
+          channel: "sluice_test",
+          notify: true,
+          debounce: Duration.millis(5)
+        }).pipe(Effect.provide(Logger.layer([logger])), Effect.provideService(References.MinimumLogLevel, "Debug"))
+        for (let i = 0; i < Wakeup.BURST; i++) yield* wakeup.signal(Wakeup.EVENTS)
+        assert.deepStrictEqual(sent, Array(Wakeup.BURST).fill("sluice_test 2"), "the burst at once, through the driver")
+        yield* wakeup.signal(Wakeup.WORK)
+        assert.strictEqual(sent.length, Wakeup.BURST, "the limit holds")
+        yield* TestClock.adjust(Duration.millis(5))
+        assert.strictEqual(sent.at(-1), "sluice_test 1", "then one NOTIFY, once the bucket allows")
+        assert.isFalse(
+          statements.some((text) => text.includes("pg_notify")),
+          "no NOTIFY statement on the SqlClient"
+        )
+        fail = true
+        yield* TestClock.adjust(Duration.millis(100))
+        yield* wakeup.signal(Wakeup.EVENTS)
+        yield* TestClock.adjust(Duration.millis(1))
+        assert.strictEqual(sent.length, Wakeup.BURST + 2, "a failing NOTIFY fails nothing")
+        assert.strictEqual(logged.length, 1, "logged once")
+        assert.include(logged[0], "NOTIFY failed")
+        assert.include(logged[0], "connection lost", "with its cause")
+      }).pipe(Effect.scoped)
   )
 
   it.effect("a wall clock stepped back does not take tokens away", () =>
