@@ -1,7 +1,8 @@
 /**
  * The steps of an ingest tick, shared by `Ingest.tick` (one fetch at a time) and the pipelined
  * loop (`PipelinedIngest.ts`, which takes the next fetch while the previous one is stored): take a
- * fetch, prepare its payloads, store them with one `appendAll` and acknowledge what committed.
+ * fetch, prepare its payloads, append them with one `appendAll`, then report and acknowledge what
+ * committed.
  */
 import { Effect, LogLevel, Metric } from "effect"
 import { type AppendResult, EventStore, type StoreError } from "../EventStore.ts"
@@ -159,19 +160,27 @@ export const takeFetch = (source: Source): Effect.Effect<FetchResult, SourceErro
 export const prepareFetch = (source: Source, router: Router, fetched: FetchResult): Effect.Effect<PreparedFetch> =>
   Effect.map(preparePayloads(source, router, fetched.payloads), (prepared) => ({ fetched, prepared }))
 
+/** Stores a prepared fetch with one atomic `appendAll` (one statement on a SQL store); its `release` when that failed. */
+export const appendFetch = ({
+  fetched,
+  prepared
+}: PreparedFetch): Effect.Effect<ReadonlyArray<AppendResult>, StoreError, EventStore> =>
+  prepared.length === 0
+    ? Effect.succeed([])
+    : Effect.flatMap(EventStore, (store) => store.appendAll(prepared.map((p) => p.batch))).pipe(
+        Effect.onError(() => fetched.release ?? Effect.void)
+      )
+
 /**
- * Stores a prepared fetch with one atomic `appendAll` (one statement on a SQL store), then runs its
- * `acknowledge`, which covers exactly what committed; its `release` when the append failed.
+ * Reports a committed fetch and runs its `acknowledge`, which covers exactly what committed (a
+ * failed acknowledgement is logged: the data is stored either way).
  */
-export const storeFetch = (
+export const finishFetch = (
   source: Source,
-  { fetched, prepared }: PreparedFetch
-): Effect.Effect<TickReport, StoreError, EventStore> =>
+  { fetched, prepared }: PreparedFetch,
+  results: ReadonlyArray<AppendResult>
+): Effect.Effect<TickReport> =>
   Effect.gen(function* () {
-    const store = yield* EventStore
-    const results = yield* (
-      prepared.length === 0 ? Effect.succeed([]) : store.appendAll(prepared.map((p) => p.batch))
-    ).pipe(Effect.onError(() => fetched.release ?? Effect.void))
     const payloads = yield* reportPayloads(source.name, prepared, results)
     if (fetched.acknowledge !== undefined) {
       yield* fetched.acknowledge.pipe(
@@ -199,6 +208,10 @@ export const storeFetch = (
     )
     return { source: source.name, payloads, fetchFailures: fetched.failures }
   })
+
+/** `appendFetch`, then `finishFetch`. */
+export const storeFetch = (source: Source, fetch: PreparedFetch): Effect.Effect<TickReport, StoreError, EventStore> =>
+  Effect.flatMap(appendFetch(fetch), (results) => finishFetch(source, fetch, results))
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
 
