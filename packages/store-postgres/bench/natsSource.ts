@@ -2,8 +2,9 @@
  * The NATS JetStream source -> PostgreSQL store, against a raw consume + batched insert: messages
  * per second ingested from a stream prefilled with ~600-byte messages (NATS_URL, default the local
  * server). Sluice: `@sluice/source-nats` run by `Ingest.run`, the runner's ingest loop (pipelined for
- * this source: a fetch of `batch` messages prepared while the previous one is appended, one
- * transaction each, acked after its commit), with the runner's node:crypto content hash. Reference: the same client pulling `batch` at a time, one
+ * this source: a fetch of `batch` messages prepared while the previous one is appended, and appended
+ * beside it when they share no entity; one transaction each, acked in order after its commit), with
+ * the runner's node:crypto content hash. Reference: the same client pulling `batch` at a time, one
  * transaction per batch inserting the raw payloads and the events with postgres.js (two `unnest`
  * statements), then the acks. It writes random ids and no stream rows, so a message delivered again
  * becomes a second event: less than the source guarantees. The second reference (`rawDeduplicated`)
