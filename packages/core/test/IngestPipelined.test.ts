@@ -137,8 +137,9 @@ describe("the pipelined ingest loop", () => {
           yield* Deferred.succeed(firstMayCommit, undefined)
           yield* log.until("ack 3")
           yield* Fiber.interrupt(loop)
-          // Fetch 2's append starts after fetch 1 committed and was acked; fetch 3 is taken after that.
-          expect(log.lines.slice(0, 8)).toEqual([
+          // Fetch 2's append starts after fetch 1 committed and was acked; fetch 3 is taken after that
+          // (whether before or after fetch 2's append starts is the scheduler's business).
+          expect(log.lines.filter((line) => !line.endsWith(" 3")).slice(0, 8)).toEqual([
             "fetch 1",
             "prepare 1",
             "append 1",
