@@ -104,4 +104,11 @@ export interface Source {
   readonly transform: (raw: RawPayload) => Effect.Effect<TransformResult, TransformError>
   /** How often the source wants to be ticked, when its own config says (a runner's schedule wins). */
   readonly pollInterval?: Duration.Duration
+  /**
+   * Whether `fetch` may run again before the previous fetch was acknowledged (its messages come
+   * from a queue, not from a cursor its `acknowledge` moves). `Ingest.run` then takes and prepares
+   * the next fetch while the previous one is appended: appends stay one at a time and in order,
+   * each fetch acknowledged after its own commit. @default false
+   */
+  readonly pipelined?: boolean
 }

@@ -7,7 +7,8 @@
  * takes what is queued, up to `batchSize`, waiting at most `idleWait` for a first message; its
  * `acknowledge` acks them after the pipeline committed them, its `release` naks them when storing
  * failed. Closing the source's scope stops pulling and naks what it still holds: nothing
- * uncommitted is ever acked.
+ * uncommitted is ever acked. The source is `pipelined`: a fetch may be taken while the previous
+ * one is still being stored (core's ingest loop keeps their appends and acks in order).
  */
 
 import {
@@ -202,7 +203,8 @@ const makeWith = (
       instance,
       set,
       connector,
-      queue: yield* Queue.bounded<JsMsg>(Math.max(1, set.maxInFlight - 2 * set.batchSize)),
+      // Outside the queue: the pull in flight, the fetch being appended and the next one (pipelined).
+      queue: yield* Queue.bounded<JsMsg>(Math.max(1, set.maxInFlight - 3 * set.batchSize)),
       connection: yield* Ref.make<Option.Option<NatsConnection>>(Option.none()),
       problem: yield* Ref.make<Option.Option<string>>(Option.none())
     }
@@ -258,6 +260,8 @@ const makeWith = (
       fetch,
       transform: transform(config.mapping),
       // Each tick waits for messages itself (up to idleWait): the next one may start at once.
-      pollInterval: Duration.millis(1)
+      pollInterval: Duration.millis(1),
+      // Fetches take from the queue, so the next may be taken while the previous one is stored.
+      pipelined: true
     }
   })

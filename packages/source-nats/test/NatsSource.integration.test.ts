@@ -1,12 +1,13 @@
 /**
  * The source against the local JetStream, with the memory store: messages become events and raw
  * payloads; acks only after the commit; a redelivery is a duplicate; a poison message is kept and
- * acked; two runners on one durable share its messages.
+ * acked; two runners on one durable share its messages; the runner's pipelined loop loses nothing
+ * when the store fails.
  */
 import { assert, describe, expect, it } from "@effect/vitest"
 import { EventStore, Ingest, layerMemory, makeRouterUnsafe, RawPayloadStore, type Source } from "@sluice/core"
 import { layerMemoryFailingAppends } from "@sluice/core/testing"
-import { Effect, Ref } from "effect"
+import { Effect, Fiber, Ref } from "effect"
 import type { NatsSourceConfig } from "../src/Config.ts"
 import { make } from "../src/NatsSource.ts"
 import { natsUrl, type TestStream, testStream, uniqueName } from "./jetstream.ts"
@@ -110,6 +111,51 @@ describe("NATS JetStream source", () => {
         expect([events.length, raws.length]).toEqual([1, 1])
         expect((raws[0]!.raw.request as { deliveries: number }).deliveries).toBe(2)
         yield* eventually(async () => (await stream.consumerState(c.consumer)).ackPending === 0, "acked")
+      })
+      yield* Effect.provide(program, layerMemoryFailingAppends(failing))
+    })
+  )
+
+  it.live("run by the pipelined loop: a store that fails for a while loses nothing, each message stored once", () =>
+    Effect.gen(function* () {
+      const stream = yield* testStream
+      const failing = yield* Ref.make(true)
+      const c = config(stream, { batchSize: 10 })
+      const total = 100
+      yield* Effect.promise(async () => {
+        for (let i = 0; i < total; i++) await stream.publish(`o${i}`, JSON.stringify({ i }))
+      })
+      const src = yield* source(c)
+      assert.isTrue(src.pipelined)
+      // The store is down until the third fetch with messages was taken: the first and the one
+      // taken while it failed are naked and come again.
+      let fetches = 0
+      const counted: Source = {
+        ...src,
+        fetch: Effect.tap(src.fetch, (r) =>
+          r.payloads.length > 0 && ++fetches === 3 ? Ref.set(failing, false) : Effect.void
+        )
+      }
+      const program = Effect.gen(function* () {
+        const store = yield* EventStore
+        const loop = yield* Effect.forkChild(
+          Ingest.run(counted, router, { interval: "1 millis", maxBackoff: "10 millis" })
+        )
+        const started = Date.now()
+        while ((yield* store.readEvents(0, 1_000)).length < total) {
+          if (Date.now() - started > 20_000) assert.fail(`fewer than ${total} events after 20 s`)
+          yield* Effect.sleep("20 millis")
+        }
+        yield* eventually(async () => {
+          const state = await stream.consumerState(c.consumer)
+          return state.ackPending === 0 && state.pending === 0
+        }, "all acked")
+        yield* Fiber.interrupt(loop)
+        const events = yield* store.readEvents(0, 1_000)
+        const raws = yield* allRaw("orders")
+        expect([events.length, raws.length]).toEqual([total, total])
+        expect(new Set(events.map((e) => e.event.entity_id)).size).toBe(total)
+        assert.isTrue(raws.some((r) => (r.raw.request as { deliveries: number }).deliveries > 1))
       })
       yield* Effect.provide(program, layerMemoryFailingAppends(failing))
     })

@@ -1,8 +1,10 @@
 /**
  * The NATS JetStream source -> PostgreSQL store, against a raw consume + batched insert: messages
  * per second ingested from a stream prefilled with ~600-byte messages (NATS_URL, default the local
- * server). Sluice: `@sluice/source-nats` ticked by `Ingest.tick` (a fetch of `batch` messages, one
- * transaction, acked after the commit), with the runner's node:crypto content hash. Reference: the same client pulling `batch` at a time, one
+ * server). Sluice: `@sluice/source-nats` run by `Ingest.run`, the runner's ingest loop (pipelined for
+ * this source: a fetch of `batch` messages prepared while the previous one is appended, and appended
+ * beside it when they share no entity; one transaction each, acked in order after its commit), with
+ * the runner's node:crypto content hash. Reference: the same client pulling `batch` at a time, one
  * transaction per batch inserting the raw payloads and the events with postgres.js (two `unnest`
  * statements), then the acks. It writes random ids and no stream rows, so a message delivered again
  * becomes a second event: less than the source guarantees. The second reference (`rawDeduplicated`)
@@ -13,9 +15,9 @@ import { createHash, randomUUID } from "node:crypto"
 import { AckPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { headers as natsHeaders } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
-import { ContentHash, Ingest, makeRouterUnsafe } from "@sluice/core"
+import { ContentHash, Ingest, Metrics, makeRouterUnsafe } from "@sluice/core"
 import { make as makeNatsSource } from "@sluice/source-nats"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer, Metric } from "effect"
 import { rawPg } from "./harness.ts"
 import { storeLayer, withSchema } from "./scenarios.ts"
 
@@ -69,7 +71,7 @@ export const closeNats = async (): Promise<void> => {
 let consumers = 0
 const consumerName = () => `bench_${process.pid}_${++consumers}`
 
-/** The source through the real store and `Ingest.tick`. */
+/** The source through the real store and `Ingest.run`, until `total` events were appended. */
 const sluice = (schema: string, name: string, total: number, batch: number) =>
   Effect.runPromise(
     Effect.scoped(
@@ -86,12 +88,15 @@ const sluice = (schema: string, name: string, total: number, batch: number) =>
           },
           "bench-nats"
         )
-        let appended = 0
-        while (appended < total) {
-          const report = yield* Ingest.tick(source, noRoutes)
-          appended += report.payloads.reduce((n, p) => n + p.appended, 0)
-        }
-        return total / ((performance.now() - start) / 1000)
+        const ingested = Metrics.forSource(Metrics.eventsIngested, "bench-nats")
+        const before = (yield* Metric.value(ingested)).count
+        const loop = yield* Effect.forkChild(
+          Ingest.run(source, noRoutes, { interval: source.pollInterval ?? "1 millis" })
+        )
+        while ((yield* Metric.value(ingested)).count - before < total) yield* Effect.sleep("2 millis")
+        const rate = total / ((performance.now() - start) / 1000)
+        yield* Fiber.interrupt(loop)
+        return rate
       }).pipe(
         // As the runner does (apps/runner/src/Run.ts): the content hash by node:crypto.
         Effect.provideService(ContentHash, (text) => createHash("sha256").update(text, "utf8").digest("hex")),
