@@ -12,16 +12,19 @@ import { settingDuration } from "./InvalidSetting.ts"
 import { runPipelined } from "./internal/PipelinedIngest.ts"
 import { preparePayloadThen } from "./internal/PreparePayloads.ts"
 import {
+  defectError,
   type PayloadReport,
   prepareFetch,
   reportPayloads,
   storeFetch,
   type TickReport,
-  takeFetch
+  takeFetch,
+  tickFailed,
+  waitAfter
 } from "./internal/TickSteps.ts"
 import * as Metrics from "./Metrics.ts"
 import type { Router } from "./Routing.ts"
-import { type RawFetch, type Source, SourceError } from "./Source.ts"
+import type { RawFetch, Source, SourceError } from "./Source.ts"
 
 export {
   completeDraft,
@@ -78,11 +81,11 @@ export interface RunOptions {
  * interval, since waiting longer cannot help. Never fails; interrupt it to stop. An `interval` or
  * `maxBackoff` that cannot work (see InvalidSettingError) makes it die before the first tick.
  *
- * A `pipelined` source is run by the pipelined loop instead: its next fetch is taken and prepared
- * while the previous one is appended, `interval` apart from fetch to fetch. Appends stay one at a
- * time and in fetch order, each fetch acknowledged after its own commit and before the next
- * append; a failed append releases its fetch and the one taken meanwhile; stopping releases
- * every fetch taken and not acknowledged.
+ * A `pipelined` source is run by the pipelined loop instead (internal/PipelinedIngest.ts): its next
+ * fetch is taken and prepared while the previous one is appended, `interval` apart from fetch to
+ * fetch, and appended beside it when the two share no entity. Acknowledgements stay in fetch
+ * order, each after its own commit; a failed append releases its fetch and the one taken or
+ * appended meanwhile; stopping releases every fetch taken and not acknowledged.
  */
 export const run = (source: Source, router: Router, options: RunOptions): Effect.Effect<never, never, EventStore> =>
   Effect.gen(function* () {
@@ -97,21 +100,10 @@ export const run = (source: Source, router: Router, options: RunOptions): Effect
     let failures = 0
     while (true) {
       const result = yield* tick(source, router).pipe(
-        Effect.catchDefect((defect) =>
-          Effect.fail(new SourceError({ source: source.name, reason: `defect: ${String(defect)}`, retryable: true }))
-        ),
+        Effect.catchDefect((defect) => Effect.fail(defectError(source, defect))),
         Effect.result
       )
-      if (result._tag === "Success") {
-        failures = 0
-      } else {
-        const retryable = result.failure._tag === "StoreError" || result.failure.retryable
-        failures = retryable ? failures + 1 : 0
-        yield* Effect.logError("tick failed").pipe(
-          Effect.annotateLogs({ source: source.name, error: result.failure.message, retryable, failures })
-        )
-      }
-      const wait = failures === 0 ? interval : Math.min(maxBackoff, interval * 2 ** failures)
-      yield* Effect.sleep(Duration.millis(wait))
+      failures = result._tag === "Success" ? 0 : yield* tickFailed(source, result.failure, failures)
+      yield* Effect.sleep(Duration.millis(waitAfter(failures, interval, maxBackoff)))
     }
   })

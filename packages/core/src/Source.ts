@@ -107,8 +107,9 @@ export interface Source {
   /**
    * Whether `fetch` may run again before the previous fetch was acknowledged (its messages come
    * from a queue, not from a cursor its `acknowledge` moves). `Ingest.run` then takes and prepares
-   * the next fetch while the previous one is appended: appends stay one at a time and in order,
-   * each fetch acknowledged after its own commit. @default false
+   * the next fetch while the previous one is appended, and appends it beside that one when the two
+   * share no entity (else after it); each fetch is acknowledged after its own commit, in fetch
+   * order. @default false
    */
   readonly pipelined?: boolean
 }

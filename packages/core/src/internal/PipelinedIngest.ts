@@ -13,8 +13,17 @@ import { Cause, Effect, Exit, Fiber, Scope, type Tracer } from "effect"
 import type { AppendResult, EventStore, StoreError } from "../EventStore.ts"
 import * as Metrics from "../Metrics.ts"
 import type { Router } from "../Routing.ts"
-import { type FetchResult, type Source, SourceError } from "../Source.ts"
-import { appendFetch, finishFetch, type PreparedFetch, prepareFetch, takeFetch } from "./TickSteps.ts"
+import type { FetchResult, Source, SourceError } from "../Source.ts"
+import {
+  appendFetch,
+  defectError,
+  finishFetch,
+  type PreparedFetch,
+  prepareFetch,
+  takeFetch,
+  tickFailed,
+  waitAfter
+} from "./TickSteps.ts"
 
 /** A prepared fetch, the span it was taken in (which its append continues) and what it touches. */
 interface Taken {
@@ -76,9 +85,6 @@ const hold = (unsettled: Set<Effect.Effect<void>>, fetched: FetchResult): FetchR
   return { ...fetched, acknowledge: settle(fetched.acknowledge), release }
 }
 
-const defectError = (source: Source, defect: unknown) =>
-  new SourceError({ source: source.name, reason: `defect: ${String(defect)}`, retryable: true })
-
 const releaseOf = (taken: Taken): Effect.Effect<void> => taken.fetch.fetched.release ?? Effect.void
 
 /** Runs the pipelined loop forever (see the module's comment); `interval` and `maxBackoff` in ms. */
@@ -137,16 +143,15 @@ export const runPipelined = (
     let first = true
     let inFlight: InFlight | undefined
     const failed = (failure: StoreError | SourceError) =>
-      Effect.suspend(() => {
-        const retryable = failure._tag === "StoreError" || failure.retryable
-        failures = retryable ? failures + 1 : 0
-        return Effect.logError("tick failed").pipe(
-          Effect.annotateLogs({ source: source.name, error: failure.message, retryable, failures })
-        )
-      })
+      Effect.map(
+        Effect.suspend(() => tickFailed(source, failure, failures)),
+        (after) => {
+          failures = after
+        }
+      )
     while (true) {
       // The interval runs from one fetch to the next (the first at once), beside the append.
-      const wait = first ? 0 : failures === 0 ? interval : Math.min(maxBackoff, interval * 2 ** failures)
+      const wait = first ? 0 : waitAfter(failures, interval, maxBackoff)
       first = false
       const previous = inFlight
       inFlight = undefined

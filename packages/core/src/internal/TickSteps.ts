@@ -8,7 +8,7 @@ import { Effect, LogLevel, Metric } from "effect"
 import { type AppendResult, EventStore, type StoreError } from "../EventStore.ts"
 import * as Metrics from "../Metrics.ts"
 import type { Router } from "../Routing.ts"
-import type { FetchFailure, FetchResult, Source, SourceError } from "../Source.ts"
+import { type FetchFailure, type FetchResult, type Source, SourceError } from "../Source.ts"
 import { type PreparedPayload, preparePayloads } from "./PreparePayloads.ts"
 
 /** What one raw payload became. */
@@ -212,6 +212,33 @@ export const finishFetch = (
 /** `appendFetch`, then `finishFetch`. */
 export const storeFetch = (source: Source, fetch: PreparedFetch): Effect.Effect<TickReport, StoreError, EventStore> =>
   Effect.flatMap(appendFetch(fetch), (results) => finishFetch(source, fetch, results))
+
+/** A defect in a tick, as the retryable failure it is reported and backed off as. */
+export const defectError = (source: Source, defect: unknown): SourceError =>
+  new SourceError({ source: source.name, reason: `defect: ${String(defect)}`, retryable: true })
+
+/**
+ * Logs a failed tick and returns the count of consecutive retryable failures after it: a
+ * non-retryable one (bad credentials...) resets it, since waiting longer cannot help.
+ */
+export const tickFailed = (
+  source: Source,
+  failure: StoreError | SourceError,
+  failures: number
+): Effect.Effect<number> => {
+  const retryable = failure._tag === "StoreError" || failure.retryable
+  const after = retryable ? failures + 1 : 0
+  return Effect.as(
+    Effect.logError("tick failed").pipe(
+      Effect.annotateLogs({ source: source.name, error: failure.message, retryable, failures: after })
+    ),
+    after
+  )
+}
+
+/** The wait (ms) before the next tick after `failures` consecutive retryable failures. */
+export const waitAfter = (failures: number, interval: number, maxBackoff: number): number =>
+  failures === 0 ? interval : Math.min(maxBackoff, interval * 2 ** failures)
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
 
