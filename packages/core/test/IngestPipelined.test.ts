@@ -121,6 +121,17 @@ const storedSeqs = Effect.gen(function* () {
   return events.map((e) => [(e.event.payload as { seq: number }).seq, e.revision])
 })
 
+/** A store whose first append of fetch 1 fails (the database down) once `line` was logged. */
+const failingOnce = (log: Log, line: string) => {
+  let failed = false
+  const down = new StoreError({ operation: "append", reason: "database down", retryable: true })
+  return storeWith(log, (seq) => {
+    if (seq !== 1 || failed) return Effect.void
+    failed = true
+    return Effect.andThen(log.until(line), Effect.fail(down))
+  })
+}
+
 describe("the pipelined ingest loop", () => {
   it.live(
     "takes fetch N+1 of the same entity while N is appended, and appends and acks it only after N committed",
@@ -172,14 +183,8 @@ describe("the pipelined ingest loop", () => {
 
   it.live("a failed append releases its fetch and the one taken meanwhile, and acks neither", () => {
     const log = new Log()
-    let failed = false
-    const down = new StoreError({ operation: "append", reason: "database down", retryable: true })
     // Fails once, when fetch 2 has been taken and prepared: both are held when it does.
-    const layer = storeWith(log, (seq) => {
-      if (seq !== 1 || failed) return Effect.void
-      failed = true
-      return Effect.andThen(log.until("prepare 2"), Effect.fail(down))
-    })
+    const layer = failingOnce(log, "prepare 2")
     return Effect.gen(function* () {
       // The broker delivers 1 and 2 again after their release.
       const loop = yield* Effect.forkChild(Ingest.run(scripted(log, [1, 2, 1, 2]), router, { interval: "1 millis" }))
@@ -244,14 +249,8 @@ describe("the pipelined ingest loop", () => {
 
   it.live("a failed append releases the fetch appended beside it, committed or not, and acks neither", () => {
     const log = new Log()
-    let failed = false
-    const down = new StoreError({ operation: "append", reason: "database down", retryable: true })
     // Fails once, after fetch 2 committed beside it.
-    const layer = storeWith(log, (seq) => {
-      if (seq !== 1 || failed) return Effect.void
-      failed = true
-      return Effect.andThen(log.until("committed 2"), Effect.fail(down))
-    })
+    const layer = failingOnce(log, "committed 2")
     return Effect.gen(function* () {
       const src = scripted(log, [1, 2, 1, 2], (seq) => `order-${seq}`)
       const loop = yield* Effect.forkChild(Ingest.run(src, router, { interval: "1 millis" }))
