@@ -92,16 +92,28 @@ const parseJson = (raw: RawPayload): unknown => {
 
 const items = (body: unknown): ReadonlyArray<unknown> => (Array.isArray(body) ? body : [body])
 
+/**
+ * Issues in item order. An item whose shape is fine can still break the event rules (a dotted
+ * event type): completing the drafts finds that, but only when no item was refused. So once one is,
+ * the accepted items are checked here too (`later`), and the refusal names every bad item.
+ */
+const byIndex = (issues: Array<readonly [number, string]>, later: () => Array<readonly [number, string]>) =>
+  issues.length === 0
+    ? []
+    : [...issues, ...later()].sort(([a], [b]) => a - b).map(([index, issue]) => `[${index}]: ${issue}`)
+
 const fromDrafts = (raw: RawPayload, body: unknown): TransformResult => {
   const events: Array<EventDraft> = []
-  const issues: Array<string> = []
+  const issues: Array<readonly [number, string]> = []
+  const accepted: Array<readonly [number, unknown]> = []
   items(body).forEach((item, index) => {
     const exit = decodeShape(item, parseOptions)
     if (exit._tag === "Failure") {
       const strict = decodeDraft(item, parseOptions)
-      issues.push(`[${index}]: ${describe(strict._tag === "Failure" ? strict.cause : exit.cause)}`)
+      issues.push([index, describe(strict._tag === "Failure" ? strict.cause : exit.cause)])
       return
     }
+    accepted.push([index, item])
     const draft = exit.value
     events.push({
       event_type: draft.event_type,
@@ -113,11 +125,20 @@ const fromDrafts = (raw: RawPayload, body: unknown): TransformResult => {
       ...(draft.schema_version === undefined ? {} : { schema_version: draft.schema_version })
     })
   })
-  return { events, issues }
+  return {
+    events,
+    issues: byIndex(issues, () =>
+      accepted.flatMap(([index, item]) => {
+        const strict = decodeDraft(item, parseOptions)
+        return strict._tag === "Failure" ? [[index, describe(strict.cause)] as const] : []
+      })
+    )
+  }
 }
 
-// The canonical rules of the mapped fields, checked on a refused item only (completing the drafts
-// checks them otherwise): the refusal then names the found fields that are bad too.
+// The canonical rules of the mapped fields, checked when an item is refused (completing the drafts
+// checks them otherwise): the refusal then names the found fields that are bad too. The natural
+// key is checked on every item: completing a draft only hashes it.
 const fieldRules: Record<string, (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>> = {
   event_type: Schema.decodeUnknownExit(Event.fields.event_type),
   entity_type: Schema.decodeUnknownExit(Event.fields.entity_type),
@@ -137,10 +158,11 @@ const fromMapped = (
   format: Extract<FormatConfig, { type: "mapped" }>
 ): TransformResult => {
   const events: Array<EventDraft> = []
-  const issues: Array<string> = []
+  const issues: Array<readonly [number, string]> = []
+  const accepted: Array<readonly [number, ReadonlyArray<readonly [string, FieldRef, string]>]> = []
   items(body).forEach((item, index) => {
     if (typeof item !== "object" || item === null || Array.isArray(item)) {
-      issues.push(`[${index}]: expected a JSON object`)
+      issues.push([index, "expected a JSON object"])
       return
     }
     const missing: Array<string> = []
@@ -162,10 +184,15 @@ const fromMapped = (
       if (parsed._tag === "Some") occurred_at = DateTime.toUtc(parsed.value)
       else if (text !== "") missing.push(`occurred_at (${refName(format.occurred_at)}): expected an ISO-8601 time`)
     }
-    if (missing.length > 0) {
-      issues.push(`[${index}]: ${[...missing, ...fieldProblems(found)].join("; ")}`)
+    const badKey =
+      natural_key === undefined || format.natural_key === undefined
+        ? []
+        : fieldProblems([["natural_key", format.natural_key, natural_key]])
+    if (missing.length > 0 || badKey.length > 0) {
+      issues.push([index, [...missing, ...fieldProblems(found)].join("; ")])
       return
     }
+    accepted.push([index, found])
     events.push({
       event_type,
       entity_type,
@@ -175,7 +202,15 @@ const fromMapped = (
       ...(natural_key === undefined ? {} : { natural_key })
     })
   })
-  return { events, issues }
+  return {
+    events,
+    issues: byIndex(issues, () =>
+      accepted.flatMap(([index, found]) => {
+        const problems = fieldProblems(found)
+        return problems.length === 0 ? [] : [[index, problems.join("; ")] as const]
+      })
+    )
+  }
 }
 
 /** The transformer of `format`, run synchronously (the push handler's hot path needs no Effect). */

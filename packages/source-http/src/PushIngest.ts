@@ -137,7 +137,7 @@ export const makeIngest = (options: IngestOptions) => {
     for (const [index, draft] of drafts.entries()) {
       const done = Ingest.completeDraftAt(name, raw.trace_id, draft, now, random)
       if ("event" in done) events.push(done.event)
-      else issues.push(`[${index}] ${done.issue}`)
+      else issues.push(`[${index}]: ${done.issue}`)
     }
     return events
   }

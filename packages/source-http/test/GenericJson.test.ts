@@ -65,4 +65,54 @@ describe("GenericJson", () => {
       assert.include(issues[0], "event_type (/type): Expected a dotted event type")
     })
   )
+  it.live("one item refused by its shape, another only by the event rules: both are named, in order", () =>
+    Effect.gen(function* () {
+      const h = yield* harness({ auth: { type: "none" } })
+      const res = yield* call(
+        h.handler,
+        post([
+          { ...draft(1), entity_id: 42 },
+          { ...draft(2), event_type: "bad type" }
+        ])
+      )
+      assert.strictEqual(res.status, 400)
+      const issues = res.body.issues as Array<string>
+      assert.strictEqual(issues.length, 2)
+      assert.match(issues[0]!, /^\[0\]: .*\["entity_id"\]/)
+      assert.match(issues[1]!, /^\[1\]: .*\["event_type"\]/)
+      assert.strictEqual(yield* h.eventCount, 0)
+    })
+  )
+
+  it.live("mapped format: a natural key past 500 characters is refused, beside an item refused for another field", () =>
+    Effect.gen(function* () {
+      const h = yield* harness({
+        auth: { type: "none" },
+        format: {
+          type: "mapped",
+          event_type: { pointer: "/type" },
+          entity_type: "device",
+          entity_id: { pointer: "/id" },
+          natural_key: { pointer: "/key" }
+        }
+      })
+      const long = { type: "device.seen", id: "d1", key: "k".repeat(501) }
+      const alone = yield* call(h.handler, post([long]))
+      assert.strictEqual(alone.status, 400)
+      assert.match((alone.body.issues as Array<string>)[0]!, /^\[0\]: natural_key \(\/key\)/)
+      const mixed = yield* call(
+        h.handler,
+        post([
+          { id: "d2", key: "k2" },
+          { type: "bad type", id: "d3", key: "k3" }
+        ])
+      )
+      assert.strictEqual(mixed.status, 400)
+      const issues = mixed.body.issues as Array<string>
+      assert.strictEqual(issues.length, 2)
+      assert.match(issues[0]!, /^\[0\]: event_type \(\/type\)/)
+      assert.match(issues[1]!, /^\[1\]: event_type \(\/type\): Expected a dotted event type/)
+      assert.strictEqual(yield* h.eventCount, 0)
+    })
+  )
 })
