@@ -38,8 +38,8 @@ export interface Shared {
 }
 
 export interface MemoryAppend {
-  /** `append`, without taking the lock; `operation` names it in a refusal. */
-  readonly append: (batch: AppendBatch, operation?: string) => Effect.Effect<AppendResult, StoreError>
+  /** `append`, without taking the lock. */
+  readonly append: (batch: AppendBatch) => Effect.Effect<AppendResult, StoreError>
   /** `appendToStream`, without taking the lock. */
   readonly appendToStream: (
     stream: StreamName,
@@ -51,11 +51,10 @@ export interface MemoryAppend {
 export const make = ({ contents, outbox, committed, now }: Shared): MemoryAppend => {
   const { raws, events, log, streams, corrections } = contents
 
-  const append = (batch: AppendBatch, operation = "append") =>
+  /** Appends a batch already checked (`appendBatchProblem`). */
+  const appendChecked = (batch: AppendBatch) =>
     Effect.gen(function* () {
       const undoLog = yield* CurrentTransaction
-      const problem = appendBatchProblem(batch)
-      if (problem !== undefined) return yield* new StoreError({ operation, reason: problem, retryable: false })
       const at = yield* now
       const raw = batch.raw
       if (batch.once === true && raw !== null && raws.has(raw.raw_id)) return redeliveredResult
@@ -106,6 +105,14 @@ export const make = ({ contents, outbox, committed, now }: Shared): MemoryAppend
       return result
     })
 
+  const append = (batch: AppendBatch) =>
+    Effect.suspend(() => {
+      const problem = appendBatchProblem(batch)
+      return problem === undefined
+        ? appendChecked(batch)
+        : Effect.fail(new StoreError({ operation: "append", reason: problem, retryable: false }))
+    })
+
   const appendToStream = (stream: StreamName, batch: AppendBatch, expected: ExpectedRevision) =>
     Effect.gen(function* () {
       const problem =
@@ -118,7 +125,7 @@ export const make = ({ contents, outbox, committed, now }: Shared): MemoryAppend
       const actual = streams.revisionOf(stream)
       if (!meetsExpectedRevision(expected, actual))
         return yield* new WrongExpectedRevisionError({ stream, expected, actual })
-      const result = yield* append(batch, "appendToStream")
+      const result = yield* appendChecked(batch)
       return { ...result, nextExpectedRevision: streams.revisionOf(stream) }
     })
 
