@@ -15,6 +15,7 @@ import { eventsCommand, rawCommand } from "./InspectCli.ts"
 import { configJsonSchema } from "./JsonSchema.ts"
 import { newPlugin } from "./NewPlugin.ts"
 import * as ProjectionCommands from "./ProjectionCommands.ts"
+import * as ProjectionReport from "./ProjectionReport.ts"
 import * as Rederive from "./Rederive.ts"
 import { routesCommand } from "./RouteCli.ts"
 import { version } from "./Version.ts"
@@ -231,8 +232,8 @@ const projectionShow = Command.make(
     name: projectionName,
     json,
     limit: Flag.Int("limit").pipe(
-      Flag.withDescription(`At most this many rows per table (1..${ProjectionCommands.maxShowLimit})`),
-      Flag.withDefault(ProjectionCommands.defaultShowLimit)
+      Flag.withDescription(`At most this many rows per table (1..${ProjectionReport.maxShowLimit})`),
+      Flag.withDefault(ProjectionReport.defaultShowLimit)
     ),
     admin,
     token

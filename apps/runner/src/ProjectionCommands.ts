@@ -28,7 +28,6 @@ import { describeError } from "./ErrorText.ts"
 import * as Logging from "./Logging.ts"
 import { loadPlan } from "./Plan.ts"
 import * as ProjectionReport from "./ProjectionReport.ts"
-import { maxShowLimit, ReadModelError } from "./ProjectionReport.ts"
 import * as Projections from "./Projections.ts"
 import {
   chooseStore,
@@ -60,10 +59,8 @@ export type ProjectionCommandError =
   | ConfigFileError
   | UnknownProjectionError
   | StoreError
-  | ReadModelError
+  | ProjectionReport.ReadModelError
   | UsageError
-
-export { defaultShowLimit, maxShowLimit, ReadModelError, rowsHeading } from "./ProjectionReport.ts"
 
 /** Loads the plan, finds the projection `name`, opens the store and hands `f` the ready projection. */
 const withProjection = <A, E, R>(
@@ -108,7 +105,7 @@ export const rebuild = (
     Effect.gen(function* () {
       yield* ready.setup
       const failed = (error: unknown) =>
-        new ReadModelError({ projection: name, action: "rebuild", reason: describeError(error) })
+        new ProjectionReport.ReadModelError({ projection: name, action: "rebuild", reason: describeError(error) })
       yield* Projection.rebuild(ready.projection).pipe(Effect.mapError(failed))
       yield* Effect.logInfo("projection reset: replaying the log").pipe(Effect.annotateLogs({ subscription: name }))
       const replayed = yield* Effect.result(Projection.catchUp(ready.projection, ready.options))
@@ -134,8 +131,10 @@ export const show = (
   logLevel: Option.Option<LogLevel.LogLevel>,
   options: { readonly limit: number; readonly json: boolean; readonly admin?: AdminClient.Target | undefined }
 ): Effect.Effect<void, ProjectionCommandError | AdminClient.AdminClientError> => {
-  if (options.limit < 1 || options.limit > maxShowLimit)
-    return Effect.fail(new UsageError({ reason: `--limit: must be from 1 to ${maxShowLimit}, got ${options.limit}` }))
+  if (options.limit < 1 || options.limit > ProjectionReport.maxShowLimit)
+    return Effect.fail(
+      new UsageError({ reason: `--limit: must be from 1 to ${ProjectionReport.maxShowLimit}, got ${options.limit}` })
+    )
   const report: Effect.Effect<
     ProjectionReport.ProjectionReport,
     ProjectionCommandError | AdminClient.AdminClientError

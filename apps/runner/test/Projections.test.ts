@@ -16,6 +16,7 @@ import { decodeConfig } from "../src/ConfigFile.ts"
 import { isUsageError } from "../src/ExitCode.ts"
 import { plan } from "../src/Plan.ts"
 import * as ProjectionCommands from "../src/ProjectionCommands.ts"
+import * as ProjectionReport from "../src/ProjectionReport.ts"
 import * as Projections from "../src/Projections.ts"
 import * as StatusReport from "../src/StatusReport.ts"
 import { StoreHealth, StoreSql } from "../src/StoreLayer.ts"
@@ -268,10 +269,10 @@ describe("subscribers in status", () => {
 describe("projection commands", () => {
   it("show's heading says how many of the table's rows it shows", () => {
     const rows = [{ symbol: "AAPL" }]
-    expect(ProjectionCommands.rowsHeading({ name: "q", rows, total: 2 }, 1)).toBe("showing 1 of 2 rows")
-    expect(ProjectionCommands.rowsHeading({ name: "q", rows, total: 1 }, 1)).toBe("all 1 row(s)")
-    expect(ProjectionCommands.rowsHeading({ name: "q", rows }, 20)).toBe("all 1 row(s)")
-    expect(ProjectionCommands.rowsHeading({ name: "q", rows }, 1)).toBe(
+    expect(ProjectionReport.rowsHeading({ name: "q", rows, total: 2 }, 1)).toBe("showing 1 of 2 rows")
+    expect(ProjectionReport.rowsHeading({ name: "q", rows, total: 1 }, 1)).toBe("all 1 row(s)")
+    expect(ProjectionReport.rowsHeading({ name: "q", rows }, 20)).toBe("all 1 row(s)")
+    expect(ProjectionReport.rowsHeading({ name: "q", rows }, 1)).toBe(
       "the first 1 row(s) (--limit 1); there may be more"
     )
   })
