@@ -243,6 +243,8 @@ describe("admin HTTP API", () => {
       }
       const replay = yield* call("/api/dead-letters/replay", { method: "POST", body: '{"all":true}' })
       assert.strictEqual(replay.status, 401)
+      // A read model's rows, whether or not the name is configured.
+      assert.strictEqual((yield* call("/api/projections/quotes")).status, 401)
     })
   )
 })
