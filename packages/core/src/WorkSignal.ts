@@ -7,13 +7,15 @@
  * until the next signal or the poll interval: that was the tail of the commit-to-publish latency.
  * The price is at most one extra, empty claim.
  */
-import { type Duration, Effect, type Scope } from "effect"
+import { type Duration, Effect, type Fiber, type Scope } from "effect"
 
 export interface WorkSignal {
   /** Wakes the current waiters; with none, the next `wait` returns at once. */
   readonly signal: () => void
   /** Returns at the next signal (or at once if one is kept), or after `maxWait`. */
   readonly wait: (maxWait: Duration.Duration) => Effect.Effect<void>
+  /** Stops the timers finished waits left behind (each would otherwise run out its `maxWait`). */
+  readonly close: Effect.Effect<void>
 }
 
 export const make = (): WorkSignal => {
@@ -30,17 +32,29 @@ export const make = (): WorkSignal => {
     waiters.clear()
     for (const wake of woken) wake()
   }
+  // The timers of waits a signal ended. Interrupting one costs tens of microseconds, and a woken
+  // waiter goes straight on to its read or claim: so it is left to the next wait (or `close`),
+  // after that work. Meanwhile it can only fire into its own finished wait, which ignores it.
+  let stale: Array<Fiber.Fiber<void>> = []
+  const interruptStale = () => {
+    if (stale.length === 0) return
+    const timers = stale
+    stale = []
+    for (const timer of timers) timer.interruptUnsafe()
+  }
   // One callback and one timer fiber, not a race (which suspends a third fiber and a fourth for
   // the race itself): every suspended fiber costs an async resource at suspension and a scope
   // switch at resumption, and this wait sits between each wake-up and the read or claim it starts.
   const wait = (maxWait: Duration.Duration): Effect.Effect<void> =>
     Effect.suspend(() => {
+      interruptStale()
       if (kept) {
         kept = false
         return Effect.void
       }
       let wake: (() => void) | undefined
       let timedOut = false
+      let signalled = false
       const timeout = Effect.andThen(
         Effect.sleep(maxWait),
         Effect.sync(() => {
@@ -52,23 +66,30 @@ export const make = (): WorkSignal => {
         Effect.callback<void>((resume) => {
           // Checked where the waiter registers, so no signal can slip in between.
           if (kept || timedOut) {
+            signalled = kept
             kept = false
             resume(Effect.void)
             return
           }
-          wake = () => resume(Effect.void)
+          wake = () => {
+            signalled = !timedOut
+            resume(Effect.void)
+          }
           waiters.add(wake)
         }).pipe(
           Effect.ensuring(
             Effect.sync(() => {
               if (wake !== undefined) waiters.delete(wake)
-              timer.interruptUnsafe()
+              wake = undefined
+              // Woken: the waiter has work to do first. Timed out or interrupted: nothing is waiting on it.
+              if (signalled) stale.push(timer)
+              else timer.interruptUnsafe()
             })
           )
         )
       )
     })
-  return { signal, wait }
+  return { signal, wait, close: Effect.sync(interruptStale) }
 }
 
 /**
@@ -100,7 +121,11 @@ export const makeBroadcast = (): Broadcast => {
         listeners.add(listener)
         return listener
       }),
-      (listener) => Effect.sync(() => void listeners.delete(listener))
+      (listener) =>
+        Effect.andThen(
+          Effect.sync(() => void listeners.delete(listener)),
+          listener.close
+        )
     ).pipe(Effect.map((listener) => ({ wait: listener.wait })))
   }
 }

@@ -3,7 +3,7 @@
  * timeout, interruption) it leaves no waiter behind: the next signal is kept for the next wait.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as WorkSignal from "../src/WorkSignal.ts"
 
@@ -18,6 +18,27 @@ const returnsAtOnce = (wait: Effect.Effect<void>) =>
     yield* Fiber.interrupt(fiber)
     return done
   })
+
+/** A Clock whose sleeps never end by themselves; `pending` counts those not yet interrupted. */
+const heldClock = () => {
+  let pending = 0
+  const clock: Clock.Clock = {
+    currentTimeMillisUnsafe: () => 0,
+    currentTimeMillis: Effect.succeed(0),
+    currentTimeNanosUnsafe: () => 0n,
+    currentTimeNanos: Effect.succeed(0n),
+    monotonicTimeNanosUnsafe: () => 0n,
+    monotonicTimeNanos: Effect.succeed(0n),
+    sleep: () =>
+      Effect.callback<void>(() => {
+        pending++
+        return Effect.sync(() => {
+          pending--
+        })
+      })
+  }
+  return { clock, pending: () => pending }
+}
 
 // On the TestClock: a wait that returned when it should not would show; none depends on timing.
 describe("WorkSignal", () => {
@@ -79,4 +100,47 @@ describe("WorkSignal", () => {
       assert.strictEqual(returned, 2)
     })
   )
+
+  // A woken waiter goes straight on to its work: its wait's timer is stopped at its next wait (or
+  // when the signal is closed), not on the way from the wake-up to that work.
+  it.effect("a woken wait's timer is stopped by the next wait, or by close", () => {
+    const held = heldClock()
+    return Effect.gen(function* () {
+      const work = WorkSignal.make()
+      const waiting = yield* Effect.forkChild(work.wait(hour))
+      yield* Effect.yieldNow
+      assert.strictEqual(held.pending(), 1)
+      work.signal()
+      yield* Fiber.join(waiting)
+      assert.strictEqual(held.pending(), 1, "left running past the wake-up")
+      const next = yield* Effect.forkChild(work.wait(hour))
+      yield* Effect.yieldNow
+      assert.strictEqual(held.pending(), 1, "the next wait's timer only")
+      work.signal()
+      yield* Fiber.join(next)
+      yield* work.close
+      assert.strictEqual(held.pending(), 0)
+      // A wait that ends any other way stops its timer at once.
+      const interrupted = yield* Effect.forkChild(work.wait(hour))
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(interrupted)
+      assert.strictEqual(held.pending(), 0)
+    }).pipe(Effect.provideService(Clock.Clock, held.clock))
+  })
+
+  it.effect("a broadcast listener's scope stops the timer its last woken wait left", () => {
+    const held = heldClock()
+    return Effect.gen(function* () {
+      const broadcast = WorkSignal.makeBroadcast()
+      const scope = yield* Scope.make()
+      const listener = yield* Scope.provide(broadcast.listen, scope)
+      const waiting = yield* Effect.forkChild(listener.wait(hour))
+      yield* Effect.yieldNow
+      broadcast.signal()
+      yield* Fiber.join(waiting)
+      assert.strictEqual(held.pending(), 1)
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(held.pending(), 0)
+    }).pipe(Effect.provideService(Clock.Clock, held.clock))
+  })
 })
