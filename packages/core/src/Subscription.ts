@@ -14,7 +14,7 @@
  * never skipped: the batch fails with UpcastError and, in `start`, is retried (and logged) every
  * `pollInterval` until the upcaster is fixed.
  */
-import { Deferred, type Duration, Effect, Fiber, Metric, Option, type Scope } from "effect"
+import { Deferred, type Duration, Effect, Fiber, Metric, Option, Result, type Scope } from "effect"
 import { EventStore, StoreError } from "./EventStore.ts"
 import { InvalidSettingError, settingCount, settingDuration } from "./InvalidSetting.ts"
 import * as LogPosition from "./LogPosition.ts"
@@ -27,7 +27,7 @@ import {
   SubscriptionStore
 } from "./SubscriptionStore.ts"
 import type { UpcastError } from "./Upcaster.ts"
-import { upcastStoredEvents } from "./Upcasters.ts"
+import * as Upcasters from "./Upcasters.ts"
 
 export interface SubscriptionOptions<E, R> {
   /** The subscriber's name: its checkpoint's key (1 to 200 characters). */
@@ -80,13 +80,24 @@ const loadPosition = (name: string) =>
     Effect.map(Option.match({ onNone: (): Position => null, onSome: (checkpoint) => checkpoint.position }))
   )
 
+/** What a batch needs besides its checkpoint, found once per subscription. */
+interface Services {
+  readonly store: SubscriptionStore["Service"]
+  readonly upcasters: Upcasters.Registry
+}
+
+const services = Effect.gen(function* (): Effect.fn.Return<Services, never, SubscriptionStore> {
+  return { store: yield* SubscriptionStore, upcasters: yield* Upcasters.Upcasters }
+})
+
 /** Reads one batch after `from`, handles it and saves the checkpoint; returns how many and the new checkpoint. */
-const batch = <E, R>(settings: Settings<E, R>, from: Position) =>
+const batch = <E, R>(settings: Settings<E, R>, { store, upcasters }: Services, from: Position) =>
   Effect.gen(function* () {
-    const store = yield* SubscriptionStore
     const read = yield* store.readAll(from ?? LogPosition.start, settings.batchSize)
     // The handler sees each event at its latest version; an upcaster that fails stops the batch here.
-    const events = yield* upcastStoredEvents(read)
+    const upcast = Upcasters.upcastAll(upcasters, read)
+    if (Result.isFailure(upcast)) return yield* Effect.fail(upcast.failure)
+    const events = upcast.success
     const last = events.at(-1)
     if (last === undefined) return { handled: 0, position: from }
     const to = last.log_position
@@ -125,11 +136,12 @@ export const catchUp = <E, R>(
 > =>
   Effect.gen(function* () {
     const settings = settingsOf(options)
+    const found = yield* services
     let position = yield* loadPosition(settings.name)
     let events = 0
     let batches = 0
     while (true) {
-      const result = yield* batch(settings, position)
+      const result = yield* batch(settings, found, position)
       position = result.position
       if (result.handled === 0) break
       events += result.handled
@@ -177,22 +189,25 @@ export const start = <E, R>(
         )
       )
     const annotate = Effect.annotateLogs({ subscription: settings.name })
+    const found = yield* services
+    // undefined: load it (at start, after a conflict, and when idle: a reset must be noticed).
+    let position: Position | undefined
+    // Built once: it runs between every wake-up and its read.
+    const step = Effect.suspend(() =>
+      position === undefined
+        ? Effect.flatMap(loadPosition(settings.name), (from) => {
+            position = from
+            return batch(settings, found, from)
+          })
+        : batch(settings, found, position)
+    ).pipe(
+      Effect.catchDefect((defect) =>
+        Effect.fail(new StoreError({ operation: "subscription", reason: `defect: ${String(defect)}`, retryable: true }))
+      ),
+      Effect.result
+    )
     const loop = Effect.gen(function* () {
-      // undefined: load it (at start, after a conflict, and when idle: a reset must be noticed).
-      let position: Position | undefined
       while (!stopped) {
-        const step = Effect.gen(function* () {
-          const from = position === undefined ? yield* loadPosition(settings.name) : position
-          position = from
-          return yield* batch(settings, from)
-        }).pipe(
-          Effect.catchDefect((defect) =>
-            Effect.fail(
-              new StoreError({ operation: "subscription", reason: `defect: ${String(defect)}`, retryable: true })
-            )
-          ),
-          Effect.result
-        )
         const result = yield* step
         if (result._tag === "Failure") {
           const failure: unknown = result.failure
