@@ -15,7 +15,8 @@ import {
   StoreError
 } from "@sluice/core"
 import { DateTime, Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import type { SqlError } from "effect/sql"
+import type { Execute } from "./DirectStatement.ts"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
 
@@ -368,14 +369,14 @@ const statement = (t: TableNames, withRaw: boolean, shape: Shape) =>
 /** Builds a schema's append statements (once, when the store starts). */
 export const statements = (t: TableNames): Statements => variants((withRaw, shape) => statement(t, withRaw, shape))
 
-/** Runs the append statement; `appended` keeps the batch's order. */
+/** Runs the append statement (DirectStatement.ts: it runs for every append); `appended` keeps the batch's order. */
 export const run = (
-  sql: SqlClient.SqlClient,
+  execute: Execute,
   statements: Statements,
   batch: AppendBatch,
   prepared: Prepared
 ): Effect.Effect<AppendResult, SqlError.SqlError> => {
   const input: Input = { raw: batch.raw, unique: prepared.unique, outbox: prepared.outbox }
-  const statement = FixedStatement.execute<OutcomeRow, Input>(sql, variantFor(statements, input), input)
-  return Effect.map(statement, (rows) => toResult(prepared, rows[0]))
+  const statement = variantFor(statements, input)
+  return Effect.map(execute<OutcomeRow>(statement.text, statement.params(input)), (rows) => toResult(prepared, rows[0]))
 }

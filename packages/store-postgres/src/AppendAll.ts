@@ -12,7 +12,7 @@
  */
 import type { AppendBatch, AppendResult, Correction, EventId, OutboxDraft, RawPayload } from "@sluice/core"
 import { DateTime, Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import type { SqlError } from "effect/sql"
 import {
   byStream,
   eventsAndOutbox,
@@ -23,6 +23,7 @@ import {
   type Prepared,
   streamsCte
 } from "./Append.ts"
+import type { Execute } from "./DirectStatement.ts"
 import * as FixedStatement from "./FixedStatement.ts"
 import type { TableNames } from "./Tables.ts"
 
@@ -109,15 +110,13 @@ export const statement = (t: TableNames): FixedStatement.FixedStatement<AllInput
 
 /** Runs the statement for `batches` (each prepared, `canCombine`): one result per batch, in order. */
 export const run = (
-  sql: SqlClient.SqlClient,
+  execute: Execute,
   all: FixedStatement.FixedStatement<AllInput>,
   batches: ReadonlyArray<AppendBatch>,
   prepared: ReadonlyArray<Prepared>
 ): Effect.Effect<ReadonlyArray<AppendResult>, SqlError.SqlError> => {
   const input = inputOf(batches, prepared)
-  return Effect.map(FixedStatement.execute<OutcomeRow, AllInput>(sql, all, input), (rows) =>
-    toResults(prepared, rows[0])
-  )
+  return Effect.map(execute<OutcomeRow>(all.text, all.params(input)), (rows) => toResults(prepared, rows[0]))
 }
 
 /** Each batch's report from the statement's one `OutcomeRow` (as `Append.toResult` for one batch). */

@@ -4,8 +4,8 @@
  * every call: for the append, 7.5 KB of garbage and most of the store's own CPU per call, whose
  * collection pauses showed in the commit-to-publish p99. Here each parameter is declared with the
  * function that reads it from the input, and gets its `$n` from the order of declaration, so text
- * and values cannot drift apart. The text still runs through the SqlClient (`sql.unsafe`), in the
- * caller's transaction if any.
+ * and values cannot drift apart. The appends run it as DirectStatement.ts does; `execute` runs it
+ * through the SqlClient (`sql.unsafe`), in the caller's transaction if any.
  */
 import type { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"

@@ -64,7 +64,7 @@ export const make = (
             { raw: batch.raw, unique: prepared.unique, outbox: prepared.outbox },
             prepared
           )
-        : Append.run(sql, appendStatements, batch, prepared)
+        : Append.run(execute, appendStatements, batch, prepared)
     const result = yield* AppendRaces.retryingRaces(sql, "append", statement)
     yield* signalAppended(result)
     return result
@@ -78,7 +78,7 @@ export const make = (
     const prepared = yield* Append.prepareAll(batches)
     // Independent batches appended `once` (a push source's concurrent deliveries): AppendOnce.ts.
     const combined = AppendAll.canCombine(batches, prepared)
-      ? AppendAll.run(sql, appendAllStatement, batches, prepared)
+      ? AppendAll.run(execute, appendAllStatement, batches, prepared)
       : AppendOnce.canCombine(batches, prepared)
         ? AppendOnce.runAll(execute, onceStatements, batches, prepared)
         : undefined
