@@ -83,30 +83,57 @@ const loadPosition = (name: string) =>
 /** What a batch needs besides its checkpoint, found once per subscription. */
 interface Services {
   readonly store: SubscriptionStore["Service"]
+  readonly eventStore: EventStore["Service"]
   readonly upcasters: Upcasters.Registry
+  /** The subscription's events counter. */
+  readonly counted: Metric.Metric<number, Metric.CounterState<number>>
 }
 
-const services = Effect.gen(function* (): Effect.fn.Return<Services, never, SubscriptionStore> {
-  return { store: yield* SubscriptionStore, upcasters: yield* Upcasters.Upcasters }
-})
+const services = (name: string) =>
+  Effect.gen(function* (): Effect.fn.Return<Services, never, SubscriptionStore | EventStore> {
+    return {
+      store: yield* SubscriptionStore,
+      eventStore: yield* EventStore,
+      upcasters: yield* Upcasters.Upcasters,
+      counted: Metrics.forSubscription(Metrics.subscriptionEvents, name)
+    }
+  })
 
-/** Reads one batch after `from`, handles it and saves the checkpoint; returns how many and the new checkpoint. */
-const batch = <E, R>(settings: Settings<E, R>, { store, upcasters }: Services, from: Position) =>
-  Effect.gen(function* () {
-    const read = yield* store.readAll(from ?? LogPosition.start, settings.batchSize)
-    // The handler sees each event at its latest version; an upcaster that fails stops the batch here.
-    const upcast = Upcasters.upcastAll(upcasters, read)
-    if (Result.isFailure(upcast)) return yield* Effect.fail(upcast.failure)
-    const events = upcast.success
-    const last = events.at(-1)
-    if (last === undefined) return { handled: 0, position: from }
-    const to = last.log_position
-    const work = Effect.andThen(settings.handle(events), store.saveCheckpoint({ name: settings.name, from, to }))
-    yield* settings.transactional ? (yield* EventStore).transaction(work) : work
-    yield* Metric.update(Metrics.forSubscription(Metrics.subscriptionEvents, settings.name), events.length)
-    return { handled: events.length, position: to as Position }
+/**
+ * Reads one batch after `from`, handles it and saves the checkpoint; returns how many and the new
+ * checkpoint. Composed without a generator: it runs between every wake-up and its handler.
+ */
+interface BatchResult {
+  readonly handled: number
+  readonly position: Position
+}
+
+const batch = <E, R>(
+  settings: Settings<E, R>,
+  found: Services,
+  from: Position
+): Effect.Effect<BatchResult, E | StoreError | CheckpointConflictError | UpcastError, R> =>
+  Effect.flatMap(
+    found.store.readAll(from ?? LogPosition.start, settings.batchSize),
+    (read): Effect.Effect<BatchResult, E | StoreError | CheckpointConflictError | UpcastError, R> => {
+      // The handler sees each event at its latest version; an upcaster that fails stops the batch here.
+      const upcast = Upcasters.upcastAll(found.upcasters, read)
+      if (Result.isFailure(upcast)) return Effect.fail(upcast.failure)
+      const events = upcast.success
+      const last = events.at(-1)
+      if (last === undefined) return Effect.succeed({ handled: 0, position: from })
+      const to: Position = last.log_position
+      const work = Effect.andThen(
+        settings.handle(events),
+        found.store.saveCheckpoint({ name: settings.name, from, to })
+      )
+      return (settings.transactional ? found.eventStore.transaction(work) : work).pipe(
+        Effect.andThen(Metric.update(found.counted, events.length)),
+        Effect.as({ handled: events.length, position: to })
+      )
+    }
+  ).pipe(
     // No stack trace on the span: a new Error per batch, between each wake-up and the handler.
-  }).pipe(
     Effect.withSpan(
       "sluice.subscription.batch",
       { attributes: { "sluice.subscription": settings.name } },
@@ -136,7 +163,7 @@ export const catchUp = <E, R>(
 > =>
   Effect.gen(function* () {
     const settings = settingsOf(options)
-    const found = yield* services
+    const found = yield* services(settings.name)
     let position = yield* loadPosition(settings.name)
     let events = 0
     let batches = 0
@@ -189,7 +216,7 @@ export const start = <E, R>(
         )
       )
     const annotate = Effect.annotateLogs({ subscription: settings.name })
-    const found = yield* services
+    const found = yield* services(settings.name)
     // undefined: load it (at start, after a conflict, and when idle: a reset must be noticed).
     let position: Position | undefined
     // Built once: it runs between every wake-up and its read.

@@ -52,16 +52,24 @@ const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
 })
 
 /** Integers only reach the SQL: a position is compared as xid8 and bigint. */
-const checkPosition = (operation: string, field: string, p: LogPosition.LogPosition) =>
+const positionProblem = (operation: string, field: string, p: LogPosition.LogPosition): StoreError | undefined =>
   Number.isSafeInteger(p.transaction_id) && p.transaction_id >= 0 && Number.isSafeInteger(p.position) && p.position >= 0
-    ? Effect.void
-    : Effect.fail(
-        new StoreError({
-          operation,
-          reason: `${field} ${JSON.stringify(p)} must hold non-negative integers`,
-          retryable: false
-        })
-      )
+    ? undefined
+    : new StoreError({
+        operation,
+        reason: `${field} ${JSON.stringify(p)} must hold non-negative integers`,
+        retryable: false
+      })
+
+/** Why `save` cannot be saved, or undefined. */
+const saveProblem = (save: CheckpointSave): StoreError | undefined => {
+  const problem = nameProblem(save.name)
+  if (problem !== undefined) return new StoreError({ operation: "saveCheckpoint", reason: problem, retryable: false })
+  return (
+    (save.from === null ? undefined : positionProblem("saveCheckpoint", "from", save.from)) ??
+    positionProblem("saveCheckpoint", "to", save.to)
+  )
+}
 
 const checkName = (operation: string, name: string) => {
   const problem = nameProblem(name)
@@ -117,17 +125,25 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
   // (definition and call site) Effect.fn captures on every call.
   const traced = (name: string) => Effect.withSpan(name, undefined, { captureStackTrace: false })
 
-  const readAll = Effect.fnUntraced(function* (after: LogPosition.LogPosition, limit: number) {
-    yield* checkPosition("readAll", "after", after)
+  // readAll and saveCheckpoint run for every batch, between a wake-up and the handler and right
+  // after it: composed without generators.
+  const readAllFailed = toStoreError("readAll")
+  const readAll = (after: LogPosition.LogPosition, limit: number) => {
+    const problem = positionProblem("readAll", "after", after)
     const count = Math.max(0, Math.min(maxReadLimit, Math.floor(limit)))
-    if (count === 0) return []
-    const rows = yield* execute<LoggedEventRow>(text.readAll, [
-      String(after.transaction_id),
-      after.position,
-      count
-    ]).pipe(Effect.mapError(toStoreError("readAll")))
-    return rows.map((row): LoggedEvent => ({ ...toStoredEvent(row), log_position: toPosition(row) }))
-  }, traced("PgSubscriptionStore.readAll"))
+    const read: Effect.Effect<ReadonlyArray<LoggedEvent>, StoreError> = problem !== undefined
+      ? Effect.fail(problem)
+      : count === 0
+        ? Effect.succeed([])
+        : Effect.map(
+            Effect.mapError(
+              execute<LoggedEventRow>(text.readAll, [String(after.transaction_id), after.position, count]),
+              readAllFailed
+            ),
+            (rows) => rows.map((row): LoggedEvent => ({ ...toStoredEvent(row), log_position: toPosition(row) }))
+          )
+    return traced("PgSubscriptionStore.readAll")(read)
+  }
 
   const current = (name: string) =>
     sql<CheckpointRow>`SELECT ${checkpointColumns} FROM ${checkpoints} WHERE name = ${name}`.pipe(
@@ -139,34 +155,33 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
     return yield* current(name).pipe(Effect.mapError(toStoreError("loadCheckpoint")))
   })
 
-  const saveCheckpoint = Effect.fnUntraced(
-    function* (save: CheckpointSave) {
-      yield* checkName("saveCheckpoint", save.name)
-      if (save.from !== null) yield* checkPosition("saveCheckpoint", "from", save.from)
-      yield* checkPosition("saveCheckpoint", "to", save.to)
-      const to = { tx: String(save.to.transaction_id), position: save.to.position }
-      // A compare-and-set (see `statements`).
-      const changed =
-        save.from === null
-          ? yield* execute(text.firstSave, [save.name, to.tx, to.position])
-          : yield* execute(text.save, [
-              save.name,
-              to.tx,
-              to.position,
-              String(save.from.transaction_id),
-              save.from.position
-            ])
-      if (changed.length > 0) return
-      const actual = yield* current(save.name)
-      return yield* new CheckpointConflictError({
-        name: save.name,
-        expected: save.from,
-        actual: Option.getOrNull(Option.map(actual, (c) => c.position))
-      })
-    },
-    Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError("saveCheckpoint")(error))),
-    traced("PgSubscriptionStore.saveCheckpoint")
-  )
+  const saveFailed = toStoreError("saveCheckpoint")
+  const saveCheckpoint = (save: CheckpointSave) => {
+    const problem = saveProblem(save)
+    if (problem !== undefined) return traced("PgSubscriptionStore.saveCheckpoint")(Effect.fail(problem))
+    const to = { tx: String(save.to.transaction_id), position: save.to.position }
+    // A compare-and-set (see `statements`).
+    const changed =
+      save.from === null
+        ? execute(text.firstSave, [save.name, to.tx, to.position])
+        : execute(text.save, [save.name, to.tx, to.position, String(save.from.transaction_id), save.from.position])
+    return Effect.flatMap(changed, (rows) =>
+      rows.length > 0
+        ? Effect.void
+        : Effect.flatMap(current(save.name), (actual) =>
+            Effect.fail(
+              new CheckpointConflictError({
+                name: save.name,
+                expected: save.from,
+                actual: Option.getOrNull(Option.map(actual, (c) => c.position))
+              })
+            )
+          )
+    ).pipe(
+      Effect.catchTag("SqlError", (error) => Effect.fail(saveFailed(error))),
+      traced("PgSubscriptionStore.saveCheckpoint")
+    )
+  }
 
   const resetCheckpoint = Effect.fn("PgSubscriptionStore.resetCheckpoint")(function* (name: string) {
     yield* checkName("resetCheckpoint", name)
