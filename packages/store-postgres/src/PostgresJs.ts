@@ -3,6 +3,8 @@
  * statement), a transaction holds one connection through postgres.js' `begin`, and LISTEN uses postgres.js' own dedicated
  * listener connection. This is the only file that knows postgres.js.
  */
+
+import { setImmediate } from "node:timers"
 import { Config, Context, Duration, Effect, Layer, Redacted, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, type SqlError } from "effect/sql"
@@ -210,7 +212,8 @@ const transactionConnection = (
   // postgres.js 3.4.9 then throws an uncaught TypeError from a timer: the process dies. After one
   // macrotask every rejection caused by the close has been delivered, so `state.lost` is set.
   // (Found by the chaos suite: transactionCut.chaos.test.ts, repro in apps/runner/chaos/repro.)
-  const afterPendingRejections = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0)))
+  // setImmediate, not setTimeout(0): Node runs that one a millisecond later, and every commit waited it.
+  const afterPendingRejections = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
   const settle = (commit: boolean) =>
     Effect.tryPromise({
       try: () => {
