@@ -129,13 +129,16 @@ export const runPipelined = (
     // Owns the appends in flight: closing it (the loop stopping) interrupts them.
     const appends = yield* Scope.make()
     yield* Effect.addFinalizer(() => Effect.andThen(Scope.close(appends, Exit.void), releaseUnsettled))
+    // Started at once (not on the scheduler's next turn): the append's statement leaves before the
+    // loop goes on to take the next fetch.
     const startAppend = (taken: Taken): Effect.Effect<InFlight, never, EventStore> =>
       Effect.map(
         Effect.forkIn(
           taken.span === undefined
             ? appendFetch(taken.fetch)
             : Effect.withParentSpan(appendFetch(taken.fetch), taken.span),
-          appends
+          appends,
+          { startImmediately: true }
         ),
         (append) => ({ taken, append })
       )
