@@ -31,10 +31,14 @@ const storageOf = (storage: EnsureStream["storage"]) => (storage === "file" ? St
 /** Tries of `ensureStream` after a transient failure (half a second apart: about 30 s). */
 export const ensureRetries = 60
 
-/** A timeout, no responders or a 503: JetStream is there but busy (a leader election), try again. */
+/**
+ * A timeout, no responders or a 503: JetStream is there but busy (a leader election), try again.
+ * So is "no suitable peers for placement": a cluster node is down (a stream being created needs as
+ * many as its replicas), and while the cluster recovers `info` may not find a stream that exists.
+ */
 const isTransient = (cause: unknown): boolean => {
   const text = `${cause instanceof Error ? `${cause.name} ${cause.message}` : String(cause)}`.toLowerCase()
-  return /timeout|timed out|no responders|503|not ready|leader/.test(text)
+  return /timeout|timed out|no responders|503|not ready|leader|no suitable peers/.test(text)
 }
 
 /**

@@ -49,6 +49,28 @@ describe("ensureStream at start", () => {
     })
   )
 
+  it.effect("a stream that cannot be placed yet (a cluster node down) is waited for", () =>
+    Effect.gen(function* () {
+      let adds = 0
+      const jsm = {
+        streams: {
+          info: async () => {
+            throw Object.assign(new Error("stream not found"), { name: "StreamNotFoundError" })
+          },
+          add: async (config: { readonly duplicate_window: number }) => {
+            adds++
+            if (adds < 3) throw new Error("no suitable peers for placement")
+            return { config }
+          }
+        }
+      } as unknown as JetStreamManager
+      const fiber = yield* Effect.forkChild(ensureStream(jsm, spec, parts, "@sluice/transport-nats", "nats"))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      assert.strictEqual(adds, 3)
+    })
+  )
+
   it.effect("a permanent refusal fails at once, naming the stream", () =>
     Effect.gen(function* () {
       const { jsm, calls } = stub([new Error("insufficient resources")])
