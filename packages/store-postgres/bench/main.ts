@@ -35,6 +35,7 @@ import {
 } from "./measure.ts"
 import * as Nats from "./nats.ts"
 import { closeNats, natsIngest } from "./natsSource.ts"
+import { projectionCatchUp } from "./projectionCatchUp.ts"
 import { type PushLoad, push } from "./push.ts"
 import { drainInProcesses } from "./relayProcesses.ts"
 import { report } from "./report.ts"
@@ -157,6 +158,13 @@ export const main = async (resultsDir: string) => {
     `subscription catch-up over ${catchUpEvents} events, batch 1000, checkpoint per batch`,
     "postgres",
     (s) => catchUp("postgres", s, catchUpEvents, 1000)
+  )
+  // The same read as a projection: each batch's events written in its transaction (projectionCatchUp.ts).
+  const projectionEvents = n(20_000)
+  await measure(
+    `projection catch-up over ${projectionEvents} events, batch 100, read model and checkpoint in one transaction`,
+    "postgres",
+    (s) => projectionCatchUp(s, projectionEvents, 100)
   )
   // Webhooks (no database): HttpTransport.publish vs a raw node:http loop, same concurrency (webhook.ts).
   const hooks = n(20_000)

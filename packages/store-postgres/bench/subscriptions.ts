@@ -58,7 +58,7 @@ const rawCatchUp = async (query: Query, batch: number) => {
   }
 }
 
-const withLog = async <A>(driver: Driver, events: number, f: (schema: string) => Promise<A>): Promise<A> => {
+export const withLog = async <A>(driver: Driver, events: number, f: (schema: string) => Promise<A>): Promise<A> => {
   const schema = schemaName("catchup")
   if (driver === "postgres") {
     await migratePg(schema)
