@@ -99,15 +99,16 @@ const services = (name: string) =>
     }
   })
 
-/**
- * Reads one batch after `from`, handles it and saves the checkpoint; returns how many and the new
- * checkpoint. Composed without a generator: it runs between every wake-up and its handler.
- */
+/** What a batch did: how many events it handled, and the checkpoint it left. */
 interface BatchResult {
   readonly handled: number
   readonly position: Position
 }
 
+/**
+ * Reads one batch after `from`, handles it and saves the checkpoint. Composed without a generator:
+ * it runs between every wake-up and its handler.
+ */
 const batch = <E, R>(
   settings: Settings<E, R>,
   found: Services,
