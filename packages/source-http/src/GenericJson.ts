@@ -139,11 +139,12 @@ const fromDrafts = (raw: RawPayload, body: unknown): TransformResult => {
 // The canonical rules of the mapped fields, checked when an item is refused (completing the drafts
 // checks them otherwise): the refusal then names the found fields that are bad too. The natural
 // key is checked on every item: completing a draft only hashes it.
+const naturalKeyRule = Schema.decodeUnknownExit(NaturalKey)
 const fieldRules: Record<string, (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>> = {
   event_type: Schema.decodeUnknownExit(Event.fields.event_type),
   entity_type: Schema.decodeUnknownExit(Event.fields.entity_type),
   entity_id: Schema.decodeUnknownExit(Event.fields.entity_id),
-  natural_key: Schema.decodeUnknownExit(NaturalKey)
+  natural_key: naturalKeyRule
 }
 
 const fieldProblems = (found: ReadonlyArray<readonly [string, FieldRef, string]>): Array<string> =>
@@ -184,11 +185,8 @@ const fromMapped = (
       if (parsed._tag === "Some") occurred_at = DateTime.toUtc(parsed.value)
       else if (text !== "") missing.push(`occurred_at (${refName(format.occurred_at)}): expected an ISO-8601 time`)
     }
-    const badKey =
-      natural_key === undefined || format.natural_key === undefined
-        ? []
-        : fieldProblems([["natural_key", format.natural_key, natural_key]])
-    if (missing.length > 0 || badKey.length > 0) {
+    const keyRefused = natural_key !== undefined && naturalKeyRule(natural_key)._tag === "Failure"
+    if (missing.length > 0 || keyRefused) {
       issues.push([index, [...missing, ...fieldProblems(found)].join("; ")])
       return
     }

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { call, draft, harness } from "./harness.ts"
+import { call, draft, harness, mappedDevices } from "./harness.ts"
 
 const post = (items: unknown) =>
   new Request("http://push.test/", {
@@ -47,15 +47,7 @@ describe("GenericJson", () => {
 
   it.live("mapped format: a missing field and a bad found one are both named", () =>
     Effect.gen(function* () {
-      const h = yield* harness({
-        auth: { type: "none" },
-        format: {
-          type: "mapped",
-          event_type: { pointer: "/type" },
-          entity_type: "device",
-          entity_id: { pointer: "/device/id" }
-        }
-      })
+      const h = yield* harness(mappedDevices({ entity_id: { pointer: "/device/id" } }))
       const res = yield* call(h.handler, post([{ type: "not a type!", device: {} }]))
       assert.strictEqual(res.status, 400)
       const issues = res.body.issues as Array<string>
@@ -86,16 +78,7 @@ describe("GenericJson", () => {
 
   it.live("mapped format: a natural key past 500 characters is refused, beside an item refused for another field", () =>
     Effect.gen(function* () {
-      const h = yield* harness({
-        auth: { type: "none" },
-        format: {
-          type: "mapped",
-          event_type: { pointer: "/type" },
-          entity_type: "device",
-          entity_id: { pointer: "/id" },
-          natural_key: { pointer: "/key" }
-        }
-      })
+      const h = yield* harness(mappedDevices({ entity_id: { pointer: "/id" }, natural_key: { pointer: "/key" } }))
       const long = { type: "device.seen", id: "d1", key: "k".repeat(501) }
       const alone = yield* call(h.handler, post([long]))
       assert.strictEqual(alone.status, 400)

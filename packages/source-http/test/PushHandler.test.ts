@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Rederive } from "@sluice/core"
 import { Effect } from "effect"
 import { transformer, withDeliveryKeys } from "../src/index.ts"
-import { call, draft, harness, nowSeconds, router, secretA, secretB, signed, token } from "./harness.ts"
+import { call, draft, harness, mappedDevices, nowSeconds, router, secretA, secretB, signed, token } from "./harness.ts"
 
 const webhooks = { auth: { type: "standard-webhooks" as const, secrets: [secretA] } }
 
@@ -348,16 +348,7 @@ describe("PushHandler", () => {
 
   it.live("mapped format: each object is a payload, fields found by JSON Pointer", () =>
     Effect.gen(function* () {
-      const h = yield* harness({
-        auth: { type: "none" },
-        format: {
-          type: "mapped",
-          event_type: { pointer: "/type" },
-          entity_type: "device",
-          entity_id: { pointer: "/device/id" },
-          occurred_at: { pointer: "/at" }
-        }
-      })
+      const h = yield* harness(mappedDevices({ entity_id: { pointer: "/device/id" }, occurred_at: { pointer: "/at" } }))
       const body = [
         { type: "reading.taken", device: { id: 7 }, at: "2026-01-02T03:04:05Z", celsius: 21.5 },
         { type: "reading.taken", device: {}, at: "2026-01-02T03:04:06Z" }

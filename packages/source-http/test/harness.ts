@@ -14,6 +14,7 @@ import {
 import { makeSigner } from "@sluice/transport-http"
 import { type Context, Effect, Layer, Logger, Redacted } from "effect"
 import { makePushHandler, type PushHandler, type PushHandlerOptions } from "../src/index.ts"
+import type { FormatConfig } from "../src/PushConfig.ts"
 
 export const secretA = `whsec_${btoa("a secret key of thirty-two bytes!")}`
 export const secretB = `whsec_${btoa("another secret key, 32 bytes....")}`
@@ -104,6 +105,17 @@ export const signed = (
       }
     })
   })
+
+/**
+ * A handler config without auth whose `mapped` format reads the event type at /type, calls every
+ * item a "device" and reads the rest from `fields` (entity_id, occurred_at, natural_key).
+ */
+export const mappedDevices = (
+  fields: Pick<Extract<FormatConfig, { type: "mapped" }>, "entity_id" | "occurred_at" | "natural_key">
+): PushHandlerOptions["config"] => ({
+  auth: { type: "none" },
+  format: { type: "mapped", event_type: { pointer: "/type" }, entity_type: "device", ...fields }
+})
 
 export const draft = (n: number) => ({
   event_type: "order.created",
