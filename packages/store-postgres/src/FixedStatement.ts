@@ -4,8 +4,8 @@
  * every call: for the append, 7.5 KB of garbage and most of the store's own CPU per call, whose
  * collection pauses showed in the commit-to-publish p99. Here each parameter is declared with the
  * function that reads it from the input, and gets its `$n` from the order of declaration, so text
- * and values cannot drift apart. The appends run it as DirectStatement.ts does; `execute` runs it
- * through the SqlClient (`sql.unsafe`), in the caller's transaction if any.
+ * and values cannot drift apart. The appends run it as DirectStatement.ts does; `executeUnprepared`
+ * runs it through the SqlClient (`sql.unsafe`), in the caller's transaction if any.
  */
 import type { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
@@ -31,15 +31,12 @@ export const make = <I>(build: (param: (read: (input: I) => unknown) => string) 
 }
 
 /**
- * Runs the statement for `input` through the SqlClient, in the caller's transaction if any:
- * prepared, or with `unprepared` planned anew with its values each time.
+ * Runs the statement for `input` through the SqlClient, in the caller's transaction if any, unprepared:
+ * planned anew with its values each time (the outbox's claim and completion, see OutboxSql.ts).
  */
-export const execute = <A extends object, I>(
+export const executeUnprepared = <A extends object, I>(
   sql: SqlClient.SqlClient,
   statement: FixedStatement<I>,
-  input: I,
-  options?: { readonly unprepared: boolean }
-): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> => {
-  const run = sql.unsafe<A>(statement.text, statement.params(input))
-  return options?.unprepared === true ? run.unprepared : run
-}
+  input: I
+): Effect.Effect<ReadonlyArray<A>, SqlError.SqlError> =>
+  sql.unsafe<A>(statement.text, statement.params(input)).unprepared

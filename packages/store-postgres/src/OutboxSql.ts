@@ -45,11 +45,10 @@ export const claim = (
   options: ClaimOptions
 ): Effect.Effect<ReadonlyArray<ClaimRow>, SqlError.SqlError> =>
   Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
-    FixedStatement.execute<ClaimRow, ClaimOptions>(
+    FixedStatement.executeUnprepared<ClaimRow, ClaimOptions>(
       sql,
       Option.isSome(transaction) ? statements.claimInTransaction : statements.claim,
-      options,
-      { unprepared: true }
+      options
     )
   )
 
@@ -124,16 +123,11 @@ export const complete = (
   statements: Statements,
   results: ReadonlyArray<Completion>
 ): Effect.Effect<ReadonlyArray<{ outbox_id: string; frees: boolean }>, SqlError.SqlError> =>
-  FixedStatement.execute<{ outbox_id: string; frees: boolean }, CompleteInput>(
-    sql,
-    statements.complete,
-    {
-      delivered: results.filter((r) => r._tag === "Delivered"),
-      released: results.filter((r) => r._tag === "Release"),
-      failed: results.filter((r) => r._tag === "Retry" || r._tag === "Dead")
-    },
-    { unprepared: true }
-  )
+  FixedStatement.executeUnprepared<{ outbox_id: string; frees: boolean }, CompleteInput>(sql, statements.complete, {
+    delivered: results.filter((r) => r._tag === "Delivered"),
+    released: results.filter((r) => r._tag === "Release"),
+    failed: results.filter((r) => r._tag === "Retry" || r._tag === "Dead")
+  })
 
 interface CompleteInput {
   readonly delivered: ReadonlyArray<Completion>
