@@ -61,21 +61,21 @@ const positionProblem = (operation: string, field: string, p: LogPosition.LogPos
         retryable: false
       })
 
-/** Why `save` cannot be saved, or undefined. */
-const saveProblem = (save: CheckpointSave): StoreError | undefined => {
-  const problem = nameProblem(save.name)
-  if (problem !== undefined) return new StoreError({ operation: "saveCheckpoint", reason: problem, retryable: false })
-  return (
-    (save.from === null ? undefined : positionProblem("saveCheckpoint", "from", save.from)) ??
-    positionProblem("saveCheckpoint", "to", save.to)
-  )
+/** Why `name` cannot name a checkpoint, as the StoreError of `operation`, or undefined. */
+const nameError = (operation: string, name: string): StoreError | undefined => {
+  const problem = nameProblem(name)
+  return problem === undefined ? undefined : new StoreError({ operation, reason: problem, retryable: false })
 }
 
+/** Why `save` cannot be saved, or undefined. */
+const saveProblem = (save: CheckpointSave): StoreError | undefined =>
+  nameError("saveCheckpoint", save.name) ??
+  (save.from === null ? undefined : positionProblem("saveCheckpoint", "from", save.from)) ??
+  positionProblem("saveCheckpoint", "to", save.to)
+
 const checkName = (operation: string, name: string) => {
-  const problem = nameProblem(name)
-  return problem === undefined
-    ? Effect.void
-    : Effect.fail(new StoreError({ operation, reason: problem, retryable: false }))
+  const error = nameError(operation, name)
+  return error === undefined ? Effect.void : Effect.fail(error)
 }
 
 /** The columns Rows.toStoredEvent and toPosition read. */
@@ -124,6 +124,8 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
   // The statements a live subscription sends per batch keep their spans, without the two Errors
   // (definition and call site) Effect.fn captures on every call.
   const traced = (name: string) => Effect.withSpan(name, undefined, { captureStackTrace: false })
+  const tracedRead = traced("PgSubscriptionStore.readAll")
+  const tracedSave = traced("PgSubscriptionStore.saveCheckpoint")
 
   // readAll and saveCheckpoint run for every batch, between a wake-up and the handler and right
   // after it: composed without generators.
@@ -142,7 +144,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
             ),
             (rows) => rows.map((row): LoggedEvent => ({ ...toStoredEvent(row), log_position: toPosition(row) }))
           )
-    return traced("PgSubscriptionStore.readAll")(read)
+    return tracedRead(read)
   }
 
   const current = (name: string) =>
@@ -158,7 +160,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
   const saveFailed = toStoreError("saveCheckpoint")
   const saveCheckpoint = (save: CheckpointSave) => {
     const problem = saveProblem(save)
-    if (problem !== undefined) return traced("PgSubscriptionStore.saveCheckpoint")(Effect.fail(problem))
+    if (problem !== undefined) return tracedSave(Effect.fail(problem))
     const to = { tx: String(save.to.transaction_id), position: save.to.position }
     // A compare-and-set (see `statements`).
     const changed =
@@ -179,7 +181,7 @@ export const make = (sql: SqlClient.SqlClient, schema: string, wakeup: Wakeup): 
           )
     ).pipe(
       Effect.catchTag("SqlError", (error) => Effect.fail(saveFailed(error))),
-      traced("PgSubscriptionStore.saveCheckpoint")
+      tracedSave
     )
   }
 
