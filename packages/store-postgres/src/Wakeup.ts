@@ -80,6 +80,8 @@ export const make = (
 ): Effect.Effect<Wakeup, never, Scope.Scope> =>
   Effect.gen(function* () {
     const work = WorkSignal.make()
+    // The timer a relay's last woken wait left (WorkSignal) stops with the store, not at its maxWait.
+    yield* Effect.addFinalizer(() => work.close)
     const events = WorkSignal.makeBroadcast()
     const wakeLocal = (kinds: number) => {
       if ((kinds & WORK) !== 0) work.signal()
