@@ -32,6 +32,11 @@ export interface MemoryStores {
   readonly outboxAdmin: OutboxAdmin["Service"]
   readonly subscriptionStore: SubscriptionStore["Service"]
   readonly rawPayloadStore: RawPayloadStore["Service"]
+  /**
+   * Stops the timer a relay's last woken `waitForWork` left (WorkSignal), which would otherwise run
+   * out its `maxWait`. `layerMemory` calls it when its scope closes.
+   */
+  readonly close: Effect.Effect<void>
 }
 
 /** The RawPayloadStore of `contents` (its retention keeps the raw payloads of events still pending delivery). */
@@ -113,7 +118,8 @@ export const makeStores: Effect.Effect<MemoryStores> = Effect.sync(() => {
       now,
       listen: committed.listen
     }),
-    rawPayloadStore: rawPayloadStore(contents, outbox, lock, now)
+    rawPayloadStore: rawPayloadStore(contents, outbox, lock, now),
+    close: outbox.close
   }
 })
 
@@ -136,4 +142,4 @@ export const toContext = (
  * SubscriptionStore and RawPayloadStore, over one log.
  */
 export const layerMemory: Layer.Layer<EventStore | OutboxQueue | OutboxAdmin | SubscriptionStore | RawPayloadStore> =
-  Layer.effectContext(Effect.map(makeStores, toContext))
+  Layer.effectContext(Effect.acquireRelease(makeStores, (stores) => stores.close).pipe(Effect.map(toContext)))

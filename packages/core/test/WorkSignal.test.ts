@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock } from "effect/testing"
+import { makeHeldClock } from "../src/testing/HeldClock.ts"
 import * as WorkSignal from "../src/WorkSignal.ts"
 
 const hour = Duration.hours(1)
@@ -18,27 +19,6 @@ const returnsAtOnce = (wait: Effect.Effect<void>) =>
     yield* Fiber.interrupt(fiber)
     return done
   })
-
-/** A Clock whose sleeps never end by themselves; `pending` counts those not yet interrupted. */
-const heldClock = () => {
-  let pending = 0
-  const clock: Clock.Clock = {
-    currentTimeMillisUnsafe: () => 0,
-    currentTimeMillis: Effect.succeed(0),
-    currentTimeNanosUnsafe: () => 0n,
-    currentTimeNanos: Effect.succeed(0n),
-    monotonicTimeNanosUnsafe: () => 0n,
-    monotonicTimeNanos: Effect.succeed(0n),
-    sleep: () =>
-      Effect.callback<void>(() => {
-        pending++
-        return Effect.sync(() => {
-          pending--
-        })
-      })
-  }
-  return { clock, pending: () => pending }
-}
 
 // On the TestClock: a wait that returned when it should not would show; none depends on timing.
 describe("WorkSignal", () => {
@@ -104,7 +84,7 @@ describe("WorkSignal", () => {
   // A woken waiter goes straight on to its work: its wait's timer is stopped at its next wait (or
   // when the signal is closed), not on the way from the wake-up to that work.
   it.effect("a woken wait's timer is stopped by the next wait, or by close", () => {
-    const held = heldClock()
+    const held = makeHeldClock()
     return Effect.gen(function* () {
       const work = WorkSignal.make()
       const waiting = yield* Effect.forkChild(work.wait(hour))
@@ -129,7 +109,7 @@ describe("WorkSignal", () => {
   })
 
   it.effect("a broadcast listener's scope stops the timer its last woken wait left", () => {
-    const held = heldClock()
+    const held = makeHeldClock()
     return Effect.gen(function* () {
       const broadcast = WorkSignal.makeBroadcast()
       const scope = yield* Scope.make()

@@ -7,7 +7,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { InvalidSettingError } from "@sluice/core"
-import { Cause, Duration, Effect, Exit, Logger, References } from "effect"
+import { makeHeldClock } from "@sluice/core/testing"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Logger, References, Scope } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection } from "effect/sql"
 import { TestClock } from "effect/testing"
@@ -319,4 +320,29 @@ describe("Wakeup: NOTIFY rate limit", () => {
         assert.isTrue(Exit.isSuccess(store))
       })
   )
+})
+
+describe("Wakeup: timers", () => {
+  // A woken relay wait leaves its timer to the next wait (core's WorkSignal); with none, the store's
+  // scope stops it, or it would run out its maxWait after the store is gone.
+  it.effect("closing the store's scope stops the timer a woken relay wait left", () => {
+    const held = makeHeldClock()
+    return Effect.gen(function* () {
+      const sql = yield* recordingClient([])
+      const scope = yield* Scope.make()
+      const wakeup = yield* Wakeup.make(sql, undefined, {
+        channel: "sluice_test",
+        notify: false,
+        debounce: Duration.millis(5)
+      }).pipe(Scope.provide(scope))
+      const waiting = yield* Effect.forkChild(wakeup.wait(Duration.hours(1)))
+      yield* Effect.yieldNow
+      assert.strictEqual(held.pending(), 1)
+      yield* wakeup.signal(Wakeup.WORK)
+      yield* Fiber.join(waiting)
+      assert.strictEqual(held.pending(), 1, "left to the next wait")
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(held.pending(), 0)
+    }).pipe(Effect.provideService(Clock.Clock, held.clock))
+  })
 })

@@ -37,6 +37,8 @@ export interface MemoryOutbox {
   ) => number
   /** Wakes relays waiting for work (or keeps the wake-up for the next one). */
   readonly notify: () => void
+  /** Stops the timer a relay's last woken wait left (WorkSignal.close). */
+  readonly close: Effect.Effect<void>
   /** The events that have a pending outbox row (raw payload retention keeps their raw payloads). */
   readonly pendingEvents: () => ReadonlySet<EventId>
   readonly queue: OutboxQueue["Service"]
@@ -123,5 +125,12 @@ export const make = (shared: Shared): MemoryOutbox => {
   const pendingEvents = () => new Set([...pending].map((id) => outbox.get(id)!.event_id))
 
   const rows: Rows = { ...shared, outbox, pending, paused, setEntry, notify, work }
-  return { add, notify, pendingEvents, queue: MemoryOutboxQueue.make(rows), admin: MemoryOutboxAdmin.make(rows) }
+  return {
+    add,
+    notify,
+    close: work.close,
+    pendingEvents,
+    queue: MemoryOutboxQueue.make(rows),
+    admin: MemoryOutboxAdmin.make(rows)
+  }
 }
