@@ -21,7 +21,14 @@ import * as MemorySubscriptionStore from "./MemorySubscriptionStore.ts"
 import { OutboxAdmin } from "./OutboxAdmin.ts"
 import { OutboxQueue } from "./OutboxQueue.ts"
 import { RawPayloadStore } from "./RawPayloadStore.ts"
-import { type ReadStreamOptions, readStreamProblem, type StreamName } from "./Stream.ts"
+import {
+  type AppendToStreamOptions,
+  type ExpectedRevision,
+  type ReadStreamOptions,
+  readStreamProblem,
+  type StreamName,
+  streamNameProblem
+} from "./Stream.ts"
 import { SubscriptionStore } from "./SubscriptionStore.ts"
 import * as WorkSignal from "./WorkSignal.ts"
 
@@ -60,6 +67,12 @@ const rawPayloadStore = (
     }
   })
 
+/** The expected revision a call gave: "any" when it gave none (null is not none: it is refused). */
+const expectedOf = (options: AppendToStreamOptions | undefined): ExpectedRevision => {
+  const given: unknown = options?.expectedRevision
+  return given === undefined ? "any" : (given as ExpectedRevision)
+}
+
 /** The EventStore over `contents`: appends and reads under the lock; lookups by id need none. */
 const eventStoreOf = (
   contents: MemoryContents.MemoryContents,
@@ -69,7 +82,7 @@ const eventStoreOf = (
   const { guarded, transaction } = lock
   const readStream = (stream: StreamName, options: ReadStreamOptions = {}) =>
     Effect.gen(function* () {
-      const problem = readStreamProblem(options)
+      const problem = streamNameProblem(stream) ?? readStreamProblem(options)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "readStream", reason: problem, retryable: false })
       return contents.streams.read(stream, options)
@@ -77,8 +90,7 @@ const eventStoreOf = (
   return EventStore.of({
     append: (batch) => guarded(appends.append(batch)),
     appendAll: (batches) => transaction(Effect.forEach(batches, (batch) => appends.append(batch))),
-    appendToStream: (stream, batch, options) =>
-      guarded(appends.appendToStream(stream, batch, options?.expectedRevision ?? "any")),
+    appendToStream: (stream, batch, options) => guarded(appends.appendToStream(stream, batch, expectedOf(options))),
     // Under the lock, as the claims: what a transaction wrote stays invisible until it commits.
     readStream: (stream, options) => guarded(readStream(stream, options)),
     transaction,

@@ -7,6 +7,7 @@
  */
 import { Data } from "effect"
 import type { AppendResult } from "./EventStore.ts"
+import { isName, NAME_MAX } from "./internal/EventRules.ts"
 
 /** A stream's name: the entity whose events it holds. */
 export interface StreamName {
@@ -64,14 +65,32 @@ export const meetsExpectedRevision = (expected: ExpectedRevision, actual: Stream
       ? actual !== "no_stream"
       : expected === actual)
 
+/** A value as a message shows it: strings quoted, so that "3" and 3 read apart. */
+const shown = (value: unknown): string =>
+  typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value)
+
 /**
- * Why `expected` cannot be an expected revision (a negative or fractional number), or undefined.
- * Stores refuse such a call with a non-retryable StoreError naming the field.
+ * Why `expected` cannot be an expected revision (any other string, a negative or fractional number,
+ * null, a bigint...: plain JavaScript and JSON callers can pass them), or undefined. Stores refuse
+ * such a call with a non-retryable StoreError naming the field.
  */
-export const expectedRevisionProblem = (expected: ExpectedRevision): string | undefined =>
-  typeof expected === "number" && !(Number.isSafeInteger(expected) && expected >= 0)
-    ? `expectedRevision must be "any", "no_stream", "stream_exists" or a revision (an integer >= 0), got ${expected}`
-    : undefined
+export const expectedRevisionProblem = (expected: unknown): string | undefined =>
+  expected === "any" ||
+  expected === "no_stream" ||
+  expected === "stream_exists" ||
+  (typeof expected === "number" && Number.isSafeInteger(expected) && expected >= 0)
+    ? undefined
+    : `expectedRevision must be "any", "no_stream", "stream_exists" or a revision (an integer >= 0), got ${shown(expected)}`
+
+/** Why `stream` cannot name a stream (an entity_type or entity_id no event could have), or undefined. */
+export const streamNameProblem = (stream: StreamName): string | undefined => {
+  for (const field of ["entity_type", "entity_id"] as const) {
+    const value: unknown = (stream as unknown as Partial<Record<string, unknown>> | null | undefined)?.[field]
+    if (!isName(value))
+      return `the stream's ${field} must be text of 1 to ${NAME_MAX} characters (as an event's), got ${shown(value)}`
+  }
+  return undefined
+}
 
 /**
  * Why an event of the batch cannot go to `stream` (it names another entity), or undefined: every
@@ -112,12 +131,14 @@ export interface ReadStreamOptions {
 /** The page size of `readStream` when none is given. */
 export const defaultReadLimit = 1000
 
-/** Why the options cannot be a stream read (a negative or fractional `from` or `limit`), or undefined. */
+/** Why the options cannot be a stream read (a negative or fractional `from` or `limit`, an unknown `direction`), or undefined. */
 export const readStreamProblem = (options: ReadStreamOptions): string | undefined => {
-  const { from, limit } = options
-  if (from !== undefined && !(Number.isSafeInteger(from) && from >= 0))
-    return `readStream: from must be an integer >= 0, got ${from}`
-  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0))
-    return `readStream: limit must be an integer >= 0, got ${limit}`
+  const { from, limit, direction } = (options ?? {}) as { readonly [K in keyof ReadStreamOptions]?: unknown }
+  if (from !== undefined && !(typeof from === "number" && Number.isSafeInteger(from) && from >= 0))
+    return `from must be an integer >= 0, got ${shown(from)}`
+  if (limit !== undefined && !(typeof limit === "number" && Number.isSafeInteger(limit) && limit >= 0))
+    return `limit must be an integer >= 0, got ${shown(limit)}`
+  if (direction !== undefined && direction !== "forwards" && direction !== "backwards")
+    return `direction must be "forwards" or "backwards", got ${shown(direction)}`
   return undefined
 }

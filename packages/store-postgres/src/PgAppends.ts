@@ -9,10 +9,12 @@ import {
   type AppendResult,
   type AppendToStreamOptions,
   type EventStore,
+  type ExpectedRevision,
   expectedRevisionProblem,
   StoreError,
   type StreamName,
   streamBatchProblem,
+  streamNameProblem,
   streamOnceProblem,
   WrongExpectedRevisionError
 } from "@sluice/core"
@@ -99,10 +101,14 @@ export const make = (
     batch: AppendBatch,
     options: AppendToStreamOptions = {}
   ) {
-    const expected = options.expectedRevision ?? "any"
+    const given: unknown = options?.expectedRevision
+    const expected = given === undefined ? "any" : (given as ExpectedRevision)
     const prepared = yield* Append.prepare(batch, "appendToStream")
     const problem =
-      streamOnceProblem(batch) ?? expectedRevisionProblem(expected) ?? streamBatchProblem(stream, batch.events)
+      streamNameProblem(stream) ??
+      streamOnceProblem(batch) ??
+      expectedRevisionProblem(expected) ??
+      streamBatchProblem(stream, batch.events)
     if (problem !== undefined)
       return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
     const outcome = yield* AppendRaces.retryingRaces(

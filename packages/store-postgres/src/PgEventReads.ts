@@ -5,7 +5,8 @@ import {
   readStreamProblem,
   type StoredEvent,
   StoreError,
-  type StreamName
+  type StreamName,
+  streamNameProblem
 } from "@sluice/core"
 import { Effect, Option } from "effect"
 import type { SqlClient } from "effect/sql"
@@ -48,7 +49,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, names: TableNames): Pg
     stream: StreamName,
     options: ReadStreamOptions = {}
   ): Effect.Effect<ReadonlyArray<StoredEvent>, StoreError> => {
-    const problem = readStreamProblem(options)
+    const problem = streamNameProblem(stream) ?? readStreamProblem(options)
     if (problem !== undefined)
       return Effect.fail(new StoreError({ operation: "readStream", reason: problem, retryable: false }))
     return StreamRead.run(execute, readStatements, stream, options).pipe(

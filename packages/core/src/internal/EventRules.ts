@@ -23,7 +23,8 @@ const MAX_MILLIS = 253_402_300_799_999
 // A payload nested deeper is left to the schema (which also detects cycles).
 const MAX_DEPTH = 64
 
-const isName = (text: unknown): boolean =>
+/** Text an event's entity_type or entity_id can be. */
+export const isName = (text: unknown): boolean =>
   typeof text === "string" && text.length >= 1 && text.length <= NAME_MAX && textProblem(text) === undefined
 
 /** A JSON value (plain objects and arrays, finite numbers) whose strings and keys PostgreSQL can store. */

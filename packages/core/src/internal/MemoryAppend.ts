@@ -22,6 +22,7 @@ import {
   type StreamAppendResult,
   type StreamName,
   streamBatchProblem,
+  streamNameProblem,
   WrongExpectedRevisionError
 } from "../Stream.ts"
 import type { MemoryContents } from "./MemoryContents.ts"
@@ -117,6 +118,7 @@ export const make = ({ contents, outbox, committed, now }: Shared): MemoryAppend
     Effect.gen(function* () {
       const problem =
         appendBatchProblem(batch) ??
+        streamNameProblem(stream) ??
         streamOnceProblem(batch) ??
         expectedRevisionProblem(expected) ??
         streamBatchProblem(stream, batch.events)
