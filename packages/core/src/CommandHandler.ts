@@ -53,10 +53,11 @@ export class DomainEventError extends Data.TaggedError("DomainEventError")<{
 }
 
 /**
- * A decided event left out `schema_version`, so it was to be written at its type's latest version,
- * but its payload is not a payload of that version (the target schema of the type's last upcaster):
- * a decider still emitting an older shape. Nothing is written. Checked only where the last upcaster
- * has a target schema (`Upcaster.make`); after an `Upcaster.fromFunction` the payload is written as is.
+ * A decided event to be written at its type's latest version (it left out `schema_version`, so it
+ * is stamped with it, or it gave that version) has a payload that is not a payload of that version
+ * (the target schema of the type's last upcaster): a decider still emitting an older shape. Nothing
+ * is written. Checked only where the last upcaster has a target schema (`Upcaster.make`); after an
+ * `Upcaster.fromFunction` the payload is written as is.
  */
 export class LatestVersionPayloadError extends Data.TaggedError("LatestVersionPayloadError")<{
   readonly stream: StreamName
@@ -67,7 +68,26 @@ export class LatestVersionPayloadError extends Data.TaggedError("LatestVersionPa
   readonly reason: string
 }> {
   override get message() {
-    return `stream ${formatStream(this.stream)}: a decided ${this.eventType} event without a schema_version would be written at the type's latest version, ${this.schemaVersion}, but its payload is not a version ${this.schemaVersion} payload: ${this.reason}`
+    return `stream ${formatStream(this.stream)}: a decided ${this.eventType} event would be written at the type's latest version, ${this.schemaVersion}, but its payload is not a version ${this.schemaVersion} payload: ${this.reason}`
+  }
+}
+
+/**
+ * A decided event gave a `schema_version` above its type's latest version (where its upcasters end):
+ * this process's readers could not bring the type's older events to it, so its fold would see two
+ * shapes. Nothing is written. Register the upcasters up to that version, or leave `schema_version`
+ * out (the event is then written at the latest version). Types without upcasters take any version.
+ */
+export class SchemaVersionAheadError extends Data.TaggedError("SchemaVersionAheadError")<{
+  readonly stream: StreamName
+  readonly eventType: string
+  /** The version the decided event gave. */
+  readonly schemaVersion: number
+  /** The type's latest version, where its upcasters end. */
+  readonly latest: number
+}> {
+  override get message() {
+    return `stream ${formatStream(this.stream)}: a decided ${this.eventType} event gave schema_version ${this.schemaVersion}, above the type's latest version ${this.latest} (where its upcasters end): register upcasters up to ${this.schemaVersion}, or leave schema_version out`
   }
 }
 
@@ -182,9 +202,17 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
       const events: Array<Event> = []
       for (const domain of decided) {
         const encoded = yield* orDomainError(encode(domain), stream)
-        const latest = encoded.schema_version === undefined ? upcasters.latest(encoded.type) : undefined
-        if (latest !== undefined) {
-          // Stamping the latest version onto an older shape would store a malformed event.
+        const latest = upcasters.latest(encoded.type)
+        if (latest !== undefined && encoded.schema_version !== undefined && encoded.schema_version > latest) {
+          return yield* new SchemaVersionAheadError({
+            stream,
+            eventType: encoded.type,
+            schemaVersion: encoded.schema_version,
+            latest
+          })
+        }
+        if (latest !== undefined && (encoded.schema_version ?? latest) === latest) {
+          // Writing the latest version over an older shape would store a malformed event.
           const reason = upcasters.latestPayloadProblem(encoded.type, encoded.payload)
           if (reason !== undefined) {
             return yield* new LatestVersionPayloadError({
@@ -236,7 +264,13 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
     handleOptions: HandleOptions = {}
   ): Effect.Effect<
     CommandResult<State, Ev>,
-    E | WrongExpectedRevisionError | DomainEventError | LatestVersionPayloadError | UpcastError | StoreError,
+    | E
+    | WrongExpectedRevisionError
+    | DomainEventError
+    | LatestVersionPayloadError
+    | SchemaVersionAheadError
+    | UpcastError
+    | StoreError,
     EventStore
   > =>
     // Data first: the data-last form of withSpan takes a stack trace whatever the options say.

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Result, Schema } from "effect"
 import * as CommandHandler from "../src/CommandHandler.ts"
+import * as Decider from "../src/Decider.ts"
 import type { Event } from "../src/Event.ts"
 import { EventStore } from "../src/EventStore.ts"
 import { InvalidSettingError } from "../src/InvalidSetting.ts"
@@ -264,6 +265,45 @@ describe("CommandHandler with upcasters", () => {
         assert.match(error.message, /account\.deposited .*version 2.*currency/)
         assert.strictEqual((yield* store.readStream(stream)).length, 1, "nothing written")
       }).pipe(Effect.provide([layerMemory, Upcasters.layer([withCurrency])]))
+  )
+
+  // A decider whose deposits give their schema_version explicitly.
+  const Versioned = Schema.Union([
+    Schema.Struct({ type: Schema.Literal("account.opened"), payload: Schema.Struct({ owner: Schema.String }) }),
+    Schema.Struct({
+      type: Schema.Literal("account.deposited"),
+      payload: Schema.Struct({ amount: Schema.Number, currency: Schema.optionalKey(Schema.String) }),
+      schema_version: Schema.optionalKey(Schema.Int)
+    })
+  ])
+  const versioned = (schema_version: number, payload: { amount: number; currency?: string }) =>
+    CommandHandler.make({
+      decider: Decider.make({
+        initialState: () => 0,
+        evolve: (count: number, _: typeof Versioned.Type) => count + 1,
+        decide: (_: "deposit"): Effect.Effect<ReadonlyArray<typeof Versioned.Type>> =>
+          Effect.succeed([{ type: "account.deposited", payload, schema_version }])
+      }),
+      events: Versioned
+    })
+
+  it.effect("a decided event's explicit schema_version: above the latest refused, at it checked, below it kept", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append({ raw: null, events: [opening], outbox: [] })
+      const ahead = yield* versioned(7, { amount: 5, currency: "EUR" }).handle(stream, "deposit").pipe(Effect.flip)
+      assert.strictEqual(ahead._tag, "SchemaVersionAheadError")
+      if (ahead._tag !== "SchemaVersionAheadError") return
+      assert.deepStrictEqual([ahead.eventType, ahead.schemaVersion, ahead.latest], ["account.deposited", 7, 2])
+      assert.match(ahead.message, /schema_version 7, above the type's latest version 2/)
+      const oldShape = yield* versioned(2, { amount: 5 }).handle(stream, "deposit").pipe(Effect.flip)
+      assert.strictEqual(oldShape._tag, "LatestVersionPayloadError", "the latest version's payload is checked")
+      assert.strictEqual((yield* store.readStream(stream)).length, 1, "nothing written")
+      const older = yield* versioned(1, { amount: 5 }).handle(stream, "deposit")
+      assert.deepStrictEqual([older.stored[0]!.schema_version, older.stored[0]!.payload], [1, { amount: 5 }])
+      const latest = yield* versioned(2, { amount: 5, currency: "EUR" }).handle(stream, "deposit")
+      assert.strictEqual(latest.stored[0]!.schema_version, 2)
+    }).pipe(Effect.provide([layerMemory, Upcasters.layer([withCurrency])]))
   )
 
   it.effect("without a target schema (fromFunction) the payload is written at the latest version unchecked", () =>
