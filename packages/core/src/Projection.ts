@@ -20,7 +20,11 @@ export interface Projection<E, R> {
   readonly eventTypes?: ReadonlyArray<string>
   /** Applies one event, at its latest version (Upcasters.ts), to the read model (runs in the batch's transaction). */
   readonly apply: (event: LoggedEvent) => Effect.Effect<void, E, R>
-  /** Empties the read model, for a rebuild (runs in the rebuild's transaction). @default nothing */
+  /**
+   * Empties the read model, for a rebuild (runs in the rebuild's transaction). Without it a rebuild
+   * replays every event over the rows already there: right only for an idempotent `apply`.
+   * @default nothing
+   */
   readonly reset?: Effect.Effect<void, E, R>
 }
 

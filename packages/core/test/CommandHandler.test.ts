@@ -88,26 +88,6 @@ describe("CommandHandler", () => {
     }).pipe(Effect.provide(MemoryEventStore.layerMemory))
   )
 
-  it.effect("a writer that appended between the read and the append: the handler starts over and succeeds", () => {
-    const racing = layerMemoryCompetingAppends({ event: competingDeposit, times: 2 })
-    return Effect.gen(function* () {
-      const store = yield* EventStore
-      yield* store.append({
-        raw: null,
-        events: [makeEvent({ ...stream, event_type: "account.opened", payload: { owner: "ada" } })],
-        outbox: []
-      })
-      const result = yield* handler.handle(stream, { type: "deposit", amount: 1 })
-      assert.strictEqual(yield* racing.competed, 2, "two appends lost the race, the third held")
-      assert.deepStrictEqual(result.state, { open: true, balance: 11 }, "folded from the competing deposits")
-      assert.strictEqual(result.nextExpectedRevision, 3)
-      assert.deepStrictEqual(
-        (yield* store.readStream(stream)).map((s) => s.event.payload),
-        [{ owner: "ada" }, { amount: 5 }, { amount: 5 }, { amount: 1 }]
-      )
-    }).pipe(Effect.provide(racing.layer))
-  })
-
   it.effect("the retry decides again, on the state folded with the competing event", () => {
     const competingWithdrawal = (name: StreamName) =>
       makeEvent({ ...name, event_type: "account.withdrawn", payload: { amount: 5 } })
@@ -237,3 +217,23 @@ describe("CommandHandler", () => {
     assert.throws(() => CommandHandler.make({ decider: account, events: AccountEvent, retries: 1.5 }), /retries/)
   })
 })
+
+// The core README's example of a handler against a competing writer.
+// #region competing-writer
+it.effect("a writer that appended between the read and the append: the handler starts over and succeeds", () => {
+  // Before each of the stream's first 2 appends, another writer deposits 5.
+  const racing = layerMemoryCompetingAppends({
+    event: (name) => makeEvent({ ...name, event_type: "account.deposited", payload: { amount: 5 } }),
+    times: 2
+  })
+  return Effect.gen(function* () {
+    const store = yield* EventStore
+    const opening = makeEvent({ ...stream, event_type: "account.opened", payload: { owner: "ada" } })
+    yield* store.append({ raw: null, events: [opening], outbox: [] })
+    const result = yield* handler.handle(stream, { type: "deposit", amount: 1 })
+    assert.strictEqual(yield* racing.competed, 2, "two appends lost the race, the third held")
+    assert.deepStrictEqual(result.state, { open: true, balance: 11 }, "folded with the competing deposits")
+    assert.strictEqual(result.nextExpectedRevision, 3)
+  }).pipe(Effect.provide(racing.layer))
+})
+// #endregion competing-writer
