@@ -3,8 +3,10 @@
  * store. `memory-pipeline.ts` runs it; `pipeline.test.ts` unit-tests it with TestClock.
  */
 
+// #region imports
 import { delivered, encodeEvent, OutboxAdmin, Pipeline, type Route, type Source, type Transport } from "@sluice/core"
 import { Clock, Console, DateTime, Effect } from "effect"
+// #endregion imports
 
 // #region source
 /** A source that "fetches" a price table and turns each row into a `price.updated` event. */
