@@ -17,7 +17,8 @@ import { Event, type TraceId } from "./Event.ts"
 import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
 import { nextEventId, nextTraceId } from "./Ids.ts"
 import { InvalidSettingError } from "./InvalidSetting.ts"
-import { isCertainlyEvent } from "./internal/EventRules.ts"
+import { type EventCandidate, isCertainlyEvent } from "./internal/EventRules.ts"
+import { nonJsonPayloadProblem } from "./internal/JsonValue.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import {
   defaultReadLimit,
@@ -44,10 +45,15 @@ export class DomainEventError extends Data.TaggedError("DomainEventError")<{
   readonly stream: StreamName
   /** The stored event, when reading failed. */
   readonly eventId?: string
+  /** The stored event's type and version, when reading failed. */
+  readonly eventType?: string
+  readonly schemaVersion?: number
   readonly reason: string
 }> {
   override get message() {
-    const which = this.eventId === undefined ? "a decided event" : `event ${this.eventId}`
+    const stored =
+      this.eventType === undefined ? "" : ` (a stored ${this.eventType} event, version ${this.schemaVersion})`
+    const which = this.eventId === undefined ? "a decided event" : `event ${this.eventId}${stored}`
     return `stream ${formatStream(this.stream)}: ${which}: ${this.reason}`
   }
 }
@@ -130,17 +136,25 @@ const reasonOf = (cause: Cause.Cause<Schema.SchemaError>): string => {
   return failure === undefined ? String(cause) : formatIssue(failure.error.issue).replace(/\n\s*/g, " ")
 }
 
-/** A DomainEventError about `eventId` (a stored event) or a decided one, from what a schema said. */
-const domainError = (cause: Cause.Cause<Schema.SchemaError>, stream: StreamName, eventId?: string) =>
-  new DomainEventError({ stream, reason: reasonOf(cause), ...(eventId === undefined ? {} : { eventId }) })
+/**
+ * A decided event the direct check was unsure of, through the Event schema; a payload that is not
+ * JSON is named by its field's path (the schema names only the payload).
+ */
+const validDecided = (candidate: EventCandidate, stream: StreamName): Effect.Effect<Event, DomainEventError> => {
+  const nonJson = nonJsonPayloadProblem(candidate.payload)
+  return nonJson !== undefined
+    ? Effect.fail(new DomainEventError({ stream, reason: nonJson }))
+    : orDomainError(validateEvent({ ...candidate, occurred_at: DateTime.formatIso(candidate.occurred_at) }), stream)
+}
 
-/** The schema's result, or a DomainEventError about `eventId` (a stored event) or a decided one. */
+/** The schema's result, or a DomainEventError about a decided event. */
 const orDomainError = <A>(
   exit: Exit.Exit<A, Schema.SchemaError>,
-  stream: StreamName,
-  eventId?: string
+  stream: StreamName
 ): Effect.Effect<A, DomainEventError> =>
-  Exit.isSuccess(exit) ? Effect.succeed(exit.value) : Effect.fail(domainError(exit.cause, stream, eventId))
+  Exit.isSuccess(exit)
+    ? Effect.succeed(exit.value)
+    : Effect.fail(new DomainEventError({ stream, reason: reasonOf(exit.cause) }))
 
 /** Every event of `stream`, in pages (one read when the stream is shorter than a page). */
 const readAll = (store: EventStore["Service"], stream: StreamName) => {
@@ -177,7 +191,16 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
     let state = decider.initialState()
     for (const { event } of stored) {
       const decoded = decode({ type: event.event_type, payload: event.payload, schema_version: event.schema_version })
-      if (Exit.isFailure(decoded)) return Effect.fail(domainError(decoded.cause, stream, event.event_id))
+      if (Exit.isFailure(decoded))
+        return Effect.fail(
+          new DomainEventError({
+            stream,
+            eventId: event.event_id,
+            eventType: event.event_type,
+            schemaVersion: event.schema_version,
+            reason: reasonOf(decoded.cause)
+          })
+        )
       state = decider.evolve(state, decoded.value)
     }
     return Effect.succeed(state)
@@ -234,14 +257,7 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
           occurred_at,
           payload: encoded.payload
         }
-        events.push(
-          isCertainlyEvent(candidate)
-            ? (candidate as Event)
-            : yield* orDomainError(
-                validateEvent({ ...candidate, occurred_at: DateTime.formatIso(candidate.occurred_at) }),
-                stream
-              )
-        )
+        events.push(isCertainlyEvent(candidate) ? (candidate as Event) : yield* validDecided(candidate, stream))
       }
       const result = yield* store.appendToStream(
         stream,

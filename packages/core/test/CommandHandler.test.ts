@@ -10,7 +10,7 @@ import { makeRouterUnsafe } from "../src/Routing.ts"
 import { type StreamName, streamName, WrongExpectedRevisionError } from "../src/Stream.ts"
 import { layerMemoryCompetingAppends } from "../src/testing/CompetingAppends.ts"
 import { makeEvent } from "../src/testing/fixtures.ts"
-import { AccountEvent, AccountNotOpen, account, InsufficientFunds, opened } from "./fixtures/account.ts"
+import { AccountEvent, AccountNotOpen, account, deposited, InsufficientFunds, opened } from "./fixtures/account.ts"
 
 const router = makeRouterUnsafe([
   { name: "accounts", transport: "t", topic: "accounts", match: ["account.*"], ordered: true },
@@ -173,7 +173,7 @@ describe("CommandHandler", () => {
       const error = yield* Effect.flip(handler.handle(stream, { type: "open", owner: "ada" }))
       assert.strictEqual(error._tag, "DomainEventError")
       assert.isTrue(error._tag === "DomainEventError" && error.eventId === odd.event_id)
-      assert.match(error.message, /account\.renamed|type/)
+      assert.include(error.message, `event ${odd.event_id} (a stored account.renamed event, version 1)`)
     }).pipe(Effect.provide(MemoryEventStore.layerMemory))
   )
 
@@ -190,6 +190,20 @@ describe("CommandHandler", () => {
       const error = yield* Effect.flip(bad.handle(stream, { type: "open", owner: "ada" }))
       assert.strictEqual(error._tag, "DomainEventError")
       assert.match(error.message, /payload/)
+      assert.strictEqual((yield* store.readEvents(0, 10)).length, 0)
+    }).pipe(Effect.provide(MemoryEventStore.layerMemory))
+  )
+
+  it.effect("a decided payload that is not JSON fails with DomainEventError naming the field's path", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const bad = CommandHandler.make({
+        decider: { ...account, decide: () => Effect.succeed([deposited(Number.NaN)]) },
+        events: AccountEvent
+      })
+      const error = yield* Effect.flip(bad.handle(stream, { type: "deposit", amount: 1 }))
+      assert.strictEqual(error._tag, "DomainEventError")
+      assert.include(error.message, 'Expected a JSON value, got NaN at ["payload"]["amount"]')
       assert.strictEqual((yield* store.readEvents(0, 10)).length, 0)
     }).pipe(Effect.provide(MemoryEventStore.layerMemory))
   )

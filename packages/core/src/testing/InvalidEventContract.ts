@@ -1,8 +1,8 @@
 /**
  * Contract cases for events made in code that the `Event` schema refuses (an `event_type` with a
- * space, an empty `entity_id`, a `schema_version` of -3, ids that are not ids): `append`,
- * `appendToStream` and `appendAll` refuse the whole batch, not retryable, naming the field, and store
- * none of it. Part of EventStoreContract's cases, so memory, PGlite and PostgreSQL all run them.
+ * space, an empty `entity_id`, a `schema_version` of -3, ids that are not ids, a payload holding
+ * NaN): `append`, `appendToStream` and `appendAll` refuse the whole batch, not retryable, naming the
+ * field, and store none of it. Part of EventStoreContract's cases, so memory, PGlite and PostgreSQL all run them.
  */
 import { Effect, Option } from "effect"
 import type { Event, EventId, TraceId } from "../Event.ts"
@@ -21,7 +21,11 @@ const invalid: ReadonlyArray<readonly [field: string, overrides: Partial<Event>]
   ["schema_version", { schema_version: 1.5 }],
   ["event_id", { event_id: "NOT-A-UUID" as EventId }],
   ["trace_id", { trace_id: "xyz" as TraceId }],
-  ["supersedes", { supersedes: "nope" as EventId }]
+  ["supersedes", { supersedes: "nope" as EventId }],
+  // Not JSON, deep in the payload: named by the field's path, not just "payload".
+  ['["payload"]["n"]', { payload: { n: Number.NaN } }],
+  ['["payload"]["quote"]["at"]', { payload: { quote: { at: new Date(0) } } as unknown as Event["payload"] }],
+  ['["payload"]["list"][1]', { payload: { list: [1, undefined] } as unknown as Event["payload"] }]
 ]
 
 const nothingStored = (rawId: string | undefined) =>
