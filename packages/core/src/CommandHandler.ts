@@ -18,7 +18,7 @@ import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
 import { nextEventId, nextTraceId } from "./Ids.ts"
 import { InvalidSettingError } from "./InvalidSetting.ts"
 import { type EventCandidate, isCertainlyEvent } from "./internal/EventRules.ts"
-import { nonJsonPayloadProblem } from "./internal/JsonValue.ts"
+import { sharpenPayloadReason } from "./internal/JsonValue.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import {
   defaultReadLimit,
@@ -46,13 +46,14 @@ export class DomainEventError extends Data.TaggedError("DomainEventError")<{
   /** The stored event, when reading failed. */
   readonly eventId?: string
   /** The stored event's type and version, when reading failed. */
-  readonly eventType?: string
-  readonly schemaVersion?: number
+  readonly stored?: { readonly eventType: string; readonly schemaVersion: number }
   readonly reason: string
 }> {
   override get message() {
     const stored =
-      this.eventType === undefined ? "" : ` (a stored ${this.eventType} event, version ${this.schemaVersion})`
+      this.stored === undefined
+        ? ""
+        : ` (a stored ${this.stored.eventType} event, version ${this.stored.schemaVersion})`
     const which = this.eventId === undefined ? "a decided event" : `event ${this.eventId}${stored}`
     return `stream ${formatStream(this.stream)}: ${which}: ${this.reason}`
   }
@@ -137,14 +138,16 @@ const reasonOf = (cause: Cause.Cause<Schema.SchemaError>): string => {
 }
 
 /**
- * A decided event the direct check was unsure of, through the Event schema; a payload that is not
- * JSON is named by its field's path (the schema names only the payload).
+ * A decided event the direct check was unsure of, through the Event schema; a payload it refuses as
+ * not JSON is named by the field's path (the schema names only the payload).
  */
 const validDecided = (candidate: EventCandidate, stream: StreamName): Effect.Effect<Event, DomainEventError> => {
-  const nonJson = nonJsonPayloadProblem(candidate.payload)
-  return nonJson !== undefined
-    ? Effect.fail(new DomainEventError({ stream, reason: nonJson }))
-    : orDomainError(validateEvent({ ...candidate, occurred_at: DateTime.formatIso(candidate.occurred_at) }), stream)
+  const exit = validateEvent({ ...candidate, occurred_at: DateTime.formatIso(candidate.occurred_at) })
+  return Exit.isSuccess(exit)
+    ? Effect.succeed(exit.value)
+    : Effect.fail(
+        new DomainEventError({ stream, reason: sharpenPayloadReason(reasonOf(exit.cause), candidate.payload) })
+      )
 }
 
 /** The schema's result, or a DomainEventError about a decided event. */
@@ -196,8 +199,7 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
           new DomainEventError({
             stream,
             eventId: event.event_id,
-            eventType: event.event_type,
-            schemaVersion: event.schema_version,
+            stored: { eventType: event.event_type, schemaVersion: event.schema_version },
             reason: reasonOf(decoded.cause)
           })
         )

@@ -8,7 +8,7 @@
 import { DateTime, Exit, Schema, SchemaIssue } from "effect"
 import { Event } from "./Event.ts"
 import { EVENT_ID, isCertainlyEvent } from "./internal/EventRules.ts"
-import { nonJsonPayloadProblem } from "./internal/JsonValue.ts"
+import { sharpenPayloadReason } from "./internal/JsonValue.ts"
 
 const validate = Schema.decodeUnknownExit(Event)
 const formatIssue = SchemaIssue.makeFormatterDefault()
@@ -27,12 +27,12 @@ export const eventProblem = (event: Event): string | undefined => {
   if (isCertainlyValid(event)) return undefined
   const occurredAt: unknown = event.occurred_at
   if (!DateTime.isDateTime(occurredAt)) return "occurred_at: expected a DateTime"
-  const nonJson = nonJsonPayloadProblem(event.payload)
-  if (nonJson !== undefined) return nonJson
   const exit = validate({ ...event, occurred_at: DateTime.formatIso(occurredAt) })
   if (Exit.isSuccess(exit)) return undefined
   const failure = exit.cause.reasons.find((reason) => reason._tag === "Fail")
-  return failure === undefined ? String(exit.cause) : formatIssue(failure.error.issue).replace(/\n\s*/g, " ")
+  return failure === undefined
+    ? String(exit.cause)
+    : sharpenPayloadReason(formatIssue(failure.error.issue).replace(/\n\s*/g, " "), event.payload)
 }
 
 /** The first event of `events` the schema would refuse, with its index and what is wrong, or undefined. */
