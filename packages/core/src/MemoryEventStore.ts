@@ -22,8 +22,7 @@ import { OutboxAdmin } from "./OutboxAdmin.ts"
 import { OutboxQueue } from "./OutboxQueue.ts"
 import { RawPayloadStore } from "./RawPayloadStore.ts"
 import {
-  type AppendToStreamOptions,
-  type ExpectedRevision,
+  expectedRevisionOf,
   type ReadStreamOptions,
   readStreamProblem,
   type StreamName,
@@ -67,12 +66,6 @@ const rawPayloadStore = (
     }
   })
 
-/** The expected revision a call gave: "any" when it gave none (null is not none: it is refused). */
-const expectedOf = (options: AppendToStreamOptions | undefined): ExpectedRevision => {
-  const given: unknown = options?.expectedRevision
-  return given === undefined ? "any" : (given as ExpectedRevision)
-}
-
 /** The EventStore over `contents`: appends and reads under the lock; lookups by id need none. */
 const eventStoreOf = (
   contents: MemoryContents.MemoryContents,
@@ -85,12 +78,13 @@ const eventStoreOf = (
       const problem = streamNameProblem(stream) ?? readStreamProblem(options)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "readStream", reason: problem, retryable: false })
-      return contents.streams.read(stream, options)
+      return contents.streams.read(stream, options ?? {})
     })
   return EventStore.of({
     append: (batch) => guarded(appends.append(batch)),
     appendAll: (batches) => transaction(Effect.forEach(batches, (batch) => appends.append(batch))),
-    appendToStream: (stream, batch, options) => guarded(appends.appendToStream(stream, batch, expectedOf(options))),
+    appendToStream: (stream, batch, options) =>
+      guarded(appends.appendToStream(stream, batch, expectedRevisionOf(options))),
     // Under the lock, as the claims: what a transaction wrote stays invisible until it commits.
     readStream: (stream, options) => guarded(readStream(stream, options)),
     transaction,

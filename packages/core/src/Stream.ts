@@ -65,9 +65,17 @@ export const meetsExpectedRevision = (expected: ExpectedRevision, actual: Stream
       ? actual !== "no_stream"
       : expected === actual)
 
-/** A value as a message shows it: strings quoted, so that "3" and 3 read apart. */
-const shown = (value: unknown): string =>
-  typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value)
+/** A value as a message shows it: strings quoted, so that "3" and 3 read apart. Never throws. */
+const shown = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "bigint") return `${value}n`
+  if (typeof value !== "object" || value === null) return String(value)
+  try {
+    return JSON.stringify(value) ?? "an object"
+  } catch {
+    return "an object"
+  }
+}
 
 /**
  * Why `expected` cannot be an expected revision (any other string, a negative or fractional number,
@@ -109,6 +117,12 @@ export const streamBatchProblem = (
 export interface AppendToStreamOptions {
   /** @default "any" */
   readonly expectedRevision?: ExpectedRevision
+}
+
+/** The expected revision a call gave: "any" when it gave none (null is not none: it is refused). */
+export const expectedRevisionOf = (options: AppendToStreamOptions | null | undefined): ExpectedRevision => {
+  const given: unknown = options?.expectedRevision
+  return given === undefined ? "any" : (given as ExpectedRevision)
 }
 
 /** What `appendToStream` did: `append`'s report, and the revision to expect on the next append. */

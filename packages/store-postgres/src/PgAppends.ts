@@ -9,7 +9,7 @@ import {
   type AppendResult,
   type AppendToStreamOptions,
   type EventStore,
-  type ExpectedRevision,
+  expectedRevisionOf,
   expectedRevisionProblem,
   StoreError,
   type StreamName,
@@ -101,8 +101,7 @@ export const make = (
     batch: AppendBatch,
     options: AppendToStreamOptions = {}
   ) {
-    const given: unknown = options?.expectedRevision
-    const expected = given === undefined ? "any" : (given as ExpectedRevision)
+    const expected = expectedRevisionOf(options)
     const prepared = yield* Append.prepare(batch, "appendToStream")
     const problem =
       streamNameProblem(stream) ??

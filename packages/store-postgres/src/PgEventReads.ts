@@ -52,7 +52,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, names: TableNames): Pg
     const problem = streamNameProblem(stream) ?? readStreamProblem(options)
     if (problem !== undefined)
       return Effect.fail(new StoreError({ operation: "readStream", reason: problem, retryable: false }))
-    return StreamRead.run(execute, readStatements, stream, options).pipe(
+    return StreamRead.run(execute, readStatements, stream, options ?? {}).pipe(
       Effect.mapError(toStoreError("readStream")),
       Effect.map((rows) => rows.map(toStoredEvent))
     )

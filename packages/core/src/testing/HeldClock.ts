@@ -13,6 +13,7 @@ export interface HeldClock {
   readonly pending: () => number
 }
 
+/** A fresh HeldClock: no sleep pending, time at 0. */
 export const makeHeldClock = (): HeldClock => {
   let pending = 0
   const clock: Clock.Clock = {
