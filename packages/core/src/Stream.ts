@@ -65,16 +65,26 @@ export const meetsExpectedRevision = (expected: ExpectedRevision, actual: Stream
       ? actual !== "no_stream"
       : expected === actual)
 
-/** A value as a message shows it: strings quoted, so that "3" and 3 read apart. Never throws. */
+/** Longest text of a bad value a message repeats (a 1 MB entity_id is not echoed whole). */
+const SHOWN_MAX = 100
+
+/**
+ * A value as a message shows it: strings quoted, so that "3" and 3 read apart; cut to SHOWN_MAX
+ * characters. Never throws.
+ */
 const shown = (value: unknown): string => {
-  if (typeof value === "string") return JSON.stringify(value)
-  if (typeof value === "bigint") return `${value}n`
-  if (typeof value !== "object" || value === null) return String(value)
-  try {
-    return JSON.stringify(value) ?? "an object"
-  } catch {
-    return "an object"
+  const text = (): string => {
+    if (typeof value === "string") return JSON.stringify(value)
+    if (typeof value === "bigint") return `${value}n`
+    if (typeof value !== "object" || value === null) return String(value)
+    try {
+      return JSON.stringify(value) ?? "an object"
+    } catch {
+      return "an object"
+    }
   }
+  const full = text()
+  return full.length <= SHOWN_MAX ? full : `${full.slice(0, SHOWN_MAX)}... (${full.length} characters)`
 }
 
 /**
