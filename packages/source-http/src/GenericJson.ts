@@ -13,7 +13,7 @@ import {
   UtcTimestamp
 } from "@sluice/core"
 import { Cause, DateTime, Effect, type Exit, Schema, SchemaIssue } from "effect"
-import type { FieldRef, FormatConfig } from "./PushConfig.ts"
+import { type FieldRef, type FormatConfig, keyedWithoutTime } from "./PushConfig.ts"
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
 
@@ -113,8 +113,12 @@ const fromDrafts = (raw: RawPayload, body: unknown): TransformResult => {
       issues.push([index, describe(strict._tag === "Failure" ? strict.cause : exit.cause)])
       return
     }
-    accepted.push([index, item])
     const draft = exit.value
+    if (draft.natural_key !== undefined && draft.occurred_at === undefined) {
+      issues.push([index, `["occurred_at"]: ${keyedWithoutTime}`])
+      return
+    }
+    accepted.push([index, item])
     events.push({
       event_type: draft.event_type,
       entity_type: draft.entity_type,

@@ -42,6 +42,13 @@ export const FieldRef = Schema.Union([
 ])
 export type FieldRef = typeof FieldRef.Type
 
+/**
+ * Why a keyed event must say when it happened: its natural key names one fact, and the time each
+ * delivery was received differs, so every delivery of the same fact would become a correction.
+ */
+export const keyedWithoutTime =
+  "required with natural_key: the key names one fact, and the time each delivery is received differs (every delivery would correct the last)"
+
 /** How a body becomes events (GenericJson.ts). */
 export const FormatConfig = Schema.Union([
   Schema.Struct({
@@ -57,11 +64,17 @@ export const FormatConfig = Schema.Union([
     event_type: FieldRef,
     entity_type: FieldRef,
     entity_id: FieldRef,
-    /** @default the time the request was received */
+    /** @default the time the request was received (required with `natural_key`) */
     occurred_at: Schema.optionalKey(FieldRef),
     /** What identifies the fact across deliveries. @default the delivery's id and the item's index */
     natural_key: Schema.optionalKey(FieldRef)
-  })
+  }).check(
+    Schema.makeFilter((format) =>
+      format.natural_key !== undefined && format.occurred_at === undefined
+        ? { path: ["occurred_at"], issue: keyedWithoutTime }
+        : undefined
+    )
+  )
 ])
 export type FormatConfig = typeof FormatConfig.Type
 

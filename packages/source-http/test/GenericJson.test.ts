@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Exit, Schema } from "effect"
+import { FormatConfig } from "../src/PushConfig.ts"
 import { call, draft, harness, mappedDevices } from "./harness.ts"
 
 const post = (items: unknown) =>
@@ -78,16 +79,23 @@ describe("GenericJson", () => {
 
   it.live("mapped format: a natural key past 500 characters is refused, beside an item refused for another field", () =>
     Effect.gen(function* () {
-      const h = yield* harness(mappedDevices({ entity_id: { pointer: "/id" }, natural_key: { pointer: "/key" } }))
-      const long = { type: "device.seen", id: "d1", key: "k".repeat(501) }
+      const h = yield* harness(
+        mappedDevices({
+          entity_id: { pointer: "/id" },
+          occurred_at: { pointer: "/at" },
+          natural_key: { pointer: "/key" }
+        })
+      )
+      const at = "2026-01-02T03:04:05Z"
+      const long = { type: "device.seen", id: "d1", key: "k".repeat(501), at }
       const alone = yield* call(h.handler, post([long]))
       assert.strictEqual(alone.status, 400)
       assert.match((alone.body.issues as Array<string>)[0]!, /^\[0\]: natural_key \(\/key\)/)
       const mixed = yield* call(
         h.handler,
         post([
-          { id: "d2", key: "k2" },
-          { type: "bad type", id: "d3", key: "k3" }
+          { id: "d2", key: "k2", at },
+          { type: "bad type", id: "d3", key: "k3", at }
         ])
       )
       assert.strictEqual(mixed.status, 400)
@@ -98,4 +106,38 @@ describe("GenericJson", () => {
       assert.strictEqual(yield* h.eventCount, 0)
     })
   )
+})
+
+describe("a natural key without an occurrence time", () => {
+  // The key names one fact; the time each delivery was received differs, so each would correct the last.
+  it.live(
+    "events format: a keyed draft without occurred_at is refused, naming it; with it, sent twice, one event",
+    () =>
+      Effect.gen(function* () {
+        const h = yield* harness({ auth: { type: "none" } })
+        const keyed = { ...draft(1), natural_key: "order-1-created" }
+        const refused = yield* call(h.handler, post([draft(2), keyed]))
+        assert.strictEqual(refused.status, 400)
+        assert.match((refused.body.issues as Array<string>)[0]!, /^\[1\]: \["occurred_at"\]: required with natural_key/)
+        assert.strictEqual(yield* h.eventCount, 0)
+        const timed = { ...keyed, occurred_at: "2026-01-02T03:04:05Z" }
+        assert.strictEqual((yield* call(h.handler, post([timed]))).status, 200)
+        const again = yield* call(h.handler, post([timed]))
+        assert.strictEqual(again.status, 200)
+        assert.deepStrictEqual(again.body.appended, [], "the second delivery is a duplicate, not a correction")
+        assert.strictEqual(yield* h.eventCount, 1)
+      })
+  )
+
+  it("mapped format: a natural_key mapping without occurred_at is a config error naming occurred_at", () => {
+    const decode = Schema.decodeUnknownExit(FormatConfig)
+    const format = { type: "mapped", event_type: "device.seen", entity_type: "device", entity_id: { pointer: "/id" } }
+    const exit = decode({ ...format, natural_key: { pointer: "/key" } })
+    assert.isTrue(Exit.isFailure(exit))
+    assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "occurred_at")
+    assert.isTrue(
+      Exit.isSuccess(decode({ ...format, natural_key: { pointer: "/key" }, occurred_at: { pointer: "/at" } }))
+    )
+    assert.isTrue(Exit.isSuccess(decode(format)), "without a key, the time received is the default")
+  })
 })
