@@ -284,14 +284,16 @@ export const crossFieldIssues = (
 ): Array<{ readonly path: Array<PropertyKey>; readonly issue: string }> => {
   const issues: Array<{ readonly path: Array<PropertyKey>; readonly issue: string }> = []
   const names = (key: string) => list(field(input, key)).map((entry) => text(field(entry, "name")))
-  for (const i of duplicates(names("sources")))
-    issues.push({ path: ["sources", i, "name"], issue: "duplicate source name" })
-  for (const i of duplicates(names("transports")))
-    issues.push({ path: ["transports", i, "name"], issue: "duplicate transport name" })
-  for (const i of duplicates(names("routes")))
-    issues.push({ path: ["routes", i, "name"], issue: "duplicate route name" })
-  for (const i of duplicates(names("projections")))
-    issues.push({ path: ["projections", i, "name"], issue: "duplicate projection name" })
+  for (const [key, what] of [
+    ["sources", "source"],
+    ["transports", "transport"],
+    ["routes", "route"],
+    ["projections", "projection"]
+  ] as const) {
+    const named = names(key)
+    for (const i of duplicates(named))
+      issues.push({ path: [key, i, "name"], issue: `duplicate ${what} name ${JSON.stringify(named[i])}` })
+  }
   const transports = new Set(names("transports").filter((name) => name !== undefined))
   list(field(input, "routes")).forEach((route, i) => {
     const transport = text(field(route, "transport"))

@@ -61,7 +61,7 @@ describe("config file decoding", () => {
       }
       // The cross-field checks run in the same pass, although other fields fail to decode.
       for (const expected of [
-        'duplicate transport name\n  at ["transports"][1]["name"]',
+        'duplicate transport name "out"\n  at ["transports"][1]["name"]',
         'no transport named "missing" (known: out)\n  at ["routes"][0]["transport"]'
       ]) {
         assert.include(error.message, expected)
@@ -76,7 +76,7 @@ describe("config file decoding", () => {
           admin: { host: "0.0.0.0" }
         }).pipe(withEnv())
       )
-      assert.include(second.message, 'duplicate transport name\n  at ["transports"][1]["name"]')
+      assert.include(second.message, 'duplicate transport name "out"\n  at ["transports"][1]["name"]')
       assert.include(second.message, 'no transport named "missing" (known: out)\n  at ["routes"][0]["transport"]')
       assert.include(second.message, 'at ["admin"]["token"]')
     })

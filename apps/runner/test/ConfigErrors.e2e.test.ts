@@ -74,7 +74,7 @@ describe("config errors in one pass", () => {
     for (const expected of [
       'environment variable E2E_UNSET_SECRET is not set\n  at ["transports"][0]["options"]["secrets"][0]',
       'at ["relay"]["workers"]',
-      'duplicate source name\n  at ["sources"][1]["name"]',
+      'duplicate source name "q"\n  at ["sources"][1]["name"]',
       'no transport named "nope" (known: hook)\n  at ["routes"][0]["transport"]',
       'Expected at least one symbol\n  at ["sources"][0]["options"]["symbols"]',
       'unknown source plugin "@acme/kafka-source": no such package installed'

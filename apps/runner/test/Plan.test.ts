@@ -208,7 +208,7 @@ describe("loadPlan: every problem of a file in one pass", () => {
         'environment variable UNSET_SECRET is not set\n  at ["transports"][0]["options"]["secrets"][0]',
         'at ["typo"]',
         'at ["relay"]["workers"]',
-        'duplicate source name\n  at ["sources"][1]["name"]',
+        'duplicate source name "q"\n  at ["sources"][1]["name"]',
         'no transport named "nope" (known: hook)\n  at ["routes"][0]["transport"]',
         "store.url: the password has a '%' that is not a percent-escape",
         'Expected at least one symbol\n  at ["sources"][0]["options"]["symbols"]',
