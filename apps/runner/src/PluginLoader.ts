@@ -60,7 +60,8 @@ export interface LoadedProjectionPlugin {
   /** Builds the instance named `instance` (options as written; the plugin decodes them). */
   readonly make: (
     options: unknown,
-    instance: string
+    instance: string,
+    context: Plugin.ProjectionContext
   ) => Effect.Effect<Plugin.ProjectionInstance<ProjectionServices>, Plugin.PluginConfigError | Plugin.PluginStartError>
   readonly schema: Schema.Top
 }
@@ -152,8 +153,8 @@ export const fromProjectionPlugin = <C, R extends ProjectionServices = never>(
   schema: plugin.config,
   usesSql: plugin.usesSql,
   decode: decoder(plugin.config as Schema.Codec<unknown, unknown>),
-  make: (options, instance) =>
-    Effect.flatMap(Plugin.decodeConfig(plugin, instance, options), (config) => plugin.make(config, instance))
+  make: (options, instance, context) =>
+    Effect.flatMap(Plugin.decodeConfig(plugin, instance, options), (config) => plugin.make(config, instance, context))
 })
 
 /**
@@ -164,7 +165,12 @@ export const locatedIn = <P extends AnyLoadedPlugin>(plugin: P, dir: string): P 
   const located = (options: unknown) => Plugin.mapFilePaths(plugin.schema, options, (path) => resolve(dir, path))
   const decode: LoadedPlugin["decode"] = (options, at) => plugin.decode(located(options), at)
   return plugin.kind === "projection"
-    ? { ...plugin, decode, make: (options: unknown, instance: string) => plugin.make(located(options), instance) }
+    ? {
+        ...plugin,
+        decode,
+        make: (options: unknown, instance: string, context: Plugin.ProjectionContext) =>
+          plugin.make(located(options), instance, context)
+      }
     : { ...plugin, decode, layer: (options: unknown, instance: string) => plugin.layer(located(options), instance) }
 }
 

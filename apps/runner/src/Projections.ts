@@ -48,8 +48,8 @@ export const build = (
 ): Effect.Effect<ReadyProjection, Plugin.PluginConfigError | Plugin.PluginStartError, StoreSql> =>
   Effect.gen(function* () {
     const { config, plugin } = planned
-    const instance = yield* plugin.make(config.options, config.name)
-    const { client } = yield* StoreSql
+    const { client, schema } = yield* StoreSql
+    const instance = yield* plugin.make(config.options, config.name, { storeSchema: schema })
     const bind = <A, E>(effect: Effect.Effect<A, E, ProjectionServices>) =>
       (client === undefined ? effect : Effect.provideService(effect, SqlClient.SqlClient, client)) as Effect.Effect<
         A,

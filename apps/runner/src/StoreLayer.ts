@@ -118,9 +118,14 @@ export class StoreHealth extends Context.Service<StoreHealth, { readonly check: 
  * The store's SqlClient (none on the memory store): projections whose read model lives in the
  * store's database run their SQL on it, inside the transactions of the store.
  */
-export class StoreSql extends Context.Service<StoreSql, { readonly client: SqlClient.SqlClient | undefined }>()(
-  "@sluice/runner/StoreSql"
-) {}
+export class StoreSql extends Context.Service<
+  StoreSql,
+  {
+    readonly client: SqlClient.SqlClient | undefined
+    /** The store's SQL schema (`store.schema`); undefined for the memory store. */
+    readonly schema?: string | undefined
+  }
+>()("@sluice/runner/StoreSql") {}
 
 /**
  * Every service a command gets from the store it opened: its event log, its outbox for relays and
@@ -220,7 +225,7 @@ const sqlStore = <E>(
       Context.add(OutboxQueue, Context.get(built, OutboxQueue)),
       Context.add(OutboxAdmin, Context.get(built, OutboxAdmin)),
       Context.add(SubscriptionStore, Context.get(built, SubscriptionStore)),
-      Context.add(StoreSql, StoreSql.of({ client: sql })),
+      Context.add(StoreSql, StoreSql.of({ client: sql, schema: choice.schema })),
       Context.add(RawPayloadStore, Context.get(built, RawPayloadStore)),
       Context.add(StoreHealth, sqlHealth(sql, choice.schema)),
       Context.add(

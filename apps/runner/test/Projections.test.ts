@@ -5,9 +5,9 @@
  * and lag as `status` and `/api/status` report them, and the projection commands' errors.
  */
 import { assert, describe, expect, it } from "@effect/vitest"
-import { EventStore, jsonLogger, layerMemory, OutboxAdmin, SubscriptionStore } from "@sluice/core"
+import { EventStore, jsonLogger, layerMemory, OutboxAdmin, Plugin, Projection, SubscriptionStore } from "@sluice/core"
 import { makeBatch, makeEvent } from "@sluice/core/testing"
-import { Effect, Layer, Logger, Schedule } from "effect"
+import { Effect, Layer, Logger, Schedule, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { TestConsole } from "effect/testing"
 import * as Admin from "../src/Admin.ts"
@@ -15,6 +15,7 @@ import { hostRule } from "../src/AdminGuards.ts"
 import { decodeConfig } from "../src/ConfigFile.ts"
 import { isUsageError } from "../src/ExitCode.ts"
 import { plan } from "../src/Plan.ts"
+import { fromProjectionPlugin } from "../src/PluginLoader.ts"
 import * as ProjectionCommands from "../src/ProjectionCommands.ts"
 import * as ProjectionReport from "../src/ProjectionReport.ts"
 import * as Projections from "../src/Projections.ts"
@@ -54,7 +55,7 @@ describe("projections in the config", () => {
           })
         )
         expect(duplicate.message).toContain('["projections"][1]["name"]')
-        expect(duplicate.message).toContain("duplicate projection name")
+        expect(duplicate.message).toContain(`duplicate projection name "p"`)
 
         const problems = yield* Effect.flip(
           planOf({
@@ -86,6 +87,32 @@ describe("projections in the config", () => {
       assert.strictEqual(only?.plugin.name, "tally-projection")
       assert.strictEqual(only?.config.batchSize, 500)
       assert.strictEqual(only?.config.pollInterval, "1 second")
+    })
+  )
+})
+
+describe("a projection plugin's context", () => {
+  // The store schema is the read model's owner (the Yahoo read model refuses another's tables).
+  it.effect("make gets the store's schema", () =>
+    Effect.gen(function* () {
+      const seen: Array<Plugin.ProjectionContext | undefined> = []
+      const probe = fromProjectionPlugin(
+        Plugin.defineProjection({
+          name: "probe",
+          config: Schema.Struct({}),
+          usesSql: false,
+          make: (_, name, context) => {
+            seen.push(context)
+            return Effect.succeed({ projection: Projection.make({ name, apply: () => Effect.void }) })
+          }
+        })
+      )
+      const planned = yield* planOf({ store: { driver: "memory" }, projections: [{ name: "t", plugin: tally }] })
+      const [only] = planned.projections
+      yield* Projections.build({ ...only!, plugin: probe }, "1 second").pipe(
+        Effect.provide(Layer.succeed(StoreSql, StoreSql.of({ client: undefined, schema: "pipeline_a" })))
+      )
+      expect(seen).toEqual([{ storeSchema: "pipeline_a" }])
     })
   )
 })

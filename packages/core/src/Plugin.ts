@@ -15,6 +15,7 @@ import type { Upcaster } from "./Upcaster.ts"
 export { FilePath, mapFilePaths } from "./FilePath.ts"
 export {
   defineProjection,
+  type ProjectionContext,
   type ProjectionInstance,
   type ProjectionPlugin,
   type ReadModelTable

@@ -33,6 +33,16 @@ export interface ReadModelTable {
   readonly total?: number
 }
 
+/** Where the runner runs a projection, for a read model to place and guard its tables by. */
+export interface ProjectionContext {
+  /**
+   * The SQL schema of the store the runner opened (its `store.schema`), which holds the
+   * projection's checkpoint; undefined on a store without SQL (memory). Read models of pipelines
+   * with different store schemas must not share tables: each would replay into the other's rows.
+   */
+  readonly storeSchema: string | undefined
+}
+
 export interface ProjectionPlugin<C, R = never> {
   /** The package name (or entry point), e.g. `@sluice/plugin-yfinance/read-model`. */
   readonly name: string
@@ -41,8 +51,15 @@ export interface ProjectionPlugin<C, R = never> {
   readonly config: Schema.Codec<C, unknown>
   /** The read model is in the store's SQL database: its effects require the store's SqlClient. */
   readonly usesSql: boolean
-  /** Builds the instance named `instance` (its projection's name: the checkpoint's key). */
-  readonly make: (config: C, instance: string) => Effect.Effect<ProjectionInstance<R>, PluginStartError>
+  /**
+   * Builds the instance named `instance` (its projection's name: the checkpoint's key). The runner
+   * passes `context`; code that builds a projection itself may leave it out.
+   */
+  readonly make: (
+    config: C,
+    instance: string,
+    context?: ProjectionContext
+  ) => Effect.Effect<ProjectionInstance<R>, PluginStartError>
 }
 
 /** Defines a projection plugin from its name, config Schema, `usesSql` and constructor. */
@@ -50,5 +67,9 @@ export const defineProjection = <C, R = never>(definition: {
   readonly name: string
   readonly config: Schema.Codec<C, unknown>
   readonly usesSql: boolean
-  readonly make: (config: C, instance: string) => Effect.Effect<ProjectionInstance<R>, PluginStartError>
+  readonly make: (
+    config: C,
+    instance: string,
+    context?: ProjectionContext
+  ) => Effect.Effect<ProjectionInstance<R>, PluginStartError>
 }): ProjectionPlugin<C, R> => ({ ...definition, kind: "projection" })

@@ -5,7 +5,7 @@
  * as a projection plugin (`projections` in the config); code uses `makeReadModel` directly.
  */
 import { type LoggedEvent, Plugin, Projection } from "@sluice/core"
-import { Effect, Schema } from "effect"
+import { Data, Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { BAR_CLOSED, type BarPayload, QUOTE_UPDATED, type QuotePayload } from "./Payloads.ts"
 
@@ -79,6 +79,35 @@ export const makeReadModel = (name: string, schema = "public") => ({
 })
 // #endregion read-model
 
+/** The read model's tables belong to another pipeline's store schema (ReadModel `claim`). */
+export class ReadModelOwnedError extends Data.TaggedError("ReadModelOwnedError")<{
+  readonly schema: string
+  readonly owner: string
+  readonly storeSchema: string
+}> {
+  override get message() {
+    return `the read model's tables in schema "${this.schema}" belong to the pipeline whose store schema is "${this.owner}", not "${this.storeSchema}": two pipelines replaying into the same rows corrupt each other's, and a rebuild of one empties the other's. Give this projection its own options.schema`
+  }
+}
+
+/**
+ * Records which store schema (the pipeline whose checkpoint it follows) the tables in `schema`
+ * belong to, and refuses another: the runner runs it before the projection starts and before a
+ * rebuild. The first pipeline to set the tables up owns them.
+ */
+const claim = (schema: string, storeSchema: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const owners = sql(`${schema}.read_model_owner`)
+    yield* sql`CREATE TABLE IF NOT EXISTS ${owners} (read_model text PRIMARY KEY, store_schema text NOT NULL)`
+    yield* sql`INSERT INTO ${owners} (read_model, store_schema) VALUES ('yahoo', ${storeSchema})
+      ON CONFLICT (read_model) DO NOTHING`
+    const [row] = yield* sql<{ readonly store_schema: string }>`
+      SELECT store_schema FROM ${owners} WHERE read_model = 'yahoo'`
+    if (row !== undefined && row.store_schema !== storeSchema)
+      return yield* new ReadModelOwnedError({ schema, owner: row.store_schema, storeSchema })
+  })
+
 /** The newest rows of each table (latest quotes by symbol; daily rows newest day first), at most `limit` each. */
 const show = (schema: string) => (limit: number) =>
   Effect.gen(function* () {
@@ -110,10 +139,19 @@ export const YahooReadModelConfig = Schema.Struct({
 })
 export type YahooReadModelConfig = typeof YahooReadModelConfig.Type
 
-/** Builds the read model named `instance` (its checkpoint's key) from decoded options. */
-export const make = (config: YahooReadModelConfig, instance: string) => {
+/**
+ * Builds the read model named `instance` (its checkpoint's key) from decoded options. Run by the
+ * runner (which says its store schema), its setup first claims the tables for that store schema.
+ */
+export const make = (config: YahooReadModelConfig, instance: string, context?: Plugin.ProjectionContext) => {
   const schema = config.schema ?? "public"
-  return Effect.succeed({ ...makeReadModel(instance, schema), show: show(schema) })
+  const model = makeReadModel(instance, schema)
+  const storeSchema = context?.storeSchema
+  return Effect.succeed({
+    ...model,
+    setup: storeSchema === undefined ? model.setup : Effect.andThen(model.setup, claim(schema, storeSchema)),
+    show: show(schema)
+  })
 }
 
 /** The projection plugin the runner loads: `{ "name": "yahoo-read-model", "plugin": "@sluice/plugin-yfinance/read-model" }`. */
