@@ -52,7 +52,8 @@ export const reportJson = Schema.encodeSync(
     unkeyed: Schema.Number,
     stillFailing: Schema.Number,
     nowFailing: Schema.Number,
-    fixed: Schema.Number
+    fixed: Schema.Number,
+    unresolvable: Schema.Number
   }).pipe(
     Schema.encodeKeys({
       dryRun: "dry_run",
@@ -74,7 +75,8 @@ export const reportText = (r: Rederive.RederiveReport): string =>
     `  without key:    ${r.unkeyed}`,
     `  still failing:  ${r.stillFailing}`,
     `  now failing:    ${r.nowFailing}`,
-    `  now fixed:      ${r.fixed}`
+    `  now fixed:      ${r.fixed}`,
+    `  unresolvable:   ${r.unresolvable}`
   ].join("\n")
 
 /** Runs the command for the config `file`. */

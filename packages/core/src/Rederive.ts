@@ -7,7 +7,9 @@
  * now, its resolution (RawPayloadStore). The raw payload itself is never rewritten.
  *
  * A draft without a natural key is not re-derived: its id is fresh each time, so appending it again
- * could not be told from the event stored the first time (counted as `unkeyed`).
+ * could not be told from the event stored the first time (counted as `unkeyed`). So a payload that
+ * failed before and transforms now is resolved only when all its drafts have keys: one with a draft
+ * without a key stays unresolved (`unresolvable`), still listed as failed, never silently dropped.
  *
  * `dryRun` does the same work in transactions that are rolled back: the counts are the real ones,
  * and nothing is kept.
@@ -50,6 +52,11 @@ export interface RederiveReport {
   readonly nowFailing: number
   /** Payloads that failed before and transform cleanly now: their events appended, their error resolved. */
   readonly fixed: number
+  /**
+   * Payloads that failed before and transform cleanly now, but with drafts without a natural key:
+   * those cannot be re-derived (see above), so the payload stays unresolved.
+   */
+  readonly unresolvable: number
 }
 
 class DryRun extends Data.TaggedError("DryRun")<{ readonly result: AppendResult | undefined }> {}
@@ -75,7 +82,8 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
     unkeyed: 0,
     stillFailing: 0,
     nowFailing: 0,
-    fixed: 0
+    fixed: 0,
+    unresolvable: 0
   }
   let after: RawPayloadId | undefined
   while (true) {
@@ -91,12 +99,14 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
       const transformed = yield* transformSafely(source, raw)
       const issues: Array<string> = []
       const events: Array<Event> = []
+      let unkeyedHere = 0
       if (transformed._tag === "Failure") issues.push(transformed.failure.reason)
       else {
         issues.push(...transformed.success.issues)
         for (const draft of transformed.success.events) {
           if (draft.natural_key === undefined) {
             counts.unkeyed++
+            unkeyedHere++
             continue
           }
           const completed = yield* completeDraft(source.name, traceId, draft)
@@ -105,7 +115,8 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
         }
       }
       const failedBefore = raw.transform_error !== null && resolved_at === null
-      const fixed = failedBefore && issues.length === 0
+      const unresolvable = failedBefore && issues.length === 0 && unkeyedHere > 0
+      const fixed = failedBefore && issues.length === 0 && unkeyedHere === 0
       const work = Effect.gen(function* () {
         const result =
           events.length === 0 ? none : yield* store.append({ raw, events, outbox: outboxDrafts(router, events) })
@@ -122,12 +133,18 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
       counts.duplicates += result.duplicates.length
       counts.outdated += result.outdated.length
       if (fixed) counts.fixed++
-      else if (issues.length > 0) {
-        if (raw.transform_error !== null) counts.stillFailing++
+      else if (unresolvable) {
+        counts.unresolvable++
+        yield* Effect.logWarning(
+          "payload transforms now, but drafts without a natural key cannot be re-derived: it stays unresolved"
+        ).pipe(Effect.annotateLogs({ source: source.name, raw_id: raw.raw_id, unkeyed: unkeyedHere }))
+      } else if (issues.length > 0) {
+        const before = raw.transform_error !== null
+        if (before) counts.stillFailing++
         else counts.nowFailing++
-        yield* Effect.logWarning("payload still fails to transform").pipe(
-          Effect.annotateLogs({ source: source.name, raw_id: raw.raw_id, error: issues.join("\n") })
-        )
+        yield* Effect.logWarning(
+          before ? "payload still fails to transform" : "payload now fails to transform (it transformed when stored)"
+        ).pipe(Effect.annotateLogs({ source: source.name, raw_id: raw.raw_id, error: issues.join("\n") }))
       }
       if (!dryRun) yield* reportCorrections(source.name, result)
     }

@@ -123,6 +123,29 @@ describe("rederive", () => {
     }).pipe(Effect.provide(layerMemory))
   )
 
+  it.effect("a failed payload that transforms now into drafts without a natural key stays unresolved", () =>
+    Effect.gen(function* () {
+      yield* ingest({ symbol: "AAPL", price: 1 }, 1)
+      // The fixed transformer's draft has no natural key: it could not be told from one stored before.
+      const unkeyed: Source = {
+        ...source(2),
+        transform: (raw) =>
+          Effect.map(transformer(2)(raw), (result) => ({
+            ...result,
+            events: result.events.map(({ natural_key: _, ...draft }) => draft)
+          }))
+      }
+      const report = yield* Rederive.rederive(unkeyed, router)
+      assert.deepStrictEqual(
+        [report.fixed, report.unresolvable, report.unkeyed, report.eventsNew, report.stillFailing],
+        [0, 1, 1, 0, 0]
+      )
+      const [stored] = yield* (yield* RawPayloadStore).readRaw({ source: "bars", limit: 10 })
+      assert.isNull(stored!.resolved_at, "still listed as failed")
+      assert.strictEqual((yield* (yield* EventStore).readEvents(0, 10)).length, 0)
+    }).pipe(Effect.provide(layerMemory))
+  )
+
   it.effect("an older payload's content does not override a later one's (outdated)", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
