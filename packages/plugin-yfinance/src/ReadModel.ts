@@ -10,10 +10,15 @@ import { SqlClient } from "effect/sql"
 import { BAR_CLOSED, type BarPayload, QUOTE_UPDATED, type QuotePayload } from "./Payloads.ts"
 
 // #region read-model
-/** The read model's tables in `schema`: the latest quote per symbol, one OHLC row per symbol and (UTC) day. */
+/**
+ * The read model's tables in `schema`: the latest quote per symbol, one OHLC row per symbol and
+ * (UTC) day, and the quotes a day's row is folded from (kept so that a correction, which replaces a
+ * quote, replaces its effect on the day's open, high and low too).
+ */
 const tablesIn = (sql: SqlClient.SqlClient, schema: string) => ({
   quotes: sql(`${schema}.latest_quotes`),
-  days: sql(`${schema}.daily_ohlc`)
+  days: sql(`${schema}.daily_ohlc`),
+  points: sql(`${schema}.quote_points`)
 })
 
 const setup = (schema: string) =>
@@ -28,6 +33,9 @@ const setup = (schema: string) =>
       symbol text, day date, open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
       close float8 NOT NULL, volume float8, as_of timestamptz NOT NULL, source text NOT NULL,
       PRIMARY KEY (symbol, day))`
+    yield* sql`CREATE TABLE IF NOT EXISTS ${t.points} (
+      symbol text, market_time timestamptz, price float8 NOT NULL, volume float8,
+      PRIMARY KEY (symbol, market_time))`
   })
 
 const applyQuote = (schema: string, q: QuotePayload) =>
@@ -40,13 +48,26 @@ const applyQuote = (schema: string, q: QuotePayload) =>
       ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, currency = excluded.currency,
         market_time = excluded.market_time
       WHERE l.market_time <= excluded.market_time`
+    // A quote's key is its symbol and market time: a correction of it replaces its point.
+    yield* sql`
+      INSERT INTO ${t.points} (symbol, market_time, price, volume)
+      VALUES (${q.symbol}, ${q.market_time}::timestamptz, ${q.price}, ${q.volume})
+      ON CONFLICT (symbol, market_time) DO UPDATE SET price = excluded.price, volume = excluded.volume`
+    // The day's row folded again from its points (a range of the primary key): in any order, corrected.
     yield* sql`
       INSERT INTO ${t.days} AS d (symbol, day, open, high, low, close, volume, as_of, source)
-      VALUES (${q.symbol}, (${q.market_time}::timestamptz AT TIME ZONE 'UTC')::date, ${q.price}, ${q.price},
-              ${q.price}, ${q.price}, ${q.volume}, ${q.market_time}::timestamptz, 'quotes')
-      ON CONFLICT (symbol, day) DO UPDATE SET high = greatest(d.high, excluded.high),
-        low = least(d.low, excluded.low), close = excluded.close, volume = excluded.volume, as_of = excluded.as_of
-      WHERE d.source = 'quotes' AND d.as_of <= excluded.as_of`
+      SELECT p.symbol, (${q.market_time}::timestamptz AT TIME ZONE 'UTC')::date,
+             (array_agg(p.price ORDER BY p.market_time))[1], max(p.price), min(p.price),
+             (array_agg(p.price ORDER BY p.market_time DESC))[1],
+             (array_agg(p.volume ORDER BY p.market_time DESC))[1], max(p.market_time), 'quotes'
+      FROM ${t.points} p
+      WHERE p.symbol = ${q.symbol}
+        AND p.market_time >= date_trunc('day', ${q.market_time}::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+        AND p.market_time < (date_trunc('day', ${q.market_time}::timestamptz AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC'
+      GROUP BY p.symbol
+      ON CONFLICT (symbol, day) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low,
+        close = excluded.close, volume = excluded.volume, as_of = excluded.as_of
+      WHERE d.source = 'quotes'`
   })
 
 const applyBar = (schema: string, b: BarPayload) =>
@@ -73,7 +94,7 @@ export const makeReadModel = (name: string, schema = "public") => ({
         : applyBar(schema, e.event.payload as unknown as BarPayload),
     reset: Effect.flatMap(SqlClient.SqlClient, (sql) => {
       const t = tablesIn(sql, schema)
-      return Effect.asVoid(sql`TRUNCATE ${t.quotes}, ${t.days}`)
+      return Effect.asVoid(sql`TRUNCATE ${t.quotes}, ${t.days}, ${t.points}`)
     })
   })
 })
