@@ -12,6 +12,7 @@ import * as Inspect from "./Inspect.ts"
 import { ProjectionReport } from "./ProjectionReport.ts"
 import * as RouteControl from "./RouteControl.ts"
 import { StatusReport } from "./StatusReport.ts"
+import { UnknownProjectionError } from "./UnknownProjection.ts"
 
 /** Where the running process's admin API is, and its bearer token. */
 export interface Target {
@@ -236,6 +237,14 @@ export const rawList = (
 export const projection = (target: Target, name: string, limit: number) =>
   Effect.gen(function* () {
     const answer = yield* call(target, "GET", `/api/projections/${encodeURIComponent(name)}?limit=${limit}`)
+    // Not a projection of the running config: the usage error the config file would give.
+    const known = (answer.json as { readonly projections?: unknown } | null)?.projections
+    if (answer.status === 404 && Array.isArray(known))
+      return yield* new UnknownProjectionError({
+        name,
+        where: `at the admin API ${target.url}`,
+        known: known.filter((k): k is string => typeof k === "string")
+      })
     yield* expect(answer, 200)
     return yield* decode(ProjectionReport, answer)
   })

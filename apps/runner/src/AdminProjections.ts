@@ -37,7 +37,13 @@ export const endpoints = (
           )
           if (!view.configured.includes(name)) {
             const known = view.configured.join(", ") || "none"
-            return Guards.error(404, `no projection named ${JSON.stringify(name)} (its projections: ${known})`)
+            return json(
+              {
+                error: `no projection named ${JSON.stringify(name)} (its projections: ${known})`,
+                projections: view.configured
+              },
+              404
+            )
           }
           const ready = (yield* view.started).find((p) => p.name === name)
           if (ready === undefined || subscriptions === undefined)

@@ -19,7 +19,7 @@ import {
   type StoreError,
   Upcasters
 } from "@sluice/core"
-import { Console, Data, Effect, Layer, type LogLevel, Option } from "effect"
+import { Console, Effect, Layer, type LogLevel, Option } from "effect"
 import * as AdminClient from "./AdminClient.ts"
 import { asTypedForAdmin, UsageError } from "./Commands.ts"
 import { toDuration } from "./Config.ts"
@@ -36,17 +36,7 @@ import {
   type StoreStartError,
   storeLayer
 } from "./StoreLayer.ts"
-
-/** NAME is not a projection of the config file (exit code 2). */
-export class UnknownProjectionError extends Data.TaggedError("UnknownProjectionError")<{
-  readonly name: string
-  readonly file: string
-  readonly known: ReadonlyArray<string>
-}> {
-  override get message() {
-    return `no projection named ${JSON.stringify(this.name)} in ${this.file} (its projections: ${this.known.join(", ") || "none"})`
-  }
-}
+import { UnknownProjectionError } from "./UnknownProjection.ts"
 
 /** Why a projection command failed (what `run` fails with, and the read model's own errors). */
 export type ProjectionCommandError =
@@ -76,7 +66,11 @@ const withProjection = <A, E, R>(
     const { config } = plan.loaded
     const planned = plan.projections.find((p) => p.config.name === name)
     if (planned === undefined) {
-      return yield* new UnknownProjectionError({ name, file, known: plan.projections.map((p) => p.config.name) })
+      return yield* new UnknownProjectionError({
+        name,
+        where: `in ${file}`,
+        known: plan.projections.map((p) => p.config.name)
+      })
     }
     const choice = yield* chooseStore(config.store)
     const logging = Logging.layer(

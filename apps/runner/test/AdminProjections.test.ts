@@ -94,7 +94,10 @@ describe("admin API: projections", () => {
       const unknown = yield* call("/api/projections/nope")
       assert.deepStrictEqual(unknown, {
         status: 404,
-        body: { error: 'no projection named "nope" (its projections: quotes, broken)' }
+        body: {
+          error: 'no projection named "nope" (its projections: quotes, broken)',
+          projections: ["quotes", "broken"]
+        }
       })
       const starting = yield* call("/api/projections/quotes")
       assert.deepStrictEqual(starting, {

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { Effect, Layer, Option } from "effect"
 import { TestConsole } from "effect/testing"
 import { afterAll, describe, expect, it } from "vitest"
+import { isUsageError } from "../src/ExitCode.ts"
 import * as ProjectionCommands from "../src/ProjectionCommands.ts"
 import type { StatusReport } from "../src/StatusReport.ts"
 import { exampleConfig, removeTempDirs, tempDir } from "./support/config.ts"
@@ -79,6 +80,18 @@ describe("the offline quickstart's read model", () => {
     expect(locked.message).toContain(`--admin ${url}`)
     const viaAdmin = await show(file, url)
     const viaAdminText = await showLines(file, { json: false, admin: url })
+    // An unknown name is the usage error (exit 2) the config file gives, naming where it looked.
+    const unknown = await Effect.runPromise(
+      Effect.flip(
+        ProjectionCommands.show(file, "nope", Option.none(), {
+          json: false,
+          limit: 5,
+          admin: { url, token: Option.none() }
+        })
+      )
+    )
+    expect(isUsageError(unknown)).toBe(true)
+    expect(unknown.message).toBe(`no projection named "nope" at the admin API ${url} (its projections: ${name})`)
 
     sluice.child.kill("SIGTERM")
     expect(await sluice.exited).toEqual({ code: 0, signal: null })
