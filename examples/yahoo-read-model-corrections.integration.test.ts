@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { EventStore, Ids, Projection } from "@sluice/core"
 import { makeEvent } from "@sluice/core/testing"
 import { QUOTE_UPDATED } from "@sluice/plugin-yfinance"
-import { makeReadModel } from "@sluice/plugin-yfinance/read-model"
+import { makeReadModel, ReadModelPayloadError } from "@sluice/plugin-yfinance/read-model"
 import { PgEventStore } from "@sluice/store-postgres"
 import { DateTime, Effect } from "effect"
 import { SqlClient } from "effect/sql"
@@ -52,6 +52,19 @@ describe("the Yahoo read model under corrections", () => {
       yield* Projection.rebuild(projection)
       yield* Projection.catchUp(projection)
       expect(yield* day).toEqual([{ open: 70, high: 90, low: 50, close: 90, volume: 900 }])
+    }).pipe(Effect.provide(PgEventStore.layerPglite({})))
+  )
+
+  it.effect("a quote it cannot read fails the batch, naming the event and the field; nothing is skipped", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* setup
+      const odd = makeEvent({ event_type: QUOTE_UPDATED, entity_type: "instrument", payload: { symbol: "ZZZ" } })
+      yield* store.append({ raw: null, events: [odd], outbox: [] })
+      const error = yield* Effect.flip(Projection.catchUp(projection))
+      expect(error).toBeInstanceOf(ReadModelPayloadError)
+      expect(error.message).toContain(`event ${odd.event_id} (quote.updated)`)
+      expect(error.message).toContain('["price"]')
     }).pipe(Effect.provide(PgEventStore.layerPglite({})))
   )
 })

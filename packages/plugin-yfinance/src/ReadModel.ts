@@ -7,7 +7,57 @@
 import { type LoggedEvent, Plugin, Projection } from "@sluice/core"
 import { Data, Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { BAR_CLOSED, type BarPayload, QUOTE_UPDATED, type QuotePayload } from "./Payloads.ts"
+import { BAR_CLOSED, QUOTE_UPDATED } from "./Payloads.ts"
+
+/** What the read model reads of a quote: a payload without it fails its batch, naming the field. */
+const QuoteFields = Schema.Struct({
+  symbol: Schema.String,
+  price: Schema.Finite,
+  currency: Schema.NullOr(Schema.String),
+  market_time: Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{4}-\d{2}-\d{2}T/))),
+  volume: Schema.NullOr(Schema.Finite)
+})
+
+/** What the read model reads of a bar. */
+const BarFields = Schema.Struct({
+  symbol: Schema.String,
+  interval: Schema.String,
+  start: Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{4}-\d{2}-\d{2}T/))),
+  end: Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{4}-\d{2}-\d{2}T/))),
+  open: Schema.Finite,
+  high: Schema.Finite,
+  low: Schema.Finite,
+  close: Schema.Finite,
+  volume: Schema.NullOr(Schema.Finite)
+})
+
+/** A Yahoo event whose payload the read model cannot read (not one the plugin made). */
+export class ReadModelPayloadError extends Data.TaggedError("ReadModelPayloadError")<{
+  readonly eventId: string
+  readonly eventType: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `the read model cannot read event ${this.eventId} (${this.eventType}): ${this.reason}`
+  }
+}
+
+/** The fields `fields` reads of `e`'s payload, or a ReadModelPayloadError naming the bad one. */
+const read =
+  <A>(fields: Schema.Codec<A, unknown>) =>
+  (e: LoggedEvent): Effect.Effect<A, ReadModelPayloadError> =>
+    Schema.decodeUnknownEffect(fields)(e.event.payload).pipe(
+      Effect.mapError(
+        (error) =>
+          new ReadModelPayloadError({
+            eventId: e.event.event_id,
+            eventType: e.event.event_type,
+            reason: error.message.replace(/\n\s*/g, " ")
+          })
+      )
+    )
+const readQuote = read(QuoteFields)
+const readBar = read(BarFields)
 
 // #region read-model
 /**
@@ -38,7 +88,7 @@ const setup = (schema: string) =>
       PRIMARY KEY (symbol, market_time))`
   })
 
-const applyQuote = (schema: string, q: QuotePayload) =>
+const applyQuote = (schema: string, q: typeof QuoteFields.Type) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const t = tablesIn(sql, schema)
@@ -70,7 +120,7 @@ const applyQuote = (schema: string, q: QuotePayload) =>
       WHERE d.source = 'quotes'`
   })
 
-const applyBar = (schema: string, b: BarPayload) =>
+const applyBar = (schema: string, b: typeof BarFields.Type) =>
   Effect.gen(function* () {
     if (b.interval !== "1d") return
     const sql = yield* SqlClient.SqlClient
@@ -90,8 +140,8 @@ export const makeReadModel = (name: string, schema = "public") => ({
     eventTypes: [QUOTE_UPDATED, BAR_CLOSED],
     apply: (e: LoggedEvent) =>
       e.event.event_type === QUOTE_UPDATED
-        ? applyQuote(schema, e.event.payload as unknown as QuotePayload)
-        : applyBar(schema, e.event.payload as unknown as BarPayload),
+        ? Effect.flatMap(readQuote(e), (q) => applyQuote(schema, q))
+        : Effect.flatMap(readBar(e), (b) => applyBar(schema, b)),
     reset: Effect.flatMap(SqlClient.SqlClient, (sql) => {
       const t = tablesIn(sql, schema)
       return Effect.asVoid(sql`TRUNCATE ${t.quotes}, ${t.days}, ${t.points}`)
