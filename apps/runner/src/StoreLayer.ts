@@ -60,6 +60,8 @@ export type StoreChoice =
   | {
       readonly _tag: "postgres"
       readonly url: Redacted.Redacted<string>
+      /** Where the URL came from: `DATABASE_URL` overrides `store.url`, and messages say which. */
+      readonly urlFrom: "store.url" | "DATABASE_URL"
       readonly schema: string
       readonly poolSize: number
     }
@@ -90,8 +92,12 @@ export const chooseStore = (
     }
     const problem = DatabaseUrl.problemOf(Redacted.value(url))
     if (problem !== undefined) return yield* new DatabaseUrlError({ source, reason: problem })
-    return { _tag: "postgres", url, schema: config.schema, poolSize: config.poolSize } as const
+    return { _tag: "postgres", url, urlFrom: source, schema: config.schema, poolSize: config.poolSize } as const
   })
+
+/** Said of a URL the environment gave: an operator reading store.url would look in the wrong place. */
+const fromEnvironment = (choice: { readonly urlFrom: "store.url" | "DATABASE_URL" }): string =>
+  choice.urlFrom === "DATABASE_URL" ? " (URL from DATABASE_URL)" : ""
 
 /** Where the database is, safe to log (never the URL's credentials). */
 export const describeDatabase = (choice: StoreChoice): string => {
@@ -101,7 +107,7 @@ export const describeDatabase = (choice: StoreChoice): string => {
     case "embedded":
       return `embedded PGlite in ${choice.dataDir}`
     case "postgres":
-      return `PostgreSQL at ${DatabaseUrl.describe(Redacted.value(choice.url))}`
+      return `PostgreSQL at ${DatabaseUrl.describe(Redacted.value(choice.url))}${fromEnvironment(choice)}`
   }
 }
 
@@ -301,7 +307,15 @@ export const storeLayer = (
             poolSize: choice.poolSize,
             migrate: options.migrate
           })
-        ).pipe(Effect.mapError(toStart("postgres")))
+        ).pipe(
+          Effect.mapError(toStart("postgres")),
+          // A driver's own error (ECONNREFUSED host:port) does not say where its URL came from.
+          Effect.mapError((error) =>
+            choice.urlFrom === "DATABASE_URL" && !error.reason.includes("DATABASE_URL")
+              ? new StoreStartError({ store: error.store, reason: `${error.reason}${fromEnvironment(choice)}` })
+              : error
+          )
+        )
       )
   }
 }

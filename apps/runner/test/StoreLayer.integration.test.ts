@@ -28,7 +28,8 @@ describe("choosing the store", () => {
         withEnv({ DATABASE_URL: "postgres://u:pw@h2:5433/other" })
       )
       assert.strictEqual(fromEnv._tag === "postgres" && Redacted.value(fromEnv.url), "postgres://u:pw@h2:5433/other")
-      assert.strictEqual(describeStore(fromEnv), "PostgreSQL at h2:5433/other (schema sluice)")
+      assert.strictEqual(describeStore(fromEnv), "PostgreSQL at h2:5433/other (URL from DATABASE_URL) (schema sluice)")
+      assert.strictEqual(describeStore(fromConfig), "PostgreSQL at h1:5432/db (schema sluice)")
       assert.notInclude(describeStore(fromEnv), "pw")
       assert.strictEqual(
         (yield* chooseStore({ ...base, driver: "embedded" }).pipe(withEnv({ DATABASE_URL: "postgres://x" })))._tag,

@@ -47,6 +47,8 @@ describe("a PostgreSQL that never answers", () => {
     expect(status.stderr).toContain(
       `error: cannot open the postgres store: no answer from PostgreSQL at 127.0.0.1:${port} within 10s`
     )
+    // The URL came from the environment, not from the config file's store.url: the message says so.
+    expect(status.stderr).toContain("(URL from DATABASE_URL)")
   }, 60_000)
 
   it("run, still opening its store, stops on the first SIGINT with exit 0", async () => {
