@@ -13,12 +13,11 @@
  */
 import { type Cause, Clock, Data, DateTime, Effect, Exit, Schema, SchemaIssue } from "effect"
 import type { Decider, DomainEvent } from "./Decider.ts"
-import { Event, type TraceId } from "./Event.ts"
+import type { Event, TraceId } from "./Event.ts"
+import { eventProblem } from "./EventProblem.ts"
 import { EventStore, type StoredEvent, type StoreError } from "./EventStore.ts"
 import { nextEventId, nextTraceId } from "./Ids.ts"
 import { InvalidSettingError } from "./InvalidSetting.ts"
-import { type EventCandidate, isCertainlyEvent } from "./internal/EventRules.ts"
-import { sharpenPayloadReason } from "./internal/JsonValue.ts"
 import { outboxDrafts, type Router } from "./Routing.ts"
 import {
   defaultReadLimit,
@@ -129,25 +128,11 @@ export interface CommandResult<State, Ev> {
 const formatIssue = SchemaIssue.makeFormatterDefault()
 // Schemas run synchronously (Exit): a command folds every event of its stream, and an Effect per
 // event cost more than the decoding itself.
-const validateEvent = Schema.decodeUnknownExit(Event)
 
 /** What a schema said was wrong, on one line. */
 const reasonOf = (cause: Cause.Cause<Schema.SchemaError>): string => {
   const failure = cause.reasons.find((reason) => reason._tag === "Fail")
   return failure === undefined ? String(cause) : formatIssue(failure.error.issue).replace(/\n\s*/g, " ")
-}
-
-/**
- * A decided event the direct check was unsure of, through the Event schema; a payload it refuses as
- * not JSON is named by the field's path (the schema names only the payload).
- */
-const validDecided = (candidate: EventCandidate, stream: StreamName): Effect.Effect<Event, DomainEventError> => {
-  const exit = validateEvent({ ...candidate, occurred_at: DateTime.formatIso(candidate.occurred_at) })
-  return Exit.isSuccess(exit)
-    ? Effect.succeed(exit.value)
-    : Effect.fail(
-        new DomainEventError({ stream, reason: sharpenPayloadReason(reasonOf(exit.cause), candidate.payload) })
-      )
 }
 
 /** The schema's result, or a DomainEventError about a decided event. */
@@ -259,7 +244,10 @@ export const make = <Command, Ev extends DomainEvent, State, E>(
           occurred_at,
           payload: encoded.payload
         }
-        events.push(isCertainlyEvent(candidate) ? (candidate as Event) : yield* validDecided(candidate, stream))
+        // As the store will check it (its direct check first): a refusal names the field.
+        const problem = eventProblem(candidate as Event)
+        if (problem !== undefined) return yield* new DomainEventError({ stream, reason: problem })
+        events.push(candidate as Event)
       }
       const result = yield* store.appendToStream(
         stream,
