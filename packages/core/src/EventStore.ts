@@ -29,12 +29,15 @@ import { batchContentProblem, type Correction } from "./Correction.ts"
 import type { Event, EventId, RawPayload, RawPayloadId } from "./Event.ts"
 import { eventsProblem, isCertainlyValid } from "./EventProblem.ts"
 import { batchProblem } from "./StorableText.ts"
-import type {
-  AppendToStreamOptions,
-  ReadStreamOptions,
-  StreamAppendResult,
-  StreamName,
-  WrongExpectedRevisionError
+import {
+  type AppendToStreamOptions,
+  expectedRevisionProblem,
+  type ReadStreamOptions,
+  type StreamAppendResult,
+  type StreamName,
+  streamBatchProblem,
+  streamNameProblem,
+  type WrongExpectedRevisionError
 } from "./Stream.ts"
 
 /** A store operation failed (connection lost, constraint violated, bad input). */
@@ -97,6 +100,16 @@ export const appendBatchProblem = (batch: AppendBatch): string | undefined => {
 /** Why `appendToStream` refuses `batch` beyond `appendBatchProblem`, or undefined. */
 export const streamOnceProblem = (batch: AppendBatch): string | undefined =>
   batch.once === true ? "once: only append and appendAll can skip a stored raw payload's batch" : undefined
+
+/**
+ * Why a store refuses `appendToStream(stream, batch, { expectedRevision: expected })` before it reads
+ * anything, beyond `appendBatchProblem`, or undefined: every store runs this one check.
+ */
+export const appendToStreamProblem = (stream: StreamName, batch: AppendBatch, expected: unknown): string | undefined =>
+  streamNameProblem(stream) ??
+  streamOnceProblem(batch) ??
+  expectedRevisionProblem(expected) ??
+  streamBatchProblem(stream, batch.events)
 
 /** `append`'s report on a batch appended `once` whose raw payload was already stored. */
 export const redeliveredResult: AppendResult = {

@@ -21,13 +21,7 @@ import * as MemorySubscriptionStore from "./MemorySubscriptionStore.ts"
 import { OutboxAdmin } from "./OutboxAdmin.ts"
 import { OutboxQueue } from "./OutboxQueue.ts"
 import { RawPayloadStore } from "./RawPayloadStore.ts"
-import {
-  expectedRevisionOf,
-  type ReadStreamOptions,
-  readStreamProblem,
-  type StreamName,
-  streamNameProblem
-} from "./Stream.ts"
+import { expectedRevisionOf, type ReadStreamOptions, readStreamProblem, type StreamName } from "./Stream.ts"
 import { SubscriptionStore } from "./SubscriptionStore.ts"
 import * as WorkSignal from "./WorkSignal.ts"
 
@@ -75,7 +69,7 @@ const eventStoreOf = (
   const { guarded, transaction } = lock
   const readStream = (stream: StreamName, options: ReadStreamOptions = {}) =>
     Effect.gen(function* () {
-      const problem = streamNameProblem(stream) ?? readStreamProblem(options)
+      const problem = readStreamProblem(stream, options)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "readStream", reason: problem, retryable: false })
       return contents.streams.read(stream, options ?? {})

@@ -155,8 +155,16 @@ export interface ReadStreamOptions {
 /** The page size of `readStream` when none is given. */
 export const defaultReadLimit = 1000
 
-/** Why the options cannot be a stream read (a negative or fractional `from` or `limit`, an unknown `direction`), or undefined. */
-export const readStreamProblem = (options: ReadStreamOptions): string | undefined => {
+/**
+ * Why a store refuses `readStream(stream, options)`: a stream name no event could have, a negative or
+ * fractional `from` or `limit`, an unknown `direction`; or undefined. Every store runs this one check.
+ */
+export const readStreamProblem = (
+  stream: StreamName,
+  options: ReadStreamOptions | null | undefined
+): string | undefined => {
+  const named = streamNameProblem(stream)
+  if (named !== undefined) return named
   const { from, limit, direction } = (options ?? {}) as { readonly [K in keyof ReadStreamOptions]?: unknown }
   if (from !== undefined && !(typeof from === "number" && Number.isSafeInteger(from) && from >= 0))
     return `from must be an integer >= 0, got ${shown(from)}`

@@ -8,14 +8,11 @@ import {
   type AppendBatch,
   type AppendResult,
   type AppendToStreamOptions,
+  appendToStreamProblem,
   type EventStore,
   expectedRevisionOf,
-  expectedRevisionProblem,
   StoreError,
   type StreamName,
-  streamBatchProblem,
-  streamNameProblem,
-  streamOnceProblem,
   WrongExpectedRevisionError
 } from "@sluice/core"
 import { Effect } from "effect"
@@ -103,11 +100,7 @@ export const make = (
   ) {
     const expected = expectedRevisionOf(options)
     const prepared = yield* Append.prepare(batch, "appendToStream")
-    const problem =
-      streamNameProblem(stream) ??
-      streamOnceProblem(batch) ??
-      expectedRevisionProblem(expected) ??
-      streamBatchProblem(stream, batch.events)
+    const problem = appendToStreamProblem(stream, batch, expected)
     if (problem !== undefined)
       return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
     const outcome = yield* AppendRaces.retryingRaces(

@@ -5,8 +5,7 @@ import {
   readStreamProblem,
   type StoredEvent,
   StoreError,
-  type StreamName,
-  streamNameProblem
+  type StreamName
 } from "@sluice/core"
 import { Effect, Option } from "effect"
 import type { SqlClient } from "effect/sql"
@@ -49,7 +48,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, names: TableNames): Pg
     stream: StreamName,
     options: ReadStreamOptions = {}
   ): Effect.Effect<ReadonlyArray<StoredEvent>, StoreError> => {
-    const problem = streamNameProblem(stream) ?? readStreamProblem(options)
+    const problem = readStreamProblem(stream, options)
     if (problem !== undefined)
       return Effect.fail(new StoreError({ operation: "readStream", reason: problem, retryable: false }))
     return StreamRead.run(execute, readStatements, stream, options ?? {}).pipe(

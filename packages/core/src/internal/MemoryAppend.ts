@@ -9,20 +9,17 @@ import {
   type AppendBatch,
   type AppendResult,
   appendBatchProblem,
+  appendToStreamProblem,
   redeliveredResult,
   type StoredEvent,
-  StoreError,
-  streamOnceProblem
+  StoreError
 } from "../EventStore.ts"
 import { nextEventId } from "../Ids.ts"
 import {
   type ExpectedRevision,
-  expectedRevisionProblem,
   meetsExpectedRevision,
   type StreamAppendResult,
   type StreamName,
-  streamBatchProblem,
-  streamNameProblem,
   WrongExpectedRevisionError
 } from "../Stream.ts"
 import type { MemoryContents } from "./MemoryContents.ts"
@@ -116,12 +113,7 @@ export const make = ({ contents, outbox, committed, now }: Shared): MemoryAppend
 
   const appendToStream = (stream: StreamName, batch: AppendBatch, expected: ExpectedRevision) =>
     Effect.gen(function* () {
-      const problem =
-        appendBatchProblem(batch) ??
-        streamNameProblem(stream) ??
-        streamOnceProblem(batch) ??
-        expectedRevisionProblem(expected) ??
-        streamBatchProblem(stream, batch.events)
+      const problem = appendBatchProblem(batch) ?? appendToStreamProblem(stream, batch, expected)
       if (problem !== undefined)
         return yield* new StoreError({ operation: "appendToStream", reason: problem, retryable: false })
       const actual = streams.revisionOf(stream)
