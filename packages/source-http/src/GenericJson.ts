@@ -13,7 +13,7 @@ import {
   UtcTimestamp
 } from "@sluice/core"
 import { Cause, DateTime, Effect, type Exit, Schema, SchemaIssue } from "effect"
-import { type FieldRef, type FormatConfig, keyedWithoutTime } from "./PushConfig.ts"
+import { type FieldRef, type FormatConfig, keyedNeedsTime } from "./PushConfig.ts"
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
 
@@ -33,7 +33,7 @@ export const DraftJson = Schema.Struct({
   occurred_at: Schema.optionalKey(UtcTimestamp),
   natural_key: Schema.optionalKey(NaturalKey),
   schema_version: Schema.optionalKey(Event.fields.schema_version)
-})
+}).check(keyedNeedsTime)
 // The hot path decodes the draft's shape only: completing it into an event checks the canonical
 // rules anyway (and walks the payload once). A draft the shape refuses is decoded again with
 // `DraftJson` to name every bad field, not only those the shape checks.
@@ -45,7 +45,7 @@ const DraftShape = Schema.Struct({
   occurred_at: Schema.optionalKey(UtcTimestamp),
   natural_key: Schema.optionalKey(NaturalKey),
   schema_version: Schema.optionalKey(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))))
-})
+}).check(keyedNeedsTime)
 const decodeShape = Schema.decodeUnknownExit(DraftShape)
 const decodeDraft = Schema.decodeUnknownExit(DraftJson)
 const parseOptions = { errors: "all", onExcessProperty: "error" } as const
@@ -113,12 +113,8 @@ const fromDrafts = (raw: RawPayload, body: unknown): TransformResult => {
       issues.push([index, describe(strict._tag === "Failure" ? strict.cause : exit.cause)])
       return
     }
-    const draft = exit.value
-    if (draft.natural_key !== undefined && draft.occurred_at === undefined) {
-      issues.push([index, `["occurred_at"]: ${keyedWithoutTime}`])
-      return
-    }
     accepted.push([index, item])
+    const draft = exit.value
     events.push({
       event_type: draft.event_type,
       entity_type: draft.entity_type,

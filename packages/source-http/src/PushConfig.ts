@@ -49,6 +49,14 @@ export type FieldRef = typeof FieldRef.Type
 export const keyedWithoutTime =
   "required with natural_key: the key names one fact, and the time each delivery is received differs (every delivery would correct the last)"
 
+/** The check of keyedWithoutTime, on an event draft and on a mapped format alike. */
+export const keyedNeedsTime = Schema.makeFilter(
+  (fields: { readonly natural_key?: unknown; readonly occurred_at?: unknown }) =>
+    fields.natural_key !== undefined && fields.occurred_at === undefined
+      ? { path: ["occurred_at"], issue: keyedWithoutTime }
+      : undefined
+)
+
 /** How a body becomes events (GenericJson.ts). */
 export const FormatConfig = Schema.Union([
   Schema.Struct({
@@ -68,13 +76,7 @@ export const FormatConfig = Schema.Union([
     occurred_at: Schema.optionalKey(FieldRef),
     /** What identifies the fact across deliveries. @default the delivery's id and the item's index */
     natural_key: Schema.optionalKey(FieldRef)
-  }).check(
-    Schema.makeFilter((format) =>
-      format.natural_key !== undefined && format.occurred_at === undefined
-        ? { path: ["occurred_at"], issue: keyedWithoutTime }
-        : undefined
-    )
-  )
+  }).check(keyedNeedsTime)
 ])
 export type FormatConfig = typeof FormatConfig.Type
 
