@@ -268,7 +268,13 @@ const embedded = <A, E, R>(
 
 const messageOf = (error: unknown): string => (error instanceof StoreStartError ? error.reason : describeError(error))
 
-const toStart = (store: string) => (error: unknown) => new StoreStartError({ store, reason: messageOf(error) })
+/** `where` (see fromEnvironment) is added unless the error's own text already says it. */
+const toStart =
+  (store: string, where = "") =>
+  (error: unknown) => {
+    const reason = messageOf(error)
+    return new StoreStartError({ store, reason: where === "" || reason.includes(where) ? reason : `${reason}${where}` })
+  }
 
 /**
  * The store's services and its health check, for a choice: migrated on start by default, or opened as it
@@ -296,6 +302,7 @@ export const storeLayer = (
           ).pipe(Effect.map(Context.add(DataDirLock.DataDirLock, lock)))
         ).pipe(Effect.mapError(toStart("embedded")))
       )
+    // A driver's own error (ECONNREFUSED host:port) does not say where its URL came from.
     case "postgres":
       return Layer.effectContext(
         sqlStore(
@@ -307,15 +314,7 @@ export const storeLayer = (
             poolSize: choice.poolSize,
             migrate: options.migrate
           })
-        ).pipe(
-          Effect.mapError(toStart("postgres")),
-          // A driver's own error (ECONNREFUSED host:port) does not say where its URL came from.
-          Effect.mapError((error) =>
-            choice.urlFrom === "DATABASE_URL" && !error.reason.includes("DATABASE_URL")
-              ? new StoreStartError({ store: error.store, reason: `${error.reason}${fromEnvironment(choice)}` })
-              : error
-          )
-        )
+        ).pipe(Effect.mapError(toStart("postgres", fromEnvironment(choice))))
       )
   }
 }
