@@ -115,8 +115,8 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
         }
       }
       const failedBefore = raw.transform_error !== null && resolved_at === null
-      const unresolvable = failedBefore && issues.length === 0 && unkeyedHere > 0
-      const fixed = failedBefore && issues.length === 0 && unkeyedHere === 0
+      const transformsNow = failedBefore && issues.length === 0
+      const fixed = transformsNow && unkeyedHere === 0
       const work = Effect.gen(function* () {
         const result =
           events.length === 0 ? none : yield* store.append({ raw, events, outbox: outboxDrafts(router, events) })
@@ -133,7 +133,7 @@ export const rederive = Effect.fn("sluice.rederive")(function* (
       counts.duplicates += result.duplicates.length
       counts.outdated += result.outdated.length
       if (fixed) counts.fixed++
-      else if (unresolvable) {
+      else if (transformsNow) {
         counts.unresolvable++
         yield* Effect.logWarning(
           "payload transforms now, but drafts without a natural key cannot be re-derived: it stays unresolved"
