@@ -7,7 +7,7 @@
  * runs the whole test, unbroken, separately.
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -82,5 +82,24 @@ describe("the outside-the-workspace test", { timeout: 300_000 }, () => {
     const report = runOutside("bad-types")
     expect(report.problems).toEqual(["tsc --noEmit: the user's program (strict, NodeNext) and every export's types"])
     expect(report.output).toContain("Could not find a declaration file for module './HttpTransportConfig.ts'")
+  })
+
+  // The README's way to get the tarballs for a project of one's own (scripts/pack-all.ts).
+  it("pnpm pack:all DIR leaves each published package's tarball in DIR, relative to where it was typed", () => {
+    const dir = join(tmp, "flat")
+    mkdirSync(dir)
+    writeFileSync(join(dir, "sluice-core-0.0.0.tgz"), "an older pack")
+    writeFileSync(join(dir, "notes.txt"), "not ours")
+    const result = spawnSync(process.execPath, ["scripts/pack-all.ts", "flat"], {
+      cwd: root,
+      env: { ...process.env, INIT_CWD: tmp },
+      encoding: "utf8",
+      timeout: 240_000
+    })
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0)
+    const files = readdirSync(dir)
+    expect(files.filter((file) => file.endsWith(".tgz"))).toHaveLength(packageDirs.length)
+    expect(files).not.toContain("sluice-core-0.0.0.tgz")
+    expect(files).toContain("notes.txt")
   })
 })
