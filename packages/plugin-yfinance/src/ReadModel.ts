@@ -88,7 +88,12 @@ const setup = (schema: string) =>
       PRIMARY KEY (symbol, market_time))`
   })
 
-const applyQuote = (schema: string, q: typeof QuoteFields.Type) =>
+/**
+ * A quote: the latest price, its point, and its day. A quote later than the day's last one folds in
+ * at once; a correction (it replaces a point) or a quote arriving out of order folds the day again
+ * from its points (a range of their primary key), so the day is right in any order.
+ */
+const applyQuote = (schema: string, q: typeof QuoteFields.Type, corrects: boolean) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const t = tablesIn(sql, schema)
@@ -103,7 +108,17 @@ const applyQuote = (schema: string, q: typeof QuoteFields.Type) =>
       INSERT INTO ${t.points} (symbol, market_time, price, volume)
       VALUES (${q.symbol}, ${q.market_time}::timestamptz, ${q.price}, ${q.volume})
       ON CONFLICT (symbol, market_time) DO UPDATE SET price = excluded.price, volume = excluded.volume`
-    // The day's row folded again from its points (a range of the primary key): in any order, corrected.
+    const folded = corrects
+      ? []
+      : yield* sql`
+      INSERT INTO ${t.days} AS d (symbol, day, open, high, low, close, volume, as_of, source)
+      VALUES (${q.symbol}, (${q.market_time}::timestamptz AT TIME ZONE 'UTC')::date, ${q.price}, ${q.price},
+              ${q.price}, ${q.price}, ${q.volume}, ${q.market_time}::timestamptz, 'quotes')
+      ON CONFLICT (symbol, day) DO UPDATE SET high = greatest(d.high, excluded.high),
+        low = least(d.low, excluded.low), close = excluded.close, volume = excluded.volume, as_of = excluded.as_of
+      WHERE d.source = 'quotes' AND d.as_of < excluded.as_of
+      RETURNING 1`
+    if (folded.length > 0) return
     yield* sql`
       INSERT INTO ${t.days} AS d (symbol, day, open, high, low, close, volume, as_of, source)
       SELECT p.symbol, (${q.market_time}::timestamptz AT TIME ZONE 'UTC')::date,
@@ -140,7 +155,7 @@ export const makeReadModel = (name: string, schema = "public") => ({
     eventTypes: [QUOTE_UPDATED, BAR_CLOSED],
     apply: (e: LoggedEvent) =>
       e.event.event_type === QUOTE_UPDATED
-        ? Effect.flatMap(readQuote(e), (q) => applyQuote(schema, q))
+        ? Effect.flatMap(readQuote(e), (q) => applyQuote(schema, q, e.event.supersedes !== undefined))
         : Effect.flatMap(readBar(e), (b) => applyBar(schema, b)),
     reset: Effect.flatMap(SqlClient.SqlClient, (sql) => {
       const t = tablesIn(sql, schema)
