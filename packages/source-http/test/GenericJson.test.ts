@@ -118,7 +118,10 @@ describe("a natural key without an occurrence time", () => {
         const keyed = { ...draft(1), natural_key: "order-1-created" }
         const refused = yield* call(h.handler, post([draft(2), keyed]))
         assert.strictEqual(refused.status, 400)
-        assert.match((refused.body.issues as Array<string>)[0]!, /^\[1\]: required with natural_key.* at \["occurred_at"\]$/)
+        assert.match(
+          (refused.body.issues as Array<string>)[0]!,
+          /^\[1\]: required with natural_key.* at \["occurred_at"\]$/
+        )
         assert.strictEqual(yield* h.eventCount, 0)
         const timed = { ...keyed, occurred_at: "2026-01-02T03:04:05Z" }
         assert.strictEqual((yield* call(h.handler, post([timed]))).status, 200)
